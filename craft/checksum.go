@@ -1,0 +1,212 @@
+package craft
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+)
+
+// The Internet checksum (RFC 1071): add the data as 16-bit big-endian words
+// in one's-complement arithmetic (every carry out of bit 15 is added back in
+// at bit 0), then take the one's complement of the sum. An odd final byte is
+// padded on the right with a zero byte (RFC 1071 §4.1). IPv4 (RFC 791 §3.1),
+// ICMP (RFC 792), UDP (RFC 768) and TCP (RFC 9293 §3.1) all use it.
+
+// sum adds b as big-endian 16-bit words to s without folding. It adds 32 bits
+// at a time: hi·65536 + lo ≡ hi + lo (mod 65535), so folding at the end gives
+// the same one's-complement sum (RFC 1071 §2(C), deferred carries).
+func sum(b []byte, s uint64) uint64 {
+	for len(b) >= 8 {
+		s += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		b = b[8:]
+	}
+	for len(b) >= 2 {
+		s += uint64(b[0])<<8 | uint64(b[1])
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		s += uint64(b[0]) << 8
+	}
+	return s
+}
+
+// fold adds the carries of s back in until it fits 16 bits.
+func fold(s uint64) uint16 {
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return uint16(s)
+}
+
+// Checksum returns the Internet checksum of b: the one's complement of the
+// one's-complement sum of its 16-bit words. A packet whose checksum field
+// holds the right value sums, checksum included, to 0xffff, so Checksum of
+// the whole header returns 0.
+func Checksum(b []byte) uint16 { return ^fold(sum(b, 0)) }
+
+// pseudoSum is the sum of the RFC 768 / RFC 9293 §3.1 pseudo-header: source
+// address, destination address, a zero byte, the protocol and the transport
+// length. Addresses that are not IPv4 count as 0.0.0.0.
+func pseudoSum(src, dst netip.Addr, proto uint8, length int) uint64 {
+	s, d := as4(src), as4(dst)
+	return uint64(binary.BigEndian.Uint16(s[:2])) + uint64(binary.BigEndian.Uint16(s[2:])) +
+		uint64(binary.BigEndian.Uint16(d[:2])) + uint64(binary.BigEndian.Uint16(d[2:])) +
+		uint64(proto) + uint64(length)
+}
+
+// as4 returns the four bytes of an IPv4 address, or zeroes for anything else
+// (the zero Addr included), so that building never panics.
+func as4(a netip.Addr) [4]byte {
+	if a.Is4() {
+		return a.As4()
+	}
+	return [4]byte{}
+}
+
+// TransportChecksum returns the TCP or UDP checksum of segment (header and
+// data, with its checksum field as it stands) between src and dst, over the
+// pseudo-header of RFC 768 and RFC 9293 §3.1. To compute a checksum, zero the
+// field first; to verify one, the result over the segment as received is 0.
+func TransportChecksum(src, dst netip.Addr, proto uint8, segment []byte) uint16 {
+	return ^fold(sum(segment, pseudoSum(src, dst, proto, len(segment))))
+}
+
+// ChecksumWord is one 16-bit word added into a checksum, with the running sum
+// after it.
+type ChecksumWord struct {
+	Offset int    // byte offset in the summed data (pseudo-header words are negative: they are not sent)
+	Label  string // what the word is: "pseudo: source address (high)", "data \"Co\""…
+	Value  uint16 // the word
+	Sum    uint32 // running sum after adding it, carries not yet folded
+}
+
+// ChecksumFold is one step of adding the carry back: Before = Carry·65536 + low
+// 16 bits, After = low 16 bits + Carry.
+type ChecksumFold struct {
+	Before uint32
+	Carry  uint32
+	After  uint32
+}
+
+// ChecksumSteps is the Internet checksum computed the way RFC 1071 and the
+// transport-layer article present it, with every step kept as data.
+type ChecksumSteps struct {
+	Words    []ChecksumWord
+	Sum      uint32         // the sum of all words, carries not yet folded
+	Folds    []ChecksumFold // each carry added back in, until the sum fits 16 bits
+	Folded   uint16         // the one's-complement sum
+	Checksum uint16         // its complement: the value of the checksum field
+}
+
+// String renders the steps as the article does: "0x436F + 0x6D70 + … = 0x18BC5".
+func (s ChecksumSteps) String() string {
+	out := ""
+	for i, w := range s.Words {
+		op := "+"
+		if i == 0 {
+			op = " "
+		}
+		out += fmt.Sprintf("%s 0x%04X  %-34s sum 0x%05X\n", op, w.Value, w.Label, w.Sum)
+	}
+	for _, f := range s.Folds {
+		out += fmt.Sprintf("  fold: 0x%05X → 0x%04X + carry 0x%X = 0x%04X\n", f.Before, f.Before&0xffff, f.Carry, f.After)
+	}
+	out += fmt.Sprintf("  one's-complement sum 0x%04X, complement → checksum 0x%04X\n", s.Folded, s.Checksum)
+	return out
+}
+
+type stepper struct{ s ChecksumSteps }
+
+func (st *stepper) add(off int, label string, v uint16) {
+	st.s.Sum += uint32(v)
+	st.s.Words = append(st.s.Words, ChecksumWord{Offset: off, Label: label, Value: v, Sum: st.s.Sum})
+}
+
+func (st *stepper) data(b []byte, base int, label func(i int, w []byte) string) {
+	for i := 0; i < len(b); i += 2 {
+		var w [2]byte
+		n := copy(w[:], b[i:])
+		st.add(base+i, label(base+i, w[:n]), binary.BigEndian.Uint16(w[:]))
+	}
+}
+
+func (st *stepper) finish() ChecksumSteps {
+	s := st.s.Sum
+	for s>>16 != 0 {
+		f := ChecksumFold{Before: s, Carry: s >> 16, After: s&0xffff + s>>16}
+		st.s.Folds = append(st.s.Folds, f)
+		s = f.After
+	}
+	st.s.Folded = uint16(s)
+	st.s.Checksum = ^uint16(s)
+	return st.s
+}
+
+func quoteWord(w []byte) string {
+	if len(w) == 1 {
+		return fmt.Sprintf("data %q + pad 0x00", w)
+	}
+	return fmt.Sprintf("data %q", w)
+}
+
+// StepsOf returns the checksum of data with each step: the article's worked
+// example is StepsOf([]byte("Computer")), whose checksum is 0x7439.
+func StepsOf(data []byte) ChecksumSteps {
+	var st stepper
+	st.data(data, 0, func(_ int, w []byte) string { return quoteWord(w) })
+	return st.finish()
+}
+
+// TransportSteps returns the TCP or UDP checksum of segment between src and
+// dst, step by step: the pseudo-header words first (RFC 768, RFC 9293 §3.1),
+// then the header (its checksum field counted as zero), then the data.
+func TransportSteps(src, dst netip.Addr, proto uint8, segment []byte) ChecksumSteps {
+	var st stepper
+	s, d := as4(src), as4(dst)
+	st.add(-12, "pseudo: source address (high)", binary.BigEndian.Uint16(s[:2]))
+	st.add(-10, "pseudo: source address (low)", binary.BigEndian.Uint16(s[2:]))
+	st.add(-8, "pseudo: destination address (high)", binary.BigEndian.Uint16(d[:2]))
+	st.add(-6, "pseudo: destination address (low)", binary.BigEndian.Uint16(d[2:]))
+	st.add(-4, fmt.Sprintf("pseudo: zero + protocol %d", proto), uint16(proto))
+	st.add(-2, "pseudo: length", uint16(len(segment)))
+	hdr, csumAt := 8, 6
+	names := udpWordNames[:]
+	if proto == ProtoTCP {
+		hdr, csumAt = 20, 16
+		names = tcpWordNames[:]
+	}
+	if hdr > len(segment) {
+		hdr = len(segment) &^ 1
+	}
+	for i := 0; i+2 <= hdr; i += 2 {
+		v := binary.BigEndian.Uint16(segment[i:])
+		label := names[i/2]
+		if i == csumAt {
+			v, label = 0, label+" (counted as 0)"
+		}
+		st.add(i, label, v)
+	}
+	body := segment[hdr:]
+	st.data(body, hdr, func(off int, w []byte) string {
+		if proto == ProtoTCP && off < tcpHeaderLen(segment) {
+			return "TCP option bytes"
+		}
+		return quoteWord(w)
+	})
+	return st.finish()
+}
+
+var udpWordNames = [4]string{"UDP source port", "UDP destination port", "UDP length", "UDP checksum"}
+
+var tcpWordNames = [10]string{
+	"TCP source port", "TCP destination port", "TCP sequence number (high)", "TCP sequence number (low)",
+	"TCP acknowledgment number (high)", "TCP acknowledgment number (low)", "TCP data offset, flags",
+	"TCP window", "TCP checksum", "TCP urgent pointer",
+}
+
+func tcpHeaderLen(seg []byte) int {
+	if len(seg) < 13 {
+		return 20
+	}
+	return int(seg[12]>>4) * 4
+}

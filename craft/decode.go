@@ -1,0 +1,349 @@
+package craft
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Layer is a set of layers, as bits.
+type Layer uint16
+
+// The layers a decoder recognises.
+const (
+	LayerEthernet Layer = 1 << iota
+	LayerARP
+	LayerIPv4
+	LayerTCP
+	LayerUDP
+	LayerICMP
+)
+
+// String names the layers in l, outermost first.
+func (l Layer) String() string {
+	s := ""
+	for i, n := range []string{"Ethernet", "ARP", "IPv4", "TCP", "UDP", "ICMP"} {
+		if l&(1<<i) != 0 {
+			if s != "" {
+				s += "/"
+			}
+			s += n
+		}
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Datagram holds an IPv4 datagram decoded into layers, either the packet
+// itself or the datagram quoted by an ICMP error. Layer structs hold the
+// values found on the wire: every derived field is Set to what was there,
+// so that encoding them again rebuilds the same bytes. Slices (options,
+// payload) are views into the decoded input.
+type Datagram struct {
+	Layers Layer // which of IPv4, TCP, UDP, ICMP were found
+	IPv4   IPv4
+	TCP    TCP
+	UDP    UDP
+	ICMP   ICMP
+	// Payload is the transport's data; for a fragment other than the first,
+	// or an unknown protocol, it is the IPv4 data.
+	Payload []byte
+	// Truncated reports that the bytes end before the IPv4 total length or
+	// the UDP length says: normal for a quoted datagram and for a capture
+	// cut short, and never a reason to stop decoding.
+	Truncated bool
+	// TransportLen is the number of transport header bytes present (less
+	// than the header's length in a quoted datagram: 8 of TCP's 20).
+	TransportLen int
+	// Offset of the IPv4 header, the transport header and the payload in the
+	// decoder's input.
+	IPOffset, TransportOffset, PayloadOffset int
+	// Trailer holds bytes after the IPv4 total length: Ethernet padding of
+	// short frames.
+	Trailer []byte
+
+	ipHdr []byte // the IPv4 header as received
+	l4    []byte // the IPv4 data as received (up to the total length)
+}
+
+// Decoded is a frame or an IPv4 packet decoded into layers. Reuse one value
+// across packets: decoding into it allocates nothing unless it fails.
+type Decoded struct {
+	Datagram           // the IPv4 datagram, when Layers has LayerIPv4
+	Ethernet Ethernet  // when Link has LayerEthernet
+	ARP      ARP       // when Link has LayerARP
+	Link     Layer     // LayerEthernet and/or LayerARP
+	Quoted   Datagram  // the datagram an ICMP error quotes, when Quoted.Layers != 0
+	Raw      []byte    // the input
+	Frag     FragState // fragment facts of the outer datagram
+}
+
+// FragState describes where a datagram sits among its fragments.
+type FragState uint8
+
+// Fragment states.
+const (
+	NotFragment FragState = iota
+	FirstFragment
+	LaterFragment
+)
+
+// Has reports whether every layer in l was decoded, in the outer packet.
+func (d *Decoded) Has(l Layer) bool { return (d.Link|d.Layers)&l == l }
+
+// DecodeFrame decodes an Ethernet II frame and what it carries (IPv4 or ARP).
+// Unknown EtherTypes leave the payload undecoded in d.Payload.
+func (d *Decoded) DecodeFrame(b []byte) error {
+	d.reset(b)
+	if err := d.Ethernet.decode(b); err != nil {
+		return err
+	}
+	d.Link = LayerEthernet
+	switch t, _ := d.Ethernet.Type.Get(); t {
+	case EtherTypeIPv4:
+		return d.decodeOuter(b[EthernetLen:], EthernetLen)
+	case EtherTypeARP:
+		d.Link |= LayerARP
+		return d.ARP.decode(b[EthernetLen:], EthernetLen)
+	default:
+		d.Payload = b[EthernetLen:]
+		d.PayloadOffset = EthernetLen
+		return nil
+	}
+}
+
+// DecodeIP decodes an IPv4 packet, such as a raw socket returns.
+func (d *Decoded) DecodeIP(b []byte) error {
+	d.reset(b)
+	return d.decodeOuter(b, 0)
+}
+
+func (d *Decoded) reset(b []byte) {
+	d.Datagram.Layers, d.Quoted.Layers, d.Link = 0, 0, 0
+	d.Datagram.reset()
+	d.Quoted.reset()
+	d.Raw = b
+	d.Frag = NotFragment
+}
+
+func (g *Datagram) reset() {
+	g.Payload, g.Trailer, g.ipHdr, g.l4 = nil, nil, nil, nil
+	g.Truncated, g.TransportLen = false, 0
+	g.IPOffset, g.TransportOffset, g.PayloadOffset = 0, 0, 0
+}
+
+func (d *Decoded) decodeOuter(b []byte, base int) error {
+	err := d.Datagram.decode(b, base, false)
+	if d.Layers&LayerIPv4 != 0 && d.IPv4.IsFragment() {
+		d.Frag = FirstFragment
+		if d.IPv4.FragOff != 0 {
+			d.Frag = LaterFragment
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if d.Layers&LayerICMP != 0 && d.ICMP.IsError() && d.Frag != LaterFragment {
+		q := d.Payload
+		if qerr := d.Quoted.decode(q, d.PayloadOffset, true); qerr != nil && !errors.Is(qerr, ErrTruncated) {
+			return qerr
+		}
+	}
+	if d.Truncated {
+		return &ParseError{Layer: "IPv4", Field: "total length", Offset: base + 2, Err: ErrTruncated,
+			Detail: fmt.Sprintf("total length %d, %d bytes present", d.totalLen(), len(b))}
+	}
+	return nil
+}
+
+func (g *Datagram) totalLen() int { v, _ := g.IPv4.TotalLen.Get(); return int(v) }
+
+// decode reads an IPv4 datagram from b, at offset base of the input. A
+// quoted datagram may stop anywhere after its IPv4 header: it decodes as far
+// as it goes and is marked Truncated, without error.
+func (g *Datagram) decode(b []byte, base int, quoted bool) error {
+	layer, tlayer := "IPv4", ""
+	if quoted {
+		layer = "quoted IPv4"
+	}
+	g.IPOffset = base
+	n, err := g.IPv4.decode(b, base, layer)
+	if len(b) >= IPv4HeaderLen {
+		g.Layers |= LayerIPv4
+	}
+	if err != nil {
+		return err
+	}
+	g.ipHdr = b[:n]
+	end := g.totalLen()
+	switch {
+	case end < n:
+		return &ParseError{Layer: layer, Field: "total length", Offset: base + 2, Err: ErrMalformed,
+			Detail: fmt.Sprintf("total length %d is shorter than the %d-byte header", end, n)}
+	case end > len(b):
+		g.Truncated = true
+		end = len(b)
+	case end < len(b):
+		g.Trailer = b[end:]
+	}
+	data := b[n:end]
+	g.l4 = data
+	g.TransportOffset = base + n
+	g.PayloadOffset = base + n
+	g.Payload = data
+	if g.IPv4.FragOff != 0 {
+		return nil // a later fragment: its data starts mid-transport
+	}
+	fragment := g.IPv4.Flags&FlagMF != 0
+	var hl int
+	switch g.IPv4.Protocol.Or(0) {
+	case ProtoTCP:
+		tlayer = "TCP"
+		g.Layers |= LayerTCP
+		hl, err = g.TCP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+	case ProtoUDP:
+		tlayer = "UDP"
+		g.Layers |= LayerUDP
+		hl, err = g.UDP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+		if err == nil {
+			ul, _ := g.UDP.Length.Get()
+			if int(ul) > len(data) {
+				if !fragment {
+					g.Truncated = true
+				}
+			} else {
+				data = data[:ul] // bytes past the UDP length are not data (RFC 768)
+			}
+		}
+	case ProtoICMP:
+		tlayer = "ICMP"
+		g.Layers |= LayerICMP
+		hl, err = g.ICMP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+	default:
+		return nil
+	}
+	g.TransportLen = hl
+	if hl > len(data) {
+		hl = len(data)
+	}
+	g.Payload = data[hl:]
+	g.PayloadOffset = g.TransportOffset + hl
+	if err != nil && errors.Is(err, ErrTruncated) && (quoted || fragment) {
+		g.Truncated = g.Truncated || quoted
+		return nil
+	}
+	return err
+}
+
+func prefix(quoted bool, s string) string {
+	if quoted {
+		return "quoted " + s
+	}
+	return s
+}
+
+// ChecksumStatus says what a checksum check found.
+type ChecksumStatus uint8
+
+// Checksum states.
+const (
+	ChecksumGood ChecksumStatus = iota // the field holds the right value
+	ChecksumBad                        // it does not; Want is the right value
+	// ChecksumAbsent: a UDP checksum of zero, "no checksum" (RFC 768).
+	ChecksumAbsent
+	// ChecksumUnverifiable: the bytes it covers are not all here (a quoted
+	// or truncated datagram, a fragment).
+	ChecksumUnverifiable
+	// ChecksumPartial: the sending kernel left the checksum for the NIC to
+	// fill (checksum offload) and a capture on the sending host saw it
+	// before that; the field holds only the pseudo-header sum. craft cannot
+	// tell this from the bytes; the listener sets it from PACKET_AUXDATA
+	// (TP_STATUS_CSUMNOTREADY).
+	ChecksumPartial
+)
+
+// String names the status.
+func (s ChecksumStatus) String() string {
+	return [...]string{"good", "bad", "absent", "unverifiable", "not yet filled (offload)"}[s]
+}
+
+// ChecksumResult is the check of one checksum field.
+type ChecksumResult struct {
+	Layer  Layer
+	Quoted bool   // the field belongs to the datagram an ICMP error quotes
+	Got    uint16 // the value on the wire
+	Want   uint16 // the value it should hold
+	Status ChecksumStatus
+}
+
+// Checksums checks every checksum of the decoded packet, the quoted datagram
+// included, appending one result per checksum field to dst.
+func (d *Decoded) Checksums(dst []ChecksumResult) []ChecksumResult {
+	dst = d.Datagram.checksums(dst, false, d.Frag != NotFragment)
+	if d.Quoted.Layers != 0 {
+		dst = d.Quoted.checksums(dst, true, true)
+	}
+	return dst
+}
+
+func skipSum(b []byte, at int) uint16 { return ^fold(sum(b[at+2:], sum(b[:at], 0))) }
+
+func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []ChecksumResult {
+	if g.Layers&LayerIPv4 == 0 || g.ipHdr == nil {
+		return dst
+	}
+	got, _ := g.IPv4.Checksum.Get()
+	r := ChecksumResult{Layer: LayerIPv4, Quoted: quoted, Got: got, Want: skipSum(g.ipHdr, 10)}
+	r.Status = status(r.Got, r.Want)
+	dst = append(dst, r)
+	seg := g.l4
+	unverifiable := partial || g.Truncated
+	src, dstAddr := g.IPv4.Src, g.IPv4.Dst
+	switch {
+	case g.Layers&LayerTCP != 0 && len(seg) >= 18:
+		r = ChecksumResult{Layer: LayerTCP, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[16:])}
+		if unverifiable {
+			r.Status = ChecksumUnverifiable
+		} else {
+			r.Want = ^fold(sum(seg[18:], sum(seg[:16], pseudoSum(src, dstAddr, ProtoTCP, len(seg)))))
+			r.Status = status(r.Got, r.Want)
+		}
+		dst = append(dst, r)
+	case g.Layers&LayerUDP != 0 && len(seg) >= 8:
+		r = ChecksumResult{Layer: LayerUDP, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[6:])}
+		ul := int(binary.BigEndian.Uint16(seg[4:]))
+		switch {
+		case r.Got == 0:
+			r.Status = ChecksumAbsent
+		case unverifiable || ul > len(seg) || ul < 8:
+			r.Status = ChecksumUnverifiable
+		default:
+			seg = seg[:ul]
+			r.Want = ^fold(sum(seg[8:], sum(seg[:6], pseudoSum(src, dstAddr, ProtoUDP, ul))))
+			if r.Want == 0 {
+				r.Want = 0xffff
+			}
+			r.Status = status(r.Got, r.Want)
+		}
+		dst = append(dst, r)
+	case g.Layers&LayerICMP != 0 && len(seg) >= 4:
+		r = ChecksumResult{Layer: LayerICMP, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[2:])}
+		if unverifiable {
+			r.Status = ChecksumUnverifiable
+		} else {
+			r.Want = skipSum(seg, 2)
+			r.Status = status(r.Got, r.Want)
+		}
+		dst = append(dst, r)
+	}
+	return dst
+}
+
+func status(got, want uint16) ChecksumStatus {
+	if got == want {
+		return ChecksumGood
+	}
+	return ChecksumBad
+}

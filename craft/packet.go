@@ -1,0 +1,147 @@
+package craft
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Packet stacks layers into one frame or datagram. Nil layers are absent.
+// The stacks that make sense are:
+//
+//	Ethernet? + ARP
+//	Ethernet? + IPv4 + (TCP | UDP | ICMP)? + Payload
+//
+// With no transport layer, Payload is the IPv4 data and IPv4.Protocol must be
+// forced. Each layer computes its derived fields from the layers below it
+// (in the byte order: what follows it): lengths, checksums, the IPv4 protocol
+// and the EtherType.
+type Packet struct {
+	Ethernet *Ethernet
+	ARP      *ARP
+	IPv4     *IPv4
+	TCP      *TCP
+	UDP      *UDP
+	ICMP     *ICMP
+	// Payload is the transport's data: TCP or UDP data, ICMP echo data or
+	// the datagram an ICMP error quotes (see Quote).
+	Payload []byte
+}
+
+// Len returns the number of bytes Append will write.
+func (p *Packet) Len() int {
+	n := len(p.Payload)
+	if p.Ethernet != nil {
+		n += EthernetLen
+	}
+	if p.ARP != nil {
+		n += ARPLen
+	}
+	if p.IPv4 != nil {
+		n += p.IPv4.Len()
+	}
+	switch {
+	case p.TCP != nil:
+		n += p.TCP.Len()
+	case p.UDP != nil:
+		n += UDPHeaderLen
+	case p.ICMP != nil:
+		n += ICMPHeaderLen
+	}
+	return n
+}
+
+func (p *Packet) check() error {
+	transports := 0
+	for _, t := range []bool{p.TCP != nil, p.UDP != nil, p.ICMP != nil} {
+		if t {
+			transports++
+		}
+	}
+	switch {
+	case p.ARP != nil && (p.IPv4 != nil || transports > 0 || len(p.Payload) > 0):
+		return fmt.Errorf("%w: ARP travels alone in an Ethernet frame, without IPv4 or payload", ErrLayers)
+	case transports > 1:
+		return fmt.Errorf("%w: a packet has at most one of TCP, UDP and ICMP", ErrLayers)
+	case transports == 1 && p.IPv4 == nil:
+		return fmt.Errorf("%w: TCP, UDP and ICMP need an IPv4 header (their checksums cover its addresses)", ErrLayers)
+	case p.IPv4 != nil && transports == 0 && !p.IPv4.Protocol.IsSet():
+		return fmt.Errorf("%w: an IPv4 datagram without a TCP, UDP or ICMP layer needs its protocol set", ErrLayers)
+	case p.ARP == nil && p.IPv4 == nil:
+		return fmt.Errorf("%w: no ARP and no IPv4 layer", ErrLayers)
+	}
+	return nil
+}
+
+// Append builds the packet and appends it to dst, growing dst at most once.
+// It allocates nothing when dst has room for Len() more bytes. The layers
+// are encoded innermost first, so that each can take the bytes after it as
+// its payload for lengths and checksums. On error dst is returned unchanged
+// in length.
+func (p *Packet) Append(dst []byte) ([]byte, error) {
+	if err := p.check(); err != nil {
+		return dst, err
+	}
+	start, n := len(dst), p.Len()
+	dst = slices.Grow(dst, n)[:start+n]
+	if err := p.encode(dst[start:]); err != nil {
+		return dst[:start], err
+	}
+	return dst, nil
+}
+
+func (p *Packet) encode(b []byte) error {
+	off := 0
+	if p.Ethernet != nil {
+		off = EthernetLen
+	}
+	if p.ARP != nil {
+		if err := p.ARP.Encode(b[off:]); err != nil {
+			return err
+		}
+		if p.Ethernet != nil {
+			return p.Ethernet.Encode(b, EtherTypeARP)
+		}
+		return nil
+	}
+	ipOff := off
+	tOff := ipOff + p.IPv4.Len()
+	var proto uint8
+	var err error
+	switch {
+	case p.TCP != nil:
+		copy(b[tOff+p.TCP.Len():], p.Payload)
+		proto, err = ProtoTCP, p.TCP.Encode(b[tOff:], p.IPv4.Src, p.IPv4.Dst)
+	case p.UDP != nil:
+		copy(b[tOff+UDPHeaderLen:], p.Payload)
+		proto, err = ProtoUDP, p.UDP.Encode(b[tOff:], p.IPv4.Src, p.IPv4.Dst)
+	case p.ICMP != nil:
+		copy(b[tOff+ICMPHeaderLen:], p.Payload)
+		proto, err = ProtoICMP, p.ICMP.Encode(b[tOff:])
+	default:
+		copy(b[tOff:], p.Payload)
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.IPv4.Encode(b[ipOff:], proto); err != nil {
+		return err
+	}
+	if p.Ethernet != nil {
+		return p.Ethernet.Encode(b, EtherTypeIPv4)
+	}
+	return nil
+}
+
+// Quote returns the part of datagram that an ICMP error carries: its IPv4
+// header and the first 8 bytes of its data (RFC 792), a view of datagram.
+// A datagram too short to hold that much is returned whole.
+func Quote(datagram []byte) []byte {
+	if len(datagram) < IPv4HeaderLen {
+		return datagram
+	}
+	n := int(datagram[0]&0xf)*4 + 8
+	if n > len(datagram) {
+		return datagram
+	}
+	return datagram[:n]
+}

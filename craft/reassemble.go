@@ -1,0 +1,340 @@
+package craft
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// ReassemblyKey identifies the fragments of one datagram: source,
+// destination, protocol and identification (RFC 791 §2.3).
+type ReassemblyKey struct {
+	Src, Dst netip.Addr
+	Proto    uint8
+	ID       uint16
+}
+
+// String formats the key as "198.18.1.3→198.18.1.1 proto 17 id 0x1234".
+func (k ReassemblyKey) String() string {
+	return fmt.Sprintf("%v→%v proto %d id 0x%04x", k.Src, k.Dst, k.Proto, k.ID)
+}
+
+// Hole is a range of data bytes not yet received, First to Last inclusive,
+// as RFC 815 §3 describes it. Last is Infinity until the last fragment (the
+// one without MF) has arrived.
+type Hole struct{ First, Last int }
+
+// Infinity is the Last of a hole that reaches past every fragment seen so
+// far (RFC 815's "infinity").
+const Infinity = 1<<31 - 1
+
+// ReassemblyEvent says what one fragment did to its datagram.
+type ReassemblyEvent struct {
+	Key    ReassemblyKey
+	Offset int  // the fragment's data offset, in bytes
+	Len    int  // its data length
+	MF     bool // its More Fragments flag
+	// Duplicate: every byte it carries had already arrived, unchanged.
+	Duplicate bool
+	// Overlap counts bytes it carries that had already arrived (zero for a
+	// duplicate, which is reported as such).
+	Overlap int
+	// Conflict: some of those overlapping bytes differ from the ones that
+	// arrived first.
+	Conflict bool
+	// Inconsistent: the fragment contradicts the datagram's end (data past
+	// the last fragment, or a second, different last fragment).
+	Inconsistent bool
+	// Holes left after this fragment, a view valid until the next call.
+	Holes []Hole
+	// Complete: no hole is left. Datagram then holds the reassembled
+	// datagram (header of fragment zero, data), valid until the next call.
+	Complete bool
+	Datagram []byte
+	// Fragments counts the fragments of this datagram seen so far,
+	// duplicates included.
+	Fragments int
+}
+
+// ReassemblyConfig bounds a Reassembler. Zero fields take the defaults.
+type ReassemblyConfig struct {
+	// MaxDatagrams in progress at once (default 64); the oldest is evicted
+	// to make room. Each holds at most 65535 bytes.
+	MaxDatagrams int
+	// Timeout after the first fragment (default 30 s, Linux's
+	// net.ipv4.ipfrag_time; RFC 1122 §3.3.2 suggests 60 to 120 s).
+	Timeout time.Duration
+}
+
+// Reassembler puts fragments back together with the hole-descriptor
+// algorithm of RFC 815, and reports what each fragment did: holes,
+// overlaps, duplicates, completion. It reports rather than decides: a
+// receiver's policy on overlaps (Linux drops the whole datagram) is for the
+// caller to apply. It is bounded in memory (MaxDatagrams × 64 KiB) and in
+// time (Timeout, on the caller's clock). It is not safe for concurrent use.
+type Reassembler struct {
+	cfg     ReassemblyConfig
+	entries []*reasmEntry
+	free    []*reasmEntry
+}
+
+type span struct{ first, last int }
+
+type reasmEntry struct {
+	key      ReassemblyKey
+	started  time.Time
+	holes    []Hole
+	received []span // sorted, merged
+	data     []byte // 65535 bytes
+	header   []byte // header of fragment zero, once seen
+	hdrBuf   [60]byte
+	end      int // data length once the last fragment has arrived, else -1
+	frags    int
+	out      []byte
+}
+
+// NewReassembler returns a Reassembler bounded by cfg (nil for defaults).
+func NewReassembler(cfg *ReassemblyConfig) *Reassembler {
+	r := &Reassembler{}
+	if cfg != nil {
+		r.cfg = *cfg
+	}
+	if r.cfg.MaxDatagrams <= 0 {
+		r.cfg.MaxDatagrams = 64
+	}
+	if r.cfg.Timeout <= 0 {
+		r.cfg.Timeout = 30 * time.Second
+	}
+	return r
+}
+
+// Pending returns the keys of the datagrams still waiting for fragments.
+func (r *Reassembler) Pending() []ReassemblyKey {
+	keys := make([]ReassemblyKey, 0, len(r.entries))
+	for _, e := range r.entries {
+		keys = append(keys, e.key)
+	}
+	return keys
+}
+
+// Expire drops every datagram whose first fragment arrived more than Timeout
+// before now, and returns their keys with the holes they still had. A real
+// receiver answers such a timeout with ICMP time exceeded code 1, but only if
+// it had received fragment zero (RFC 792; RFC 1122 §3.3.2).
+func (r *Reassembler) Expire(now time.Time) []ExpiredDatagram {
+	var out []ExpiredDatagram
+	kept := r.entries[:0]
+	for _, e := range r.entries {
+		if now.Sub(e.started) > r.cfg.Timeout {
+			out = append(out, ExpiredDatagram{Key: e.key, Holes: append([]Hole(nil), e.holes...), HadFirst: e.header != nil})
+			r.free = append(r.free, e)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(r.entries[len(kept):])
+	r.entries = kept
+	return out
+}
+
+// ExpiredDatagram is a datagram given up by Expire.
+type ExpiredDatagram struct {
+	Key      ReassemblyKey
+	Holes    []Hole
+	HadFirst bool // fragment zero had arrived: a receiver sends ICMP time exceeded (reassembly)
+}
+
+// Add feeds one IPv4 packet, received at now. A packet that is not a
+// fragment completes at once. Expired datagrams are dropped first.
+func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
+	var ev ReassemblyEvent
+	var h IPv4
+	hl, err := h.decode(pkt, 0, "IPv4")
+	if err != nil {
+		return ev, err
+	}
+	total := int(binary.BigEndian.Uint16(pkt[2:]))
+	if total < hl || total > len(pkt) {
+		return ev, &ParseError{Layer: "IPv4", Field: "total length", Offset: 2, Err: ErrMalformed,
+			Detail: fmt.Sprintf("total length %d with a %d-byte header and %d bytes present", total, hl, len(pkt))}
+	}
+	data := pkt[hl:total]
+	ev.Key = ReassemblyKey{Src: h.Src, Dst: h.Dst, Proto: h.Protocol.Or(0), ID: h.ID}
+	ev.Offset, ev.Len, ev.MF = int(h.FragOff)*8, len(data), h.Flags&FlagMF != 0
+	if ev.Offset+ev.Len > MaxIPv4Len-IPv4HeaderLen {
+		return ev, &ParseError{Layer: "IPv4", Field: "fragment offset", Offset: 6, Err: ErrMalformed,
+			Detail: fmt.Sprintf("data would end at byte %d, past the largest datagram", ev.Offset+ev.Len)}
+	}
+	if !h.IsFragment() {
+		ev.Complete, ev.Datagram, ev.Fragments = true, pkt[:total], 1
+		return ev, nil
+	}
+	r.Expire(now)
+	e := r.lookup(ev.Key, now)
+	e.frags++
+	ev.Fragments = e.frags
+	first, last := ev.Offset, ev.Offset+ev.Len-1
+
+	// Overlaps and duplicates, against what has arrived.
+	for _, s := range e.received {
+		lo, hi := max(s.first, first), min(s.last, last)
+		if lo > hi {
+			continue
+		}
+		ev.Overlap += hi - lo + 1
+		if !bytes.Equal(e.data[lo:hi+1], data[lo-first:hi-first+1]) {
+			ev.Conflict = true
+		}
+	}
+	if ev.Len > 0 && ev.Overlap == ev.Len && !ev.Conflict {
+		ev.Duplicate, ev.Overlap = true, 0
+	}
+	if e.end >= 0 && (last >= e.end || (!ev.MF && last+1 != e.end)) {
+		ev.Inconsistent = true
+	}
+	if !ev.MF && e.end < 0 {
+		e.end = last + 1
+		// data already received beyond the end contradicts it
+		for _, s := range e.received {
+			if s.last >= e.end {
+				ev.Inconsistent = true
+			}
+		}
+	}
+	// First arrival wins for the bytes themselves; keep only the new ones.
+	if !ev.Duplicate && ev.Len > 0 {
+		for i := first; i <= last; i++ {
+			if !covered(e.received, i) {
+				e.data[i] = data[i-first]
+			}
+		}
+		e.received = addSpan(e.received, span{first, last})
+	}
+	if ev.Offset == 0 && e.header == nil {
+		e.header = e.hdrBuf[:copy(e.hdrBuf[:], pkt[:hl])]
+	}
+	// RFC 815 §3, steps 1-7.
+	if ev.Len > 0 {
+		e.holes = fillHoles(e.holes, first, last, ev.MF)
+	}
+	if !ev.MF {
+		e.holes = trimHoles(e.holes, last)
+	}
+	ev.Holes = e.holes
+	if len(e.holes) == 0 && e.header != nil {
+		ev.Complete = true
+		ev.Datagram = e.assemble()
+		r.remove(e)
+	}
+	return ev, nil
+}
+
+func covered(spans []span, i int) bool {
+	for _, s := range spans {
+		if s.first <= i && i <= s.last {
+			return true
+		}
+	}
+	return false
+}
+
+func addSpan(spans []span, n span) []span {
+	out := spans[:0:0]
+	placed := false
+	for _, s := range spans {
+		switch {
+		case s.last+1 < n.first:
+			out = append(out, s)
+		case n.last+1 < s.first:
+			if !placed {
+				out, placed = append(out, n), true
+			}
+			out = append(out, s)
+		default:
+			n = span{min(s.first, n.first), max(s.last, n.last)}
+		}
+	}
+	if !placed {
+		out = append(out, n)
+	}
+	return out
+}
+
+// fillHoles applies RFC 815 §3 steps 2-6 for a fragment covering first..last.
+func fillHoles(holes []Hole, first, last int, mf bool) []Hole {
+	out := make([]Hole, 0, len(holes)+1)
+	for _, h := range holes {
+		if first > h.Last || last < h.First { // steps 2, 3
+			out = append(out, h)
+			continue
+		}
+		if first > h.First { // step 5
+			out = append(out, Hole{h.First, first - 1})
+		}
+		if last < h.Last && mf { // step 6
+			out = append(out, Hole{last + 1, h.Last})
+		}
+	}
+	return out
+}
+
+// trimHoles removes what lies past the last byte once the last fragment has
+// told where the datagram ends.
+func trimHoles(holes []Hole, last int) []Hole {
+	out := holes[:0]
+	for _, h := range holes {
+		if h.First > last {
+			continue
+		}
+		if h.Last > last {
+			h.Last = last
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+func (e *reasmEntry) assemble() []byte {
+	hl := len(e.header)
+	e.out = append(append(e.out[:0], e.header...), e.data[:e.end]...)
+	binary.BigEndian.PutUint16(e.out[2:], uint16(min(hl+e.end, MaxIPv4Len)))
+	fo := binary.BigEndian.Uint16(e.out[6:])
+	binary.BigEndian.PutUint16(e.out[6:], fo&0xc000) // keep evil and DF; clear MF and offset
+	e.out[10], e.out[11] = 0, 0
+	binary.BigEndian.PutUint16(e.out[10:], Checksum(e.out[:hl]))
+	return e.out
+}
+
+func (r *Reassembler) lookup(k ReassemblyKey, now time.Time) *reasmEntry {
+	for _, e := range r.entries {
+		if e.key == k {
+			return e
+		}
+	}
+	if len(r.entries) >= r.cfg.MaxDatagrams {
+		r.remove(r.entries[0]) // the oldest
+	}
+	var e *reasmEntry
+	if n := len(r.free); n > 0 {
+		e, r.free = r.free[n-1], r.free[:n-1]
+	} else {
+		e = &reasmEntry{data: make([]byte, MaxIPv4Len)}
+	}
+	e.key, e.started, e.end, e.frags, e.header = k, now, -1, 0, nil
+	e.holes = append(e.holes[:0], Hole{0, Infinity})
+	e.received = e.received[:0]
+	r.entries = append(r.entries, e)
+	return e
+}
+
+func (r *Reassembler) remove(e *reasmEntry) {
+	for i, x := range r.entries {
+		if x == e {
+			r.entries = append(r.entries[:i], r.entries[i+1:]...)
+			r.free = append(r.free, e)
+			return
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package craft
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+)
+
+// UDPHeaderLen is the length of a UDP header.
+const UDPHeaderLen = 8
+
+// MaxUDPPayload is the most data one IPv4 UDP datagram can carry: 65535 − 20 (IPv4 header) − 8 (UDP header) = 65507 bytes.
+const MaxUDPPayload = MaxIPv4Len - IPv4HeaderLen - UDPHeaderLen
+
+// UDP is a User Datagram Protocol header (RFC 768):
+//
+//	 0      7 8     15 16    23 24    31
+//	+--------+--------+--------+--------+
+//	|     Source      |   Destination   |
+//	|      Port       |      Port       |
+//	+--------+--------+--------+--------+
+//	|                 |                 |
+//	|     Length      |    Checksum     |
+//	+--------+--------+--------+--------+
+type UDP struct {
+	SrcPort uint16 // optional in RFC 768: zero when no reply is expected
+	DstPort uint16
+	// Length of header and data (16 bits); computed unless forced.
+	Length Auto[uint16]
+	// Checksum over the pseudo-header, header and data (RFC 768). Computed
+	// unless forced; a computed zero is sent as 0xffff, because Set(0) means
+	// "no checksum" (the receiver skips the check).
+	Checksum Auto[uint16]
+}
+
+// Len returns UDPHeaderLen.
+func (h *UDP) Len() int { return UDPHeaderLen }
+
+// Encode writes the header into b[:8], taking the rest of b as the data; src
+// and dst are the pseudo-header's addresses. When Length is forced to a
+// value between 8 and len(b), the checksum covers that many bytes, as the
+// Linux receiver will check it (it trims the datagram to Length first).
+func (h *UDP) Encode(b []byte, src, dst netip.Addr) error {
+	if len(b) < UDPHeaderLen {
+		return &FieldError{Layer: "UDP", Field: "buffer", Value: uint64(len(b)), Max: UDPHeaderLen, Err: ErrTruncated}
+	}
+	length, forced := h.Length.Get()
+	if !forced {
+		if len(b) > 0xffff {
+			return &FieldError{Layer: "UDP", Field: "length", Value: uint64(len(b)), Max: 0xffff, Err: ErrTooLong}
+		}
+		length = uint16(len(b))
+	}
+	binary.BigEndian.PutUint16(b[0:], h.SrcPort)
+	binary.BigEndian.PutUint16(b[2:], h.DstPort)
+	binary.BigEndian.PutUint16(b[4:], length)
+	b[6], b[7] = 0, 0
+	csum, ok := h.Checksum.Get()
+	if !ok {
+		covered := b
+		if int(length) >= UDPHeaderLen && int(length) <= len(b) {
+			covered = b[:length]
+		}
+		csum = TransportChecksum(src, dst, ProtoUDP, covered)
+		if csum == 0 {
+			csum = 0xffff
+		}
+	}
+	binary.BigEndian.PutUint16(b[6:], csum)
+	return nil
+}
+
+func (h *UDP) decode(b []byte, base int, layer string) (int, error) {
+	*h = UDP{}
+	if len(b) < UDPHeaderLen {
+		if len(b) >= 2 {
+			h.SrcPort = binary.BigEndian.Uint16(b[0:])
+		}
+		if len(b) >= 4 {
+			h.DstPort = binary.BigEndian.Uint16(b[2:])
+		}
+		if len(b) >= 6 {
+			h.Length = Set(binary.BigEndian.Uint16(b[4:]))
+		}
+		return len(b), &ParseError{Layer: layer, Field: "header", Offset: base, Err: ErrTruncated,
+			Detail: fmt.Sprintf("%d bytes, the header has 8", len(b))}
+	}
+	h.SrcPort = binary.BigEndian.Uint16(b[0:])
+	h.DstPort = binary.BigEndian.Uint16(b[2:])
+	l := binary.BigEndian.Uint16(b[4:])
+	h.Length = Set(l)
+	h.Checksum = Set(binary.BigEndian.Uint16(b[6:]))
+	if l < UDPHeaderLen {
+		return UDPHeaderLen, &ParseError{Layer: layer, Field: "length", Offset: base + 4, Err: ErrMalformed,
+			Detail: fmt.Sprintf("length %d, shorter than the 8-byte header", l)}
+	}
+	return UDPHeaderLen, nil
+}

@@ -1,0 +1,3 @@
+module github.com/rawcraft/rawcraft
+
+go 1.24
