@@ -105,8 +105,11 @@ func (d *Decoded) DecodeFrame(b []byte) error {
 	case EtherTypeIPv4:
 		return d.decodeOuter(b[EthernetLen:], EthernetLen)
 	case EtherTypeARP:
-		d.Link |= LayerARP
-		return d.ARP.decode(b[EthernetLen:], EthernetLen)
+		err := d.ARP.decode(b[EthernetLen:], EthernetLen)
+		if len(b) >= EthernetLen+ARPLen {
+			d.Link |= LayerARP // fields were read, even if the lengths are odd
+		}
+		return err
 	default:
 		d.Payload = b[EthernetLen:]
 		d.PayloadOffset = EthernetLen
@@ -237,11 +240,21 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 	return err
 }
 
+// prefix names a layer of the quoted datagram without building a string,
+// so that decoding allocates nothing.
 func prefix(quoted bool, s string) string {
-	if quoted {
-		return "quoted " + s
+	if !quoted {
+		return s
 	}
-	return s
+	switch s {
+	case "TCP":
+		return "quoted TCP"
+	case "UDP":
+		return "quoted UDP"
+	case "ICMP":
+		return "quoted ICMP"
+	}
+	return "quoted " + s
 }
 
 // ChecksumStatus says what a checksum check found.

@@ -326,7 +326,9 @@ func (x *explainer) tcp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	add("Urgent Pointer", 144, 16, uint64(h.Urgent), "", um)
 	if g.TransportLen >= TCPHeaderLen {
 		x.options(h.Options, 160, false)
-		x.payload(g.Payload, g.PayloadOffset-g.TransportOffset, "segment data")
+		if !(quoted && len(g.Payload) == 0) {
+			x.payload(g.Payload, g.PayloadOffset-g.TransportOffset, "segment data")
+		}
 	}
 	if quoted && g.TransportLen < TCPHeaderLen {
 		x.add("(not quoted)", 8*g.TransportLen, 0, 0, "-", fmt.Sprintf("the ICMP error quoted only %d bytes of the TCP header", g.TransportLen))
@@ -334,11 +336,14 @@ func (x *explainer) tcp(g *Datagram, q string, checks []ChecksumResult, quoted b
 }
 
 func tcpFlagWords(f uint8) string {
-	names := [8]string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"}
+	// ACK last, as people say them: SYN|ACK, RST|ACK, FIN|ACK, PSH|ACK.
 	var parts []string
-	for i := 7; i >= 0; i-- {
-		if f&(1<<i) != 0 {
-			parts = append(parts, names[i])
+	for _, b := range []struct {
+		bit  uint8
+		name string
+	}{{TCPSyn, "SYN"}, {TCPFin, "FIN"}, {TCPRst, "RST"}, {TCPPsh, "PSH"}, {TCPUrg, "URG"}, {TCPEce, "ECE"}, {TCPCwr, "CWR"}, {TCPAck, "ACK"}} {
+		if f&b.bit != 0 {
+			parts = append(parts, b.name)
 		}
 	}
 	if len(parts) == 0 {
@@ -377,7 +382,7 @@ func (x *explainer) udp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	add("Length", 32, 16, uint64(l), "", fmt.Sprintf("%d bytes: 8 header + %d data", l, int(l)-8))
 	cs := h.Checksum.Or(0)
 	add("Checksum", 48, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerUDP, quoted))
-	if g.TransportLen >= UDPHeaderLen {
+	if g.TransportLen >= UDPHeaderLen && !(quoted && len(g.Payload) == 0) {
 		x.payload(g.Payload, UDPHeaderLen, "datagram data")
 	}
 }

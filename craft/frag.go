@@ -52,7 +52,7 @@ func (o FragOptions) dataSize(hl int) (int, error) {
 		return o.DataSize, nil
 	case o.MTU > 0:
 		n := (o.MTU - hl) &^ 7
-		if n < 8 {
+		if o.MTU < 68 || n < 8 {
 			return 0, fmt.Errorf("MTU %d: too small for a %d-byte header and 8 data bytes (RFC 791 requires 68)", o.MTU, hl)
 		}
 		if o.MTU > MaxIPv4Len {
@@ -197,7 +197,7 @@ func (s Schedule) Plan(dst []int, n int) ([]int, error) {
 			return dst, err
 		}
 	}
-	start := len(dst)
+	order := make([]int, 0, n)
 	if len(s.Order) > 0 {
 		seen := make([]bool, n+1)
 		for _, i := range s.Order {
@@ -209,12 +209,11 @@ func (s Schedule) Plan(dst []int, n int) ([]int, error) {
 		if len(s.Order) != n {
 			return dst, fmt.Errorf("fragment order lists %d of %d fragments: name each once (use the drop list to lose one)", len(s.Order), n)
 		}
-		dst = append(dst, s.Order...)
+		order = append(order, s.Order...)
 	} else {
 		for i := 1; i <= n; i++ {
-			dst = append(dst, i)
+			order = append(order, i)
 		}
-		order := dst[start:]
 		if s.Reverse {
 			slices.Reverse(order)
 		}
@@ -223,17 +222,16 @@ func (s Schedule) Plan(dst []int, n int) ([]int, error) {
 			r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		}
 	}
-	out := dst[:start]
-	for _, i := range dst[start:] {
+	for _, i := range order {
 		if slices.Contains(s.Drop, i) {
 			continue
 		}
-		out = append(out, i)
+		dst = append(dst, i)
 		if slices.Contains(s.Dup, i) {
-			out = append(out, i)
+			dst = append(dst, i)
 		}
 	}
-	return out, nil
+	return dst, nil
 }
 
 // ParseIndexList reads fragment numbers such as "3,1,2" or "1-3,5".

@@ -194,9 +194,9 @@ func DescribeTCPOption(o Option) string {
 		return "EOL (end of option list)"
 	case o.Kind == TCPOptNOP:
 		return "NOP (padding)"
-	case o.Kind == TCPOptMSS && o.Len == 4:
+	case o.Kind == TCPOptMSS && o.Len == 4 && len(d) == 2:
 		return fmt.Sprintf("MSS %d: the largest segment data the sender will accept", binary.BigEndian.Uint16(d))
-	case o.Kind == TCPOptWScale && o.Len == 3:
+	case o.Kind == TCPOptWScale && o.Len == 3 && len(d) == 1:
 		return fmt.Sprintf("window scale %d: windows count in units of %d bytes", d[0], uint64(1)<<min(d[0], 63))
 	case o.Kind == TCPOptSACKOK && o.Len == 2:
 		return "SACK permitted: selective acknowledgments may be used"
@@ -206,7 +206,7 @@ func DescribeTCPOption(o Option) string {
 			s += fmt.Sprintf(" %d-%d", binary.BigEndian.Uint32(d[i:]), binary.BigEndian.Uint32(d[i+4:]))
 		}
 		return s + ": these blocks arrived beyond the cumulative ACK"
-	case o.Kind == TCPOptTimestamps && o.Len == 10:
+	case o.Kind == TCPOptTimestamps && o.Len == 10 && len(d) == 8:
 		return fmt.Sprintf("timestamps TSval %d TSecr %d", binary.BigEndian.Uint32(d), binary.BigEndian.Uint32(d[4:]))
 	}
 	return fmt.Sprintf("kind %d, length %d, data %x (unknown or malformed)", o.Kind, o.Len, d)

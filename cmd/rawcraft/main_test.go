@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/pcap"
+)
+
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestBadInputExits2(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string // in the one-line message
+	}{
+		{[]string{"build", "udp", "--dport", "70000"}, `"70000" for "--dport"`},
+		{[]string{"build", "tcp", "--dst", "300.1.1.1"}, `"300.1.1.1" for "--dst"`},
+		{[]string{"build", "udp", "--size", "4000", "--frag", "1001"}, "--frag 1001: the data of every fragment but the last is a positive multiple of 8"},
+		{[]string{"build", "tcp", "--flags", "SX"}, `"X" is not a flag letter`},
+		{[]string{"build", "udp", "--size", "65508"}, "payload of 65508 bytes"},
+		{[]string{"build", "udp", "--data-hex", "abc"}, "odd number of digits"},
+		{[]string{"build", "tcp", "--type", "3"}, "--type applies to icmp"},
+		{[]string{"build", "udp", "--frag-drop", "2"}, "needs --frag"},
+		{[]string{"build", "udp", "--size", "4000", "--mtu", "1500", "--frag-drop", "4"}, "fragment 4 does not exist"},
+		{[]string{"build", "smtp"}, `protocol "smtp"`},
+		{[]string{"build", "udp", "--data", "a", "--size", "3"}, "give one payload"},
+		{[]string{"build", "udp", "--mtu", "40"}, "68"},
+		{[]string{"build", "icmp", "--type", "3", "--quote", "udp --dport 99999"}, `"99999" for "--dport"`},
+		{[]string{"build", "tcp", "--tcp-opt", "mss=99999"}, "does not fit in 16 bits"},
+		{[]string{"build", "tcp", "--ip-opt", "rr=10"}, "1 to 9 slots"},
+		{[]string{"build", "udp", "--data-file", "/nonexistent/x"}, "no such file"},
+		{[]string{"build", "arp", "--dport", "1"}, "does not apply to ARP"},
+		{[]string{"build", "tcp", "--src-mac", "zz:00:00:00:00:00"}, "not a MAC address"},
+		{[]string{"build", "tcp", "--hex", "--json"}, "none of the others"},
+		{[]string{"build", "tcp", "extra"}, `unexpected argument "extra"`},
+		{[]string{"build", "tcp", "--bogus"}, "unknown flag"},
+		{[]string{"checksum"}, "no DATA"},
+		{[]string{"checksum", "--sport", "-1", "x"}, `"-1" for "--sport"`},
+		{[]string{"nosuch"}, "unknown command"},
+	}
+	for _, c := range cases {
+		out, errs, code := runCLI(t, c.args...)
+		lines := strings.Split(strings.TrimSpace(errs), "\n")
+		if code != exitUsage || out != "" || len(lines) != 1 || !strings.Contains(errs, c.want) || !strings.HasPrefix(errs, "rawcraft: ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2, one line with %q", c.args, code, out, errs, c.want)
+		}
+	}
+}
+
+func TestBuildHexMatchesCraft(t *testing.T) {
+	out, _, code := runCLI(t, "build", "tcp", "--src", "198.18.1.3", "--dst", "198.18.1.1", "--sport", "40000", "--dport", "9999",
+		"--flags", "S", "--seq", "0x11223344", "--id", "0x1234", "--df", "--tcp-opt", "mss=1460,sackok,ts=0x01020304:0,nop,wscale=7", "--hex")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	// craft's golden SYN without its Ethernet header
+	want := "4500003c1234400040069a5fc6120103c61201019c40270f1122334400000000a002faf0b32a0000020405b40402080a010203040000000001030307"
+	if strings.TrimSpace(out) != want {
+		t.Errorf("hex %s", out)
+	}
+	// Forced values are written as given.
+	out, _, _ = runCLI(t, "build", "udp", "--ip-csum", "0xdead", "--csum", "0", "--evil", "--ttl", "0", "--hex")
+	b, _ := hex.DecodeString(strings.TrimSpace(out))
+	if len(b) != 28 || b[10] != 0xde || b[11] != 0xad || b[26] != 0 || b[27] != 0 || b[6]&0x80 == 0 || b[8] != 0 {
+		t.Errorf("forced fields: %x", b)
+	}
+}
+
+func TestBuildArticlePackets(t *testing.T) {
+	// Exercise 3: the three messages share one checksum.
+	var sums []string
+	for _, m := range []string{"Hello", "UQUQUQHello", "llHeo"} {
+		out, _, code := runCLI(t, "build", "udp", "--dport", "8192", "--data", m, "--hex")
+		if code != 0 {
+			t.Fatal(code)
+		}
+		sums = append(sums, strings.TrimSpace(out)[52:56])
+	}
+	if sums[0] != sums[1] || sums[1] != sums[2] {
+		t.Errorf("Exercise 3 checksums %v", sums)
+	}
+	// The 4000-byte datagram in three fragments, the first with 1472
+	// bytes of application data after the 8-byte UDP header.
+	out, _, code := runCLI(t, "build", "udp", "--size", "4000", "--mtu", "1500", "--json")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d packets", len(lines))
+	}
+	for i, l := range lines {
+		var jp jsonPacket
+		if err := json.Unmarshal([]byte(l), &jp); err != nil {
+			t.Fatal(err)
+		}
+		if jp.Fragment != i+1 || jp.Length != []int{1500, 1500, 1068}[i] || jp.Checksums[0].Status != "good" {
+			t.Errorf("fragment %d: %+v", i+1, jp)
+		}
+	}
+	// Text output names the fields and their meaning.
+	out, _, _ = runCLI(t, "build", "tcp", "--flags", "RA", "--ack", "1")
+	for _, s := range []string{"Control Bits", "RST|ACK", "reset: the connection is refused or aborted", "checksums: IPv4 good · TCP good"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("RST dissection lacks %q", s)
+		}
+	}
+}
+
+// Every pcap that build writes opens in an independent decoder with no
+// malformed packet, and holds exactly the packets printed as hex.
+func TestBuildPcap(t *testing.T) {
+	dir := t.TempDir()
+	cases := [][]string{
+		{"udp", "--size", "4000", "--mtu", "1500", "--frag-order", "random"},
+		{"tcp", "--flags", "S", "--tcp-opt", "mss=1460,sackok,ts=1:0,nop,wscale=7"},
+		{"icmp", "--src", "198.18.1.1", "--dst", "198.18.1.3", "--type", "3", "--code", "3", "--quote", "udp --data Hello"},
+		{"tcp", "--ether", "--src-mac", "02:00:00:00:01:03", "--dst-mac", "02:00:00:00:01:01"},
+		{"arp", "--src-mac", "02:00:00:00:01:03"},
+	}
+	for i, c := range cases {
+		file := filepath.Join(dir, "p.pcap")
+		args := append([]string{"build"}, c...)
+		hexOut, _, code := runCLI(t, append(args, "--hex")...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d", c, code)
+		}
+		if _, _, code := runCLI(t, append(args, "--pcap", file)...); code != 0 {
+			t.Fatalf("%v: exit %d", c, code)
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := pcap.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := layers.LayerTypeIPv4
+		wantLink := pcap.LinkRaw
+		if i >= 3 {
+			first, wantLink = layers.LayerTypeEthernet, pcap.LinkEthernet
+		}
+		if r.LinkType != wantLink {
+			t.Errorf("%v: link type %d", c, r.LinkType)
+		}
+		for j, h := range strings.Fields(hexOut) {
+			rec, err := r.Next()
+			if err != nil {
+				t.Fatalf("%v record %d: %v", c, j, err)
+			}
+			if hex.EncodeToString(rec.Data) != h {
+				t.Errorf("%v record %d differs from --hex", c, j)
+			}
+			p := gopacket.NewPacket(rec.Data, first, gopacket.Default)
+			if p.ErrorLayer() != nil {
+				t.Errorf("%v record %d malformed: %v", c, j, p.ErrorLayer().Error())
+			}
+		}
+		f.Close()
+	}
+}
+
+func TestExplainAndChecksum(t *testing.T) {
+	out, _, code := runCLI(t, "explain", "tcp", "--flags", "S")
+	if code != 0 || !strings.Contains(out, "|          Source Port          |       Destination Port        |") ||
+		!strings.Contains(out, "Control Bits") || !strings.Contains(out, "RFC 9293 §3.1") {
+		t.Errorf("explain: %s", out)
+	}
+	out, _, _ = runCLI(t, "checksum", "Computer")
+	for _, s := range []string{"0x436F", "0x18BC5", "0x8BC6", "checksum 0x7439"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("checksum Computer lacks %s:\n%s", s, out)
+		}
+	}
+	var last string
+	for _, m := range []string{"Hello", "UQUQUQHello", "llHeo"} {
+		out, _, _ = runCLI(t, "checksum", "--dport", "8192", m)
+		i := strings.LastIndex(out, "checksum 0x")
+		if last != "" && out[i:] != last {
+			t.Errorf("%s: %s, want %s", m, out[i:], last)
+		}
+		last = out[i:]
+	}
+	// The steps agree with the packet's own checksum.
+	p := craft.Packet{IPv4: &craft.IPv4{Src: mustAddr(defaultSrc).a, Dst: mustAddr(defaultDst).a}, UDP: &craft.UDP{SrcPort: defaultSport, DstPort: 8192}, Payload: []byte("llHeo")}
+	b, _ := p.Append(nil)
+	if want := "checksum 0x" + strings.ToUpper(hex.EncodeToString(b[26:28])) + "\n"; last != want {
+		t.Errorf("steps say %q, the packet holds %q", last, want)
+	}
+	out, _, code = runCLI(t, "help", "build")
+	if code != 0 || !strings.HasPrefix(out, "build makes") || strings.Index(out, "Examples:") > strings.Index(out, "Flags:") {
+		t.Errorf("help build: examples must come before flags")
+	}
+}
+
+func mustAddr(s string) (a addrValue) {
+	_ = a.Set(s)
+	return a
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/rawcraft/rawcraft/craft"
+)
+
+// decode decodes one frame or IP packet for display.
+func decode(b []byte, eth bool) (*craft.Decoded, error) {
+	d := new(craft.Decoded)
+	var err error
+	if eth {
+		err = d.DecodeFrame(b)
+	} else {
+		err = d.DecodeIP(b)
+	}
+	return d, err
+}
+
+func title(i, n int, f frame, d *craft.Decoded, total int) string {
+	s := fmt.Sprintf("packet %d of %d", i+1, n)
+	if f.frag > 0 {
+		s += fmt.Sprintf(" — fragment %d of %d (data bytes %d…%d", f.frag, total, int(d.IPv4.FragOff)*8, int(d.IPv4.FragOff)*8+len(d.Payload)+d.TransportLen-1)
+		if d.IPv4.Flags&craft.FlagMF != 0 {
+			s += ", more follow)"
+		} else {
+			s += ", the last)"
+		}
+	}
+	return s + fmt.Sprintf(" — %d bytes: %v", len(f.bytes), layerNames(d))
+}
+
+func layerNames(d *craft.Decoded) string {
+	s := (d.Link | d.Layers).String()
+	if d.Quoted.Layers != 0 {
+		s += " quoting " + d.Quoted.Layers.String()
+	}
+	return s
+}
+
+// dissect writes a readable table of every field.
+func dissect(w io.Writer, fields []craft.Field, sums []craft.ChecksumResult) {
+	for _, f := range fields {
+		val := f.Text
+		if utf8.RuneCountInString(val) > 26 {
+			val = string([]rune(val)[:25]) + "…"
+		}
+		m := f.Meaning
+		if f.RFC != "" {
+			if m != "" {
+				m += "  "
+			}
+			m += "[" + f.RFC + "]"
+		}
+		fmt.Fprintf(w, "  %-12s %-24s %-26s %s\n", f.Layer, f.Name, val, m)
+	}
+	if len(sums) > 0 {
+		var parts []string
+		for _, c := range sums {
+			name := c.Layer.String()
+			if c.Quoted {
+				name = "quoted " + name
+			}
+			st := c.Status.String()
+			if c.Status == craft.ChecksumBad {
+				st = fmt.Sprintf("BAD (0x%04x, should be 0x%04x)", c.Got, c.Want)
+			}
+			parts = append(parts, name+" "+st)
+		}
+		fmt.Fprintf(w, "  checksums: %s\n", strings.Join(parts, " · "))
+	}
+}
+
+type jsonField struct {
+	Layer   string `json:"layer"`
+	Name    string `json:"name"`
+	Offset  int    `json:"offset"`
+	Bit     int    `json:"bit"`
+	Width   int    `json:"width"`
+	Value   uint64 `json:"value"`
+	Text    string `json:"text"`
+	Meaning string `json:"meaning,omitempty"`
+	RFC     string `json:"rfc,omitempty"`
+}
+
+type jsonChecksum struct {
+	Layer  string `json:"layer"`
+	Quoted bool   `json:"quoted,omitempty"`
+	Got    uint16 `json:"got"`
+	Want   uint16 `json:"want"`
+	Status string `json:"status"`
+}
+
+type jsonPacket struct {
+	Index     int            `json:"index"`
+	Fragment  int            `json:"fragment,omitempty"`
+	Length    int            `json:"length"`
+	Layers    string         `json:"layers"`
+	Hex       string         `json:"hex"`
+	Error     string         `json:"error,omitempty"`
+	Fields    []jsonField    `json:"fields"`
+	Checksums []jsonChecksum `json:"checksums"`
+}
+
+func toJSON(i int, f frame, d *craft.Decoded, derr error, fields []craft.Field, sums []craft.ChecksumResult) jsonPacket {
+	jp := jsonPacket{Index: i + 1, Fragment: f.frag, Length: len(f.bytes), Layers: layerNames(d), Hex: hex.EncodeToString(f.bytes),
+		Fields: []jsonField{}, Checksums: []jsonChecksum{}}
+	if derr != nil {
+		jp.Error = derr.Error()
+	}
+	for _, x := range fields {
+		jp.Fields = append(jp.Fields, jsonField(x))
+	}
+	for _, c := range sums {
+		jp.Checksums = append(jp.Checksums, jsonChecksum{Layer: c.Layer.String(), Quoted: c.Quoted, Got: c.Got, Want: c.Want, Status: c.Status.String()})
+	}
+	return jp
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
