@@ -1,0 +1,67 @@
+package craft
+
+import (
+	"strings"
+	"testing"
+)
+
+// The explained fields of each layer cover its bytes exactly once, in order:
+// no gap, no overlap, no field past the end.
+func TestExplainTilesEveryHeader(t *testing.T) {
+	for _, g := range goldens(t) {
+		if g.p.TCP != nil && g.p.TCP.DataOffset.IsSet() || g.p.IPv4 != nil && (g.p.IPv4.IHL.IsSet() || g.p.IPv4.TotalLen.IsSet()) {
+			continue
+		}
+		b := mustBuild(t, g.p)
+		var d Decoded
+		if g.p.Ethernet != nil {
+			_ = d.DecodeFrame(b)
+		} else {
+			_ = d.DecodeIP(b)
+		}
+		fields := Explain(&d)
+		end := 0
+		for _, l := range Layers(fields) {
+			next := -1
+			for _, f := range fields {
+				if f.Layer != l {
+					continue
+				}
+				if next >= 0 && f.Bit != next {
+					t.Errorf("%s: %s %s starts at bit %d, the previous field ended at %d", g.desc, l, f.Name, f.Bit, next)
+				}
+				next = f.Bit + f.Width
+				if f.Offset*8+f.Width-f.Bit%8 > len(b)*8 {
+					t.Errorf("%s: %s %s runs past the packet", g.desc, l, f.Name)
+				}
+				end = max(end, f.Offset*8+(f.Bit%8)+f.Width)
+				if f.RFC == "" {
+					t.Errorf("%s: %s %s cites no RFC", g.desc, l, f.Name)
+				}
+			}
+			if !strings.Contains(Diagram(fields, l), "+-+-+") {
+				t.Errorf("%s: no diagram for %s", g.desc, l)
+			}
+		}
+		if end != len(b)*8 {
+			t.Errorf("%s: fields end at bit %d of %d", g.desc, end, len(b)*8)
+		}
+	}
+}
+
+func TestExplainChecksumMeaning(t *testing.T) {
+	b := mustBuild(t, Packet{IPv4: &IPv4{Src: hc, Dst: hs, Checksum: Set[uint16](0xdead)}, UDP: &UDP{SrcPort: 1, DstPort: 2}})
+	var d Decoded
+	_ = d.DecodeIP(b)
+	good := mustBuild(t, Packet{IPv4: &IPv4{Src: hc, Dst: hs}, UDP: &UDP{SrcPort: 1, DstPort: 2}})
+	for _, f := range Explain(&d) {
+		if f.Name == "Header Checksum" && !strings.Contains(f.Meaning, "BAD: should be 0x"+hexWord(good[10:12])) {
+			t.Errorf("meaning %q", f.Meaning)
+		}
+	}
+}
+
+func hexWord(b []byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[b[0]>>4], digits[b[0]&15], digits[b[1]>>4], digits[b[1]&15]})
+}
