@@ -1,0 +1,451 @@
+package lab
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"unsafe"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+const netnsDir = "/var/run/netns"
+
+func existing(prefix string) []string {
+	ents, _ := os.ReadDir(netnsDir)
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func nsExists(name string) bool {
+	_, err := os.Stat(filepath.Join(netnsDir, name))
+	return err == nil
+}
+
+func deleteNS(name string) error {
+	err := netns.DeleteNamed(name)
+	if err != nil && !os.IsNotExist(err) {
+		// A namespace file that is no longer a mount (a crash between create
+		// and mount) is removed anyway.
+		if rerr := os.Remove(filepath.Join(netnsDir, name)); rerr != nil && !os.IsNotExist(rerr) {
+			return fmt.Errorf("removing namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// newNS creates a named namespace without entering it: the calling thread
+// is locked, moved into the new namespace by unshare, and moved back.
+func newNS(name string) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	ns, err := netns.NewNamed(name)
+	if err != nil {
+		return fmt.Errorf("creating namespace %s: %w", name, err)
+	}
+	ns.Close()
+	if err := netns.Set(orig); err != nil {
+		// The thread is stuck in the new namespace: never unlock it, so the
+		// runtime throws it away instead of reusing it.
+		runtime.LockOSThread()
+		return fmt.Errorf("returning from namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// Do runs fn with the calling goroutine's thread inside host's namespace.
+// Sockets opened by fn stay in that namespace and can be used from anywhere
+// afterwards.
+func (l *Lab) Do(host string, fn func() error) error { return DoIn(l.NS(host), fn) }
+
+// DoIn runs fn inside the named namespace.
+func DoIn(ns string, fn func() error) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	target, err := netns.GetFromName(ns)
+	if err != nil {
+		return fmt.Errorf("namespace %s: %w", ns, err)
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		return fmt.Errorf("entering namespace %s: %w", ns, err)
+	}
+	ferr := fn()
+	if err := netns.Set(orig); err != nil {
+		runtime.LockOSThread() // never reuse a thread left in the lab
+		return fmt.Errorf("leaving namespace %s: %w", ns, err)
+	}
+	return ferr
+}
+
+type handles map[string]*netlink.Handle
+
+func (h handles) close() {
+	for _, x := range h {
+		x.Close()
+	}
+}
+
+func (l *Lab) build() error {
+	hs := handles{}
+	defer hs.close()
+	nsFD := map[string]netns.NsHandle{}
+	defer func() {
+		for _, f := range nsFD {
+			f.Close()
+		}
+	}()
+	for _, host := range l.Hosts() {
+		if err := newNS(l.NS(host)); err != nil {
+			return err
+		}
+		f, err := netns.GetFromName(l.NS(host))
+		if err != nil {
+			return err
+		}
+		nsFD[host] = f
+		h, err := netlink.NewHandleAt(f)
+		if err != nil {
+			return err
+		}
+		hs[host] = h
+		// No IPv6 chatter (router solicitations, MLD) in the lab's captures.
+		if err := l.sysctl(host, "net/ipv6/conf/all/disable_ipv6", "1"); err != nil {
+			return err
+		}
+		if err := l.sysctl(host, "net/ipv6/conf/default/disable_ipv6", "1"); err != nil {
+			return err
+		}
+		lo, err := h.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		if err := h.LinkSetUp(lo); err != nil {
+			return err
+		}
+	}
+	type end struct {
+		host, ifc string
+		mac       craft.MAC
+	}
+	veth := func(a, b end, mtu int) error {
+		v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: a.ifc, MTU: mtu}, PeerName: b.ifc,
+			PeerNamespace: netlink.NsFd(int(nsFD[b.host])), PeerMTU: uint32(mtu)}
+		if a.mac != (craft.MAC{}) {
+			v.HardwareAddr = net.HardwareAddr(a.mac[:])
+		}
+		if b.mac != (craft.MAC{}) {
+			v.PeerHardwareAddr = net.HardwareAddr(b.mac[:])
+		}
+		if err := hs[a.host].LinkAdd(v); err != nil {
+			return fmt.Errorf("veth %s/%s — %s/%s: %w", a.host, a.ifc, b.host, b.ifc, err)
+		}
+		return nil
+	}
+	links := [][2]end{
+		{{Hc, HostIfc, MACHc}, {S1, "hc", craft.MAC{}}},
+		{{S1, "s2", craft.MAC{}}, {S2, "s1", craft.MAC{}}}, // the cable between the switches
+		{{S2, "hs", craft.MAC{}}, {Hs, HostIfc, MACHs}},
+	}
+	if l.cfg.Routed {
+		links = append(links, [2]end{{S1, "r", craft.MAC{}}, {R, "eth0", MACR1}})
+	}
+	for _, lk := range links {
+		if err := veth(lk[0], lk[1], 1500); err != nil {
+			return err
+		}
+	}
+	if l.cfg.Routed {
+		if err := veth(end{R, "eth1", MACR2}, end{Hf, HostIfc, MACHf}, l.cfg.FarMTU); err != nil {
+			return err
+		}
+	}
+	// Switches: a bridge with every port, no STP, forwarding at once.
+	for sw, ports := range map[string][]string{S1: {"hc", "s2"}, S2: {"s1", "hs"}} {
+		if sw == S1 && l.cfg.Routed {
+			ports = append(ports, "r")
+		}
+		h := hs[sw]
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}}
+		if err := h.LinkAdd(br); err != nil {
+			return fmt.Errorf("bridge in %s: %w", sw, err)
+		}
+		for _, p := range ports {
+			link, err := h.LinkByName(p)
+			if err != nil {
+				return err
+			}
+			if err := h.LinkSetMaster(link, br); err != nil {
+				return err
+			}
+			if err := h.LinkSetUp(link); err != nil {
+				return err
+			}
+		}
+		if err := h.LinkSetUp(br); err != nil {
+			return err
+		}
+	}
+	// Hosts: addresses, routes, sysctls.
+	type addr struct {
+		host, ifc string
+		a         string
+	}
+	addrs := []addr{{Hc, HostIfc, "198.18.1.3/24"}, {Hs, HostIfc, "198.18.1.1/24"}}
+	if l.cfg.Routed {
+		addrs = append(addrs, addr{R, "eth0", "198.18.1.254/24"}, addr{R, "eth1", "198.18.2.254/24"}, addr{Hf, HostIfc, "198.18.2.2/24"})
+	}
+	for _, a := range addrs {
+		h := hs[a.host]
+		link, err := h.LinkByName(a.ifc)
+		if err != nil {
+			return err
+		}
+		ip, err := netlink.ParseAddr(a.a)
+		if err != nil {
+			return err
+		}
+		if err := h.AddrAdd(link, ip); err != nil {
+			return fmt.Errorf("address %s on %s/%s: %w", a.a, a.host, a.ifc, err)
+		}
+		if !l.cfg.Offload {
+			if err := l.Do(a.host, func() error { return offloadOff(a.ifc) }); err != nil {
+				return err
+			}
+		}
+		if err := h.LinkSetUp(link); err != nil {
+			return err
+		}
+	}
+	if l.cfg.Routed {
+		if err := l.sysctl(R, "net/ipv4/ip_forward", "1"); err != nil {
+			return err
+		}
+		for host, via := range map[string]string{Hc: "198.18.1.254", Hs: "198.18.1.254", Hf: "198.18.2.254"} {
+			dst := "198.18.2.0/24"
+			if host == Hf {
+				dst = "198.18.1.0/24"
+			}
+			if err := addRoute(hs[host], dst, via); err != nil {
+				return fmt.Errorf("route in %s: %w", host, err)
+			}
+		}
+	}
+	for _, host := range []string{Hs, Hc, Hf, R} {
+		if host == Hf && !l.cfg.Routed || host == R && !l.cfg.Routed {
+			continue
+		}
+		// Answer every probe: no ICMP rate limit inside the lab.
+		if err := l.sysctl(host, "net/ipv4/icmp_ratelimit", "0"); err != nil {
+			return err
+		}
+		if err := l.sysctl(host, "net/ipv4/ipfrag_time", fmt.Sprint(l.cfg.FragTime)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func addRoute(h *netlink.Handle, dst, via string) error {
+	_, n, err := net.ParseCIDR(dst)
+	if err != nil {
+		return err
+	}
+	return h.RouteAdd(&netlink.Route{Dst: n, Gw: net.ParseIP(via)})
+}
+
+// sysctl writes a sysctl inside host's namespace: /proc/sys/net belongs to
+// the namespace of the thread that opens it.
+func (l *Lab) sysctl(host, key, value string) error {
+	return l.Do(host, func() error {
+		if err := os.WriteFile("/proc/sys/"+key, []byte(value), 0); err != nil {
+			return fmt.Errorf("sysctl %s=%s in %s: %w", strings.ReplaceAll(key, "/", "."), value, host, err)
+		}
+		return nil
+	})
+}
+
+// Sysctl sets a sysctl (a dotted key like net.ipv4.ipfrag_time) inside one
+// of the lab's namespaces, never outside them.
+func (l *Lab) Sysctl(host, key, value string) error {
+	if !strings.HasPrefix(key, "net.") {
+		return fmt.Errorf("sysctl %s: only net.* keys belong to a network namespace", key)
+	}
+	return l.sysctl(host, strings.ReplaceAll(key, ".", "/"), value)
+}
+
+// Legacy ethtool commands (linux/ethtool.h): set a feature on or off.
+const (
+	ethtoolSRXCSUM = 0x15
+	ethtoolSTXCSUM = 0x17
+	ethtoolSSG     = 0x19
+	ethtoolSTSO    = 0x1f
+	ethtoolSGSO    = 0x24
+	ethtoolSGRO    = 0x2c
+)
+
+// offloadOff turns off checksum and segmentation offload on an interface of
+// the current namespace, with the SIOCETHTOOL ioctl (what `ethtool -K`
+// does), so that the kernel fills checksums before a capture sees them and
+// sends the segments it captures.
+func offloadOff(ifc string) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for _, cmd := range []uint32{ethtoolSTXCSUM, ethtoolSRXCSUM, ethtoolSTSO, ethtoolSGSO, ethtoolSGRO, ethtoolSSG} {
+		if err := ethtoolSet(fd, ifc, cmd, 0); err != nil {
+			return fmt.Errorf("turning offload off on %s (ethtool command %#x): %w", ifc, cmd, err)
+		}
+	}
+	return nil
+}
+
+type ethtoolValue struct{ cmd, data uint32 }
+
+type ifreqData struct {
+	name [unix.IFNAMSIZ]byte
+	data uintptr
+	_    [16]byte
+}
+
+func ethtoolSet(fd int, ifc string, cmd, v uint32) error {
+	ev := ethtoolValue{cmd: cmd, data: v}
+	var ifr ifreqData
+	copy(ifr.name[:], ifc)
+	ifr.data = uintptr(unsafe.Pointer(&ev))
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr)))
+	runtime.KeepAlive(&ev)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// TxChecksumOffload reports whether transmit checksum offload is on for an
+// interface of host (ETHTOOL_GTXCSUM).
+func (l *Lab) TxChecksumOffload(host, ifc string) (bool, error) {
+	var on bool
+	err := l.Do(host, func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		ev := ethtoolValue{cmd: 0x16} // ETHTOOL_GTXCSUM
+		var ifr ifreqData
+		copy(ifr.name[:], ifc)
+		ifr.data = uintptr(unsafe.Pointer(&ev))
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr)))
+		runtime.KeepAlive(&ev)
+		if errno != 0 {
+			return errno
+		}
+		on = ev.data != 0
+		return nil
+	})
+	return on, err
+}
+
+// Break pulls the cable between the switches: S1's end of the S1–S2 link
+// goes down. Neither host sees a carrier change, as when the cable between
+// two switches is pulled.
+func (l *Lab) Break() error { return l.setCable(false) }
+
+// Restore plugs the cable back in.
+func (l *Lab) Restore() error { return l.setCable(true) }
+
+func (l *Lab) setCable(up bool) error {
+	f, err := netns.GetFromName(l.NS(S1))
+	if err != nil {
+		return fmt.Errorf("lab %s is not up: %w", l.cfg.Name, err)
+	}
+	defer f.Close()
+	h, err := netlink.NewHandleAt(f)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	link, err := h.LinkByName("s2")
+	if err != nil {
+		return err
+	}
+	if up {
+		return h.LinkSetUp(link)
+	}
+	return h.LinkSetDown(link)
+}
+
+// CableUp reports whether the S1–S2 cable is plugged in.
+func (l *Lab) CableUp() (bool, error) {
+	f, err := netns.GetFromName(l.NS(S1))
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	h, err := netlink.NewHandleAt(f)
+	if err != nil {
+		return false, err
+	}
+	defer h.Close()
+	link, err := h.LinkByName("s2")
+	if err != nil {
+		return false, err
+	}
+	return link.Attrs().Flags&net.FlagUp != 0, nil
+}
+
+// Status describes what exists of the lab, one line per host.
+func (l *Lab) Status() []string {
+	var out []string
+	for _, host := range l.Hosts() {
+		ns := l.NS(host)
+		if !nsExists(ns) {
+			out = append(out, fmt.Sprintf("%-3s %-20s missing", host, ns))
+			continue
+		}
+		var desc []string
+		_ = l.Do(host, func() error {
+			ifs, _ := net.Interfaces()
+			for _, i := range ifs {
+				if i.Name == "lo" {
+					continue
+				}
+				s := i.Name
+				if i.Flags&net.FlagUp == 0 {
+					s += " DOWN"
+				}
+				addrs, _ := i.Addrs()
+				for _, a := range addrs {
+					s += " " + a.String()
+				}
+				desc = append(desc, s)
+			}
+			return nil
+		})
+		out = append(out, fmt.Sprintf("%-3s %-20s %s", host, ns, strings.Join(desc, ", ")))
+	}
+	return out
+}

@@ -1,0 +1,244 @@
+// Package lab builds the transport-layer article's Figure 1 from network
+// namespaces: client Hc — switch S1 — switch S2 — server Hs, with the S1–S2
+// cable that can be pulled, and a routed variant Hc — R — Hf with a smaller
+// MTU on R–Hf. Every host and switch is a namespace of its own; every
+// interface, bridge, address, route and sysctl lives inside them. The root
+// namespace is never touched.
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/rawcraft/rawcraft/craft"
+)
+
+// Prefix starts the name of every namespace the project creates, so that
+// DownAll finds leftovers.
+const Prefix = "rc-"
+
+// Hosts of the lab, as Do, Exec and the CLI name them.
+const (
+	Hc = "hc" // the client, 198.18.1.3
+	Hs = "hs" // the server, 198.18.1.1
+	S1 = "s1" // switch next to the client: a bridge
+	S2 = "s2" // switch next to the server: a bridge
+	R  = "r"  // router of the routed variant: 198.18.1.254 and 198.18.2.254
+	Hf = "hf" // far host of the routed variant, 198.18.2.2, behind R–Hf's smaller MTU
+)
+
+// Addresses (RFC 2544's benchmarking range, 198.18.0.0/15, which no real
+// network routes).
+var (
+	AddrHs  = netip.MustParseAddr("198.18.1.1")
+	AddrHc  = netip.MustParseAddr("198.18.1.3")
+	AddrR1  = netip.MustParseAddr("198.18.1.254")
+	AddrR2  = netip.MustParseAddr("198.18.2.254")
+	AddrHf  = netip.MustParseAddr("198.18.2.2")
+	Net     = netip.MustParsePrefix("198.18.0.0/15") // the only addresses the lab and rawcraft's send use
+	LANNet  = netip.MustParsePrefix("198.18.1.0/24")
+	FarNet  = netip.MustParsePrefix("198.18.2.0/24")
+	MACHs   = craft.MAC{0x02, 0, 0, 0, 0x01, 0x01}
+	MACHc   = craft.MAC{0x02, 0, 0, 0, 0x01, 0x03}
+	MACR1   = craft.MAC{0x02, 0, 0, 0, 0x01, 0xfe}
+	MACR2   = craft.MAC{0x02, 0, 0, 0, 0x02, 0xfe}
+	MACHf   = craft.MAC{0x02, 0, 0, 0, 0x02, 0x02}
+	HostIfc = "eth0" // the interface of Hc, Hs and Hf (R has eth0 toward S1, eth1 toward Hf)
+)
+
+// Config describes a lab. The zero value is the article's lab named "lab".
+type Config struct {
+	// Name makes the lab's namespaces rc-NAME-hc, rc-NAME-hs…: labs with
+	// different names never collide. Letters, digits and '-', at most 20.
+	Name string
+	// Routed adds R and Hf: Hc — S1 — R — Hf, 198.18.2.0/24, with MTU
+	// FarMTU on R–Hf.
+	Routed bool
+	// FarMTU is the MTU of the R–Hf link (default 1280).
+	FarMTU int
+	// Offload leaves checksum and segmentation offload on. By default the
+	// lab turns them off, so that a capture on the sending host shows the
+	// checksums and segment sizes that go on the wire.
+	Offload bool
+	// FragTime is net.ipv4.ipfrag_time inside Hs and Hf, in seconds: how
+	// long a receiver waits for missing fragments before giving up with ICMP
+	// time exceeded (code 1). Default 3 (Linux's own default is 30).
+	FragTime int
+}
+
+func (c *Config) defaults() error {
+	if c.Name == "" {
+		c.Name = "lab"
+	}
+	if len(c.Name) > 20 || strings.Trim(c.Name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+		return fmt.Errorf("lab name %q: letters, digits and '-', at most 20", c.Name)
+	}
+	if c.FarMTU == 0 {
+		c.FarMTU = 1280
+	}
+	if c.FarMTU < 68 || c.FarMTU > 1500 {
+		return fmt.Errorf("far MTU %d: between 68 and 1500", c.FarMTU)
+	}
+	if c.FragTime == 0 {
+		c.FragTime = 3
+	}
+	return nil
+}
+
+// Lab is a running lab.
+type Lab struct {
+	cfg Config
+}
+
+// Name returns the lab's name.
+func (l *Lab) Name() string { return l.cfg.Name }
+
+// Config returns the lab's configuration, defaults filled in.
+func (l *Lab) Config() Config { return l.cfg }
+
+// NS returns the name of host's namespace, as `ip netns` shows it.
+func (l *Lab) NS(host string) string { return nsName(l.cfg.Name, host) }
+
+func nsName(lab, host string) string { return Prefix + lab + "-" + host }
+
+// Hosts returns the lab's hosts and switches.
+func (l *Lab) Hosts() []string { return hostsOf(l.cfg.Routed) }
+
+func hostsOf(routed bool) []string {
+	h := []string{Hc, S1, S2, Hs}
+	if routed {
+		h = append(h, R, Hf)
+	}
+	return h
+}
+
+var (
+	mu     sync.Mutex
+	active = map[string]*Lab{} // labs made by this process, for cleanup on a signal
+)
+
+// Up builds the lab, or checks that it is already there (Up is idempotent).
+// A lab left half-built is removed and built again. On failure, whatever was
+// made is removed.
+func Up(cfg Config) (*Lab, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	l := &Lab{cfg: cfg}
+	if os.Geteuid() != 0 {
+		return nil, ErrPermission
+	}
+	switch st := l.status(); {
+	case st.complete:
+		register(l)
+		return l, nil
+	case len(st.present) > 0:
+		if err := l.Down(); err != nil {
+			return nil, err
+		}
+	}
+	register(l) // cleanup is armed before the first namespace exists
+	if err := l.build(); err != nil {
+		derr := l.Down()
+		return nil, errors.Join(fmt.Errorf("lab %s: %w", cfg.Name, err), derr)
+	}
+	return l, nil
+}
+
+// ErrPermission is returned when the lab cannot be built for lack of
+// privilege.
+var ErrPermission = errors.New("the lab needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN to make namespaces): run it with sudo")
+
+func register(l *Lab) {
+	mu.Lock()
+	active[l.cfg.Name] = l
+	mu.Unlock()
+	armSignals()
+}
+
+// Down removes the lab's namespaces and, with them, every interface in them.
+// Removing an absent lab is not an error.
+func (l *Lab) Down() error {
+	mu.Lock()
+	delete(active, l.cfg.Name)
+	mu.Unlock()
+	var errs []error
+	for _, ns := range existing(Prefix + l.cfg.Name + "-") {
+		if err := deleteNS(ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DownAll removes every namespace whose name starts with Prefix (and, when
+// lab is not empty, belongs to that lab), and returns their names.
+func DownAll(lab string) ([]string, error) {
+	p := Prefix
+	if lab != "" {
+		p += lab + "-"
+	}
+	var errs []error
+	names := existing(p)
+	for _, ns := range names {
+		if err := deleteNS(ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return names, errors.Join(errs...)
+}
+
+// Open returns a lab that Up built earlier, perhaps in another process.
+func Open(name string, routed bool) (*Lab, error) {
+	cfg := Config{Name: name, Routed: routed}
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	l := &Lab{cfg: cfg}
+	if st := l.status(); !st.complete {
+		return nil, fmt.Errorf("lab %q is not up (found %d of %d namespaces): run rawcraft lab up", name, len(st.present), len(l.Hosts()))
+	}
+	return l, nil
+}
+
+// Labs lists the labs present on this machine, by name, with whether each
+// looks routed.
+func Labs() map[string][]string {
+	out := map[string][]string{}
+	for _, ns := range existing(Prefix) {
+		rest := strings.TrimPrefix(ns, Prefix)
+		i := strings.LastIndex(rest, "-")
+		if i < 0 {
+			continue
+		}
+		out[rest[:i]] = append(out[rest[:i]], rest[i+1:])
+	}
+	for _, v := range out {
+		sort.Strings(v)
+	}
+	return out
+}
+
+type status struct {
+	present  []string
+	complete bool
+}
+
+func (l *Lab) status() status {
+	var st status
+	all := true
+	for _, h := range l.Hosts() {
+		if nsExists(l.NS(h)) {
+			st.present = append(st.present, h)
+		} else {
+			all = false
+		}
+	}
+	st.complete = all
+	return st
+}

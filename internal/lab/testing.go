@@ -1,0 +1,82 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+)
+
+// TB is the part of testing.TB the helpers use (the lab does not import
+// package testing into the rawcraft binary).
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+}
+
+// RequireRoot skips a privileged test when not root and CI is unset, and
+// fails it when CI is set: in CI a missing privilege is a failure.
+func RequireRoot(t TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("this test needs root (network namespaces, raw sockets) and CI=%q: a missing privilege fails under CI", os.Getenv("CI"))
+	}
+	t.Skip("needs root: run the tests as root (sudo -E go test ./...) to use the lab")
+}
+
+var testLabs atomic.Int32
+
+// ForTest builds a lab for one test, with a name unique to this process and
+// test ("t<pid>-<n>"), so that parallel test packages never collide. Its
+// removal is registered before the first namespace exists and runs when the
+// test ends, passed or failed; SIGINT and SIGTERM remove it too, and
+// SweepStale removes the labs of test processes that were killed.
+func ForTest(t TB, cfg Config) *Lab {
+	t.Helper()
+	RequireRoot(t)
+	cfg.Name = fmt.Sprintf("t%d-%d", os.Getpid(), testLabs.Add(1))
+	pre := &Lab{cfg: cfg}
+	t.Cleanup(func() {
+		if err := pre.Down(); err != nil {
+			t.Fatalf("removing lab %s: %v", cfg.Name, err)
+		}
+		if left := existing(Prefix + cfg.Name + "-"); len(left) > 0 {
+			t.Fatalf("lab %s left namespaces behind: %v", cfg.Name, left)
+		}
+	})
+	l, err := Up(cfg)
+	if err != nil {
+		t.Fatalf("building the lab: %v", err)
+	}
+	pre.cfg = l.cfg
+	return l
+}
+
+// SweepStale removes the labs of test processes that no longer run (a test
+// binary killed with SIGKILL cannot clean up after itself), and returns
+// their namespaces. Call it from TestMain.
+func SweepStale() []string {
+	var removed []string
+	for _, ns := range existing(Prefix + "t") {
+		rest := strings.TrimPrefix(ns, Prefix+"t")
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil {
+			continue
+		}
+		if pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		if deleteNS(ns) == nil {
+			removed = append(removed, ns)
+		}
+	}
+	return removed
+}
