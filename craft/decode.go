@@ -296,7 +296,9 @@ type ChecksumResult struct {
 func (d *Decoded) Checksums(dst []ChecksumResult) []ChecksumResult {
 	dst = d.Datagram.checksums(dst, false, d.Frag != NotFragment)
 	if d.Quoted.Layers != 0 {
-		dst = d.Quoted.checksums(dst, true, true)
+		// A quoted datagram that is whole (Linux quotes up to 576 bytes)
+		// can be checked; a cut one is Truncated and cannot.
+		dst = d.Quoted.checksums(dst, true, false)
 	}
 	return dst
 }

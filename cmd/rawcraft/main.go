@@ -35,6 +35,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var ec exitCode
+	if errors.As(err, &ec) {
+		return int(ec) // a command run by lab exec: its status, its own messages
+	}
 	msg := strings.TrimSpace(strings.SplitN(err.Error(), "\n", 2)[0])
 	fmt.Fprintf(stderr, "rawcraft: %s\n", msg)
 	var ue usageError
@@ -93,7 +97,7 @@ sockets never see.`,
 	root.SetErr(stderr)
 	root.SetUsageTemplate(usageTemplate)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBuildCmd(), newExplainCmd(), newChecksumCmd(), newDemoCmd())
+	root.AddCommand(newBuildCmd(), newExplainCmd(), newChecksumCmd(), newSendCmd(), newLabCmd(), newDemoCmd())
 	for _, c := range root.Commands() {
 		c.SetUsageTemplate(usageTemplate)
 	}

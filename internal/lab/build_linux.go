@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -205,6 +206,20 @@ func (l *Lab) build() error {
 		}
 		if err := h.LinkSetUp(br); err != nil {
 			return err
+		}
+		// With br_netfilter loaded, a Linux bridge checks IPv4 like a router:
+		// it drops bad header checksums and lying lengths and trims Ethernet
+		// padding. The article's unmanaged switches do none of that, so the
+		// lab's switches do not either. The sysctls belong to the switch's
+		// namespace; without br_netfilter they do not exist.
+		for _, k := range []string{"bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables"} {
+			key := "net/bridge/" + k
+			if _, err := os.Stat("/proc/sys/" + key); err != nil && os.IsNotExist(err) {
+				continue
+			}
+			if err := l.sysctl(sw, key, "0"); err != nil && !os.IsNotExist(errors.Unwrap(err)) {
+				return err
+			}
 		}
 	}
 	// Hosts: addresses, routes, sysctls.

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/spf13/cobra"
+)
+
+func newLabCmd() *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "lab up | down [--all] | status | break | restore | exec HOST -- CMD...",
+		Short: "build, inspect, break and remove the lab: the article's Figure 1 in network namespaces",
+		Long: `The lab is the transport-layer article's Figure 1 built from network
+namespaces: client Hc (198.18.1.3) — switch S1 — switch S2 — server Hs
+(198.18.1.1). "lab break" pulls the cable between the switches, "lab restore"
+plugs it back. With --routed it adds a router R (198.18.1.254, 198.18.2.254)
+and a far host Hf (198.18.2.2) behind a link with a smaller MTU (1280).
+Everything lives in namespaces named rc-NAME-HOST; the machine's own
+interfaces, routes and firewall are never touched. Needs root.`,
+		Example: `  sudo rawcraft lab up
+  sudo rawcraft lab exec hc -- rawcraft send tcp --dst 198.18.1.1 --dport 9999 --flags S
+  sudo rawcraft lab break
+  sudo rawcraft lab restore
+  sudo rawcraft lab status
+  sudo rawcraft lab down`,
+	}
+	cmd.PersistentFlags().StringVar(&name, "name", "lab", "which lab: its namespaces are rc-NAME-hc, rc-NAME-hs…")
+	open := func() (*lab.Lab, error) {
+		routed := false
+		for _, h := range lab.Labs()[name] {
+			routed = routed || h == lab.R
+		}
+		return lab.Open(name, routed)
+	}
+	var routed, offload bool
+	up := &cobra.Command{
+		Use: "up", Short: "build the lab (again: nothing changes)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := lab.Up(lab.Config{Name: name, Routed: routed, Offload: offload})
+			if err != nil {
+				return labErr(err)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "lab %s is up:\n", l.Name())
+			for _, s := range l.Status() {
+				fmt.Fprintln(w, "  "+s)
+			}
+			if !offload {
+				fmt.Fprintln(w, "checksum and segmentation offload are off on the hosts: captures show the bytes on the wire")
+			} else {
+				fmt.Fprintln(w, "checksum offload is ON: a capture on the sending host shows TCP/UDP checksums the NIC has not filled yet")
+			}
+			return nil
+		},
+	}
+	up.Flags().BoolVar(&routed, "routed", false, "add router R and far host Hf (198.18.2.0/24, MTU 1280 on R–Hf)")
+	up.Flags().BoolVar(&offload, "offload", false, "leave checksum offload on, to see its effect on captures")
+	var all bool
+	down := &cobra.Command{
+		Use: "down", Short: "remove the lab (--all: every rawcraft namespace on this machine)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if os.Geteuid() != 0 {
+				return labErr(lab.ErrPermission)
+			}
+			target := name
+			if all {
+				target = ""
+			}
+			removed, err := lab.DownAll(target)
+			for _, ns := range removed {
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", ns)
+			}
+			if len(removed) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "nothing to remove")
+			}
+			return err
+		},
+	}
+	down.Flags().BoolVar(&all, "all", false, "remove every namespace named rc-*, leftovers included")
+	status := &cobra.Command{
+		Use: "status", Short: "say what exists", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := cmd.OutOrStdout()
+			labs := lab.Labs()
+			if len(labs) == 0 {
+				fmt.Fprintln(w, "no lab: sudo rawcraft lab up")
+				return nil
+			}
+			for n, hosts := range labs {
+				fmt.Fprintf(w, "lab %s: %s\n", n, strings.Join(hosts, " "))
+			}
+			l, err := open()
+			if err != nil {
+				return nil
+			}
+			for _, s := range l.Status() {
+				fmt.Fprintln(w, "  "+s)
+			}
+			if up, err := l.CableUp(); err == nil {
+				fmt.Fprintf(w, "  S1–S2 cable: %s\n", map[bool]string{true: "plugged in", false: "PULLED (lab restore plugs it back)"}[up])
+			}
+			return nil
+		},
+	}
+	cable := func(use, short string, f func(*lab.Lab) error, said string) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := open()
+			if err != nil {
+				return labErr(err)
+			}
+			if err := f(l); err != nil {
+				return labErr(err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), said)
+			return nil
+		}}
+	}
+	exe := &cobra.Command{
+		Use:   "exec HOST -- CMD...",
+		Short: "run a command inside a host of the lab (hc, hs, s1, s2, r, hf)",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			host := args[0]
+			if cmd.ArgsLenAtDash() != 1 {
+				return usagef("lab exec %s: put -- between the host and the command", host)
+			}
+			l, err := open()
+			if err != nil {
+				return labErr(err)
+			}
+			known := false
+			for _, h := range l.Hosts() {
+				known = known || h == host
+			}
+			if !known {
+				return usagef("lab exec %q: the hosts are %s", host, strings.Join(l.Hosts(), ", "))
+			}
+			argv := args[1:]
+			if argv[0] == "rawcraft" {
+				if self, err := os.Executable(); err == nil {
+					argv[0] = self
+				}
+			}
+			c := exec.Command(argv[0], argv[1:]...)
+			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if err := l.Start(host, c); err != nil {
+				return err
+			}
+			err = c.Wait()
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return exitCode(ee.ExitCode())
+			}
+			return err
+		},
+	}
+	cmd.AddCommand(up, down, status,
+		cable("break", "pull the S1–S2 cable: nothing crosses between the switches", (*lab.Lab).Break, "S1–S2 cable pulled: Hc and Hs still see their links up, but nothing crosses"),
+		cable("restore", "plug the S1–S2 cable back in", (*lab.Lab).Restore, "S1–S2 cable plugged back in"),
+		exe)
+	return cmd
+}
+
+// exitCode passes a child's exit status through.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("the command exited with status %d", int(e)) }
+
+func labErr(err error) error {
+	if errors.Is(err, lab.ErrPermission) || errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%v", lab.ErrPermission)
+	}
+	return err
+}

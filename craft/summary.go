@@ -1,0 +1,76 @@
+package craft
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Summary describes the packet in one line, as a capture tool would:
+// "198.18.1.3:40000 → 198.18.1.1:9999 TCP SYN seq 0 win 64240 len 0".
+func (d *Decoded) Summary() string {
+	var sb strings.Builder
+	if d.Link&LayerARP != 0 {
+		a := &d.ARP
+		if a.Op == ARPRequest {
+			fmt.Fprintf(&sb, "ARP who has %v? tell %v (%v)", a.TargetIP, a.SenderIP, a.SenderHW)
+		} else {
+			fmt.Fprintf(&sb, "ARP %v is at %v (op %d)", a.SenderIP, a.SenderHW, a.Op)
+		}
+		return sb.String()
+	}
+	if d.Layers&LayerIPv4 == 0 {
+		if d.Link&LayerEthernet != 0 {
+			return fmt.Sprintf("Ethernet %v → %v type 0x%04x", d.Ethernet.Src, d.Ethernet.Dst, d.Ethernet.Type.Or(0))
+		}
+		return "not IPv4"
+	}
+	g := &d.Datagram
+	writeDatagram(&sb, g, d.Frag)
+	if d.Quoted.Layers&LayerIPv4 != 0 {
+		sb.WriteString(" quoting [")
+		writeDatagram(&sb, &d.Quoted, NotFragment)
+		sb.WriteString("]")
+	}
+	return sb.String()
+}
+
+func writeDatagram(sb *strings.Builder, g *Datagram, frag FragState) {
+	ip := &g.IPv4
+	switch {
+	case g.Layers&LayerTCP != 0:
+		t := &g.TCP
+		fmt.Fprintf(sb, "%v:%d → %v:%d TCP %s seq %d", ip.Src, t.SrcPort, ip.Dst, t.DstPort, tcpFlagWords(t.Flags), t.Seq)
+		if t.Flags&TCPAck != 0 {
+			fmt.Fprintf(sb, " ack %d", t.Ack)
+		}
+		if g.TransportLen >= TCPHeaderLen {
+			fmt.Fprintf(sb, " win %d len %d", t.Window, len(g.Payload))
+		}
+	case g.Layers&LayerUDP != 0:
+		u := &g.UDP
+		fmt.Fprintf(sb, "%v:%d → %v:%d UDP len %d", ip.Src, u.SrcPort, ip.Dst, u.DstPort, u.Length.Or(0))
+	case g.Layers&LayerICMP != 0:
+		c := &g.ICMP
+		fmt.Fprintf(sb, "%v → %v ICMP %s", ip.Src, ip.Dst, ICMPTypeName(c.Type))
+		switch {
+		case c.Type == ICMPEcho || c.Type == ICMPEchoReply:
+			fmt.Fprintf(sb, " id %d seq %d", c.ID(), c.Seq())
+		case c.Type == ICMPUnreachable && c.Code == CodeFragNeeded:
+			fmt.Fprintf(sb, " (fragmentation needed, next-hop MTU %d)", c.MTU())
+		case c.IsError():
+			fmt.Fprintf(sb, " (%s)", ICMPCodeName(c.Type, c.Code))
+		}
+	default:
+		fmt.Fprintf(sb, "%v → %v proto %d", ip.Src, ip.Dst, ip.Protocol.Or(0))
+	}
+	if frag != NotFragment || ip.IsFragment() {
+		mf := ""
+		if ip.Flags&FlagMF != 0 {
+			mf = " MF"
+		}
+		fmt.Fprintf(sb, " frag id 0x%04x off %d%s", ip.ID, int(ip.FragOff)*8, mf)
+	}
+	if ip.Flags&FlagDF != 0 {
+		sb.WriteString(" DF")
+	}
+}

@@ -1,0 +1,138 @@
+package rawsock
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"github.com/rawcraft/rawcraft/craft"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// Conn is an AF_PACKET socket bound to one interface. It sends frames
+// exactly as given (Ethernet header included: any field, bad checksums and
+// self-made fragments too) and receives the frames its BPF filter lets
+// through.
+type Conn struct {
+	c   *packet.Conn
+	ifi *net.Interface
+	pad [craft.MinFrameLen]byte
+}
+
+// Config configures Listen. A nil *Config means: every EtherType, no filter.
+type Config struct {
+	// Filter runs in the kernel; it is attached before the socket is bound,
+	// so that nothing slips through before it (mdlayher/packet's Config).
+	Filter []bpf.RawInstruction
+	// EtherType to receive (0x0800 IPv4, 0x0806 ARP); zero means all.
+	EtherType uint16
+	// SendOnly receives nothing: no frame is queued on the socket.
+	SendOnly bool
+}
+
+// Listen opens an AF_PACKET socket on ifi in the calling thread's network
+// namespace; it stays in that namespace.
+func Listen(ifi *net.Interface, cfg *Config) (*Conn, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	proto := unix.ETH_P_ALL
+	if cfg.EtherType != 0 {
+		proto = int(cfg.EtherType)
+	}
+	pc := &packet.Config{Filter: cfg.Filter}
+	if cfg.SendOnly {
+		proto = 0 // protocol 0: the socket receives nothing (packet(7))
+		pc = nil
+	}
+	c, err := packet.Listen(ifi, packet.Raw, proto, pc)
+	if err != nil {
+		return nil, permission("AF_PACKET socket", err)
+	}
+	return &Conn{c: c, ifi: ifi}, nil
+}
+
+// Interface returns the interface the socket is bound to.
+func (c *Conn) Interface() *net.Interface { return c.ifi }
+
+// Send sends one frame. Frames shorter than 60 bytes are padded with zeros
+// (IEEE 802.3's minimum without the FCS); the padding follows the IP
+// datagram and is not counted in its total length. The destination is the
+// frame's own destination MAC.
+func (c *Conn) Send(frame []byte) (int, error) {
+	if len(frame) < craft.EthernetLen {
+		return 0, fmt.Errorf("frame of %d bytes: shorter than an Ethernet header", len(frame))
+	}
+	b := frame
+	if len(frame) < craft.MinFrameLen {
+		n := copy(c.pad[:], frame)
+		clear(c.pad[n:])
+		b = c.pad[:]
+	}
+	return c.c.WriteTo(b, &packet.Addr{HardwareAddr: net.HardwareAddr(b[:6])})
+}
+
+// Recv reads one frame into b.
+func (c *Conn) Recv(b []byte) (int, error) {
+	n, _, err := c.c.ReadFrom(b)
+	return n, err
+}
+
+// SetReadDeadline bounds the next Recv.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }
+
+// Stats returns the kernel's counters since the last call: frames queued to
+// the socket and frames dropped because its buffer was full.
+func (c *Conn) Stats() (packets, drops uint64, err error) {
+	s, err := c.c.Stats()
+	if err != nil {
+		return 0, 0, err
+	}
+	return uint64(s.Packets), uint64(s.Drops), nil
+}
+
+// Close closes the socket.
+func (c *Conn) Close() error { return c.c.Close() }
+
+// IPConn is a raw IPv4 socket (IPPROTO_RAW, which implies IP_HDRINCL): it
+// sends a datagram whose header rawcraft built, and the kernel adds the link
+// layer. The kernel fills some fields: see KernelRewrites.
+type IPConn struct {
+	fd int
+}
+
+// ListenIP opens a raw IPv4 socket in the calling thread's namespace. A
+// non-empty iface binds it to that interface (SO_BINDTODEVICE).
+func ListenIP(iface string) (*IPConn, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
+	if err != nil {
+		return nil, permission("raw IPv4 socket", fmt.Errorf("socket: %w", err))
+	}
+	if iface != "" {
+		if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, iface); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("binding the raw socket to %s: %w", iface, err)
+		}
+	}
+	return &IPConn{fd: fd}, nil
+}
+
+// Send sends one IPv4 datagram to the destination address in its header.
+func (c *IPConn) Send(datagram []byte) (int, error) {
+	if len(datagram) < craft.IPv4HeaderLen {
+		return 0, fmt.Errorf("datagram of %d bytes: shorter than an IPv4 header", len(datagram))
+	}
+	sa := &unix.SockaddrInet4{Addr: [4]byte(datagram[16:20])}
+	if err := unix.Sendto(c.fd, datagram, 0, sa); err != nil {
+		if err == unix.EMSGSIZE {
+			return 0, fmt.Errorf("sendto: %w: the datagram (%d bytes) is larger than the interface's MTU, and a raw socket with IP_HDRINCL never fragments; send fragments (--frag or --mtu), each its own datagram", err, len(datagram))
+		}
+		return 0, fmt.Errorf("sendto: %w", err)
+	}
+	return len(datagram), nil
+}
+
+// Close closes the socket.
+func (c *IPConn) Close() error { return unix.Close(c.fd) }

@@ -1,0 +1,99 @@
+package rawsock
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"github.com/rawcraft/rawcraft/craft"
+)
+
+// PermissionError is returned when the kernel refuses a raw socket. Its
+// message says what to do.
+type PermissionError struct {
+	Op  string // "AF_PACKET socket", "raw IPv4 socket"
+	Err error
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("opening a %s needs CAP_NET_RAW (%v): run as root (sudo rawcraft …), or grant it once with sudo setcap cap_net_raw,cap_net_admin+ep $(which rawcraft)", e.Op, e.Err)
+}
+
+// Unwrap returns the system call's error.
+func (e *PermissionError) Unwrap() error { return e.Err }
+
+func permission(op string, err error) error {
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+		return &PermissionError{Op: op, Err: err}
+	}
+	return err
+}
+
+// Route is what sending a frame toward an address needs.
+type Route struct {
+	Iface   *net.Interface
+	Src     netip.Addr // the source address the kernel would choose
+	NextHop netip.Addr // the destination itself when on-link, else the gateway
+	Gateway bool       // NextHop is a router
+	SrcMAC  craft.MAC  // the interface's address
+	DstMAC  craft.MAC  // the next hop's address
+	// How says where DstMAC came from: "neighbour table", "ARP", "given".
+	How string
+}
+
+// Rewrite is a field of an IPv4 header that the kernel fills in when the
+// header is sent through a raw socket with IP_HDRINCL (raw(7)).
+type Rewrite struct {
+	Field string
+	From  string // as built
+	To    string // what the kernel writes, when known before sending
+	Why   string
+}
+
+// KernelRewrites says which fields of datagram the kernel will fill or
+// rewrite when it is sent with IP_HDRINCL: the header checksum and the total
+// length always, the identification when it is zero and DF is clear (with
+// DF set Linux leaves a zero ID alone, which raw(7) does not say), the
+// source address when it is 0.0.0.0 (raw(7), "IP_HDRINCL"; net/ipv4/raw.c,
+// raw_send_hdrinc; net/ipv4/route.h, ip_select_ident_segs).
+// Everything else goes out as built. A deliberately bad checksum or a lying
+// total length therefore needs AF_PACKET (--via packet).
+func KernelRewrites(datagram []byte) []Rewrite {
+	if len(datagram) < craft.IPv4HeaderLen {
+		return nil
+	}
+	var out []Rewrite
+	tl := binary.BigEndian.Uint16(datagram[2:])
+	if int(tl) != len(datagram) {
+		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(len(datagram)), "always set to the length handed to sendto"})
+	} else {
+		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(tl), "always set to the length handed to sendto (here the same)"})
+	}
+	ihl := int(datagram[0]&0xf) * 4
+	hdr := datagram[:min(max(ihl, craft.IPv4HeaderLen), len(datagram))]
+	cs := binary.BigEndian.Uint16(datagram[10:])
+	var fixed [60]byte
+	n := copy(fixed[:], hdr)
+	binary.BigEndian.PutUint16(fixed[2:], uint16(len(datagram)))
+	fixed[10], fixed[11] = 0, 0
+	if binary.BigEndian.Uint16(datagram[4:]) != 0 && datagram[12]|datagram[13]|datagram[14]|datagram[15] != 0 {
+		want := craft.Checksum(fixed[:n])
+		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), fmt.Sprintf("0x%04x", want), "always computed by the kernel"})
+	} else {
+		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), "computed", "always computed by the kernel"})
+	}
+	if binary.BigEndian.Uint16(datagram[4:]) == 0 {
+		if datagram[6]&0x40 != 0 {
+			out = append(out, Rewrite{"identification", "0", "0", "left zero: with DF set the datagram is atomic and Linux keeps a zero ID (ip_select_ident; RFC 6864)"})
+		} else {
+			out = append(out, Rewrite{"identification", "0", "chosen by the kernel", "filled in when zero (and DF clear)"})
+		}
+	}
+	if datagram[12]|datagram[13]|datagram[14]|datagram[15] == 0 {
+		out = append(out, Rewrite{"source address", "0.0.0.0", "the outgoing interface's address", "filled in when zero"})
+	}
+	return out
+}

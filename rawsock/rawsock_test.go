@@ -1,0 +1,345 @@
+package rawsock_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/rawsock"
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() == 0 {
+		lab.SweepStale()
+	}
+	code := m.Run()
+	lab.CleanupAll()
+	if os.Geteuid() == 0 {
+		if left := lab.Labs(); len(left) > 0 {
+			for name := range left {
+				if len(name) > 1 && name[0] == 't' && name[1:len(fmt.Sprint(os.Getpid()))+1] == fmt.Sprint(os.Getpid()) {
+					fmt.Fprintf(os.Stderr, "FAIL: lab %s left behind\n", name)
+					code = 1
+				}
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// capture opens an AF_PACKET socket on host's eth0.
+func capture(t *testing.T, l *lab.Lab, host string, cfg *rawsock.Config) *rawsock.Conn {
+	t.Helper()
+	var c *rawsock.Conn
+	err := l.Do(host, func() error {
+		ifi, err := net.InterfaceByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		c, err = rawsock.Listen(ifi, cfg)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// next returns the next frame for which keep is true, or nil after wait.
+func next(t *testing.T, c *rawsock.Conn, wait time.Duration, keep func(*craft.Decoded, []byte) bool) []byte {
+	t.Helper()
+	buf := make([]byte, 9000)
+	deadline := time.Now().Add(wait)
+	var d craft.Decoded
+	for time.Now().Before(deadline) {
+		_ = c.SetReadDeadline(deadline)
+		n, err := c.Recv(buf)
+		if err != nil {
+			return nil
+		}
+		_ = d.DecodeFrame(buf[:n])
+		if keep(&d, buf[:n]) {
+			return append([]byte(nil), buf[:n]...)
+		}
+	}
+	return nil
+}
+
+func fromHc(d *craft.Decoded, _ []byte) bool {
+	return d.Has(craft.LayerEthernet) && d.Ethernet.Src == lab.MACHc && d.Ethernet.Type.Or(0) == craft.EtherTypeIPv4
+}
+
+func resolveFromHc(t *testing.T, l *lab.Lab, dst string) (rawsock.Route, *rawsock.Conn) {
+	t.Helper()
+	var rt rawsock.Route
+	var c *rawsock.Conn
+	err := l.Do(lab.Hc, func() error {
+		var err error
+		rt, err = rawsock.Resolve(mustAddr(dst), nil)
+		if err != nil {
+			return err
+		}
+		c, err = rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return rt, c
+}
+
+// An AF_PACKET capture in Hs receives exactly the bytes sent from Hc, the
+// deliberately wrong ones included.
+func TestPacketSendsExactBytes(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	rt, tx := resolveFromHc(t, l, "198.18.1.1")
+	if rt.DstMAC != lab.MACHs || rt.SrcMAC != lab.MACHc || rt.Src != lab.AddrHc || rt.Gateway || rt.How != "ARP" {
+		t.Fatalf("route %+v: want Hs's MAC by ARP from an empty neighbour table", rt)
+	}
+	rx := capture(t, l, lab.Hs, nil)
+	eth := &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}
+	cases := []struct {
+		desc string
+		p    craft.Packet
+	}{
+		{"SYN", craft.Packet{IPv4: &craft.IPv4{ID: 1, Src: lab.AddrHc, Dst: lab.AddrHs}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Flags: craft.TCPSyn, Options: craft.AppendTCPOptMSS(nil, 1460)}}},
+		{"bad IPv4 checksum", craft.Packet{IPv4: &craft.IPv4{ID: 2, Src: lab.AddrHc, Dst: lab.AddrHs, Checksum: craft.Set[uint16](0xdead)}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}, Payload: []byte("x")}},
+		{"bad TCP checksum", craft.Packet{IPv4: &craft.IPv4{ID: 3, Src: lab.AddrHc, Dst: lab.AddrHs}, TCP: &craft.TCP{SrcPort: 1, DstPort: 2, Flags: craft.TCPSyn, Checksum: craft.Set[uint16](0xbeef)}}},
+		{"evil bit", craft.Packet{IPv4: &craft.IPv4{ID: 4, Flags: craft.FlagEvil, Src: lab.AddrHc, Dst: lab.AddrHs}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}, Payload: bytes.Repeat([]byte("E"), 100)}},
+		{"total length lies", craft.Packet{IPv4: &craft.IPv4{ID: 5, TotalLen: craft.Set[uint16](1000), Src: lab.AddrHc, Dst: lab.AddrHs}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}, Payload: []byte("short")}},
+	}
+	for _, c := range cases {
+		c.p.Ethernet = eth
+		frame, err := c.p.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Send(frame); err != nil {
+			t.Fatal(err)
+		}
+		got := next(t, rx, 2*time.Second, fromHc)
+		want := frame
+		if len(want) < craft.MinFrameLen {
+			want = append(append([]byte(nil), frame...), make([]byte, craft.MinFrameLen-len(frame))...)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: Hs captured\n %x\nHc sent\n %x", c.desc, got, want)
+		}
+	}
+}
+
+// Via ip, the kernel fills the checksum, the total length, a zero ID and a
+// zero source, exactly as KernelRewrites says, and nothing else changes.
+func TestIPConnKernelRewrites(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	rx := capture(t, l, lab.Hs, nil)
+	var tx *rawsock.IPConn
+	if err := l.Do(lab.Hc, func() (err error) { tx, err = rawsock.ListenIP(""); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	p := craft.Packet{
+		IPv4:    &craft.IPv4{ID: 0, TOS: 0x10, Flags: craft.FlagEvil, TTL: craft.Set[uint8](9), Checksum: craft.Set[uint16](0xdead), TotalLen: craft.Set[uint16](999), Dst: lab.AddrHs},
+		UDP:     &craft.UDP{SrcPort: 40000, DstPort: 9, Checksum: craft.Set[uint16](0x1234)},
+		Payload: []byte("rewrite me"),
+	}
+	dg, _ := p.Append(nil)
+	rw := rawsock.KernelRewrites(dg)
+	fields := map[string]bool{}
+	for _, r := range rw {
+		fields[r.Field] = true
+	}
+	for _, f := range []string{"total length", "header checksum", "identification", "source address"} {
+		if !fields[f] {
+			t.Errorf("KernelRewrites does not name %s: %+v", f, rw)
+		}
+	}
+	// With DF set, a zero ID stays zero.
+	df := craft.Packet{IPv4: &craft.IPv4{ID: 0, Flags: craft.FlagDF, Src: lab.AddrHc, Dst: lab.AddrHs}, UDP: &craft.UDP{SrcPort: 40000, DstPort: 9}, Payload: []byte("atomic")}
+	dfb, _ := df.Append(nil)
+	if _, err := tx.Send(dfb); err != nil {
+		t.Fatal(err)
+	}
+	var d craft.Decoded
+	if f := next(t, rx, 2*time.Second, fromHc); f == nil || d.DecodeFrame(f) != nil || d.IPv4.ID != 0 || string(d.Payload) != "atomic" {
+		t.Errorf("DF datagram with ID 0: arrived with ID %d (%q)", d.IPv4.ID, d.Payload)
+	}
+	for _, r := range rawsock.KernelRewrites(dfb) {
+		if r.Field == "identification" && r.To != "0" {
+			t.Errorf("KernelRewrites says a DF datagram's zero ID becomes %q", r.To)
+		}
+	}
+	if _, err := tx.Send(dg); err != nil {
+		t.Fatal(err)
+	}
+	frame := next(t, rx, 2*time.Second, fromHc)
+	if frame == nil {
+		t.Fatal("nothing arrived at Hs")
+	}
+	got := frame[craft.EthernetLen : craft.EthernetLen+len(dg)]
+	if err := d.DecodeIP(got); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := d.IPv4.TotalLen.Get(); int(v) != len(dg) {
+		t.Errorf("total length %d, want %d (filled by the kernel)", v, len(dg))
+	}
+	if d.IPv4.ID == 0 {
+		t.Error("identification still 0: the kernel fills it")
+	}
+	if d.IPv4.Src != lab.AddrHc {
+		t.Errorf("source %v, want Hc's address filled in", d.IPv4.Src)
+	}
+	if c := d.Checksums(nil); c[0].Status != craft.ChecksumGood {
+		t.Errorf("header checksum %v: the kernel computes it", c[0])
+	}
+	// Everything else is as built: TOS, flags, TTL, protocol, destination,
+	// and the whole UDP datagram with its forced checksum.
+	same := func(off, n int, what string) {
+		if !bytes.Equal(got[off:off+n], dg[off:off+n]) {
+			t.Errorf("%s changed: %x → %x", what, dg[off:off+n], got[off:off+n])
+		}
+	}
+	same(0, 2, "version, IHL, TOS")
+	same(6, 4, "flags, fragment offset, TTL, protocol")
+	same(16, 4, "destination")
+	same(20, len(dg)-20, "UDP datagram")
+}
+
+// Hs's kernel answers a SYN to a closed port with RST/ACK, and a UDP
+// datagram to a closed port with ICMP port unreachable quoting it.
+func TestPeerKernelAnswers(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	rt, tx := resolveFromHc(t, l, "198.18.1.1")
+	rx := capture(t, l, lab.Hc, nil)
+	eth := &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}
+	fromHs := func(d *craft.Decoded, _ []byte) bool {
+		return d.Has(craft.LayerIPv4) && d.IPv4.Src == lab.AddrHs
+	}
+
+	syn := craft.Packet{Ethernet: eth, IPv4: &craft.IPv4{ID: 7, Src: lab.AddrHc, Dst: lab.AddrHs}, TCP: &craft.TCP{SrcPort: 40001, DstPort: 9999, Seq: 1000, Flags: craft.TCPSyn, Window: 64240}}
+	f, _ := syn.Append(nil)
+	if _, err := tx.Send(f); err != nil {
+		t.Fatal(err)
+	}
+	reply := next(t, rx, 2*time.Second, fromHs)
+	var d craft.Decoded
+	if reply == nil || d.DecodeFrame(reply) != nil || !d.Has(craft.LayerTCP) {
+		t.Fatalf("no TCP reply from Hs: %x", reply)
+	}
+	r := d.TCP
+	if r.Flags != craft.TCPRst|craft.TCPAck || r.SrcPort != 9999 || r.DstPort != 40001 || r.Ack != 1001 || r.Seq != 0 || r.Window != 0 || d.IPv4.Dst != lab.AddrHc {
+		t.Errorf("RST/ACK %+v, want RST|ACK 9999→40001 seq 0 ack 1001 win 0", r)
+	}
+	for _, c := range d.Checksums(nil) {
+		if c.Status != craft.ChecksumGood {
+			t.Errorf("RST %v checksum %v", c.Layer, c.Status)
+		}
+	}
+
+	udp := craft.Packet{Ethernet: eth, IPv4: &craft.IPv4{ID: 0x4242, Src: lab.AddrHc, Dst: lab.AddrHs}, UDP: &craft.UDP{SrcPort: 40002, DstPort: 9999}, Payload: []byte("Hello\n")}
+	f, _ = udp.Append(nil)
+	if _, err := tx.Send(f); err != nil {
+		t.Fatal(err)
+	}
+	reply = next(t, rx, 2*time.Second, func(d *craft.Decoded, b []byte) bool { return fromHs(d, b) && d.Has(craft.LayerICMP) })
+	if reply == nil || d.DecodeFrame(reply) != nil {
+		t.Fatalf("no ICMP from Hs: %x", reply)
+	}
+	q := d.Quoted
+	if d.ICMP.Type != craft.ICMPUnreachable || d.ICMP.Code != craft.CodePortUnreachable || d.ICMP.Rest != 0 ||
+		q.Layers&craft.LayerUDP == 0 || q.IPv4.ID != 0x4242 || q.IPv4.Src != lab.AddrHc || q.IPv4.Dst != lab.AddrHs ||
+		q.UDP.SrcPort != 40002 || q.UDP.DstPort != 9999 || string(q.Payload) != "Hello\n" {
+		t.Errorf("ICMP %d/%d quoting id %#x %v:%d→%v:%d %q", d.ICMP.Type, d.ICMP.Code, q.IPv4.ID, q.IPv4.Src, q.UDP.SrcPort, q.IPv4.Dst, q.UDP.DstPort, q.Payload)
+	}
+	sent := f[craft.EthernetLen:]
+	if !bytes.Equal(d.Payload, sent) {
+		t.Errorf("Linux quotes the whole short datagram: got %x, sent %x", d.Payload, sent)
+	}
+	for _, c := range d.Checksums(nil) {
+		if c.Status != craft.ChecksumGood {
+			t.Errorf("ICMP reply %v (quoted %v) checksum %v", c.Layer, c.Quoted, c.Status)
+		}
+	}
+}
+
+// In the routed variant a frame to Hf goes to R's MAC.
+func TestRoutedNextHop(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{Routed: true})
+	rt, tx := resolveFromHc(t, l, "198.18.2.2")
+	if !rt.Gateway || rt.NextHop != lab.AddrR1 || rt.DstMAC != lab.MACR1 {
+		t.Fatalf("route to Hf %+v: want gateway R (198.18.1.254, %v)", rt, lab.MACR1)
+	}
+	rx := capture(t, l, lab.Hf, nil)
+	p := craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{ID: 9, TTL: craft.Set[uint8](5), Src: lab.AddrHc, Dst: lab.AddrHf}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}, Payload: []byte("far")}
+	f, _ := p.Append(nil)
+	if _, err := tx.Send(f); err != nil {
+		t.Fatal(err)
+	}
+	got := next(t, rx, 2*time.Second, func(d *craft.Decoded, _ []byte) bool { return d.Has(craft.LayerUDP) && d.IPv4.ID == 9 })
+	var d craft.Decoded
+	if got == nil || d.DecodeFrame(got) != nil {
+		t.Fatal("Hf saw nothing")
+	}
+	if d.Ethernet.Src != lab.MACR2 || d.IPv4.TTL.Or(0) != 4 || string(d.Payload) != "far" {
+		t.Errorf("at Hf: from %v TTL %d payload %q; want from R's eth1 with TTL 4", d.Ethernet.Src, d.IPv4.TTL.Or(0), d.Payload)
+	}
+}
+
+// Pulling the S1–S2 cable stops crafted frames; plugging it back resumes them.
+func TestBreakRestore(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	rt, tx := resolveFromHc(t, l, "198.18.1.1")
+	rx := capture(t, l, lab.Hs, nil)
+	send := func(id uint16) bool {
+		p := craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{ID: id, Src: lab.AddrHc, Dst: lab.AddrHs}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}}
+		f, _ := p.Append(nil)
+		if _, err := tx.Send(f); err != nil {
+			t.Fatal(err)
+		}
+		return next(t, rx, 400*time.Millisecond, func(d *craft.Decoded, _ []byte) bool { return fromHc(d, nil) && d.IPv4.ID == id }) != nil
+	}
+	if !send(1) {
+		t.Fatal("not delivered before the break")
+	}
+	if err := l.Break(); err != nil {
+		t.Fatal(err)
+	}
+	if send(2) {
+		t.Fatal("delivered across a pulled cable")
+	}
+	if err := l.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	ok := false
+	for id := uint16(3); id < 10 && !ok; id++ {
+		ok = send(id)
+	}
+	if !ok {
+		t.Fatal("not delivered after restore")
+	}
+}
+
+func TestARPTimesOut(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	err := l.Do(lab.Hc, func() error {
+		start := time.Now()
+		_, err := rawsock.Resolve(mustAddr("198.18.1.77"), &rawsock.ResolveConfig{ARPWait: 100 * time.Millisecond, ARPTries: 2})
+		if el := time.Since(start); el > time.Second {
+			t.Errorf("ARP waited %v, bound is 2 × 100 ms", el)
+		}
+		return err
+	})
+	if err == nil {
+		t.Fatal("an address nobody has resolved")
+	}
+}
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
