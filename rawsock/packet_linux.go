@@ -136,3 +136,20 @@ func (c *IPConn) Send(datagram []byte) (int, error) {
 
 // Close closes the socket.
 func (c *IPConn) Close() error { return unix.Close(c.fd) }
+
+// CheckPrivilege opens and closes a raw socket of each kind, so that a
+// command can fail at once, before resolving or sending anything, with a
+// PermissionError that says what to do.
+func CheckPrivilege() error {
+	for _, s := range []struct {
+		op           string
+		family, prot int
+	}{{"AF_PACKET socket", unix.AF_PACKET, 0}, {"raw IPv4 socket", unix.AF_INET, unix.IPPROTO_RAW}} {
+		fd, err := unix.Socket(s.family, unix.SOCK_RAW|unix.SOCK_CLOEXEC, s.prot)
+		if err != nil {
+			return permission(s.op, err)
+		}
+		unix.Close(fd)
+	}
+	return nil
+}

@@ -47,7 +47,7 @@ interfaces, routes and firewall are never touched. Needs root.`,
 				return labErr(err)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "lab %s is up:\n", l.Name())
+			fmt.Fprintf(w, "lab %q is up:\n", l.Name())
 			for _, s := range l.Status() {
 				fmt.Fprintln(w, "  "+s)
 			}

@@ -115,6 +115,9 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if _, err := pf.build(proto); err != nil { // every packet flag, before any socket
 		return err
 	}
+	if err := rawsock.CheckPrivilege(); err != nil {
+		return err
+	}
 	var pw *pcap.Writer
 	var pfile *os.File
 	if o.pcapFile != "" {

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/pcap"
+	"github.com/rawcraft/rawcraft/rawsock"
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() == 0 {
+		lab.SweepStale()
+	}
+	code := m.Run()
+	lab.CleanupAll()
+	os.Exit(code)
+}
+
+// binary builds rawcraft once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "rawcraft")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func sniff(t *testing.T, l *lab.Lab, host string) *rawsock.Conn {
+	t.Helper()
+	var c *rawsock.Conn
+	if err := l.Do(host, func() error {
+		ifi, err := net.InterfaceByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		c, err = rawsock.Listen(ifi, &rawsock.Config{EtherType: craft.EtherTypeIPv4})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func waitFor(c *rawsock.Conn, wait time.Duration, keep func(*craft.Decoded) bool) []byte {
+	buf := make([]byte, 2048)
+	deadline := time.Now().Add(wait)
+	var d craft.Decoded
+	for time.Now().Before(deadline) {
+		_ = c.SetReadDeadline(deadline)
+		n, err := c.Recv(buf)
+		if err != nil {
+			return nil
+		}
+		if d.DecodeFrame(buf[:n]) == nil && keep(&d) {
+			return append([]byte(nil), buf[:n]...)
+		}
+	}
+	return nil
+}
+
+// The "done when": lab up, send a SYN from Hc through lab exec, see
+// it at Hs byte for byte and Hs's RST/ACK at Hc, via packet and via ip;
+// lab down leaves nothing.
+func TestLabExecSend(t *testing.T) {
+	lab.RequireRoot(t)
+	bin := binary(t)
+	name := fmt.Sprintf("t%d-cli", os.Getpid())
+	t.Cleanup(func() { _, _ = lab.DownAll(name) })
+	rc := func(args ...string) (string, string, int) {
+		cmd := exec.Command(bin, append(args, "--name", name)...)
+		if args[0] == "lab" && len(args) > 1 && args[1] == "exec" {
+			cmd = exec.Command(bin, append([]string{"lab", "--name", name}, args[1:]...)...)
+		}
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), code
+	}
+	if out, errs, code := rc("lab", "up"); code != 0 || !strings.Contains(out, "198.18.1.3/24") {
+		t.Fatalf("lab up: %d %s %s", code, out, errs)
+	}
+	if _, _, code := rc("lab", "up"); code != 0 {
+		t.Fatal("lab up is not idempotent")
+	}
+	l, err := lab.Open(name, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atHs, atHc := sniff(t, l, lab.Hs), sniff(t, l, lab.Hc)
+	for _, via := range []string{"packet", "ip"} {
+		out, errs, code := rc("lab", "exec", "hc", "--", "rawcraft", "send", "tcp", "--dst", "198.18.1.1", "--dport", "9999", "--flags", "S", "--seq", "777", "--via", via, "--json")
+		if code != 0 {
+			t.Fatalf("send via %s: exit %d: %s", via, code, errs)
+		}
+		var js jsonSent
+		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &js); err != nil {
+			t.Fatalf("send --json: %v: %q", err, out)
+		}
+		sent, _ := hex.DecodeString(js.Hex)
+		syn := waitFor(atHs, 2*time.Second, func(d *craft.Decoded) bool {
+			return d.Has(craft.LayerTCP) && d.TCP.Seq == 777 && d.IPv4.Src == lab.AddrHc
+		})
+		if syn == nil {
+			t.Fatalf("via %s: the SYN never reached Hs", via)
+		}
+		wire := syn
+		if via == "ip" {
+			wire = syn[craft.EthernetLen:]
+		}
+		if !bytes.HasPrefix(wire, sent) {
+			t.Errorf("via %s: Hs saw\n %x\nrawcraft sent\n %x", via, wire, sent)
+		}
+		rst := waitFor(atHc, 2*time.Second, func(d *craft.Decoded) bool {
+			return d.Has(craft.LayerTCP) && d.IPv4.Src == lab.AddrHs && d.TCP.Flags == craft.TCPRst|craft.TCPAck && d.TCP.Ack == 778
+		})
+		if rst == nil {
+			t.Errorf("via %s: no RST/ACK from Hs", via)
+		}
+	}
+	// Bad input: exit 2 and nothing on the wire.
+	_, errs, code := rc("lab", "exec", "hc", "--", "rawcraft", "send", "udp", "--dst", "198.18.1.1", "--dport", "70000")
+	if code != exitUsage || !strings.Contains(errs, "70000") {
+		t.Errorf("bad port: exit %d, %q", code, errs)
+	}
+	_, errs, code = rc("lab", "exec", "hc", "--", "rawcraft", "send", "udp", "--dst", "192.0.2.1")
+	if code != exitUsage || !strings.Contains(errs, "198.18.0.0/15") {
+		t.Errorf("destination outside the lab: exit %d, %q", code, errs)
+	}
+	if f := waitFor(atHs, 300*time.Millisecond, func(d *craft.Decoded) bool { return d.IPv4.Src == lab.AddrHc }); f != nil {
+		t.Errorf("a refused send put a frame on the wire: %x", f)
+	}
+	// --count, --rate, --pcap: three datagrams with IDs 5, 6, 7, recorded.
+	file := filepath.Join(t.TempDir(), "sent.pcap")
+	if _, errs, code := rc("lab", "exec", "hc", "--", "rawcraft", "send", "udp", "--dst", "198.18.1.1", "--id", "5", "--count", "3", "--rate", "100", "--pcap", file); code != 0 || !strings.Contains(errs, "sent 3 packets") {
+		t.Fatalf("send --count 3: %d %s", code, errs)
+	}
+	f, _ := os.Open(file)
+	r, err := pcap.NewReader(f)
+	if err != nil || r.LinkType != pcap.LinkEthernet {
+		t.Fatalf("pcap: %v", err)
+	}
+	for id := 5; id <= 7; id++ {
+		rec, err := r.Next()
+		var d craft.Decoded
+		if err != nil || d.DecodeFrame(rec.Data) != nil || int(d.IPv4.ID) != id {
+			t.Errorf("record for id %d: %v id %d", id, err, d.IPv4.ID)
+		}
+	}
+	f.Close()
+	if out, _, code := rc("lab", "status"); code != 0 || !strings.Contains(out, "plugged in") {
+		t.Errorf("status: %s", out)
+	}
+	if _, _, code := rc("lab", "break"); code != 0 {
+		t.Fatal("break")
+	}
+	if up, _ := l.CableUp(); up {
+		t.Error("lab break left the cable up")
+	}
+	if _, _, code := rc("lab", "restore"); code != 0 {
+		t.Fatal("restore")
+	}
+	if out, _, code := rc("lab", "down"); code != 0 || !strings.Contains(out, "removed") {
+		t.Fatalf("lab down: %s", out)
+	}
+	if left := lab.Labs()[name]; len(left) > 0 {
+		t.Fatalf("lab down left %v", left)
+	}
+}
+
+// Without privileges send fails at once, with what to do.
+func TestSendWithoutPrivilege(t *testing.T) {
+	lab.RequireRoot(t) // root is needed to become nobody
+	dir, err := os.MkdirTemp("", "rawcraft-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "rawcraft")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, via := range []string{"packet", "ip"} {
+		cmd := exec.Command(bin, "send", "udp", "--dst", "198.18.1.1", "--via", via)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		err := cmd.Run()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != exitFailure || !strings.Contains(e.String(), "setcap cap_net_raw") || !strings.Contains(e.String(), "sudo") {
+			t.Errorf("via %s as nobody: %v %q", via, err, e.String())
+		}
+	}
+}
