@@ -19,6 +19,7 @@ type Conn struct {
 	c   *packet.Conn
 	ifi *net.Interface
 	pad [craft.MinFrameLen]byte
+	rs  *recvState // set with Config.Meta
 }
 
 // Config configures Listen. A nil *Config means: every EtherType, no filter.
@@ -30,6 +31,11 @@ type Config struct {
 	EtherType uint16
 	// SendOnly receives nothing: no frame is queued on the socket.
 	SendOnly bool
+	// Meta turns on kernel receive timestamps and PACKET_AUXDATA, for
+	// RecvMeta.
+	Meta bool
+	// ReadBuffer sets the receive buffer, in bytes, so that a burst fits.
+	ReadBuffer int
 }
 
 // Listen opens an AF_PACKET socket on ifi in the calling thread's network
@@ -51,7 +57,20 @@ func Listen(ifi *net.Interface, cfg *Config) (*Conn, error) {
 	if err != nil {
 		return nil, permission("AF_PACKET socket", err)
 	}
-	return &Conn{c: c, ifi: ifi}, nil
+	conn := &Conn{c: c, ifi: ifi}
+	if cfg.Meta {
+		if err := conn.enableMeta(); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	if cfg.ReadBuffer > 0 {
+		if err := conn.SetReadBuffer(cfg.ReadBuffer); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return conn, nil
 }
 
 // Interface returns the interface the socket is bound to.

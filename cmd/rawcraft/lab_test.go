@@ -29,8 +29,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binary builds rawcraft once per test run.
-func binary(t *testing.T) string {
+// buildBinary builds rawcraft once per test run.
+func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "rawcraft")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -79,7 +79,7 @@ func waitFor(c *rawsock.Conn, wait time.Duration, keep func(*craft.Decoded) bool
 // lab down leaves nothing.
 func TestLabExecSend(t *testing.T) {
 	lab.RequireRoot(t)
-	bin := binary(t)
+	bin := buildBinary(t)
 	name := fmt.Sprintf("t%d-cli", os.Getpid())
 	t.Cleanup(func() { _, _ = lab.DownAll(name) })
 	rc := func(args ...string) (string, string, int) {

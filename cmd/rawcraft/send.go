@@ -106,11 +106,8 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if o.via == "ip" && (pf.ether || pf.set("src-mac") || pf.set("dst-mac")) {
 		return usagef("--via ip: the kernel adds the link layer; --ether, --src-mac and --dst-mac need --via packet")
 	}
-	if !pf.set("dst") {
-		return usagef("send needs --dst: a lab address such as 198.18.1.1 (Hs)")
-	}
-	if !lab.Net.Contains(pf.dst.a) {
-		return usagef("--dst %v: rawcraft sends only to 198.18.0.0/15, the lab's benchmarking range (RFC 2544); build the packet with rawcraft build instead", pf.dst.a)
+	if err := checkDst(pf, "send"); err != nil {
+		return err
 	}
 	if _, err := pf.build(proto); err != nil { // every packet flag, before any socket
 		return err
@@ -129,57 +126,12 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		defer pfile.Close()
 	}
 
-	// Sockets and route.
-	var pconn *rawsock.Conn
-	var iconn *rawsock.IPConn
-	ifname := o.iface
-	if o.via == "ip" {
-		c, err := rawsock.ListenIP(o.iface)
-		if err != nil {
-			return err
-		}
-		iconn = c
-		defer c.Close()
-		if !pf.set("src") {
-			// Let the routing table pick the source, as the kernel would.
-			if rt, err := rawsock.Resolve(pf.dst.a, &rawsock.ResolveConfig{Iface: o.iface, DstMAC: &craft.MAC{}}); err == nil {
-				pf.src.a, ifname = rt.Src, rt.Iface.Name
-			}
-		}
-	} else {
-		rc := &rawsock.ResolveConfig{Iface: o.iface}
-		if pf.set("src") {
-			rc.Src = pf.src.a
-		}
-		if pf.set("src-mac") {
-			rc.SrcMAC = &pf.srcMAC.m
-		}
-		if pf.set("dst-mac") {
-			rc.DstMAC = &pf.dstMAC.m
-		}
-		rt, err := rawsock.Resolve(pf.dst.a, rc)
-		if err != nil {
-			return err
-		}
-		if !pf.set("src") {
-			pf.src.a = rt.Src
-		}
-		pf.srcMAC.m, pf.dstMAC.m, pf.ether = rt.SrcMAC, rt.DstMAC, true
-		ifname = rt.Iface.Name
-		if o.verbose {
-			hop := "on-link"
-			if rt.Gateway {
-				hop = "through gateway " + rt.NextHop.String()
-			}
-			fmt.Fprintf(errw, "route: %v %s via %s, source %v; next hop %v is at %v (from %s)\n", pf.dst.a, hop, rt.Iface.Name, rt.Src, rt.NextHop, rt.DstMAC, rt.How)
-		}
-		c, err := rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
-		if err != nil {
-			return err
-		}
-		pconn = c
-		defer c.Close()
+	tx, err := openSender(pf, o.via, o.iface, o.verbose, errw)
+	if err != nil {
+		return err
 	}
+	defer tx.close()
+	ifname := tx.ifname
 	if pfile != nil {
 		link := pcap.LinkRaw
 		if o.via == "packet" {
@@ -226,11 +178,7 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 			var n int
 			var err error
 			now := time.Now()
-			if pconn != nil {
-				n, err = pconn.Send(fr.bytes)
-			} else {
-				n, err = iconn.Send(fr.bytes)
-			}
+			n, err = tx.send(fr.bytes)
 			if err != nil {
 				return fmt.Errorf("packet %d: %w", sent+1, err)
 			}
@@ -238,7 +186,7 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 			bytes += n
 			if pw != nil {
 				rec := fr.bytes
-				if pconn != nil && len(rec) < craft.MinFrameLen {
+				if o.via == "packet" && len(rec) < craft.MinFrameLen {
 					rec = append(append([]byte(nil), rec...), make([]byte, craft.MinFrameLen-len(rec))...)
 				}
 				_ = pw.Write(now, rec)
@@ -281,4 +229,93 @@ func reportSent(w io.Writer, o *sendOpts, i int, t time.Time, ifname string, fr 
 		pad = fmt.Sprintf(" (padded from %d)", len(fr.bytes))
 	}
 	fmt.Fprintf(w, "#%-4d %s via %s %-6s %s, %d bytes%s\n", i, t.Format("15:04:05.000000"), o.via, ifname, d.Summary(), n, pad)
+}
+
+// sender is an open socket for send and probe, with the route it found.
+type sender struct {
+	pconn  *rawsock.Conn
+	iconn  *rawsock.IPConn
+	ifname string
+	route  rawsock.Route
+}
+
+func (s *sender) send(b []byte) (int, error) {
+	if s.pconn != nil {
+		return s.pconn.Send(b)
+	}
+	return s.iconn.Send(b)
+}
+
+func (s *sender) close() {
+	if s.pconn != nil {
+		s.pconn.Close()
+	}
+	if s.iconn != nil {
+		s.iconn.Close()
+	}
+}
+
+// openSender resolves the route to --dst and opens the socket: via packet it
+// fills the packet flags' source and MACs from the route (unless given), via
+// ip only the source.
+func openSender(pf *packetFlags, via, iface string, verbose bool, errw io.Writer) (*sender, error) {
+	s := &sender{ifname: iface}
+	if via == "ip" {
+		c, err := rawsock.ListenIP(iface)
+		if err != nil {
+			return nil, err
+		}
+		s.iconn = c
+		if rt, err := rawsock.Resolve(pf.dst.a, &rawsock.ResolveConfig{Iface: iface, DstMAC: &craft.MAC{}}); err == nil {
+			s.route, s.ifname = rt, rt.Iface.Name
+			if !pf.set("src") {
+				pf.src.a = rt.Src
+			}
+		}
+		return s, nil
+	}
+	rc := &rawsock.ResolveConfig{Iface: iface}
+	if pf.set("src") {
+		rc.Src = pf.src.a
+	}
+	if pf.set("src-mac") {
+		rc.SrcMAC = &pf.srcMAC.m
+	}
+	if pf.set("dst-mac") {
+		rc.DstMAC = &pf.dstMAC.m
+	}
+	rt, err := rawsock.Resolve(pf.dst.a, rc)
+	if err != nil {
+		return nil, err
+	}
+	if !pf.set("src") {
+		pf.src.a = rt.Src
+	}
+	pf.srcMAC.m, pf.dstMAC.m, pf.ether = rt.SrcMAC, rt.DstMAC, true
+	s.route, s.ifname = rt, rt.Iface.Name
+	if verbose {
+		hop := "on-link"
+		if rt.Gateway {
+			hop = "through gateway " + rt.NextHop.String()
+		}
+		fmt.Fprintf(errw, "route: %v %s via %s, source %v; next hop %v is at %v (from %s)\n", pf.dst.a, hop, rt.Iface.Name, rt.Src, rt.NextHop, rt.DstMAC, rt.How)
+	}
+	c, err := rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	s.pconn = c
+	return s, nil
+}
+
+// checkDst enforces the network-safety rule: packets go only to the lab's
+// range, 198.18.0.0/15.
+func checkDst(pf *packetFlags, cmd string) error {
+	if !pf.set("dst") {
+		return usagef("%s needs --dst: a lab address such as 198.18.1.1 (Hs)", cmd)
+	}
+	if !lab.Net.Contains(pf.dst.a) {
+		return usagef("--dst %v: rawcraft sends only to 198.18.0.0/15, the lab's benchmarking range (RFC 2544); build the packet with rawcraft build instead", pf.dst.a)
+	}
+	return nil
 }

@@ -1,0 +1,181 @@
+// Package listen is the receiving side: it reads frames through rawsock,
+// decodes them with craft, matches replies to the probes that caused them,
+// classifies and times them.
+package listen
+
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/rawsock"
+	"golang.org/x/net/bpf"
+)
+
+// Packet is one captured frame, decoded. The Listener reuses it: it is valid
+// until the next call to Next.
+type Packet struct {
+	Frame   []byte       // the bytes, a view into the Listener's buffer
+	Meta    rawsock.Meta // kernel timestamp, direction, checksum status
+	Decoded craft.Decoded
+	Err     error // what decoding found wrong, if anything
+	sums    [8]craft.ChecksumResult
+}
+
+// Checksums checks the packet's checksums. A transport checksum that the
+// sending kernel left for the NIC to fill (offload) is reported as
+// ChecksumPartial, never as bad.
+func (p *Packet) Checksums() []craft.ChecksumResult {
+	cs := p.Decoded.Checksums(p.sums[:0])
+	if p.Meta.ChecksumPartial {
+		for i := range cs {
+			if cs[i].Layer != craft.LayerIPv4 && !cs[i].Quoted && cs[i].Status == craft.ChecksumBad {
+				cs[i].Status = craft.ChecksumPartial
+			}
+		}
+	}
+	return cs
+}
+
+// Config configures a Listener. A nil *Config captures every IPv4 and ARP
+// frame.
+type Config struct {
+	// Filter runs in the kernel and is attached before the socket is bound.
+	Filter []bpf.RawInstruction
+	// ReadBuffer is the socket's receive buffer in bytes (default 4 MiB), so
+	// that a burst of replies fits while probes are still being sent.
+	ReadBuffer int
+}
+
+// Listener captures frames on one interface through AF_PACKET.
+type Listener struct {
+	c   *rawsock.Conn
+	buf []byte
+	pkt Packet
+}
+
+// Listen opens a Listener on ifi in the calling thread's namespace.
+func Listen(ifi *net.Interface, cfg *Config) (*Listener, error) {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.ReadBuffer == 0 {
+		c.ReadBuffer = 4 << 20
+	}
+	conn, err := rawsock.Listen(ifi, &rawsock.Config{Filter: c.Filter, Meta: true, ReadBuffer: c.ReadBuffer})
+	if err != nil {
+		return nil, err
+	}
+	return &Listener{c: conn, buf: make([]byte, 65536+craft.EthernetLen)}, nil
+}
+
+// Interface returns the interface listened on.
+func (l *Listener) Interface() *net.Interface { return l.c.Interface() }
+
+// Next returns the next frame, or an error when deadline passes first (a
+// zero deadline waits for ever; a deadline in the past only drains what is
+// queued). It allocates nothing, except when a frame fails to decode.
+func (l *Listener) Next(deadline time.Time) (*Packet, error) {
+	if err := l.c.SetReadDeadline(deadline); err != nil {
+		return nil, err
+	}
+	n, err := l.c.RecvMeta(l.buf, &l.pkt.Meta)
+	if err != nil {
+		return nil, err
+	}
+	p := &l.pkt
+	p.Frame = l.buf[:n]
+	p.Err = p.Decoded.DecodeFrame(p.Frame)
+	return p, nil
+}
+
+// Stats returns the kernel's counters since the last call: frames queued to
+// the socket, and frames dropped because its buffer was full.
+func (l *Listener) Stats() (received, dropped uint64, err error) { return l.c.Stats() }
+
+// Close closes the socket.
+func (l *Listener) Close() error { return l.c.Close() }
+
+// HostFilter passes IPv4 frames from or to addr, and ARP frames: what a
+// probe from addr sends and receives.
+func HostFilter(addr netip.Addr) ([]bpf.RawInstruction, error) {
+	a := addr.As4()
+	ip := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	return bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 12, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(craft.EtherTypeARP), SkipTrue: 5},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.EtherTypeIPv4), SkipTrue: 5},
+		bpf.LoadAbsolute{Off: 26, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: ip, SkipTrue: 2},
+		bpf.LoadAbsolute{Off: 30, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: ip, SkipTrue: 1},
+		bpf.RetConstant{Val: 0x40000},
+		bpf.RetConstant{Val: 0},
+	})
+}
+
+// Filter describes which frames `rawcraft listen` keeps, compiled to BPF
+// for the kernel. Zero fields match everything.
+type Filter struct {
+	Proto uint8      // craft.ProtoTCP, ProtoUDP, ProtoICMP; 0 for any
+	Host  netip.Addr // source or destination
+	Port  uint16     // TCP or UDP source or destination port
+}
+
+// Compile turns f into a BPF program over Ethernet frames. With no field
+// set it passes IPv4 and ARP; with any field set, IPv4 only. The port test
+// reads the transport header after the IPv4 header's own length (the BPF
+// "ldx 4*([14]&0xf)" idiom), so options do not fool it.
+func (f Filter) Compile() ([]bpf.RawInstruction, error) {
+	var prog []bpf.Instruction
+	const drop, accept = 0, 0x40000
+	prog = append(prog, bpf.LoadAbsolute{Off: 12, Size: 2})
+	if f.Proto == 0 && !f.Host.IsValid() && f.Port == 0 {
+		prog = append(prog,
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(craft.EtherTypeARP), SkipTrue: 1},
+			bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.EtherTypeIPv4), SkipTrue: 1},
+			bpf.RetConstant{Val: accept}, bpf.RetConstant{Val: drop})
+		return bpf.Assemble(prog)
+	}
+	// Each test jumps to the drop at the end when it fails; the offsets are
+	// patched once the program is complete.
+	var fails []int
+	jumpFail := func(cond bpf.JumpTest, val uint32) {
+		fails = append(fails, len(prog))
+		prog = append(prog, bpf.JumpIf{Cond: cond, Val: val})
+	}
+	jumpFail(bpf.JumpNotEqual, uint32(craft.EtherTypeIPv4))
+	if f.Proto != 0 {
+		prog = append(prog, bpf.LoadAbsolute{Off: 23, Size: 1})
+		jumpFail(bpf.JumpNotEqual, uint32(f.Proto))
+	}
+	if f.Host.IsValid() {
+		a := f.Host.As4()
+		ip := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+		prog = append(prog,
+			bpf.LoadAbsolute{Off: 26, Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ip, SkipTrue: 2},
+			bpf.LoadAbsolute{Off: 30, Size: 4})
+		jumpFail(bpf.JumpNotEqual, ip)
+	}
+	if f.Port != 0 {
+		prog = append(prog, bpf.LoadAbsolute{Off: 20, Size: 2}) // flags + offset: later fragments have no ports
+		jumpFail(bpf.JumpBitsSet, 0x1fff)
+		prog = append(prog,
+			bpf.LoadMemShift{Off: 14},
+			bpf.LoadIndirect{Off: 14, Size: 2},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f.Port), SkipTrue: 2},
+			bpf.LoadIndirect{Off: 16, Size: 2})
+		jumpFail(bpf.JumpNotEqual, uint32(f.Port))
+	}
+	prog = append(prog, bpf.RetConstant{Val: accept}, bpf.RetConstant{Val: drop})
+	dropAt := len(prog) - 1
+	for _, i := range fails {
+		j := prog[i].(bpf.JumpIf)
+		j.SkipTrue = uint8(dropAt - i - 1)
+		prog[i] = j
+	}
+	return bpf.Assemble(prog)
+}

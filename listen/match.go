@@ -1,0 +1,304 @@
+package listen
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+)
+
+// Probe is what a probe sent, as far as matching its reply needs.
+type Probe struct {
+	Proto    uint8      // craft.ProtoTCP, ProtoUDP or ProtoICMP
+	Src, Dst netip.Addr // the prober's address and the target's
+	SrcPort  uint16     // TCP and UDP
+	DstPort  uint16
+	Seq      uint32 // TCP: the SYN's sequence number; the reply acknowledges Seq+1
+	ICMPID   uint16 // ICMP echo identifier
+	ICMPSeq  uint16 // ICMP echo sequence number
+	Frag     bool   // sent in fragments: a reassembly timeout can answer it
+}
+
+// Reason says what answered a probe; its String is the contract's name.
+type Reason uint8
+
+// Reasons.
+const (
+	NoResponse Reason = iota
+	SynAck
+	Rst
+	ICMPPortUnreachable
+	ICMPUnreachable
+	ICMPFragNeeded
+	ICMPTTLExceeded
+	ICMPReassemblyExceeded
+	UDPReply
+	EchoReply
+)
+
+var reasonNames = [...]string{"no-response", "syn-ack", "rst", "icmp-port-unreachable", "icmp-unreachable",
+	"icmp-frag-needed", "icmp-ttl-exceeded", "icmp-reassembly-time-exceeded", "udp-reply", "echo-reply"}
+
+func (r Reason) String() string { return reasonNames[r] }
+
+// State is a port's or host's state, as nmap names them.
+type State string
+
+// States.
+const (
+	Open         State = "open"
+	Closed       State = "closed"
+	Filtered     State = "filtered"
+	OpenFiltered State = "open|filtered"
+	Up           State = "up"          // ICMP echo answered
+	Unreachable  State = "unreachable" // ICMP echo answered by an error
+)
+
+// Classify maps a probe's reply to a state as nmap does (nmap's "Port
+// Scanning Techniques"): TCP SYN — SYN-ACK open, RST closed, ICMP
+// unreachable or nothing filtered; UDP — a UDP reply open, ICMP port
+// unreachable closed, other ICMP errors filtered, nothing open|filtered;
+// ICMP echo — a reply up, an error unreachable, nothing filtered.
+func Classify(proto uint8, r Reason) State {
+	switch proto {
+	case craft.ProtoTCP:
+		switch r {
+		case SynAck:
+			return Open
+		case Rst:
+			return Closed
+		}
+		return Filtered
+	case craft.ProtoUDP:
+		switch r {
+		case UDPReply:
+			return Open
+		case ICMPPortUnreachable:
+			return Closed
+		case NoResponse:
+			return OpenFiltered
+		}
+		return Filtered
+	default:
+		switch r {
+		case EchoReply:
+			return Up
+		case NoResponse:
+			return Filtered
+		}
+		return Unreachable
+	}
+}
+
+// Reply is what answered a probe.
+type Reply struct {
+	Reason   Reason
+	From     netip.Addr // who sent it: the target, or a router on the path
+	Code     uint8      // ICMP code
+	MTU      uint16     // next-hop MTU of a fragmentation-needed error
+	Time     time.Time  // kernel receive timestamp
+	Flags    uint8      // TCP flags of a SYN-ACK or RST
+	QuotedID uint16     // the IP ID the error quoted
+}
+
+// Kind says what a captured packet is to the Matcher.
+type Kind uint8
+
+// Kinds of matched packets.
+const (
+	Unrelated Kind = iota
+	ProbeCopy      // the probe itself, leaving this host: its kernel timestamp times the RTT
+	Answer         // the reply to a probe
+	KernelRST      // this host's kernel resetting a connection a probe's SYN-ACK opened
+)
+
+// tuple identifies a probe: for TCP and UDP the addresses and ports, for
+// ICMP echo the addresses, identifier and sequence number.
+type tuple struct {
+	proto    uint8
+	src, dst [4]byte
+	a, b     uint16
+}
+
+// Matcher pairs replies with the probes that caused them, by what the
+// probe's identity leaves in the reply: the 4-tuple and acknowledgement
+// number of a SYN-ACK or RST; the addresses, protocol, IP ID and ports (or
+// ICMP identifier and sequence) quoted by an ICMP error, whoever sent it.
+// Anything else — another run's replies included — is Unrelated. Matching
+// allocates nothing.
+type Matcher struct {
+	probes []Probe
+	ids    [][]uint16 // IP IDs each probe was sent with, one per attempt
+	index  map[tuple]int32
+}
+
+// NewMatcher returns a Matcher with room for n probes.
+func NewMatcher(n int) *Matcher {
+	return &Matcher{probes: make([]Probe, 0, n), ids: make([][]uint16, 0, n), index: make(map[tuple]int32, n)}
+}
+
+func keyOf(p *Probe) tuple {
+	t := tuple{proto: p.Proto, src: p.Src.As4(), dst: p.Dst.As4(), a: p.SrcPort, b: p.DstPort}
+	if p.Proto == craft.ProtoICMP {
+		t.a, t.b = p.ICMPID, p.ICMPSeq
+	}
+	return t
+}
+
+// Add registers a probe and returns its index. Two probes with the same
+// identity cannot be told apart: Add refuses the second.
+func (m *Matcher) Add(p Probe) (int, error) {
+	k := keyOf(&p)
+	if _, dup := m.index[k]; dup {
+		return -1, fmt.Errorf("two probes with one identity (%v:%d → %v:%d): their replies could not be told apart", p.Src, p.SrcPort, p.Dst, p.DstPort)
+	}
+	m.index[k] = int32(len(m.probes))
+	m.probes = append(m.probes, p)
+	m.ids = append(m.ids, nil)
+	return len(m.probes) - 1, nil
+}
+
+// Probe returns probe i.
+func (m *Matcher) Probe(i int) *Probe { return &m.probes[i] }
+
+// Len returns the number of probes.
+func (m *Matcher) Len() int { return len(m.probes) }
+
+// SentID records that probe i was (re)sent with IP identification id, so
+// that an ICMP error quoting that ID matches it.
+func (m *Matcher) SentID(i int, id uint16) { m.ids[i] = append(m.ids[i], id) }
+
+func (m *Matcher) lookup(proto uint8, src, dst netip.Addr, a, b uint16) int {
+	i, ok := m.index[tuple{proto: proto, src: src.As4(), dst: dst.As4(), a: a, b: b}]
+	if !ok {
+		return -1
+	}
+	return int(i)
+}
+
+func (m *Matcher) sentWith(i int, id uint16) bool {
+	for _, x := range m.ids[i] {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Match says what pkt is to the probes: a reply (with its index and what it
+// means), the probe itself leaving, this host's kernel resetting a
+// connection a probe opened, or Unrelated.
+func (m *Matcher) Match(pkt *Packet) (Kind, int, Reply) {
+	d := &pkt.Decoded
+	var r Reply
+	if d.Layers&craft.LayerIPv4 == 0 || pkt.Err != nil && d.Quoted.Layers == 0 && d.Layers&(craft.LayerTCP|craft.LayerUDP|craft.LayerICMP) == 0 {
+		return Unrelated, -1, r
+	}
+	ip := &d.IPv4
+	r.From, r.Time = ip.Src, pkt.Meta.Time
+	switch {
+	case d.Layers&craft.LayerTCP != 0:
+		t := &d.TCP
+		if i := m.lookup(craft.ProtoTCP, ip.Src, ip.Dst, t.SrcPort, t.DstPort); i >= 0 {
+			p := &m.probes[i]
+			switch {
+			case t.Flags&craft.TCPSyn != 0 && t.Seq == p.Seq:
+				return ProbeCopy, i, r
+			case t.Flags&craft.TCPRst != 0 && t.Seq == p.Seq+1:
+				r.Flags = t.Flags
+				return KernelRST, i, r
+			}
+			return Unrelated, -1, r
+		}
+		i := m.lookup(craft.ProtoTCP, ip.Dst, ip.Src, t.DstPort, t.SrcPort)
+		if i < 0 {
+			return Unrelated, -1, r
+		}
+		p := &m.probes[i]
+		r.Flags = t.Flags
+		acked := t.Flags&craft.TCPAck != 0 && t.Ack == p.Seq+1
+		switch {
+		case t.Flags&(craft.TCPSyn|craft.TCPAck) == craft.TCPSyn|craft.TCPAck && acked:
+			r.Reason = SynAck
+		case t.Flags&craft.TCPRst != 0 && (acked || t.Flags&craft.TCPAck == 0 && t.Ack == 0):
+			r.Reason = Rst
+		default:
+			return Unrelated, -1, r
+		}
+		return Answer, i, r
+	case d.Layers&craft.LayerUDP != 0:
+		u := &d.UDP
+		if i := m.lookup(craft.ProtoUDP, ip.Src, ip.Dst, u.SrcPort, u.DstPort); i >= 0 && m.sentWith(i, ip.ID) {
+			return ProbeCopy, i, r
+		}
+		if i := m.lookup(craft.ProtoUDP, ip.Dst, ip.Src, u.DstPort, u.SrcPort); i >= 0 {
+			r.Reason = UDPReply
+			return Answer, i, r
+		}
+	case d.Layers&craft.LayerICMP != 0:
+		c := &d.ICMP
+		switch {
+		case c.Type == craft.ICMPEcho:
+			if i := m.lookup(craft.ProtoICMP, ip.Src, ip.Dst, c.ID(), c.Seq()); i >= 0 {
+				return ProbeCopy, i, r
+			}
+		case c.Type == craft.ICMPEchoReply:
+			if i := m.lookup(craft.ProtoICMP, ip.Dst, ip.Src, c.ID(), c.Seq()); i >= 0 {
+				r.Reason = EchoReply
+				return Answer, i, r
+			}
+		case c.IsError():
+			return m.matchError(d, r)
+		}
+	default:
+		// A later fragment of a probe: nothing to match.
+	}
+	return Unrelated, -1, r
+}
+
+// matchError matches an ICMP error through the datagram it quotes: the
+// quoted source and destination are the probe's, and so are the protocol,
+// the IP ID and the ports (or the echo identifier and sequence).
+func (m *Matcher) matchError(d *craft.Decoded, r Reply) (Kind, int, Reply) {
+	q := &d.Quoted
+	if q.Layers&craft.LayerIPv4 == 0 {
+		return Unrelated, -1, r
+	}
+	qip := &q.IPv4
+	r.Code, r.QuotedID = d.ICMP.Code, qip.ID
+	i := -1
+	switch {
+	case q.Layers&craft.LayerTCP != 0:
+		i = m.lookup(craft.ProtoTCP, qip.Src, qip.Dst, q.TCP.SrcPort, q.TCP.DstPort)
+		if i >= 0 && q.TCP.Seq != m.probes[i].Seq {
+			i = -1
+		}
+	case q.Layers&craft.LayerUDP != 0:
+		i = m.lookup(craft.ProtoUDP, qip.Src, qip.Dst, q.UDP.SrcPort, q.UDP.DstPort)
+		if i >= 0 && !m.sentWith(i, qip.ID) {
+			i = -1
+		}
+	case q.Layers&craft.LayerICMP != 0:
+		i = m.lookup(craft.ProtoICMP, qip.Src, qip.Dst, q.ICMP.ID(), q.ICMP.Seq())
+	}
+	if i < 0 {
+		return Unrelated, -1, r
+	}
+	c := &d.ICMP
+	switch {
+	case c.Type == craft.ICMPUnreachable && c.Code == craft.CodePortUnreachable:
+		r.Reason = ICMPPortUnreachable
+	case c.Type == craft.ICMPUnreachable && c.Code == craft.CodeFragNeeded:
+		r.Reason, r.MTU = ICMPFragNeeded, c.MTU()
+	case c.Type == craft.ICMPUnreachable:
+		r.Reason = ICMPUnreachable
+	case c.Type == craft.ICMPTimeExceeded && c.Code == craft.CodeReassemblyExceeded:
+		r.Reason = ICMPReassemblyExceeded
+	case c.Type == craft.ICMPTimeExceeded:
+		r.Reason = ICMPTTLExceeded
+	default:
+		return Unrelated, -1, r
+	}
+	return Answer, i, r
+}

@@ -1,0 +1,153 @@
+package rawsock
+
+import (
+	"encoding/binary"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Meta is what the kernel says about a received frame, beside its bytes.
+type Meta struct {
+	// Time is the kernel's receive timestamp (SO_TIMESTAMPNS): when the frame
+	// reached the socket's tap, not when rawcraft read it.
+	Time time.Time
+	// Outgoing: the frame was sent by this host (sll_pkttype PACKET_OUTGOING);
+	// an AF_PACKET tap sees both directions.
+	Outgoing bool
+	// ChecksumPartial: the sending kernel left the transport checksum for
+	// the NIC to fill (checksum offload, TP_STATUS_CSUMNOTREADY), so the
+	// bytes hold only the pseudo-header sum. Such a checksum is not bad.
+	ChecksumPartial bool
+	// ChecksumValid: the NIC or driver already verified it (TP_STATUS_CSUM_VALID).
+	ChecksumValid bool
+	// Len is the frame's length on the wire; more than the bytes read when
+	// the buffer was too small.
+	Len int
+}
+
+// recvState is the per-Conn state of RecvMeta, kept in the Conn so that
+// receiving allocates nothing.
+type recvState struct {
+	rc    syscall.RawConn
+	read  func(fd uintptr) bool
+	iov   unix.Iovec
+	msg   unix.Msghdr
+	sa    unix.RawSockaddrLinklayer
+	oob   [128]byte
+	n     int
+	errno syscall.Errno
+}
+
+func (c *Conn) enableMeta() error {
+	rc, err := c.c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
+			return
+		}
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_AUXDATA, 1)
+	})
+	if err != nil {
+		return err
+	}
+	if serr != nil {
+		return serr
+	}
+	c.rs = &recvState{rc: rc}
+	c.rs.read = c.rs.recv // bound once: no closure per packet
+	return nil
+}
+
+func (s *recvState) recv(fd uintptr) bool {
+	s.msg.Controllen = uint64(len(s.oob))
+	s.msg.Namelen = uint32(unsafe.Sizeof(s.sa))
+	n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_TRUNC|unix.MSG_DONTWAIT)
+	if errno == unix.EAGAIN {
+		return false // wait for the poller (and the read deadline)
+	}
+	s.n, s.errno = int(n), errno
+	return true
+}
+
+// RecvMeta reads one frame into b and what the kernel knows about it into
+// m. It needs a Conn opened with Config.Meta. It allocates nothing.
+func (c *Conn) RecvMeta(b []byte, m *Meta) (int, error) {
+	s := c.rs
+	if s == nil {
+		n, err := c.Recv(b)
+		*m = Meta{Time: time.Now(), Len: n}
+		return n, err
+	}
+	if len(b) == 0 {
+		return 0, unix.EINVAL
+	}
+	s.iov.Base = &b[0]
+	s.iov.SetLen(len(b))
+	s.msg.Name = (*byte)(unsafe.Pointer(&s.sa))
+	s.msg.Iov = &s.iov
+	s.msg.Iovlen = 1
+	s.msg.Control = &s.oob[0]
+	if err := s.rc.Read(s.read); err != nil {
+		return 0, err
+	}
+	if s.errno != 0 {
+		return 0, s.errno
+	}
+	*m = Meta{Len: s.n, Outgoing: s.sa.Pkttype == unix.PACKET_OUTGOING}
+	oob := s.oob[:s.msg.Controllen]
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < unix.SizeofCmsghdr || l > len(oob) {
+			break
+		}
+		data := oob[unix.SizeofCmsghdr:l]
+		switch {
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_TIMESTAMPNS && len(data) >= 16:
+			m.Time = time.Unix(int64(binary.NativeEndian.Uint64(data)), int64(binary.NativeEndian.Uint64(data[8:])))
+		case h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA && len(data) >= 8:
+			status := binary.NativeEndian.Uint32(data)
+			m.ChecksumPartial = status&unix.TP_STATUS_CSUMNOTREADY != 0
+			m.ChecksumValid = status&unix.TP_STATUS_CSUM_VALID != 0
+			m.Len = int(binary.NativeEndian.Uint32(data[4:]))
+		}
+		adv := (l + 7) &^ 7
+		if adv > len(oob) {
+			break
+		}
+		oob = oob[adv:]
+	}
+	if m.Time.IsZero() {
+		m.Time = time.Now()
+	}
+	n := s.n
+	if n > len(b) {
+		n = len(b)
+	}
+	return n, nil
+}
+
+// SetReadBuffer sets the socket's receive buffer (SO_RCVBUFFORCE when
+// privileged, so that a burst fits), in bytes.
+func (c *Conn) SetReadBuffer(bytes int) error {
+	rc, err := c.c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, bytes); serr != nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, bytes)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
