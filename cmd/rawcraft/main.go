@@ -97,21 +97,9 @@ sockets never see.`,
 	root.SetErr(stderr)
 	root.SetUsageTemplate(usageTemplate)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBuildCmd(), newExplainCmd(), newChecksumCmd(), newSendCmd(), newProbeCmd(), newLabCmd(), newDemoCmd())
+	root.AddCommand(newBuildCmd(), newExplainCmd(), newChecksumCmd(), newSendCmd(), newProbeCmd(), newListenCmd(), newLabCmd(), newDemoCmd())
 	for _, c := range root.Commands() {
 		c.SetUsageTemplate(usageTemplate)
 	}
 	return root
-}
-
-func newDemoCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "demo",
-		Short: "the main job on the built-in lab (coming with the lab)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "rawcraft demo is coming with the lab (issue: rawsock + lab). Until then, try:\n  rawcraft build tcp --flags S\n  rawcraft explain udp --data Hello\n  rawcraft checksum Computer")
-			return nil
-		},
-	}
 }

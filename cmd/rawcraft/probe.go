@@ -28,6 +28,8 @@ type probeOpts struct {
 	asJSON   bool
 	pcapFile string
 	verbose  bool
+	quiet    bool                                         // no per-probe lines, no summary (demo prints its own)
+	keep     func(k listen.Kind, i int, p *listen.Packet) // sees every packet that belongs to a probe
 }
 
 func newProbeCmd() *cobra.Command {
@@ -250,6 +252,9 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 		return frames, id, nil
 	}
 	onPacket := func(k listen.Kind, i int, p *listen.Packet) {
+		if o.keep != nil {
+			o.keep(k, i, p)
+		}
 		if pw != nil {
 			_ = pw.Write(p.Meta.Time, p.Frame)
 		}
@@ -268,6 +273,9 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 	})
 	if err != nil {
 		return results, st, err
+	}
+	if o.quiet {
+		return results, st, nil
 	}
 	for _, res := range results {
 		if o.asJSON {

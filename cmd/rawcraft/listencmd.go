@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/pcap"
+	"github.com/rawcraft/rawcraft/rawsock"
+	"github.com/spf13/cobra"
+)
+
+type jsonHeard struct {
+	Time      string         `json:"time"`
+	Dir       string         `json:"dir"`
+	Length    int            `json:"length"`
+	Summary   string         `json:"summary"`
+	Layers    string         `json:"layers"`
+	Error     string         `json:"error,omitempty"`
+	Checksums []jsonChecksum `json:"checksums"`
+	Hex       string         `json:"hex"`
+}
+
+func newListenCmd() *cobra.Command {
+	var iface, proto, pcapFile string
+	var host addrValue
+	port := numValue{bits: 16, rule: "a port is 0 to 65535"}
+	count := numValue{v: 1000, bits: 32, rule: "the count is 1 to 10000000"}
+	var timeout time.Duration
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "listen [--iface NAME] [--count N] [--timeout D] [--json] [--pcap FILE]",
+		Short: "show every frame on an interface, decoded, with honest checksum status",
+		Long: `listen captures frames on one interface through AF_PACKET, with the filter
+(--proto, --host, --port) compiled to BPF and run in the kernel. Each frame
+is shown with its kernel timestamp, direction (→ sent by this host, ← received),
+a one-line decode and its checksums. A checksum the sending kernel left for
+the NIC to fill (checksum offload; PACKET_AUXDATA says so) is shown as "not
+yet filled (offload)", never as bad. It stops after --count frames or
+--timeout, whichever comes first, or at Ctrl-C, and reports how many frames
+the kernel dropped.`,
+		Example: `  sudo rawcraft lab up
+  sudo rawcraft lab exec hs -- rawcraft listen --count 10
+  sudo rawcraft lab exec hc -- rawcraft listen --proto icmp --timeout 30s --pcap icmp.pcap`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&iface, "iface", "", "interface to listen on (default: the only one besides lo)")
+	fs.Var(&count, "count", "stop after this many frames (1 to 10000000)")
+	fs.DurationVar(&timeout, "timeout", time.Minute, "stop after this long")
+	fs.StringVar(&proto, "proto", "", "only tcp, udp or icmp")
+	fs.Var(&host, "host", "only frames from or to this address")
+	fs.Var(&port, "port", "only TCP or UDP from or to this port")
+	fs.BoolVar(&asJSON, "json", false, "one JSON object per frame")
+	fs.StringVar(&pcapFile, "pcap", "", "also write the frames to a pcap file")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
+		if count.v < 1 || count.v > maxCount {
+			return usagef("--count %d: 1 to %d", count.v, maxCount)
+		}
+		if timeout <= 0 || timeout > 24*time.Hour {
+			return usagef("--timeout %v: more than 0, at most 24h", timeout)
+		}
+		f := listen.Filter{Host: host.a, Port: uint16(port.v)}
+		switch proto {
+		case "":
+		case "tcp":
+			f.Proto = craft.ProtoTCP
+		case "udp":
+			f.Proto = craft.ProtoUDP
+		case "icmp":
+			f.Proto = craft.ProtoICMP
+		default:
+			return usagef("--proto %q: tcp, udp or icmp", proto)
+		}
+		prog, err := f.Compile()
+		if err != nil {
+			return err
+		}
+		var pw *pcap.Writer
+		if pcapFile != "" {
+			pfile, err := os.Create(pcapFile)
+			if err != nil {
+				return usagef("--pcap %q: %v", pcapFile, errReason(err))
+			}
+			defer pfile.Close()
+			if pw, err = pcap.NewWriter(pfile, pcap.LinkEthernet); err != nil {
+				return err
+			}
+		}
+		if err := rawsock.CheckPrivilege(); err != nil {
+			return err
+		}
+		ifi, err := pickInterface(iface)
+		if err != nil {
+			return err
+		}
+		l, err := listen.Listen(ifi, &listen.Config{Filter: prog})
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		deadline := time.Now().Add(timeout)
+		go func() {
+			<-ctx.Done()
+			_ = l.Close() // Ctrl-C: unblock Next; the summary follows
+		}()
+		fmt.Fprintf(errw, "listening on %s (filter: %s) for at most %d frames or %v\n", ifi.Name, describeFilter(f), count.v, timeout)
+		n, dropped := uint64(0), uint64(0)
+		for n < count.v {
+			p, err := l.Next(deadline)
+			if err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+					break
+				}
+				return err
+			}
+			n++
+			if pw != nil {
+				_ = pw.Write(p.Meta.Time, p.Frame)
+			}
+			dir := "←"
+			if p.Meta.Outgoing {
+				dir = "→"
+			}
+			cs := p.Checksums()
+			if asJSON {
+				j := jsonHeard{Time: p.Meta.Time.Format(time.RFC3339Nano), Dir: map[bool]string{true: "out", false: "in"}[p.Meta.Outgoing],
+					Length: p.Meta.Len, Summary: p.Decoded.Summary(), Layers: layerNames(&p.Decoded), Hex: hex.EncodeToString(p.Frame), Checksums: []jsonChecksum{}}
+				if p.Err != nil {
+					j.Error = p.Err.Error()
+				}
+				for _, c := range cs {
+					j.Checksums = append(j.Checksums, jsonChecksum{Layer: c.Layer.String(), Quoted: c.Quoted, Got: c.Got, Want: c.Want, Status: c.Status.String()})
+				}
+				_ = writeJSON(out, j)
+				continue
+			}
+			line := fmt.Sprintf("%s %s %s", p.Meta.Time.Format("15:04:05.000000"), dir, p.Decoded.Summary())
+			var notes []string
+			for _, c := range cs {
+				if c.Status != craft.ChecksumGood {
+					name := c.Layer.String()
+					if c.Quoted {
+						name = "quoted " + name
+					}
+					note := name + " checksum " + c.Status.String()
+					if c.Status == craft.ChecksumBad {
+						note = fmt.Sprintf("%s checksum BAD 0x%04x, should be 0x%04x", name, c.Got, c.Want)
+					}
+					notes = append(notes, note)
+				}
+			}
+			if p.Err != nil {
+				notes = append(notes, p.Err.Error())
+			}
+			if len(notes) > 0 {
+				line += "  [" + strings.Join(notes, "; ") + "]"
+			}
+			fmt.Fprintln(out, line)
+		}
+		_, dropped, _ = l.Stats()
+		fmt.Fprintf(errw, "%d frame%s captured; the kernel dropped %d\n", n, plural(int(n)), dropped)
+		return nil
+	}
+	return cmd
+}
+
+func describeFilter(f listen.Filter) string {
+	var parts []string
+	if f.Proto != 0 {
+		parts = append(parts, map[uint8]string{craft.ProtoTCP: "tcp", craft.ProtoUDP: "udp", craft.ProtoICMP: "icmp"}[f.Proto])
+	}
+	if f.Host.IsValid() {
+		parts = append(parts, "host "+f.Host.String())
+	}
+	if f.Port != 0 {
+		parts = append(parts, fmt.Sprintf("port %d", f.Port))
+	}
+	if len(parts) == 0 {
+		return "IPv4 and ARP"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// pickInterface returns the named interface, or the only one besides lo.
+func pickInterface(name string) (*net.Interface, error) {
+	if name != "" {
+		ifi, err := net.InterfaceByName(name)
+		if err != nil {
+			return nil, usagef("--iface %q: no such interface here", name)
+		}
+		return ifi, nil
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	var cands []net.Interface
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback == 0 && i.Flags&net.FlagUp != 0 && len(i.HardwareAddr) == 6 {
+			cands = append(cands, i)
+		}
+	}
+	if len(cands) != 1 {
+		var names []string
+		for _, c := range cands {
+			names = append(names, c.Name)
+		}
+		return nil, usagef("give --iface: this host has %d candidate interfaces (%s)", len(cands), strings.Join(names, ", "))
+	}
+	return &cands[0], nil
+}
