@@ -1,0 +1,223 @@
+package listen
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"golang.org/x/net/bpf"
+)
+
+var (
+	hc     = netip.MustParseAddr("198.18.1.3")
+	hs     = netip.MustParseAddr("198.18.1.1")
+	router = netip.MustParseAddr("198.18.1.254")
+)
+
+func frame(t testing.TB, p craft.Packet) []byte {
+	t.Helper()
+	p.Ethernet = &craft.Ethernet{Dst: craft.MAC{2, 0, 0, 0, 1, 3}, Src: craft.MAC{2, 0, 0, 0, 1, 1}}
+	b, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func packet(t testing.TB, b []byte, out bool) *Packet {
+	p := &Packet{Frame: b}
+	p.Meta.Outgoing = out
+	p.Meta.Time = time.Unix(100, 0)
+	p.Err = p.Decoded.DecodeFrame(b)
+	return p
+}
+
+func quoteOf(t testing.TB, p craft.Packet) []byte {
+	b, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return craft.Quote(b)
+}
+
+func TestMatcher(t *testing.T) {
+	m := NewMatcher(4)
+	tcp := Probe{Proto: craft.ProtoTCP, Src: hc, Dst: hs, SrcPort: 40000, DstPort: 9999, Seq: 1000}
+	udp := Probe{Proto: craft.ProtoUDP, Src: hc, Dst: hs, SrcPort: 40000, DstPort: 9998, Frag: true}
+	echo := Probe{Proto: craft.ProtoICMP, Src: hc, Dst: hs, ICMPID: 77, ICMPSeq: 1}
+	for _, p := range []Probe{tcp, udp, echo} {
+		if _, err := m.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Add(tcp); err == nil {
+		t.Error("a second probe with the same identity was accepted")
+	}
+	m.SentID(1, 0x1111)
+	m.SentID(1, 0x1112) // a retry
+	tcpFrom := func(flags uint8, seq, ack uint32, sport, dport uint16) craft.Packet {
+		return craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &craft.TCP{SrcPort: sport, DstPort: dport, Flags: flags, Seq: seq, Ack: ack}}
+	}
+	udpProbe := craft.Packet{IPv4: &craft.IPv4{ID: 0x1112, Src: hc, Dst: hs}, UDP: &craft.UDP{SrcPort: 40000, DstPort: 9998}, Payload: make([]byte, 4000)}
+	ub, _ := udpProbe.Append(nil)
+	_, frags, _ := craft.Fragments(nil, nil, ub, craft.FragOptions{MTU: 1500})
+	portUnreach := craft.Unreachable(craft.CodePortUnreachable)
+	adminProhib := craft.Unreachable(craft.CodeAdminProhibited)
+	fragNeeded := craft.FragNeeded(1280)
+	ttl := craft.TimeExceeded(craft.CodeTTLExceeded)
+	reasm := craft.TimeExceeded(craft.CodeReassemblyExceeded)
+	echoReply := craft.EchoReply(77, 1)
+	synQuote := quoteOf(t, craft.Packet{IPv4: &craft.IPv4{ID: 5, Src: hc, Dst: hs}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1000, Flags: craft.TCPSyn}})
+	cases := []struct {
+		desc   string
+		p      craft.Packet
+		out    bool
+		kind   Kind
+		idx    int
+		reason Reason
+		from   netip.Addr
+	}{
+		{"SYN-ACK", tcpFrom(craft.TCPSyn|craft.TCPAck, 5, 1001, 9999, 40000), false, Answer, 0, SynAck, hs},
+		{"RST/ACK", tcpFrom(craft.TCPRst|craft.TCPAck, 0, 1001, 9999, 40000), false, Answer, 0, Rst, hs},
+		{"RST with ack 0", tcpFrom(craft.TCPRst, 0, 0, 9999, 40000), false, Answer, 0, Rst, hs},
+		{"SYN-ACK acking another sequence: another run's", tcpFrom(craft.TCPSyn|craft.TCPAck, 5, 5001, 9999, 40000), false, Unrelated, -1, 0, hs},
+		{"RST to another port: another run's", tcpFrom(craft.TCPRst|craft.TCPAck, 0, 1001, 9999, 40001), false, Unrelated, -1, 0, hs},
+		{"the SYN itself leaving", craft.Packet{IPv4: &craft.IPv4{Src: hc, Dst: hs}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1000, Flags: craft.TCPSyn}}, true, ProbeCopy, 0, 0, hc},
+		{"our kernel's RST after the SYN-ACK", craft.Packet{IPv4: &craft.IPv4{Src: hc, Dst: hs}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1001, Flags: craft.TCPRst}}, true, KernelRST, 0, 0, hc},
+		{"ICMP port unreachable quoting the retry's ID", craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, ICMP: &portUnreach, Payload: craft.Quote(frags[0].Bytes)}, false, Answer, 1, ICMPPortUnreachable, hs},
+		{"reassembly timeout quoting fragment 1", craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, ICMP: &reasm, Payload: craft.Quote(frags[0].Bytes)}, false, Answer, 1, ICMPReassemblyExceeded, hs},
+		{"frag-needed from a router", craft.Packet{IPv4: &craft.IPv4{Src: router, Dst: hc}, ICMP: &fragNeeded, Payload: craft.Quote(frags[0].Bytes)}, false, Answer, 1, ICMPFragNeeded, router},
+		{"TTL exceeded from a router, quoting the SYN", craft.Packet{IPv4: &craft.IPv4{Src: router, Dst: hc}, ICMP: &ttl, Payload: synQuote}, false, Answer, 0, ICMPTTLExceeded, router},
+		{"admin prohibited quoting the SYN", craft.Packet{IPv4: &craft.IPv4{Src: router, Dst: hc}, ICMP: &adminProhib, Payload: synQuote}, false, Answer, 0, ICMPUnreachable, router},
+		{"echo reply", craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, ICMP: &echoReply}, false, Answer, 2, EchoReply, hs},
+		{"UDP reply", craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, UDP: &craft.UDP{SrcPort: 9998, DstPort: 40000}, Payload: []byte("hi")}, false, Answer, 1, UDPReply, hs},
+	}
+	// An error quoting an ID this run never sent is another run's.
+	other := append([]byte(nil), frags[0].Bytes...)
+	other[4], other[5] = 0x22, 0x22
+	cases = append(cases, struct {
+		desc   string
+		p      craft.Packet
+		out    bool
+		kind   Kind
+		idx    int
+		reason Reason
+		from   netip.Addr
+	}{"port unreachable quoting another run's ID", craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, ICMP: &portUnreach, Payload: craft.Quote(other)}, false, Unrelated, -1, 0, hs})
+	for _, c := range cases {
+		k, i, r := m.Match(packet(t, frame(t, c.p), c.out))
+		if k != c.kind || i != c.idx || (k == Answer && (r.Reason != c.reason || r.From != c.from)) {
+			t.Errorf("%s: kind %d probe %d reason %v from %v; want kind %d probe %d reason %v from %v", c.desc, k, i, r.Reason, r.From, c.kind, c.idx, c.reason, c.from)
+		}
+	}
+	// Matching allocates nothing.
+	p := packet(t, frame(t, cases[7].p), false)
+	if n := testing.AllocsPerRun(1000, func() { m.Match(p) }); n != 0 {
+		t.Errorf("Match allocates %v times", n)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		proto uint8
+		r     Reason
+		want  State
+	}{
+		{craft.ProtoTCP, SynAck, Open}, {craft.ProtoTCP, Rst, Closed}, {craft.ProtoTCP, ICMPUnreachable, Filtered}, {craft.ProtoTCP, NoResponse, Filtered},
+		{craft.ProtoUDP, UDPReply, Open}, {craft.ProtoUDP, ICMPPortUnreachable, Closed}, {craft.ProtoUDP, ICMPUnreachable, Filtered},
+		{craft.ProtoUDP, NoResponse, OpenFiltered}, {craft.ProtoUDP, ICMPReassemblyExceeded, Filtered},
+		{craft.ProtoICMP, EchoReply, Up}, {craft.ProtoICMP, NoResponse, Filtered}, {craft.ProtoICMP, ICMPUnreachable, Unreachable},
+	}
+	for _, c := range cases {
+		if got := Classify(c.proto, c.r); got != c.want {
+			t.Errorf("Classify(%d, %v) = %s, want %s", c.proto, c.r, got, c.want)
+		}
+	}
+}
+
+// The kernel filters, run in x/net/bpf's virtual machine on crafted frames.
+func TestFilters(t *testing.T) {
+	run := func(prog []bpf.RawInstruction, b []byte) bool {
+		ins, ok := bpf.Disassemble(prog)
+		if !ok {
+			t.Fatal("filter does not disassemble")
+		}
+		vm, err := bpf.NewVM(ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := vm.Run(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	udp := frame(t, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, UDP: &craft.UDP{SrcPort: 53, DstPort: 9999}})
+	tcpOpts := frame(t, craft.Packet{IPv4: &craft.IPv4{Src: hc, Dst: hs, Options: craft.AppendIPOptRecordRoute(nil, 3)}, TCP: &craft.TCP{SrcPort: 1, DstPort: 9999}})
+	other := frame(t, craft.Packet{IPv4: &craft.IPv4{Src: router, Dst: netip.MustParseAddr("198.18.1.9")}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}})
+	arp := frame(t, craft.Packet{ARP: &craft.ARP{Op: craft.ARPRequest, SenderIP: hs, TargetIP: hc}})
+	_, frags, _ := craft.Fragments(nil, nil, mustIP(t, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, UDP: &craft.UDP{SrcPort: 9999, DstPort: 9999}, Payload: make([]byte, 100)}), craft.FragOptions{DataSize: 64})
+	later := frame(t, craft.Packet{IPv4: func() *craft.IPv4 {
+		var d craft.Decoded
+		_ = d.DecodeIP(frags[1].Bytes)
+		return &d.IPv4
+	}(), Payload: frags[1].Bytes[20:]})
+	host, _ := HostFilter(hc)
+	for _, c := range []struct {
+		desc string
+		prog func() ([]bpf.RawInstruction, error)
+		b    []byte
+		want bool
+	}{
+		{"host: to hc", func() ([]bpf.RawInstruction, error) { return host, nil }, udp, true},
+		{"host: from hc", func() ([]bpf.RawInstruction, error) { return host, nil }, tcpOpts, true},
+		{"host: neither", func() ([]bpf.RawInstruction, error) { return host, nil }, other, false},
+		{"host: ARP", func() ([]bpf.RawInstruction, error) { return host, nil }, arp, true},
+		{"empty: ARP", Filter{}.Compile, arp, true},
+		{"proto udp", Filter{Proto: craft.ProtoUDP}.Compile, udp, true},
+		{"proto udp vs tcp", Filter{Proto: craft.ProtoUDP}.Compile, tcpOpts, false},
+		{"port 9999 past IP options", Filter{Port: 9999}.Compile, tcpOpts, true},
+		{"port 53 as source", Filter{Port: 53}.Compile, udp, true},
+		{"port 80", Filter{Port: 80}.Compile, udp, false},
+		{"port on a later fragment", Filter{Port: 9999}.Compile, later, false},
+		{"host hs and port", Filter{Host: hs, Port: 9999, Proto: craft.ProtoTCP}.Compile, tcpOpts, true},
+		{"host router", Filter{Host: router}.Compile, udp, false},
+		{"port filter on ARP", Filter{Port: 9999}.Compile, arp, false},
+	} {
+		prog, err := c.prog()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := run(prog, c.b); got != c.want {
+			t.Errorf("%s: passed %v, want %v", c.desc, got, c.want)
+		}
+	}
+}
+
+func mustIP(t testing.TB, p craft.Packet) []byte {
+	b, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FuzzMatch feeds the Matcher whatever the wire may bring.
+func FuzzMatch(f *testing.F) {
+	f.Add(frame(f, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &craft.TCP{SrcPort: 9999, DstPort: 40000, Flags: craft.TCPRst | craft.TCPAck, Ack: 1001}}))
+	un := craft.Unreachable(3)
+	f.Add(frame(f, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, ICMP: &un, Payload: quoteOf(f, craft.Packet{IPv4: &craft.IPv4{Src: hc, Dst: hs}, UDP: &craft.UDP{SrcPort: 40000, DstPort: 9998}})}))
+	m := NewMatcher(2)
+	_, _ = m.Add(Probe{Proto: craft.ProtoTCP, Src: hc, Dst: hs, SrcPort: 40000, DstPort: 9999, Seq: 1000})
+	_, _ = m.Add(Probe{Proto: craft.ProtoUDP, Src: hc, Dst: hs, SrcPort: 40000, DstPort: 9998})
+	m.SentID(1, 0)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := packet(t, b, false)
+		k, i, _ := m.Match(p)
+		if (k == Unrelated) != (i < 0) || i >= m.Len() {
+			t.Fatalf("kind %d with probe %d", k, i)
+		}
+		_ = p.Checksums()
+	})
+}
