@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/pcap"
 	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/spf13/pflag"
 	"github.com/vishvananda/netlink"
@@ -289,5 +291,93 @@ func TestDemo(t *testing.T) {
 		if strings.HasPrefix(name, fmt.Sprintf("demo%d", 0)) || strings.HasPrefix(name, "demo") {
 			t.Errorf("demo left lab %s behind", name)
 		}
+	}
+}
+
+func TestListenCommandAndProbePcap(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	// listen in Hs, two UDP datagrams from Hc, one with a bad IP checksum.
+	var lout, lerr bytes.Buffer
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		done <- l.Do(lab.Hs, func() error {
+			cmd := newListenCmd()
+			cmd.SetOut(&lout)
+			cmd.SetErr(&lerr)
+			cmd.SetArgs([]string{"--proto", "udp", "--port", "7777", "--count", "2", "--timeout", "5s", "--json"})
+			close(ready)
+			return cmd.Execute()
+		})
+	}()
+	<-ready
+	time.Sleep(200 * time.Millisecond) // the socket opens after the flags are read
+	for _, extra := range [][]string{nil, {"--ip-csum", "0xdead"}} {
+		err := l.Do(lab.Hc, func() error {
+			cmd := newSendCmd()
+			var o, e bytes.Buffer
+			cmd.SetOut(&o)
+			cmd.SetErr(&e)
+			cmd.SetArgs(append([]string{"udp", "--dst", "198.18.1.1", "--dport", "7777", "--data", "hello"}, extra...))
+			return cmd.Execute()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("listen: %v %s", err, lerr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(lout.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lerr.String(), "2 frames captured; the kernel dropped 0") {
+		t.Fatalf("listen printed %d lines: %s / %s", len(lines), lout.String(), lerr.String())
+	}
+	var first, second jsonHeard
+	_ = json.Unmarshal([]byte(lines[0]), &first)
+	_ = json.Unmarshal([]byte(lines[1]), &second)
+	if first.Dir != "in" || !strings.Contains(first.Summary, "→ 198.18.1.1:7777 UDP") || first.Checksums[0].Status != "good" {
+		t.Errorf("first frame: %+v", first)
+	}
+	if second.Checksums[0].Status != "bad" || second.Checksums[0].Got != 0xdead {
+		t.Errorf("second frame's IPv4 checksum: %+v", second.Checksums)
+	}
+
+	// probe --pcap: probes and replies in one time-ordered file.
+	file := t.TempDir() + "/probe.pcap"
+	res, _ := probeJSONRun(t, l, "tcp", "--dst", "198.18.1.1", "--ports", "9990-9998", "--pcap", file)
+	if len(res) != 9 {
+		t.Fatalf("%d results", len(res))
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcap.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last time.Time
+	syns, rsts := 0, 0
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		if rec.Time.Before(last) {
+			t.Errorf("pcap not in time order: %v after %v", rec.Time, last)
+		}
+		last = rec.Time
+		var d craft.Decoded
+		_ = d.DecodeFrame(rec.Data)
+		switch {
+		case d.Has(craft.LayerTCP) && d.TCP.Flags == craft.TCPSyn:
+			syns++
+		case d.Has(craft.LayerTCP) && d.TCP.Flags == craft.TCPRst|craft.TCPAck:
+			rsts++
+		}
+	}
+	if syns != 9 || rsts != 9 {
+		t.Errorf("pcap holds %d SYNs and %d RST/ACKs, want 9 and 9", syns, rsts)
 	}
 }

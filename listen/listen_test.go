@@ -1,0 +1,130 @@
+package listen_test
+
+import (
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() == 0 {
+		lab.SweepStale()
+	}
+	code := m.Run()
+	lab.CleanupAll()
+	os.Exit(code)
+}
+
+func listenOn(t *testing.T, l *lab.Lab, host string, cfg *listen.Config) *listen.Listener {
+	t.Helper()
+	var ln *listen.Listener
+	if err := l.Do(host, func() error {
+		ifi, err := net.InterfaceByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		ln, err = listen.Listen(ifi, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// outgoingSYN dials a closed port on Hs from Hc and returns the SYN as Hc's
+// own capture saw it leave.
+func outgoingSYN(t *testing.T, l *lab.Lab, ln *listen.Listener) *listen.Packet {
+	t.Helper()
+	_ = l.Do(lab.Hc, func() error {
+		c, err := net.DialTimeout("tcp4", "198.18.1.1:9998", time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return nil
+	})
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		p, err := ln.Next(deadline)
+		if err != nil {
+			t.Fatalf("no SYN captured: %v", err)
+		}
+		if p.Meta.Outgoing && p.Decoded.Has(craft.LayerTCP) && p.Decoded.TCP.Flags == craft.TCPSyn {
+			return p
+		}
+	}
+}
+
+// With checksum offload on, the kernel's own SYN leaves with only the
+// pseudo-header sum in its checksum field; the listener says so, and never
+// calls it bad. With offload off (the lab's default) it is simply good.
+func TestOffloadChecksumIsNotBad(t *testing.T) {
+	for _, offload := range []bool{true, false} {
+		l := lab.ForTest(t, lab.Config{Offload: offload})
+		ln := listenOn(t, l, lab.Hc, nil)
+		p := outgoingSYN(t, l, ln)
+		var tcp craft.ChecksumResult
+		for _, c := range p.Checksums() {
+			if c.Layer == craft.LayerTCP {
+				tcp = c
+			}
+		}
+		switch {
+		case offload && (!p.Meta.ChecksumPartial || tcp.Status != craft.ChecksumPartial):
+			t.Errorf("offload on: AUXDATA partial=%v, TCP checksum %v; want partial, never bad", p.Meta.ChecksumPartial, tcp.Status)
+		case !offload && (p.Meta.ChecksumPartial || tcp.Status != craft.ChecksumGood):
+			t.Errorf("offload off: partial=%v, TCP checksum %v; want good", p.Meta.ChecksumPartial, tcp.Status)
+		}
+		if p.Meta.Time.IsZero() || time.Since(p.Meta.Time) > 5*time.Second {
+			t.Errorf("kernel timestamp %v", p.Meta.Time)
+		}
+	}
+}
+
+// Receiving and decoding a frame allocates nothing.
+func TestListenerAllocatesNothing(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	ln := listenOn(t, l, lab.Hs, &listen.Config{})
+	var tx *rawsock.Conn
+	var rt rawsock.Route
+	if err := l.Do(lab.Hc, func() (err error) {
+		if rt, err = rawsock.Resolve(lab.AddrHs, nil); err != nil {
+			return err
+		}
+		tx, err = rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	f, _ := (&craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{Src: lab.AddrHc, Dst: lab.AddrHs},
+		TCP: &craft.TCP{SrcPort: 1, DstPort: 2, Flags: craft.TCPAck}}).Append(nil)
+	for i := 0; i < 400; i++ {
+		if _, err := tx.Send(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Second)
+	if _, err := ln.Next(deadline); err != nil { // the first call may set up the poller
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(200, func() {
+		p, err := ln.Next(deadline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = p.Checksums()
+	})
+	if n != 0 {
+		t.Errorf("Next allocates %v times per frame", n)
+	}
+	if _, dropped, err := ln.Stats(); err != nil || dropped != 0 {
+		t.Errorf("stats: dropped %d, %v", dropped, err)
+	}
+}
