@@ -239,3 +239,31 @@ func TestReassemblerConflictAndBounds(t *testing.T) {
 		t.Errorf("pending %v", p)
 	}
 }
+
+func TestReassemblerDiscardOverlaps(t *testing.T) {
+	dg := bigUDP(t)
+	_, frags, _ := Fragments(nil, nil, dg, FragOptions{DataSize: 1480, Overlap: 8})
+	r := NewReassembler(&ReassemblyConfig{DiscardOverlaps: true})
+	now := time.Unix(0, 0)
+	var evs []ReassemblyEvent
+	for _, f := range frags {
+		ev, err := r.Add(now, f.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	if evs[0].Discarded || !evs[1].Discarded || evs[2].Complete {
+		t.Errorf("events %+v %+v %+v: the second fragment overlaps and discards the datagram", evs[0], evs[1], evs[2])
+	}
+	// An exact duplicate is not an overlap.
+	_, frags, _ = Fragments(nil, nil, dg, FragOptions{DataSize: 1480})
+	r = NewReassembler(&ReassemblyConfig{DiscardOverlaps: true})
+	var last ReassemblyEvent
+	for _, i := range []int{0, 1, 1, 2} {
+		last, _ = r.Add(now, frags[i].Bytes)
+	}
+	if !last.Complete {
+		t.Error("a duplicate discarded the datagram")
+	}
+}

@@ -56,6 +56,9 @@ type ReassemblyEvent struct {
 	// Fragments counts the fragments of this datagram seen so far,
 	// duplicates included.
 	Fragments int
+	// Discarded: with DiscardOverlaps, this fragment overlapped and the
+	// datagram was thrown away; later fragments start a new one.
+	Discarded bool
 }
 
 // ReassemblyConfig bounds a Reassembler. Zero fields take the defaults.
@@ -66,6 +69,11 @@ type ReassemblyConfig struct {
 	// Timeout after the first fragment (default 30 s, Linux's
 	// net.ipv4.ipfrag_time; RFC 1122 §3.3.2 suggests 60 to 120 s).
 	Timeout time.Duration
+	// DiscardOverlaps applies the policy Linux has followed since 4.19 (and
+	// RFC 5722 requires of IPv6): a fragment that overlaps data already
+	// received, other than an exact duplicate, discards the whole datagram.
+	// Without it the first copy of each byte wins and reassembly goes on.
+	DiscardOverlaps bool
 }
 
 // Reassembler puts fragments back together with the hole-descriptor
@@ -193,6 +201,12 @@ func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
 	}
 	if e.end >= 0 && (last >= e.end || (!ev.MF && last+1 != e.end)) {
 		ev.Inconsistent = true
+	}
+	if r.cfg.DiscardOverlaps && ev.Overlap > 0 {
+		ev.Discarded = true
+		ev.Holes = nil
+		r.remove(e)
+		return ev, nil
 	}
 	if !ev.MF && e.end < 0 {
 		e.end = last + 1
