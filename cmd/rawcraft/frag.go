@@ -97,6 +97,7 @@ func collect(l *listen.Listener, where string, stop <-chan struct{}, out *[]seen
 // fragReport is what an experiment observed.
 type fragReport struct {
 	payload     []byte
+	planned     [][]byte // the frames as built, in sending order
 	id          uint16
 	made        int
 	sent        []seen // fragments leaving Hc
@@ -254,6 +255,7 @@ func runFrag(out, errw io.Writer, proto string, pf *packetFlags, o *fragOpts) (*
 			if o.via == "ip" && b.linkEth {
 				fb = fb[craft.EthernetLen:]
 			}
+			rep.planned = append(rep.planned, fb)
 			if _, err := tx.send(fb); err != nil {
 				return err
 			}
