@@ -335,6 +335,10 @@ func (x *explainer) tcp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	}
 }
 
+// FlagNames returns the set control bits as names, ACK last as people say
+// them: "SYN", "SYN|ACK", "RST|ACK", "FIN|ACK"; "none" for none.
+func FlagNames(f uint8) string { return tcpFlagWords(f) }
+
 func tcpFlagWords(f uint8) string {
 	// ACK last, as people say them: SYN|ACK, RST|ACK, FIN|ACK, PSH|ACK.
 	var parts []string

@@ -189,9 +189,10 @@ func TestLabExecSend(t *testing.T) {
 	}
 }
 
-// Without privileges send fails at once, with what to do.
+// Without privileges send fails at once, with what to do: run as nobody
+// inside the lab's Hc.
 func TestSendWithoutPrivilege(t *testing.T) {
-	lab.RequireRoot(t) // root is needed to become nobody
+	l := lab.ForTest(t, lab.Config{})
 	dir, err := os.MkdirTemp("", "rawcraft-nobody-")
 	if err != nil {
 		t.Fatal(err)
@@ -209,10 +210,28 @@ func TestSendWithoutPrivilege(t *testing.T) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		var e bytes.Buffer
 		cmd.Stderr = &e
-		err := cmd.Run()
+		if err := l.Start(lab.Hc, cmd); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
 		ee, ok := err.(*exec.ExitError)
 		if !ok || ee.ExitCode() != exitFailure || !strings.Contains(e.String(), "setcap cap_net_raw") || !strings.Contains(e.String(), "sudo") {
 			t.Errorf("via %s as nobody: %v %q", via, err, e.String())
+		}
+	}
+}
+
+// Outside the lab's namespaces nothing is sent, even to a 198.18 address.
+func TestSendOutsideLabRefused(t *testing.T) {
+	lab.RequireRoot(t)
+	for _, args := range [][]string{
+		{"send", "udp", "--dst", "198.18.1.1"},
+		{"probe", "tcp", "--dst", "198.18.1.1"},
+		{"handshake", "--dst", "198.18.1.1", "--dport", "9999"},
+	} {
+		_, errs, code := runCLI(t, args...)
+		if code != exitUsage || !strings.Contains(errs, "only from inside its lab") {
+			t.Errorf("%v outside the lab: exit %d, %q", args, code, errs)
 		}
 	}
 }

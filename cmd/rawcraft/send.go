@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"time"
 
@@ -309,13 +310,21 @@ func openSender(pf *packetFlags, via, iface string, verbose bool, errw io.Writer
 }
 
 // checkDst enforces the network-safety rule: packets go only to the lab's
-// range, 198.18.0.0/15.
+// range, 198.18.0.0/15, and only from inside one of the lab's namespaces —
+// elsewhere even a 198.18 address would be routed out of the machine.
 func checkDst(pf *packetFlags, cmd string) error {
 	if !pf.set("dst") {
 		return usagef("%s needs --dst: a lab address such as 198.18.1.1 (Hs)", cmd)
 	}
-	if !lab.Net.Contains(pf.dst.a) {
-		return usagef("--dst %v: rawcraft sends only to 198.18.0.0/15, the lab's benchmarking range (RFC 2544); build the packet with rawcraft build instead", pf.dst.a)
+	return checkLabTarget(pf.dst.a)
+}
+
+func checkLabTarget(dst netip.Addr) error {
+	if !lab.Net.Contains(dst) {
+		return usagef("--dst %v: rawcraft sends only to 198.18.0.0/15, the lab's benchmarking range (RFC 2544); build the packet with rawcraft build instead", dst)
+	}
+	if lab.Current() == "" {
+		return usagef("rawcraft sends only from inside its lab's namespaces: run it as sudo rawcraft lab exec hc -- rawcraft … (after sudo rawcraft lab up)")
 	}
 	return nil
 }

@@ -464,3 +464,20 @@ func (l *Lab) Status() []string {
 	}
 	return out
 }
+
+// Current returns the name of the lab namespace the calling thread is in,
+// or "" when it is in any other namespace (the machine's own included): the
+// namespace's inode is compared with each rc-* namespace's.
+func Current() string {
+	var self unix.Stat_t
+	if unix.Stat("/proc/thread-self/ns/net", &self) != nil {
+		return ""
+	}
+	for _, ns := range existing(Prefix) {
+		var st unix.Stat_t
+		if unix.Stat(filepath.Join(netnsDir, ns), &st) == nil && st.Ino == self.Ino && st.Dev == self.Dev {
+			return ns
+		}
+	}
+	return ""
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
+	"github.com/rawcraft/rawcraft/session"
+	"github.com/spf13/cobra"
+)
+
+type handshakeOpts struct {
+	dst     addrValue
+	dport   numValue
+	sport   numValue
+	data    string
+	tcpOpt  bytesValue
+	guard   string
+	ghost   addrValue
+	rto     time.Duration
+	retries numValue
+}
+
+func newHandshakeCmd() *cobra.Command {
+	o := &handshakeOpts{dport: port("a port is 1 to 65535"), sport: port("a port is 1 to 65535"),
+		retries: numValue{v: 5, bits: 8, rule: "retries are 0 to 10"}, tcpOpt: bytesValue{parse: craft.ParseTCPOptions}}
+	cmd := &cobra.Command{
+		Use:   "handshake --dst ADDR --dport P [--data STR] [--tcp-opt …] [--guard auto|ghost|firewall|none]",
+		Short: "open, talk over and close a real TCP connection with segments rawcraft builds by hand",
+		Long: `handshake drives a whole TCP connection by hand against a real server: SYN
+with the options you choose, the server's SYN-ACK (its options shown), ACK,
+your data with PSH/ACK, the server's ACK and any reply, then FIN/ACK, the
+server's FIN/ACK, and the last ACK. Every step shows the sequence and
+acknowledgement numbers, absolute and relative, and the arithmetic behind
+them. rawcraft retransmits its own segments when they go unanswered (the
+timeout doubling, at most --retries times) and acknowledges the server's
+retransmissions. A closed port ends it with the RST, explained.
+
+Your own kernel would reset the connection as soon as the SYN-ACK arrives —
+it has no socket for it. A guard keeps it out:
+  ghost     speak from an address no interface owns, answering ARP for it
+            (no firewall change; works on any LAN) — the default in the lab;
+  firewall  an nftables rule in this (lab) namespace drops only this
+            connection's outgoing RSTs, removed at the end;
+  none      no guard: see the kernel's RST once, as a lesson.
+auto picks ghost when a free address answers no ARP, else firewall.`,
+		Example: `  sudo rawcraft lab up
+  sudo rawcraft lab exec hs -- nc -l 198.18.1.1 9999 &      # or any server
+  sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9999 --data "Hello"
+  sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9999 --tcp-opt mss=536,sackok,ts=1:0,nop,wscale=2
+  sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9998             # closed: the RST
+  sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9999 --guard none # the kernel's RST`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
+	fs.Var(&o.dst, "dst", "the server's address")
+	fs.Var(&o.dport, "dport", "the server's port")
+	fs.Var(&o.sport, "sport", "our port (default: random)")
+	fs.StringVar(&o.data, "data", "", "data to send once connected")
+	fs.Var(&o.tcpOpt, "tcp-opt", "the SYN's options (default mss=1460,sackok,ts=…,nop,wscale=7, as Linux)")
+	fs.StringVar(&o.guard, "guard", "auto", "keep the kernel's RST out: auto, ghost, firewall or none")
+	fs.Var(&o.ghost, "ghost", "the ghost address (default: a free one of the subnet)")
+	fs.DurationVar(&o.rto, "rto", 300*time.Millisecond, "first retransmission timeout; it doubles")
+	fs.Var(&o.retries, "retries", "retransmissions of one segment before giving up (0 to 10)")
+	_ = cmd.MarkFlagRequired("dst")
+	_ = cmd.MarkFlagRequired("dport")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		_, err := runHandshake(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		return err
+	}
+	return cmd
+}
+
+func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error) {
+	var res session.Result
+	switch o.guard {
+	case "auto", "ghost", "firewall", "none":
+	default:
+		return res, usagef("--guard %q: auto, ghost, firewall or none", o.guard)
+	}
+	if err := checkLabTarget(o.dst.a); err != nil {
+		return res, err
+	}
+	if o.dport.v == 0 {
+		return res, usagef("--dport 0: a server listens on a port from 1 to 65535")
+	}
+	if o.retries.v > 10 || o.rto <= 0 || o.rto > 10*time.Second {
+		return res, usagef("--retries %d, --rto %v: at most 10 retries, a timeout up to 10s", o.retries.v, o.rto)
+	}
+	if len(o.data) > 1400 {
+		return res, usagef("--data: %d bytes; handshake sends one segment, at most 1400 bytes", len(o.data))
+	}
+	if err := rawsock.CheckPrivilege(); err != nil {
+		return res, err
+	}
+	rt, err := rawsock.Resolve(o.dst.a, nil)
+	if err != nil {
+		return res, err
+	}
+	src, srcMAC, guard := rt.Src, rt.SrcMAC, o.guard
+	if guard == "auto" || guard == "ghost" {
+		ghost := o.ghost.a
+		if !ghost.IsValid() {
+			ghost, err = session.FindGhost(rt.Iface, rt.Src, rt.SrcMAC)
+		}
+		switch {
+		case err == nil:
+			src, srcMAC, guard = ghost, session.GhostMAC(ghost), "ghost"
+		case guard == "ghost":
+			return res, err
+		default:
+			guard = "firewall"
+		}
+	}
+	sport := uint16(o.sport.v)
+	if sport == 0 {
+		sport = uint16(32768 + random32()%28000)
+	}
+	var guardNote string
+	switch guard {
+	case "ghost":
+		stop, err := session.AnswerARP(rt.Iface, src, srcMAC)
+		if err != nil {
+			return res, err
+		}
+		defer stop()
+		guardNote = fmt.Sprintf("guard: ghost — rawcraft speaks as %v (MAC %v), an address no interface here owns, and answers ARP for it; this host's kernel ignores the server's segments instead of resetting the connection", src, srcMAC)
+	case "firewall":
+		remove, err := session.FirewallGuard(src, sport, o.dst.a, uint16(o.dport.v))
+		if err != nil {
+			return res, err
+		}
+		defer func() {
+			if err := remove(); err != nil {
+				fmt.Fprintf(errw, "removing the firewall guard: %v\n", err)
+			}
+		}()
+		guardNote = fmt.Sprintf("guard: firewall — an nftables rule in this namespace (github.com/google/nftables) drops only the RSTs %v:%d → %v:%d, and is removed at the end", src, sport, o.dst.a, o.dport.v)
+	default:
+		guardNote = "guard: none — watch this host's kernel reset the connection when the SYN-ACK arrives"
+	}
+	fmt.Fprintln(out, guardNote)
+	opts := o.tcpOpt.b
+	if o.tcpOpt.shown == "" {
+		opts = craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptTimestamps(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460)), random32(), 0)), 7)
+	}
+	prog, err := listen.Filter{Proto: craft.ProtoTCP, Host: src, Port: sport}.Compile()
+	if err != nil {
+		return res, err
+	}
+	rx, err := listen.Listen(rt.Iface, &listen.Config{Filter: prog})
+	if err != nil {
+		return res, err
+	}
+	defer rx.Close()
+	tx, err := rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
+	if err != nil {
+		return res, err
+	}
+	defer tx.Close()
+	var t0 time.Time
+	step := func(s session.Step) {
+		if t0.IsZero() {
+			t0 = s.Time
+		}
+		dir := "→"
+		who := "rawcraft"
+		if !s.Out {
+			dir, who = "←", "server"
+		}
+		if s.Kernel {
+			who = "KERNEL"
+		}
+		line := fmt.Sprintf("%9.3f ms %s %-8s %-8s seq %d (rel %d)", float64(s.Time.Sub(t0).Nanoseconds())/1e6, dir, who, craft.FlagNames(s.Flags), s.Seq, s.RelSeq)
+		if s.Flags&craft.TCPAck != 0 {
+			line += fmt.Sprintf(" ack %d (rel %d)", s.Ack, s.RelAck)
+		}
+		if !s.Kernel {
+			line += fmt.Sprintf(" win %d len %d", s.Window, s.Len)
+		}
+		fmt.Fprintln(out, line)
+		if len(s.Options) > 0 {
+			fmt.Fprintf(out, "%14s options: %s\n", "", strings.Join(s.Options, "; "))
+		}
+		if s.Len > 0 {
+			fmt.Fprintf(out, "%14s data: %q\n", "", s.Payload)
+		}
+		fmt.Fprintf(out, "%14s %s\n", "", s.Why)
+	}
+	res, err = session.Run(session.Config{
+		Src: src, SrcMAC: srcMAC, SrcPort: sport, Dst: o.dst.a, DstMAC: rt.DstMAC, DstPort: uint16(o.dport.v),
+		ISN: random32(), Options: opts, Data: []byte(o.data), RTO: o.rto, Retries: int(o.retries.v),
+		Tx: tx, Rx: rx, Step: step,
+	})
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "gave up: %v\n", err)
+	case res.Refused:
+		fmt.Fprintf(out, "the connection was refused: nothing listens on %v:%d\n", o.dst.a, o.dport.v)
+	case res.KernelRST:
+		fmt.Fprintln(out, "this host's kernel reset the connection; run with --guard ghost or --guard firewall to keep it out")
+	case res.Reset:
+		fmt.Fprintln(out, "the server reset the connection")
+	case res.Closed:
+		fmt.Fprintf(out, "connection opened, %d bytes sent, %d received, closed in order (four-way close)\n", len(o.data), len(res.Received))
+	default:
+		fmt.Fprintln(out, "the connection did not close in order")
+	}
+	return res, err
+}

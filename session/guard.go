@@ -1,0 +1,169 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/rawsock"
+	"golang.org/x/net/bpf"
+)
+
+// Why a guard: a SYN-ACK answering a SYN that rawcraft built arrives at this
+// host's kernel, which has no socket for it and answers RST (RFC 9293
+// §3.10.7.1), killing the connection rawcraft is opening. A guard keeps the
+// kernel out of the conversation.
+
+// GhostMAC is the made-up, locally administered MAC of a ghost address:
+// 02:72:63 ("rc") followed by the address's last three bytes.
+func GhostMAC(a netip.Addr) craft.MAC {
+	b := a.As4()
+	return craft.MAC{0x02, 0x72, 0x63, b[1], b[2], b[3]}
+}
+
+// FindGhost returns an address of ifi's subnet that no host answers ARP
+// for, trying candidates from the top of the subnet down (at most 8, each
+// asked twice, 150 ms apart). Guard (a): rawcraft then speaks for it.
+func FindGhost(ifi *net.Interface, src netip.Addr, srcMAC craft.MAC) (netip.Addr, error) {
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, a := range addrs {
+		pfx, err := netip.ParsePrefix(a.String())
+		if err != nil || !pfx.Addr().Is4() || pfx.Bits() > 29 || !lab.Net.Contains(pfx.Masked().Addr()) {
+			continue // only the lab's own subnets
+		}
+		net4 := pfx.Masked().Addr().As4()
+		hostBits := 32 - pfx.Bits()
+		for i := 0; i < 8; i++ {
+			v := uint32(net4[0])<<24 | uint32(net4[1])<<16 | uint32(net4[2])<<8 | uint32(net4[3])
+			v += uint32(1)<<hostBits - 2 - uint32(50+i)%(uint32(1)<<hostBits-2)
+			cand := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+			if cand == src {
+				continue
+			}
+			if _, err := rawsock.ARP(ifi, srcMAC, src, cand, 150*time.Millisecond, 2); errors.Is(err, rawsock.ErrNoARPReply) {
+				return cand, nil
+			}
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("no free address found on %s for a ghost", ifi.Name)
+}
+
+// AnswerARP answers ARP requests for ghost on ifi with mac, until stop is
+// called. Hosts then send the ghost's frames to mac; this host's kernel,
+// which owns neither, ignores them, and rawcraft's capture sees them.
+func AnswerARP(ifi *net.Interface, ghost netip.Addr, mac craft.MAC) (stop func(), err error) {
+	g := ghost.As4()
+	filter, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 12, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.EtherTypeARP), SkipTrue: 5},
+		bpf.LoadAbsolute{Off: 20, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.ARPRequest), SkipTrue: 3},
+		bpf.LoadAbsolute{Off: 38, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(g[0])<<24 | uint32(g[1])<<16 | uint32(g[2])<<8 | uint32(g[3]), SkipTrue: 1},
+		bpf.RetConstant{Val: 0xffff},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, err := rawsock.Listen(ifi, &rawsock.Config{EtherType: craft.EtherTypeARP, Filter: filter})
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1514)
+		var d craft.Decoded
+		var out []byte
+		for {
+			n, err := c.Recv(buf)
+			if err != nil {
+				return // closed by stop
+			}
+			if d.DecodeFrame(buf[:n]) != nil || !d.Has(craft.LayerARP) || d.ARP.Op != craft.ARPRequest || d.ARP.TargetIP != ghost {
+				continue
+			}
+			reply := craft.Packet{
+				Ethernet: &craft.Ethernet{Dst: d.ARP.SenderHW, Src: mac},
+				ARP:      &craft.ARP{Op: craft.ARPReply, SenderHW: mac, SenderIP: ghost, TargetHW: d.ARP.SenderHW, TargetIP: d.ARP.SenderIP},
+			}
+			if out, err = reply.Append(out[:0]); err == nil {
+				_, _ = c.Send(out)
+			}
+		}
+	}()
+	return func() { c.Close(); <-done }, nil
+}
+
+// ErrRootNamespace is returned by FirewallGuard outside a lab namespace.
+var ErrRootNamespace = errors.New("the firewall guard changes only a lab namespace's firewall (rc-*), never any other: run it inside the lab (rawcraft lab exec hc -- …) or use --guard ghost")
+
+const guardTable = "rawcraft_guard"
+
+// FirewallGuard adds, in the calling thread's network namespace — which
+// must be one of the lab's, never the machine's own — an nftables rule dropping the RSTs this host's kernel
+// would send from src:sport to dst:dport — nothing else — and returns the
+// function that removes it. The rule is made over netlink with
+// github.com/google/nftables: table ip rawcraft_guard, chain output,
+// "ip saddr S ip daddr D tcp sport P tcp dport Q tcp flags & rst != 0 drop".
+// A table left by a killed run is replaced; the namespace takes it away
+// with it in any case.
+func FirewallGuard(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (remove func() error, err error) {
+	if lab.Current() == "" {
+		return nil, ErrRootNamespace
+	}
+	c, err := nftables.New()
+	if err != nil {
+		return nil, err
+	}
+	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: guardTable}
+	c.DelTable(t)
+	_ = c.Flush() // a leftover from a killed run, if any
+	t = c.AddTable(t)
+	policy := nftables.ChainPolicyAccept
+	ch := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &policy})
+	s, d := src.As4(), dst.As4()
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{craft.ProtoTCP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: s[:]},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: d[:]},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(sport)},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(dport)},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 1, Mask: []byte{craft.TCPRst}, Xor: []byte{0}},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0}},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	}})
+	if err := c.Flush(); err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("the firewall guard needs CAP_NET_ADMIN: %w", err)
+		}
+		return nil, fmt.Errorf("adding the firewall guard: %w", err)
+	}
+	return func() error {
+		c, err := nftables.New()
+		if err != nil {
+			return err
+		}
+		c.DelTable(t)
+		return c.Flush()
+	}, nil
+}

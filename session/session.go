@@ -1,0 +1,254 @@
+// Package session drives one TCP connection by hand from crafted segments:
+// the three-way handshake, data, the four-way close, with the sequence and
+// acknowledgement arithmetic of every step explained (RFC 9293 §3.5, §3.6,
+// §3.8, §3.10).
+package session
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
+)
+
+// Config describes a conversation.
+type Config struct {
+	Src     netip.Addr // our address: a ghost one, or this host's own behind a firewall rule
+	SrcMAC  craft.MAC  // our MAC: the ghost's, or the interface's
+	SrcPort uint16
+	Dst     netip.Addr
+	DstMAC  craft.MAC // the next hop's
+	DstPort uint16
+	ISN     uint32 // our initial sequence number
+	Window  uint16 // our receive window (default 64240)
+	Options []byte // the SYN's options (RFC 9293 §3.2; RFC 7323; RFC 2018)
+	Data    []byte // sent after the handshake, with PSH
+	// RTO is the first retransmission timeout (default 300 ms); it doubles
+	// at each retransmission (RFC 6298 §5.5), at most Retries times
+	// (default 5): every wait is bounded.
+	RTO     time.Duration
+	Retries int
+	// Linger is how long to wait for the server's reply data and FIN after
+	// our data is acknowledged (default 500 ms).
+	Linger time.Duration
+	Tx     *rawsock.Conn
+	Rx     *listen.Listener // sees frames to Src (a ghost's included: AF_PACKET sees other hosts' frames)
+	// Step is called for every segment sent or received, as it happens.
+	Step func(Step)
+}
+
+// Step is one segment of the conversation, explained.
+type Step struct {
+	Time     time.Time
+	Out      bool // sent by rawcraft
+	Flags    uint8
+	Seq, Ack uint32 // absolute
+	RelSeq   uint32 // relative to the sender's ISN
+	RelAck   uint32 // relative to the other side's ISN
+	Len      int
+	Window   uint16
+	Options  []string
+	Payload  []byte
+	Why      string // the arithmetic and the meaning
+	Retrans  int    // 0, or which retransmission this is
+	// Kernel: not rawcraft's segment but this host's kernel's, sent from our
+	// address (without a guard): the RST that ends a hand-made connection.
+	Kernel bool
+}
+
+// Result is how the conversation went.
+type Result struct {
+	Steps      []Step
+	Connected  bool   // the handshake completed
+	Refused    bool   // the server answered the SYN with RST
+	Reset      bool   // a RST ended it later
+	Closed     bool   // both FINs were exchanged and acknowledged
+	KernelRST  bool   // this host's kernel reset the connection (no guard)
+	Received   []byte // the server's data
+	ServerISN  uint32
+	ServerOpts []string
+}
+
+// ErrNoAnswer is returned when a segment was retransmitted Retries times
+// without an answer.
+var ErrNoAnswer = errors.New("no answer")
+
+type conv struct {
+	cfg     Config
+	res     Result
+	sndNxt  uint32 // next sequence number we send
+	sndUna  uint32 // oldest unacknowledged
+	rcvNxt  uint32 // next we expect from the server
+	irs     uint32
+	finRcvd bool
+	finAckd bool
+	buf     []byte
+}
+
+// Run drives the conversation and returns what happened, step by step.
+func Run(cfg Config) (Result, error) {
+	if cfg.Window == 0 {
+		cfg.Window = 64240
+	}
+	if cfg.RTO <= 0 {
+		cfg.RTO = 300 * time.Millisecond
+	}
+	if cfg.Retries <= 0 {
+		cfg.Retries = 5
+	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = 500 * time.Millisecond
+	}
+	c := &conv{cfg: cfg, sndNxt: cfg.ISN, sndUna: cfg.ISN}
+	err := c.run()
+	return c.res, err
+}
+
+func (c *conv) run() error {
+	// 1. SYN → SYN-ACK (RFC 9293 §3.5).
+	syn := func(n int) error { return c.send(craft.TCPSyn, c.cfg.ISN, 0, c.cfg.Options, nil, n) }
+	got, err := c.exchange(syn, func(s *Step) bool {
+		return s.Flags&craft.TCPRst != 0 || s.Flags&(craft.TCPSyn|craft.TCPAck) == craft.TCPSyn|craft.TCPAck && s.Ack == c.cfg.ISN+1
+	})
+	if err != nil {
+		return err
+	}
+	if got.Flags&craft.TCPRst != 0 {
+		c.res.Refused = true
+		return nil
+	}
+	c.irs = got.Seq
+	c.res.ServerISN, c.res.ServerOpts = got.Seq, got.Options
+	c.rcvNxt = got.Seq + 1
+	c.sndNxt, c.sndUna = c.cfg.ISN+1, c.cfg.ISN+1
+	// 2. ACK: the handshake is complete.
+	if err := c.send(craft.TCPAck, c.sndNxt, c.rcvNxt, nil, nil, 0); err != nil {
+		return err
+	}
+	c.res.Connected = true
+	// 3. Data with PSH/ACK, until acknowledged (RFC 9293 §3.8).
+	if len(c.cfg.Data) > 0 {
+		seq := c.sndNxt
+		c.sndNxt += uint32(len(c.cfg.Data))
+		data := func(n int) error { return c.send(craft.TCPPsh|craft.TCPAck, seq, c.rcvNxt, nil, c.cfg.Data, n) }
+		if _, err := c.exchange(data, func(s *Step) bool { return s.Flags&craft.TCPAck != 0 && seqGE(s.Ack, c.sndNxt) }); err != nil {
+			return err
+		}
+		if c.res.Reset {
+			return nil
+		}
+		c.sndUna = c.sndNxt
+		// The server's reply data, if any, until it is quiet or closes.
+		c.collect(time.Now().Add(c.cfg.Linger))
+		if c.res.Reset {
+			return nil
+		}
+	}
+	// 4. FIN/ACK, the server's FIN/ACK, our last ACK (RFC 9293 §3.6).
+	finSeq := c.sndNxt
+	c.sndNxt++
+	fin := func(n int) error { return c.send(craft.TCPFin|craft.TCPAck, finSeq, c.rcvNxt, nil, nil, n) }
+	if _, err := c.exchange(fin, func(s *Step) bool { return s.Flags&craft.TCPAck != 0 && seqGE(s.Ack, c.sndNxt) }); err != nil {
+		return err
+	}
+	if c.res.Reset {
+		return nil
+	}
+	c.finAckd = true
+	if !c.finRcvd {
+		c.collect(time.Now().Add(c.cfg.RTO * time.Duration(1<<min(c.cfg.Retries, 5))))
+	}
+	c.res.Closed = c.finRcvd && c.finAckd
+	return nil
+}
+
+func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }
+
+// exchange sends a segment and waits for an answer that done accepts,
+// retransmitting with a doubling timeout; segments from the server that do
+// not answer it (its data, its FIN, its retransmissions) are handled on the
+// way.
+func (c *conv) exchange(send func(retrans int) error, done func(*Step) bool) (*Step, error) {
+	rto := c.cfg.RTO
+	for n := 0; n <= c.cfg.Retries; n++ {
+		if err := send(n); err != nil {
+			return nil, err
+		}
+		deadline := time.Now().Add(rto)
+		for {
+			s, err := c.next(deadline)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			if s == nil {
+				continue
+			}
+			if done(s) {
+				c.absorb(s)
+				return s, nil
+			}
+			c.absorb(s)
+			if c.res.Reset {
+				return s, nil
+			}
+		}
+		rto *= 2
+	}
+	return nil, fmt.Errorf("%w after %d retransmissions", ErrNoAnswer, c.cfg.Retries)
+}
+
+// collect handles the server's segments until deadline, or until it has
+// closed and we have acknowledged its FIN.
+func (c *conv) collect(deadline time.Time) {
+	for !c.res.Reset && !(c.finRcvd && c.finAckd) {
+		s, err := c.next(deadline)
+		if err != nil {
+			return
+		}
+		if s != nil {
+			c.absorb(s)
+		}
+	}
+}
+
+// absorb takes in what a server segment says: data, FIN, RST; and answers
+// what needs an answer (RFC 9293 §3.10.7.4).
+func (c *conv) absorb(s *Step) {
+	if !c.res.Connected || s.Flags&craft.TCPSyn != 0 {
+		if s.Flags&craft.TCPSyn != 0 && c.res.Connected {
+			// The server resent its SYN-ACK: our ACK was lost. Answer again.
+			_ = c.send(craft.TCPAck, c.sndNxt, c.rcvNxt, nil, nil, 0)
+		}
+		return
+	}
+	if s.Flags&craft.TCPRst != 0 {
+		c.res.Reset = true
+		return
+	}
+	advance := uint32(0)
+	if len(s.Payload) > 0 && s.Seq == c.rcvNxt {
+		c.res.Received = append(c.res.Received, s.Payload...)
+		advance = uint32(len(s.Payload))
+	}
+	if s.Flags&craft.TCPFin != 0 && s.Seq+uint32(len(s.Payload)) == c.rcvNxt+advance {
+		advance++
+		c.finRcvd = true
+	}
+	switch {
+	case advance > 0:
+		c.rcvNxt += advance
+		_ = c.send(craft.TCPAck, c.sndNxt, c.rcvNxt, nil, nil, 0)
+	case len(s.Payload) > 0 || s.Flags&craft.TCPFin != 0:
+		// Old or out-of-order: the server retransmitted what we already
+		// have (our ACK was lost), or skipped ahead. Tell it where we are.
+		_ = c.send(craft.TCPAck, c.sndNxt, c.rcvNxt, nil, nil, 0)
+	}
+}

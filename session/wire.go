@@ -1,0 +1,121 @@
+package session
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+)
+
+// send builds a segment, sends it and reports the step.
+func (c *conv) send(flags uint8, seq, ack uint32, opts, data []byte, retrans int) error {
+	p := craft.Packet{
+		Ethernet: &craft.Ethernet{Dst: c.cfg.DstMAC, Src: c.cfg.SrcMAC},
+		IPv4:     &craft.IPv4{ID: uint16(seq), Flags: craft.FlagDF, Src: c.cfg.Src, Dst: c.cfg.Dst},
+		TCP:      &craft.TCP{SrcPort: c.cfg.SrcPort, DstPort: c.cfg.DstPort, Seq: seq, Ack: ack, Flags: flags, Window: c.cfg.Window, Options: opts},
+		Payload:  data,
+	}
+	b, err := p.Append(c.buf[:0])
+	if err != nil {
+		return err
+	}
+	c.buf = b
+	sentAt := time.Now() // before the system call: a fast reply may beat its return
+	if _, err := c.cfg.Tx.Send(b); err != nil {
+		return err
+	}
+	s := Step{Time: sentAt, Out: true, Flags: flags, Seq: seq, Ack: ack, RelSeq: seq - c.cfg.ISN, Len: len(data),
+		Window: c.cfg.Window, Payload: data, Retrans: retrans}
+	if c.res.Connected || flags&craft.TCPAck != 0 {
+		s.RelAck = ack - c.irs
+	}
+	s.Options = craft.DescribeOptions(opts, false)
+	s.Why = c.explainOut(&s)
+	c.record(s)
+	return nil
+}
+
+// next returns the next segment from the server, or nil for frames that are
+// not part of this conversation.
+func (c *conv) next(deadline time.Time) (*Step, error) {
+	p, err := c.cfg.Rx.Next(deadline)
+	if err != nil {
+		return nil, err
+	}
+	d := &p.Decoded
+	if p.Err != nil || !d.Has(craft.LayerTCP) {
+		return nil, nil
+	}
+	t := &d.TCP
+	if p.Meta.Outgoing && d.IPv4.Src == c.cfg.Src && d.IPv4.Dst == c.cfg.Dst && t.SrcPort == c.cfg.SrcPort && t.DstPort == c.cfg.DstPort && t.Flags&craft.TCPRst != 0 {
+		// rawcraft never sends RST here: this is the kernel's.
+		c.res.KernelRST = true
+		s := Step{Time: p.Meta.Time, Out: true, Kernel: true, Flags: t.Flags, Seq: t.Seq, Ack: t.Ack, RelSeq: t.Seq - c.cfg.ISN,
+			Why: "this host's kernel sent RST: a SYN-ACK arrived for a connection it never opened (rawcraft opened it by hand), so it resets it and the server drops the connection. A guard (--guard ghost or firewall) keeps the kernel out"}
+		c.record(s)
+		return nil, nil
+	}
+	if p.Meta.Outgoing {
+		return nil, nil
+	}
+	if d.IPv4.Src != c.cfg.Dst || d.IPv4.Dst != c.cfg.Src || t.SrcPort != c.cfg.DstPort || t.DstPort != c.cfg.SrcPort {
+		return nil, nil
+	}
+	s := Step{Time: p.Meta.Time, Flags: t.Flags, Seq: t.Seq, Ack: t.Ack, Len: len(d.Payload), Window: t.Window,
+		Payload: append([]byte(nil), d.Payload...), Options: craft.DescribeOptions(t.Options, false)}
+	irs := c.irs
+	if !c.res.Connected && t.Flags&craft.TCPSyn != 0 {
+		irs = t.Seq
+	}
+	s.RelSeq, s.RelAck = t.Seq-irs, t.Ack-c.cfg.ISN
+	s.Why = c.explainIn(&s, irs)
+	c.record(s)
+	return &c.res.Steps[len(c.res.Steps)-1], nil
+}
+
+func (c *conv) record(s Step) {
+	c.res.Steps = append(c.res.Steps, s)
+	if c.cfg.Step != nil {
+		c.cfg.Step(s)
+	}
+}
+
+func (c *conv) explainOut(s *Step) string {
+	re := ""
+	if s.Retrans > 0 {
+		re = fmt.Sprintf(" (retransmission %d: no answer within the timeout, which doubles each time)", s.Retrans)
+	}
+	switch {
+	case s.Flags == craft.TCPSyn:
+		return fmt.Sprintf("SYN: our initial sequence number is %d; the SYN itself uses one sequence number, so our data will start at %d%s", s.Seq, s.Seq+1, re)
+	case s.Flags&craft.TCPFin != 0:
+		return fmt.Sprintf("FIN: no more data from us; seq %d (relative %d) = ISN + 1 + %d data bytes; the FIN uses one sequence number%s", s.Seq, s.RelSeq, len(c.cfg.Data), re)
+	case s.Len > 0:
+		return fmt.Sprintf("%d data bytes at seq %d (relative %d); once acknowledged the server's ACK will read %d (relative %d)%s", s.Len, s.Seq, s.RelSeq, s.Seq+uint32(s.Len), s.RelSeq+uint32(s.Len), re)
+	case !c.res.Connected:
+		return fmt.Sprintf("ACK: ack %d = the server's ISN %d + 1 (its SYN used one number); the three-way handshake is complete", s.Ack, c.irs)
+	case c.finRcvd && c.finAckd:
+		return fmt.Sprintf("last ACK: ack %d (relative %d) = the server's FIN + 1; the connection is closed", s.Ack, s.RelAck)
+	case c.finRcvd:
+		return fmt.Sprintf("ACK of the server's FIN: ack %d (relative %d) counts its FIN as one byte", s.Ack, s.RelAck)
+	}
+	return fmt.Sprintf("ACK: we have everything up to %d (relative %d)", s.Ack, s.RelAck)
+}
+
+func (c *conv) explainIn(s *Step, irs uint32) string {
+	switch {
+	case s.Flags&craft.TCPRst != 0 && !c.res.Connected:
+		return fmt.Sprintf("RST/ACK: ack %d = our ISN + 1 — nothing listens on port %d; the server's kernel refused the connection", s.Ack, c.cfg.DstPort)
+	case s.Flags&craft.TCPRst != 0:
+		return "RST: the server's kernel has no such connection any more, and resets it"
+	case s.Flags&(craft.TCPSyn|craft.TCPAck) == craft.TCPSyn|craft.TCPAck:
+		return fmt.Sprintf("SYN-ACK: the server's ISN is %d; ack %d = our ISN %d + 1 acknowledges our SYN", s.Seq, s.Ack, c.cfg.ISN)
+	case s.Flags&craft.TCPFin != 0:
+		return fmt.Sprintf("FIN/ACK from the server: it has no more data either; seq %d (relative %d), ack %d (relative %d)", s.Seq, s.RelSeq, s.Ack, s.RelAck)
+	case s.Len > 0 && seqGE(c.rcvNxt, s.Seq+uint32(s.Len)) && c.res.Connected && s.Seq != c.rcvNxt:
+		return fmt.Sprintf("the server retransmitted %d bytes we already have (seq relative %d): our ACK must have been lost; we acknowledge again", s.Len, s.RelSeq)
+	case s.Len > 0:
+		return fmt.Sprintf("%d bytes of data from the server at seq %d (relative %d); it acknowledges up to %d (relative %d)", s.Len, s.Seq, s.RelSeq, s.Ack, s.RelAck)
+	}
+	return fmt.Sprintf("ACK: the server has everything up to %d (relative %d)", s.Ack, s.RelAck)
+}
