@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -36,9 +37,9 @@ func newListenCmd() *cobra.Command {
 	port := numValue{bits: 16, rule: "a port is 0 to 65535"}
 	count := numValue{v: 1000, bits: 32, rule: "the count is 1 to 10000000"}
 	var timeout time.Duration
-	var asJSON bool
+	var asJSON, analyze bool
 	cmd := &cobra.Command{
-		Use:   "listen [--iface NAME] [--count N] [--timeout D] [--json] [--pcap FILE]",
+		Use:   "listen [--iface NAME] [--count N] [--timeout D] [--json] [--pcap FILE] [--analyze]",
 		Short: "show every frame on an interface, decoded, with honest checksum status",
 		Long: `listen captures frames on one interface through AF_PACKET, with the filter
 (--proto, --host, --port) compiled to BPF and run in the kernel. Each frame
@@ -47,10 +48,17 @@ a one-line decode and its checksums. A checksum the sending kernel left for
 the NIC to fill (checksum offload; PACKET_AUXDATA says so) is shown as "not
 yet filled (offload)", never as bad. It stops after --count frames or
 --timeout, whichever comes first, or at Ctrl-C, and reports how many frames
-the kernel dropped.`,
+the kernel dropped.
+
+--analyze follows TCP: it marks retransmissions (with the time since the
+previous copy and its ratio to the interval before — about 2 while the
+retransmission timeout doubles, RFC 6298 §5.5), duplicate ACKs and zero
+windows, and ends with every retransmitted segment's intervals: the
+transport-layer article's Exercise 5.`,
 		Example: `  sudo rawcraft lab up
   sudo rawcraft lab exec hs -- rawcraft listen --count 10
-  sudo rawcraft lab exec hc -- rawcraft listen --proto icmp --timeout 30s --pcap icmp.pcap`,
+  sudo rawcraft lab exec hc -- rawcraft listen --proto icmp --timeout 30s --pcap icmp.pcap
+  sudo rawcraft lab exec hc -- rawcraft listen --proto tcp --port 9999 --analyze --timeout 40s`,
 		Args: cobra.NoArgs,
 	}
 	fs := cmd.Flags()
@@ -61,6 +69,7 @@ the kernel dropped.`,
 	fs.Var(&host, "host", "only frames from or to this address")
 	fs.Var(&port, "port", "only TCP or UDP from or to this port")
 	fs.BoolVar(&asJSON, "json", false, "one JSON object per frame")
+	fs.BoolVar(&analyze, "analyze", false, "follow TCP: retransmissions and their intervals, duplicate ACKs, zero windows")
 	fs.StringVar(&pcapFile, "pcap", "", "also write the frames to a pcap file")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -118,6 +127,7 @@ the kernel dropped.`,
 		}()
 		fmt.Fprintf(errw, "listening on %s (filter: %s) for at most %d frames or %v\n", ifi.Name, describeFilter(f), count.v, timeout)
 		n, dropped := uint64(0), uint64(0)
+		an := listen.NewTCPAnalyzer()
 		for n < count.v {
 			p, err := l.Next(deadline)
 			if err != nil {
@@ -135,6 +145,10 @@ the kernel dropped.`,
 				dir = "→"
 			}
 			cs := p.Checksums()
+			var note string
+			if analyze {
+				note = tcpNote(an.Add(p))
+			}
 			if asJSON {
 				j := jsonHeard{Time: p.Meta.Time.Format(time.RFC3339Nano), Dir: map[bool]string{true: "out", false: "in"}[p.Meta.Outgoing],
 					Length: p.Meta.Len, Summary: p.Decoded.Summary(), Layers: layerNames(&p.Decoded), Hex: hex.EncodeToString(p.Frame), Checksums: []jsonChecksum{}}
@@ -165,10 +179,16 @@ the kernel dropped.`,
 			if p.Err != nil {
 				notes = append(notes, p.Err.Error())
 			}
+			if note != "" {
+				notes = append(notes, note)
+			}
 			if len(notes) > 0 {
 				line += "  [" + strings.Join(notes, "; ") + "]"
 			}
 			fmt.Fprintln(out, line)
+		}
+		if analyze {
+			reportRetransmissions(out, an)
 		}
 		_, dropped, _ = l.Stats()
 		fmt.Fprintf(errw, "%d frame%s captured; the kernel dropped %d\n", n, plural(int(n)), dropped)
@@ -221,4 +241,38 @@ func pickInterface(name string) (*net.Interface, error) {
 		return nil, usagef("give --iface: this host has %d candidate interfaces (%s)", len(cands), strings.Join(names, ", "))
 	}
 	return &cands[0], nil
+}
+
+func tcpNote(ev listen.TCPEvent) string {
+	switch ev.Note {
+	case listen.TCPRetransmission:
+		s := fmt.Sprintf("retransmission: copy %d of seq %d, %.3f s after the previous", ev.Copy, ev.Seq, ev.Since.Seconds())
+		if ev.Ratio > 0 {
+			s += fmt.Sprintf(" (×%.2f)", ev.Ratio)
+		}
+		return s
+	case listen.TCPDupAck:
+		return fmt.Sprintf("duplicate ACK #%d", ev.Dups)
+	case listen.TCPZeroWindow:
+		return "zero window: the receiver's buffer is full"
+	}
+	return ""
+}
+
+// reportRetransmissions prints every retransmitted segment's copies and
+// the intervals between them.
+func reportRetransmissions(w io.Writer, an *listen.TCPAnalyzer) {
+	for _, s := range an.Retransmitted() {
+		iv := s.Intervals()
+		var parts []string
+		for i, d := range iv {
+			p := fmt.Sprintf("%.3f s", d.Seconds())
+			if i > 0 && iv[i-1] > 0 {
+				p += fmt.Sprintf(" (×%.2f)", float64(d)/float64(iv[i-1]))
+			}
+			parts = append(parts, p)
+		}
+		fmt.Fprintf(w, "segment %v:%d → %v:%d seq %d (%d bytes) went out %d times; intervals %s — the retransmission timeout doubles after each loss (RFC 6298 §5.5); Linux's first resend may be a tail loss probe (RFC 8985), which does not double\n",
+			s.Flow.Src, s.Flow.SrcPort, s.Flow.Dst, s.Flow.DstPort, s.Seq, s.Len, len(s.Copies), strings.Join(parts, ", "))
+	}
 }

@@ -1,0 +1,64 @@
+package listen
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+)
+
+func tcpPacket(t *testing.T, at time.Duration, src string, seq, ack uint32, flags uint8, win uint16, data string) *Packet {
+	t.Helper()
+	s, d := hc, hs
+	if src == "hs" {
+		s, d = hs, hc
+	}
+	sp, dp := uint16(40000), uint16(9999)
+	if src == "hs" {
+		sp, dp = dp, sp
+	}
+	b := frame(t, craft.Packet{IPv4: &craft.IPv4{Src: s, Dst: d}, TCP: &craft.TCP{SrcPort: sp, DstPort: dp, Seq: seq, Ack: ack, Flags: flags, Window: win}, Payload: []byte(data)})
+	p := packet(t, b, src == "hc")
+	p.Meta.Time = time.Unix(0, 0).Add(at)
+	return p
+}
+
+func TestTCPAnalyzer(t *testing.T) {
+	a := NewTCPAnalyzer()
+	ms := time.Millisecond
+	steps := []struct {
+		p    *Packet
+		note TCPNote
+		copy int
+	}{
+		{tcpPacket(t, 0, "hc", 100, 500, craft.TCPAck|craft.TCPPsh, 502, "AAAA"), TCPNothing, 0},
+		{tcpPacket(t, 200*ms, "hc", 100, 500, craft.TCPAck|craft.TCPPsh, 502, "AAAA"), TCPRetransmission, 2},
+		{tcpPacket(t, 600*ms, "hc", 100, 500, craft.TCPAck|craft.TCPPsh, 502, "AAAA"), TCPRetransmission, 3},
+		{tcpPacket(t, 1400*ms, "hc", 100, 500, craft.TCPAck|craft.TCPPsh, 502, "AAAABBBB"), TCPRetransmission, 4},
+		{tcpPacket(t, 1401*ms, "hs", 500, 108, craft.TCPAck, 1000, ""), TCPNothing, 0},
+		{tcpPacket(t, 1402*ms, "hs", 500, 108, craft.TCPAck, 1000, ""), TCPDupAck, 0},
+		{tcpPacket(t, 1403*ms, "hs", 500, 108, craft.TCPAck, 0, ""), TCPZeroWindow, 0},
+		{tcpPacket(t, 1500*ms, "hc", 108, 500, craft.TCPAck|craft.TCPPsh, 502, "CCCC"), TCPNothing, 0},
+	}
+	var last TCPEvent
+	for i, s := range steps {
+		ev := a.Add(s.p)
+		if ev.Note != s.note || ev.Copy != s.copy {
+			t.Errorf("step %d: note %d copy %d, want %d %d", i, ev.Note, ev.Copy, s.note, s.copy)
+		}
+		if i == 3 {
+			last = ev
+		}
+	}
+	if last.Since != 800*ms || last.Ratio != 2 {
+		t.Errorf("third retransmission: %v after the previous, ratio %v; want 800ms and 2", last.Since, last.Ratio)
+	}
+	r := a.Retransmitted()
+	if len(r) != 1 || len(r[0].Copies) != 4 {
+		t.Fatalf("retransmitted %+v", r)
+	}
+	iv := r[0].Intervals()
+	if iv[0] != 200*ms || iv[1] != 400*ms || iv[2] != 800*ms {
+		t.Errorf("intervals %v", iv)
+	}
+}
