@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,7 +14,6 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
-	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/spf13/cobra"
 )
 
@@ -68,31 +66,7 @@ and lets Hc's kernel do the fragmenting.`,
 }
 
 // seen is one frame captured during the experiment.
-type seen struct {
-	where string // "Hc", "Hs", "Hf"
-	meta  rawsock.Meta
-	frame []byte
-}
-
-// collect copies every frame l captures until stop is closed.
-func collect(l *listen.Listener, where string, stop <-chan struct{}, out *[]seen, wg *sync.WaitGroup) {
-	defer wg.Done()
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		p, err := l.Next(time.Now().Add(50 * time.Millisecond))
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
-			}
-			return
-		}
-		*out = append(*out, seen{where: where, meta: p.Meta, frame: append([]byte(nil), p.Frame...)})
-	}
-}
+type seen = listen.Captured
 
 // fragReport is what an experiment observed.
 type fragReport struct {
@@ -215,12 +189,7 @@ func runFrag(out, errw io.Writer, proto string, pf *packetFlags, o *fragOpts) (*
 		return nil, err
 	}
 	defer atHc.Close()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var hcSeen, targetSeen []seen
-	wg.Add(2)
-	go collect(atHc, "Hc", stop, &hcSeen, &wg)
-	go collect(atTarget, strings.ToUpper(target[:1])+target[1:], stop, &targetSeen, &wg)
+	recHc, recTarget := listen.Record(atHc, 0), listen.Record(atTarget, 0)
 
 	// Send.
 	var frames []frame
@@ -263,8 +232,8 @@ func runFrag(out, errw io.Writer, proto string, pf *packetFlags, o *fragOpts) (*
 		return nil
 	})
 	if err != nil {
-		close(stop)
-		wg.Wait()
+		recHc.Stop()
+		recTarget.Stop()
 		return nil, err
 	}
 	rep.id = uint16(pf.id.v)
@@ -274,8 +243,7 @@ func runFrag(out, errw io.Writer, proto string, pf *packetFlags, o *fragOpts) (*
 		time.Sleep(150 * time.Millisecond) // duplicates and stragglers
 	case <-time.After(wait):
 	}
-	close(stop)
-	wg.Wait()
+	hcSeen, targetSeen := recHc.Stop(), recTarget.Stop()
 
 	// What left Hc, what arrived, what the reassembler makes of it, what came back.
 	probe := listen.Probe{Proto: craft.ProtoUDP, Src: lab.AddrHc, Dst: pf.dst.a, SrcPort: uint16(pf.sport.v), DstPort: uint16(pf.dport.v)}
@@ -289,24 +257,24 @@ func runFrag(out, errw io.Writer, proto string, pf *packetFlags, o *fragOpts) (*
 	_, _ = m.Add(probe)
 	var d craft.Decoded
 	ourID := func(s seen) bool {
-		return d.DecodeFrame(s.frame) == nil || d.Layers&craft.LayerIPv4 != 0
+		return d.DecodeFrame(s.Frame) == nil || d.Layers&craft.LayerIPv4 != 0
 	}
 	for _, s := range hcSeen {
 		if !ourID(s) || d.Layers&craft.LayerIPv4 == 0 {
 			continue
 		}
-		if s.meta.Outgoing && d.IPv4.Src == lab.AddrHc && d.IPv4.Dst == pf.dst.a {
+		if s.Meta.Outgoing && d.IPv4.Src == lab.AddrHc && d.IPv4.Dst == pf.dst.a {
 			rep.sent = append(rep.sent, s)
 			m.SentID(0, d.IPv4.ID)
 			rep.id = d.IPv4.ID
 		}
 	}
 	for _, s := range hcSeen {
-		if s.meta.Outgoing {
+		if s.Meta.Outgoing {
 			continue
 		}
-		p := listen.Packet{Frame: s.frame, Meta: s.meta}
-		p.Err = p.Decoded.DecodeFrame(s.frame)
+		p := listen.Packet{Frame: s.Frame, Meta: s.Meta}
+		p.Err = p.Decoded.DecodeFrame(s.Frame)
 		if k, _, r := m.Match(&p); k == listen.Answer {
 			rep.replies = append(rep.replies, r)
 			rep.replyFrames = append(rep.replyFrames, s)
@@ -316,12 +284,12 @@ func runFrag(out, errw io.Writer, proto string, pf *packetFlags, o *fragOpts) (*
 	// discard the datagram (exact duplicates do not).
 	ra := craft.NewReassembler(&craft.ReassemblyConfig{Timeout: time.Duration(l.Config().FragTime) * time.Second, DiscardOverlaps: true})
 	for _, s := range targetSeen {
-		if s.meta.Outgoing || d.DecodeFrame(s.frame) != nil && d.Layers&craft.LayerIPv4 == 0 || d.IPv4.Src != lab.AddrHc || d.IPv4.ID != rep.id {
+		if s.Meta.Outgoing || d.DecodeFrame(s.Frame) != nil && d.Layers&craft.LayerIPv4 == 0 || d.IPv4.Src != lab.AddrHc || d.IPv4.ID != rep.id {
 			continue
 		}
 		rep.arrived = append(rep.arrived, s)
 		end := craft.EthernetLen + int(d.IPv4.TotalLen.Or(0))
-		ev, err := ra.Add(s.meta.Time, s.frame[craft.EthernetLen:min(end, len(s.frame))])
+		ev, err := ra.Add(s.Meta.Time, s.Frame[craft.EthernetLen:min(end, len(s.Frame))])
 		if err != nil {
 			continue
 		}
@@ -349,7 +317,7 @@ func printFrag(w io.Writer, rep *fragReport, planned []frame, proto string, pf *
 	var lines []line
 	var d craft.Decoded
 	frag := func(s seen) string {
-		_ = d.DecodeFrame(s.frame)
+		_ = d.DecodeFrame(s.Frame)
 		ip := &d.IPv4
 		mf := ""
 		if ip.Flags&craft.FlagMF != 0 {
@@ -366,14 +334,14 @@ func printFrag(w io.Writer, rep *fragReport, planned []frame, proto string, pf *
 		return fmt.Sprintf("%s: offset %d, %d data bytes%s", what, int(ip.FragOff)*8, dataLen, mf)
 	}
 	for _, s := range rep.sent {
-		lines = append(lines, line{s.meta.Time, fmt.Sprintf("Hc → %s", frag(s))})
+		lines = append(lines, line{s.Meta.Time, fmt.Sprintf("Hc → %s", frag(s))})
 	}
 	for i, s := range rep.arrived {
 		text := fmt.Sprintf("%s ← %s", host, frag(s))
 		if i < len(rep.reasm) {
 			text += "   reassembly: " + reasmText(rep.reasm[i])
 		}
-		lines = append(lines, line{s.meta.Time, text})
+		lines = append(lines, line{s.Meta.Time, text})
 	}
 	for i, t := range rep.appTimes {
 		got := rep.appGot[i]
@@ -384,7 +352,7 @@ func printFrag(w io.Writer, rep *fragReport, planned []frame, proto string, pf *
 		lines = append(lines, line{t, fmt.Sprintf("%s's application received %d bytes in one read: %s", host, len(got), same)})
 	}
 	for i, r := range rep.replies {
-		lines = append(lines, line{rep.replyFrames[i].meta.Time, "Hc ← " + replyText(r)})
+		lines = append(lines, line{rep.replyFrames[i].Meta.Time, "Hc ← " + replyText(r)})
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].t.Before(lines[j].t) })
 	var t0 time.Time
@@ -431,7 +399,7 @@ func printFrag(w io.Writer, rep *fragReport, planned []frame, proto string, pf *
 func hasOffsetZero(arrived []seen) bool {
 	var d craft.Decoded
 	for _, s := range arrived {
-		if d.DecodeFrame(s.frame) == nil && d.IPv4.FragOff == 0 {
+		if d.DecodeFrame(s.Frame) == nil && d.IPv4.FragOff == 0 {
 			return true
 		}
 	}

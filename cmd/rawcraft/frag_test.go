@@ -66,8 +66,8 @@ func TestFragDelivered(t *testing.T) {
 		// Via packet the fragments leave exactly as planned, in order.
 		if !strings.Contains(strings.Join(c, " "), "--via ip") {
 			for i := range min(len(rep.sent), len(rep.planned)) {
-				if !bytes.Equal(rep.sent[i].frame, rep.planned[i]) {
-					t.Errorf("%v: fragment %d left as %x…, planned %x…", c, i+1, rep.sent[i].frame[:40], rep.planned[i][:40])
+				if !bytes.Equal(rep.sent[i].Frame, rep.planned[i]) {
+					t.Errorf("%v: fragment %d left as %x…, planned %x…", c, i+1, rep.sent[i].Frame[:40], rep.planned[i][:40])
 				}
 			}
 		}
@@ -128,7 +128,7 @@ func TestKernelFragmentsSendto(t *testing.T) {
 	}
 	for i, s := range rep.arrived {
 		var d craft.Decoded
-		_ = d.DecodeFrame(s.frame)
+		_ = d.DecodeFrame(s.Frame)
 		n := int(d.IPv4.TotalLen.Or(0)) - 20
 		if int(d.IPv4.FragOff)*8 != want[i].off || n != want[i].n {
 			t.Errorf("fragment %d: offset %d, %d bytes; want %d, %d", i+1, int(d.IPv4.FragOff)*8, n, want[i].off, want[i].n)

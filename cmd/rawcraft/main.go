@@ -97,7 +97,7 @@ sockets never see.`,
 	root.SetErr(stderr)
 	root.SetUsageTemplate(usageTemplate)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBuildCmd(), newExplainCmd(), newChecksumCmd(), newSendCmd(), newProbeCmd(), newListenCmd(), newFragCmd(), newHandshakeCmd(), newResetCmd(), newLabCmd(), newDemoCmd())
+	root.AddCommand(newBuildCmd(), newExplainCmd(), newChecksumCmd(), newSendCmd(), newProbeCmd(), newListenCmd(), newFragCmd(), newHandshakeCmd(), newResetCmd(), newExerciseCmd(), newLabCmd(), newDemoCmd())
 	for _, c := range root.Commands() {
 		c.SetUsageTemplate(usageTemplate)
 	}

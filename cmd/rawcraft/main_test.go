@@ -51,6 +51,10 @@ func TestBadInputExits2(t *testing.T) {
 		{[]string{"checksum"}, "no DATA"},
 		{[]string{"checksum", "--sport", "-1", "x"}, `"-1" for "--sport"`},
 		{[]string{"nosuch"}, "unknown command"},
+		{[]string{"exercise", "8"}, `exercise "8": one of 1, 2, 3, 4, 5, 6, 7, 3way, 4way, or all`},
+		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "9999", "--guard", "maybe"}, `--guard "maybe"`},
+		{[]string{"probe", "tcp", "--dst", "8.8.8.8"}, "198.18.0.0/15"},
+		{[]string{"listen", "--count", "0"}, "--count 0"},
 	}
 	for _, c := range cases {
 		out, errs, code := runCLI(t, c.args...)

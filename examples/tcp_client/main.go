@@ -1,0 +1,33 @@
+// Command tcp_client is the transport-layer article's tcp_client program in Go.
+//
+//	go run ./examples/tcp_client -h
+//
+// In the lab: sudo rawcraft lab exec hc -- go run ./examples/tcp_client -s 198.18.1.1
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/rawcraft/rawcraft/examples/article"
+)
+
+func main() {
+	o := article.Options{Out: os.Stdout}
+	flag.StringVar(&o.Server, "s", "", "the server's address")
+	flag.IntVar(&o.Port, "p", 9999, "the server's port")
+	flag.IntVar(&o.Buffer, "b", 50, "message size in bytes")
+	flag.IntVar(&o.Count, "c", 10, "messages to send (client)")
+	flag.DurationVar(&o.Delay, "d", 5e9, "delay between messages (client)")
+	flag.DurationVar(&o.ReadDelay, "r", 0, "delay before each read (server)")
+	flag.Parse()
+	if o.Server == "" {
+		fmt.Fprintln(os.Stderr, "tcp_client: give the server's address with -s")
+		os.Exit(2)
+	}
+	if err := article.TCPClient(o); err != nil {
+		fmt.Fprintln(os.Stderr, "tcp_client:", err)
+		os.Exit(1)
+	}
+}

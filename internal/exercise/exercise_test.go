@@ -1,0 +1,46 @@
+package exercise
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rawcraft/rawcraft/internal/lab"
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() == 0 {
+		lab.SweepStale()
+	}
+	code := m.Run()
+	lab.CleanupAll()
+	os.Exit(code)
+}
+
+// Every exercise, at --fast speed, observes what the article predicts.
+func TestExercisesMatchTheArticles(t *testing.T) {
+	lab.RequireRoot(t)
+	for _, e := range All() {
+		t.Run(e.ID, func(t *testing.T) {
+			o, err := Run(e, true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range o.Observed {
+				t.Log(l)
+			}
+			if !o.Matches() {
+				t.Errorf("exercise %s differs from the article: %v", e.ID, o.Diffs)
+			}
+			if len(o.Observed) == 0 {
+				t.Error("nothing observed")
+			}
+		})
+	}
+	if left := lab.Labs(); len(left) > 0 {
+		for name := range left {
+			if len(name) > 2 && name[:2] == "ex" {
+				t.Errorf("exercise left lab %s behind", name)
+			}
+		}
+	}
+}

@@ -1,0 +1,503 @@
+package exercise
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/examples/article"
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/listen"
+)
+
+const hsAddr = "198.18.1.1"
+
+var exercises = []*Exercise{
+	{ID: "1", Title: "UDP message-oriented delivery",
+		Prediction: "The UDP server, reading 20 bytes at a time, shows 20 A's, then 20 B's, … one read per 50-byte message: the other 30 bytes of each message are discarded, while a capture at Hs shows all 50 arrived.",
+		run:        ex1},
+	{ID: "2", Title: "UDP packet loss",
+		Prediction: "With the S1–S2 cable pulled from the 16th to the 32nd second, messages 5 to 7 are lost and never resent: the server shows messages 1–4 and 8–10; a capture at Hc shows 10 sent, one at Hs 7 received.",
+		run:        ex2},
+	{ID: "3", Title: "UDP integrity check",
+		Prediction: `"Hello", "UQUQUQHello" and "llHeo" (as nc sends them, with a newline) between the same addresses and ports carry the same UDP checksum: "UQUQUQ" adds 0x5551 × 3 + 12 (the length, counted twice) = 0xFFFF, which changes no one's-complement sum, and swapping 16-bit words changes nothing either.`,
+		run:        ex3},
+	{ID: "4", Title: "TCP streaming",
+		Prediction: "The TCP server reading 20 bytes at a time still gets every byte, in order, in chunks that ignore the message boundaries; a slow reader (100 bytes every two message intervals) gets two messages in one read: TCP delivers a stream.",
+		run:        ex4},
+	{ID: "5", Title: "TCP packet loss, timeout and recovery",
+		Prediction: "With the cable pulled from the 16th to the 32nd second, nothing arrives for 20 s; message 5 is retransmitted at doubling intervals; after the cable is back, messages 5–7 reach the server together, 6 and 7 in a single segment acknowledged by a single cumulative ACK, and every byte is delivered in order.",
+		run:        ex5},
+	{ID: "6", Title: "TCP resets",
+		Prediction: "Connecting to a port where nothing listens (8888) brings a RST at once; killing the server in the middle of the stream makes its kernel answer the client's next segment with a RST, and the client's sends then fail.",
+		run:        ex6},
+	{ID: "7", Title: "UDP server not running",
+		Prediction: `A datagram to a port where no UDP server runs brings back an ICMP "port unreachable", quoting the datagram; the sending program itself is told nothing.`,
+		run:        ex7},
+	{ID: "3way", Title: "TCP three-way handshake (the TCP article)",
+		Prediction: "SYN with the client's ISN x; SYN-ACK with the server's ISN y and ack x+1; ACK with seq x+1 and ack y+1: each SYN uses one sequence number.",
+		run:        exOpen},
+	{ID: "4way", Title: "TCP four-way close (the TCP article)",
+		Prediction: "The side that closes first sends FIN; the other acknowledges it (ack = its seq + 1), then sends its own FIN when its application closes, which the first acknowledges: each FIN uses one sequence number.",
+		run:        exClose},
+}
+
+func opts(port, buf, count int, delay time.Duration) article.Options {
+	return article.Options{Server: hsAddr, Port: port, Buffer: buf, Count: count, Delay: delay}
+}
+
+// cable pulls the S1–S2 cable at the article's 16th second and plugs it back
+// at the 32nd, counted from t0.
+func (x *run) cable(t0 time.Time) (pulled, plugged chan time.Time) {
+	pulled, plugged = make(chan time.Time, 1), make(chan time.Time, 1)
+	go func() {
+		time.Sleep(time.Until(t0.Add(x.d(16))))
+		_ = x.lab.Break()
+		pulled <- time.Now()
+		time.Sleep(time.Until(t0.Add(x.d(32))))
+		_ = x.lab.Restore()
+		plugged <- time.Now()
+	}()
+	return pulled, plugged
+}
+
+func ex1(x *run) error {
+	rec := x.record(lab.Hs, listen.Filter{Proto: craft.ProtoUDP, Port: 9999})
+	srv := x.server(lab.Hs, "udp_server", article.UDPServer, opts(9999, 20, 0, 0))
+	cli := x.client(lab.Hc, "udp_client", article.UDPClient, opts(9999, 50, 10, x.d(5)))
+	_ = cli.wait(x.d(50) + 5*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	srv.kill()
+	_ = srv.wait(2 * time.Second)
+	got := reads(srv.out.lines())
+	x.see("the server made %d reads:", len(got))
+	for i, r := range got {
+		x.see("  read %d: %d bytes %q", i+1, len(r), r)
+	}
+	if len(got) != 10 {
+		x.differ("%d reads, the article predicts 10", len(got))
+	}
+	for i, r := range got {
+		if want := string(article.Message(i+1, 20)); r != want {
+			x.differ("read %d is %q, predicted %q", i+1, r, want)
+		}
+	}
+	ds := decoded(rec.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return d.Has(craft.LayerUDP) && d.UDP.DstPort == 9999 })
+	x.see("a capture at Hs saw %d datagrams arrive, with %s data bytes", len(ds), sizes(ds))
+	if len(ds) != 10 {
+		x.differ("the capture at Hs saw %d datagrams, not 10", len(ds))
+	}
+	for _, d := range ds {
+		if len(d.Payload) != 50 {
+			x.differ("a datagram at Hs carried %d bytes, not the 50 sent", len(d.Payload))
+		}
+	}
+	return nil
+}
+
+func sizes(ds []*craft.Decoded) string {
+	seen := map[string]int{}
+	for _, d := range ds {
+		seen[fmt.Sprint(len(d.Payload))]++
+	}
+	var parts []string
+	for _, k := range sortedKeys(seen) {
+		parts = append(parts, fmt.Sprintf("%s (×%d)", k, seen[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func ex2(x *run) error {
+	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoUDP, Port: 9999})
+	atHs := x.record(lab.Hs, listen.Filter{Proto: craft.ProtoUDP, Port: 9999})
+	srv := x.server(lab.Hs, "udp_server", article.UDPServer, opts(9999, 50, 0, 0))
+	t0 := time.Now()
+	pulled, plugged := x.cable(t0)
+	cli := x.client(lab.Hc, "udp_client", article.UDPClient, opts(9999, 50, 10, x.d(5)))
+	_ = cli.wait(x.d(50) + 5*time.Second)
+	tp, tr := <-pulled, <-plugged
+	time.Sleep(200 * time.Millisecond)
+	srv.kill()
+	_ = srv.wait(2 * time.Second)
+	x.see("cable pulled at %.1f s, plugged back at %.1f s", tp.Sub(t0).Seconds(), tr.Sub(t0).Seconds())
+	var shown []string
+	for _, r := range reads(srv.out.lines()) {
+		shown = append(shown, fmt.Sprintf("%d", int(r[0]-'A')+1))
+	}
+	x.see("the server showed messages %s", strings.Join(shown, ", "))
+	if strings.Join(shown, ",") != "1,2,3,4,8,9,10" {
+		x.differ("the server showed %s, the article predicts 1–4 and 8–10", strings.Join(shown, ","))
+	}
+	sent := decoded(atHc.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return c.Meta.Outgoing && d.Has(craft.LayerUDP) })
+	got := decoded(atHs.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return d.Has(craft.LayerUDP) })
+	x.see("a capture at Hc saw %d messages sent, one at Hs %d received: %d lost, never resent", len(sent), len(got), len(sent)-len(got))
+	if len(sent) != 10 || len(got) != 7 {
+		x.differ("sent %d and received %d, the article predicts 10 and 7", len(sent), len(got))
+	}
+	return nil
+}
+
+func ex3(x *run) error {
+	rec := x.record(lab.Hs, listen.Filter{Proto: craft.ProtoUDP, Port: 8192})
+	srv := x.server(lab.Hs, "nc -u -l 8192", article.UDPServer, opts(8192, 100, 0, 0))
+	msgs := []string{"Hello\n", "UQUQUQHello\n", "llHeo\n"}
+	err := x.lab.Do(lab.Hc, func() error {
+		c, err := net.Dial("udp4", hsAddr+":8192") // one socket, one source port, as nc
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		for _, m := range msgs {
+			if _, err := c.Write([]byte(m)); err != nil {
+				return err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	srv.kill()
+	_ = srv.wait(2 * time.Second)
+	ds := decoded(rec.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return d.Has(craft.LayerUDP) && d.UDP.DstPort == 8192 })
+	if len(ds) != 3 {
+		x.differ("the capture at Hs saw %d datagrams, not 3", len(ds))
+		return nil
+	}
+	var sums []uint16
+	for _, d := range ds {
+		cs := d.UDP.Checksum.Or(0)
+		sums = append(sums, cs)
+		status := "unchecked"
+		for _, c := range d.Checksums(nil) {
+			if c.Layer == craft.LayerUDP {
+				status = c.Status.String()
+			}
+		}
+		x.see("%-16q UDP checksum 0x%04X (%s), from %v:%d", d.Payload, cs, status, d.IPv4.Src, d.UDP.SrcPort)
+	}
+	uq := craft.StepsOf([]byte("UQUQUQ"))
+	x.see(`"UQUQUQ" words sum to 0x%04X; with the 6 bytes it adds to the length, counted twice (UDP header and pseudo-header), 0x%04X + 0x000C = 0x%04X`, uq.Sum, uq.Sum, uq.Sum+12)
+	if sums[0] != sums[1] || sums[0] != sums[2] {
+		x.differ("checksums 0x%04X, 0x%04X, 0x%04X differ", sums[0], sums[1], sums[2])
+	}
+	return nil
+}
+
+func ex4(x *run) error {
+	// (a) reads of 20 bytes.
+	srv := x.server(lab.Hs, "tcp_server -b 20", article.TCPServer, opts(9999, 20, 0, 0))
+	cli := x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 10, x.d(5)))
+	_ = cli.wait(x.d(50) + 5*time.Second)
+	_ = srv.wait(3 * time.Second)
+	got := reads(srv.out.lines())
+	all := strings.Join(got, "")
+	var want strings.Builder
+	for i := 1; i <= 10; i++ {
+		want.Write(article.Message(i, 50))
+	}
+	x.see("with -b 20 the server made %d reads of %s bytes, %d bytes in all, in order: %v", len(got), readSizes(got), len(all), all == want.String())
+	if all != want.String() {
+		x.differ("the server read %d bytes %q…, not the 500 sent, in order", len(all), first(all, 60))
+	}
+	for _, r := range got {
+		if len(r) > 20 {
+			x.differ("a read of %d bytes with a 20-byte buffer", len(r))
+		}
+	}
+	// (h) a slow reader: 100 bytes every two message intervals.
+	srv = x.server(lab.Hs, "tcp_server -b 100 -r 10", article.TCPServer, article.Options{Server: hsAddr, Port: 9999, Buffer: 100, ReadDelay: x.d(10)})
+	cli = x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 6, x.d(5)))
+	_ = cli.wait(x.d(30) + 5*time.Second)
+	_ = srv.wait(x.d(40) + 5*time.Second)
+	got = reads(srv.out.lines())
+	combined := 0
+	for _, r := range got {
+		if len(letters(r)) > 1 {
+			combined++
+		}
+	}
+	x.see("with -b 100 and a read every %v, the reads were %s: %d held two messages", x.d(10), readLetters(got), combined)
+	if combined == 0 {
+		x.differ("no read combined two messages")
+	}
+	return nil
+}
+
+func readSizes(rs []string) string {
+	seen := map[string]int{}
+	for _, r := range rs {
+		seen[fmt.Sprint(len(r))]++
+	}
+	var parts []string
+	for _, k := range sortedKeys(seen) {
+		parts = append(parts, fmt.Sprintf("%s (×%d)", k, seen[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func readLetters(rs []string) string {
+	var parts []string
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("%d bytes %s", len(r), letters(r)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func first(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func ex5(x *run) error {
+	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoTCP, Port: 9999})
+	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 20, 0, 0))
+	t0 := time.Now()
+	pulled, plugged := x.cable(t0)
+	cli := x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 10, x.d(5)))
+	_ = cli.wait(x.d(50) + 5*time.Second)
+	tp, tr := <-pulled, <-plugged
+	_ = srv.wait(3 * time.Second)
+	caps := atHc.Stop()
+	x.see("cable pulled at %.1f s, plugged back at %.1f s", tp.Sub(t0).Seconds(), tr.Sub(t0).Seconds())
+	// When did the server's application get E, F and G?
+	var efg []time.Time
+	var all strings.Builder
+	for _, e := range srv.out.timed() {
+		if r := reads([]string{e.line}); len(r) == 1 {
+			all.WriteString(r[0])
+			if strings.ContainsAny(r[0], "EFG") {
+				efg = append(efg, e.t)
+			}
+		}
+	}
+	var want strings.Builder
+	for i := 1; i <= 10; i++ {
+		want.Write(article.Message(i, 50))
+	}
+	if all.String() != want.String() {
+		x.differ("the server read %d bytes, not the 500 sent, in order", all.Len())
+	}
+	if len(efg) > 0 {
+		span := efg[len(efg)-1].Sub(efg[0])
+		x.see("messages 5–7 reached the server application %.2f s after the start, within %v of each other, after the cable came back at %.2f s", efg[0].Sub(t0).Seconds(), span.Round(time.Millisecond), tr.Sub(t0).Seconds())
+		if efg[0].Before(tr) {
+			x.differ("message 5 arrived before the cable came back")
+		}
+		if span > x.d(5)/2 {
+			x.differ("messages 5–7 arrived %v apart, not together", span)
+		}
+	} else {
+		x.differ("messages 5–7 never reached the server")
+	}
+	// Retransmissions, from the capture at Hc.
+	an := listen.NewTCPAnalyzer()
+	var isn uint32
+	for i := range caps {
+		p := listen.Packet{Frame: caps[i].Frame, Meta: caps[i].Meta}
+		p.Err = p.Decoded.DecodeFrame(p.Frame)
+		if p.Decoded.Has(craft.LayerTCP) && p.Decoded.TCP.Flags == craft.TCPSyn && p.Meta.Outgoing {
+			isn = p.Decoded.TCP.Seq
+		}
+		an.Add(&p)
+	}
+	var ivs []time.Duration
+	for _, s := range an.Retransmitted() {
+		if s.Flow.Src == lab.AddrHc && s.Seq == isn+1+4*50 {
+			ivs = s.Intervals()
+		}
+	}
+	var parts []string
+	for _, iv := range ivs {
+		parts = append(parts, fmt.Sprintf("%.2f s", iv.Seconds()))
+	}
+	x.see("message 5 (seq %d) went out %d times; intervals %s", isn+1+200, len(ivs)+1, strings.Join(parts, ", "))
+	okDoubling := 0
+	for i := 1; i < len(ivs); i++ {
+		if r := float64(ivs[i]) / float64(ivs[i-1]); r >= 1.5 && r <= 2.5 {
+			okDoubling++
+		}
+	}
+	if len(ivs) < 3 || okDoubling < len(ivs)-2 {
+		x.differ("the retransmission intervals %s do not double (Linux may send one tail loss probe first)", strings.Join(parts, ", "))
+	}
+	// Steps (f) and (h): 6 and 7 in a single segment, one ACK for both.
+	var together bool
+	for _, d := range decoded(caps, func(d *craft.Decoded, c *listen.Captured) bool {
+		return c.Meta.Outgoing && d.Has(craft.LayerTCP) && len(d.Payload) > 0
+	}) {
+		rel := d.TCP.Seq - isn
+		if rel <= 251 && rel+uint32(len(d.Payload)) >= 351 {
+			together = true
+			x.see("after the cable came back, one segment carried relative bytes %d–%d: messages %s", rel, rel+uint32(len(d.Payload))-1, letters(string(d.Payload)))
+		}
+	}
+	acks := decoded(caps, func(d *craft.Decoded, c *listen.Captured) bool {
+		return !c.Meta.Outgoing && d.Has(craft.LayerTCP) && d.TCP.Flags&craft.TCPAck != 0 && d.IPv4.Src == lab.AddrHs
+	})
+	var ackedRel []uint32
+	for _, d := range acks {
+		rel := d.TCP.Ack - isn
+		if rel > 201 && rel <= 401 && (len(ackedRel) == 0 || ackedRel[len(ackedRel)-1] != rel) {
+			ackedRel = append(ackedRel, rel)
+		}
+	}
+	x.see("the server acknowledged relative sequence numbers %v (251 ends message 5, 301 message 6, 351 message 7)", ackedRel)
+	if !together {
+		x.differ("messages 6 and 7 never travelled in one segment")
+	}
+	for _, a := range ackedRel {
+		if a == 301 {
+			x.differ("message 6 was acknowledged on its own (ack 301), not with 7")
+		}
+	}
+	return nil
+}
+
+func ex6(x *run) error {
+	// (c, d): nc to a port where nothing listens.
+	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoTCP, Host: lab.AddrHs})
+	var dialErr error
+	_ = x.lab.Do(lab.Hc, func() error {
+		c, err := net.DialTimeout("tcp4", hsAddr+":8888", 2*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		dialErr = err
+		return nil
+	})
+	time.Sleep(100 * time.Millisecond)
+	caps := atHc.Snapshot()
+	rst := decoded(caps, func(d *craft.Decoded, c *listen.Captured) bool {
+		return d.Has(craft.LayerTCP) && d.TCP.SrcPort == 8888 && d.TCP.Flags&craft.TCPRst != 0
+	})
+	x.see("connecting to %s:8888: %v; the capture at Hc shows %d RST from Hs", hsAddr, dialErr, len(rst))
+	if !errors.Is(dialErr, syscall.ECONNREFUSED) || len(rst) != 1 {
+		x.differ("connecting to a closed port: %v and %d RSTs, predicted ECONNREFUSED and one RST", dialErr, len(rst))
+	}
+	// (e–i): streaming, and the server killed after the first message.
+	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 20, 0, 0))
+	cli := x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 10, x.d(5)))
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if len(reads(srv.out.lines())) >= 3 { // the first message, in reads of 20
+			break
+		}
+	}
+	srv.kill() // Ctrl-C: the process's sockets close
+	killedAt := time.Now()
+	cliErr := cli.wait(x.d(50) + 5*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	caps = atHc.Stop()
+	resets := decoded(caps, func(d *craft.Decoded, c *listen.Captured) bool {
+		return d.Has(craft.LayerTCP) && d.TCP.SrcPort == 9999 && d.TCP.Flags&craft.TCPRst != 0 && c.Meta.Time.After(killedAt)
+	})
+	fins := decoded(caps, func(d *craft.Decoded, c *listen.Captured) bool {
+		return d.Has(craft.LayerTCP) && d.TCP.SrcPort == 9999 && d.TCP.Flags&craft.TCPFin != 0
+	})
+	x.see("after the server was killed: its kernel sent %d FIN and %d RST; the client ended with: %v", len(fins), len(resets), cliErr)
+	if len(resets) == 0 {
+		x.differ("no RST from Hs after the server was killed")
+	}
+	if cliErr == nil {
+		x.differ("the client's sends never failed")
+	}
+	return nil
+}
+
+func ex7(x *run) error {
+	atHc := x.record(lab.Hc, listen.Filter{Host: lab.AddrHs})
+	var sendErr error
+	_ = x.lab.Do(lab.Hc, func() error {
+		c, err := net.ListenPacket("udp4", "198.18.1.3:0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, sendErr = c.WriteTo([]byte("Hello\n"), &net.UDPAddr{IP: net.ParseIP(hsAddr), Port: 8192})
+		return nil
+	})
+	time.Sleep(200 * time.Millisecond)
+	icmp := decoded(atHc.Stop(), func(d *craft.Decoded, c *listen.Captured) bool {
+		return d.Has(craft.LayerICMP) && d.ICMP.Type == craft.ICMPUnreachable && d.ICMP.Code == craft.CodePortUnreachable
+	})
+	x.see("the client's sendto returned %v", sendErr)
+	if len(icmp) == 1 {
+		d := icmp[0]
+		x.see("the capture at Hc shows: %s", d.Summary())
+		if d.Quoted.UDP.DstPort != 8192 || string(d.Quoted.Payload) != "Hello\n" {
+			x.differ("the ICMP error quotes %v, not our datagram", d.Quoted.UDP)
+		}
+	} else {
+		x.differ("%d ICMP port unreachable at Hc, predicted one", len(icmp))
+	}
+	if sendErr != nil {
+		x.differ("the client was told %v", sendErr)
+	}
+	return nil
+}
+
+func exOpen(x *run) error {
+	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoTCP, Port: 9999})
+	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 20, 0, 0))
+	cli := x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 1, 0))
+	_ = cli.wait(5 * time.Second)
+	_ = srv.wait(3 * time.Second)
+	segs := decoded(atHc.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return d.Has(craft.LayerTCP) })
+	if len(segs) < 3 {
+		x.differ("only %d segments captured", len(segs))
+		return nil
+	}
+	syn, synack, ack := &segs[0].TCP, &segs[1].TCP, &segs[2].TCP
+	x.see("SYN      seq x = %d; options: %s", syn.Seq, strings.Join(craft.DescribeOptions(syn.Options, false), "; "))
+	x.see("SYN-ACK  seq y = %d, ack %d = x + 1; options: %s", synack.Seq, synack.Ack, strings.Join(craft.DescribeOptions(synack.Options, false), "; "))
+	x.see("ACK      seq %d = x + 1, ack %d = y + 1", ack.Seq, ack.Ack)
+	if syn.Flags != craft.TCPSyn || synack.Flags != craft.TCPSyn|craft.TCPAck || ack.Flags&craft.TCPAck == 0 ||
+		synack.Ack != syn.Seq+1 || ack.Seq != syn.Seq+1 || ack.Ack != synack.Seq+1 {
+		x.differ("the handshake was %s, %s, %s with other numbers", craft.FlagNames(syn.Flags), craft.FlagNames(synack.Flags), craft.FlagNames(ack.Flags))
+	}
+	return nil
+}
+
+func exClose(x *run) error {
+	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoTCP, Port: 9999})
+	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 100, 0, 0))
+	cli := x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 1, 0))
+	_ = cli.wait(5 * time.Second) // the client closes after its message
+	_ = srv.wait(3 * time.Second) // the server reads EOF and closes
+	time.Sleep(100 * time.Millisecond)
+	segs := decoded(atHc.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return d.Has(craft.LayerTCP) })
+	var finC, finS *craft.TCP
+	var ackOfFinC, ackOfFinS bool
+	for _, d := range segs {
+		t := &d.TCP
+		fromClient := d.IPv4.Src == lab.AddrHc
+		switch {
+		case t.Flags&craft.TCPFin != 0 && fromClient && finC == nil:
+			finC = t
+			x.see("client FIN/ACK  seq %d ack %d", t.Seq, t.Ack)
+		case t.Flags&craft.TCPFin != 0 && !fromClient && finS == nil:
+			finS = t
+			x.see("server FIN/ACK  seq %d ack %d", t.Seq, t.Ack)
+		}
+		if finC != nil && !fromClient && t.Flags&craft.TCPAck != 0 && t.Ack == finC.Seq+1 && !ackOfFinC {
+			ackOfFinC = true
+			x.see("server %-7s acknowledges the client's FIN: ack %d = its seq + 1", craft.FlagNames(t.Flags), t.Ack)
+		}
+		if finS != nil && fromClient && t.Flags&craft.TCPAck != 0 && t.Ack == finS.Seq+1 && !ackOfFinS {
+			ackOfFinS = true
+			x.see("client ACK     acknowledges the server's FIN: ack %d = its seq + 1", t.Ack)
+		}
+	}
+	if finC == nil || finS == nil || !ackOfFinC || !ackOfFinS {
+		x.differ("FINs client %v server %v, acknowledged %v %v: not a complete four-way close", finC != nil, finS != nil, ackOfFinC, ackOfFinS)
+	}
+	return nil
+}
