@@ -12,14 +12,7 @@ import (
 	"github.com/rawcraft/rawcraft/rawsock"
 )
 
-func TestMain(m *testing.M) {
-	if os.Geteuid() == 0 {
-		lab.SweepStale()
-	}
-	code := m.Run()
-	lab.CleanupAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(lab.RunTests(m)) }
 
 func listenOn(t *testing.T, l *lab.Lab, host string, cfg *listen.Config) *listen.Listener {
 	t.Helper()

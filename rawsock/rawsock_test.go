@@ -2,7 +2,6 @@ package rawsock_test
 
 import (
 	"bytes"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -14,24 +13,7 @@ import (
 	"github.com/rawcraft/rawcraft/rawsock"
 )
 
-func TestMain(m *testing.M) {
-	if os.Geteuid() == 0 {
-		lab.SweepStale()
-	}
-	code := m.Run()
-	lab.CleanupAll()
-	if os.Geteuid() == 0 {
-		if left := lab.Labs(); len(left) > 0 {
-			for name := range left {
-				if len(name) > 1 && name[0] == 't' && name[1:len(fmt.Sprint(os.Getpid()))+1] == fmt.Sprint(os.Getpid()) {
-					fmt.Fprintf(os.Stderr, "FAIL: lab %s left behind\n", name)
-					code = 1
-				}
-			}
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(lab.RunTests(m)) }
 
 // capture opens an AF_PACKET socket on host's eth0.
 func capture(t *testing.T, l *lab.Lab, host string, cfg *rawsock.Config) *rawsock.Conn {

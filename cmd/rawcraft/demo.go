@@ -68,38 +68,11 @@ func runDemo(out, errw io.Writer) error {
 	}()
 
 	// Servers on Hs, opened inside its namespace; closing them ends their loops.
-	var tl net.Listener
-	var ul net.PacketConn
-	if err := l.Do(lab.Hs, func() (err error) {
-		if tl, err = net.Listen("tcp4", fmt.Sprintf("198.18.1.1:%d", demoOpen)); err != nil {
-			return err
-		}
-		ul, err = net.ListenPacket("udp4", fmt.Sprintf("198.18.1.1:%d", demoOpen))
-		return err
-	}); err != nil {
+	stopServers, err := l.Servers(lab.Hs, fmt.Sprintf("198.18.1.1:%d", demoOpen))
+	if err != nil {
 		return err
 	}
-	defer tl.Close()
-	defer ul.Close()
-	go func() {
-		for {
-			c, err := tl.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := ul.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = ul.WriteTo(append([]byte("hello from Hs, you said: "), buf[:n]...), from)
-		}
-	}()
+	defer stopServers()
 	var undo []func() error
 	for _, proto := range []uint8{craft.ProtoTCP, craft.ProtoUDP} {
 		u, err := l.DropPort(lab.Hs, proto, demoFiltered)

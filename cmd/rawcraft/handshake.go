@@ -148,19 +148,11 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	if o.tcpOpt.shown == "" {
 		opts = craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptTimestamps(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460)), random32(), 0)), 7)
 	}
-	prog, err := listen.Filter{Proto: craft.ProtoTCP, Host: src, Port: sport}.Compile()
-	if err != nil {
-		return res, err
-	}
-	rx, err := listen.Listen(rt.Iface, &listen.Config{Filter: prog})
+	rx, tx, err := openOn(rt.Iface, listen.Filter{Proto: craft.ProtoTCP, Host: src, Port: sport})
 	if err != nil {
 		return res, err
 	}
 	defer rx.Close()
-	tx, err := rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
-	if err != nil {
-		return res, err
-	}
 	defer tx.Close()
 	var t0 time.Time
 	step := func(s session.Step) {

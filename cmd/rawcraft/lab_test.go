@@ -20,14 +20,7 @@ import (
 	"github.com/rawcraft/rawcraft/rawsock"
 )
 
-func TestMain(m *testing.M) {
-	if os.Geteuid() == 0 {
-		lab.SweepStale()
-	}
-	code := m.Run()
-	lab.CleanupAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(lab.RunTests(m)) }
 
 // buildBinary builds rawcraft once per test run.
 func buildBinary(t *testing.T) string {

@@ -27,37 +27,11 @@ import (
 // makes Hs drop port 9997.
 func servers(t *testing.T, l *lab.Lab) {
 	t.Helper()
-	var tl net.Listener
-	var ul net.PacketConn
-	if err := l.Do(lab.Hs, func() (err error) {
-		if tl, err = net.Listen("tcp4", "198.18.1.1:9999"); err != nil {
-			return err
-		}
-		ul, err = net.ListenPacket("udp4", "198.18.1.1:9999")
-		return err
-	}); err != nil {
+	stop, err := l.Servers(lab.Hs, "198.18.1.1:9999")
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tl.Close(); ul.Close() })
-	go func() {
-		for {
-			c, err := tl.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := ul.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = ul.WriteTo(buf[:n], from)
-		}
-	}()
+	t.Cleanup(stop)
 	for _, p := range []uint8{craft.ProtoTCP, craft.ProtoUDP} {
 		if _, err := l.DropPort(lab.Hs, p, 9997); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -79,19 +80,11 @@ func runReset(out io.Writer, o *resetOpts) (resetOutcome, error) {
 	if err != nil {
 		return res, err
 	}
-	prog, err := listen.Filter{Proto: craft.ProtoTCP, Host: o.dst.a, Port: uint16(o.dport.v)}.Compile()
-	if err != nil {
-		return res, err
-	}
-	rx, err := listen.Listen(rt.Iface, &listen.Config{Filter: prog})
+	rx, tx, err := openOn(rt.Iface, listen.Filter{Proto: craft.ProtoTCP, Host: o.dst.a, Port: uint16(o.dport.v)})
 	if err != nil {
 		return res, err
 	}
 	defer rx.Close()
-	tx, err := rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
-	if err != nil {
-		return res, err
-	}
 	defer tx.Close()
 	// Learn the server's next expected sequence number.
 	deadline := time.Now().Add(o.wait)
@@ -153,4 +146,23 @@ func runReset(out io.Writer, o *resetOpts) (resetOutcome, error) {
 		fmt.Fprintln(out, "no answer: the RST was outside the window, and the server silently ignored it (RFC 5961 §3.2); the connection lives on")
 	}
 	return res, nil
+}
+
+// openOn opens, on ifi, a listener with filter f and a send-only AF_PACKET
+// socket: what handshake and reset talk through.
+func openOn(ifi *net.Interface, f listen.Filter) (*listen.Listener, *rawsock.Conn, error) {
+	prog, err := f.Compile()
+	if err != nil {
+		return nil, nil, err
+	}
+	rx, err := listen.Listen(ifi, &listen.Config{Filter: prog})
+	if err != nil {
+		return nil, nil, err
+	}
+	tx, err := rawsock.Listen(ifi, &rawsock.Config{SendOnly: true})
+	if err != nil {
+		rx.Close()
+		return nil, nil, err
+	}
+	return rx, tx, nil
 }

@@ -7,14 +7,7 @@ import (
 	"github.com/rawcraft/rawcraft/internal/lab"
 )
 
-func TestMain(m *testing.M) {
-	if os.Geteuid() == 0 {
-		lab.SweepStale()
-	}
-	code := m.Run()
-	lab.CleanupAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(lab.RunTests(m)) }
 
 // Every exercise, at --fast speed, observes what the article predicts.
 func TestExercisesMatchTheArticles(t *testing.T) {

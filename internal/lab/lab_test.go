@@ -8,21 +8,7 @@ import (
 	"time"
 )
 
-func TestMain(m *testing.M) {
-	if os.Geteuid() == 0 {
-		if s := SweepStale(); len(s) > 0 {
-			fmt.Fprintf(os.Stderr, "removed %d namespaces left by killed test runs: %v\n", len(s), s)
-		}
-	}
-	code := m.Run()
-	if os.Geteuid() == 0 {
-		if left := existing(fmt.Sprintf("%st%d-", Prefix, os.Getpid())); len(left) > 0 {
-			fmt.Fprintf(os.Stderr, "FAIL: namespaces left behind: %v\n", left)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(RunTests(m)) }
 
 // udpListen opens a UDP socket bound inside host's namespace.
 func udpListen(t *testing.T, l *Lab, host, addr string) *net.UDPConn {

@@ -80,3 +80,29 @@ func SweepStale() []string {
 	}
 	return removed
 }
+
+// M is the part of *testing.M that RunTests uses.
+type M interface{ Run() int }
+
+// RunTests is a TestMain for packages whose tests build labs: it removes the
+// labs of killed test runs first, runs the tests, removes whatever this
+// process left, and fails the run if a namespace of this process is still
+// there. Use it as: func TestMain(m *testing.M) { os.Exit(lab.RunTests(m)) }.
+func RunTests(m M) int {
+	root := os.Geteuid() == 0
+	if root {
+		if s := SweepStale(); len(s) > 0 {
+			fmt.Fprintf(os.Stderr, "removed %d namespaces left by killed test runs: %v\n", len(s), s)
+		}
+	}
+	code := m.Run()
+	CleanupAll()
+	if root {
+		if left := existing(fmt.Sprintf("%st%d-", Prefix, os.Getpid())); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: namespaces left behind: %v\n", left)
+			_, _ = DownAll(fmt.Sprintf("t%d", os.Getpid()))
+			code = 1
+		}
+	}
+	return code
+}
