@@ -3,6 +3,7 @@ package craft
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net/netip"
 )
 
@@ -12,30 +13,48 @@ import (
 // padded on the right with a zero byte (RFC 1071 §4.1). IPv4 (RFC 791 §3.1),
 // ICMP (RFC 792), UDP (RFC 768) and TCP (RFC 9293 §3.1) all use it.
 
-// sum adds b as big-endian 16-bit words to s without folding. It adds 32 bits
-// at a time: hi·65536 + lo ≡ hi + lo (mod 65535), so folding at the end gives
-// the same one's-complement sum (RFC 1071 §2(C), deferred carries).
+// sum adds b as big-endian 16-bit words to the one's-complement sum s,
+// without folding: 64-bit words are 16-bit words shifted by multiples of 16
+// bits, and 2^16 ≡ 1 (mod 2^16 − 1), so folding at the end gives the same
+// sum (RFC 1071 §2(B) and §2(C), byte order and deferred carries).
 func sum(b []byte, s uint64) uint64 {
+	// 64 bits at a time, the carry out of bit 63 added back in at once
+	// (the end-around carry of one's-complement addition, on a wider word).
+	var c uint64
+	for len(b) >= 32 {
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b), c)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[8:]), c)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[16:]), c)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[24:]), c)
+		b = b[32:]
+	}
 	for len(b) >= 8 {
-		s += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b), c)
 		b = b[8:]
 	}
+	// The last 0 to 7 bytes as 16-bit words, padded with a zero byte; they
+	// go in with a carry too, since s may already be close to 2^64.
+	var t uint64
 	for len(b) >= 2 {
-		s += uint64(b[0])<<8 | uint64(b[1])
+		t += uint64(b[0])<<8 | uint64(b[1])
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		s += uint64(b[0]) << 8
+		t += uint64(b[0]) << 8
 	}
-	return s
+	s, c2 := bits.Add64(s, t, c)
+	return s + c2 // cannot overflow: a carry out leaves s at most 2^64 − 2
 }
 
-// fold adds the carries of s back in until it fits 16 bits.
+// fold adds the carries of s back in until it fits 16 bits: a 64-bit
+// one's-complement sum folds to 32, then 16 bits (hi·2^32 + lo ≡ hi + lo mod
+// 2^16 − 1, as 2^32 ≡ 1).
 func fold(s uint64) uint16 {
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
+	t, c := bits.Add32(uint32(s), uint32(s>>32), 0)
+	t += c
+	u := t&0xffff + t>>16
+	u = u&0xffff + u>>16
+	return uint16(u)
 }
 
 // Checksum returns the Internet checksum of b: the one's complement of the

@@ -52,10 +52,14 @@ func (p *Packet) Len() int {
 
 func (p *Packet) check() error {
 	transports := 0
-	for _, t := range []bool{p.TCP != nil, p.UDP != nil, p.ICMP != nil} {
-		if t {
-			transports++
-		}
+	if p.TCP != nil {
+		transports++
+	}
+	if p.UDP != nil {
+		transports++
+	}
+	if p.ICMP != nil {
+		transports++
 	}
 	switch {
 	case p.ARP != nil && (p.IPv4 != nil || transports > 0 || len(p.Payload) > 0):
