@@ -28,15 +28,25 @@ func sum(b []byte, s uint64) uint64 {
 		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[24:]), c)
 		b = b[32:]
 	}
-	for len(b) >= 8 {
+	if len(b) >= 16 {
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b), c)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[8:]), c)
+		b = b[16:]
+	}
+	if len(b) >= 8 {
 		s, c = bits.Add64(s, binary.BigEndian.Uint64(b), c)
 		b = b[8:]
 	}
-	// The last 0 to 7 bytes as 16-bit words, padded with a zero byte; they
-	// go in with a carry too, since s may already be close to 2^64.
+	// The last 0 to 7 bytes, as a 32-bit word, a 16-bit word and a byte
+	// padded with zero; they go in with a carry too, since s may already be
+	// close to 2^64.
 	var t uint64
-	for len(b) >= 2 {
-		t += uint64(b[0])<<8 | uint64(b[1])
+	if len(b) >= 4 {
+		t = uint64(binary.BigEndian.Uint32(b))
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		t += uint64(binary.BigEndian.Uint16(b))
 		b = b[2:]
 	}
 	if len(b) == 1 {
@@ -67,10 +77,12 @@ func Checksum(b []byte) uint16 { return ^fold(sum(b, 0)) }
 // address, destination address, a zero byte, the protocol and the transport
 // length. Addresses that are not IPv4 count as 0.0.0.0.
 func pseudoSum(src, dst netip.Addr, proto uint8, length int) uint64 {
-	s, d := as4(src), as4(dst)
-	return uint64(binary.BigEndian.Uint16(s[:2])) + uint64(binary.BigEndian.Uint16(s[2:])) +
-		uint64(binary.BigEndian.Uint16(d[:2])) + uint64(binary.BigEndian.Uint16(d[2:])) +
-		uint64(proto) + uint64(length)
+	return pseudoSum4(as4(src), as4(dst), proto, length)
+}
+
+// pseudoSum4 is pseudoSum with the addresses as bytes.
+func pseudoSum4(s, d [4]byte, proto uint8, length int) uint64 {
+	return uint64(binary.BigEndian.Uint32(s[:])) + uint64(binary.BigEndian.Uint32(d[:])) + uint64(proto) + uint64(length)
 }
 
 // as4 returns the four bytes of an IPv4 address, or zeroes for anything else

@@ -93,6 +93,10 @@ func (h *IPv4) IsFragment() bool { return h.Flags&FlagMF != 0 || h.FragOff != 0 
 // datagram's data for the total length. proto is the protocol written when
 // Protocol is not forced.
 func (h *IPv4) Encode(b []byte, proto uint8) error {
+	return h.encode(b, proto, as4(h.Src), as4(h.Dst))
+}
+
+func (h *IPv4) encode(b []byte, proto uint8, s, d [4]byte) error {
 	n := h.Len()
 	if n > 60 {
 		return &FieldError{Layer: "IPv4", Field: "options length", Value: uint64(len(h.Options)), Max: 40, Err: ErrTooLong}
@@ -126,7 +130,6 @@ func (h *IPv4) Encode(b []byte, proto uint8) error {
 	b[8] = h.TTL.Or(64)
 	b[9] = h.Protocol.Or(proto)
 	b[10], b[11] = 0, 0
-	s, d := as4(h.Src), as4(h.Dst)
 	copy(b[12:16], s[:])
 	copy(b[16:20], d[:])
 	o := copy(b[20:n], h.Options)

@@ -109,15 +109,16 @@ func (p *Packet) encode(b []byte) error {
 	}
 	ipOff := off
 	tOff := ipOff + p.IPv4.Len()
+	src, dst := as4(p.IPv4.Src), as4(p.IPv4.Dst) // once, for the header and the pseudo-header
 	var proto uint8
 	var err error
 	switch {
 	case p.TCP != nil:
 		copy(b[tOff+p.TCP.Len():], p.Payload)
-		proto, err = ProtoTCP, p.TCP.Encode(b[tOff:], p.IPv4.Src, p.IPv4.Dst)
+		proto, err = ProtoTCP, p.TCP.encode(b[tOff:], src, dst)
 	case p.UDP != nil:
 		copy(b[tOff+UDPHeaderLen:], p.Payload)
-		proto, err = ProtoUDP, p.UDP.Encode(b[tOff:], p.IPv4.Src, p.IPv4.Dst)
+		proto, err = ProtoUDP, p.UDP.encode(b[tOff:], src, dst)
 	case p.ICMP != nil:
 		copy(b[tOff+ICMPHeaderLen:], p.Payload)
 		proto, err = ProtoICMP, p.ICMP.Encode(b[tOff:])
@@ -127,7 +128,7 @@ func (p *Packet) encode(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := p.IPv4.Encode(b[ipOff:], proto); err != nil {
+	if err := p.IPv4.encode(b[ipOff:], proto, src, dst); err != nil {
 		return err
 	}
 	if p.Ethernet != nil {

@@ -117,6 +117,10 @@ func ParseFlags(s string) (uint8, error) {
 // Encode writes the header into b[:h.Len()], taking the rest of b as the
 // segment's data; src and dst are the pseudo-header's addresses.
 func (h *TCP) Encode(b []byte, src, dst netip.Addr) error {
+	return h.encode(b, as4(src), as4(dst))
+}
+
+func (h *TCP) encode(b []byte, src, dst [4]byte) error {
 	n := h.Len()
 	if n > 60 {
 		return &FieldError{Layer: "TCP", Field: "options length", Value: uint64(len(h.Options)), Max: 40, Err: ErrTooLong}
@@ -144,7 +148,7 @@ func (h *TCP) Encode(b []byte, src, dst netip.Addr) error {
 	clear(b[20+o : n])
 	csum, ok := h.Checksum.Get()
 	if !ok {
-		csum = TransportChecksum(src, dst, ProtoTCP, b)
+		csum = ^fold(sum(b, pseudoSum4(src, dst, ProtoTCP, len(b))))
 	}
 	binary.BigEndian.PutUint16(b[16:], csum)
 	return nil

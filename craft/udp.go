@@ -41,6 +41,10 @@ func (h *UDP) Len() int { return UDPHeaderLen }
 // value between 8 and len(b), the checksum covers that many bytes, as the
 // Linux receiver will check it (it trims the datagram to Length first).
 func (h *UDP) Encode(b []byte, src, dst netip.Addr) error {
+	return h.encode(b, as4(src), as4(dst))
+}
+
+func (h *UDP) encode(b []byte, src, dst [4]byte) error {
 	if len(b) < UDPHeaderLen {
 		return &FieldError{Layer: "UDP", Field: "buffer", Value: uint64(len(b)), Max: UDPHeaderLen, Err: ErrTruncated}
 	}
@@ -61,7 +65,7 @@ func (h *UDP) Encode(b []byte, src, dst netip.Addr) error {
 		if int(length) >= UDPHeaderLen && int(length) <= len(b) {
 			covered = b[:length]
 		}
-		csum = TransportChecksum(src, dst, ProtoUDP, covered)
+		csum = ^fold(sum(covered, pseudoSum4(src, dst, ProtoUDP, len(covered))))
 		if csum == 0 {
 			csum = 0xffff
 		}
