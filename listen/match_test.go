@@ -221,3 +221,41 @@ func FuzzMatch(f *testing.F) {
 		_ = p.Checksums()
 	})
 }
+
+// BenchmarkMatch65536 matches a RST among 65 536 outstanding probes.
+func BenchmarkMatch65536(b *testing.B) {
+	m := NewMatcher(65536)
+	for port := 0; port < 65536; port++ {
+		if _, err := m.Add(Probe{Proto: craft.ProtoTCP, Src: hc, Dst: hs, SrcPort: 40000, DstPort: uint16(port), Seq: 1000}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	p := packet(b, frame(b, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &craft.TCP{SrcPort: 31337, DstPort: 40000, Flags: craft.TCPRst | craft.TCPAck, Ack: 1001}}), false)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if k, _, _ := m.Match(p); k != Answer {
+			b.Fatal("no match")
+		}
+	}
+}
+
+// BenchmarkDecodeAndMatch is the listener's per-frame work on a reply.
+func BenchmarkDecodeAndMatch(b *testing.B) {
+	m := NewMatcher(1024)
+	for port := 0; port < 1024; port++ {
+		_, _ = m.Add(Probe{Proto: craft.ProtoUDP, Src: hc, Dst: hs, SrcPort: 40000, DstPort: uint16(port)})
+		m.SentID(port, uint16(port))
+	}
+	un := craft.Unreachable(craft.CodePortUnreachable)
+	f := frame(b, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, ICMP: &un, Payload: quoteOf(b, craft.Packet{IPv4: &craft.IPv4{ID: 512, Src: hc, Dst: hs}, UDP: &craft.UDP{SrcPort: 40000, DstPort: 512}})})
+	var p Packet
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		p.Frame = f
+		p.Err = p.Decoded.DecodeFrame(f)
+		if k, _, _ := m.Match(&p); k != Answer {
+			b.Fatal("no match")
+		}
+	}
+}

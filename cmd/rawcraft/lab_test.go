@@ -160,8 +160,33 @@ func TestLabExecSend(t *testing.T) {
 		if err != nil || d.DecodeFrame(rec.Data) != nil || int(d.IPv4.ID) != id {
 			t.Errorf("record for id %d: %v id %d", id, err, d.IPv4.ID)
 		}
+		for _, c := range d.Checksums(nil) {
+			if c.Status != craft.ChecksumGood {
+				t.Errorf("packet with id %d: %v checksum %v after the incremental update", id, c.Layer, c.Status)
+			}
+		}
 	}
 	f.Close()
+	// Echo requests: the sequence number counts up, checksums stay right.
+	file2 := filepath.Join(t.TempDir(), "echo.pcap")
+	if _, errs, code := rc("lab", "exec", "hc", "--", "rawcraft", "send", "icmp", "--dst", "198.18.1.1", "--icmp-seq", "10", "--count", "3", "--rate", "100", "-q", "--pcap", file2); code != 0 {
+		t.Fatalf("send icmp --count 3: %d %s", code, errs)
+	}
+	f2, _ := os.Open(file2)
+	r2, _ := pcap.NewReader(f2)
+	for seq := 10; seq <= 12; seq++ {
+		rec, err := r2.Next()
+		var d craft.Decoded
+		if err != nil || d.DecodeFrame(rec.Data) != nil || int(d.ICMP.Seq()) != seq {
+			t.Errorf("echo %d: %v seq %d", seq, err, d.ICMP.Seq())
+		}
+		for _, c := range d.Checksums(nil) {
+			if c.Status != craft.ChecksumGood {
+				t.Errorf("echo %d: %v checksum %v", seq, c.Layer, c.Status)
+			}
+		}
+	}
+	f2.Close()
 	if out, _, code := rc("lab", "status"); code != 0 || !strings.Contains(out, "plugged in") {
 		t.Errorf("status: %s", out)
 	}
