@@ -19,7 +19,8 @@ type Conn struct {
 	c   *packet.Conn
 	ifi *net.Interface
 	pad [craft.MinFrameLen]byte
-	rs  *recvState // set with Config.Meta
+	rs  *recvState  // set with Config.Meta
+	bs  *batchState // set by the first SendBatch
 }
 
 // Config configures Listen. A nil *Config means: every EtherType, no filter.

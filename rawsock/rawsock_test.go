@@ -325,3 +325,33 @@ func TestARPTimesOut(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// A batch arrives whole and in order, padded where short.
+func TestSendBatch(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	rt, tx := resolveFromHc(t, l, "198.18.1.1")
+	if err := tx.SetQdiscBypass(true); err != nil {
+		t.Fatal(err)
+	}
+	rx := capture(t, l, lab.Hs, nil)
+	var frames [][]byte
+	for i := 0; i < rawsock.MaxBatch; i++ {
+		f, _ := (&craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{ID: uint16(1000 + i), Src: lab.AddrHc, Dst: lab.AddrHs},
+			UDP: &craft.UDP{SrcPort: 1, DstPort: 2}, Payload: make([]byte, i)}).Append(nil)
+		frames = append(frames, f)
+	}
+	n, err := tx.SendBatch(frames)
+	if err != nil || n != len(frames) {
+		t.Fatalf("SendBatch: %d of %d, %v", n, len(frames), err)
+	}
+	for i := 0; i < len(frames); i++ {
+		got := next(t, rx, time.Second, fromHc)
+		var d craft.Decoded
+		if got == nil || d.DecodeFrame(got) != nil || d.IPv4.ID != uint16(1000+i) || !bytes.HasPrefix(got, frames[i]) || len(got) < craft.MinFrameLen {
+			t.Fatalf("frame %d: got %x", i, got)
+		}
+	}
+	if a := testing.AllocsPerRun(20, func() { _, _ = tx.SendBatch(frames) }); a != 0 {
+		t.Errorf("SendBatch allocates %v times", a)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/listen"
 	"github.com/rawcraft/rawcraft/pcap"
 	"github.com/rawcraft/rawcraft/rawsock"
 )
@@ -250,6 +252,56 @@ func TestSendOutsideLabRefused(t *testing.T) {
 		_, errs, code := runCLI(t, args...)
 		if code != exitUsage || !strings.Contains(errs, "only from inside its lab") {
 			t.Errorf("%v outside the lab: exit %d, %q", args, code, errs)
+		}
+	}
+}
+
+// --rate holds within 2 % from 1 k/s up, as the receiver's kernel
+// timestamps measure it; every packet arrives, each with its own ID.
+func TestSendRateHeld(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	for _, c := range []struct {
+		rate, count int
+	}{{1000, 500}, {5000, 2500}, {20000, 10000}} {
+		rec := listen.Record(func() *listen.Listener {
+			var ln *listen.Listener
+			_ = l.Do(lab.Hs, func() error {
+				ifi, _ := net.InterfaceByName(lab.HostIfc)
+				prog, _ := listen.Filter{Proto: craft.ProtoUDP, Port: 7}.Compile()
+				var err error
+				ln, err = listen.Listen(ifi, &listen.Config{Filter: prog})
+				return err
+			})
+			return ln
+		}(), 0)
+		err := l.Do(lab.Hc, func() error {
+			cmd := newSendCmd()
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			cmd.SetArgs([]string{"udp", "--dst", "198.18.1.1", "--dport", "7", "--id", "1", "--count", fmt.Sprint(c.count), "--rate", fmt.Sprint(c.rate), "-q"})
+			return cmd.Execute()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		got := rec.Stop()
+		ids := map[uint16]bool{}
+		var d craft.Decoded
+		for _, g := range got {
+			if d.DecodeFrame(g.Frame) == nil && d.Has(craft.LayerUDP) {
+				ids[d.IPv4.ID] = true
+			}
+		}
+		if len(got) != c.count || len(ids) != c.count {
+			t.Errorf("rate %d: %d frames arrived with %d distinct IDs, want %d", c.rate, len(got), len(ids), c.count)
+			continue
+		}
+		span := got[len(got)-1].Meta.Time.Sub(got[0].Meta.Time)
+		measured := float64(len(got)-1) / span.Seconds()
+		t.Logf("rate %d/s: measured %.0f/s at the receiver", c.rate, measured)
+		if dev := measured/float64(c.rate) - 1; dev < -0.02 || dev > 0.02 {
+			t.Errorf("rate %d/s: measured %.0f/s at the receiver, %.1f%% off (the bound is 2%%)", c.rate, measured, 100*dev)
 		}
 	}
 }

@@ -22,7 +22,8 @@ type sendOpts struct {
 	via      string
 	count    numValue
 	interval time.Duration
-	rate     numValue
+	rate     string
+	cpus     numValue
 	iface    string
 	asJSON   bool
 	pcapFile string
@@ -31,7 +32,7 @@ type sendOpts struct {
 }
 
 func newSendCmd() *cobra.Command {
-	o := &sendOpts{count: numValue{v: 1, bits: 32, rule: "the count is 1 to 10000000"}, rate: numValue{bits: 32, rule: "the rate is packets per second, 1 to 10000000"}}
+	o := &sendOpts{count: numValue{v: 1, bits: 32, rule: "the count is 1 to 10000000"}, cpus: numValue{bits: 8, rule: "1 to 255 workers"}}
 	cmd := &cobra.Command{
 		Use:   "send PROTO [packet flags] [--count N] [--interval D | --rate PPS] [--via ip|packet] [--iface NAME]",
 		Short: "send a crafted packet into the lab, through AF_PACKET (exact bytes) or a raw IPv4 socket",
@@ -68,7 +69,8 @@ Only destinations in 198.18.0.0/15, the lab's range, are accepted. Without
 	fs.StringVar(&o.via, "via", "packet", "packet: AF_PACKET, the exact frame; ip: raw IPv4 socket, the kernel adds the link layer")
 	fs.Var(&o.count, "count", "packets to send (1 to 10000000)")
 	fs.DurationVar(&o.interval, "interval", time.Second, "time between packets")
-	fs.Var(&o.rate, "rate", "packets per second, instead of --interval")
+	fs.StringVar(&o.rate, "rate", "", "packets per second, instead of --interval; max: as fast as possible")
+	fs.Var(&o.cpus, "cpus", "with --rate max: senders in parallel (default: every core)")
 	fs.StringVar(&o.iface, "iface", "", "outgoing interface, instead of the routing table's")
 	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per packet sent")
 	fs.StringVar(&o.pcapFile, "pcap", "", "also write what was sent to a pcap file")
@@ -94,11 +96,19 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		return usagef("--count %d: between 1 and %d", o.count.v, maxCount)
 	}
 	interval := o.interval
-	if pf.fs.Changed("rate") {
-		if o.rate.v < 1 || o.rate.v > maxCount {
-			return usagef("--rate %d: between 1 and %d packets per second", o.rate.v, maxCount)
+	rateMax := o.rate == "max"
+	if pf.fs.Changed("rate") && !rateMax {
+		r, err := craft.ParseNumber(o.rate, 32)
+		if err != nil || r < 1 || r > maxCount {
+			return usagef("--rate %q: packets per second, 1 to %d, or max", o.rate, maxCount)
 		}
-		interval = time.Second / time.Duration(o.rate.v)
+		interval = time.Second / time.Duration(r)
+	}
+	if rateMax {
+		interval = 0
+	}
+	if pf.fs.Changed("cpus") && (!rateMax || o.cpus.v == 0) {
+		return usagef("--cpus %d: goes with --rate max, 1 or more", o.cpus.v)
 	}
 	if interval < 0 || interval > time.Hour {
 		return usagef("--interval %v: between 0 and 1h", interval)
@@ -173,6 +183,30 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		return hdr + off
 	}
 	echo := proto == "icmp" && (pf.icmpType.v == uint64(craft.ICMPEcho) || pf.icmpType.v == uint64(craft.ICMPEchoReply))
+	if o.via == "packet" && o.count.v > 1 && (rateMax || interval < time.Millisecond) && o.quiet && pw == nil && !o.asJSON {
+		// Many packets, fast: batches through sendmmsg, patched in place.
+		frames := make([][]byte, len(b.frames))
+		for i, f := range b.frames {
+			frames[i] = f.bytes
+		}
+		ifi := tx.route.Iface
+		plan := fastPlan{frames: frames, linkEth: b.linkEth, count: o.count.v, interval: interval, workers: cpus(o.cpus.v),
+			baseID: baseID, baseSeq: baseSeq, echo: echo, ipCsumForced: pf.set("ip-csum"), icmpCsumForced: pf.set("csum"),
+			open: func() (*rawsock.Conn, error) {
+				c, err := rawsock.Listen(ifi, &rawsock.Config{SendOnly: true})
+				if err == nil && rateMax {
+					err = c.SetQdiscBypass(true)
+				}
+				return c, err
+			}}
+		n, el, err := fastSend(plan)
+		if err != nil {
+			return err
+		}
+		pkts := n / uint64(len(frames))
+		fmt.Fprintf(errw, "sent %d packets (%d frames) via packet on %s in %v: %.0f packets/s\n", pkts, n, ifname, el.Round(time.Microsecond), float64(pkts)/el.Seconds())
+		return nil
+	}
 	start := time.Now()
 	sent, bytes := 0, 0
 	for i := uint64(0); i < o.count.v; i++ {
