@@ -91,6 +91,22 @@ func (l *Listener) Next(deadline time.Time) (*Packet, error) {
 	return p, nil
 }
 
+// Poll returns the next frame if one is already queued, or nil without
+// waiting. It allocates nothing.
+func (l *Listener) Poll() (*Packet, error) {
+	n, err := l.c.RecvMetaNow(l.buf, &l.pkt.Meta)
+	if err == rawsock.ErrWouldBlock {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &l.pkt
+	p.Frame = l.buf[:n]
+	p.Err = p.Decoded.DecodeFrame(p.Frame)
+	return p, nil
+}
+
 // Stats returns the kernel's counters since the last call: frames queued to
 // the socket, and frames dropped because its buffer was full.
 func (l *Listener) Stats() (received, dropped uint64, err error) { return l.c.Stats() }

@@ -94,6 +94,16 @@ func Run(cfg ProberConfig) ([]Result, Stats, error) {
 			cfg.OnPacket(k, i, p)
 		}
 	}
+	// poll handles whatever is already queued, without waiting.
+	poll := func() error {
+		for {
+			p, err := cfg.Rx.Poll()
+			if err != nil || p == nil {
+				return err
+			}
+			handle(p)
+		}
+	}
 	drain := func(deadline time.Time) error {
 		for {
 			p, err := cfg.Rx.Next(deadline)
@@ -126,7 +136,7 @@ func Run(cfg ProberConfig) ([]Result, Stats, error) {
 					return res, st, err
 				}
 			}
-			if err := drain(time.Now()); err != nil { // whatever came back meanwhile
+			if err := poll(); err != nil { // whatever came back meanwhile
 				return res, st, err
 			}
 			if cfg.Interval > 0 {

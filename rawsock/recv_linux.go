@@ -39,6 +39,7 @@ type recvState struct {
 	oob   [128]byte
 	n     int
 	errno syscall.Errno
+	now   bool // RecvMetaNow: report EAGAIN instead of waiting
 }
 
 func (c *Conn) enableMeta() error {
@@ -68,11 +69,30 @@ func (s *recvState) recv(fd uintptr) bool {
 	s.msg.Controllen = uint64(len(s.oob))
 	s.msg.Namelen = uint32(unsafe.Sizeof(s.sa))
 	n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_TRUNC|unix.MSG_DONTWAIT)
-	if errno == unix.EAGAIN {
+	if errno == unix.EAGAIN && !s.now {
 		return false // wait for the poller (and the read deadline)
 	}
 	s.n, s.errno = int(n), errno
 	return true
+}
+
+// ErrWouldBlock is returned by RecvMetaNow when no frame is queued.
+var ErrWouldBlock = unix.EAGAIN
+
+// RecvMetaNow is RecvMeta that never waits: with no frame queued it returns
+// ErrWouldBlock at once. (A read deadline in the past would not do: Go's
+// poller then refuses to try the read at all.)
+func (c *Conn) RecvMetaNow(b []byte, m *Meta) (int, error) {
+	if c.rs == nil {
+		return 0, unix.EINVAL
+	}
+	if err := c.c.SetReadDeadline(time.Time{}); err != nil {
+		return 0, err
+	}
+	c.rs.now = true
+	n, err := c.RecvMeta(b, m)
+	c.rs.now = false
+	return n, err
 }
 
 // RecvMeta reads one frame into b and what the kernel knows about it into
