@@ -19,17 +19,18 @@ import (
 )
 
 type probeOpts struct {
-	ports    string
-	timeout  time.Duration
-	retries  numValue
-	interval time.Duration
-	via      string
-	iface    string
-	asJSON   bool
-	pcapFile string
-	verbose  bool
-	quiet    bool                                         // no per-probe lines, no summary (demo prints its own)
-	keep     func(k listen.Kind, i int, p *listen.Packet) // sees every packet that belongs to a probe
+	ports     string
+	timeout   time.Duration
+	retries   numValue
+	interval  time.Duration
+	via       string
+	iface     string
+	asJSON    bool
+	pcapFile  string
+	verbose   bool
+	quiet     bool // no per-probe lines, no summary (demo prints its own)
+	stateless bool
+	keep      func(k listen.Kind, i int, p *listen.Packet) // sees every packet that belongs to a probe
 }
 
 func newProbeCmd() *cobra.Command {
@@ -67,6 +68,7 @@ Any packet flag of build and send shapes the probe (--size, --df, --ttl,
 	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per probe")
 	fs.StringVar(&o.pcapFile, "pcap", "", "write probes and replies, in time order, to a pcap file")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show every probe and reply as it is captured")
+	fs.BoolVar(&o.stateless, "stateless", false, "TCP: a stateless scan, the probe's identity hashed into its source port and sequence number (automatic above 1024 ports)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		_, _, err := runProbe(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], pf, o)
 		return err
@@ -197,6 +199,9 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 	}
 	defer rx.Close()
 
+	if proto == "tcp" && (o.stateless || len(ports) > 1024) && o.via == "packet" && !fragmentedFlags(pf) {
+		return nil, st, runScan(out, errw, pf, o, ports, tx, rx)
+	}
 	// Identities: a random source port and sequence number per run, so that
 	// two runs side by side never take each other's replies.
 	r := random32()
@@ -397,4 +402,45 @@ func summarize(w io.Writer, rs []listen.Result, st listen.Stats) {
 		fmt.Fprintf(w, "; rtt min/avg/max %s/%s/%s", ms(rtts[0]), ms(sum/time.Duration(len(rtts))), ms(rtts[len(rtts)-1]))
 	}
 	fmt.Fprintf(w, "; %d unanswered (%.0f%% loss); the kernel captured %d frames and dropped %d\n", lost, 100*float64(lost)/float64(max(len(rs), 1)), st.Captured, st.Dropped)
+}
+
+func fragmentedFlags(pf *packetFlags) bool { return pf.set("frag") || pf.set("mtu") }
+
+// runScan is probe's stateless path for many TCP ports.
+func runScan(out, errw io.Writer, pf *packetFlags, o *probeOpts, ports []uint16, tx *sender, rx *listen.Listener) error {
+	b, err := pf.build("tcp")
+	if err != nil {
+		return err
+	}
+	if len(b.frames) != 1 || !b.linkEth || len(b.packet.IPv4.Options) > 0 {
+		return usagef("a stateless scan sends plain SYNs: no IP options, fragments or via ip")
+	}
+	start := time.Now()
+	res, err := listen.Scan(listen.ScanConfig{Template: b.frames[0].bytes, Dst: pf.dst.a, Src: pf.src.a, Ports: ports,
+		Cookies: listen.NewCookies(), Tx: tx.pconn, Rx: rx, Interval: o.interval, Timeout: o.timeout, Retries: int(o.retries.v)})
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	counts := map[listen.State]int{}
+	for _, p := range ports {
+		r := listen.Result{Probe: listen.Probe{Proto: craft.ProtoTCP, Dst: pf.dst.a, DstPort: p}, Reply: listen.Reply{Reason: res.Reason[p], From: pf.dst.a}, RTT: res.RTT[p], Attempts: 1}
+		r.State = listen.Classify(craft.ProtoTCP, r.Reply.Reason)
+		counts[r.State]++
+		switch {
+		case o.quiet:
+		case o.asJSON:
+			_ = writeJSON(out, probeJSON(r, "tcp"))
+		case r.State != listen.Closed:
+			fmt.Fprintln(out, describe(r, "tcp"))
+		}
+	}
+	if !o.quiet {
+		if !o.asJSON && counts[listen.Closed] > 0 {
+			fmt.Fprintf(out, "not shown: %d closed ports (each answered RST)\n", counts[listen.Closed])
+		}
+		fmt.Fprintf(errw, "stateless scan of %d ports in %v (%.0f probes/s): %d open, %d closed, %d filtered; %d stray replies; the kernel captured %d frames and dropped %d\n",
+			len(ports), el.Round(time.Millisecond), float64(len(ports))/el.Seconds(), counts[listen.Open], counts[listen.Closed], counts[listen.Filtered], res.Stray, res.Stats.Captured, res.Stats.Dropped)
+	}
+	return nil
 }

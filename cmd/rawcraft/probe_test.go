@@ -390,3 +390,54 @@ func TestProbeAllPorts(t *testing.T) {
 		t.Errorf("%d of 65535 RSTs matched, %d frames dropped; want all, and none", closed, st.Dropped)
 	}
 }
+
+// Two stateless scans of every port side by side: each finds exactly the
+// open ports, classifies every other port closed, and counts the other's
+// replies as stray — the cookie check, not a table, tells them apart.
+func TestStatelessScansSideBySide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2 × 65 535 probes: skipped with -short")
+	}
+	l := lab.ForTest(t, lab.Config{})
+	var lns []net.Listener
+	for _, p := range []string{"22", "8080", "9999"} {
+		var ln net.Listener
+		if err := l.Do(lab.Hs, func() (err error) { ln, err = net.Listen("tcp4", "198.18.1.1:"+p); return err }); err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+	}
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	var wg sync.WaitGroup
+	outs := make([][]jsonProbe, 2)
+	for k := 0; k < 2; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[k], _ = probeJSONRun(t, l, "tcp", "--dst", "198.18.1.1", "--ports", "1-65535", "--timeout", "500ms", "--retries", "1")
+		}()
+	}
+	wg.Wait()
+	for k, rs := range outs {
+		if len(rs) != 65535 {
+			t.Fatalf("scan %d: %d results", k, len(rs))
+		}
+		var open []uint16
+		closed := 0
+		for _, r := range rs {
+			switch r.State {
+			case "open":
+				open = append(open, r.Port)
+			case "closed":
+				closed++
+			}
+		}
+		if fmt.Sprint(open) != "[22 8080 9999]" || closed != 65532 {
+			t.Errorf("scan %d: open %v, %d closed; want [22 8080 9999] and 65532", k, open, closed)
+		}
+	}
+}
