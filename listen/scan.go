@@ -140,12 +140,12 @@ func Scan(cfg ScanConfig) (*ScanResult, error) {
 					break // one at a time, on schedule
 				}
 			}
-			for len(batch) > 0 {
-				n, err := cfg.Tx.SendBatch(batch)
+			for rest := batch; len(rest) > 0; { // rest, not batch: batch keeps its capacity
+				n, err := cfg.Tx.SendBatch(rest)
 				if err != nil {
 					return res, err
 				}
-				batch = batch[n:]
+				rest = rest[n:]
 			}
 			if err := poll(); err != nil {
 				return res, err

@@ -193,7 +193,10 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 	if err != nil {
 		return nil, st, err
 	}
-	rx, err := listen.Listen(ifi, &listen.Config{Filter: filter})
+	// Room for the burst a fast sender provokes: two frames (the probe's
+	// own copy and the reply) of about 1 KiB of kernel memory each per
+	// port, up to 64 MiB.
+	rx, err := listen.Listen(ifi, &listen.Config{Filter: filter, ReadBuffer: min(64<<20, max(4<<20, 2048*len(ports)))})
 	if err != nil {
 		return nil, st, err
 	}
@@ -290,6 +293,17 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 		}
 	}
 	summarize(errw, results, st)
+	if proto == "udp" && len(ports) > 1 {
+		silent := 0
+		for _, r := range results {
+			if r.Reply.Reason == listen.NoResponse {
+				silent++
+			}
+		}
+		if silent > 0 {
+			fmt.Fprintf(errw, "note: a host sends ICMP errors at a limited rate — Linux by default about one port unreachable per second to each host (net.ipv4.icmp_ratelimit, icmp_msgs_per_sec) — so a closed UDP port can look open|filtered. The lab lifts the limit inside its namespaces; elsewhere pace the probes (--interval 1s) and raise --retries.\n")
+		}
+	}
 	return results, st, nil
 }
 

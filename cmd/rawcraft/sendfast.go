@@ -123,13 +123,13 @@ func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uin
 				batch = append(batch, f)
 			}
 		}
-		for len(batch) > 0 {
-			m, err := c.SendBatch(batch)
+		for rest := batch; len(rest) > 0; { // rest, not batch: batch keeps its capacity
+			m, err := c.SendBatch(rest)
 			sent += uint64(m)
 			if err != nil {
 				return sent, err
 			}
-			batch = batch[m:]
+			rest = rest[m:]
 		}
 		i += due
 	}
