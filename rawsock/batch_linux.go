@@ -9,7 +9,7 @@ import (
 )
 
 // MaxBatch is the most frames one SendBatch hands the kernel at once.
-const MaxBatch = 64
+const MaxBatch = 256
 
 type mmsghdr struct {
 	hdr unix.Msghdr
