@@ -333,7 +333,7 @@ func TestSendBatch(t *testing.T) {
 	if err := tx.SetQdiscBypass(true); err != nil {
 		t.Fatal(err)
 	}
-	rx := capture(t, l, lab.Hs, nil)
+	rx := capture(t, l, lab.Hs, &rawsock.Config{ReadBuffer: 4 << 20}) // room for the whole batch
 	var frames [][]byte
 	for i := 0; i < rawsock.MaxBatch; i++ {
 		f, _ := (&craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{ID: uint16(1000 + i), Src: lab.AddrHc, Dst: lab.AddrHs},

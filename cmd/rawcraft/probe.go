@@ -203,7 +203,7 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 	defer rx.Close()
 
 	if proto == "tcp" && (o.stateless || len(ports) > 1024) && o.via == "packet" && !fragmentedFlags(pf) {
-		return nil, st, runScan(out, errw, pf, o, ports, tx, rx)
+		return runScan(out, errw, pf, o, ports, tx, rx)
 	}
 	// Identities: a random source port and sequence number per run, so that
 	// two runs side by side never take each other's replies.
@@ -421,25 +421,27 @@ func summarize(w io.Writer, rs []listen.Result, st listen.Stats) {
 func fragmentedFlags(pf *packetFlags) bool { return pf.set("frag") || pf.set("mtu") }
 
 // runScan is probe's stateless path for many TCP ports.
-func runScan(out, errw io.Writer, pf *packetFlags, o *probeOpts, ports []uint16, tx *sender, rx *listen.Listener) error {
+func runScan(out, errw io.Writer, pf *packetFlags, o *probeOpts, ports []uint16, tx *sender, rx *listen.Listener) ([]listen.Result, listen.Stats, error) {
 	b, err := pf.build("tcp")
 	if err != nil {
-		return err
+		return nil, listen.Stats{}, err
 	}
 	if len(b.frames) != 1 || !b.linkEth || len(b.packet.IPv4.Options) > 0 {
-		return usagef("a stateless scan sends plain SYNs: no IP options, fragments or via ip")
+		return nil, listen.Stats{}, usagef("a stateless scan sends plain SYNs: no IP options, fragments or via ip")
 	}
 	start := time.Now()
 	res, err := listen.Scan(listen.ScanConfig{Template: b.frames[0].bytes, Dst: pf.dst.a, Src: pf.src.a, Ports: ports,
 		Cookies: listen.NewCookies(), Tx: tx.pconn, Rx: rx, Interval: o.interval, Timeout: o.timeout, Retries: int(o.retries.v)})
 	if err != nil {
-		return err
+		return nil, listen.Stats{}, err
 	}
 	el := time.Since(start)
 	counts := map[listen.State]int{}
+	results := make([]listen.Result, 0, len(ports))
 	for _, p := range ports {
 		r := listen.Result{Probe: listen.Probe{Proto: craft.ProtoTCP, Dst: pf.dst.a, DstPort: p}, Reply: listen.Reply{Reason: res.Reason[p], From: pf.dst.a}, RTT: res.RTT[p], Attempts: 1}
 		r.State = listen.Classify(craft.ProtoTCP, r.Reply.Reason)
+		results = append(results, r)
 		counts[r.State]++
 		switch {
 		case o.quiet:
@@ -456,5 +458,5 @@ func runScan(out, errw io.Writer, pf *packetFlags, o *probeOpts, ports []uint16,
 		fmt.Fprintf(errw, "stateless scan of %d ports in %v (%.0f probes/s): %d open, %d closed, %d filtered; %d stray replies; the kernel captured %d frames and dropped %d\n",
 			len(ports), el.Round(time.Millisecond), float64(len(ports))/el.Seconds(), counts[listen.Open], counts[listen.Closed], counts[listen.Filtered], res.Stray, res.Stats.Captured, res.Stats.Dropped)
 	}
-	return nil
+	return results, res.Stats, nil
 }
