@@ -27,7 +27,9 @@ IPB=198.18.9.2
 here=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 
+keep_logs() { [ -n "${KEEP:-}" ] && cp "$tmp"/*.log /tmp/ 2>/dev/null; }
 cleanup() {
+  keep_logs
   ip netns del "$A" 2>/dev/null
   ip netns del "$B" 2>/dev/null
   rm -rf "$tmp"
@@ -71,7 +73,7 @@ trafgen_conf="$tmp/syn.cfg"
 cat > "$trafgen_conf" <<CFG
 { eth(da=$MACB, sa=$MACA), ipv4(saddr=$IPA, daddr=$IPB, ttl=64), tcp(sp=40000, dp=9, syn, seq=1) }
 CFG
-cat > "$tmp/scapy.py" <<PY
+cat > "$tmp/syn_scapy.py" <<PY
 from scapy.all import Ether, IP, TCP, sendp, conf
 conf.verb = 0
 sendp(Ether(dst="$MACB", src="$MACA")/IP(src="$IPA", dst="$IPB")/TCP(sport=40000, dport=9, flags="S"), iface="v0", loop=1, verbose=0)
@@ -82,11 +84,11 @@ CMD[trafgen]="trafgen --dev v0 --conf $trafgen_conf"; NEED[trafgen]=trafgen
 CMD[hping3]="hping3 -S -p 9 --flood -q $IPB"; NEED[hping3]=hping3
 CMD[nping]="nping --tcp -p 9 --flags syn --rate 10000000 -c 0 -N -q --send-eth -e v0 --dest-mac $MACB $IPB"; NEED[nping]=nping
 PY3=$(command -v /usr/bin/python3 || command -v python3)
-CMD[scapy]="$PY3 $tmp/scapy.py"; NEED[scapy]=$PY3
-CMD[masscan]="masscan $IPB -p1-65535 --rate 10000000 --interface v0 --router-mac $MACB --adapter-ip $IPA --wait 0"; NEED[masscan]=masscan
+CMD[scapy]="$PY3 $tmp/syn_scapy.py"; NEED[scapy]=$PY3
+CMD[masscan]="masscan 198.18.9.0/24 -p1-65535 --rate 10000000 --interface v0 --router-mac $MACB --adapter-ip $IPA --wait 0"; NEED[masscan]=masscan
 : > "$tmp/empty-blacklist"   # zmap's default blacklist excludes 198.18.0.0/15
 CMD[zmap]="zmap -p 9 -P 10000000 -r 0 -i v0 -G $MACB -S $IPA -b $tmp/empty-blacklist $IPB/32 -o /dev/null"; NEED[zmap]=zmap
-ORDER="rawcraft trafgen hping3 nping scapy masscan zmap"
+ORDER=${TOOLS:-"rawcraft trafgen hping3 nping scapy masscan zmap"}   # TOOLS="rawcraft hping3" to run only some
 
 have() {
   case "$1" in
@@ -105,7 +107,7 @@ for mode in loop tx-only; do
   for t in $ORDER; do
     if ! have "$t"; then printf '  %-9s %s\n' "$t" "not installed: skipped"; continue; fi
     tx0=$(counter tx_packets); rx0=$(counter rx_packets)
-    ip netns exec "$A" timeout -s INT "$SECS" ${CMD[$t]} >/dev/null 2>&1
+    ip netns exec "$A" timeout -s INT "$SECS" ${CMD[$t]} >"$tmp/$t.log" 2>&1
     sleep 0.2
     tx1=$(counter tx_packets); rx1=$(counter rx_packets)
     pps=$(( (tx1 - tx0) / SECS )); rps=$(( (rx1 - rx0) / SECS ))
