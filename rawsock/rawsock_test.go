@@ -355,3 +355,38 @@ func TestSendBatch(t *testing.T) {
 		t.Errorf("SendBatch allocates %v times", a)
 	}
 }
+
+// Frames put into the TX ring arrive whole and in order.
+func TestTxRing(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	rt, tx := resolveFromHc(t, l, "198.18.1.1")
+	ring, err := rawsock.NewTxRing(tx, 512, 1514)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+	rx := capture(t, l, lab.Hs, &rawsock.Config{ReadBuffer: 8 << 20})
+	const n = 1500 // three times round the ring
+	for i := 0; i < n; i++ {
+		f, _ := (&craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{ID: uint16(i), Src: lab.AddrHc, Dst: lab.AddrHs},
+			UDP: &craft.UDP{SrcPort: 1, DstPort: 2}, Payload: make([]byte, i%100)}).Append(nil)
+		if err := ring.Put(f); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if i%64 == 63 {
+			if err := ring.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := ring.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		got := next(t, rx, time.Second, fromHc)
+		var d craft.Decoded
+		if got == nil || d.DecodeFrame(got) != nil || d.IPv4.ID != uint16(i) || len(d.Payload) != i%100 {
+			t.Fatalf("frame %d: got %x", i, got)
+		}
+	}
+}

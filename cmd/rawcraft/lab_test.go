@@ -336,3 +336,43 @@ func TestFloodMemoryFlat(t *testing.T) {
 		t.Errorf("sending 200 000 packets allocated %d bytes: not flat", grew)
 	}
 }
+
+// --tx-ring sends every packet, each with its own ID, like the sendmmsg path.
+func TestSendTxRing(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	var ln *listen.Listener
+	if err := l.Do(lab.Hs, func() (err error) {
+		ifi, _ := net.InterfaceByName(lab.HostIfc)
+		prog, _ := listen.Filter{Proto: craft.ProtoUDP, Port: 7}.Compile()
+		ln, err = listen.Listen(ifi, &listen.Config{Filter: prog, ReadBuffer: 32 << 20})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rec := listen.Record(ln, 0)
+	err := l.Do(lab.Hc, func() error {
+		cmd := newSendCmd()
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		cmd.SetArgs([]string{"udp", "--dst", "198.18.1.1", "--dport", "7", "--id", "1", "--count", "5000", "--rate", "max", "--cpus", "1", "--tx-ring", "-q"})
+		return cmd.Execute()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	got := rec.Stop()
+	ids := map[uint16]bool{}
+	var d craft.Decoded
+	for _, g := range got {
+		if d.DecodeFrame(g.Frame) == nil && d.Has(craft.LayerUDP) {
+			ids[d.IPv4.ID] = true
+			if c := d.Checksums(nil); c[0].Status != craft.ChecksumGood {
+				t.Fatalf("id %d: IPv4 checksum %v", d.IPv4.ID, c[0].Status)
+			}
+		}
+	}
+	if len(ids) != 5000 {
+		t.Errorf("%d distinct IDs arrived of 5000 sent", len(ids))
+	}
+}

@@ -22,6 +22,7 @@ type fastPlan struct {
 	echo            bool
 	ipCsumForced    bool
 	icmpCsumForced  bool
+	ring            bool // send through a PACKET_TX_RING instead of sendmmsg
 	open            func() (*rawsock.Conn, error)
 }
 
@@ -77,6 +78,19 @@ func fastSend(p fastPlan) (uint64, time.Duration, error) {
 
 func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uint64, error) {
 	defer c.Close()
+	var ring *rawsock.TxRing
+	if p.ring {
+		longest := 0
+		for _, f := range p.frames {
+			longest = max(longest, len(f))
+		}
+		r, err := rawsock.NewTxRing(c, 1024, longest)
+		if err != nil {
+			return 0, err
+		}
+		defer r.Close()
+		ring = r
+	}
 	perPacket := len(p.frames)
 	slots := max(1, rawsock.MaxBatch/perPacket) // packets per batch
 	// Each slot holds its own copy of the packet's frames.
@@ -123,7 +137,18 @@ func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uin
 				batch = append(batch, f)
 			}
 		}
-		for rest := batch; len(rest) > 0; { // rest, not batch: batch keeps its capacity
+		if ring != nil {
+			for _, f := range batch {
+				if err := ring.Put(f); err != nil {
+					return sent, err
+				}
+				sent++
+			}
+			if err := ring.Flush(); err != nil {
+				return sent, err
+			}
+		}
+		for rest := batch; ring == nil && len(rest) > 0; { // rest, not batch: batch keeps its capacity
 			m, err := c.SendBatch(rest)
 			sent += uint64(m)
 			if err != nil {

@@ -424,10 +424,18 @@ func ex7(x *run) error {
 		_, sendErr = c.WriteTo([]byte("Hello\n"), &net.UDPAddr{IP: net.ParseIP(hsAddr), Port: 8192})
 		return nil
 	})
-	time.Sleep(200 * time.Millisecond)
-	icmp := decoded(atHc.Stop(), func(d *craft.Decoded, c *listen.Captured) bool {
+	isUnreach := func(d *craft.Decoded, c *listen.Captured) bool {
 		return d.Has(craft.LayerICMP) && d.ICMP.Type == craft.ICMPUnreachable && d.ICMP.Code == craft.CodePortUnreachable
-	})
+	}
+	// The error comes back in well under a millisecond; on a busy machine
+	// give it up to 3 s before calling it missing.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if len(decoded(atHc.Snapshot(), isUnreach)) > 0 {
+			break
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	icmp := decoded(atHc.Stop(), isUnreach)
 	x.see("the client's sendto returned %v", sendErr)
 	if len(icmp) == 1 {
 		d := icmp[0]
