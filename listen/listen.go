@@ -85,10 +85,15 @@ func (l *Listener) Next(deadline time.Time) (*Packet, error) {
 	if err != nil {
 		return nil, err
 	}
+	return l.decode(n), nil
+}
+
+// decode decodes the n bytes just read into the reused Packet.
+func (l *Listener) decode(n int) *Packet {
 	p := &l.pkt
 	p.Frame = l.buf[:n]
 	p.Err = p.Decoded.DecodeFrame(p.Frame)
-	return p, nil
+	return p
 }
 
 // Poll returns the next frame if one is already queued, or nil without
@@ -101,10 +106,7 @@ func (l *Listener) Poll() (*Packet, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &l.pkt
-	p.Frame = l.buf[:n]
-	p.Err = p.Decoded.DecodeFrame(p.Frame)
-	return p, nil
+	return l.decode(n), nil
 }
 
 // Stats returns the kernel's counters since the last call: frames queued to

@@ -264,17 +264,7 @@ func TestSendRateHeld(t *testing.T) {
 	for _, c := range []struct {
 		rate, count int
 	}{{1000, 500}, {5000, 2500}, {20000, 10000}} {
-		rec := listen.Record(func() *listen.Listener {
-			var ln *listen.Listener
-			_ = l.Do(lab.Hs, func() error {
-				ifi, _ := net.InterfaceByName(lab.HostIfc)
-				prog, _ := listen.Filter{Proto: craft.ProtoUDP, Port: 7}.Compile()
-				var err error
-				ln, err = listen.Listen(ifi, &listen.Config{Filter: prog})
-				return err
-			})
-			return ln
-		}(), 0)
+		rec := recordUDP(t, l, lab.Hs, 7)
 		err := l.Do(lab.Hc, func() error {
 			cmd := newSendCmd()
 			cmd.SetOut(io.Discard)
@@ -340,16 +330,7 @@ func TestFloodMemoryFlat(t *testing.T) {
 // --tx-ring sends every packet, each with its own ID, like the sendmmsg path.
 func TestSendTxRing(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
-	var ln *listen.Listener
-	if err := l.Do(lab.Hs, func() (err error) {
-		ifi, _ := net.InterfaceByName(lab.HostIfc)
-		prog, _ := listen.Filter{Proto: craft.ProtoUDP, Port: 7}.Compile()
-		ln, err = listen.Listen(ifi, &listen.Config{Filter: prog, ReadBuffer: 32 << 20})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	rec := listen.Record(ln, 0)
+	rec := recordUDP(t, l, lab.Hs, 7)
 	err := l.Do(lab.Hc, func() error {
 		cmd := newSendCmd()
 		cmd.SetOut(io.Discard)
@@ -375,4 +356,27 @@ func TestSendTxRing(t *testing.T) {
 	if len(ids) != 5000 {
 		t.Errorf("%d distinct IDs arrived of 5000 sent", len(ids))
 	}
+}
+
+// recordUDP records, at host, the UDP frames to or from port.
+func recordUDP(t *testing.T, l *lab.Lab, host string, port uint16) *listen.Recorder {
+	t.Helper()
+	var ln *listen.Listener
+	if err := l.Do(host, func() (err error) {
+		ifi, err := net.InterfaceByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		prog, err := listen.Filter{Proto: craft.ProtoUDP, Port: port}.Compile()
+		if err != nil {
+			return err
+		}
+		ln, err = listen.Listen(ifi, &listen.Config{Filter: prog, ReadBuffer: 32 << 20})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rec := listen.Record(ln, 0)
+	t.Cleanup(func() { rec.Stop(); ln.Close() })
+	return rec
 }
