@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -267,6 +268,9 @@ func (l *Lab) build() error {
 			}
 		}
 	}
+	if err := l.waitUp(hs, 3*time.Second); err != nil {
+		return err
+	}
 	for _, host := range []string{Hs, Hc, Hf, R} {
 		if host == Hf && !l.cfg.Routed || host == R && !l.cfg.Routed {
 			continue
@@ -280,6 +284,36 @@ func (l *Lab) build() error {
 		}
 	}
 	return nil
+}
+
+// waitUp waits, at most d, until every interface of the lab but lo is
+// operationally up. Carrier changes reach bridges through the kernel's
+// linkwatch, which may lag by up to a second: packets sent before would be
+// dropped at a switch port that is not forwarding yet.
+func (l *Lab) waitUp(hs handles, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		var down []string
+		for host, h := range hs {
+			links, err := h.LinkList()
+			if err != nil {
+				return err
+			}
+			for _, lk := range links {
+				a := lk.Attrs()
+				if a.Name != "lo" && a.OperState != netlink.OperUp {
+					down = append(down, host+"/"+a.Name)
+				}
+			}
+		}
+		if len(down) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab %s: links still not up after %v: %v", l.cfg.Name, d, down)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func addRoute(h *netlink.Handle, dst, via string) error {
@@ -407,10 +441,24 @@ func (l *Lab) setCable(up bool) error {
 	if err != nil {
 		return err
 	}
-	if up {
-		return h.LinkSetUp(link)
+	if !up {
+		return h.LinkSetDown(link)
 	}
-	return h.LinkSetDown(link)
+	if err := h.LinkSetUp(link); err != nil {
+		return err
+	}
+	// Plugged back in: wait until both ends of the cable are up again.
+	f2, err := netns.GetFromName(l.NS(S2))
+	if err != nil {
+		return err
+	}
+	defer f2.Close()
+	h2, err := netlink.NewHandleAt(f2)
+	if err != nil {
+		return err
+	}
+	defer h2.Close()
+	return l.waitUp(handles{S1: h, S2: h2}, 3*time.Second)
 }
 
 // CableUp reports whether the S1–S2 cable is plugged in.
