@@ -98,43 +98,15 @@ func (r *TxRing) Put(frame []byte) error {
 	if len(frame) > r.slot-tpacket2HdrLen {
 		return fmt.Errorf("tx ring: a %d-byte frame does not fit a %d-byte slot", len(frame), r.slot-tpacket2HdrLen)
 	}
-	st := r.status(r.next)
-	var deadline time.Time
-	for spins := 0; atomic.LoadUint32(st) != tpStatusAvailable; spins++ {
-		if atomic.LoadUint32(st) == tpStatusWrongFormat {
-			return fmt.Errorf("tx ring: the kernel refused a frame (TP_STATUS_WRONG_FORMAT)")
-		}
-		// Ask again now and then: a flush that met a full send buffer
-		// (EAGAIN) left the frames waiting.
-		if spins%64 == 0 {
-			if err := r.Flush(); err != nil {
-				return err
-			}
-		}
-		switch {
-		case spins < 256:
-			runtime.Gosched()
-		case deadline.IsZero():
-			deadline = time.Now().Add(time.Second)
-		case time.Now().After(deadline):
-			return ErrRingFull
-		default:
-			time.Sleep(5 * time.Microsecond)
-		}
+	area, err := r.Claim()
+	if err != nil {
+		return err
 	}
-	base := r.offset(r.next)
-	n := copy(r.mem[base+tpacket2HdrLen:], frame)
+	n := copy(area, frame)
 	if n < craft.MinFrameLen {
-		clear(r.mem[base+tpacket2HdrLen+n : base+tpacket2HdrLen+craft.MinFrameLen])
-		n = craft.MinFrameLen
+		clear(area[n:craft.MinFrameLen])
 	}
-	*(*uint32)(unsafe.Pointer(&r.mem[base+4])) = uint32(n) // tp_len
-	atomic.StoreUint32(st, tpStatusSendRequest)
-	r.queued++
-	r.next++
-	if r.next == r.n {
-		r.next = 0
-	}
+	r.Commit(n)
 	return nil
 }
 
@@ -153,3 +125,47 @@ func (r *TxRing) Slots() int { return r.n }
 
 // Close releases the ring's memory; the Conn stays open.
 func (r *TxRing) Close() error { return unix.Munmap(r.mem) }
+
+// Claim returns the next slot's frame area once it is free, to be written
+// or patched in place, then handed over with Commit. The area keeps the
+// bytes of the frame the slot last carried, so a sender that fills every
+// slot once can afterwards patch only what changes — nothing is copied per
+// frame. It waits like Put when the ring is full.
+func (r *TxRing) Claim() ([]byte, error) {
+	st := r.status(r.next)
+	var deadline time.Time
+	for spins := 0; atomic.LoadUint32(st) != tpStatusAvailable; spins++ {
+		if atomic.LoadUint32(st) == tpStatusWrongFormat {
+			return nil, fmt.Errorf("tx ring: the kernel refused a frame (TP_STATUS_WRONG_FORMAT)")
+		}
+		if spins%64 == 0 {
+			if err := r.Flush(); err != nil {
+				return nil, err
+			}
+		}
+		switch {
+		case spins < 256:
+			runtime.Gosched()
+		case deadline.IsZero():
+			deadline = time.Now().Add(time.Second)
+		case time.Now().After(deadline):
+			return nil, ErrRingFull
+		default:
+			time.Sleep(5 * time.Microsecond)
+		}
+	}
+	base := r.offset(r.next) + tpacket2HdrLen
+	return r.mem[base : base+r.slot-tpacket2HdrLen], nil
+}
+
+// Commit hands the claimed slot, holding a frame of n bytes, to the kernel.
+func (r *TxRing) Commit(n int) {
+	base := r.offset(r.next)
+	*(*uint32)(unsafe.Pointer(&r.mem[base+4])) = uint32(max(n, craft.MinFrameLen)) // tp_len
+	atomic.StoreUint32(r.status(r.next), tpStatusSendRequest)
+	r.queued++
+	r.next++
+	if r.next == r.n {
+		r.next = 0
+	}
+}

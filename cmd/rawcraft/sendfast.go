@@ -106,6 +106,7 @@ func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uin
 		ip = craft.EthernetLen
 	}
 	var sent uint64
+	filled := 0 // ring slots that hold the frame already
 	for i := uint64(0); i < n; {
 		// How many packets are due now?
 		due := min(uint64(slots), n-i)
@@ -118,26 +119,36 @@ func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uin
 			due = min(due, k-i)
 		}
 		batch = batch[:0]
-		for s := uint64(0); s < due; s++ {
+		for s := uint64(0); s < due && !(ring != nil && perPacket == 1); s++ {
 			k := uint64(w) + (i+s)*uint64(p.workers) // the packet's number in the whole plan
 			for _, f := range bufs[s] {
-				ipCsum := ip + 10
-				if p.ipCsumForced {
-					ipCsum = -1
-				}
-				craft.Patch16(f, ip+4, p.baseID+uint16(k), ipCsum)
-				if p.echo && f[ip+6]&0x1f == 0 && f[ip+7] == 0 {
-					t := ip + int(f[ip]&0xf)*4
-					icmpCsum := t + 2
-					if p.icmpCsumForced {
-						icmpCsum = -1
-					}
-					craft.Patch16(f, t+6, p.baseSeq+uint16(k), icmpCsum)
-				}
+				p.patch(f, ip, k)
 				batch = append(batch, f)
 			}
 		}
-		if ring != nil {
+		if ring != nil && perPacket == 1 {
+			// Zero copy: each slot got the frame on its first lap; after
+			// that only the fields that change are patched, in the slot.
+			for s := uint64(0); s < due; s++ {
+				k := uint64(w) + (i+s)*uint64(p.workers)
+				area, err := ring.Claim()
+				if err != nil {
+					return sent, err
+				}
+				f := area[:len(p.frames[0])]
+				if filled < ring.Slots() {
+					copy(f, p.frames[0])
+					filled++
+				}
+				p.patch(f, ip, k)
+				ring.Commit(len(f))
+				sent++
+			}
+			if err := ring.Flush(); err != nil {
+				return sent, err
+			}
+			batch = batch[:0]
+		} else if ring != nil {
 			for _, f := range batch {
 				if err := ring.Put(f); err != nil {
 					return sent, err
@@ -166,4 +177,23 @@ func cpus(n uint64) int {
 		return runtime.NumCPU()
 	}
 	return int(n)
+}
+
+// patch gives frame f (its IPv4 header at ip) the identity of packet k:
+// IP ID baseID+k and, for an echo, sequence number baseSeq+k, with their
+// checksums updated in place (RFC 1624) unless they were forced.
+func (p *fastPlan) patch(f []byte, ip int, k uint64) {
+	ipCsum := ip + 10
+	if p.ipCsumForced {
+		ipCsum = -1
+	}
+	craft.Patch16(f, ip+4, p.baseID+uint16(k), ipCsum)
+	if p.echo && f[ip+6]&0x1f == 0 && f[ip+7] == 0 {
+		t := ip + int(f[ip]&0xf)*4
+		icmpCsum := t + 2
+		if p.icmpCsumForced {
+			icmpCsum = -1
+		}
+		craft.Patch16(f, t+6, p.baseSeq+uint16(k), icmpCsum)
+	}
 }
