@@ -7,6 +7,7 @@ import (
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/rawsock"
+	"golang.org/x/sys/unix"
 )
 
 // fastPlan is a flood or a high rate sent in batches: count packets (each
@@ -78,6 +79,15 @@ func fastSend(p fastPlan) (uint64, time.Duration, error) {
 
 func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uint64, error) {
 	defer c.Close()
+	if p.workers > 1 {
+		// One core per worker, as trafgen pins one process per core. The
+		// thread is never unlocked, so the runtime throws it away, with its
+		// affinity, when the worker ends.
+		runtime.LockOSThread()
+		var set unix.CPUSet
+		set.Set(w % runtime.NumCPU())
+		_ = unix.SchedSetaffinity(0, &set)
+	}
 	var ring *rawsock.TxRing
 	if p.ring {
 		longest := 0
