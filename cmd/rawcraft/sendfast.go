@@ -104,8 +104,14 @@ func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uin
 	perPacket := len(p.frames)
 	slots := max(1, rawsock.MaxBatch/perPacket) // packets per batch
 	// Each slot holds its own copy of the packet's frames.
+	// Zero copy: a single-frame packet through the ring is patched in its
+	// slot; everything else is patched in these copies first.
+	zeroCopy := ring != nil && perPacket == 1
 	bufs := make([][][]byte, slots)
 	for s := range bufs {
+		if zeroCopy {
+			break
+		}
 		for _, f := range p.frames {
 			bufs[s] = append(bufs[s], append([]byte(nil), f...))
 		}
@@ -129,14 +135,14 @@ func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uin
 			due = min(due, k-i)
 		}
 		batch = batch[:0]
-		for s := uint64(0); s < due && !(ring != nil && perPacket == 1); s++ {
+		for s := uint64(0); s < due && !zeroCopy; s++ {
 			k := uint64(w) + (i+s)*uint64(p.workers) // the packet's number in the whole plan
 			for _, f := range bufs[s] {
 				p.patch(f, ip, k)
 				batch = append(batch, f)
 			}
 		}
-		if ring != nil && perPacket == 1 {
+		if zeroCopy {
 			// Zero copy: each slot got the frame on its first lap; after
 			// that only the fields that change are patched, in the slot.
 			for s := uint64(0); s < due; s++ {

@@ -60,7 +60,6 @@ type run struct {
 	lab   *lab.Lab
 	scale float64 // 1 as in the article; 0.1 with --fast
 	out   *Outcome
-	t0    time.Time
 	log   io.Writer
 }
 
