@@ -39,7 +39,7 @@ type ScanConfig struct {
 	Src      netip.Addr
 	Ports    []uint16
 	Cookies  Cookies
-	Tx       *rawsock.Conn
+	Tx       *rawsock.Sender
 	Rx       *Listener
 	// Interval between probes (0: as fast as the socket takes them);
 	// Timeout to wait after the last; Retries for the unanswered.
@@ -77,7 +77,8 @@ func Scan(cfg ScanConfig) (*ScanResult, error) {
 	slots := rawsock.MaxBatch
 	bufs := make([][]byte, slots)
 	for i := range bufs {
-		bufs[i] = append([]byte(nil), cfg.Template...)
+		bufs[i] = make([]byte, max(len(cfg.Template), craft.MinFrameLen)) // padded once: SendBatch need not copy
+		copy(bufs[i], cfg.Template)
 	}
 	batch := make([][]byte, 0, slots)
 	dst := cfg.Dst

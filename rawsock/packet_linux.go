@@ -19,8 +19,7 @@ type Conn struct {
 	c   *packet.Conn
 	ifi *net.Interface
 	pad [craft.MinFrameLen]byte
-	rs  *recvState  // set with Config.Meta
-	bs  *batchState // set by the first SendBatch
+	rs  *recvState // set with Config.Meta
 }
 
 // Config configures Listen. A nil *Config means: every EtherType, no filter.

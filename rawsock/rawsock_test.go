@@ -326,13 +326,25 @@ func TestARPTimesOut(t *testing.T) {
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
+// senderOnHc opens a Sender in Hc toward rt's interface.
+func senderOnHc(t *testing.T, l *lab.Lab, rt rawsock.Route, cfg *rawsock.SenderConfig) *rawsock.Sender {
+	t.Helper()
+	var s *rawsock.Sender
+	if err := l.Do(lab.Hc, func() (err error) {
+		s, err = rawsock.NewSender(rt.Iface, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // A batch arrives whole and in order, padded where short.
 func TestSendBatch(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
-	rt, tx := resolveFromHc(t, l, "198.18.1.1")
-	if err := tx.SetQdiscBypass(true); err != nil {
-		t.Fatal(err)
-	}
+	rt, _ := resolveFromHc(t, l, "198.18.1.1")
+	tx := senderOnHc(t, l, rt, &rawsock.SenderConfig{QdiscBypass: true})
 	rx := capture(t, l, lab.Hs, &rawsock.Config{ReadBuffer: 4 << 20}) // room for the whole batch
 	var frames [][]byte
 	for i := 0; i < rawsock.MaxBatch; i++ {
@@ -354,13 +366,16 @@ func TestSendBatch(t *testing.T) {
 	if a := testing.AllocsPerRun(20, func() { _, _ = tx.SendBatch(frames) }); a != 0 {
 		t.Errorf("SendBatch allocates %v times", a)
 	}
+	if n, err := tx.SendBatch([][]byte{frames[0], make([]byte, 13)}); err == nil || n != 0 {
+		t.Errorf("a 13-byte frame in a batch: sent %d, err %v; want an error before anything is sent", n, err)
+	}
 }
 
 // Frames put into the TX ring arrive whole and in order.
 func TestTxRing(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
-	rt, tx := resolveFromHc(t, l, "198.18.1.1")
-	ring, err := rawsock.NewTxRing(tx, 512, 1514)
+	rt, _ := resolveFromHc(t, l, "198.18.1.1")
+	ring, err := rawsock.NewTxRing(senderOnHc(t, l, rt, nil), 512, 1514)
 	if err != nil {
 		t.Fatal(err)
 	}

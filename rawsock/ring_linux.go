@@ -21,7 +21,6 @@ import (
 // it. A slot is the sender's when its status is TP_STATUS_AVAILABLE, and the
 // kernel's once marked TP_STATUS_SEND_REQUEST, until it has gone out.
 type TxRing struct {
-	c        *Conn
 	fd       int
 	mem      []byte
 	slot     int // bytes per slot
@@ -40,8 +39,9 @@ const (
 )
 
 // NewTxRing sets up a ring of slots slots, each holding a frame of at most
-// maxFrame bytes, on c (a Conn opened with SendOnly).
-func NewTxRing(c *Conn, slots, maxFrame int) (*TxRing, error) {
+// maxFrame bytes, on s. Once it has a ring the socket sends only through
+// it: use one Sender per ring.
+func NewTxRing(s *Sender, slots, maxFrame int) (*TxRing, error) {
 	slot := (tpacket2HdrLen + max(maxFrame, craft.MinFrameLen) + 15) &^ 15
 	page := unix.Getpagesize()
 	if slot > page || slots < 1 || slots > 1<<16 {
@@ -49,34 +49,24 @@ func NewTxRing(c *Conn, slots, maxFrame int) (*TxRing, error) {
 	}
 	perBlock := page / slot
 	blocks := (slots + perBlock - 1) / perBlock
-	r := &TxRing{c: c, slot: slot, perBlock: perBlock, block: page, n: blocks * perBlock}
-	rc, err := c.c.SyscallConn()
+	r := &TxRing{fd: s.fd, slot: slot, perBlock: perBlock, block: page, n: blocks * perBlock}
+	// Frames in flight count against the send buffer until the kernel
+	// frees them: room for the whole ring.
+	if err := unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 4*blocks*page); err != nil {
+		return nil, fmt.Errorf("tx ring: SO_SNDBUFFORCE: %w", err)
+	}
+	if err := unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+		return nil, fmt.Errorf("tx ring: PACKET_VERSION: %w", err)
+	}
+	req := unix.TpacketReq{Block_size: uint32(page), Block_nr: uint32(blocks), Frame_size: uint32(slot), Frame_nr: uint32(r.n)}
+	if err := unix.SetsockoptTpacketReq(r.fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &req); err != nil {
+		return nil, fmt.Errorf("tx ring: PACKET_TX_RING: %w", err)
+	}
+	mem, err := unix.Mmap(r.fd, 0, blocks*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tx ring: mmap: %w", err)
 	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		r.fd = int(fd)
-		// Frames in flight count against the send buffer until the kernel
-		// frees them: room for the whole ring.
-		if serr = unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 4*blocks*page); serr != nil {
-			return
-		}
-		if serr = unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); serr != nil {
-			return
-		}
-		req := unix.TpacketReq{Block_size: uint32(page), Block_nr: uint32(blocks), Frame_size: uint32(slot), Frame_nr: uint32(r.n)}
-		if serr = unix.SetsockoptTpacketReq(r.fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &req); serr != nil {
-			return
-		}
-		r.mem, serr = unix.Mmap(r.fd, 0, blocks*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	})
-	if err == nil {
-		err = serr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("tx ring: %w", err)
-	}
+	r.mem = mem
 	return r, nil
 }
 
@@ -123,7 +113,7 @@ func (r *TxRing) Flush() error {
 // Slots returns the ring's size in frames.
 func (r *TxRing) Slots() int { return r.n }
 
-// Close releases the ring's memory; the Conn stays open.
+// Close releases the ring's memory; the Sender stays open.
 func (r *TxRing) Close() error { return unix.Munmap(r.mem) }
 
 // Claim returns the next slot's frame area once it is free, to be written

@@ -301,19 +301,19 @@ func TestSendRateHeld(t *testing.T) {
 func TestFloodMemoryFlat(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
 	var rt rawsock.Route
-	var c *rawsock.Conn
+	var c *rawsock.Sender
 	if err := l.Do(lab.Hc, func() (err error) {
 		if rt, err = rawsock.Resolve(lab.AddrHs, nil); err != nil {
 			return err
 		}
-		c, err = rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
+		c, err = rawsock.NewSender(rt.Iface, nil)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
 	frame, _ := (&craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{ID: 1, Src: lab.AddrHc, Dst: lab.AddrHs},
 		UDP: &craft.UDP{SrcPort: 9, DstPort: 9}}).Append(nil)
-	plan := fastPlan{frames: [][]byte{frame}, linkEth: true, count: 200_000, workers: 1, open: func() (*rawsock.Conn, error) { return c, nil }}
+	plan := fastPlan{frames: [][]byte{frame}, linkEth: true, count: 200_000, workers: 1, open: func() (*rawsock.Sender, error) { return c, nil }}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

@@ -429,9 +429,16 @@ func runScan(out, errw io.Writer, pf *packetFlags, o *probeOpts, ports []uint16,
 	if len(b.frames) != 1 || !b.linkEth || len(b.packet.IPv4.Options) > 0 {
 		return nil, listen.Stats{}, usagef("a stateless scan sends plain SYNs: no IP options, fragments or via ip")
 	}
+	// A Sender of its own: out of Go's poller, it sends faster than the
+	// probe's Conn (see rawsock.Sender).
+	fast, err := rawsock.NewSender(tx.route.Iface, nil)
+	if err != nil {
+		return nil, listen.Stats{}, err
+	}
+	defer fast.Close()
 	start := time.Now()
 	res, err := listen.Scan(listen.ScanConfig{Template: b.frames[0].bytes, Dst: pf.dst.a, Src: pf.src.a, Ports: ports,
-		Cookies: listen.NewCookies(), Tx: tx.pconn, Rx: rx, Interval: o.interval, Timeout: o.timeout, Retries: int(o.retries.v)})
+		Cookies: listen.NewCookies(), Tx: fast, Rx: rx, Interval: o.interval, Timeout: o.timeout, Retries: int(o.retries.v)})
 	if err != nil {
 		return nil, listen.Stats{}, err
 	}

@@ -197,12 +197,8 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		ifi := tx.route.Iface
 		plan := fastPlan{frames: frames, linkEth: b.linkEth, count: o.count.v, interval: interval, workers: cpus(o.cpus.v),
 			baseID: baseID, baseSeq: baseSeq, echo: echo, ipCsumForced: pf.set("ip-csum"), icmpCsumForced: pf.set("csum"), ring: o.txRing,
-			open: func() (*rawsock.Conn, error) {
-				c, err := rawsock.Listen(ifi, &rawsock.Config{SendOnly: true})
-				if err == nil && rateMax {
-					err = c.SetQdiscBypass(true)
-				}
-				return c, err
+			open: func() (*rawsock.Sender, error) {
+				return rawsock.NewSender(ifi, &rawsock.SenderConfig{QdiscBypass: rateMax})
 			}}
 		n, el, err := fastSend(plan)
 		if err != nil {

@@ -24,7 +24,7 @@ type fastPlan struct {
 	ipCsumForced    bool
 	icmpCsumForced  bool
 	ring            bool // send through a PACKET_TX_RING instead of sendmmsg
-	open            func() (*rawsock.Conn, error)
+	open            func() (*rawsock.Sender, error)
 }
 
 // fastSend sends the plan and returns how many frames went out. Paced
@@ -39,7 +39,7 @@ func fastSend(p fastPlan) (uint64, time.Duration, error) {
 	// Every socket is opened here, on the calling goroutine's thread: in a
 	// test that runs send inside lab.Do only that thread is in the lab's
 	// namespace, and a worker's thread might be in the machine's own.
-	conns := make([]*rawsock.Conn, p.workers)
+	conns := make([]*rawsock.Sender, p.workers)
 	for w := range conns {
 		c, err := p.open()
 		if err != nil {
@@ -77,7 +77,7 @@ func fastSend(p fastPlan) (uint64, time.Duration, error) {
 	return total, time.Since(start), firstErr
 }
 
-func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uint64, error) {
+func (p fastPlan) worker(c *rawsock.Sender, w int, n uint64, start time.Time) (uint64, error) {
 	defer c.Close()
 	if p.workers > 1 {
 		// One core per worker, as trafgen pins one process per core. The
@@ -113,7 +113,10 @@ func (p fastPlan) worker(c *rawsock.Conn, w int, n uint64, start time.Time) (uin
 			break
 		}
 		for _, f := range p.frames {
-			bufs[s] = append(bufs[s], append([]byte(nil), f...))
+			// Padded here, once, so that SendBatch need not copy.
+			b := make([]byte, max(len(f), craft.MinFrameLen))
+			copy(b, f)
+			bufs[s] = append(bufs[s], b)
 		}
 	}
 	batch := make([][]byte, 0, slots*perPacket)
