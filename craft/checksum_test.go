@@ -114,3 +114,23 @@ func TestTransportStepsTCP(t *testing.T) {
 		t.Errorf("labels: %q, %q", s.Words[0].Label, s.Words[14].Label)
 	}
 }
+
+// fold agrees with folding one carry at a time, at the edges too.
+func TestFoldEdges(t *testing.T) {
+	slow := func(s uint64) uint16 {
+		for s > 0xffff {
+			s = s&0xffff + s>>16
+		}
+		return uint16(s)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	cases := []uint64{0, 1, 0xffff, 0x10000, 0x1fffe, 0xffffffff, 0x100000000, 0xffff0000ffff, 1<<64 - 1, 1<<64 - 2, 0xffffffff00000000, 0x80000000_80000000}
+	for i := 0; i < 100000; i++ {
+		cases = append(cases, r.Uint64())
+	}
+	for _, s := range cases {
+		if got, want := fold(s), slow(s); got != want {
+			t.Fatalf("fold(%#x) = %#x, want %#x", s, got, want)
+		}
+	}
+}

@@ -126,19 +126,29 @@ func (h *IPv4) encode(b []byte, proto uint8, s, d [4]byte) error {
 	// bytes): version…fragment offset, TTL…checksum (zero for now), and
 	// the two addresses.
 	_ = b[19]
-	binary.BigEndian.PutUint64(b[0:], uint64(ver<<4|ihl)<<56|uint64(h.TOS)<<48|uint64(total)<<32|
-		uint64(h.ID)<<16|uint64(uint16(h.Flags)<<13|h.FragOff))
-	binary.BigEndian.PutUint32(b[8:], uint32(h.TTL.Or(64))<<24|uint32(h.Protocol.Or(proto))<<16)
-	binary.BigEndian.PutUint64(b[12:], uint64(binary.BigEndian.Uint32(s[:]))<<32|uint64(binary.BigEndian.Uint32(d[:])))
-	o := copy(b[20:n], h.Options)
-	clear(b[20+o : n])
+	w0 := uint64(ver<<4|ihl)<<56 | uint64(h.TOS)<<48 | uint64(total)<<32 | uint64(h.ID)<<16 | uint64(uint16(h.Flags)<<13|h.FragOff)
+	w1 := uint32(h.TTL.Or(64))<<24 | uint32(h.Protocol.Or(proto))<<16
+	w2 := uint64(binary.BigEndian.Uint32(s[:]))<<32 | uint64(binary.BigEndian.Uint32(d[:]))
+	binary.BigEndian.PutUint64(b[0:], w0)
+	binary.BigEndian.PutUint32(b[8:], w1)
+	binary.BigEndian.PutUint64(b[12:], w2)
+	if n > 20 { // options, padded with zeros
+		o := copy(b[20:n], h.Options)
+		clear(b[20+o : n])
+	}
 	csum, ok := h.Checksum.Get()
 	if !ok {
-		covered := int(ihl) * 4
-		if covered > len(b) {
-			covered = len(b)
+		if covered := min(int(ihl)*4, len(b)); covered == n {
+			// The fixed header from the registers, the options from where
+			// they came from (their zero padding adds nothing).
+			acc := halves(w0) + uint64(w1) + halves(w2)
+			if len(h.Options) > 0 {
+				acc = sum(h.Options, acc)
+			}
+			csum = ^fold(acc)
+		} else { // a forced IHL: the checksum covers what it says
+			csum = Checksum(b[:covered])
 		}
-		csum = Checksum(b[:covered])
 	}
 	binary.BigEndian.PutUint16(b[10:], csum)
 	return nil

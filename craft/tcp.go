@@ -138,14 +138,27 @@ func (h *TCP) encode(b []byte, src, dst [4]byte) error {
 	// The fixed header in three wide stores (RFC 9293 §3.1), the checksum
 	// zero for now.
 	_ = b[19]
-	binary.BigEndian.PutUint64(b[0:], uint64(h.SrcPort)<<48|uint64(h.DstPort)<<32|uint64(h.Seq))
-	binary.BigEndian.PutUint64(b[8:], uint64(h.Ack)<<32|uint64(off<<4|h.Reserved)<<24|uint64(h.Flags)<<16|uint64(h.Window))
+	w0 := uint64(h.SrcPort)<<48 | uint64(h.DstPort)<<32 | uint64(h.Seq)
+	w1 := uint64(h.Ack)<<32 | uint64(off<<4|h.Reserved)<<24 | uint64(h.Flags)<<16 | uint64(h.Window)
+	binary.BigEndian.PutUint64(b[0:], w0)
+	binary.BigEndian.PutUint64(b[8:], w1)
 	binary.BigEndian.PutUint32(b[16:], uint32(h.Urgent))
-	o := copy(b[20:n], h.Options)
-	clear(b[20+o : n])
+	if n > 20 { // options, padded with zeros
+		o := copy(b[20:n], h.Options)
+		clear(b[20+o : n])
+	}
 	csum, ok := h.Checksum.Get()
 	if !ok {
-		csum = ^fold(sum(b, pseudoSum4(src, dst, ProtoTCP, len(b))))
+		// The fixed header from the registers, the options from where they
+		// came from (their zero padding adds nothing), the data from b.
+		acc := pseudoSum4(src, dst, ProtoTCP, len(b)) + halves(w0) + halves(w1) + uint64(h.Urgent)
+		if len(h.Options) > 0 {
+			acc = sum(h.Options, acc)
+		}
+		if len(b) > n {
+			acc = sum(b[n:], acc)
+		}
+		csum = ^fold(acc)
 	}
 	binary.BigEndian.PutUint16(b[16:], csum)
 	return nil

@@ -55,17 +55,16 @@ func (h *UDP) encode(b []byte, src, dst [4]byte) error {
 		}
 		length = uint16(len(b))
 	}
-	binary.BigEndian.PutUint16(b[0:], h.SrcPort)
-	binary.BigEndian.PutUint16(b[2:], h.DstPort)
-	binary.BigEndian.PutUint16(b[4:], length)
-	b[6], b[7] = 0, 0
+	w := uint64(h.SrcPort)<<48 | uint64(h.DstPort)<<32 | uint64(length)<<16 // checksum zero for now
+	binary.BigEndian.PutUint64(b, w)
 	csum, ok := h.Checksum.Get()
 	if !ok {
 		covered := b
 		if int(length) >= UDPHeaderLen && int(length) <= len(b) {
 			covered = b[:length]
 		}
-		csum = ^fold(sum(covered, pseudoSum4(src, dst, ProtoUDP, len(covered))))
+		// The header from the register, the data from b.
+		csum = ^fold(sum(covered[UDPHeaderLen:], pseudoSum4(src, dst, ProtoUDP, len(covered))+halves(w)))
 		if csum == 0 {
 			csum = 0xffff
 		}
