@@ -44,8 +44,13 @@ type Config struct {
 	// Filter runs in the kernel and is attached before the socket is bound.
 	Filter []bpf.RawInstruction
 	// ReadBuffer is the socket's receive buffer in bytes (default 4 MiB), so
-	// that a burst of replies fits while probes are still being sent.
+	// that a burst of replies fits while probes are still being sent; with
+	// Ring, the ring's size.
 	ReadBuffer int
+	// Ring captures through a PACKET_RX_RING (TPACKET_V3, rawsock.Config):
+	// far fewer system calls and wakeups under a flood, at the price of up
+	// to rawsock.RingBlockTimeout before a lone frame can be read.
+	Ring bool
 }
 
 // Listener captures frames on one interface through AF_PACKET.
@@ -64,7 +69,7 @@ func Listen(ifi *net.Interface, cfg *Config) (*Listener, error) {
 	if c.ReadBuffer == 0 {
 		c.ReadBuffer = 4 << 20
 	}
-	conn, err := rawsock.Listen(ifi, &rawsock.Config{Filter: c.Filter, Meta: true, ReadBuffer: c.ReadBuffer})
+	conn, err := rawsock.Listen(ifi, &rawsock.Config{Filter: c.Filter, Meta: true, ReadBuffer: c.ReadBuffer, Ring: c.Ring})
 	if err != nil {
 		return nil, err
 	}

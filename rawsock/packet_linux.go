@@ -20,6 +20,7 @@ type Conn struct {
 	ifi *net.Interface
 	pad [craft.MinFrameLen]byte
 	rs  *recvState // set with Config.Meta
+	rx  *rxRing    // set with Config.Ring
 }
 
 // Config configures Listen. A nil *Config means: every EtherType, no filter.
@@ -34,9 +35,20 @@ type Config struct {
 	// Meta turns on kernel receive timestamps and PACKET_AUXDATA, for
 	// RecvMeta.
 	Meta bool
-	// ReadBuffer sets the receive buffer, in bytes, so that a burst fits.
+	// ReadBuffer sets the receive buffer, in bytes, so that a burst fits;
+	// with Ring, the ring's size (default 4 MiB).
 	ReadBuffer int
+	// Ring receives through a PACKET_RX_RING (TPACKET_V3) instead of one
+	// recvmsg(2) per frame: for captures that must keep up with a flood.
+	// The price is latency: a block is handed over when full or after
+	// RingBlockTimeout, so a lone frame may wait that long to be read
+	// (its Meta.Time is still when it arrived). Implies Meta.
+	Ring bool
 }
+
+// RingBlockTimeout is how long a partly filled ring block waits before the
+// kernel hands it over (tp_retire_blk_tov).
+const RingBlockTimeout = 4 * time.Millisecond
 
 // Listen opens an AF_PACKET socket on ifi in the calling thread's network
 // namespace; it stays in that namespace.
@@ -49,15 +61,26 @@ func Listen(ifi *net.Interface, cfg *Config) (*Conn, error) {
 		proto = int(cfg.EtherType)
 	}
 	pc := &packet.Config{Filter: cfg.Filter}
-	if cfg.SendOnly {
-		proto = 0 // protocol 0: the socket receives nothing (packet(7))
+	bindProto := proto
+	switch {
+	case cfg.SendOnly:
+		proto, bindProto = 0, 0 // protocol 0: the socket receives nothing (packet(7))
 		pc = nil
+	case cfg.Ring:
+		bindProto = 0 // nothing is queued until the ring is in place; bound again below
 	}
-	c, err := packet.Listen(ifi, packet.Raw, proto, pc)
+	c, err := packet.Listen(ifi, packet.Raw, bindProto, pc)
 	if err != nil {
 		return nil, permission("AF_PACKET socket", err)
 	}
 	conn := &Conn{c: c, ifi: ifi}
+	if cfg.Ring && !cfg.SendOnly {
+		if err := conn.startRing(proto, cfg.ReadBuffer); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
 	if cfg.Meta {
 		if err := conn.enableMeta(); err != nil {
 			c.Close()
@@ -95,6 +118,10 @@ func (c *Conn) Send(frame []byte) (int, error) {
 
 // Recv reads one frame into b.
 func (c *Conn) Recv(b []byte) (int, error) {
+	if c.rx != nil {
+		var m Meta
+		return c.recvRing(b, &m, false)
+	}
 	n, _, err := c.c.ReadFrom(b)
 	return n, err
 }
@@ -112,8 +139,15 @@ func (c *Conn) Stats() (packets, drops uint64, err error) {
 	return uint64(s.Packets), uint64(s.Drops), nil
 }
 
-// Close closes the socket.
-func (c *Conn) Close() error { return c.c.Close() }
+// Close closes the socket (and unmaps its ring).
+func (c *Conn) Close() error {
+	err := c.c.Close()
+	if c.rx != nil {
+		c.rx.close()
+		c.rx = nil
+	}
+	return err
+}
 
 // IPConn is a raw IPv4 socket (IPPROTO_RAW, which implies IP_HDRINCL): it
 // sends a datagram whose header rawcraft built, and the kernel adds the link

@@ -83,6 +83,9 @@ var ErrWouldBlock = unix.EAGAIN
 // ErrWouldBlock at once. (A read deadline in the past would not do: Go's
 // poller then refuses to try the read at all.)
 func (c *Conn) RecvMetaNow(b []byte, m *Meta) (int, error) {
+	if c.rx != nil {
+		return c.recvRing(b, m, true)
+	}
 	if c.rs == nil {
 		return 0, unix.EINVAL
 	}
@@ -96,8 +99,12 @@ func (c *Conn) RecvMetaNow(b []byte, m *Meta) (int, error) {
 }
 
 // RecvMeta reads one frame into b and what the kernel knows about it into
-// m. It needs a Conn opened with Config.Meta. It allocates nothing.
+// m. It needs a Conn opened with Config.Meta or Config.Ring. It allocates
+// nothing.
 func (c *Conn) RecvMeta(b []byte, m *Meta) (int, error) {
+	if c.rx != nil {
+		return c.recvRing(b, m, false)
+	}
 	s := c.rs
 	if s == nil {
 		n, err := c.Recv(b)

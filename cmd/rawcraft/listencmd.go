@@ -113,7 +113,9 @@ transport-layer article's Exercise 5.`,
 		if err != nil {
 			return err
 		}
-		l, err := listen.Listen(ifi, &listen.Config{Filter: prog})
+		// Through the RX ring: a capture tool must keep up with a flood,
+		// and a few milliseconds before a lone frame shows do not matter.
+		l, err := listen.Listen(ifi, &listen.Config{Filter: prog, Ring: true})
 		if err != nil {
 			return err
 		}
