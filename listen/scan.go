@@ -70,8 +70,12 @@ func Scan(cfg ScanConfig) (*ScanResult, error) {
 		cfg.Timeout = time.Second
 	}
 	res := &ScanResult{}
+	pending := 0 // probed ports with no answer yet
 	for _, p := range cfg.Ports {
-		res.Probed[p] = true
+		if !res.Probed[p] {
+			res.Probed[p] = true
+			pending++
+		}
 	}
 	const ip, tcp = craft.EthernetLen, craft.EthernetLen + craft.IPv4HeaderLen
 	slots := rawsock.MaxBatch
@@ -105,6 +109,7 @@ func Scan(cfg ScanConfig) (*ScanResult, error) {
 			return
 		}
 		res.RTT[t.SrcPort] = p.Meta.Time.Sub(res.Sent[t.SrcPort])
+		pending--
 	}
 	poll := func() error {
 		for {
@@ -117,7 +122,8 @@ func Scan(cfg ScanConfig) (*ScanResult, error) {
 	}
 	_, _, _ = cfg.Rx.Stats()
 	id := uint16(time.Now().UnixNano())
-	for attempt := 0; attempt <= cfg.Retries; attempt++ {
+	// Every port answered: no retry to send, no timeout to wait out.
+	for attempt := 0; attempt <= cfg.Retries && pending > 0; attempt++ {
 		start := time.Now()
 		k := 0
 		for i := 0; i < len(cfg.Ports); {
@@ -156,7 +162,7 @@ func Scan(cfg ScanConfig) (*ScanResult, error) {
 			}
 		}
 		deadline := time.Now().Add(cfg.Timeout)
-		for {
+		for pending > 0 {
 			p, err := cfg.Rx.Next(deadline)
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				break

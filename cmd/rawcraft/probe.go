@@ -194,15 +194,21 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 		return nil, st, err
 	}
 	// Room for the burst a fast sender provokes: two frames (the probe's
-	// own copy and the reply) of about 1 KiB of kernel memory each per
-	// port, up to 64 MiB.
-	rx, err := listen.Listen(ifi, &listen.Config{Filter: filter, ReadBuffer: min(64<<20, max(4<<20, 2048*len(ports)))})
+	// own copy and the reply) per port, each about 1 KiB of kernel memory
+	// queued on a socket, up to 64 MiB; a stateless scan captures through
+	// a ring instead, where a small frame takes about 200 bytes.
+	scan := proto == "tcp" && (o.stateless || len(ports) > 1024) && o.via == "packet" && !fragmentedFlags(pf)
+	lc := &listen.Config{Filter: filter, ReadBuffer: min(64<<20, max(4<<20, 2048*len(ports)))}
+	if scan {
+		lc.Ring, lc.ReadBuffer = true, min(64<<20, max(4<<20, 512*len(ports)))
+	}
+	rx, err := listen.Listen(ifi, lc)
 	if err != nil {
 		return nil, st, err
 	}
 	defer rx.Close()
 
-	if proto == "tcp" && (o.stateless || len(ports) > 1024) && o.via == "packet" && !fragmentedFlags(pf) {
+	if scan {
 		return runScan(out, errw, pf, o, ports, tx, rx)
 	}
 	// Identities: a random source port and sequence number per run, so that

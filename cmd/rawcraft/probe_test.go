@@ -360,6 +360,8 @@ func TestListenCommandAndProbePcap(t *testing.T) {
 // Every port of a lab host: every RST matched, nothing dropped. (The
 // per-probe drain once used a deadline in the past, which Go's poller
 // refuses without reading: 85 % of the RSTs were lost to a full buffer.)
+// Once every port has answered the scan ends: no retry round, no timeout
+// waited out.
 func TestProbeAllPorts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("65 535 probes: skipped with -short")
@@ -371,9 +373,13 @@ func TestProbeAllPorts(t *testing.T) {
 		fs := pflag.NewFlagSet("p", pflag.ContinueOnError)
 		pf := newPacketFlags(fs)
 		_ = fs.Parse([]string{"--dst", "198.18.1.1"})
-		o := &probeOpts{ports: "1-65535", timeout: 500 * time.Millisecond, via: "packet", retries: numValue{v: 0}, quiet: true}
+		o := &probeOpts{ports: "1-65535", timeout: 10 * time.Second, via: "packet", retries: numValue{v: 2}, quiet: true}
 		var err error
+		start := time.Now()
 		rs, st, err = runProbe(io.Discard, io.Discard, "tcp", pf, o)
+		if el := time.Since(start); err == nil && el >= o.timeout {
+			t.Errorf("the scan took %v: it waited out its %v timeout though every port had answered", el, o.timeout)
+		}
 		return err
 	})
 	if err != nil {
