@@ -45,6 +45,7 @@ if [ ! -x "$RC" ]; then
   (cd "$here" && CGO_ENABLED=0 go build -o "$RC" ./cmd/rawcraft) || { echo "compare.sh: cannot build rawcraft" >&2; exit 1; }
 fi
 
+cd "$tmp" || exit 1   # masscan leaves paused.conf in its working directory
 ip netns del "$A" 2>/dev/null; ip netns del "$B" 2>/dev/null
 ip netns add "$A" && ip netns add "$B" || exit 1
 ip -n "$A" link add v0 type veth peer name v1 netns "$B"
