@@ -114,6 +114,12 @@ func (l *Listener) Poll() (*Packet, error) {
 	return l.decode(n), nil
 }
 
+// Interrupt makes a Next that is waiting return os.ErrDeadlineExceeded at
+// once, and leaves the socket open, so that its counters can still be read
+// (Close would lose them). A Next called afterwards sets its own deadline
+// again: a caller that stops on a signal checks for it between calls.
+func (l *Listener) Interrupt() error { return l.c.SetReadDeadline(time.Unix(1, 0)) }
+
 // Stats returns the kernel's counters since the last call: frames queued to
 // the socket, and frames dropped because its buffer was full.
 func (l *Listener) Stats() (received, dropped uint64, err error) { return l.c.Stats() }

@@ -380,3 +380,65 @@ func recordUDP(t *testing.T, l *lab.Lab, host string, port uint16) *listen.Recor
 	t.Cleanup(func() { rec.Stop(); ln.Close() })
 	return rec
 }
+
+// Ctrl-C ends listen with its summary intact: the socket stays open until
+// the kernel's counters are read, so frames shown + dropped + left unread
+// add up to every frame sent. (It used to close the socket first: the
+// drops then read as 0.) The listener is made to fall behind by a stdout
+// nobody reads until after Ctrl-C.
+func TestListenInterruptKeepsCounts(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	bin := buildBinary(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	cmd := exec.Command(bin, "listen", "--proto", "udp", "--port", "7779", "--count", "10000000", "--timeout", "60s")
+	var e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = pw, &e
+	if err := l.Start(lab.Hs, cmd); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	time.Sleep(300 * time.Millisecond) // until it listens
+	const sent = 50000                 // far more than its 4 MiB ring holds
+	if err := l.Do(lab.Hc, func() error {
+		c := newSendCmd()
+		c.SetOut(io.Discard)
+		c.SetErr(io.Discard)
+		c.SetArgs([]string{"udp", "--dst", "198.18.1.1", "--dport", "7779", "--count", fmt.Sprint(sent), "--rate", "max", "--cpus", "1", "-q"})
+		return c.Execute()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, pr) // lets it get past the line it was writing
+	var err2 error
+	select {
+	case err2 = <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("listen still running 10 s after Ctrl-C: %q", e.String())
+	}
+	var n, dropped, unread int
+	summary := e.String()[strings.Index(e.String(), "\n")+1:]
+	_, _ = fmt.Sscanf(summary, "%d frames captured in", &n)
+	if i := strings.Index(summary, "the kernel dropped "); i >= 0 {
+		_, _ = fmt.Sscanf(summary[i:], "the kernel dropped %d", &dropped)
+	}
+	if i := strings.Index(summary, "; "); i >= 0 {
+		if j := strings.LastIndex(summary, "; "); j > i {
+			_, _ = fmt.Sscanf(summary[j:], "; %d more were queued", &unread)
+		}
+	}
+	if err2 != nil || dropped == 0 || n+dropped+unread != sent {
+		t.Fatalf("after Ctrl-C: %v; %d shown + %d dropped + %d unread, want %d with some dropped: %q", err2, n, dropped, unread, sent, summary)
+	}
+	t.Logf("%s", strings.TrimSpace(summary))
+}

@@ -37,9 +37,9 @@ func newListenCmd() *cobra.Command {
 	port := numValue{bits: 16, rule: "a port is 0 to 65535"}
 	count := numValue{v: 1000, bits: 32, rule: "the count is 1 to 10000000"}
 	var timeout time.Duration
-	var asJSON, analyze bool
+	var asJSON, analyze, quiet bool
 	cmd := &cobra.Command{
-		Use:   "listen [--iface NAME] [--count N] [--timeout D] [--json] [--pcap FILE] [--analyze]",
+		Use:   "listen [--iface NAME] [--count N] [--timeout D] [--json] [--pcap FILE] [--analyze] [-q]",
 		Short: "show every frame on an interface, decoded, with honest checksum status",
 		Long: `listen captures frames on one interface through AF_PACKET, with the filter
 (--proto, --host, --port) compiled to BPF and run in the kernel. Each frame
@@ -48,7 +48,9 @@ a one-line decode and its checksums. A checksum the sending kernel left for
 the NIC to fill (checksum offload; PACKET_AUXDATA says so) is shown as "not
 yet filled (offload)", never as bad. It stops after --count frames or
 --timeout, whichever comes first, or at Ctrl-C, and reports how many frames
-the kernel dropped.
+the kernel dropped. It captures through a PACKET_RX_RING, so that it keeps
+up with a flood; -q shows no frame, only that summary (with --pcap: a
+capture to a file at full speed).
 
 --analyze follows TCP: it marks retransmissions (with the time since the
 previous copy and its ratio to the interval before — about 2 while the
@@ -58,7 +60,8 @@ transport-layer article's Exercise 5.`,
 		Example: `  sudo rawcraft lab up
   sudo rawcraft lab exec hs -- rawcraft listen --count 10
   sudo rawcraft lab exec hc -- rawcraft listen --proto icmp --timeout 30s --pcap icmp.pcap
-  sudo rawcraft lab exec hc -- rawcraft listen --proto tcp --port 9999 --analyze --timeout 40s`,
+  sudo rawcraft lab exec hc -- rawcraft listen --proto tcp --port 9999 --analyze --timeout 40s
+  sudo rawcraft lab exec hs -- rawcraft listen -q --count 1000000 --timeout 20s`,
 		Args: cobra.NoArgs,
 	}
 	fs := cmd.Flags()
@@ -71,6 +74,7 @@ transport-layer article's Exercise 5.`,
 	fs.BoolVar(&asJSON, "json", false, "one JSON object per frame")
 	fs.BoolVar(&analyze, "analyze", false, "follow TCP: retransmissions and their intervals, duplicate ACKs, zero windows")
 	fs.StringVar(&pcapFile, "pcap", "", "also write the frames to a pcap file")
+	fs.BoolVarP(&quiet, "quiet", "q", false, "show no frame: only the summary (and --pcap)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 		if count.v < 1 || count.v > maxCount {
@@ -78,6 +82,9 @@ transport-layer article's Exercise 5.`,
 		}
 		if timeout <= 0 || timeout > 24*time.Hour {
 			return usagef("--timeout %v: more than 0, at most 24h", timeout)
+		}
+		if quiet && (asJSON || analyze) {
+			return usagef("-q shows no frame: it goes with neither --json nor --analyze")
 		}
 		f := listen.Filter{Host: host.a, Port: uint16(port.v)}
 		switch proto {
@@ -123,14 +130,31 @@ transport-layer article's Exercise 5.`,
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		deadline := time.Now().Add(timeout)
+		looping := make(chan struct{})
+		defer close(looping)
 		go func() {
-			<-ctx.Done()
-			_ = l.Close() // Ctrl-C: unblock Next; the summary follows
+			// Ctrl-C: unblock Next, but keep the socket open: the summary
+			// reads the kernel's drop counter from it. Again every 50 ms, in
+			// case Next had just set its own deadline; until the loop ends.
+			select {
+			case <-ctx.Done():
+			case <-looping:
+				return
+			}
+			for {
+				_ = l.Interrupt()
+				select {
+				case <-looping:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
 		}()
 		fmt.Fprintf(errw, "listening on %s (filter: %s) for at most %d frames or %v\n", ifi.Name, describeFilter(f), count.v, timeout)
-		n, dropped := uint64(0), uint64(0)
+		n := uint64(0)
 		an := listen.NewTCPAnalyzer()
-		for n < count.v {
+		start := time.Now()
+		for n < count.v && ctx.Err() == nil {
 			p, err := l.Next(deadline)
 			if err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
@@ -141,6 +165,9 @@ transport-layer article's Exercise 5.`,
 			n++
 			if pw != nil {
 				_ = pw.Write(p.Meta.Time, p.Frame)
+			}
+			if quiet {
+				continue
 			}
 			dir := "←"
 			if p.Meta.Outgoing {
@@ -192,8 +219,18 @@ transport-layer article's Exercise 5.`,
 		if analyze {
 			reportRetransmissions(out, an)
 		}
-		_, dropped, _ = l.Stats()
-		fmt.Fprintf(errw, "%d frame%s captured; the kernel dropped %d\n", n, plural(int(n)), dropped)
+		// The kernel counts every frame that reached the socket, the
+		// dropped ones included (PACKET_STATISTICS).
+		seen, dropped, err := l.Stats()
+		if err != nil {
+			return err
+		}
+		el := time.Since(start)
+		fmt.Fprintf(errw, "%d frame%s captured in %v (%.0f/s); the kernel dropped %d", n, plural(int(n)), el.Round(time.Millisecond), float64(n)/el.Seconds(), dropped)
+		if seen > dropped+n {
+			fmt.Fprintf(errw, "; %d more were queued, unread when it stopped", seen-dropped-n)
+		}
+		fmt.Fprintln(errw)
 		return nil
 	}
 	return cmd

@@ -304,7 +304,7 @@ func TestListenCommandAndProbePcap(t *testing.T) {
 		t.Fatalf("listen: %v %s", err, lerr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(lout.String()), "\n")
-	if len(lines) != 2 || !strings.Contains(lerr.String(), "2 frames captured; the kernel dropped 0") {
+	if len(lines) != 2 || !strings.Contains(lerr.String(), "2 frames captured in ") || !strings.Contains(lerr.String(), "; the kernel dropped 0") {
 		t.Fatalf("listen printed %d lines: %s / %s", len(lines), lout.String(), lerr.String())
 	}
 	var first, second jsonHeard
@@ -446,4 +446,41 @@ func TestStatelessScansSideBySide(t *testing.T) {
 			t.Errorf("scan %d: open %v, %d closed; want [22 8080 9999] and 65532", k, open, closed)
 		}
 	}
+}
+
+// listen -q counts a flood without showing it: every frame captured
+// through the ring, none dropped, and the count is exact.
+func TestListenQuietCountsAFlood(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	var lout, lerr bytes.Buffer
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		done <- l.Do(lab.Hs, func() error {
+			cmd := newListenCmd()
+			cmd.SetOut(&lout)
+			cmd.SetErr(&lerr)
+			cmd.SetArgs([]string{"-q", "--proto", "udp", "--port", "7778", "--count", "10000", "--timeout", "10s"})
+			close(ready)
+			return cmd.Execute()
+		})
+	}()
+	<-ready
+	time.Sleep(200 * time.Millisecond) // the socket opens after the flags are read
+	if err := l.Do(lab.Hc, func() error {
+		cmd := newSendCmd()
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		cmd.SetArgs([]string{"udp", "--dst", "198.18.1.1", "--dport", "7778", "--count", "10000", "--rate", "max", "--cpus", "1", "-q"})
+		return cmd.Execute()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("listen: %v %s", err, lerr.String())
+	}
+	if lout.Len() != 0 || !strings.Contains(lerr.String(), "10000 frames captured in ") || !strings.Contains(lerr.String(), "; the kernel dropped 0") {
+		t.Fatalf("listen -q: %q / %q", lout.String(), lerr.String())
+	}
+	t.Log(strings.TrimSpace(lerr.String()))
 }
