@@ -110,20 +110,18 @@ func (p *Packet) encode(b []byte) error {
 	ipOff := off
 	tOff := ipOff + p.IPv4.Len()
 	src, dst := as4(p.IPv4.Src), as4(p.IPv4.Dst) // once, for the header and the pseudo-header
+	if len(p.Payload) > 0 { // the payload ends the packet (b is exactly Len() long)
+		copy(b[len(b)-len(p.Payload):], p.Payload)
+	}
 	var proto uint8
 	var err error
 	switch {
 	case p.TCP != nil:
-		copy(b[tOff+p.TCP.Len():], p.Payload)
 		proto, err = ProtoTCP, p.TCP.encode(b[tOff:], src, dst)
 	case p.UDP != nil:
-		copy(b[tOff+UDPHeaderLen:], p.Payload)
 		proto, err = ProtoUDP, p.UDP.encode(b[tOff:], src, dst)
 	case p.ICMP != nil:
-		copy(b[tOff+ICMPHeaderLen:], p.Payload)
 		proto, err = ProtoICMP, p.ICMP.Encode(b[tOff:])
-	default:
-		copy(b[tOff:], p.Payload)
 	}
 	if err != nil {
 		return err
