@@ -110,7 +110,8 @@ func (p *Packet) encode(b []byte) error {
 	ipOff := off
 	tOff := ipOff + p.IPv4.Len()
 	src, dst := as4(p.IPv4.Src), as4(p.IPv4.Dst) // once, for the header and the pseudo-header
-	if len(p.Payload) > 0 {                      // the payload ends the packet (b is exactly Len() long)
+	// The payload ends the packet: b is exactly Len() long.
+	if len(p.Payload) > 0 {
 		copy(b[len(b)-len(p.Payload):], p.Payload)
 	}
 	var proto uint8
