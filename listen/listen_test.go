@@ -31,6 +31,25 @@ func listenOn(t testing.TB, l *lab.Lab, host string, cfg *listen.Config) *listen
 	return ln
 }
 
+// senderToHs resolves Hs from Hc and opens a Sender there, closed when the
+// test ends.
+func senderToHs(t testing.TB, l *lab.Lab, cfg *rawsock.SenderConfig) (rawsock.Route, *rawsock.Sender) {
+	t.Helper()
+	var tx *rawsock.Sender
+	var rt rawsock.Route
+	if err := l.Do(lab.Hc, func() (err error) {
+		if rt, err = rawsock.Resolve(lab.AddrHs, nil); err != nil {
+			return err
+		}
+		tx, err = rawsock.NewSender(rt.Iface, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Close() })
+	return rt, tx
+}
+
 // outgoingSYN dials a closed port on Hs from Hc and returns the SYN as Hc's
 // own capture saw it leave.
 func outgoingSYN(t *testing.T, l *lab.Lab, ln *listen.Listener) *listen.Packet {
@@ -84,22 +103,11 @@ func TestOffloadChecksumIsNotBad(t *testing.T) {
 func TestListenerAllocatesNothing(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
 	ln := listenOn(t, l, lab.Hs, &listen.Config{})
-	var tx *rawsock.Conn
-	var rt rawsock.Route
-	if err := l.Do(lab.Hc, func() (err error) {
-		if rt, err = rawsock.Resolve(lab.AddrHs, nil); err != nil {
-			return err
-		}
-		tx, err = rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
+	rt, tx := senderToHs(t, l, nil)
 	f, _ := (&craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{Src: lab.AddrHc, Dst: lab.AddrHs},
 		TCP: &craft.TCP{SrcPort: 1, DstPort: 2, Flags: craft.TCPAck}}).Append(nil)
 	for i := 0; i < 400; i++ {
-		if _, err := tx.Send(f); err != nil {
+		if _, err := tx.SendBatch([][]byte{f}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -143,18 +151,7 @@ func BenchmarkCapture(b *testing.B) {
 				b.Fatal(err)
 			}
 			ln := listenOn(b, l, lab.Hs, &listen.Config{Filter: filter, Ring: ring})
-			var tx *rawsock.Sender
-			var rt rawsock.Route
-			if err := l.Do(lab.Hc, func() (err error) {
-				if rt, err = rawsock.Resolve(lab.AddrHs, nil); err != nil {
-					return err
-				}
-				tx, err = rawsock.NewSender(rt.Iface, &rawsock.SenderConfig{QdiscBypass: true})
-				return err
-			}); err != nil {
-				b.Fatal(err)
-			}
-			defer tx.Close()
+			rt, tx := senderToHs(b, l, &rawsock.SenderConfig{QdiscBypass: true})
 			f, _ := (&craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{Src: lab.AddrHc, Dst: lab.AddrHs},
 				UDP: &craft.UDP{SrcPort: 7, DstPort: 7}, Payload: make([]byte, 18)}).Append(nil)
 			batch := make([][]byte, rawsock.MaxBatch)

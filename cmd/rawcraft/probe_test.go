@@ -269,24 +269,31 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-func TestListenCommandAndProbePcap(t *testing.T) {
-	l := lab.ForTest(t, lab.Config{})
-	// listen in Hs, two UDP datagrams from Hc, one with a bad IP checksum.
-	var lout, lerr bytes.Buffer
-	done := make(chan error, 1)
+// startListenCmd runs rawcraft listen with args in host, in the background,
+// and returns once its socket is open; done yields its result.
+func startListenCmd(l *lab.Lab, host string, args ...string) (out, errw *bytes.Buffer, done <-chan error) {
+	out, errw = new(bytes.Buffer), new(bytes.Buffer)
+	d := make(chan error, 1)
 	ready := make(chan struct{})
 	go func() {
-		done <- l.Do(lab.Hs, func() error {
+		d <- l.Do(host, func() error {
 			cmd := newListenCmd()
-			cmd.SetOut(&lout)
-			cmd.SetErr(&lerr)
-			cmd.SetArgs([]string{"--proto", "udp", "--port", "7777", "--count", "2", "--timeout", "5s", "--json"})
+			cmd.SetOut(out)
+			cmd.SetErr(errw)
+			cmd.SetArgs(args)
 			close(ready)
 			return cmd.Execute()
 		})
 	}()
 	<-ready
 	time.Sleep(200 * time.Millisecond) // the socket opens after the flags are read
+	return out, errw, d
+}
+
+func TestListenCommandAndProbePcap(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	// listen in Hs, two UDP datagrams from Hc, one with a bad IP checksum.
+	lout, lerr, done := startListenCmd(l, lab.Hs, "--proto", "udp", "--port", "7777", "--count", "2", "--timeout", "5s", "--json")
 	for _, extra := range [][]string{nil, {"--ip-csum", "0xdead"}} {
 		err := l.Do(lab.Hc, func() error {
 			cmd := newSendCmd()
@@ -452,21 +459,7 @@ func TestStatelessScansSideBySide(t *testing.T) {
 // through the ring, none dropped, and the count is exact.
 func TestListenQuietCountsAFlood(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
-	var lout, lerr bytes.Buffer
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		done <- l.Do(lab.Hs, func() error {
-			cmd := newListenCmd()
-			cmd.SetOut(&lout)
-			cmd.SetErr(&lerr)
-			cmd.SetArgs([]string{"-q", "--proto", "udp", "--port", "7778", "--count", "10000", "--timeout", "10s"})
-			close(ready)
-			return cmd.Execute()
-		})
-	}()
-	<-ready
-	time.Sleep(200 * time.Millisecond) // the socket opens after the flags are read
+	lout, lerr, done := startListenCmd(l, lab.Hs, "-q", "--proto", "udp", "--port", "7778", "--count", "10000", "--timeout", "10s")
 	if err := l.Do(lab.Hc, func() error {
 		cmd := newSendCmd()
 		cmd.SetOut(io.Discard)
