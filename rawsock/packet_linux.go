@@ -144,7 +144,6 @@ func (c *Conn) Close() error {
 	err := c.c.Close()
 	if c.rx != nil {
 		c.rx.close()
-		c.rx = nil
 	}
 	return err
 }

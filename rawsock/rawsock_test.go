@@ -507,3 +507,49 @@ func TestRxRing(t *testing.T) {
 	}
 	t.Logf("flood of %d into a 1 MiB ring, unread: %d read, %d dropped and counted", flood, got, d)
 }
+
+// Closing a ring capture from another goroutine wakes its reader with an
+// error — while it waits, or while frames stream in — and never pulls the
+// ring from under a copy in progress.
+func TestRxRingCloseWhileReading(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	rt, _ := resolveFromHc(t, l, "198.18.1.1")
+	tx := senderOnHc(t, l, rt, nil)
+	f, _ := (&craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{Src: lab.AddrHc, Dst: lab.AddrHs},
+		UDP: &craft.UDP{SrcPort: 1, DstPort: 2}}).Append(nil)
+	batch := make([][]byte, rawsock.MaxBatch)
+	for i := range batch {
+		batch[i] = f
+	}
+	for round, flood := range []bool{false, true, true, true} {
+		rx := capture(t, l, lab.Hs, &rawsock.Config{Ring: true, Filter: fromHcFilter(t)})
+		read := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 2048)
+			var m rawsock.Meta
+			for {
+				if _, err := rx.RecvMeta(buf, &m); err != nil {
+					read <- err
+					return
+				}
+			}
+		}()
+		if flood {
+			for i := 0; i < 20; i++ {
+				if _, err := tx.SendBatch(batch); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		time.Sleep(time.Duration(round) * 5 * time.Millisecond)
+		rx.Close()
+		select {
+		case err := <-read:
+			if err == nil {
+				t.Fatalf("round %d: the reader ended without an error", round)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("round %d: the reader still waits 2 s after Close", round)
+		}
+	}
+}

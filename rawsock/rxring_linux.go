@@ -3,6 +3,8 @@ package rawsock
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -29,6 +31,12 @@ type rxRing struct {
 	cur       int // the block being read
 	pkt       int // offset of the next frame's header in mem
 	left      int // frames left in the current block; 0: not yet taken
+	// The mapping outlives Close while a reader is inside recvRing: a
+	// Close from another goroutine (to unblock it) must not pull the
+	// memory from under its copy. The last one out unmaps.
+	users  atomic.Int32
+	closed atomic.Bool
+	unmap  sync.Once
 }
 
 // The ring's layout, from linux/if_packet.h.
@@ -188,6 +196,11 @@ func (c *Conn) recvRing(b []byte, m *Meta, now bool) (int, error) {
 	if len(b) == 0 {
 		return 0, unix.EINVAL
 	}
+	r.users.Add(1)
+	defer r.leave()
+	if r.closed.Load() {
+		return 0, net.ErrClosed
+	}
 	for {
 		if !r.poll(0) {
 			if now {
@@ -205,5 +218,17 @@ func (c *Conn) recvRing(b []byte, m *Meta, now bool) (int, error) {
 	}
 }
 
-// close unmaps the ring; the socket is closed by its Conn.
-func (r *rxRing) close() error { return unix.Munmap(r.mem) }
+// close unmaps the ring once no reader is inside it; the socket is closed
+// by its Conn, first, which wakes a reader that waits.
+func (r *rxRing) close() {
+	r.closed.Store(true)
+	if r.users.Load() == 0 {
+		r.unmap.Do(func() { _ = unix.Munmap(r.mem) })
+	}
+}
+
+func (r *rxRing) leave() {
+	if r.users.Add(-1) == 0 && r.closed.Load() {
+		r.unmap.Do(func() { _ = unix.Munmap(r.mem) })
+	}
+}
