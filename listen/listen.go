@@ -114,6 +114,18 @@ func (l *Listener) Poll() (*Packet, error) {
 	return l.decode(n), nil
 }
 
+// Drain passes every frame already queued to handle, without waiting, and
+// returns at the first error. The Packet is reused: handle must not keep it.
+func (l *Listener) Drain(handle func(*Packet)) error {
+	for {
+		p, err := l.Poll()
+		if err != nil || p == nil {
+			return err
+		}
+		handle(p)
+	}
+}
+
 // Interrupt makes a Next that is waiting return os.ErrDeadlineExceeded at
 // once, and leaves the socket open, so that its counters can still be read
 // (Close would lose them). A Next called afterwards sets its own deadline

@@ -94,16 +94,6 @@ func Run(cfg ProberConfig) ([]Result, Stats, error) {
 			cfg.OnPacket(k, i, p)
 		}
 	}
-	// poll handles whatever is already queued, without waiting.
-	poll := func() error {
-		for {
-			p, err := cfg.Rx.Poll()
-			if err != nil || p == nil {
-				return err
-			}
-			handle(p)
-		}
-	}
 	drain := func(deadline time.Time) error {
 		for {
 			p, err := cfg.Rx.Next(deadline)
@@ -136,7 +126,7 @@ func Run(cfg ProberConfig) ([]Result, Stats, error) {
 					return res, st, err
 				}
 			}
-			if err := poll(); err != nil { // whatever came back meanwhile
+			if err := cfg.Rx.Drain(handle); err != nil { // whatever came back meanwhile
 				return res, st, err
 			}
 			if cfg.Interval > 0 {

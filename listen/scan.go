@@ -111,15 +111,6 @@ func Scan(cfg ScanConfig) (*ScanResult, error) {
 		res.RTT[t.SrcPort] = p.Meta.Time.Sub(res.Sent[t.SrcPort])
 		pending--
 	}
-	poll := func() error {
-		for {
-			p, err := cfg.Rx.Poll()
-			if err != nil || p == nil {
-				return err
-			}
-			handle(p)
-		}
-	}
 	_, _, _ = cfg.Rx.Stats()
 	id := uint16(time.Now().UnixNano())
 	// Every port answered: no retry to send, no timeout to wait out.
@@ -154,7 +145,7 @@ func Scan(cfg ScanConfig) (*ScanResult, error) {
 				}
 				rest = rest[n:]
 			}
-			if err := poll(); err != nil {
+			if err := cfg.Rx.Drain(handle); err != nil {
 				return res, err
 			}
 			if cfg.Interval > 0 {
