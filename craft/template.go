@@ -1,0 +1,411 @@
+package craft
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// Template is a frame (Ethernet II + IPv4 + …) or a bare IPv4 datagram, built
+// once, with the byte offsets of the fields that vary from packet to packet:
+// the IP identification, TTL and addresses, the TCP/UDP ports, the TCP
+// sequence and acknowledgment numbers, the ICMP echo identifier and sequence
+// number. Each setter writes its field in place and updates every checksum
+// that covers it incrementally (RFC 1624 §3, eqn. 3), so that the bytes equal
+// those a full rebuild with the new value would give, without summing the
+// packet again. Setters allocate nothing.
+//
+// The offsets of one frame layout (where the IPv4 header, the transport
+// header and the checksums sit) are fixed when the Template is made:
+//
+//	Ethernet  0..13     (when present; the IPv4 header then starts at 14)
+//	IPv4      ID +4, TTL +8, checksum +10, source +12, destination +16
+//	TCP       ports +0 +2, seq +4, ack +8, checksum +16
+//	UDP       ports +0 +2, checksum +6
+//	ICMP      checksum +2, identifier +4, sequence number +6
+//
+// Template is a value: copying one copies the offsets and shares the bytes.
+// Use Clone for an independent copy, or On to patch another buffer that
+// holds a copy of the same frame (a send ring's slot). The zero Template
+// holds nothing; its setters do nothing.
+type Template struct {
+	b      []byte
+	ip     int   // offset of the IPv4 header: 0, or 14 after an Ethernet header
+	l4     int   // offset of the transport header; -1 when the frame does not carry it
+	layers Layer // the layers whose headers the frame holds
+	ipSum  int   // offset of the IPv4 header checksum; -1 when it was forced
+	ipEnd  int   // the IPv4 checksum covers b[ip:ipEnd] (IHL×4 bytes, or what a forced IHL says)
+	l4Sum  int   // offset of the transport checksum; -1 when forced, absent (UDP 0) or not in this frame
+	pseudo bool  // the transport checksum covers the pseudo-header (TCP, UDP)
+	udp    bool  // the transport checksum is UDP's: a result of 0x0000 is sent as 0xffff (RFC 768)
+}
+
+// Template builds p into buf (as p.Append(buf[:0]) does, reusing buf when it
+// has room for p.Len() bytes) and records where its varying fields are. The
+// layout is the builder's: the transport header follows the IPv4 header and
+// its options, whatever a forced IHL says, and the IPv4 checksum covers what
+// the builder summed (IHL×4 bytes).
+//
+// Checksums p forces (Set on IPv4.Checksum, TCP.Checksum, UDP.Checksum or
+// ICMP.Checksum) are never updated by the setters: a forced value stays
+// exactly as given. A UDP checksum of 0 ("no checksum", RFC 768) stays 0. A
+// packet whose IPv4 fragment offset is not zero carries its transport layer
+// as data (Carries reports false; only IPv4 fields are patched), as a
+// receiver sees it. Errors are those of Append, or ErrLayers for a packet
+// without an IPv4 header (ARP).
+func (p *Packet) Template(buf []byte) (Template, error) {
+	if p.IPv4 == nil {
+		return Template{}, fmt.Errorf("%w: a template needs an IPv4 header to patch", ErrLayers)
+	}
+	b, err := p.Append(buf[:0])
+	if err != nil {
+		return Template{}, err
+	}
+	t := Template{b: b, l4: -1, ipSum: -1, l4Sum: -1, layers: LayerIPv4}
+	if p.Ethernet != nil {
+		t.ip = EthernetLen
+		t.layers |= LayerEthernet
+	}
+	n := p.IPv4.Len()
+	if !p.IPv4.Checksum.IsSet() {
+		// As IPv4.encode sums it: IHL×4 bytes, or fewer when the datagram
+		// is shorter than a forced IHL says.
+		t.ipSum = t.ip + 10
+		t.ipEnd = t.ip + min(int(p.IPv4.IHL.Or(uint8(n/4)))*4, len(b)-t.ip)
+	}
+	if p.IPv4.FragOff != 0 {
+		return t, nil
+	}
+	l4 := t.ip + n
+	switch {
+	case p.TCP != nil:
+		t.layers |= LayerTCP
+		t.l4, t.pseudo = l4, true
+		if !p.TCP.Checksum.IsSet() {
+			t.l4Sum = l4 + 16
+		}
+	case p.UDP != nil:
+		t.layers |= LayerUDP
+		t.l4, t.pseudo, t.udp = l4, true, true
+		if !p.UDP.Checksum.IsSet() {
+			t.l4Sum = l4 + 6 // computed: never 0, a computed 0 is sent as 0xffff
+		}
+	case p.ICMP != nil:
+		t.layers |= LayerICMP
+		t.l4 = l4
+		if !p.ICMP.Checksum.IsSet() {
+			t.l4Sum = l4 + 2
+		}
+	}
+	return t, nil
+}
+
+// ParseTemplate makes a Template of bytes already built: with ethernet, b
+// starts with an Ethernet II header (802.1Q tags are not supported) whose
+// EtherType must be IPv4 (0x0800); otherwise b starts with the IPv4 header.
+// craft's decoder finds the fields: the IPv4 header must decode (version 4,
+// IHL ≥ 5 and within b, a total length no shorter than the header); the
+// transport header is taken from the IP protocol field, at IHL×4, when its
+// fixed part (TCP 20, UDP 8, ICMP 8 bytes) lies within the total length and
+// the fragment offset is 0. A TCP header cut by a tiny first fragment
+// (RFC 1858 §3) is not carried: its checksum lies in another fragment.
+//
+// Every checksum present is updated incrementally, whatever it holds; a UDP
+// checksum of 0 ("no checksum", RFC 768) is never touched. The Template
+// shares b. Errors are *ParseError (Ethernet or IPv4 layer, ErrTruncated or
+// ErrMalformed); a malformed transport header (a TCP data offset below 5, a
+// UDP length below 8) is not an error, its fixed fields are patched as they
+// stand.
+func ParseTemplate(b []byte, ethernet bool) (Template, error) {
+	t := Template{b: b, l4: -1, ipSum: -1, l4Sum: -1, layers: LayerIPv4}
+	if ethernet {
+		var e Ethernet
+		if err := e.decode(b); err != nil {
+			return Template{}, err
+		}
+		if typ, _ := e.Type.Get(); typ != EtherTypeIPv4 {
+			return Template{}, &ParseError{Layer: "Ethernet", Field: "EtherType", Offset: 12, Err: ErrMalformed,
+				Detail: fmt.Sprintf("EtherType %#04x, not IPv4 (0x0800)", typ)}
+		}
+		t.ip = EthernetLen
+		t.layers |= LayerEthernet
+	}
+	var g Datagram
+	if err := g.decode(b[t.ip:], t.ip, false); err != nil {
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Layer == "IPv4" {
+			return Template{}, err
+		}
+		// A transport header that does not decode: its fixed fields are
+		// still where RFC 9293 and RFC 768 put them.
+	}
+	t.ipSum = t.ip + 10
+	t.ipEnd = t.ip + len(g.ipHdr)
+	if g.IPv4.FragOff != 0 {
+		return t, nil
+	}
+	l4, seg := t.ip+len(g.ipHdr), g.l4
+	switch g.IPv4.Protocol.Or(0) {
+	case ProtoTCP:
+		if len(seg) >= TCPHeaderLen {
+			t.layers |= LayerTCP
+			t.l4, t.l4Sum, t.pseudo = l4, l4+16, true
+		}
+	case ProtoUDP:
+		if len(seg) >= UDPHeaderLen {
+			t.layers |= LayerUDP
+			t.l4, t.pseudo, t.udp = l4, true, true
+			if binary.BigEndian.Uint16(seg[6:]) != 0 {
+				t.l4Sum = l4 + 6
+			}
+		}
+	case ProtoICMP:
+		if len(seg) >= ICMPHeaderLen {
+			t.layers |= LayerICMP
+			t.l4, t.l4Sum = l4, l4+2
+		}
+	}
+	return t, nil
+}
+
+// Bytes returns the frame (or datagram), exactly as long as built; it is the
+// Template's own buffer, patched in place by the setters.
+func (t *Template) Bytes() []byte { return t.b }
+
+// Clone copies the frame into buf (reusing buf's array when cap(buf) is at
+// least len(t.Bytes()), so that it allocates nothing) and returns a Template
+// of the copy with the same offsets.
+func (t *Template) Clone(buf []byte) Template {
+	c := *t
+	if t.b != nil {
+		c.b = append(buf[:0], t.b...)
+	}
+	return c
+}
+
+// On returns a Template with t's offsets over b, which must hold a frame of
+// the same layout: a copy of t's bytes, patched or not (setters read the old
+// value of a field from the bytes they patch). Nothing is copied; b is used
+// up to len(t.Bytes()), and On panics when b is shorter.
+func (t *Template) On(b []byte) Template {
+	c := *t
+	if t.b != nil {
+		c.b = b[:len(t.b)]
+	}
+	return c
+}
+
+// IPOffset returns the offset of the IPv4 header: 0, or 14 (EthernetLen)
+// after an Ethernet II header.
+func (t *Template) IPOffset() int { return t.ip }
+
+// TransportOffset returns the offset of the TCP, UDP or ICMP header, or -1
+// when the frame does not carry one (see Carries).
+func (t *Template) TransportOffset() int { return t.l4 }
+
+// Carries reports whether the frame holds the headers of every layer in l:
+// LayerEthernet, LayerIPv4, and one of LayerTCP, LayerUDP, LayerICMP when
+// that header is in this frame — not in a fragment other than the first
+// (RFC 791 §2.3), nor cut by a tiny first fragment (TCP).
+func (t *Template) Carries(l Layer) bool { return l != 0 && t.b != nil && t.layers&l == l }
+
+// put writes the 16-bit word v at b[at:] and returns what the change adds
+// to a one's-complement sum covering it, ~m + m' (RFC 1624 §3), or 0 when
+// the word already held v: a setter that changes nothing leaves every byte
+// as it was.
+func (t *Template) put(at int, v uint16) uint32 {
+	old := binary.BigEndian.Uint16(t.b[at:])
+	if old == v {
+		return 0
+	}
+	binary.BigEndian.PutUint16(t.b[at:], v)
+	return uint32(^old) + uint32(v)
+}
+
+// inIP reports whether the IPv4 header checksum covers the word at b[at:].
+// It covers IHL×4 bytes; a forced IHL larger than the header makes it cover
+// transport fields too, a smaller one leaves header fields out.
+func (t *Template) inIP(at int) bool { return t.ipSum >= 0 && at+2 <= t.ipEnd }
+
+// apply is RFC 1624 §3 eqn. 3, HC' = ~(~HC + ~m + m'), with d the sum of
+// ~m + m' over every word that changed (a sum of one's-complement terms,
+// folded here once): updating for several words at once gives the same
+// checksum as updating for each in turn with UpdateChecksum.
+func apply(hc uint16, d uint32) uint16 {
+	s := uint32(^hc) + d // d < 2^20: three words at most, each under 2^17
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	return ^uint16(s)
+}
+
+// fix updates the transport checksum by dL4 and then the IPv4 header
+// checksum by dIP, plus the change of the transport checksum word itself
+// when a forced IHL makes the IPv4 checksum cover it (the builder sums the
+// IPv4 header after the transport header is complete).
+func (t *Template) fix(dIP, dL4 uint32) {
+	if dL4 != 0 && t.l4Sum >= 0 {
+		at := t.l4Sum
+		old := binary.BigEndian.Uint16(t.b[at:])
+		v := apply(old, dL4)
+		if v == 0 && t.udp {
+			v = 0xffff // RFC 768: a computed zero is sent as all ones
+		}
+		if v != old {
+			binary.BigEndian.PutUint16(t.b[at:], v)
+			if t.inIP(at) {
+				dIP += uint32(^old) + uint32(v)
+			}
+		}
+	}
+	if dIP != 0 && t.ipSum >= 0 {
+		at := t.ipSum
+		binary.BigEndian.PutUint16(t.b[at:], apply(binary.BigEndian.Uint16(t.b[at:]), dIP))
+	}
+}
+
+// set16 writes a transport or IPv4 word at b[at:] that the pseudo-header
+// does not hold, and updates the checksums covering it.
+func (t *Template) set16(at int, v uint16, inL4 bool) {
+	d := t.put(at, v)
+	if d == 0 {
+		return
+	}
+	var dIP, dL4 uint32
+	if t.inIP(at) {
+		dIP = d
+	}
+	if inL4 {
+		dL4 = d
+	}
+	t.fix(dIP, dL4)
+}
+
+// setAddr writes an IPv4 address at b[at:at+4] as two 16-bit words and
+// updates the IPv4 header checksum and, when the frame carries the TCP or
+// UDP header, the transport checksum through the pseudo-header.
+func (t *Template) setAddr(at int, a netip.Addr) {
+	s := as4(a)
+	hi := t.put(at, uint16(s[0])<<8|uint16(s[1]))
+	lo := t.put(at+2, uint16(s[2])<<8|uint16(s[3]))
+	if hi|lo == 0 {
+		return
+	}
+	var dIP, dL4 uint32
+	if t.inIP(at) {
+		dIP += hi
+	}
+	if t.inIP(at + 2) {
+		dIP += lo
+	}
+	if t.pseudo {
+		dL4 = hi + lo
+	}
+	t.fix(dIP, dL4)
+}
+
+// SetIPID sets the IPv4 identification (RFC 791 §3.1; RFC 6864 on its
+// uniqueness) and updates the header checksum (RFC 1624 §3).
+func (t *Template) SetIPID(v uint16) {
+	if t.b != nil {
+		t.set16(t.ip+4, v, false)
+	}
+}
+
+// SetTTL sets the IPv4 time to live (RFC 791 §3.1, §3.2; RFC 1812 §5.3.1),
+// which shares a 16-bit word with the protocol, and updates the header
+// checksum (RFC 1624 §3).
+func (t *Template) SetTTL(v uint8) {
+	if t.b != nil {
+		t.set16(t.ip+8, uint16(v)<<8|uint16(t.b[t.ip+9]), false)
+	}
+}
+
+// SetSrc sets the IPv4 source address (RFC 791 §3.1); anything that is not
+// an IPv4 address is written as 0.0.0.0, as the builder does. It updates the
+// header checksum and, when the frame carries a TCP or UDP header (the first
+// or only fragment), the transport checksum, whose pseudo-header holds the
+// address (RFC 9293 §3.1, RFC 768); an ICMP checksum has no pseudo-header
+// (RFC 792), and a later fragment holds only the IPv4 header checksum.
+func (t *Template) SetSrc(a netip.Addr) {
+	if t.b != nil {
+		t.setAddr(t.ip+12, a)
+	}
+}
+
+// SetDst sets the IPv4 destination address (RFC 791 §3.1), with the
+// checksums updated as SetSrc does.
+func (t *Template) SetDst(a netip.Addr) {
+	if t.b != nil {
+		t.setAddr(t.ip+16, a)
+	}
+}
+
+// SetSrcPort sets the TCP (RFC 9293 §3.1) or UDP (RFC 768) source port and
+// updates the transport checksum (RFC 1624 §3); it does nothing when the
+// frame carries neither header.
+func (t *Template) SetSrcPort(v uint16) {
+	if t.layers&(LayerTCP|LayerUDP) != 0 {
+		t.set16(t.l4, v, true)
+	}
+}
+
+// SetDstPort sets the TCP (RFC 9293 §3.1) or UDP (RFC 768) destination port
+// and updates the transport checksum; it does nothing when the frame carries
+// neither header.
+func (t *Template) SetDstPort(v uint16) {
+	if t.layers&(LayerTCP|LayerUDP) != 0 {
+		t.set16(t.l4+2, v, true)
+	}
+}
+
+// SetSeq sets the TCP sequence number (RFC 9293 §3.1), two 16-bit words,
+// and updates the TCP checksum; it does nothing without a TCP header.
+func (t *Template) SetSeq(v uint32) {
+	if t.layers&LayerTCP != 0 {
+		t.set32(t.l4+4, v)
+	}
+}
+
+// SetAck sets the TCP acknowledgment number (RFC 9293 §3.1) and updates the
+// TCP checksum; it does nothing without a TCP header.
+func (t *Template) SetAck(v uint32) {
+	if t.layers&LayerTCP != 0 {
+		t.set32(t.l4+8, v)
+	}
+}
+
+func (t *Template) set32(at int, v uint32) {
+	hi, lo := t.put(at, uint16(v>>16)), t.put(at+2, uint16(v))
+	if hi|lo == 0 {
+		return
+	}
+	var dIP uint32
+	if t.inIP(at) { // the IPv4 checksum covers transport words only under a forced IHL
+		dIP += hi
+	}
+	if t.inIP(at + 2) {
+		dIP += lo
+	}
+	t.fix(dIP, hi+lo)
+}
+
+// SetICMPID sets bytes 4-5 of the ICMP header, the identifier of an echo or
+// echo reply (RFC 792), and updates the ICMP checksum, which has no
+// pseudo-header. It writes those bytes whatever the ICMP type (in a
+// destination unreachable they are unused); it does nothing without an ICMP
+// header.
+func (t *Template) SetICMPID(v uint16) {
+	if t.layers&LayerICMP != 0 {
+		t.set16(t.l4+4, v, true)
+	}
+}
+
+// SetICMPSeq sets bytes 6-7 of the ICMP header, the sequence number of an
+// echo or echo reply (RFC 792), and updates the ICMP checksum; it does
+// nothing without an ICMP header.
+func (t *Template) SetICMPSeq(v uint16) {
+	if t.layers&LayerICMP != 0 {
+		t.set16(t.l4+6, v, true)
+	}
+}
