@@ -196,6 +196,19 @@ func (t *Template) On(b []byte) Template {
 	return c
 }
 
+// Keep stops the setters from updating the checksum of layer l (LayerIPv4,
+// or the transport layer the frame carries): a checksum a user forced stays
+// exactly as given while the fields it covers change. ParseTemplate cannot
+// know which checksums were forced; a sender that does says so with Keep.
+func (t *Template) Keep(l Layer) {
+	switch {
+	case l == LayerIPv4:
+		t.ipSum = -1
+	case l&(LayerTCP|LayerUDP|LayerICMP) != 0 && t.layers&l != 0:
+		t.l4Sum = -1
+	}
+}
+
 // IPOffset returns the offset of the IPv4 header: 0, or 14 (EthernetLen)
 // after an Ethernet II header.
 func (t *Template) IPOffset() int { return t.ip }

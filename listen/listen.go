@@ -220,3 +220,8 @@ func (f Filter) Compile() ([]bpf.RawInstruction, error) {
 	}
 	return bpf.Assemble(prog)
 }
+
+// Stats are the kernel's capture counters over a run.
+type Stats struct {
+	Captured, Dropped uint64
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -551,5 +552,35 @@ func TestRxRingCloseWhileReading(t *testing.T) {
 		case <-time.After(2 * time.Second):
 			t.Fatalf("round %d: the reader still waits 2 s after Close", round)
 		}
+	}
+}
+
+// Flooding allocates nothing per packet: memory stays flat.
+func TestFloodMemoryFlat(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	var n uint64
+	var grew uint64
+	if err := l.Do(lab.Hc, func() error {
+		rt, err := rawsock.Resolve(lab.AddrHs, nil)
+		if err != nil {
+			return err
+		}
+		tmpl, err := (&craft.Packet{Ethernet: &craft.Ethernet{Dst: rt.DstMAC, Src: rt.SrcMAC}, IPv4: &craft.IPv4{ID: 1, Src: lab.AddrHc, Dst: lab.AddrHs},
+			UDP: &craft.UDP{SrcPort: 9, DstPort: 9}}).Template(nil)
+		if err != nil {
+			return err
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		n, _, err = rawsock.Flood(rt.Iface, rawsock.FloodConfig{Packet: []craft.Template{tmpl}, Count: 200_000, Workers: 1})
+		runtime.ReadMemStats(&after)
+		grew = after.TotalAlloc - before.TotalAlloc
+		return err
+	}); err != nil || n != 200_000 {
+		t.Fatalf("sent %d: %v", n, err)
+	}
+	if grew > 256<<10 {
+		t.Errorf("sending 200 000 packets allocated %d bytes: not flat", grew)
 	}
 }

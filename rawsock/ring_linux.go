@@ -148,6 +148,9 @@ func (r *TxRing) Claim() ([]byte, error) {
 	return r.mem[base : base+r.slot-tpacket2HdrLen], nil
 }
 
+// claimed is the index of the slot Claim returned last.
+func (r *TxRing) claimed() int { return r.next }
+
 // Commit hands the claimed slot, holding a frame of n bytes, to the kernel.
 func (r *TxRing) Commit(n int) {
 	base := r.offset(r.next)

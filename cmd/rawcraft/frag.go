@@ -14,6 +14,7 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/spf13/cobra"
 )
 
@@ -209,12 +210,13 @@ func runFrag(out, errw io.Writer, proto string, pf *packetFlags, o *fragOpts) (*
 			_, err = c.WriteTo(data, dst)
 			return err
 		}
-		tx, err := openSender(pf, o.via, "", false, errw)
+		via, _ := rawsock.ParseVia(o.via)
+		tx, err := rawsock.Open(pf.dst.a, via, openConfig(pf, ""))
 		if err != nil {
 			return err
 		}
-		defer tx.close()
-		b, err := pf.build(proto)
+		defer tx.Close()
+		b, err := pf.buildAt(proto, linkAt{src: tx.Route().Src, eth: tx.Ethernet()})
 		if err != nil {
 			return err
 		}
@@ -225,7 +227,7 @@ func runFrag(out, errw io.Writer, proto string, pf *packetFlags, o *fragOpts) (*
 				fb = fb[craft.EthernetLen:]
 			}
 			rep.planned = append(rep.planned, fb)
-			if _, err := tx.send(fb); err != nil {
+			if _, err := tx.Send(fb); err != nil {
 				return err
 			}
 		}

@@ -255,31 +255,14 @@ func describeFilter(f listen.Filter) string {
 
 // pickInterface returns the named interface, or the only one besides lo.
 func pickInterface(name string) (*net.Interface, error) {
-	if name != "" {
-		ifi, err := net.InterfaceByName(name)
-		if err != nil {
-			return nil, usagef("--iface %q: no such interface here", name)
-		}
-		return ifi, nil
+	ifi, err := rawsock.ChooseInterface(name)
+	if errors.Is(err, rawsock.ErrNoInterface) {
+		return nil, usagef("--iface %q: no such interface here", name)
 	}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return nil, err
+	if errors.Is(err, rawsock.ErrAmbiguousInterface) {
+		return nil, usageError{err}
 	}
-	var cands []net.Interface
-	for _, i := range ifs {
-		if i.Flags&net.FlagLoopback == 0 && i.Flags&net.FlagUp != 0 && len(i.HardwareAddr) == 6 {
-			cands = append(cands, i)
-		}
-	}
-	if len(cands) != 1 {
-		var names []string
-		for _, c := range cands {
-			names = append(names, c.Name)
-		}
-		return nil, usagef("give --iface: this host has %d candidate interfaces (%s)", len(cands), strings.Join(names, ", "))
-	}
-	return &cands[0], nil
+	return ifi, err
 }
 
 func tcpNote(ev listen.TCPEvent) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -265,7 +266,19 @@ func fillByte(s string) (byte, error) {
 }
 
 // build turns the flags into a packet and its frames.
-func (p *packetFlags) build(proto string) (*built, error) {
+func (p *packetFlags) build(proto string) (*built, error) { return p.buildAt(proto, linkAt{}) }
+
+// linkAt is what an open socket's route adds to the flags: the source
+// address when --src was not given, and the Ethernet header to send with
+// (nil: as the flags say).
+type linkAt struct {
+	src netip.Addr
+	eth *craft.Ethernet
+}
+
+// buildAt is build for a packet about to leave through a socket whose route
+// gave at.
+func (p *packetFlags) buildAt(proto string, at linkAt) (*built, error) {
 	proto = strings.ToLower(proto)
 	if _, ok := protoFlags[proto]; !ok {
 		return nil, usagef("protocol %q: use tcp, udp, icmp or arp", proto)
@@ -273,17 +286,31 @@ func (p *packetFlags) build(proto string) (*built, error) {
 	if err := p.checkApplies(proto); err != nil {
 		return nil, err
 	}
-	out := &built{proto: proto, linkEth: p.ether || p.set("src-mac") || p.set("dst-mac") || proto == "arp"}
+	out := &built{proto: proto, linkEth: at.eth != nil || p.ether || p.set("src-mac") || p.set("dst-mac") || proto == "arp"}
 	pk := &out.packet
+	src := p.src.a
+	if at.src.IsValid() && !p.set("src") {
+		src = at.src
+	}
+	srcMAC := p.srcMAC.m
 	if out.linkEth {
 		e := &craft.Ethernet{Src: p.srcMAC.m, Dst: p.dstMAC.m}
+		if at.eth != nil {
+			c := *at.eth
+			e, srcMAC = &c, c.Src
+		}
 		if proto == "arp" && !p.set("dst-mac") && p.arpOp != "reply" && p.arpOp != "2" {
 			e.Dst = craft.Broadcast
 		}
 		pk.Ethernet = e
 	}
+	return p.buildLayers(proto, src, srcMAC, out)
+}
+
+func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC, out *built) (*built, error) {
+	pk := &out.packet
 	if proto == "arp" {
-		a, err := p.arp()
+		a, err := p.arp(src, srcMAC)
 		if err != nil {
 			return nil, err
 		}
@@ -301,7 +328,7 @@ func (p *packetFlags) build(proto string) (*built, error) {
 		return nil, err
 	}
 	ip := &craft.IPv4{TOS: uint8(p.tos.v), ID: uint16(p.id.v), FragOff: uint16(p.fragOffset.v),
-		TTL: craft.Set(uint8(p.ttl.v)), Src: p.src.a, Dst: p.dst.a, Options: p.ipOpt.b}
+		TTL: craft.Set(uint8(p.ttl.v)), Src: src, Dst: p.dst.a, Options: p.ipOpt.b}
 	if p.df {
 		ip.Flags |= craft.FlagDF
 	}
@@ -414,33 +441,29 @@ func (p *packetFlags) build(proto string) (*built, error) {
 	return out, nil
 }
 
-// fragments splits dg when a fragment flag asks for it, and returns the
-// fragments to send, in order, and how many were made.
-func (p *packetFlags) fragments(dg []byte) ([]frame, int, error) {
-	fragging := p.set("frag") || p.set("mtu")
+// fragPlan reads the fragment flags: how to split, and in which order the
+// fragments leave; on is false when no fragment flag asks for it.
+func (p *packetFlags) fragPlan() (o craft.FragOptions, s craft.Schedule, on bool, err error) {
+	on = p.set("frag") || p.set("mtu")
 	for _, n := range []string{"frag-order", "frag-drop", "frag-dup", "frag-overlap", "frag-tiny", "frag-seed"} {
-		if p.set(n) && !fragging {
-			return nil, 0, usagef("--%s needs --frag BYTES or --mtu N to make fragments", n)
+		if p.set(n) && !on {
+			return o, s, false, usagef("--%s needs --frag BYTES or --mtu N to make fragments", n)
 		}
 	}
-	if !fragging {
-		return []frame{{bytes: dg}}, 0, nil
+	if !on {
+		return o, s, false, nil
 	}
 	if p.set("frag") && p.set("mtu") {
-		return nil, 0, usagef("--frag %d and --mtu %d: give one or the other", p.frag.v, p.mtu.v)
+		return o, s, on, usagef("--frag %d and --mtu %d: give one or the other", p.frag.v, p.mtu.v)
 	}
 	if p.set("frag") && (p.frag.v == 0 || p.frag.v%8 != 0) {
-		return nil, 0, usagef("--frag %d: the data of every fragment but the last is a positive multiple of 8 bytes (the offset counts 8-byte units)", p.frag.v)
+		return o, s, on, usagef("--frag %d: the data of every fragment but the last is a positive multiple of 8 bytes (the offset counts 8-byte units)", p.frag.v)
 	}
 	if p.set("mtu") && p.mtu.v < 68 {
-		return nil, 0, usagef("--mtu %d: RFC 791 requires every link to carry 68 bytes", p.mtu.v)
+		return o, s, on, usagef("--mtu %d: RFC 791 requires every link to carry 68 bytes", p.mtu.v)
 	}
-	o := craft.FragOptions{DataSize: int(p.frag.v), MTU: int(p.mtu.v), Overlap: int(p.fragOverlap.v), TinyFirst: int(p.fragTiny.v)}
-	_, frags, err := craft.Fragments(nil, nil, dg, o)
-	if err != nil {
-		return nil, 0, usageError{err}
-	}
-	s := craft.Schedule{Seed: p.seed.v}
+	o = craft.FragOptions{DataSize: int(p.frag.v), MTU: int(p.mtu.v), Overlap: int(p.fragOverlap.v), TinyFirst: int(p.fragTiny.v)}
+	s = craft.Schedule{Seed: p.seed.v}
 	switch p.fragOrder {
 	case "":
 	case "reverse":
@@ -449,7 +472,7 @@ func (p *packetFlags) fragments(dg []byte) ([]frame, int, error) {
 		s.Random = true
 	default:
 		if s.Order, err = craft.ParseIndexList(p.fragOrder); err != nil {
-			return nil, 0, usagef("--frag-order %q: a list of fragment numbers like 3,1,2, or reverse, or random", p.fragOrder)
+			return o, s, on, usagef("--frag-order %q: a list of fragment numbers like 3,1,2, or reverse, or random", p.fragOrder)
 		}
 	}
 	for _, l := range []struct {
@@ -460,8 +483,25 @@ func (p *packetFlags) fragments(dg []byte) ([]frame, int, error) {
 			continue
 		}
 		if *l.dst, err = craft.ParseIndexList(l.val); err != nil {
-			return nil, 0, usagef("--%s %q: fragment numbers from 1, like 2 or 1,3", l.name, l.val)
+			return o, s, on, usagef("--%s %q: fragment numbers from 1, like 2 or 1,3", l.name, l.val)
 		}
+	}
+	return o, s, on, nil
+}
+
+// fragments splits dg when a fragment flag asks for it, and returns the
+// fragments to send, in order, and how many were made.
+func (p *packetFlags) fragments(dg []byte) ([]frame, int, error) {
+	o, s, on, err := p.fragPlan()
+	if err != nil {
+		return nil, 0, err
+	}
+	if !on {
+		return []frame{{bytes: dg}}, 0, nil
+	}
+	_, frags, err := craft.Fragments(nil, nil, dg, o)
+	if err != nil {
+		return nil, 0, usageError{err}
 	}
 	plan, err := s.Plan(nil, len(frags))
 	if err != nil {
@@ -474,8 +514,8 @@ func (p *packetFlags) fragments(dg []byte) ([]frame, int, error) {
 	return out, len(frags), nil
 }
 
-func (p *packetFlags) arp() (*craft.ARP, error) {
-	a := &craft.ARP{SenderHW: p.srcMAC.m, SenderIP: p.src.a, TargetHW: p.targetMAC.m, TargetIP: p.dst.a}
+func (p *packetFlags) arp(src netip.Addr, srcMAC craft.MAC) (*craft.ARP, error) {
+	a := &craft.ARP{SenderHW: srcMAC, SenderIP: src, TargetHW: p.targetMAC.m, TargetIP: p.dst.a}
 	switch p.arpOp {
 	case "request":
 		a.Op = craft.ARPRequest
@@ -515,4 +555,43 @@ func quoted(spec string) ([]byte, error) {
 		return nil, usagef("--quote %q: %v", spec, err)
 	}
 	return craft.Quote(b.datagram), nil
+}
+
+// templates returns the frames of b ready to be patched packet after packet
+// (craft.Template): a whole datagram keeps the checksums the flags forced
+// exactly as given; fragments are patched from their bytes. ARP has no
+// field that varies: nil.
+func (b *built) templates(pf *packetFlags) ([]craft.Template, error) {
+	if b.proto == "arp" {
+		return nil, nil
+	}
+	if len(b.frames) == 1 && b.nfrags == 0 {
+		t, err := b.packet.Template(nil)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return []craft.Template{t}, nil
+	}
+	out := make([]craft.Template, len(b.frames))
+	for i, f := range b.frames {
+		t, err := craft.ParseTemplate(f.bytes, b.linkEth)
+		if err != nil {
+			return nil, fmt.Errorf("fragment %d: %w", f.frag, err)
+		}
+		if pf.set("ip-csum") {
+			t.Keep(craft.LayerIPv4)
+		}
+		if pf.set("csum") {
+			t.Keep(craft.LayerTCP | craft.LayerUDP | craft.LayerICMP)
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+// echo says whether b is an ICMP echo request or reply, whose sequence
+// number counts the packets a send repeats.
+func (b *built) echo() bool {
+	c := b.packet.ICMP
+	return c != nil && (c.Type == craft.ICMPEcho || c.Type == craft.ICMPEchoReply)
 }

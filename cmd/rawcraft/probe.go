@@ -1,12 +1,11 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/listen"
 	"github.com/rawcraft/rawcraft/pcap"
+	"github.com/rawcraft/rawcraft/probe"
 	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/spf13/cobra"
 )
@@ -28,9 +28,7 @@ type probeOpts struct {
 	asJSON    bool
 	pcapFile  string
 	verbose   bool
-	quiet     bool // no per-probe lines, no summary (demo prints its own)
 	stateless bool
-	keep      func(k listen.Kind, i int, p *listen.Packet) // sees every packet that belongs to a probe
 }
 
 func newProbeCmd() *cobra.Command {
@@ -70,13 +68,12 @@ Any packet flag of build and send shapes the probe (--size, --df, --ttl,
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show every probe and reply as it is captured")
 	fs.BoolVar(&o.stateless, "stateless", false, "TCP: a stateless scan, the probe's identity hashed into its source port and sequence number (automatic above 1024 ports)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		_, _, err := runProbe(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], pf, o)
-		return err
+		return runProbe(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], pf, o)
 	}
 	return cmd
 }
 
-// ParsePorts reads "9999", "22,80" or "9990-9999".
+// parsePorts reads "9999", "22,80" or "9990-9999".
 func parsePorts(s string) ([]uint16, error) {
 	var out []uint16
 	for _, item := range strings.Split(s, ",") {
@@ -101,375 +98,133 @@ func parsePorts(s string) ([]uint16, error) {
 	return out, nil
 }
 
-func random32() uint32 {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return binary.BigEndian.Uint32(b[:])
-}
-
-type jsonProbe struct {
-	Dst       string  `json:"dst"`
-	Proto     string  `json:"proto"`
-	Port      uint16  `json:"port"`
-	State     string  `json:"state"`
-	Reason    string  `json:"reason"`
-	RTTms     float64 `json:"rtt_ms"`
-	From      string  `json:"from,omitempty"`
-	Code      *uint8  `json:"code,omitempty"`
-	MTU       uint16  `json:"mtu,omitempty"`
-	Attempts  int     `json:"attempts"`
-	Sport     uint16  `json:"sport,omitempty"`
-	KernelRST bool    `json:"kernel_rst,omitempty"`
-}
-
-// runProbe is the probe command; demo calls it too.
-func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) ([]listen.Result, listen.Stats, error) {
-	var st listen.Stats
-	proto = strings.ToLower(proto)
-	var ipProto uint8
-	switch proto {
+// probeConfig turns the flags into the engine's plain values.
+func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, error) {
+	var cfg probe.Config
+	switch strings.ToLower(proto) {
 	case "tcp":
-		ipProto = craft.ProtoTCP
+		cfg.Proto = craft.ProtoTCP
 	case "udp":
-		ipProto = craft.ProtoUDP
+		cfg.Proto = craft.ProtoUDP
 	case "icmp":
-		ipProto = craft.ProtoICMP
+		cfg.Proto = craft.ProtoICMP
 	default:
-		return nil, st, usagef("probe %q: tcp, udp or icmp", proto)
+		return cfg, usagef("probe %q: tcp, udp or icmp", proto)
 	}
 	if err := checkDst(pf, "probe"); err != nil {
-		return nil, st, err
+		return cfg, err
 	}
-	if o.via != "packet" && o.via != "ip" {
-		return nil, st, usagef("--via %q: packet or ip", o.via)
+	via, err := rawsock.ParseVia(o.via)
+	if err != nil {
+		return cfg, usagef("--via %q: packet or ip", o.via)
 	}
-	if o.retries.v > 10 {
-		return nil, st, usagef("--retries %d: 0 to 10", o.retries.v)
+	if o.retries.v > probe.MaxRetries {
+		return cfg, usagef("--retries %d: 0 to %d", o.retries.v, probe.MaxRetries)
 	}
-	if o.timeout <= 0 || o.timeout > time.Minute {
-		return nil, st, usagef("--timeout %v: more than 0, at most 1m", o.timeout)
+	if o.timeout <= 0 || o.timeout > probe.MaxTimeout {
+		return cfg, usagef("--timeout %v: more than 0, at most 1m", o.timeout)
 	}
-	if o.interval < 0 || o.interval > 10*time.Second {
-		return nil, st, usagef("--interval %v: 0 to 10s", o.interval)
+	if o.interval < 0 || o.interval > probe.MaxInterval {
+		return cfg, usagef("--interval %v: 0 to 10s", o.interval)
 	}
 	ports := []uint16{uint16(pf.dport.v)}
 	if o.ports != "" {
-		if proto == "icmp" {
-			return nil, st, usagef("--ports: ICMP has no ports")
+		if cfg.Proto == craft.ProtoICMP {
+			return cfg, usagef("--ports: ICMP has no ports")
 		}
-		var err error
 		if ports, err = parsePorts(o.ports); err != nil {
-			return nil, st, err
+			return cfg, err
 		}
 	}
-	if proto == "icmp" {
-		ports = []uint16{0}
+	b, err := pf.build(proto)
+	if err != nil {
+		return cfg, err
 	}
-	if _, err := pf.build(proto); err != nil {
-		return nil, st, err
+	fo, sched, fragmented, err := pf.fragPlan()
+	if err != nil {
+		return cfg, err
 	}
-	var pfile *os.File
+	if fragmented {
+		cfg.Frag = &probe.Fragmenting{Options: fo, Schedule: sched}
+	}
+	cfg.Packet = b.packet
+	cfg.Packet.Ethernet = nil
+	if !pf.set("src") {
+		cfg.Packet.IPv4.Src = netip.Addr{}
+	}
+	if pf.set("src-mac") {
+		cfg.SrcMAC = &pf.srcMAC.m
+	}
+	if pf.set("dst-mac") {
+		cfg.DstMAC = &pf.dstMAC.m
+	}
+	for flag, f := range map[string]probe.Fields{"sport": probe.FixSrcPort, "seq": probe.FixSeq, "icmp-id": probe.FixICMPID, "id": probe.FixIPID} {
+		if pf.set(flag) {
+			cfg.Fixed |= f
+		}
+	}
+	cfg.Dst, cfg.Ports, cfg.Via, cfg.Iface = pf.dst.a, ports, via, o.iface
+	cfg.Timeout, cfg.Retries, cfg.Interval, cfg.Stateless = o.timeout, int(o.retries.v), o.interval, o.stateless
+	if o.stateless && cfg.Proto != craft.ProtoTCP {
+		return cfg, usagef("--stateless: a stateless scan sends TCP SYNs; probe %s is stateful", proto)
+	}
+	return cfg, nil
+}
+
+func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) error {
+	cfg, err := probeConfig(proto, pf, o)
+	if err != nil {
+		return err
+	}
+	var pw *pcap.Writer
 	if o.pcapFile != "" {
 		f, err := os.Create(o.pcapFile)
 		if err != nil {
-			return nil, st, usagef("--pcap %q: %v", o.pcapFile, errReason(err))
+			return usagef("--pcap %q: %v", o.pcapFile, errReason(err))
 		}
-		pfile = f
-		defer pfile.Close()
-	}
-	if err := rawsock.CheckPrivilege(); err != nil {
-		return nil, st, err
-	}
-	tx, err := openSender(pf, o.via, o.iface, false, errw)
-	if err != nil {
-		return nil, st, err
-	}
-	defer tx.close()
-	ifi := tx.route.Iface
-	if ifi == nil {
-		return nil, st, fmt.Errorf("no interface toward %v to listen on", pf.dst.a)
-	}
-	filter, err := listen.HostFilter(pf.src.a)
-	if err != nil {
-		return nil, st, err
-	}
-	// Room for the burst a fast sender provokes: two frames (the probe's
-	// own copy and the reply) per port, each about 1 KiB of kernel memory
-	// queued on a socket, up to 64 MiB; a stateless scan captures through
-	// a ring instead, where a small frame takes about 200 bytes.
-	scan := proto == "tcp" && (o.stateless || len(ports) > 1024) && o.via == "packet" && !fragmentedFlags(pf)
-	lc := &listen.Config{Filter: filter, ReadBuffer: min(64<<20, max(4<<20, 2048*len(ports)))}
-	if scan {
-		lc.Ring, lc.ReadBuffer = true, min(64<<20, max(4<<20, 512*len(ports)))
-	}
-	rx, err := listen.Listen(ifi, lc)
-	if err != nil {
-		return nil, st, err
-	}
-	defer rx.Close()
-
-	if scan {
-		return runScan(out, errw, pf, o, ports, tx, rx)
-	}
-	// Identities: a random source port and sequence number per run, so that
-	// two runs side by side never take each other's replies.
-	r := random32()
-	if !pf.set("sport") {
-		pf.sport.v = uint64(32768 + r%28000)
-	}
-	if !pf.set("seq") {
-		pf.seq.v = uint64(random32())
-	}
-	if !pf.set("icmp-id") {
-		pf.icmpID.v = uint64(r >> 16)
-	}
-	baseID := uint16(random32())
-	if pf.set("id") {
-		baseID = uint16(pf.id.v)
-	}
-	m := listen.NewMatcher(len(ports))
-	fragmented := pf.set("frag") || pf.set("mtu")
-	for i, port := range ports {
-		p := listen.Probe{Proto: ipProto, Src: pf.src.a, Dst: pf.dst.a, SrcPort: uint16(pf.sport.v), DstPort: port,
-			Seq: uint32(pf.seq.v), ICMPID: uint16(pf.icmpID.v), ICMPSeq: uint16(pf.icmpSeq.v) + uint16(i), Frag: fragmented}
-		if proto == "icmp" {
-			p.SrcPort, p.DstPort = 0, 0
-		}
-		if _, err := m.Add(p); err != nil {
-			return nil, st, err
+		defer f.Close()
+		if pw, err = pcap.NewWriter(f, pcap.LinkEthernet); err != nil {
+			return err
 		}
 	}
-	var pw *pcap.Writer
-	if pfile != nil {
-		if pw, err = pcap.NewWriter(pfile, pcap.LinkEthernet); err != nil {
-			return nil, st, err
-		}
-	}
-	tries := int(o.retries.v) + 1
-	build := func(i, attempt int) ([][]byte, uint16, error) {
-		p := m.Probe(i)
-		pf.dport.v = uint64(p.DstPort)
-		pf.icmpSeq.v = uint64(p.ICMPSeq)
-		id := baseID + uint16(i*tries+attempt)
-		pf.id.v = uint64(id)
-		b, err := pf.build(proto)
-		if err != nil {
-			return nil, 0, err
-		}
-		frames := make([][]byte, len(b.frames))
-		for j, f := range b.frames {
-			frames[j] = f.bytes
-			if o.via == "ip" && b.linkEth {
-				frames[j] = f.bytes[craft.EthernetLen:]
+	if pw != nil || o.verbose {
+		cfg.OnPacket = func(k listen.Kind, i int, p *listen.Packet) {
+			if pw != nil {
+				_ = pw.Write(p.Meta.Time, p.Frame)
+			}
+			if o.verbose {
+				dir := "←"
+				if p.Meta.Outgoing {
+					dir = "→"
+				}
+				fmt.Fprintf(errw, "  %s %s %s\n", p.Meta.Time.Format("15:04:05.000000"), dir, p.Decoded.Summary())
 			}
 		}
-		return frames, id, nil
 	}
-	onPacket := func(k listen.Kind, i int, p *listen.Packet) {
-		if o.keep != nil {
-			o.keep(k, i, p)
-		}
-		if pw != nil {
-			_ = pw.Write(p.Meta.Time, p.Frame)
-		}
-		if o.verbose {
-			dir := "←"
-			if p.Meta.Outgoing {
-				dir = "→"
-			}
-			fmt.Fprintf(errw, "  %s %s %s\n", p.Meta.Time.Format("15:04:05.000000"), dir, p.Decoded.Summary())
-		}
+	rep, err := probe.Run(cfg)
+	if errors.Is(err, probe.ErrConfig) {
+		return usageError{err}
 	}
-	results, st, err := listen.Run(listen.ProberConfig{
-		Matcher: m, Rx: rx, Build: build, Timeout: o.timeout, Retries: int(o.retries.v), Interval: o.interval,
-		Send:     func(b []byte) error { _, err := tx.send(b); return err },
-		OnPacket: onPacket,
-	})
 	if err != nil {
-		return results, st, err
+		return err
 	}
-	if o.quiet {
-		return results, st, nil
-	}
-	for _, res := range results {
-		if o.asJSON {
-			_ = writeJSON(out, probeJSON(res, proto))
-		} else {
-			fmt.Fprintln(out, describe(res, proto))
-		}
-	}
-	summarize(errw, results, st)
-	if proto == "udp" && len(ports) > 1 {
-		silent := 0
-		for _, r := range results {
-			if r.Reply.Reason == listen.NoResponse {
-				silent++
-			}
-		}
-		if silent > 0 {
-			fmt.Fprintf(errw, "note: a host sends ICMP errors at a limited rate — Linux by default about one port unreachable per second to each host (net.ipv4.icmp_ratelimit, icmp_msgs_per_sec) — so a closed UDP port can look open|filtered. The lab lifts the limit inside its namespaces; elsewhere pace the probes (--interval 1s) and raise --retries.\n")
-		}
-	}
-	return results, st, nil
-}
-
-func probeJSON(r listen.Result, proto string) jsonProbe {
-	j := jsonProbe{Dst: r.Probe.Dst.String(), Proto: proto, Port: r.Probe.DstPort, State: string(r.State),
-		Reason: r.Reply.Reason.String(), RTTms: float64(r.RTT.Nanoseconds()) / 1e6, Attempts: r.Attempts, Sport: r.Probe.SrcPort, KernelRST: r.KernelRST}
-	if r.Reply.Reason != listen.NoResponse {
-		j.From = r.Reply.From.String()
-	}
-	switch r.Reply.Reason {
-	case listen.ICMPUnreachable, listen.ICMPFragNeeded, listen.ICMPPortUnreachable, listen.ICMPTTLExceeded, listen.ICMPReassemblyExceeded:
-		c := r.Reply.Code
-		j.Code = &c
-	}
-	j.MTU = r.Reply.MTU
-	return j
-}
-
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d.Nanoseconds())/1e6, 'f', 3, 64) + " ms"
-}
-
-// describe says in one line what the reply means, for a student.
-func describe(r listen.Result, proto string) string {
-	p := r.Probe
-	target := fmt.Sprintf("%v:%d/%s", p.Dst, p.DstPort, proto)
-	if proto == "icmp" {
-		target = fmt.Sprintf("%v/icmp", p.Dst)
-	}
-	head := fmt.Sprintf("%-22s %-13s %-22s", target, r.State, reasonText(r))
-	from, in := r.Reply.From, ms(r.RTT)
-	var why string
-	switch r.Reply.Reason {
-	case listen.SynAck:
-		why = fmt.Sprintf("SYN/ACK from %v:%d in %s — a program listens there: the port is open", from, p.DstPort, in)
-		if r.KernelRST {
-			why += "; then this host's kernel sent RST, because it has no socket for a connection rawcraft opened by hand"
-		}
-	case listen.Rst:
-		why = fmt.Sprintf("RST/ACK from %v:%d in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", from, p.DstPort, in)
-	case listen.ICMPPortUnreachable:
-		why = fmt.Sprintf("ICMP port unreachable from %v in %s, quoting our datagram (IP ID 0x%04x) — nothing listens on UDP port %d; an unconnected UDP socket is never told", from, in, r.Reply.QuotedID, p.DstPort)
-	case listen.ICMPUnreachable:
-		why = fmt.Sprintf("ICMP destination unreachable, code %d (%s), from %v in %s — something on the path refuses it", r.Reply.Code, craft.ICMPCodeName(craft.ICMPUnreachable, r.Reply.Code), from, in)
-	case listen.ICMPFragNeeded:
-		why = fmt.Sprintf("ICMP fragmentation needed from %v in %s: next-hop MTU %d — the datagram has DF set and is too big for the next link (RFC 1191)", from, in, r.Reply.MTU)
-	case listen.ICMPTTLExceeded:
-		why = fmt.Sprintf("ICMP time exceeded in transit from router %v in %s — the TTL ran out there", from, in)
-	case listen.ICMPReassemblyExceeded:
-		why = fmt.Sprintf("ICMP fragment reassembly time exceeded from %v in %s — it received fragment 1 but not all the others, and gave up", from, in)
-	case listen.UDPReply:
-		why = fmt.Sprintf("UDP reply from %v:%d in %s — a program answered: the port is open", from, p.DstPort, in)
-	case listen.EchoReply:
-		why = fmt.Sprintf("echo reply from %v in %s — the host is up", from, in)
-	default:
-		why = fmt.Sprintf("no reply to %d probe%s", r.Attempts, plural(r.Attempts))
-		switch proto {
-		case "tcp":
-			why += " — filtered: a closed port would have answered RST, so something dropped the SYN or its answer"
-		case "udp":
-			why += " — open or filtered: a closed port would have answered ICMP port unreachable, an open one may stay silent"
-			if p.Frag {
-				why += "; a datagram that was never reassembled reaches no port at all"
-			}
-		default:
-			why += " — the host is down, or something drops ICMP"
-		}
-	}
-	return head + " " + why
-}
-
-func reasonText(r listen.Result) string {
-	s := r.Reply.Reason.String()
-	switch r.Reply.Reason {
-	case listen.ICMPUnreachable:
-		s += fmt.Sprintf(" code %d", r.Reply.Code)
-	case listen.ICMPFragNeeded:
-		s += fmt.Sprintf(" mtu %d", r.Reply.MTU)
-	case listen.ICMPTTLExceeded:
-		s += " from " + r.Reply.From.String()
-	}
-	return s
-}
-
-func summarize(w io.Writer, rs []listen.Result, st listen.Stats) {
-	counts := map[listen.State]int{}
-	var rtts []time.Duration
-	lost := 0
-	for _, r := range rs {
-		counts[r.State]++
-		if r.Reply.Reason == listen.NoResponse {
-			lost++
-		} else {
-			rtts = append(rtts, r.RTT)
-		}
-	}
-	var parts []string
-	for _, s := range []listen.State{listen.Open, listen.Closed, listen.Filtered, listen.OpenFiltered, listen.Up, listen.Unreachable} {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	fmt.Fprintf(w, "%d probe%s: %s", len(rs), plural(len(rs)), strings.Join(parts, ", "))
-	if len(rtts) > 0 {
-		sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
-		var sum time.Duration
-		for _, d := range rtts {
-			sum += d
-		}
-		fmt.Fprintf(w, "; rtt min/avg/max %s/%s/%s", ms(rtts[0]), ms(sum/time.Duration(len(rtts))), ms(rtts[len(rtts)-1]))
-	}
-	fmt.Fprintf(w, "; %d unanswered (%.0f%% loss); the kernel captured %d frames and dropped %d\n", lost, 100*float64(lost)/float64(max(len(rs), 1)), st.Captured, st.Dropped)
-}
-
-func fragmentedFlags(pf *packetFlags) bool { return pf.set("frag") || pf.set("mtu") }
-
-// runScan is probe's stateless path for many TCP ports.
-func runScan(out, errw io.Writer, pf *packetFlags, o *probeOpts, ports []uint16, tx *sender, rx *listen.Listener) ([]listen.Result, listen.Stats, error) {
-	b, err := pf.build("tcp")
-	if err != nil {
-		return nil, listen.Stats{}, err
-	}
-	if len(b.frames) != 1 || !b.linkEth || len(b.packet.IPv4.Options) > 0 {
-		return nil, listen.Stats{}, usagef("a stateless scan sends plain SYNs: no IP options, fragments or via ip")
-	}
-	// A Sender of its own: out of Go's poller, it sends faster than the
-	// probe's Conn (see rawsock.Sender).
-	fast, err := rawsock.NewSender(tx.route.Iface, nil)
-	if err != nil {
-		return nil, listen.Stats{}, err
-	}
-	defer fast.Close()
-	start := time.Now()
-	res, err := listen.Scan(listen.ScanConfig{Template: b.frames[0].bytes, Dst: pf.dst.a, Src: pf.src.a, Ports: ports,
-		Cookies: listen.NewCookies(), Tx: fast, Rx: rx, Interval: o.interval, Timeout: o.timeout, Retries: int(o.retries.v)})
-	if err != nil {
-		return nil, listen.Stats{}, err
-	}
-	el := time.Since(start)
-	counts := map[listen.State]int{}
-	results := make([]listen.Result, 0, len(ports))
-	for _, p := range ports {
-		r := listen.Result{Probe: listen.Probe{Proto: craft.ProtoTCP, Dst: pf.dst.a, DstPort: p}, Reply: listen.Reply{Reason: res.Reason[p], From: pf.dst.a}, RTT: res.RTT[p], Attempts: 1}
-		r.State = listen.Classify(craft.ProtoTCP, r.Reply.Reason)
-		results = append(results, r)
-		counts[r.State]++
+	closed := 0
+	for _, r := range rep.Results {
 		switch {
-		case o.quiet:
 		case o.asJSON:
-			_ = writeJSON(out, probeJSON(r, "tcp"))
-		case r.State != listen.Closed:
-			fmt.Fprintln(out, describe(r, "tcp"))
+			_ = writeJSON(out, r)
+		case rep.Stateless && r.State == listen.Closed:
+			closed++
+		default:
+			fmt.Fprintln(out, r.Describe())
 		}
 	}
-	if !o.quiet {
-		if !o.asJSON && counts[listen.Closed] > 0 {
-			fmt.Fprintf(out, "not shown: %d closed ports (each answered RST)\n", counts[listen.Closed])
-		}
-		fmt.Fprintf(errw, "stateless scan of %d ports in %v (%.0f probes/s): %d open, %d closed, %d filtered; %d stray replies; the kernel captured %d frames and dropped %d\n",
-			len(ports), el.Round(time.Millisecond), float64(len(ports))/el.Seconds(), counts[listen.Open], counts[listen.Closed], counts[listen.Filtered], res.Stray, res.Stats.Captured, res.Stats.Dropped)
+	if closed > 0 {
+		fmt.Fprintf(out, "not shown: %d closed ports (each answered RST)\n", closed)
 	}
-	return results, res.Stats, nil
+	fmt.Fprintln(errw, rep.Summary())
+	for _, n := range rep.Notes {
+		fmt.Fprintln(errw, "note: "+n)
+	}
+	return nil
 }

@@ -91,18 +91,19 @@ Only destinations in 198.18.0.0/15, the lab's range, are accepted. Without
 func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) error {
 	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	// Everything is checked before anything is sent.
-	if o.via != "packet" && o.via != "ip" {
+	via, err := rawsock.ParseVia(o.via)
+	if err != nil {
 		return usagef("--via %q: packet (AF_PACKET, the exact frame) or ip (raw IPv4 socket)", o.via)
 	}
-	if o.count.v < 1 || o.count.v > maxCount {
-		return usagef("--count %d: between 1 and %d", o.count.v, maxCount)
+	if o.count.v < 1 || o.count.v > rawsock.MaxFloodCount {
+		return usagef("--count %d: between 1 and %d", o.count.v, rawsock.MaxFloodCount)
 	}
 	interval := o.interval
 	rateMax := o.rate == "max"
 	if pf.fs.Changed("rate") && !rateMax {
 		r, err := craft.ParseNumber(o.rate, 32)
-		if err != nil || r < 1 || r > maxCount {
-			return usagef("--rate %q: packets per second, 1 to %d, or max", o.rate, maxCount)
+		if err != nil || r < 1 || r > rawsock.MaxFloodCount {
+			return usagef("--rate %q: packets per second, 1 to %d, or max", o.rate, rawsock.MaxFloodCount)
 		}
 		interval = time.Second / time.Duration(r)
 	}
@@ -118,10 +119,10 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if interval < 0 || interval > time.Hour {
 		return usagef("--interval %v: between 0 and 1h", interval)
 	}
-	if proto == "arp" && o.via == "ip" {
+	if proto == "arp" && via == rawsock.ViaIP {
 		return usagef("--via ip: ARP is not IP; send it --via packet")
 	}
-	if o.via == "ip" && (pf.ether || pf.set("src-mac") || pf.set("dst-mac")) {
+	if via == rawsock.ViaIP && (pf.ether || pf.set("src-mac") || pf.set("dst-mac")) {
 		return usagef("--via ip: the kernel adds the link layer; --ether, --src-mac and --dst-mac need --via packet")
 	}
 	if err := checkDst(pf, "send"); err != nil {
@@ -134,43 +135,46 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		return err
 	}
 	var pw *pcap.Writer
-	var pfile *os.File
 	if o.pcapFile != "" {
 		f, err := os.Create(o.pcapFile)
 		if err != nil {
 			return usagef("--pcap %q: %v", o.pcapFile, errReason(err))
 		}
-		pfile = f
-		defer pfile.Close()
-	}
-
-	tx, err := openSender(pf, o.via, o.iface, o.verbose, errw)
-	if err != nil {
-		return err
-	}
-	defer tx.close()
-	ifname := tx.ifname
-	if pfile != nil {
+		defer f.Close()
 		link := pcap.LinkRaw
-		if o.via == "packet" {
+		if via == rawsock.ViaPacket {
 			link = pcap.LinkEthernet
 		}
-		w, err := pcap.NewWriter(pfile, link)
-		if err != nil {
+		if pw, err = pcap.NewWriter(f, link); err != nil {
 			return err
 		}
-		pw = w
 	}
-
-	// Build once; each later packet is the same bytes with its own IP ID
-	// (and ICMP echo sequence number), patched in place with the checksums
-	// updated incrementally (RFC 1624) — the same bytes a rebuild would give,
-	// without building again.
-	b, err := pf.build(proto)
+	tx, err := rawsock.Open(pf.dst.a, via, openConfig(pf, o.iface))
 	if err != nil {
 		return err
 	}
-	if o.via == "ip" && o.verbose {
+	defer tx.Close()
+	rt := tx.Route()
+	ifname := o.iface
+	if rt.Iface != nil {
+		ifname = rt.Iface.Name
+	}
+	if o.verbose && via == rawsock.ViaPacket {
+		hop := "on-link"
+		if rt.Gateway {
+			hop = "through gateway " + rt.NextHop.String()
+		}
+		fmt.Fprintf(errw, "route: %v %s via %s, source %v; next hop %v is at %v (from %s)\n", pf.dst.a, hop, rt.Iface.Name, rt.Src, rt.NextHop, rt.DstMAC, rt.How)
+	}
+	// Built once; each later packet is the same bytes with its own IP ID
+	// (and ICMP echo sequence number), patched in place with the checksums
+	// updated incrementally (craft.Template, RFC 1624) — the same bytes a
+	// rebuild would give, without building again.
+	b, err := pf.buildAt(proto, linkAt{src: rt.Src, eth: tx.Ethernet()})
+	if err != nil {
+		return err
+	}
+	if via == rawsock.ViaIP && o.verbose {
 		for _, fr := range b.frames {
 			for _, rw := range rawsock.KernelRewrites(fr.bytes) {
 				fmt.Fprintf(errw, "kernel rewrites %s: %s → %s (%s)\n", rw.Field, rw.From, rw.To, rw.Why)
@@ -178,33 +182,19 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		}
 		fmt.Fprintln(errw, "a deliberately bad IPv4 checksum or total length needs --via packet: IP_HDRINCL always recomputes them")
 	}
-	baseID, baseSeq := uint16(pf.id.v), uint16(pf.icmpSeq.v)
-	// Where the checksums are, relative to their headers; a forced checksum
-	// is left exactly as given (-1).
-	csumAt := func(forced bool, hdr, off int) int {
-		if forced {
-			return -1
-		}
-		return hdr + off
+	tmpls, err := b.templates(pf)
+	if err != nil {
+		return err
 	}
-	echo := proto == "icmp" && (pf.icmpType.v == uint64(craft.ICMPEcho) || pf.icmpType.v == uint64(craft.ICMPEchoReply))
-	if o.via == "packet" && o.count.v > 1 && (rateMax || interval < time.Millisecond) && o.quiet && pw == nil && !o.asJSON {
+	fc := rawsock.FloodConfig{Packet: tmpls, Count: o.count.v, Interval: interval, Workers: int(o.cpus.v),
+		BaseID: uint16(pf.id.v), BaseICMPSeq: uint16(pf.icmpSeq.v), VaryICMPSeq: b.echo(), Ring: o.txRing, QdiscBypass: rateMax}
+	if tmpls != nil && via == rawsock.ViaPacket && o.count.v > 1 && (rateMax || interval < time.Millisecond) && o.quiet && pw == nil && !o.asJSON {
 		// Many packets, fast: batches through sendmmsg, patched in place.
-		frames := make([][]byte, len(b.frames))
-		for i, f := range b.frames {
-			frames[i] = f.bytes
-		}
-		ifi := tx.route.Iface
-		plan := fastPlan{frames: frames, linkEth: b.linkEth, count: o.count.v, interval: interval, workers: cpus(o.cpus.v),
-			baseID: baseID, baseSeq: baseSeq, echo: echo, ipCsumForced: pf.set("ip-csum"), icmpCsumForced: pf.set("csum"), ring: o.txRing,
-			open: func() (*rawsock.Sender, error) {
-				return rawsock.NewSender(ifi, &rawsock.SenderConfig{QdiscBypass: rateMax})
-			}}
-		n, el, err := fastSend(plan)
+		n, el, err := rawsock.Flood(rt.Iface, fc)
 		if err != nil {
 			return err
 		}
-		pkts := n / uint64(len(frames))
+		pkts := n / uint64(len(tmpls))
 		fmt.Fprintf(errw, "sent %d packets (%d frames) via packet on %s in %v: %.0f packets/s\n", pkts, n, ifname, el.Round(time.Microsecond), float64(pkts)/el.Seconds())
 		return nil
 	}
@@ -212,44 +202,57 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	sent, bytes := 0, 0
 	for i := uint64(0); i < o.count.v; i++ {
 		if i > 0 {
-			for _, fr := range b.frames {
-				ip := 0
-				if b.linkEth {
-					ip = craft.EthernetLen
-				}
-				craft.Patch16(fr.bytes, ip+4, baseID+uint16(i), csumAt(pf.set("ip-csum"), ip, 10))
-				if echo && fr.bytes[ip+6]&0x1f == 0 && fr.bytes[ip+7] == 0 { // the fragment that holds the ICMP header
-					t := ip + int(fr.bytes[ip]&0xf)*4
-					craft.Patch16(fr.bytes, t+6, baseSeq+uint16(i), csumAt(pf.set("csum"), t, 2))
-				}
-			}
 			if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
 				time.Sleep(wait)
 			}
 		}
-		for _, fr := range b.frames {
+		for j, fr := range b.frames {
+			fb := fr.bytes
+			if tmpls != nil {
+				t := &tmpls[j]
+				t.SetIPID(fc.BaseID + uint16(i))
+				if fc.VaryICMPSeq && t.Carries(craft.LayerICMP) {
+					t.SetICMPSeq(fc.BaseICMPSeq + uint16(i))
+				}
+				fb = t.Bytes()
+			}
 			now := time.Now()
-			n, err := tx.send(fr.bytes)
+			n, err := tx.Send(fb)
 			if err != nil {
 				return fmt.Errorf("packet %d: %w", sent+1, err)
 			}
 			sent++
 			bytes += n
 			if pw != nil {
-				rec := fr.bytes
-				if o.via == "packet" && len(rec) < craft.MinFrameLen {
+				rec := fb
+				if via == rawsock.ViaPacket && len(rec) < craft.MinFrameLen {
 					rec = append(append([]byte(nil), rec...), make([]byte, craft.MinFrameLen-len(rec))...)
 				}
 				_ = pw.Write(now, rec)
 			}
 			if !o.quiet {
-				reportSent(out, o, sent, now, ifname, fr, b, n)
+				reportSent(out, o, sent, now, ifname, frame{bytes: fb, frag: fr.frag}, b, n)
 			}
 		}
 	}
 	el := time.Since(start)
-	fmt.Fprintf(errw, "sent %d packet%s (%d bytes) via %s on %s in %v\n", sent, plural(sent), bytes, o.via, ifname, el.Round(time.Microsecond))
+	fmt.Fprintf(errw, "sent %d packet%s (%d bytes) via %s on %s in %v\n", sent, plural(sent), bytes, via, ifname, el.Round(time.Microsecond))
 	return nil
+}
+
+// openConfig is what the packet flags override of the route.
+func openConfig(pf *packetFlags, iface string) *rawsock.OpenConfig {
+	c := &rawsock.OpenConfig{Iface: iface}
+	if pf.set("src") {
+		c.Src = pf.src.a
+	}
+	if pf.set("src-mac") {
+		c.SrcMAC = &pf.srcMAC.m
+	}
+	if pf.set("dst-mac") {
+		c.DstMAC = &pf.dstMAC.m
+	}
+	return c
 }
 
 func plural(n int) string {
@@ -282,83 +285,6 @@ func reportSent(w io.Writer, o *sendOpts, i int, t time.Time, ifname string, fr 
 		pad = fmt.Sprintf(" (padded from %d)", len(fr.bytes))
 	}
 	fmt.Fprintf(w, "#%-4d %s via %s %-6s %s, %d bytes%s\n", i, t.Format("15:04:05.000000"), o.via, ifname, d.Summary(), n, pad)
-}
-
-// sender is an open socket for send and probe, with the route it found.
-type sender struct {
-	pconn  *rawsock.Conn
-	iconn  *rawsock.IPConn
-	ifname string
-	route  rawsock.Route
-}
-
-func (s *sender) send(b []byte) (int, error) {
-	if s.pconn != nil {
-		return s.pconn.Send(b)
-	}
-	return s.iconn.Send(b)
-}
-
-func (s *sender) close() {
-	if s.pconn != nil {
-		s.pconn.Close()
-	}
-	if s.iconn != nil {
-		s.iconn.Close()
-	}
-}
-
-// openSender resolves the route to --dst and opens the socket: via packet it
-// fills the packet flags' source and MACs from the route (unless given), via
-// ip only the source.
-func openSender(pf *packetFlags, via, iface string, verbose bool, errw io.Writer) (*sender, error) {
-	s := &sender{ifname: iface}
-	if via == "ip" {
-		c, err := rawsock.ListenIP(iface)
-		if err != nil {
-			return nil, err
-		}
-		s.iconn = c
-		if rt, err := rawsock.Resolve(pf.dst.a, &rawsock.ResolveConfig{Iface: iface, DstMAC: &craft.MAC{}}); err == nil {
-			s.route, s.ifname = rt, rt.Iface.Name
-			if !pf.set("src") {
-				pf.src.a = rt.Src
-			}
-		}
-		return s, nil
-	}
-	rc := &rawsock.ResolveConfig{Iface: iface}
-	if pf.set("src") {
-		rc.Src = pf.src.a
-	}
-	if pf.set("src-mac") {
-		rc.SrcMAC = &pf.srcMAC.m
-	}
-	if pf.set("dst-mac") {
-		rc.DstMAC = &pf.dstMAC.m
-	}
-	rt, err := rawsock.Resolve(pf.dst.a, rc)
-	if err != nil {
-		return nil, err
-	}
-	if !pf.set("src") {
-		pf.src.a = rt.Src
-	}
-	pf.srcMAC.m, pf.dstMAC.m, pf.ether = rt.SrcMAC, rt.DstMAC, true
-	s.route, s.ifname = rt, rt.Iface.Name
-	if verbose {
-		hop := "on-link"
-		if rt.Gateway {
-			hop = "through gateway " + rt.NextHop.String()
-		}
-		fmt.Fprintf(errw, "route: %v %s via %s, source %v; next hop %v is at %v (from %s)\n", pf.dst.a, hop, rt.Iface.Name, rt.Src, rt.NextHop, rt.DstMAC, rt.How)
-	}
-	c, err := rawsock.Listen(rt.Iface, &rawsock.Config{SendOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	s.pconn = c
-	return s, nil
 }
 
 // checkDst enforces the network-safety rule: packets go only to the lab's

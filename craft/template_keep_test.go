@@ -1,0 +1,34 @@
+package craft
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+)
+
+// Keep leaves a checksum exactly as it was while the fields it covers
+// change: how a sender keeps a forced checksum of a fragment it parsed.
+func TestTemplateKeep(t *testing.T) {
+	p := Packet{IPv4: &IPv4{ID: 1, Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1"), Checksum: Set[uint16](0xdead)},
+		UDP: &UDP{SrcPort: 1, DstPort: 2, Checksum: Set[uint16](0xbeef)}, Payload: []byte("hi")}
+	b, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := ParseTemplate(b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.Keep(LayerIPv4)
+	tm.Keep(LayerTCP | LayerUDP | LayerICMP)
+	tm.SetIPID(77)
+	tm.SetDstPort(9999)
+	tm.SetSrc(netip.MustParseAddr("198.18.1.9"))
+	got := tm.Bytes()
+	if binary.BigEndian.Uint16(got[4:]) != 77 || binary.BigEndian.Uint16(got[22:]) != 9999 {
+		t.Fatalf("fields not patched: % x", got)
+	}
+	if ip, udp := binary.BigEndian.Uint16(got[10:]), binary.BigEndian.Uint16(got[26:]); ip != 0xdead || udp != 0xbeef {
+		t.Errorf("kept checksums changed: IPv4 0x%04x UDP 0x%04x, want 0xdead 0xbeef", ip, udp)
+	}
+}

@@ -1,0 +1,166 @@
+// Package probe asks questions of a host and says what the answers mean:
+// one packet per port (or one echo request), sent through rawsock, each
+// reply caught by a listen.Listener, matched to its probe, timed from kernel
+// timestamps and classified as nmap names port states. Many TCP ports are
+// probed statelessly, as zmap and masscan do: the probe's identity travels in
+// its source port and sequence number, and nothing is remembered per probe.
+//
+// A front end fills a Config with plain values and gets a Report back; it
+// never hands the engine a callback that rebuilds packets.
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
+)
+
+// StatelessAbove is the number of TCP ports above which Run scans
+// statelessly without being asked.
+const StatelessAbove = 1024
+
+// Bounds on a run: every run stops by itself.
+const (
+	MaxRetries  = 10
+	MaxTimeout  = time.Minute
+	MaxInterval = 10 * time.Second
+)
+
+// ErrConfig is wrapped by every error that a Config's own values cause:
+// nothing was sent.
+var ErrConfig = errors.New("probe config")
+
+// Fields names the fields of a probe that a caller may fix; those not fixed
+// are chosen by the run.
+type Fields uint8
+
+// Fields of a probe.
+const (
+	// FixSrcPort keeps Packet's TCP or UDP source port; otherwise a random
+	// port from 32768 up, one per run.
+	FixSrcPort Fields = 1 << iota
+	// FixSeq keeps the TCP sequence number; otherwise random, one per run.
+	FixSeq
+	// FixICMPID keeps the echo identifier; otherwise random, one per run.
+	FixICMPID
+	// FixIPID starts the IP IDs at Packet's; otherwise at a random one.
+	// Each attempt of each probe carries the next ID.
+	FixIPID
+)
+
+// Fragmenting splits each probe into fragments before it is sent.
+type Fragmenting struct {
+	Options  craft.FragOptions
+	Schedule craft.Schedule
+}
+
+// Config is one probe run against one destination.
+type Config struct {
+	// Proto is craft.ProtoTCP, ProtoUDP or ProtoICMP (an echo request).
+	Proto uint8
+	// Dst is the target; Ports its TCP or UDP ports (ignored for ICMP,
+	// which sends one echo request).
+	Dst   netip.Addr
+	Ports []uint16
+	// Packet is the shape of every probe: an IPv4 header and the layer
+	// Proto names, with any payload, and no Ethernet header (the route's
+	// is added). A zero IPv4 source is the route's. The run sets each
+	// probe's destination address and port, IP ID and echo sequence number
+	// (Packet's echo sequence number plus the probe's index), and the
+	// source port, sequence number and echo identifier unless Fixed says
+	// otherwise.
+	Packet craft.Packet
+	Fixed  Fields
+	// Frag, when not nil, sends each probe as fragments.
+	Frag *Fragmenting
+	// Via is the socket kind; Iface, SrcMAC and DstMAC override the route.
+	Via            rawsock.Via
+	Iface          string
+	SrcMAC, DstMAC *craft.MAC
+	// Timeout is how long to wait after each round's last probe (default
+	// 1 s, at most MaxTimeout); Retries how many times an unanswered probe
+	// is sent again (at most MaxRetries); Interval the pause between
+	// probes (at most MaxInterval).
+	Timeout  time.Duration
+	Retries  int
+	Interval time.Duration
+	// Stateless asks for a stateless TCP SYN scan; runs of more than
+	// StatelessAbove TCP ports are stateless anyway when they can be (via
+	// packet, no fragments, no IP options).
+	Stateless bool
+	// OnPacket, when set, sees every captured packet that belongs to a
+	// probe of a stateful run — the probe leaving, its reply, this host's
+	// kernel RST — for live display or a capture file. It must not keep p.
+	OnPacket func(k listen.Kind, i int, p *listen.Packet)
+}
+
+func configErr(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
+}
+
+// check validates c and returns the ports to probe.
+func (c *Config) check() ([]uint16, error) {
+	switch c.Proto {
+	case craft.ProtoTCP:
+		if c.Packet.TCP == nil {
+			return nil, configErr("a TCP probe needs a TCP layer in Packet")
+		}
+	case craft.ProtoUDP:
+		if c.Packet.UDP == nil {
+			return nil, configErr("a UDP probe needs a UDP layer in Packet")
+		}
+	case craft.ProtoICMP:
+		if c.Packet.ICMP == nil {
+			return nil, configErr("an ICMP probe needs an ICMP layer in Packet")
+		}
+	default:
+		return nil, configErr("protocol %d: tcp (6), udp (17) or icmp (1)", c.Proto)
+	}
+	if c.Packet.IPv4 == nil || c.Packet.Ethernet != nil || c.Packet.ARP != nil {
+		return nil, configErr("Packet is an IPv4 datagram without an Ethernet header")
+	}
+	if !c.Dst.Is4() {
+		return nil, configErr("destination %v: not an IPv4 address", c.Dst)
+	}
+	if c.Via != rawsock.ViaPacket && c.Via != rawsock.ViaIP {
+		return nil, configErr("via %v: packet or ip", c.Via)
+	}
+	if c.Retries < 0 || c.Retries > MaxRetries {
+		return nil, configErr("retries %d: 0 to %d", c.Retries, MaxRetries)
+	}
+	if c.Timeout < 0 || c.Timeout > MaxTimeout {
+		return nil, configErr("timeout %v: more than 0, at most %v", c.Timeout, MaxTimeout)
+	}
+	if c.Interval < 0 || c.Interval > MaxInterval {
+		return nil, configErr("interval %v: 0 to %v", c.Interval, MaxInterval)
+	}
+	if c.Proto == craft.ProtoICMP {
+		return []uint16{0}, nil
+	}
+	if len(c.Ports) == 0 {
+		return nil, configErr("no port to probe")
+	}
+	if len(c.Ports) > 65536 {
+		return nil, configErr("%d ports: at most 65536", len(c.Ports))
+	}
+	return c.Ports, nil
+}
+
+// stateless says whether the run can and should be a stateless scan; when
+// asked for one that cannot be, it says why.
+func (c *Config) stateless(ports []uint16) (bool, error) {
+	want := c.Proto == craft.ProtoTCP && (c.Stateless || len(ports) > StatelessAbove)
+	if c.Stateless && c.Proto != craft.ProtoTCP {
+		return false, configErr("a stateless scan sends TCP SYNs, not protocol %d", c.Proto)
+	}
+	can := c.Via == rawsock.ViaPacket && c.Frag == nil && len(c.Packet.IPv4.Options) == 0
+	if c.Stateless && !can {
+		return false, configErr("a stateless scan sends plain SYNs: no IP options, fragments or via ip")
+	}
+	return want && can, nil
+}

@@ -1,0 +1,204 @@
+package probe
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/listen"
+)
+
+// Result is what became of one probe. Its JSON form is the CLI contract's:
+// dst, proto, port, state, reason, rtt_ms, and from, code, mtu, attempts,
+// sport and kernel_rst where they apply.
+type Result struct {
+	Probe    listen.Probe
+	Reply    listen.Reply // Reason NoResponse when nothing answered
+	State    listen.State
+	Attempts int           // times it was sent
+	Sent     time.Time     // when the answered attempt left: the kernel's timestamp of its outgoing copy when seen
+	RTT      time.Duration // reply's kernel timestamp minus Sent; zero without a reply
+	// KernelRST: after the SYN-ACK, this host's own kernel reset the
+	// connection, because no socket of its own had opened it.
+	KernelRST bool
+}
+
+// Report is a whole run.
+type Report struct {
+	Results []Result // one per probe, in the order of Config.Ports
+	Stats   listen.Stats
+	// Stateless: the run was a stateless scan; Stray counts the replies
+	// that failed its cookie check (another run's, or forged).
+	Stateless bool
+	Stray     int
+	Elapsed   time.Duration
+	// Notes say what the results alone do not: a caveat a person should
+	// read beside them.
+	Notes []string
+}
+
+type jsonResult struct {
+	Dst       string  `json:"dst"`
+	Proto     string  `json:"proto"`
+	Port      uint16  `json:"port"`
+	State     string  `json:"state"`
+	Reason    string  `json:"reason"`
+	RTTms     float64 `json:"rtt_ms"`
+	From      string  `json:"from,omitempty"`
+	Code      *uint8  `json:"code,omitempty"`
+	MTU       uint16  `json:"mtu,omitempty"`
+	Attempts  int     `json:"attempts"`
+	Sport     uint16  `json:"sport,omitempty"`
+	KernelRST bool    `json:"kernel_rst,omitempty"`
+}
+
+// ProtoName is the contract's name of an IP protocol: tcp, udp or icmp.
+func ProtoName(p uint8) string {
+	switch p {
+	case craft.ProtoTCP:
+		return "tcp"
+	case craft.ProtoUDP:
+		return "udp"
+	case craft.ProtoICMP:
+		return "icmp"
+	}
+	return strconv.Itoa(int(p))
+}
+
+// MarshalJSON writes the CLI contract's keys.
+func (r Result) MarshalJSON() ([]byte, error) {
+	j := jsonResult{Dst: r.Probe.Dst.String(), Proto: ProtoName(r.Probe.Proto), Port: r.Probe.DstPort, State: string(r.State),
+		Reason: r.Reply.Reason.String(), RTTms: float64(r.RTT.Nanoseconds()) / 1e6, Attempts: r.Attempts, Sport: r.Probe.SrcPort,
+		KernelRST: r.KernelRST, MTU: r.Reply.MTU}
+	if r.Reply.Reason != listen.NoResponse {
+		j.From = r.Reply.From.String()
+	}
+	switch r.Reply.Reason {
+	case listen.ICMPUnreachable, listen.ICMPFragNeeded, listen.ICMPPortUnreachable, listen.ICMPTTLExceeded, listen.ICMPReassemblyExceeded:
+		c := r.Reply.Code
+		j.Code = &c
+	}
+	return json.Marshal(j)
+}
+
+// Millis formats d as milliseconds with three decimals: "0.412 ms".
+func Millis(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Nanoseconds())/1e6, 'f', 3, 64) + " ms"
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// Describe says in one line what the reply means, for a student: the
+// target, its state, the reason, and why.
+func (r Result) Describe() string {
+	p := r.Probe
+	proto := ProtoName(p.Proto)
+	target := fmt.Sprintf("%v:%d/%s", p.Dst, p.DstPort, proto)
+	if p.Proto == craft.ProtoICMP {
+		target = fmt.Sprintf("%v/icmp", p.Dst)
+	}
+	head := fmt.Sprintf("%-22s %-13s %-22s", target, r.State, r.ReasonText())
+	from, in := r.Reply.From, Millis(r.RTT)
+	var why string
+	switch r.Reply.Reason {
+	case listen.SynAck:
+		why = fmt.Sprintf("SYN/ACK from %v:%d in %s — a program listens there: the port is open", from, p.DstPort, in)
+		if r.KernelRST {
+			why += "; then this host's kernel sent RST, because it has no socket for a connection rawcraft opened by hand"
+		}
+	case listen.Rst:
+		why = fmt.Sprintf("RST/ACK from %v:%d in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", from, p.DstPort, in)
+	case listen.ICMPPortUnreachable:
+		why = fmt.Sprintf("ICMP port unreachable from %v in %s, quoting our datagram (IP ID 0x%04x) — nothing listens on UDP port %d; an unconnected UDP socket is never told", from, in, r.Reply.QuotedID, p.DstPort)
+	case listen.ICMPUnreachable:
+		why = fmt.Sprintf("ICMP destination unreachable, code %d (%s), from %v in %s — something on the path refuses it", r.Reply.Code, craft.ICMPCodeName(craft.ICMPUnreachable, r.Reply.Code), from, in)
+	case listen.ICMPFragNeeded:
+		why = fmt.Sprintf("ICMP fragmentation needed from %v in %s: next-hop MTU %d — the datagram has DF set and is too big for the next link (RFC 1191)", from, in, r.Reply.MTU)
+	case listen.ICMPTTLExceeded:
+		why = fmt.Sprintf("ICMP time exceeded in transit from router %v in %s — the TTL ran out there", from, in)
+	case listen.ICMPReassemblyExceeded:
+		why = fmt.Sprintf("ICMP fragment reassembly time exceeded from %v in %s — it received fragment 1 but not all the others, and gave up", from, in)
+	case listen.UDPReply:
+		why = fmt.Sprintf("UDP reply from %v:%d in %s — a program answered: the port is open", from, p.DstPort, in)
+	case listen.EchoReply:
+		why = fmt.Sprintf("echo reply from %v in %s — the host is up", from, in)
+	default:
+		why = fmt.Sprintf("no reply to %d probe%s", r.Attempts, plural(r.Attempts))
+		switch p.Proto {
+		case craft.ProtoTCP:
+			why += " — filtered: a closed port would have answered RST, so something dropped the SYN or its answer"
+		case craft.ProtoUDP:
+			why += " — open or filtered: a closed port would have answered ICMP port unreachable, an open one may stay silent"
+			if p.Frag {
+				why += "; a datagram that was never reassembled reaches no port at all"
+			}
+		default:
+			why += " — the host is down, or something drops ICMP"
+		}
+	}
+	return head + " " + why
+}
+
+// ReasonText is the reason's contract name with the detail that makes it
+// exact: an ICMP code, an MTU, the router whose TTL ran out.
+func (r Result) ReasonText() string {
+	s := r.Reply.Reason.String()
+	switch r.Reply.Reason {
+	case listen.ICMPUnreachable:
+		s += fmt.Sprintf(" code %d", r.Reply.Code)
+	case listen.ICMPFragNeeded:
+		s += fmt.Sprintf(" mtu %d", r.Reply.MTU)
+	case listen.ICMPTTLExceeded:
+		s += " from " + r.Reply.From.String()
+	}
+	return s
+}
+
+// Summary is one line over a run's results: the count of each state, the
+// RTTs, the unanswered and the kernel's capture counters.
+func (rep *Report) Summary() string {
+	rs := rep.Results
+	counts := map[listen.State]int{}
+	var rtts []time.Duration
+	lost := 0
+	for _, r := range rs {
+		counts[r.State]++
+		if r.Reply.Reason == listen.NoResponse {
+			lost++
+		} else {
+			rtts = append(rtts, r.RTT)
+		}
+	}
+	var parts []string
+	for _, s := range []listen.State{listen.Open, listen.Closed, listen.Filtered, listen.OpenFiltered, listen.Up, listen.Unreachable} {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	var b strings.Builder
+	if rep.Stateless {
+		fmt.Fprintf(&b, "stateless scan of %d ports in %v (%.0f probes/s): %d open, %d closed, %d filtered; %d stray replies; the kernel captured %d frames and dropped %d",
+			len(rs), rep.Elapsed.Round(time.Millisecond), float64(len(rs))/rep.Elapsed.Seconds(), counts[listen.Open], counts[listen.Closed], counts[listen.Filtered], rep.Stray, rep.Stats.Captured, rep.Stats.Dropped)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%d probe%s: %s", len(rs), plural(len(rs)), strings.Join(parts, ", "))
+	if len(rtts) > 0 {
+		slices.Sort(rtts)
+		var sum time.Duration
+		for _, d := range rtts {
+			sum += d
+		}
+		fmt.Fprintf(&b, "; rtt min/avg/max %s/%s/%s", Millis(rtts[0]), Millis(sum/time.Duration(len(rtts))), Millis(rtts[len(rtts)-1]))
+	}
+	fmt.Fprintf(&b, "; %d unanswered (%.0f%% loss); the kernel captured %d frames and dropped %d", lost, 100*float64(lost)/float64(max(len(rs), 1)), rep.Stats.Captured, rep.Stats.Dropped)
+	return b.String()
+}

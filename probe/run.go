@@ -1,0 +1,376 @@
+package probe
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
+)
+
+// Run probes every port of cfg.Dst (or sends one echo request), retries the
+// unanswered, and returns a Result per probe. It opens its sockets in the
+// calling thread's network namespace. A stateful run is bounded by
+// (Retries+1) × (probes × Interval + Timeout) plus 100 ms for this host's
+// kernel RSTs; a stateless one by (Retries+1) × (sending + Timeout).
+// Errors caused by cfg's values wrap ErrConfig; nothing has been sent then.
+func Run(cfg Config) (*Report, error) {
+	ports, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	stateless, err := cfg.stateless(ports)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Second
+	}
+	if err := rawsock.CheckPrivilege(); err != nil {
+		return nil, err
+	}
+	tx, err := rawsock.Open(cfg.Dst, cfg.Via, &rawsock.OpenConfig{Iface: cfg.Iface, Src: cfg.Packet.IPv4.Src, SrcMAC: cfg.SrcMAC, DstMAC: cfg.DstMAC})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Close()
+	rt := tx.Route()
+	if rt.Iface == nil {
+		return nil, fmt.Errorf("no interface toward %v to listen on", cfg.Dst)
+	}
+	src := rt.Src
+	if !src.Is4() {
+		return nil, fmt.Errorf("no IPv4 source address toward %v", cfg.Dst)
+	}
+	filter, err := listen.HostFilter(src)
+	if err != nil {
+		return nil, err
+	}
+	// Room for the burst a fast sender provokes: two frames (the probe's
+	// own copy and the reply) per port, each about 1 KiB of kernel memory
+	// queued on a socket, up to 64 MiB; a stateless scan captures through
+	// a ring instead, where a small frame takes about 200 bytes.
+	lc := &listen.Config{Filter: filter, ReadBuffer: min(64<<20, max(4<<20, 2048*len(ports)))}
+	if stateless {
+		lc.Ring, lc.ReadBuffer = true, min(64<<20, max(4<<20, 512*len(ports)))
+	}
+	rx, err := listen.Listen(rt.Iface, lc)
+	if err != nil {
+		return nil, err
+	}
+	defer rx.Close()
+
+	pk := clonePacket(&cfg.Packet)
+	pk.IPv4.Src, pk.IPv4.Dst = src, cfg.Dst
+	pk.Ethernet = tx.Ethernet()
+	if stateless {
+		return scan(&cfg, pk, ports, tx, rx)
+	}
+	// Identities: a random source port and sequence number per run, so that
+	// two runs side by side never take each other's replies.
+	r := random32()
+	if cfg.Fixed&FixSrcPort == 0 {
+		setSrcPort(pk, uint16(32768+r%28000))
+	}
+	if pk.TCP != nil && cfg.Fixed&FixSeq == 0 {
+		pk.TCP.Seq = random32()
+	}
+	baseSeq := uint16(0)
+	if pk.ICMP != nil {
+		if cfg.Fixed&FixICMPID == 0 {
+			pk.ICMP.Rest = uint32(uint16(r>>16))<<16 | pk.ICMP.Rest&0xffff
+		}
+		baseSeq = uint16(pk.ICMP.Rest)
+	}
+	baseID := uint16(random32())
+	if cfg.Fixed&FixIPID != 0 {
+		baseID = pk.IPv4.ID
+	}
+	m := listen.NewMatcher(len(ports))
+	for i, port := range ports {
+		p := listen.Probe{Proto: cfg.Proto, Src: src, Dst: cfg.Dst, DstPort: port, Frag: cfg.Frag != nil}
+		switch {
+		case pk.TCP != nil:
+			p.SrcPort, p.Seq = pk.TCP.SrcPort, pk.TCP.Seq
+		case pk.UDP != nil:
+			p.SrcPort = pk.UDP.SrcPort
+		default:
+			p.DstPort, p.ICMPID, p.ICMPSeq = 0, uint16(pk.ICMP.Rest>>16), baseSeq+uint16(i)
+		}
+		if _, err := m.Add(p); err != nil {
+			return nil, err
+		}
+	}
+	b, err := newBuilder(pk, cfg.Frag)
+	if err != nil {
+		return nil, err
+	}
+	tries := cfg.Retries + 1
+	p := &prober{m: m, rx: rx, timeout: cfg.Timeout, retries: cfg.Retries, interval: cfg.Interval, linger: 100 * time.Millisecond,
+		onPacket: cfg.OnPacket,
+		send:     func(f []byte) error { _, err := tx.Send(f); return err },
+		build: func(i, attempt int) ([][]byte, uint16, error) {
+			pr := m.Probe(i)
+			id := baseID + uint16(i*tries+attempt)
+			frames, err := b.frames(pr.DstPort, pr.ICMPSeq, id)
+			return frames, id, err
+		}}
+	start := time.Now()
+	rep, err := p.run()
+	if rep != nil {
+		rep.Elapsed = time.Since(start)
+		if cfg.Proto == craft.ProtoUDP && len(ports) > 1 {
+			for _, r := range rep.Results {
+				if r.Reply.Reason == listen.NoResponse {
+					rep.Notes = append(rep.Notes, "a host sends ICMP errors at a limited rate — Linux by default about one port unreachable per second to each host (net.ipv4.icmp_ratelimit, icmp_msgs_per_sec) — so a closed UDP port can look open|filtered. The lab lifts the limit inside its namespaces; elsewhere pace the probes (--interval 1s) and raise --retries.")
+					break
+				}
+			}
+		}
+	}
+	return rep, err
+}
+
+func random32() uint32 {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// clonePacket copies p's layers, so that the run may set fields without
+// touching the caller's.
+func clonePacket(p *craft.Packet) *craft.Packet {
+	c := *p
+	if p.IPv4 != nil {
+		ip := *p.IPv4
+		c.IPv4 = &ip
+	}
+	if p.TCP != nil {
+		t := *p.TCP
+		c.TCP = &t
+	}
+	if p.UDP != nil {
+		u := *p.UDP
+		c.UDP = &u
+	}
+	if p.ICMP != nil {
+		i := *p.ICMP
+		c.ICMP = &i
+	}
+	return &c
+}
+
+func setSrcPort(p *craft.Packet, port uint16) {
+	switch {
+	case p.TCP != nil:
+		p.TCP.SrcPort = port
+	case p.UDP != nil:
+		p.UDP.SrcPort = port
+	}
+}
+
+// builder makes the frames of each attempt: a template patched in place
+// (RFC 1624) for a whole datagram; for fragments, the datagram built again
+// and split, because each fragment's header and the first one's transport
+// checksum change together.
+type builder struct {
+	pk     *craft.Packet
+	frag   *Fragmenting
+	tmpl   craft.Template
+	out    [][]byte
+	dgBuf  []byte
+	frBuf  []byte
+	frags  []craft.Fragment
+	order  []int
+	framed [][]byte
+}
+
+func newBuilder(pk *craft.Packet, frag *Fragmenting) (*builder, error) {
+	b := &builder{pk: pk, frag: frag}
+	if frag == nil {
+		t, err := pk.Template(nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		b.tmpl, b.out = t, make([][]byte, 1)
+		return b, nil
+	}
+	if _, err := b.frames(0, 0, 0); err != nil { // the plan must hold before anything is sent
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return b, nil
+}
+
+// frames returns the frames of a probe to dport (an echo: with sequence
+// number icmpSeq) carrying IP ID id, valid until the next call.
+func (b *builder) frames(dport, icmpSeq, id uint16) ([][]byte, error) {
+	if b.frag == nil {
+		t := &b.tmpl
+		t.SetIPID(id)
+		if b.pk.ICMP != nil {
+			t.SetICMPSeq(icmpSeq)
+		} else {
+			t.SetDstPort(dport)
+		}
+		b.out[0] = t.Bytes()
+		return b.out, nil
+	}
+	pk := b.pk
+	pk.IPv4.ID = id
+	switch {
+	case pk.TCP != nil:
+		pk.TCP.DstPort = dport
+	case pk.UDP != nil:
+		pk.UDP.DstPort = dport
+	case pk.ICMP != nil:
+		pk.ICMP.Rest = pk.ICMP.Rest&0xffff0000 | uint32(icmpSeq)
+	}
+	eth := pk.Ethernet
+	pk.Ethernet = nil
+	dg, err := pk.Append(b.dgBuf[:0])
+	pk.Ethernet = eth
+	if err != nil {
+		return nil, err
+	}
+	b.dgBuf = dg
+	b.frBuf, b.frags, err = craft.Fragments(b.frBuf[:0], b.frags[:0], dg, b.frag.Options)
+	if err != nil {
+		return nil, err
+	}
+	if b.order, err = b.frag.Schedule.Plan(b.order[:0], len(b.frags)); err != nil {
+		return nil, err
+	}
+	b.framed = b.framed[:0]
+	for _, i := range b.order {
+		f := b.frags[i-1].Bytes
+		if eth != nil {
+			e := *eth
+			fb := make([]byte, craft.EthernetLen, craft.EthernetLen+len(f))
+			if err := e.Encode(fb, craft.EtherTypeIPv4); err != nil {
+				return nil, err
+			}
+			f = append(fb, f...)
+		}
+		b.framed = append(b.framed, f)
+	}
+	return b.framed, nil
+}
+
+// prober is a stateful run: every probe registered with the matcher, each
+// reply matched to its probe.
+type prober struct {
+	m        *listen.Matcher
+	rx       *listen.Listener
+	send     func(b []byte) error
+	build    func(i, attempt int) (frames [][]byte, ipID uint16, err error)
+	timeout  time.Duration
+	retries  int
+	interval time.Duration
+	// linger keeps listening after the last reply for this host's kernel
+	// resetting connections that SYN-ACKs opened.
+	linger   time.Duration
+	onPacket func(k listen.Kind, i int, p *listen.Packet)
+}
+
+func (cfg *prober) run() (*Report, error) {
+	m := cfg.m
+	n := m.Len()
+	rep := &Report{Results: make([]Result, n)}
+	res := rep.Results
+	for i := range res {
+		res[i].Probe = *m.Probe(i)
+	}
+	answered := 0
+	synAcks := 0
+	_, _, _ = cfg.rx.Stats() // reset the counters
+	handle := func(p *listen.Packet) {
+		k, i, r := m.Match(p)
+		if k == listen.Unrelated {
+			return
+		}
+		res := &res[i]
+		switch k {
+		case listen.ProbeCopy:
+			if res.Reply.Reason == listen.NoResponse && !p.Meta.Time.IsZero() {
+				res.Sent = p.Meta.Time
+			}
+		case listen.Answer:
+			if res.Reply.Reason == listen.NoResponse {
+				res.Reply = r
+				res.RTT = r.Time.Sub(res.Sent)
+				answered++
+				if r.Reason == listen.SynAck {
+					synAcks++
+				}
+			}
+		case listen.KernelRST:
+			res.KernelRST = true
+		}
+		if cfg.onPacket != nil {
+			cfg.onPacket(k, i, p)
+		}
+	}
+	drain := func(deadline time.Time) error {
+		for {
+			p, err := cfg.rx.Next(deadline)
+			if err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					return nil
+				}
+				return err
+			}
+			handle(p)
+			if answered == n && deadline.After(time.Now().Add(cfg.linger)) {
+				deadline = time.Now().Add(cfg.linger)
+			}
+		}
+	}
+	for attempt := 0; attempt <= cfg.retries && answered < n; attempt++ {
+		for i := 0; i < n; i++ {
+			if res[i].Reply.Reason != listen.NoResponse {
+				continue
+			}
+			frames, id, err := cfg.build(i, attempt)
+			if err != nil {
+				return rep, err
+			}
+			m.SentID(i, id)
+			res[i].Sent = time.Now()
+			res[i].Attempts++
+			for _, f := range frames {
+				if err := cfg.send(f); err != nil {
+					return rep, err
+				}
+			}
+			if err := cfg.rx.Drain(handle); err != nil { // whatever came back meanwhile
+				return rep, err
+			}
+			if cfg.interval > 0 {
+				if err := drain(time.Now().Add(cfg.interval)); err != nil {
+					return rep, err
+				}
+			}
+		}
+		if err := drain(time.Now().Add(cfg.timeout)); err != nil {
+			return rep, err
+		}
+	}
+	if synAcks > 0 {
+		if err := drain(time.Now().Add(cfg.linger)); err != nil {
+			return rep, err
+		}
+	}
+	for i := range res {
+		res[i].State = listen.Classify(res[i].Probe.Proto, res[i].Reply.Reason)
+		if res[i].Reply.Reason == listen.NoResponse {
+			res[i].RTT = 0
+		}
+	}
+	rep.Stats.Captured, rep.Stats.Dropped, _ = cfg.rx.Stats()
+	return rep, nil
+}
