@@ -12,7 +12,6 @@ import (
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/rawcraft/rawcraft/craft"
-	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/rawsock"
 	"golang.org/x/net/bpf"
 )
@@ -29,18 +28,22 @@ func GhostMAC(a netip.Addr) craft.MAC {
 	return craft.MAC{0x02, 0x72, 0x63, b[1], b[2], b[3]}
 }
 
-// FindGhost returns an address of ifi's subnet that no host answers ARP
-// for, trying candidates from the top of the subnet down (at most 8, each
-// asked twice, 150 ms apart). Guard (a): rawcraft then speaks for it.
-func FindGhost(ifi *net.Interface, src netip.Addr, srcMAC craft.MAC) (netip.Addr, error) {
+// FindGhost returns an address of one of ifi's IPv4 subnets that no host
+// answers ARP for, trying candidates from the top of the subnet down (at most
+// 8 per subnet, each asked twice, 150 ms apart): the ghost guard then speaks
+// for it. Only subnets of /29 or larger whose network address within
+// contains are tried (the CLI passes the lab's 198.18.0.0/15); the zero
+// Prefix allows none. The ARP requests go out of ifi from src and srcMAC.
+// The error says no free address was found.
+func FindGhost(ifi *net.Interface, src netip.Addr, srcMAC craft.MAC, within netip.Prefix) (netip.Addr, error) {
 	addrs, err := ifi.Addrs()
 	if err != nil {
 		return netip.Addr{}, err
 	}
 	for _, a := range addrs {
 		pfx, err := netip.ParsePrefix(a.String())
-		if err != nil || !pfx.Addr().Is4() || pfx.Bits() > 29 || !lab.Net.Contains(pfx.Masked().Addr()) {
-			continue // only the lab's own subnets
+		if err != nil || !pfx.Addr().Is4() || pfx.Bits() > 29 || !within.IsValid() || !within.Contains(pfx.Masked().Addr()) {
+			continue // only the subnets the caller allows
 		}
 		net4 := pfx.Masked().Addr().As4()
 		hostBits := 32 - pfx.Bits()
@@ -107,21 +110,25 @@ func AnswerARP(ifi *net.Interface, ghost netip.Addr, mac craft.MAC) (stop func()
 	return func() { c.Close(); <-done }, nil
 }
 
-// ErrRootNamespace is returned by FirewallGuard outside a lab namespace.
+// ErrRootNamespace is returned by FirewallGuard when the caller names no
+// namespace of rawcraft's own (Scope.Namespace is "").
 var ErrRootNamespace = errors.New("the firewall guard changes only a lab namespace's firewall (rc-*), never any other: run it inside the lab (rawcraft lab exec hc -- …) or use --guard ghost")
 
 const guardTable = "rawcraft_guard"
 
 // FirewallGuard adds, in the calling thread's network namespace — which
-// must be one of the lab's, never the machine's own — an nftables rule dropping the RSTs this host's kernel
-// would send from src:sport to dst:dport — nothing else — and returns the
-// function that removes it. The rule is made over netlink with
+// must be one made for rawcraft, never the machine's own — an nftables rule
+// dropping the RSTs this host's kernel would send from src:sport to
+// dst:dport — nothing else — and returns the function that removes it.
+// session does not know which namespace it runs in: the caller says, with
+// namespace (the CLI passes lab.Current(), an rc-* lab namespace, or "" for
+// any other); "" is refused with ErrRootNamespace before anything changes. The rule is made over netlink with
 // github.com/google/nftables: table ip rawcraft_guard, chain output,
 // "ip saddr S ip daddr D tcp sport P tcp dport Q tcp flags & rst != 0 drop".
 // A table left by a killed run is replaced; the namespace takes it away
 // with it in any case.
-func FirewallGuard(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (remove func() error, err error) {
-	if lab.Current() == "" {
+func FirewallGuard(namespace string, src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (remove func() error, err error) {
+	if namespace == "" {
 		return nil, ErrRootNamespace
 	}
 	c, err := nftables.New()

@@ -1,7 +1,15 @@
 // Package session drives one TCP connection by hand from crafted segments:
 // the three-way handshake, data, the four-way close, with the sequence and
 // acknowledgement arithmetic of every step explained (RFC 9293 §3.5, §3.6,
-// §3.8, §3.10).
+// §3.8, §3.10); and a RST sent by hand into a live connection (Reset, RFC
+// 5961 §3.2).
+//
+// A connection rawcraft opens by hand needs a guard against this host's
+// kernel, which would reset it (guard.go). NewClient applies the guard
+// policy and sets the guard up; what the guard may touch on the machine (the
+// namespace it runs in, the addresses a ghost may take) is handed in as a
+// Scope: session imports nothing that knows about the lab. Run drives a
+// conversation over sockets the caller opened. Nothing in session prints.
 package session
 
 import (
@@ -30,7 +38,7 @@ type Config struct {
 	Data    []byte // sent after the handshake, with PSH
 	// RTO is the first retransmission timeout (default 300 ms); it doubles
 	// at each retransmission (RFC 6298 §5.5), at most Retries times
-	// (default 5): every wait is bounded.
+	// (0: the default 5; negative: none): every wait is bounded.
 	RTO     time.Duration
 	Retries int
 	// Linger is how long to wait for the server's reply data and FIN after
@@ -98,8 +106,11 @@ func Run(cfg Config) (Result, error) {
 	if cfg.RTO <= 0 {
 		cfg.RTO = 300 * time.Millisecond
 	}
-	if cfg.Retries <= 0 {
+	switch {
+	case cfg.Retries == 0:
 		cfg.Retries = 5
+	case cfg.Retries < 0:
+		cfg.Retries = 0
 	}
 	if cfg.Linger <= 0 {
 		cfg.Linger = 500 * time.Millisecond

@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
-	"github.com/rawcraft/rawcraft/listen"
-	"github.com/rawcraft/rawcraft/rawsock"
+	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/session"
 	"github.com/spf13/cobra"
 )
@@ -76,86 +75,68 @@ auto picks ghost when a free address answers no ARP, else firewall.`,
 }
 
 func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error) {
-	var res session.Result
-	switch o.guard {
-	case "auto", "ghost", "firewall", "none":
-	default:
-		return res, usagef("--guard %q: auto, ghost, firewall or none", o.guard)
+	guard, err := session.ParseGuard(o.guard)
+	if err != nil {
+		return session.Result{}, usagef("--guard %q: auto, ghost, firewall or none", o.guard)
 	}
 	if err := checkLabTarget(o.dst.a); err != nil {
-		return res, err
+		return session.Result{}, err
 	}
 	if o.dport.v == 0 {
-		return res, usagef("--dport 0: a server listens on a port from 1 to 65535")
+		return session.Result{}, usagef("--dport 0: a server listens on a port from 1 to 65535")
 	}
 	if o.retries.v > 10 || o.rto <= 0 || o.rto > 10*time.Second {
-		return res, usagef("--retries %d, --rto %v: at most 10 retries, a timeout up to 10s", o.retries.v, o.rto)
+		return session.Result{}, usagef("--retries %d, --rto %v: at most 10 retries, a timeout up to 10s", o.retries.v, o.rto)
 	}
-	if len(o.data) > 1400 {
-		return res, usagef("--data: %d bytes; handshake sends one segment, at most 1400 bytes", len(o.data))
+	if len(o.data) > session.MaxData {
+		return session.Result{}, usagef("--data: %d bytes; handshake sends one segment, at most %d bytes", len(o.data), session.MaxData)
 	}
-	if err := rawsock.CheckPrivilege(); err != nil {
-		return res, err
+	var opts []byte // nil: session's default, as Linux
+	if o.tcpOpt.shown != "" {
+		opts = append([]byte{}, o.tcpOpt.b...)
 	}
-	rt, err := rawsock.Resolve(o.dst.a, nil)
+	retries := int(o.retries.v)
+	if retries == 0 {
+		retries = -1 // session: 0 is its default, negative none
+	}
+	c, err := session.NewClient(session.ClientConfig{
+		Dst: o.dst.a, DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Options: opts, Data: []byte(o.data),
+		RTO: o.rto, Retries: retries, Guard: guard, Ghost: o.ghost.a,
+		Scope: session.Scope{Namespace: lab.Current(), Ghosts: lab.Net},
+		Step:  stepPrinter(out),
+	})
 	if err != nil {
-		return res, err
+		return session.Result{}, err
 	}
-	src, srcMAC, guard := rt.Src, rt.SrcMAC, o.guard
-	if guard == "auto" || guard == "ghost" {
-		ghost := o.ghost.a
-		if !ghost.IsValid() {
-			ghost, err = session.FindGhost(rt.Iface, rt.Src, rt.SrcMAC)
+	defer func() {
+		if err := c.Close(); err != nil {
+			fmt.Fprintln(errw, err)
 		}
-		switch {
-		case err == nil:
-			src, srcMAC, guard = ghost, session.GhostMAC(ghost), "ghost"
-		case guard == "ghost":
-			return res, err
-		default:
-			guard = "firewall"
-		}
-	}
-	sport := uint16(o.sport.v)
-	if sport == 0 {
-		sport = uint16(32768 + random32()%28000)
-	}
-	var guardNote string
-	switch guard {
-	case "ghost":
-		stop, err := session.AnswerARP(rt.Iface, src, srcMAC)
-		if err != nil {
-			return res, err
-		}
-		defer stop()
-		guardNote = fmt.Sprintf("guard: ghost — rawcraft speaks as %v (MAC %v), an address no interface here owns, and answers ARP for it; this host's kernel ignores the server's segments instead of resetting the connection", src, srcMAC)
-	case "firewall":
-		remove, err := session.FirewallGuard(src, sport, o.dst.a, uint16(o.dport.v))
-		if err != nil {
-			return res, err
-		}
-		defer func() {
-			if err := remove(); err != nil {
-				fmt.Fprintf(errw, "removing the firewall guard: %v\n", err)
-			}
-		}()
-		guardNote = fmt.Sprintf("guard: firewall — an nftables rule in this namespace (github.com/google/nftables) drops only the RSTs %v:%d → %v:%d, and is removed at the end", src, sport, o.dst.a, o.dport.v)
+	}()
+	fmt.Fprintln(out, c.GuardNote)
+	res, err := c.Run()
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "gave up: %v\n", err)
+	case res.Refused:
+		fmt.Fprintf(out, "the connection was refused: nothing listens on %v:%d\n", o.dst.a, o.dport.v)
+	case res.KernelRST:
+		fmt.Fprintln(out, "this host's kernel reset the connection; run with --guard ghost or --guard firewall to keep it out")
+	case res.Reset:
+		fmt.Fprintln(out, "the server reset the connection")
+	case res.Closed:
+		fmt.Fprintf(out, "connection opened, %d bytes sent, %d received, closed in order (four-way close)\n", len(o.data), len(res.Received))
 	default:
-		guardNote = "guard: none — watch this host's kernel reset the connection when the SYN-ACK arrives"
+		fmt.Fprintln(out, "the connection did not close in order")
 	}
-	fmt.Fprintln(out, guardNote)
-	opts := o.tcpOpt.b
-	if o.tcpOpt.shown == "" {
-		opts = craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptTimestamps(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460)), random32(), 0)), 7)
-	}
-	rx, tx, err := openOn(rt.Iface, listen.Filter{Proto: craft.ProtoTCP, Host: src, Port: sport})
-	if err != nil {
-		return res, err
-	}
-	defer rx.Close()
-	defer tx.Close()
+	return res, err
+}
+
+// stepPrinter renders each segment of the conversation as it happens: time
+// since the first, direction, who, flags, numbers, options, data, and why.
+func stepPrinter(out io.Writer) func(session.Step) {
 	var t0 time.Time
-	step := func(s session.Step) {
+	return func(s session.Step) {
 		if t0.IsZero() {
 			t0 = s.Time
 		}
@@ -183,24 +164,4 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 		}
 		fmt.Fprintf(out, "%14s %s\n", "", s.Why)
 	}
-	res, err = session.Run(session.Config{
-		Src: src, SrcMAC: srcMAC, SrcPort: sport, Dst: o.dst.a, DstMAC: rt.DstMAC, DstPort: uint16(o.dport.v),
-		ISN: random32(), Options: opts, Data: []byte(o.data), RTO: o.rto, Retries: int(o.retries.v),
-		Tx: tx, Rx: rx, Step: step,
-	})
-	switch {
-	case err != nil:
-		fmt.Fprintf(out, "gave up: %v\n", err)
-	case res.Refused:
-		fmt.Fprintf(out, "the connection was refused: nothing listens on %v:%d\n", o.dst.a, o.dport.v)
-	case res.KernelRST:
-		fmt.Fprintln(out, "this host's kernel reset the connection; run with --guard ghost or --guard firewall to keep it out")
-	case res.Reset:
-		fmt.Fprintln(out, "the server reset the connection")
-	case res.Closed:
-		fmt.Fprintf(out, "connection opened, %d bytes sent, %d received, closed in order (four-way close)\n", len(o.data), len(res.Received))
-	default:
-		fmt.Fprintln(out, "the connection did not close in order")
-	}
-	return res, err
 }

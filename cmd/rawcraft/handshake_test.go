@@ -11,129 +11,112 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/internal/lab"
-	"github.com/rawcraft/rawcraft/listen"
 )
 
-// appServer accepts one connection on Hs:port, reads everything until EOF
-// (answering "got N" after the first read) and reports what it read and how
-// the stream ended.
-type appResult struct {
-	data []byte
-	err  error // nil: an orderly close (EOF)
+// The engine's behaviour (every guard, the kernel's RST, refusal, reset,
+// retransmission) is tested in package session; here, that the commands
+// reach it and render what it did.
+
+// inHc runs the CLI inside Hc and returns its exit status and output.
+func inHc(t *testing.T, l *lab.Lab, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if err := l.Do(lab.Hc, func() error { code = run(args, &out, &errb); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String(), errb.String()
 }
 
-func appServer(t *testing.T, l *lab.Lab, port string) (<-chan appResult, net.Listener) {
+// acceptOne accepts one connection on Hs:port and reports what the
+// application read until the stream ended (nil error: an orderly EOF),
+// answering "got it" after its first read.
+func acceptOne(t *testing.T, l *lab.Lab, port string) <-chan appRead {
 	t.Helper()
 	var ln net.Listener
 	if err := l.Do(lab.Hs, func() (err error) { ln, err = net.Listen("tcp4", "198.18.1.1:"+port); return err }); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	ch := make(chan appResult, 1)
+	ch := make(chan appRead, 1)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
-			ch <- appResult{err: err}
+			ch <- appRead{err: err}
 			return
 		}
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(15 * time.Second))
 		var got []byte
 		buf := make([]byte, 4096)
-		replied := false
 		for {
 			n, err := c.Read(buf)
-			got = append(got, buf[:n]...)
-			if n > 0 && !replied {
+			if n > 0 && got == nil {
 				_, _ = c.Write([]byte("got it"))
-				replied = true
 			}
+			got = append(got, buf[:n]...)
 			if err != nil {
 				if errors.Is(err, io.EOF) {
 					err = nil
 				}
-				ch <- appResult{data: got, err: err}
+				ch <- appRead{got, err}
 				return
 			}
 		}
 	}()
-	return ch, ln
+	return ch
 }
 
-func handshakeIn(t *testing.T, l *lab.Lab, args ...string) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	err := l.Do(lab.Hc, func() error {
-		cmd := newHandshakeCmd()
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetArgs(args)
-		return cmd.Execute()
-	})
-	return out.String(), err
+type appRead struct {
+	data []byte
+	err  error // nil: an orderly EOF
 }
 
-func TestHandshakeWithGuards(t *testing.T) {
+func TestHandshakeCommand(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
-	for _, guard := range []string{"ghost", "firewall", "auto"} {
-		ch, ln := appServer(t, l, "9999")
-		out, err := handshakeIn(t, l, "--dst", "198.18.1.1", "--dport", "9999", "--data", "Hello, server", "--guard", guard)
-		if err != nil {
-			t.Fatalf("guard %s: %v\n%s", guard, err, out)
-		}
-		app := <-ch
-		ln.Close()
-		if app.err != nil || string(app.data) != "Hello, server" {
-			t.Errorf("guard %s: the application read %q and ended with %v; want the exact data and an orderly EOF", guard, app.data, app.err)
-		}
-		for _, want := range []string{"SYN-ACK: the server's ISN", "options: MSS", "three-way handshake is complete", `data: "got it"`, "FIN/ACK from the server", "closed in order (four-way close)"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("guard %s: output lacks %q\n%s", guard, want, out)
-			}
-		}
-		if strings.Contains(out, "KERNEL") {
-			t.Errorf("guard %s: the kernel's RST got out\n%s", guard, out)
+	ch := acceptOne(t, l, "9999")
+	code, out, errs := inHc(t, l, "handshake", "--dst", "198.18.1.1", "--dport", "9999", "--data", "Hello, server", "--guard", "ghost")
+	app := <-ch
+	if code != exitOK || errs != "" {
+		t.Fatalf("exit %d, stderr %q\n%s", code, errs, out)
+	}
+	if app.err != nil || string(app.data) != "Hello, server" {
+		t.Errorf("the application read %q and ended with %v; want the exact data and an orderly EOF", app.data, app.err)
+	}
+	if !strings.HasPrefix(out, "guard: ghost — rawcraft speaks as 198.18.1.") {
+		t.Errorf("the first line is not the guard's\n%s", out)
+	}
+	for _, want := range []string{"→ rawcraft SYN ", "SYN-ACK: the server's ISN", "options: MSS", "three-way handshake is complete", `data: "got it"`, "FIN/ACK from the server",
+		"connection opened, 13 bytes sent, 6 received, closed in order (four-way close)\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q\n%s", want, out)
 		}
 	}
-	// No guard: the kernel's RST, shown once, kills it.
-	_, ln := appServer(t, l, "9999")
-	out, _ := handshakeIn(t, l, "--dst", "198.18.1.1", "--dport", "9999", "--data", "x", "--guard", "none", "--retries", "1", "--rto", "100ms")
-	ln.Close()
-	if !strings.Contains(out, "KERNEL   RST") || !strings.Contains(out, "this host's kernel reset the connection") || strings.Count(out, "KERNEL") != 1 {
-		t.Errorf("no guard: the kernel's RST was not shown once\n%s", out)
+	if strings.Contains(out, "KERNEL") {
+		t.Errorf("the kernel's RST got out\n%s", out)
 	}
-	// A closed port: the RST, explained.
-	out, _ = handshakeIn(t, l, "--dst", "198.18.1.1", "--dport", "9998")
-	if !strings.Contains(out, "nothing listens on port 9998") || !strings.Contains(out, "connection was refused") {
-		t.Errorf("closed port:\n%s", out)
+	// A closed port: the RST, explained; the command still succeeds.
+	code, out, _ = inHc(t, l, "handshake", "--dst", "198.18.1.1", "--dport", "9998")
+	if code != exitOK || !strings.Contains(out, "nothing listens on port 9998") || !strings.HasSuffix(out, "the connection was refused: nothing listens on 198.18.1.1:9998\n") {
+		t.Errorf("closed port: exit %d\n%s", code, out)
+	}
+	// Bad input inside the lab: one line, exit 2, nothing sent.
+	for _, args := range [][]string{
+		{"handshake", "--dst", "198.18.1.1", "--dport", "9999", "--retries", "11"},
+		{"reset", "--dst", "198.18.1.1", "--dport", "9999", "--wait", "2m"},
+		{"reset", "--dst", "198.18.1.1", "--dport", "9999", "--offset", "4294967296"},
+	} {
+		code, out, errs := inHc(t, l, args...)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "rawcraft: --") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line", args, code, out, errs)
+		}
 	}
 }
 
-// A RST built by hand at the expected sequence number kills a connection
-// between two ordinary programs; off the mark it does not.
-func TestResetByHand(t *testing.T) {
+// reset renders what session.Reset did: the RST and, off the mark, the
+// server's challenge ACK.
+func TestResetCommand(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
-	var ln net.Listener
-	if err := l.Do(lab.Hs, func() (err error) { ln, err = net.Listen("tcp4", "198.18.1.1:9999"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	srvErr := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			srvErr <- err
-			return
-		}
-		buf := make([]byte, 100)
-		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		for {
-			if _, err := c.Read(buf); err != nil {
-				srvErr <- err
-				return
-			}
-		}
-	}()
+	ch := acceptOne(t, l, "9999")
 	var cli net.Conn
 	if err := l.Do(lab.Hc, func() (err error) { cli, err = net.Dial("tcp4", "198.18.1.1:9999"); return err }); err != nil {
 		t.Fatal(err)
@@ -151,142 +134,22 @@ func TestResetByHand(t *testing.T) {
 			}
 		}
 	}()
-	reset := func(offset int64) resetOutcome {
-		var res resetOutcome
-		err := l.Do(lab.Hc, func() error {
-			o := &resetOpts{offset: offset, wait: 3 * time.Second, dport: numValue{v: 9999}}
-			_ = o.dst.Set("198.18.1.1")
-			var err error
-			res, err = runReset(io.Discard, o)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
+	code, out, errs := inHc(t, l, "reset", "--dst", "198.18.1.1", "--dport", "9999", "--offset", "100", "--wait", "3s")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if code != exitOK || errs != "" || len(lines) != 2 || !strings.HasPrefix(lines[0], "RST sent as 198.18.1.3:") || !strings.HasSuffix(lines[0], "; offset +100)") ||
+		!strings.HasPrefix(lines[1], "challenge ACK from the server, ack ") || !strings.HasSuffix(lines[1], "(RFC 5961 §3.2); the connection lives on") {
+		t.Errorf("in-window RST: exit %d, stderr %q\n%s", code, errs, out)
 	}
-	alive := func() bool {
-		select {
-		case err := <-srvErr:
-			srvErr <- err
-			return false
-		case <-time.After(500 * time.Millisecond):
-			return true
-		}
+	code, out, _ = inHc(t, l, "reset", "--dst", "198.18.1.1", "--dport", "9999", "--wait", "3s")
+	if code != exitOK || !strings.HasSuffix(out, "\nthe RST was exactly at the expected number: the server reset the connection; its application's next read gets ECONNRESET\n") {
+		t.Errorf("exact RST: exit %d\n%s", code, out)
 	}
-	if r := reset(100_000_000); r.ChallengeACK || !alive() {
-		t.Fatalf("out-of-window RST: challenge %v; the connection must live on, silently", r.ChallengeACK)
-	}
-	if r := reset(100); !r.ChallengeACK || !alive() {
-		t.Fatalf("in-window inexact RST: challenge ACK %v; want one, and the connection alive", r.ChallengeACK)
-	}
-	reset(0)
 	select {
-	case err := <-srvErr:
-		if !errors.Is(err, syscall.ECONNRESET) {
-			t.Errorf("after the exact RST the server application read %v, want ECONNRESET", err)
+	case app := <-ch:
+		if !errors.Is(app.err, syscall.ECONNRESET) {
+			t.Errorf("after the exact RST the application read %v, want ECONNRESET", app.err)
 		}
 	case <-time.After(3 * time.Second):
 		t.Error("the exact RST did not kill the connection")
-	}
-}
-
-// Exercise 5: across a pulled cable the client's kernel retransmits one
-// segment, each interval about twice the one before.
-func TestRetransmissionBackoff(t *testing.T) {
-	l := lab.ForTest(t, lab.Config{})
-	var ln net.Listener
-	if err := l.Do(lab.Hs, func() (err error) { ln, err = net.Listen("tcp4", "198.18.1.1:9999"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan []byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		var all []byte
-		buf := make([]byte, 1000)
-		for len(all) < 100 {
-			n, err := c.Read(buf)
-			all = append(all, buf[:n]...)
-			if err != nil {
-				break
-			}
-		}
-		got <- all
-	}()
-	var cli net.Conn
-	var rx *listen.Listener
-	if err := l.Do(lab.Hc, func() (err error) {
-		if cli, err = net.Dial("tcp4", "198.18.1.1:9999"); err != nil {
-			return err
-		}
-		ifi, err := net.InterfaceByName(lab.HostIfc)
-		if err != nil {
-			return err
-		}
-		prog, _ := listen.Filter{Port: 9999}.Compile()
-		rx, err = listen.Listen(ifi, &listen.Config{Filter: prog})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	defer rx.Close()
-	_, _ = cli.Write(bytes.Repeat([]byte("D"), 50))
-	time.Sleep(100 * time.Millisecond)
-	if err := l.Break(); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = cli.Write(bytes.Repeat([]byte("E"), 50))
-	an := listen.NewTCPAnalyzer()
-	deadline := time.Now().Add(3500 * time.Millisecond)
-	for {
-		p, err := rx.Next(deadline)
-		if err != nil {
-			break
-		}
-		an.Add(p)
-	}
-	if err := l.Restore(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case all := <-got:
-		if string(all) != strings.Repeat("D", 50)+strings.Repeat("E", 50) {
-			t.Errorf("after restore the server read %q", all)
-		}
-	case <-time.After(10 * time.Second):
-		t.Error("the data did not arrive after the cable was restored")
-	}
-	segs := an.Retransmitted()
-	if len(segs) != 1 {
-		t.Fatalf("%d retransmitted segments, want the one sent while the cable was out", len(segs))
-	}
-	iv := segs[0].Intervals()
-	t.Logf("copies of seq %d: intervals %v", segs[0].Seq, iv)
-	if len(iv) < 3 {
-		t.Fatalf("only %d retransmissions in 3.5 s", len(iv))
-	}
-	// Linux's first copy may be a tail loss probe (RFC 8985 §7), sent when a
-	// probe timeout expires, and the first RTO retransmission follows about
-	// as long after it: that first step is not a doubling. From the first
-	// RTO on, every interval doubles (RFC 6298 §5.5).
-	first := 1
-	if r := float64(iv[1]) / float64(iv[0]); r < 1.5 {
-		first = 2
-	}
-	if len(iv)-first < 2 {
-		t.Fatalf("too few RTO steps: %v", iv)
-	}
-	for i := first; i < len(iv); i++ {
-		r := float64(iv[i]) / float64(iv[i-1])
-		if r < 1.5 || r > 2.5 {
-			t.Errorf("interval %d is %.2f× the one before (%v after %v), want 1.5 to 2.5", i, r, iv[i], iv[i-1])
-		}
 	}
 }
