@@ -1,7 +1,9 @@
 package listen
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -169,4 +171,38 @@ func (a *TCPAnalyzer) Retransmitted() []Segment {
 		}
 	}
 	return out
+}
+
+// Text says what the event is, in words; "" for an ordinary segment.
+func (ev TCPEvent) Text() string {
+	switch ev.Note {
+	case TCPRetransmission:
+		s := fmt.Sprintf("retransmission: copy %d of seq %d, %.3f s after the previous", ev.Copy, ev.Seq, ev.Since.Seconds())
+		if ev.Ratio > 0 {
+			s += fmt.Sprintf(" (×%.2f)", ev.Ratio)
+		}
+		return s
+	case TCPDupAck:
+		return fmt.Sprintf("duplicate ACK #%d", ev.Dups)
+	case TCPZeroWindow:
+		return "zero window: the receiver's buffer is full"
+	}
+	return ""
+}
+
+// Describe says how often the segment went out and the intervals between
+// its copies, with the ratio of each to the one before — about 2 while the
+// retransmission timeout doubles (RFC 6298 §5.5).
+func (s Segment) Describe() string {
+	iv := s.Intervals()
+	var parts []string
+	for i, d := range iv {
+		p := fmt.Sprintf("%.3f s", d.Seconds())
+		if i > 0 && iv[i-1] > 0 {
+			p += fmt.Sprintf(" (×%.2f)", float64(d)/float64(iv[i-1]))
+		}
+		parts = append(parts, p)
+	}
+	return fmt.Sprintf("segment %v:%d → %v:%d seq %d (%d bytes) went out %d times; intervals %s — the retransmission timeout doubles after each loss (RFC 6298 §5.5); Linux's first resend may be a tail loss probe (RFC 8985), which does not double",
+		s.Flow.Src, s.Flow.SrcPort, s.Flow.Dst, s.Flow.DstPort, s.Seq, s.Len, len(s.Copies), strings.Join(parts, ", "))
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -129,85 +128,30 @@ transport-layer article's Exercise 5.`,
 		defer l.Close()
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		deadline := time.Now().Add(timeout)
-		looping := make(chan struct{})
-		defer close(looping)
-		go func() {
-			// Ctrl-C: unblock Next, but keep the socket open: the summary
-			// reads the kernel's drop counter from it. Again every 50 ms, in
-			// case Next had just set its own deadline; until the loop ends.
-			select {
-			case <-ctx.Done():
-			case <-looping:
-				return
-			}
-			for {
-				_ = l.Interrupt()
-				select {
-				case <-looping:
-					return
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		}()
 		fmt.Fprintf(errw, "listening on %s (filter: %s) for at most %d frames or %v\n", ifi.Name, describeFilter(f), count.v, timeout)
-		n := uint64(0)
 		an := listen.NewTCPAnalyzer()
 		start := time.Now()
-		for n < count.v && ctx.Err() == nil {
-			p, err := l.Next(deadline)
-			if err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
-					break
-				}
-				return err
-			}
-			n++
+		n, err := l.Capture(listen.CaptureConfig{Count: count.v, Deadline: start.Add(timeout), Stop: ctx.Done()}, func(p *listen.Packet) {
 			if pw != nil {
 				_ = pw.Write(p.Meta.Time, p.Frame)
 			}
 			if quiet {
-				continue
+				return
+			}
+			var note string
+			if analyze {
+				note = an.Add(p).Text()
+			}
+			if asJSON {
+				_ = writeJSON(out, heard(p))
+				return
 			}
 			dir := "←"
 			if p.Meta.Outgoing {
 				dir = "→"
 			}
-			cs := p.Checksums()
-			var note string
-			if analyze {
-				note = tcpNote(an.Add(p))
-			}
-			if asJSON {
-				j := jsonHeard{Time: p.Meta.Time.Format(time.RFC3339Nano), Dir: map[bool]string{true: "out", false: "in"}[p.Meta.Outgoing],
-					Length: p.Meta.Len, Summary: p.Decoded.Summary(), Layers: layerNames(&p.Decoded), Hex: hex.EncodeToString(p.Frame), Checksums: []jsonChecksum{}}
-				if p.Err != nil {
-					j.Error = p.Err.Error()
-				}
-				for _, c := range cs {
-					j.Checksums = append(j.Checksums, jsonChecksum{Layer: c.Layer.String(), Quoted: c.Quoted, Got: c.Got, Want: c.Want, Status: c.Status.String()})
-				}
-				_ = writeJSON(out, j)
-				continue
-			}
 			line := fmt.Sprintf("%s %s %s", p.Meta.Time.Format("15:04:05.000000"), dir, p.Decoded.Summary())
-			var notes []string
-			for _, c := range cs {
-				if c.Status != craft.ChecksumGood {
-					name := c.Layer.String()
-					if c.Quoted {
-						name = "quoted " + name
-					}
-					note := name + " checksum " + c.Status.String()
-					if c.Status == craft.ChecksumBad {
-						note = fmt.Sprintf("%s checksum BAD 0x%04x, should be 0x%04x", name, c.Got, c.Want)
-					}
-					notes = append(notes, note)
-				}
-			}
-			if p.Err != nil {
-				notes = append(notes, p.Err.Error())
-			}
+			notes := p.Notes()
 			if note != "" {
 				notes = append(notes, note)
 			}
@@ -215,9 +159,14 @@ transport-layer article's Exercise 5.`,
 				line += "  [" + strings.Join(notes, "; ") + "]"
 			}
 			fmt.Fprintln(out, line)
+		})
+		if err != nil {
+			return err
 		}
 		if analyze {
-			reportRetransmissions(out, an)
+			for _, s := range an.Retransmitted() {
+				fmt.Fprintln(out, s.Describe())
+			}
 		}
 		// The kernel counts every frame that reached the socket, the
 		// dropped ones included (PACKET_STATISTICS).
@@ -234,6 +183,19 @@ transport-layer article's Exercise 5.`,
 		return nil
 	}
 	return cmd
+}
+
+// heard is a captured frame as listen --json writes it.
+func heard(p *listen.Packet) jsonHeard {
+	j := jsonHeard{Time: p.Meta.Time.Format(time.RFC3339Nano), Dir: map[bool]string{true: "out", false: "in"}[p.Meta.Outgoing],
+		Length: p.Meta.Len, Summary: p.Decoded.Summary(), Layers: layerNames(&p.Decoded), Hex: hex.EncodeToString(p.Frame), Checksums: []jsonChecksum{}}
+	if p.Err != nil {
+		j.Error = p.Err.Error()
+	}
+	for _, c := range p.Checksums() {
+		j.Checksums = append(j.Checksums, jsonChecksum{Layer: c.Layer.String(), Quoted: c.Quoted, Got: c.Got, Want: c.Want, Status: c.Status.String()})
+	}
+	return j
 }
 
 func describeFilter(f listen.Filter) string {
@@ -263,38 +225,4 @@ func pickInterface(name string) (*net.Interface, error) {
 		return nil, usageError{err}
 	}
 	return ifi, err
-}
-
-func tcpNote(ev listen.TCPEvent) string {
-	switch ev.Note {
-	case listen.TCPRetransmission:
-		s := fmt.Sprintf("retransmission: copy %d of seq %d, %.3f s after the previous", ev.Copy, ev.Seq, ev.Since.Seconds())
-		if ev.Ratio > 0 {
-			s += fmt.Sprintf(" (×%.2f)", ev.Ratio)
-		}
-		return s
-	case listen.TCPDupAck:
-		return fmt.Sprintf("duplicate ACK #%d", ev.Dups)
-	case listen.TCPZeroWindow:
-		return "zero window: the receiver's buffer is full"
-	}
-	return ""
-}
-
-// reportRetransmissions prints every retransmitted segment's copies and
-// the intervals between them.
-func reportRetransmissions(w io.Writer, an *listen.TCPAnalyzer) {
-	for _, s := range an.Retransmitted() {
-		iv := s.Intervals()
-		var parts []string
-		for i, d := range iv {
-			p := fmt.Sprintf("%.3f s", d.Seconds())
-			if i > 0 && iv[i-1] > 0 {
-				p += fmt.Sprintf(" (×%.2f)", float64(d)/float64(iv[i-1]))
-			}
-			parts = append(parts, p)
-		}
-		fmt.Fprintf(w, "segment %v:%d → %v:%d seq %d (%d bytes) went out %d times; intervals %s — the retransmission timeout doubles after each loss (RFC 6298 §5.5); Linux's first resend may be a tail loss probe (RFC 8985), which does not double\n",
-			s.Flow.Src, s.Flow.SrcPort, s.Flow.Dst, s.Flow.DstPort, s.Seq, s.Len, len(s.Copies), strings.Join(parts, ", "))
-	}
 }
