@@ -65,8 +65,8 @@ func TestBuildSYN(t *testing.T) {
 	if !strings.Contains(out, "198.18.1.3:40000 → 198.18.1.1:80 TCP SYN") || !strings.Contains(out, "MSS 1400") {
 		t.Errorf("build_syn -dport 80 -mss 1400:\n%s", out)
 	}
-	if err := exec.Command(filepath.Join(dir, "build_syn"), "-dport", "70000").Run(); err == nil || err.(*exec.ExitError).ExitCode() != 2 {
-		t.Errorf("build_syn -dport 70000: %v, want exit status 2", err)
+	if ee, ok := exec.Command(filepath.Join(dir, "build_syn"), "-dport", "70000").Run().(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Errorf("build_syn -dport 70000: %v, want exit status 2", ee)
 	}
 }
 
