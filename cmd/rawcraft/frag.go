@@ -49,32 +49,31 @@ and lets Hc's kernel do the fragmenting.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.sender, "sender", "craft", "craft: send the planned fragments; socket: an ordinary UDP socket, the kernel fragments")
 	fs.StringVar(&o.via, "via", "packet", "packet (AF_PACKET) or ip (raw socket: each fragment its own datagram)")
-	fs.DurationVar(&o.wait, "wait", 0, "how long to wait for the application or an ICMP error (default: ipfrag_time + 1.5 s)")
+	fs.DurationVar(&o.wait, "wait", 0, "how long to wait for the application or an ICMP error (default: ipfrag_time + 1.5 s; at most 1m)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		proto := "udp"
 		if len(args) == 1 {
 			proto = args[0]
 		}
-		_, err := runFrag(cmd.OutOrStdout(), proto, pf, o)
-		return err
+		return runFrag(cmd.OutOrStdout(), proto, pf, o)
 	}
 	return cmd
 }
 
 // runFrag checks the flags, runs the experiment and tells its story on out.
-func runFrag(out io.Writer, proto string, pf *packetFlags, o *fragOpts) (*exercise.FragReport, error) {
+func runFrag(out io.Writer, proto string, pf *packetFlags, o *fragOpts) error {
 	cfg, err := fragConfig(proto, pf, o)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if os.Geteuid() != 0 {
-		return nil, labErr(lab.ErrPermission)
+		return labErr(lab.ErrPermission)
 	}
 	rep, err := exercise.Frag(cfg)
 	if err != nil {
-		return nil, labErr(err)
+		return labErr(err)
 	}
-	return rep, rep.Write(out)
+	return rep.Write(out)
 }
 
 // fragConfig turns frag's flags into the experiment's values. The IP ID and
