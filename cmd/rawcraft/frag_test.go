@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -28,10 +30,8 @@ func TestFragCommand(t *testing.T) {
 			t.Errorf("the story lacks %q:\n%s", want, out)
 		}
 	}
-	for name := range lab.Labs() {
-		if strings.HasPrefix(name, "frag") {
-			t.Errorf("frag left lab %s", name)
-		}
+	if _, ok := lab.Labs()[fmt.Sprintf("frag%d", os.Getpid())]; ok {
+		t.Errorf("frag left lab frag%d", os.Getpid())
 	}
 }
 
@@ -56,10 +56,8 @@ func TestFragBadFlagsExit2(t *testing.T) {
 			t.Errorf("frag %v: exit %d, stderr %q, stdout %q; want exit 2 and %q", c.args, code, errs, out, c.want)
 		}
 	}
-	for name := range lab.Labs() {
-		if strings.HasPrefix(name, "frag") {
-			t.Errorf("a refused frag left lab %s", name)
-		}
+	if _, ok := lab.Labs()[fmt.Sprintf("frag%d", os.Getpid())]; ok {
+		t.Errorf("a refused frag left lab frag%d", os.Getpid())
 	}
 }
 
