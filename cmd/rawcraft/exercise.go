@@ -22,9 +22,10 @@ func newExerciseCmd() *cobra.Command {
 		Short: "run one of the articles' exercises on a lab and compare what happens with what the article predicts",
 		Long: `exercise runs the transport-layer article's Exercises 1 to 7, and the TCP
 article's handshakes as "3way" (opening) and "4way" (closing), on a lab of its
-own: the article's programs (examples/) run in Hc and Hs, the S1–S2 cable is
-pulled and plugged back at the article's moments, rawcraft records the wire,
-and the observed outcome is printed beside the article's prediction. The exit
+own: the article's programs (the code behind examples/udp_client and the
+others) run in Hc and Hs, the S1–S2 cable is pulled and plugged back at the
+article's moments, rawcraft records the wire, and the observed outcome is
+printed beside the article's prediction. The exit
 status is 0 only when they match; otherwise 1, with the difference.
 
 --fast divides the article's delays by ten (5 s between messages becomes

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/rawcraft/rawcraft/examples/article"
+	"github.com/rawcraft/rawcraft/internal/article"
 )
 
 func main() {

@@ -1,6 +1,6 @@
 // Package exercise runs the transport-layer article's seven exercises and the
 // TCP article's handshakes on a lab: it starts the article's programs
-// (examples/article) in the hosts, pulls and plugs the S1–S2 cable at the
+// (internal/article) in the hosts, pulls and plugs the S1–S2 cable at the
 // article's moments, records the wire with rawcraft's listener, and sets
 // what it observed beside what the article predicts.
 package exercise
@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
-	"github.com/rawcraft/rawcraft/examples/article"
+	"github.com/rawcraft/rawcraft/internal/article"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
 )

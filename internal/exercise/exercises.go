@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
-	"github.com/rawcraft/rawcraft/examples/article"
+	"github.com/rawcraft/rawcraft/internal/article"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
 )
