@@ -34,3 +34,18 @@ func BenchmarkCookieCheck(b *testing.B) {
 		c.Of(hs, uint16(i))
 	}
 }
+
+func TestParsePorts(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int // ports, or -1 for an error
+	}{
+		{"9999", 1}, {"22,80", 2}, {"9990-9999", 10}, {" 22 , 8000-8002", 4}, {"0-65535", 65536},
+		{"", -1}, {"80-22", -1}, {"65536", -1}, {"http", -1}, {"1-", -1}, {"0-65535,1", -1}, {"22,", -1},
+	} {
+		got, err := ParsePorts(c.in)
+		if c.want < 0 && err == nil || c.want >= 0 && (err != nil || len(got) != c.want) {
+			t.Errorf("ParsePorts(%q): %d ports, %v; want %d", c.in, len(got), err, c.want)
+		}
+	}
+}

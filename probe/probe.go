@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -163,4 +165,31 @@ func (c *Config) stateless(ports []uint16) (bool, error) {
 		return false, configErr("a stateless scan sends plain SYNs: no IP options, fragments or via ip")
 	}
 	return want && can, nil
+}
+
+// ParsePorts reads a port list as nmap writes one: "9999", "22,80",
+// "9990-9999", or a mix ("22,8000-8010"). Each port is 0 to 65535, a range
+// runs upwards, and the list holds at most 65536 ports.
+func ParsePorts(s string) ([]uint16, error) {
+	var out []uint16
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		lo, hi, isRange := strings.Cut(item, "-")
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.ParseUint(hi, 10, 16)
+		}
+		if err1 != nil || err2 != nil || b < a {
+			return nil, fmt.Errorf("%q is not a port or range (0 to 65535, like 22 or 9990-9999)", item)
+		}
+		for p := a; p <= b; p++ {
+			out = append(out, uint16(p))
+		}
+		if len(out) > 65536 {
+			return nil, fmt.Errorf("at most 65536 ports")
+		}
+	}
+	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -73,29 +72,13 @@ Any packet flag of build and send shapes the probe (--size, --df, --ttl,
 	return cmd
 }
 
-// parsePorts reads "9999", "22,80" or "9990-9999".
+// parsePorts reads --ports with probe.ParsePorts.
 func parsePorts(s string) ([]uint16, error) {
-	var out []uint16
-	for _, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
-		lo, hi, isRange := strings.Cut(item, "-")
-		a, err1 := strconv.ParseUint(lo, 10, 16)
-		b := a
-		var err2 error
-		if isRange {
-			b, err2 = strconv.ParseUint(hi, 10, 16)
-		}
-		if err1 != nil || err2 != nil || b < a {
-			return nil, usagef("--ports %q: %q is not a port or range (0 to 65535, like 22 or 9990-9999)", s, item)
-		}
-		for p := a; p <= b; p++ {
-			out = append(out, uint16(p))
-		}
+	ports, err := probe.ParsePorts(s)
+	if err != nil {
+		return nil, usagef("--ports %q: %v", s, err)
 	}
-	if len(out) > 65536 {
-		return nil, usagef("--ports %q: at most 65536 ports", s)
-	}
-	return out, nil
+	return ports, nil
 }
 
 // probeConfig turns the flags into the engine's plain values.
@@ -128,7 +111,7 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 		return cfg, usagef("--interval %v: 0 to 10s", o.interval)
 	}
 	ports := []uint16{uint16(pf.dport.v)}
-	if o.ports != "" {
+	if pf.fs.Changed("ports") {
 		if cfg.Proto == craft.ProtoICMP {
 			return cfg, usagef("--ports: ICMP has no ports")
 		}
