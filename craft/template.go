@@ -39,6 +39,9 @@ type Template struct {
 	l4Sum  int   // offset of the transport checksum; -1 when forced, absent (UDP 0) or not in this frame
 	pseudo bool  // the transport checksum covers the pseudo-header (TCP, UDP)
 	udp    bool  // the transport checksum is UDP's: a result of 0x0000 is sent as 0xffff (RFC 768)
+	// wide: a forced IHL makes the IPv4 checksum cover transport bytes, so
+	// that transport words go through the general path (fix).
+	wide bool
 }
 
 // Template builds p into buf (as p.Append(buf[:0]) does, reusing buf when it
@@ -98,6 +101,7 @@ func (p *Packet) Template(buf []byte) (Template, error) {
 			t.l4Sum = l4 + 2
 		}
 	}
+	t.wide = t.ipSum >= 0 && t.l4 >= 0 && t.ipEnd > t.l4
 	return t, nil
 }
 
@@ -277,21 +281,46 @@ func (t *Template) fix(dIP, dL4 uint32) {
 	}
 }
 
-// set16 writes a transport or IPv4 word at b[at:] that the pseudo-header
-// does not hold, and updates the checksums covering it.
-func (t *Template) set16(at int, v uint16, inL4 bool) {
-	d := t.put(at, v)
-	if d == 0 {
+// setIP writes a word of the IPv4 header that the pseudo-header does not
+// hold (ID, TTL and protocol) and updates the header checksum.
+func (t *Template) setIP(at int, v uint16) {
+	if d := t.put(at, v); d != 0 && t.inIP(at) {
+		c := t.b[t.ipSum:]
+		binary.BigEndian.PutUint16(c, apply(binary.BigEndian.Uint16(c), d))
+	}
+}
+
+// setL4 writes the words hi, lo (two = false: hi only) of the transport
+// header at b[at:] and updates the transport checksum, and the IPv4 one
+// when it reaches that far (a forced IHL).
+func (t *Template) setL4(at int, hi, lo uint16, two bool) {
+	d := t.put(at, hi)
+	var dLo uint32
+	if two {
+		dLo = t.put(at+2, lo)
+	}
+	if d|dLo == 0 {
 		return
 	}
-	var dIP, dL4 uint32
-	if t.inIP(at) {
-		dIP = d
+	if t.wide {
+		var dIP uint32
+		if t.inIP(at) {
+			dIP = d
+		}
+		if t.inIP(at + 2) {
+			dIP += dLo
+		}
+		t.fix(dIP, d+dLo)
+		return
 	}
-	if inL4 {
-		dL4 = d
+	if t.l4Sum >= 0 {
+		c := t.b[t.l4Sum:]
+		v := apply(binary.BigEndian.Uint16(c), d+dLo)
+		if v == 0 && t.udp {
+			v = 0xffff // RFC 768: a computed zero is sent as all ones
+		}
+		binary.BigEndian.PutUint16(c, v)
 	}
-	t.fix(dIP, dL4)
 }
 
 // setAddr writes an IPv4 address at b[at:at+4] as two 16-bit words and
@@ -321,7 +350,7 @@ func (t *Template) setAddr(at int, a netip.Addr) {
 // uniqueness) and updates the header checksum (RFC 1624 §3).
 func (t *Template) SetIPID(v uint16) {
 	if t.b != nil {
-		t.set16(t.ip+4, v, false)
+		t.setIP(t.ip+4, v)
 	}
 }
 
@@ -330,7 +359,7 @@ func (t *Template) SetIPID(v uint16) {
 // checksum (RFC 1624 §3).
 func (t *Template) SetTTL(v uint8) {
 	if t.b != nil {
-		t.set16(t.ip+8, uint16(v)<<8|uint16(t.b[t.ip+9]), false)
+		t.setIP(t.ip+8, uint16(v)<<8|uint16(t.b[t.ip+9]))
 	}
 }
 
@@ -359,7 +388,7 @@ func (t *Template) SetDst(a netip.Addr) {
 // frame carries neither header.
 func (t *Template) SetSrcPort(v uint16) {
 	if t.layers&(LayerTCP|LayerUDP) != 0 {
-		t.set16(t.l4, v, true)
+		t.setL4(t.l4, v, 0, false)
 	}
 }
 
@@ -368,7 +397,7 @@ func (t *Template) SetSrcPort(v uint16) {
 // neither header.
 func (t *Template) SetDstPort(v uint16) {
 	if t.layers&(LayerTCP|LayerUDP) != 0 {
-		t.set16(t.l4+2, v, true)
+		t.setL4(t.l4+2, v, 0, false)
 	}
 }
 
@@ -376,7 +405,7 @@ func (t *Template) SetDstPort(v uint16) {
 // and updates the TCP checksum; it does nothing without a TCP header.
 func (t *Template) SetSeq(v uint32) {
 	if t.layers&LayerTCP != 0 {
-		t.set32(t.l4+4, v)
+		t.setL4(t.l4+4, uint16(v>>16), uint16(v), true)
 	}
 }
 
@@ -384,23 +413,8 @@ func (t *Template) SetSeq(v uint32) {
 // TCP checksum; it does nothing without a TCP header.
 func (t *Template) SetAck(v uint32) {
 	if t.layers&LayerTCP != 0 {
-		t.set32(t.l4+8, v)
+		t.setL4(t.l4+8, uint16(v>>16), uint16(v), true)
 	}
-}
-
-func (t *Template) set32(at int, v uint32) {
-	hi, lo := t.put(at, uint16(v>>16)), t.put(at+2, uint16(v))
-	if hi|lo == 0 {
-		return
-	}
-	var dIP uint32
-	if t.inIP(at) { // the IPv4 checksum covers transport words only under a forced IHL
-		dIP += hi
-	}
-	if t.inIP(at + 2) {
-		dIP += lo
-	}
-	t.fix(dIP, hi+lo)
 }
 
 // SetICMPID sets bytes 4-5 of the ICMP header, the identifier of an echo or
@@ -410,7 +424,7 @@ func (t *Template) set32(at int, v uint32) {
 // header.
 func (t *Template) SetICMPID(v uint16) {
 	if t.layers&LayerICMP != 0 {
-		t.set16(t.l4+4, v, true)
+		t.setL4(t.l4+4, v, 0, false)
 	}
 }
 
@@ -419,6 +433,6 @@ func (t *Template) SetICMPID(v uint16) {
 // nothing without an ICMP header.
 func (t *Template) SetICMPSeq(v uint16) {
 	if t.layers&LayerICMP != 0 {
-		t.set16(t.l4+6, v, true)
+		t.setL4(t.l4+6, v, 0, false)
 	}
 }
