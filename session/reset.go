@@ -116,6 +116,35 @@ func Reset(cfg ResetConfig) (ResetResult, error) {
 		res.SrcPort, res.Expected = t.DstPort, t.Ack
 		break
 	}
+	// Segments queued meanwhile: a later ACK of the server, or data the
+	// client has already sent, which reaches the server before the RST
+	// (one path, in order) and moves what it expects.
+	ours := func(d *craft.Decoded) (fromServer, fromClient bool) {
+		if !d.Has(craft.LayerTCP) || d.TCP.Flags&(craft.TCPRst|craft.TCPSyn) != 0 {
+			return false, false
+		}
+		t := &d.TCP
+		fromServer = d.IPv4.Src == cfg.Dst && t.SrcPort == cfg.DstPort && d.IPv4.Dst == rt.Src && t.DstPort == res.SrcPort && t.Flags&craft.TCPAck != 0
+		fromClient = d.IPv4.Src == rt.Src && t.SrcPort == res.SrcPort && d.IPv4.Dst == cfg.Dst && t.DstPort == cfg.DstPort
+		return fromServer, fromClient
+	}
+	if err := rx.Drain(func(p *listen.Packet) {
+		d := &p.Decoded
+		switch server, client := ours(d); {
+		case server && seqGE(d.TCP.Ack, res.Expected):
+			res.Expected = d.TCP.Ack
+		case client:
+			end := d.TCP.Seq + uint32(len(d.Payload))
+			if d.TCP.Flags&craft.TCPFin != 0 {
+				end++
+			}
+			if seqGE(end, res.Expected) {
+				res.Expected = end
+			}
+		}
+	}); err != nil {
+		return res, err
+	}
 	res.Seq = res.Expected + uint32(cfg.Offset)
 	res.Exact = res.Seq == res.Expected
 	rst := craft.Packet{
@@ -137,7 +166,11 @@ func Reset(cfg ResetConfig) (ResetResult, error) {
 			break
 		}
 		d := &p.Decoded
-		if d.Has(craft.LayerTCP) && d.IPv4.Src == cfg.Dst && d.TCP.DstPort == res.SrcPort && d.TCP.Flags == craft.TCPAck && len(d.Payload) == 0 && d.TCP.Ack == res.Expected {
+		server, client := ours(d)
+		if client && len(d.Payload) > 0 {
+			break // the client spoke again: an ACK now may answer its data, not the RST
+		}
+		if server && d.TCP.Flags == craft.TCPAck && len(d.Payload) == 0 && d.TCP.Ack == res.Expected {
 			res.ChallengeACK = true
 			break
 		}
