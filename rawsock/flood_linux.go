@@ -10,30 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MaxFloodCount bounds FloodConfig.Count: every flood stops by itself.
-const MaxFloodCount = 10_000_000
-
-// FloodConfig is many copies of one packet sent in batches: packet k (from
-// 0) carries IP ID BaseID+k in each of its frames and, when VaryICMPSeq,
-// echo sequence number BaseICMPSeq+k in the frame that holds the ICMP
-// header, each patched in place with its checksums (craft.Template, RFC
-// 1624).
-type FloodConfig struct {
-	// Packet is the frames of one packet, Ethernet headers included: the
-	// datagram, or its fragments in sending order.
-	Packet      []craft.Template
-	Count       uint64        // packets, 1 to MaxFloodCount
-	Interval    time.Duration // between packets; 0: as fast as the sockets take them
-	Workers     int           // unpaced floods: senders in parallel, one per core (default every core)
-	BaseID      uint16
-	VaryICMPSeq bool
-	BaseICMPSeq uint16
-	// Ring sends through a PACKET_TX_RING instead of sendmmsg batches.
-	Ring bool
-	// QdiscBypass: see SenderConfig.
-	QdiscBypass bool
-}
-
 // Flood sends cfg on ifi and returns how many frames went out and how long
 // it took. Paced floods use one worker and an absolute schedule (packet k
 // leaves at start + k·Interval), sending whatever is due in one sendmmsg, so

@@ -7,7 +7,6 @@ import (
 
 	"github.com/mdlayher/packet"
 	"github.com/rawcraft/rawcraft/craft"
-	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,33 +21,6 @@ type Conn struct {
 	rs  *recvState // set with Config.Meta
 	rx  *rxRing    // set with Config.Ring
 }
-
-// Config configures Listen. A nil *Config means: every EtherType, no filter.
-type Config struct {
-	// Filter runs in the kernel; it is attached before the socket is bound,
-	// so that nothing slips through before it (mdlayher/packet's Config).
-	Filter []bpf.RawInstruction
-	// EtherType to receive (0x0800 IPv4, 0x0806 ARP); zero means all.
-	EtherType uint16
-	// SendOnly receives nothing: no frame is queued on the socket.
-	SendOnly bool
-	// Meta turns on kernel receive timestamps and PACKET_AUXDATA, for
-	// RecvMeta.
-	Meta bool
-	// ReadBuffer sets the receive buffer, in bytes, so that a burst fits;
-	// with Ring, the ring's size (default 4 MiB).
-	ReadBuffer int
-	// Ring receives through a PACKET_RX_RING (TPACKET_V3) instead of one
-	// recvmsg(2) per frame: for captures that must keep up with a flood.
-	// The price is latency: a block is handed over when full or after
-	// RingBlockTimeout, so a lone frame may wait that long to be read
-	// (its Meta.Time is still when it arrived). Implies Meta.
-	Ring bool
-}
-
-// RingBlockTimeout is how long a partly filled ring block waits before the
-// kernel hands it over (tp_retire_blk_tov).
-const RingBlockTimeout = 4 * time.Millisecond
 
 // Listen opens an AF_PACKET socket on ifi in the calling thread's network
 // namespace; it stays in that namespace.

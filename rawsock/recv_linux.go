@@ -9,25 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Meta is what the kernel says about a received frame, beside its bytes.
-type Meta struct {
-	// Time is the kernel's receive timestamp (SO_TIMESTAMPNS): when the frame
-	// reached the socket's tap, not when rawcraft read it.
-	Time time.Time
-	// Outgoing: the frame was sent by this host (sll_pkttype PACKET_OUTGOING);
-	// an AF_PACKET tap sees both directions.
-	Outgoing bool
-	// ChecksumPartial: the sending kernel left the transport checksum for
-	// the NIC to fill (checksum offload, TP_STATUS_CSUMNOTREADY), so the
-	// bytes hold only the pseudo-header sum. Such a checksum is not bad.
-	ChecksumPartial bool
-	// ChecksumValid: the NIC or driver already verified it (TP_STATUS_CSUM_VALID).
-	ChecksumValid bool
-	// Len is the frame's length on the wire; more than the bytes read when
-	// the buffer was too small.
-	Len int
-}
-
 // recvState is the per-Conn state of RecvMeta, kept in the Conn so that
 // receiving allocates nothing.
 type recvState struct {
@@ -75,9 +56,6 @@ func (s *recvState) recv(fd uintptr) bool {
 	s.n, s.errno = int(n), errno
 	return true
 }
-
-// ErrWouldBlock is returned by RecvMetaNow when no frame is queued.
-var ErrWouldBlock = unix.EAGAIN
 
 // RecvMetaNow is RecvMeta that never waits: with no frame queued it returns
 // ErrWouldBlock at once. (A read deadline in the past would not do: Go's

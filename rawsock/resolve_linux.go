@@ -1,30 +1,14 @@
 package rawsock
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
-
-// ResolveConfig overrides steps of Resolve. A nil *ResolveConfig resolves
-// everything.
-type ResolveConfig struct {
-	Iface  string     // outgoing interface, instead of the routing table's
-	Src    netip.Addr // source address, instead of the route's
-	SrcMAC *craft.MAC // instead of the interface's
-	DstMAC *craft.MAC // instead of the neighbour table or ARP
-	// ARPWait bounds each ARP attempt (default 300 ms); ARPTries bounds the
-	// attempts (default 3).
-	ARPWait  time.Duration
-	ARPTries int
-}
 
 // Resolve finds what a frame to dst needs, in the calling thread's network
 // namespace: the outgoing interface, source address and next hop (on-link or
@@ -107,72 +91,4 @@ func neighbour(ifindex int, ip netip.Addr) (craft.MAC, bool) {
 		}
 	}
 	return craft.MAC{}, false
-}
-
-// ErrNoARPReply is returned when no host answered the ARP requests.
-var ErrNoARPReply = errors.New("no ARP reply")
-
-// ARP asks who has target with a request built with craft (RFC 826),
-// broadcast on ifi, and waits at most wait for each of tries attempts
-// (defaults 300 ms and 3). A BPF filter in the kernel passes only replies
-// from target.
-func ARP(ifi *net.Interface, srcMAC craft.MAC, src, target netip.Addr, wait time.Duration, tries int) (craft.MAC, error) {
-	if wait <= 0 {
-		wait = 300 * time.Millisecond
-	}
-	if tries <= 0 {
-		tries = 3
-	}
-	filter, err := ARPReplyFilter(target)
-	if err != nil {
-		return craft.MAC{}, err
-	}
-	c, err := Listen(ifi, &Config{EtherType: craft.EtherTypeARP, Filter: filter})
-	if err != nil {
-		return craft.MAC{}, err
-	}
-	defer c.Close()
-	req := craft.Packet{
-		Ethernet: &craft.Ethernet{Dst: craft.Broadcast, Src: srcMAC},
-		ARP:      &craft.ARP{Op: craft.ARPRequest, SenderHW: srcMAC, SenderIP: src, TargetIP: target},
-	}
-	frame, err := req.Append(make([]byte, 0, craft.MinFrameLen))
-	if err != nil {
-		return craft.MAC{}, err
-	}
-	buf := make([]byte, 1514)
-	var d craft.Decoded
-	for i := 0; i < tries; i++ {
-		if _, err := c.Send(frame); err != nil {
-			return craft.MAC{}, fmt.Errorf("sending an ARP request for %v: %w", target, err)
-		}
-		deadline := time.Now().Add(wait)
-		for time.Now().Before(deadline) {
-			_ = c.SetReadDeadline(deadline)
-			n, err := c.Recv(buf)
-			if err != nil {
-				break
-			}
-			if d.DecodeFrame(buf[:n]) == nil && d.Has(craft.LayerARP) && d.ARP.Op == craft.ARPReply && d.ARP.SenderIP == target {
-				return d.ARP.SenderHW, nil
-			}
-		}
-	}
-	return craft.MAC{}, fmt.Errorf("%w from %v on %s after %d requests %v apart", ErrNoARPReply, target, ifi.Name, tries, wait)
-}
-
-// ARPReplyFilter passes ARP replies whose sender is target, and nothing else.
-func ARPReplyFilter(target netip.Addr) ([]bpf.RawInstruction, error) {
-	t := target.As4()
-	ip := uint32(t[0])<<24 | uint32(t[1])<<16 | uint32(t[2])<<8 | uint32(t[3])
-	return bpf.Assemble([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: 12, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.EtherTypeARP), SkipTrue: 5},
-		bpf.LoadAbsolute{Off: 20, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.ARPReply), SkipTrue: 3},
-		bpf.LoadAbsolute{Off: 28, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: ip, SkipTrue: 1},
-		bpf.RetConstant{Val: 0xffff},
-		bpf.RetConstant{Val: 0},
-	})
 }

@@ -1,7 +1,6 @@
 package rawsock
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -75,9 +74,6 @@ func NewTxRing(s *Sender, slots, maxFrame int) (*TxRing, error) {
 func (r *TxRing) offset(i int) int { return i/r.perBlock*r.block + i%r.perBlock*r.slot }
 
 func (r *TxRing) status(i int) *uint32 { return (*uint32)(unsafe.Pointer(&r.mem[r.offset(i)])) }
-
-// ErrRingFull is returned by Put when every slot still waits for the kernel.
-var ErrRingFull = errors.New("tx ring full")
 
 // Put copies frame into the next free slot (padded to 60 bytes) and marks
 // it for sending; Flush hands the marked slots to the kernel. A slot comes

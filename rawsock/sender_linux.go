@@ -1,7 +1,6 @@
 package rawsock
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -10,9 +9,6 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 	"golang.org/x/sys/unix"
 )
-
-// MaxBatch is the most frames one SendBatch hands the kernel at once.
-const MaxBatch = 256
 
 // Sender is a send-only AF_PACKET socket for many frames a second: batches
 // through sendmmsg(2), or a TxRing. Unlike Conn it is a plain blocking
@@ -39,22 +35,6 @@ type mmsghdr struct {
 	len uint32
 	_   [4]byte
 }
-
-// SenderConfig configures NewSender. A nil *SenderConfig means the
-// defaults.
-type SenderConfig struct {
-	// QdiscBypass sends frames straight to the driver, past the queueing
-	// discipline (PACKET_QDISC_BYPASS, packet(7)): faster, but a full
-	// driver queue drops frames instead of queueing them.
-	QdiscBypass bool
-	// Timeout bounds how long one send waits for room in the socket's
-	// send buffer (SO_SNDTIMEO); zero means one second.
-	Timeout time.Duration
-}
-
-// ErrSendTimeout is returned when the socket's send buffer stayed full for
-// the whole SenderConfig.Timeout.
-var ErrSendTimeout = errors.New("send buffer full for the whole timeout")
 
 // NewSender opens a Sender on ifi in the calling thread's network
 // namespace; it stays in that namespace. It receives nothing (protocol 0,

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -122,44 +121,14 @@ var (
 	active = map[string]*Lab{} // labs made by this process, for cleanup on a signal
 )
 
-// Up builds the lab, or checks that it is already there (Up is idempotent).
-// A lab left half-built is removed and built again. On failure, whatever was
-// made is removed.
-func Up(cfg Config) (*Lab, error) {
-	if err := cfg.defaults(); err != nil {
-		return nil, err
-	}
-	l := &Lab{cfg: cfg}
-	if os.Geteuid() != 0 {
-		return nil, ErrPermission
-	}
-	switch st := l.status(); {
-	case st.complete:
-		register(l)
-		return l, nil
-	case len(st.present) > 0:
-		if err := l.Down(); err != nil {
-			return nil, err
-		}
-	}
-	register(l) // cleanup is armed before the first namespace exists
-	if err := l.build(); err != nil {
-		derr := l.Down()
-		return nil, errors.Join(fmt.Errorf("lab %s: %w", cfg.Name, err), derr)
-	}
-	return l, nil
-}
+// ErrNotLinux is returned, wrapped with the operation, by everything that
+// makes, enters or inspects a namespace off Linux: the lab is Linux network
+// namespaces, veth pairs and bridges.
+var ErrNotLinux = errors.New("needs Linux: the lab is built from Linux network namespaces")
 
 // ErrPermission is returned when the lab cannot be built for lack of
 // privilege.
 var ErrPermission = errors.New("the lab needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN to make namespaces): run it with sudo")
-
-func register(l *Lab) {
-	mu.Lock()
-	active[l.cfg.Name] = l
-	mu.Unlock()
-	armSignals()
-}
 
 // Down removes the lab's namespaces and, with them, every interface in them.
 // Removing an absent lab is not an error.
@@ -191,19 +160,6 @@ func DownAll(lab string) ([]string, error) {
 		}
 	}
 	return names, errors.Join(errs...)
-}
-
-// Open returns a lab that Up built earlier, perhaps in another process.
-func Open(name string, routed bool) (*Lab, error) {
-	cfg := Config{Name: name, Routed: routed}
-	if err := cfg.defaults(); err != nil {
-		return nil, err
-	}
-	l := &Lab{cfg: cfg}
-	if st := l.status(); !st.complete {
-		return nil, fmt.Errorf("lab %q is not up (found %d of %d namespaces): run rawcraft lab up", name, len(st.present), len(l.Hosts()))
-	}
-	return l, nil
 }
 
 // Labs lists the labs present on this machine, by name, with whether each

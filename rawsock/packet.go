@@ -1,0 +1,65 @@
+package rawsock
+
+import (
+	"errors"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/bpf"
+)
+
+// ErrNotLinux is what every socket operation returns off Linux, wrapped with
+// the operation: rawcraft's raw sockets are the Linux kernel's AF_PACKET
+// (packet(7)) and raw IPv4 (raw(7)) sockets. The types, configurations and
+// pure functions (KernelRewrites, ParseVia, ARPReplyFilter…) work
+// everywhere.
+var ErrNotLinux = errors.New("needs Linux: raw sockets here are AF_PACKET and raw IPv4 sockets of the Linux kernel")
+
+// Config configures Listen. A nil *Config means: every EtherType, no filter.
+type Config struct {
+	// Filter runs in the kernel; it is attached before the socket is bound,
+	// so that nothing slips through before it (mdlayher/packet's Config).
+	Filter []bpf.RawInstruction
+	// EtherType to receive (0x0800 IPv4, 0x0806 ARP); zero means all.
+	EtherType uint16
+	// SendOnly receives nothing: no frame is queued on the socket.
+	SendOnly bool
+	// Meta turns on kernel receive timestamps and PACKET_AUXDATA, for
+	// RecvMeta.
+	Meta bool
+	// ReadBuffer sets the receive buffer, in bytes, so that a burst fits;
+	// with Ring, the ring's size (default 4 MiB).
+	ReadBuffer int
+	// Ring receives through a PACKET_RX_RING (TPACKET_V3) instead of one
+	// recvmsg(2) per frame: for captures that must keep up with a flood.
+	// The price is latency: a block is handed over when full or after
+	// RingBlockTimeout, so a lone frame may wait that long to be read
+	// (its Meta.Time is still when it arrived). Implies Meta.
+	Ring bool
+}
+
+// RingBlockTimeout is how long a partly filled ring block waits before the
+// kernel hands it over (tp_retire_blk_tov).
+const RingBlockTimeout = 4 * time.Millisecond
+
+// Meta is what the kernel says about a received frame, beside its bytes.
+type Meta struct {
+	// Time is the kernel's receive timestamp (SO_TIMESTAMPNS): when the frame
+	// reached the socket's tap, not when rawcraft read it.
+	Time time.Time
+	// Outgoing: the frame was sent by this host (sll_pkttype PACKET_OUTGOING);
+	// an AF_PACKET tap sees both directions.
+	Outgoing bool
+	// ChecksumPartial: the sending kernel left the transport checksum for
+	// the NIC to fill (checksum offload, TP_STATUS_CSUMNOTREADY), so the
+	// bytes hold only the pseudo-header sum. Such a checksum is not bad.
+	ChecksumPartial bool
+	// ChecksumValid: the NIC or driver already verified it (TP_STATUS_CSUM_VALID).
+	ChecksumValid bool
+	// Len is the frame's length on the wire; more than the bytes read when
+	// the buffer was too small.
+	Len int
+}
+
+// ErrWouldBlock is returned by RecvMetaNow when no frame is queued.
+var ErrWouldBlock = syscall.EAGAIN
