@@ -5,7 +5,6 @@ package listen
 
 import (
 	"net"
-	"net/netip"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -138,88 +137,6 @@ func (l *Listener) Stats() (received, dropped uint64, err error) { return l.c.St
 
 // Close closes the socket.
 func (l *Listener) Close() error { return l.c.Close() }
-
-// HostFilter passes IPv4 frames from or to addr, and ARP frames: what a
-// probe from addr sends and receives.
-func HostFilter(addr netip.Addr) ([]bpf.RawInstruction, error) {
-	a := addr.As4()
-	ip := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-	return bpf.Assemble([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: 12, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(craft.EtherTypeARP), SkipTrue: 5},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.EtherTypeIPv4), SkipTrue: 5},
-		bpf.LoadAbsolute{Off: 26, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: ip, SkipTrue: 2},
-		bpf.LoadAbsolute{Off: 30, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: ip, SkipTrue: 1},
-		bpf.RetConstant{Val: 0x40000},
-		bpf.RetConstant{Val: 0},
-	})
-}
-
-// Filter describes which frames `rawcraft listen` keeps, compiled to BPF
-// for the kernel. Zero fields match everything.
-type Filter struct {
-	Proto uint8      // craft.ProtoTCP, ProtoUDP, ProtoICMP; 0 for any
-	Host  netip.Addr // source or destination
-	Port  uint16     // TCP or UDP source or destination port
-}
-
-// Compile turns f into a BPF program over Ethernet frames. With no field
-// set it passes IPv4 and ARP; with any field set, IPv4 only. The port test
-// reads the transport header after the IPv4 header's own length (the BPF
-// "ldx 4*([14]&0xf)" idiom), so options do not fool it.
-func (f Filter) Compile() ([]bpf.RawInstruction, error) {
-	var prog []bpf.Instruction
-	const drop, accept = 0, 0x40000
-	prog = append(prog, bpf.LoadAbsolute{Off: 12, Size: 2})
-	if f.Proto == 0 && !f.Host.IsValid() && f.Port == 0 {
-		prog = append(prog,
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(craft.EtherTypeARP), SkipTrue: 1},
-			bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.EtherTypeIPv4), SkipTrue: 1},
-			bpf.RetConstant{Val: accept}, bpf.RetConstant{Val: drop})
-		return bpf.Assemble(prog)
-	}
-	// Each test jumps to the drop at the end when it fails; the offsets are
-	// patched once the program is complete.
-	var fails []int
-	jumpFail := func(cond bpf.JumpTest, val uint32) {
-		fails = append(fails, len(prog))
-		prog = append(prog, bpf.JumpIf{Cond: cond, Val: val})
-	}
-	jumpFail(bpf.JumpNotEqual, uint32(craft.EtherTypeIPv4))
-	if f.Proto != 0 {
-		prog = append(prog, bpf.LoadAbsolute{Off: 23, Size: 1})
-		jumpFail(bpf.JumpNotEqual, uint32(f.Proto))
-	}
-	if f.Host.IsValid() {
-		a := f.Host.As4()
-		ip := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-		prog = append(prog,
-			bpf.LoadAbsolute{Off: 26, Size: 4},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ip, SkipTrue: 2},
-			bpf.LoadAbsolute{Off: 30, Size: 4})
-		jumpFail(bpf.JumpNotEqual, ip)
-	}
-	if f.Port != 0 {
-		prog = append(prog, bpf.LoadAbsolute{Off: 20, Size: 2}) // flags + offset: later fragments have no ports
-		jumpFail(bpf.JumpBitsSet, 0x1fff)
-		prog = append(prog,
-			bpf.LoadMemShift{Off: 14},
-			bpf.LoadIndirect{Off: 14, Size: 2},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f.Port), SkipTrue: 2},
-			bpf.LoadIndirect{Off: 16, Size: 2})
-		jumpFail(bpf.JumpNotEqual, uint32(f.Port))
-	}
-	prog = append(prog, bpf.RetConstant{Val: accept}, bpf.RetConstant{Val: drop})
-	dropAt := len(prog) - 1
-	for _, i := range fails {
-		j := prog[i].(bpf.JumpIf)
-		j.SkipTrue = uint8(dropAt - i - 1)
-		prog[i] = j
-	}
-	return bpf.Assemble(prog)
-}
 
 // Stats are the kernel's capture counters over a run.
 type Stats struct {

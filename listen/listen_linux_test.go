@@ -146,7 +146,7 @@ func BenchmarkCapture(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			l := lab.ForTest(b, lab.Config{})
-			filter, err := listen.Filter{Proto: craft.ProtoUDP, Port: 7}.Compile()
+			filter, err := rawsock.Filter{Proto: craft.ProtoUDP, Port: 7}.Compile()
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/rawsock"
 	"golang.org/x/net/bpf"
 )
 
@@ -163,7 +164,7 @@ func TestFilters(t *testing.T) {
 		_ = d.DecodeIP(frags[1].Bytes)
 		return &d.IPv4
 	}(), Payload: frags[1].Bytes[20:]})
-	host, _ := HostFilter(hc)
+	host, _ := rawsock.HostFilter(hc)
 	for _, c := range []struct {
 		desc string
 		prog func() ([]bpf.RawInstruction, error)
@@ -174,16 +175,16 @@ func TestFilters(t *testing.T) {
 		{"host: from hc", func() ([]bpf.RawInstruction, error) { return host, nil }, tcpOpts, true},
 		{"host: neither", func() ([]bpf.RawInstruction, error) { return host, nil }, other, false},
 		{"host: ARP", func() ([]bpf.RawInstruction, error) { return host, nil }, arp, true},
-		{"empty: ARP", Filter{}.Compile, arp, true},
-		{"proto udp", Filter{Proto: craft.ProtoUDP}.Compile, udp, true},
-		{"proto udp vs tcp", Filter{Proto: craft.ProtoUDP}.Compile, tcpOpts, false},
-		{"port 9999 past IP options", Filter{Port: 9999}.Compile, tcpOpts, true},
-		{"port 53 as source", Filter{Port: 53}.Compile, udp, true},
-		{"port 80", Filter{Port: 80}.Compile, udp, false},
-		{"port on a later fragment", Filter{Port: 9999}.Compile, later, false},
-		{"host hs and port", Filter{Host: hs, Port: 9999, Proto: craft.ProtoTCP}.Compile, tcpOpts, true},
-		{"host router", Filter{Host: router}.Compile, udp, false},
-		{"port filter on ARP", Filter{Port: 9999}.Compile, arp, false},
+		{"empty: ARP", rawsock.Filter{}.Compile, arp, true},
+		{"proto udp", rawsock.Filter{Proto: craft.ProtoUDP}.Compile, udp, true},
+		{"proto udp vs tcp", rawsock.Filter{Proto: craft.ProtoUDP}.Compile, tcpOpts, false},
+		{"port 9999 past IP options", rawsock.Filter{Port: 9999}.Compile, tcpOpts, true},
+		{"port 53 as source", rawsock.Filter{Port: 53}.Compile, udp, true},
+		{"port 80", rawsock.Filter{Port: 80}.Compile, udp, false},
+		{"port on a later fragment", rawsock.Filter{Port: 9999}.Compile, later, false},
+		{"host hs and port", rawsock.Filter{Host: hs, Port: 9999, Proto: craft.ProtoTCP}.Compile, tcpOpts, true},
+		{"host router", rawsock.Filter{Host: router}.Compile, udp, false},
+		{"port filter on ARP", rawsock.Filter{Port: 9999}.Compile, arp, false},
 	} {
 		prog, err := c.prog()
 		if err != nil {

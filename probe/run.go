@@ -47,7 +47,7 @@ func Run(cfg Config) (*Report, error) {
 	if !src.Is4() {
 		return nil, fmt.Errorf("no IPv4 source address toward %v", cfg.Dst)
 	}
-	filter, err := listen.HostFilter(src)
+	filter, err := rawsock.HostFilter(src)
 	if err != nil {
 		return nil, err
 	}

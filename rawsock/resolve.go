@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
-	"golang.org/x/net/bpf"
 )
 
 // ResolveConfig overrides steps of Resolve. A nil *ResolveConfig resolves
@@ -74,20 +73,4 @@ func ARP(ifi *net.Interface, srcMAC craft.MAC, src, target netip.Addr, wait time
 		}
 	}
 	return craft.MAC{}, fmt.Errorf("%w from %v on %s after %d requests %v apart", ErrNoARPReply, target, ifi.Name, tries, wait)
-}
-
-// ARPReplyFilter passes ARP replies whose sender is target, and nothing else.
-func ARPReplyFilter(target netip.Addr) ([]bpf.RawInstruction, error) {
-	t := target.As4()
-	ip := uint32(t[0])<<24 | uint32(t[1])<<16 | uint32(t[2])<<8 | uint32(t[3])
-	return bpf.Assemble([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: 12, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.EtherTypeARP), SkipTrue: 5},
-		bpf.LoadAbsolute{Off: 20, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.ARPReply), SkipTrue: 3},
-		bpf.LoadAbsolute{Off: 28, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: ip, SkipTrue: 1},
-		bpf.RetConstant{Val: 0xffff},
-		bpf.RetConstant{Val: 0},
-	})
 }

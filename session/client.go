@@ -123,7 +123,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if opts == nil {
 		opts = DefaultSYNOptions(random32())
 	}
-	rx, tx, err := openOn(rt.Iface, listen.Filter{Proto: craft.ProtoTCP, Host: src, Port: sport})
+	rx, tx, err := openOn(rt.Iface, rawsock.Filter{Proto: craft.ProtoTCP, Host: src, Port: sport})
 	if err != nil {
 		_ = c.Close()
 		return nil, err
@@ -175,7 +175,7 @@ func (c *Client) Close() error {
 
 // openOn opens, on ifi, a listener with filter f and a send-only AF_PACKET
 // socket: what a Client and Reset talk through.
-func openOn(ifi *net.Interface, f listen.Filter) (*listen.Listener, *rawsock.Conn, error) {
+func openOn(ifi *net.Interface, f rawsock.Filter) (*listen.Listener, *rawsock.Conn, error) {
 	prog, err := f.Compile()
 	if err != nil {
 		return nil, nil, err

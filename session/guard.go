@@ -9,7 +9,6 @@ import (
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/rawsock"
-	"golang.org/x/net/bpf"
 )
 
 // Why a guard: a SYN-ACK answering a SYN that rawcraft built arrives at this
@@ -62,17 +61,7 @@ func FindGhost(ifi *net.Interface, src netip.Addr, srcMAC craft.MAC, within neti
 // called. Hosts then send the ghost's frames to mac; this host's kernel,
 // which owns neither, ignores them, and rawcraft's capture sees them.
 func AnswerARP(ifi *net.Interface, ghost netip.Addr, mac craft.MAC) (stop func(), err error) {
-	g := ghost.As4()
-	filter, err := bpf.Assemble([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: 12, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.EtherTypeARP), SkipTrue: 5},
-		bpf.LoadAbsolute{Off: 20, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(craft.ARPRequest), SkipTrue: 3},
-		bpf.LoadAbsolute{Off: 38, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(g[0])<<24 | uint32(g[1])<<16 | uint32(g[2])<<8 | uint32(g[3]), SkipTrue: 1},
-		bpf.RetConstant{Val: 0xffff},
-		bpf.RetConstant{Val: 0},
-	})
+	filter, err := rawsock.ARPRequestFilter(ghost)
 	if err != nil {
 		return nil, err
 	}

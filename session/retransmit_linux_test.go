@@ -11,6 +11,7 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/rawcraft/rawcraft/session"
 )
 
@@ -97,7 +98,7 @@ func TestRetransmissionBackoff(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		prog, _ := listen.Filter{Port: 9999}.Compile()
+		prog, _ := rawsock.Filter{Port: 9999}.Compile()
 		rx, err = listen.Listen(ifi, &listen.Config{Filter: prog})
 		return err
 	}); err != nil {

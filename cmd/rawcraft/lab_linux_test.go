@@ -336,7 +336,7 @@ func recordUDP(t *testing.T, l *lab.Lab, host string, port uint16) *listen.Recor
 		if err != nil {
 			return err
 		}
-		prog, err := listen.Filter{Proto: craft.ProtoUDP, Port: port}.Compile()
+		prog, err := rawsock.Filter{Proto: craft.ProtoUDP, Port: port}.Compile()
 		if err != nil {
 			return err
 		}

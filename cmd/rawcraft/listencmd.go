@@ -85,7 +85,7 @@ transport-layer article's Exercise 5.`,
 		if quiet && (asJSON || analyze) {
 			return usagef("-q shows no frame: it goes with neither --json nor --analyze")
 		}
-		f := listen.Filter{Host: host.a, Port: uint16(port.v)}
+		f := rawsock.Filter{Host: host.a, Port: uint16(port.v)}
 		switch proto {
 		case "":
 		case "tcp":
@@ -198,7 +198,7 @@ func heard(p *listen.Packet) jsonHeard {
 	return j
 }
 
-func describeFilter(f listen.Filter) string {
+func describeFilter(f rawsock.Filter) string {
 	var parts []string
 	if f.Proto != 0 {
 		parts = append(parts, map[uint8]string{craft.ProtoTCP: "tcp", craft.ProtoUDP: "udp", craft.ProtoICMP: "icmp"}[f.Proto])

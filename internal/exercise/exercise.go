@@ -20,6 +20,7 @@ import (
 	"github.com/rawcraft/rawcraft/internal/article"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
 )
 
 // Exercise is one runnable exercise.
@@ -197,7 +198,7 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 func prefixed(w io.Writer, name string) io.Writer { return prefixWriter{w, name} }
 
 // record starts recording host's eth0 through a filter.
-func (x *run) record(host string, f listen.Filter) *listen.Recorder {
+func (x *run) record(host string, f rawsock.Filter) *listen.Recorder {
 	var rec *listen.Recorder
 	err := x.lab.Do(host, func() error {
 		ifi, err := net.InterfaceByName(lab.HostIfc)

@@ -12,6 +12,7 @@ import (
 	"github.com/rawcraft/rawcraft/internal/article"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
 )
 
 const hsAddr = "198.18.1.1"
@@ -66,7 +67,7 @@ func (x *run) cable(t0 time.Time) (pulled, plugged chan time.Time) {
 }
 
 func ex1(x *run) error {
-	rec := x.record(lab.Hs, listen.Filter{Proto: craft.ProtoUDP, Port: 9999})
+	rec := x.record(lab.Hs, rawsock.Filter{Proto: craft.ProtoUDP, Port: 9999})
 	srv := x.server(lab.Hs, "udp_server", article.UDPServer, opts(9999, 20, 0, 0))
 	cli := x.client(lab.Hc, "udp_client", article.UDPClient, opts(9999, 50, 10, x.d(5)))
 	_ = cli.wait(x.d(50) + 5*time.Second)
@@ -112,8 +113,8 @@ func sizes(ds []*craft.Decoded) string {
 }
 
 func ex2(x *run) error {
-	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoUDP, Port: 9999})
-	atHs := x.record(lab.Hs, listen.Filter{Proto: craft.ProtoUDP, Port: 9999})
+	atHc := x.record(lab.Hc, rawsock.Filter{Proto: craft.ProtoUDP, Port: 9999})
+	atHs := x.record(lab.Hs, rawsock.Filter{Proto: craft.ProtoUDP, Port: 9999})
 	srv := x.server(lab.Hs, "udp_server", article.UDPServer, opts(9999, 50, 0, 0))
 	t0 := time.Now()
 	pulled, plugged := x.cable(t0)
@@ -142,7 +143,7 @@ func ex2(x *run) error {
 }
 
 func ex3(x *run) error {
-	rec := x.record(lab.Hs, listen.Filter{Proto: craft.ProtoUDP, Port: 8192})
+	rec := x.record(lab.Hs, rawsock.Filter{Proto: craft.ProtoUDP, Port: 8192})
 	srv := x.server(lab.Hs, "nc -u -l 8192", article.UDPServer, opts(8192, 100, 0, 0))
 	msgs := []string{"Hello\n", "UQUQUQHello\n", "llHeo\n"}
 	err := x.lab.Do(lab.Hc, func() error {
@@ -258,7 +259,7 @@ func first(s string, n int) string {
 }
 
 func ex5(x *run) error {
-	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoTCP, Port: 9999})
+	atHc := x.record(lab.Hc, rawsock.Filter{Proto: craft.ProtoTCP, Port: 9999})
 	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 20, 0, 0))
 	t0 := time.Now()
 	pulled, plugged := x.cable(t0)
@@ -364,7 +365,7 @@ func ex5(x *run) error {
 
 func ex6(x *run) error {
 	// (c, d): nc to a port where nothing listens.
-	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoTCP, Host: lab.AddrHs})
+	atHc := x.record(lab.Hc, rawsock.Filter{Proto: craft.ProtoTCP, Host: lab.AddrHs})
 	var dialErr error
 	_ = x.lab.Do(lab.Hc, func() error {
 		c, err := net.DialTimeout("tcp4", hsAddr+":8888", 2*time.Second)
@@ -413,7 +414,7 @@ func ex6(x *run) error {
 }
 
 func ex7(x *run) error {
-	atHc := x.record(lab.Hc, listen.Filter{Host: lab.AddrHs})
+	atHc := x.record(lab.Hc, rawsock.Filter{Host: lab.AddrHs})
 	var sendErr error
 	_ = x.lab.Do(lab.Hc, func() error {
 		c, err := net.ListenPacket("udp4", "198.18.1.3:0")
@@ -453,7 +454,7 @@ func ex7(x *run) error {
 }
 
 func exOpen(x *run) error {
-	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoTCP, Port: 9999})
+	atHc := x.record(lab.Hc, rawsock.Filter{Proto: craft.ProtoTCP, Port: 9999})
 	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 20, 0, 0))
 	cli := x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 1, 0))
 	_ = cli.wait(5 * time.Second)
@@ -475,7 +476,7 @@ func exOpen(x *run) error {
 }
 
 func exClose(x *run) error {
-	atHc := x.record(lab.Hc, listen.Filter{Proto: craft.ProtoTCP, Port: 9999})
+	atHc := x.record(lab.Hc, rawsock.Filter{Proto: craft.ProtoTCP, Port: 9999})
 	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 100, 0, 0))
 	cli := x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 1, 0))
 	_ = cli.wait(5 * time.Second) // the client closes after its message

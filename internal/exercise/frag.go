@@ -232,7 +232,7 @@ func openListener(l *lab.Lab, host string) (*listen.Listener, error) {
 		if err != nil {
 			return err
 		}
-		prog, err := listen.Filter{Host: lab.AddrHc}.Compile()
+		prog, err := rawsock.Filter{Host: lab.AddrHc}.Compile()
 		if err != nil {
 			return err
 		}
