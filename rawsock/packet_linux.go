@@ -1,8 +1,10 @@
 package rawsock
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/packet"
@@ -176,4 +178,11 @@ func CheckPrivilege() error {
 		unix.Close(fd)
 	}
 	return nil
+}
+
+func permission(op string, err error) error {
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+		return &PermissionError{Op: op, Err: err}
+	}
+	return err
 }

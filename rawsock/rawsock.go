@@ -2,11 +2,9 @@ package rawsock
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"syscall"
 
 	"github.com/rawcraft/rawcraft/craft"
 )
@@ -24,13 +22,6 @@ func (e *PermissionError) Error() string {
 
 // Unwrap returns the system call's error.
 func (e *PermissionError) Unwrap() error { return e.Err }
-
-func permission(op string, err error) error {
-	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-		return &PermissionError{Op: op, Err: err}
-	}
-	return err
-}
 
 // Route is what sending a frame toward an address needs.
 type Route struct {

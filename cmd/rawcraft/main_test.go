@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"go/build"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,4 +220,158 @@ func TestExplainAndChecksum(t *testing.T) {
 func mustAddr(s string) (a addrValue) {
 	_ = a.Set(s)
 	return a
+}
+
+// Misuse that cobra itself detects is exit 2 with one line, by structure
+// (usageError), not by the wording of cobra's messages.
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lab", "frob"}, `unknown command "frob" for "rawcraft lab"`},
+		{[]string{"help", "frob"}, "help frob: no such command"},
+		{[]string{"help", "lab", "frob"}, "help lab frob: no such command"},
+		{[]string{"completion", "foo"}, `unknown command "foo" for "rawcraft completion"`},
+		{[]string{"completion", "bash", "x"}, `"x"`},
+		{[]string{"frob"}, `unknown command "frob" for "rawcraft"`},
+		{[]string{"bild"}, `did you mean "build"?`},
+		{[]string{"build", "tcp", "--nope"}, "unknown flag: --nope"},
+		{[]string{"build"}, "arg"},
+		{[]string{"probe"}, "arg"},
+		{[]string{"version", "x"}, `"x"`},
+		{[]string{"lab", "up", "extra"}, `"extra"`},
+		{[]string{"handshake", "--dst", "198.18.1.1"}, `"dport"`},
+		{[]string{"send", "udp", "--interval", "1ms", "--rate", "10"}, "interval"},
+	} {
+		out, errs, code := runCLI(t, c.args...)
+		lines := strings.Split(strings.TrimSpace(errs), "\n")
+		if code != exitUsage || out != "" || len(lines) != 1 || !strings.HasPrefix(errs, "rawcraft: ") || !strings.Contains(errs, c.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q", c.args, code, out, errs, c.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"build", "tcp", "--hex"}, {"help"}, {"help", "build", "tcp"}, {"lab", "--help"}, {}, {"completion", "bash"},
+	} {
+		out, errs, code := runCLI(t, args...)
+		if code != exitOK || out == "" || errs != "" {
+			t.Errorf("%q: exit %d, stderr %q, %d bytes out; want exit 0", args, code, errs, len(out))
+		}
+	}
+	// A group of subcommands given none shows its help, as before.
+	if out, _, code := runCLI(t, "lab"); code != exitOK || !strings.Contains(out, "rawcraft lab [command]") {
+		t.Errorf("lab: exit %d\n%s", code, out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	flag, _, code := runCLI(t, "--version")
+	cmd, _, code2 := runCLI(t, "version")
+	if code != 0 || code2 != 0 || flag != cmd || !strings.HasPrefix(flag, "rawcraft ") || strings.Count(flag, "\n") != 1 ||
+		!strings.Contains(flag, runtime.Version()) {
+		t.Errorf("--version %q (exit %d), version %q (exit %d)", flag, code, cmd, code2)
+	}
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/rawcraft/rawcraft", Version: "v0.3.0"},
+		Settings: []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"}, {Key: "vcs.modified", Value: "true"}}}
+	plat := runtime.GOOS + "/" + runtime.GOARCH
+	for _, c := range []struct {
+		bi   *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{bi, true, "rawcraft v0.3.0 commit 0123456789abcdef0123456789abcdef01234567 (modified), go1.26.8 " + plat},
+		{&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.3.0"}}, true, "rawcraft v0.3.0, go1.26.8 " + plat}, // go install …@v0.3.0: no VCS stamp
+		{&debug.BuildInfo{GoVersion: "go1.26.8", Settings: bi.Settings[:2]}, true, "rawcraft (devel) commit 0123456789abcdef0123456789abcdef01234567, go1.26.8 " + plat},
+		{nil, false, "rawcraft (devel), " + runtime.Version() + " " + plat},
+	} {
+		if got := versionLine(c.bi, c.ok); got != c.want {
+			t.Errorf("versionLine = %q, want %q", got, c.want)
+		}
+	}
+}
+
+// Off Linux, the commands that need Linux fail before anything happens, in
+// one line, exit 1; the pure commands run as on Linux.
+func TestGateOffLinux(t *testing.T) {
+	linux := [][]string{
+		{"send", "udp", "--dst", "198.18.1.1"}, {"probe", "tcp", "--dst", "198.18.1.1"}, {"listen"}, {"frag"},
+		{"handshake", "--dst", "198.18.1.1", "--dport", "9"}, {"reset"}, {"exercise", "1"},
+		{"lab"}, {"lab", "up"}, {"lab", "exec", "hc", "--", "true"}, {"demo"},
+		{"send", "--nope"}, // refused before its flags are even parsed
+	}
+	for _, goos := range []string{"darwin", "windows"} {
+		for _, args := range linux {
+			var out, errb bytes.Buffer
+			code := runOn(goos, args, &out, &errb)
+			want := "rawcraft " + args[0]
+			if args[0] == "lab" && len(args) > 1 {
+				want += " " + args[1]
+			}
+			want += " needs Linux ("
+			if code != exitFailure || out.Len() != 0 || strings.Count(errb.String(), "\n") != 1 || !strings.HasPrefix(errb.String(), want) || !strings.Contains(errb.String(), goos) {
+				t.Errorf("%s %q: exit %d, stdout %q, stderr %q; want exit 1 and one line %q…", goos, args, code, out.String(), errb.String(), want)
+			}
+		}
+		for _, args := range [][]string{{"build", "tcp", "--flags", "S", "--hex"}, {"explain", "udp"}, {"checksum", "Computer"}, {"version"}, {"help", "send"}, {"completion", "zsh"}, {}} {
+			var out, errb bytes.Buffer
+			var lout, lerr bytes.Buffer
+			code, lcode := runOn(goos, args, &out, &errb), runOn("linux", args, &lout, &lerr)
+			if code != exitOK || out.Len() == 0 || out.String() != lout.String() || errb.String() != lerr.String() || lcode != code {
+				t.Errorf("%s %q: exit %d, stderr %q; want what Linux does (exit %d, same output)", goos, args, code, errb.String(), lcode)
+			}
+		}
+		// Bad input to a pure command is still exit 2.
+		if _, errs, code := runOnCLI(goos, "build", "tcp", "--nope"); code != exitUsage || !strings.Contains(errs, "unknown flag") {
+			t.Errorf("%s build --nope: exit %d %q", goos, code, errs)
+		}
+	}
+	for _, args := range linux[:len(linux)-1] {
+		if err := linuxOnly("linux", newRoot(io.Discard, io.Discard), args); err != nil {
+			t.Errorf("linux %q: %v", args, err)
+		}
+	}
+}
+
+func runOnCLI(goos string, args ...string) (string, string, int) {
+	var out, errb bytes.Buffer
+	code := runOn(goos, args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// build, explain and checksum compile from the same files on darwin and
+// windows as on Linux — cmd/rawcraft itself and every package of this
+// module it imports for them — so the darwin binary's
+// `build tcp --flags S --hex` prints the bytes TestBuildHexMatchesCraft
+// checks here.
+func TestBuildPathSameOffLinux(t *testing.T) {
+	dirs := map[string]string{".": ".", "craft": "../../craft", "pcap": "../../pcap"}
+	for name, dir := range dirs {
+		files := func(goos string) []string {
+			ctx := build.Default
+			ctx.GOOS, ctx.CgoEnabled = goos, false
+			p, err := ctx.ImportDir(dir, 0)
+			if err != nil {
+				t.Fatalf("%s for %s: %v", name, goos, err)
+			}
+			return p.GoFiles
+		}
+		lin := files("linux")
+		for _, goos := range []string{"darwin", "windows"} {
+			if o := files(goos); !slices.Equal(lin, o) {
+				t.Errorf("%s compiles %v on %s, %v on linux", name, o, goos, lin)
+			}
+		}
+	}
+	// Package craft and pcap import nothing platform-specific.
+	for _, dir := range []string{"../../craft", "../../pcap"} {
+		p, err := build.Default.ImportDir(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range p.Imports {
+			if imp == "syscall" || strings.HasPrefix(imp, "golang.org/x/sys") || strings.Contains(imp, "netlink") || strings.Contains(imp, "rawsock") {
+				t.Errorf("%s imports %s", dir, imp)
+			}
+		}
+	}
 }

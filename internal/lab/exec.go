@@ -1,11 +1,7 @@
 package lab
 
 import (
-	"os"
 	"os/exec"
-	"os/signal"
-	"sync"
-	"syscall"
 )
 
 // Start starts cmd inside host's namespace: the child is forked from a
@@ -16,25 +12,6 @@ func (l *Lab) Start(host string, cmd *exec.Cmd) error {
 
 // Command returns an exec.Cmd for Start.
 func (l *Lab) Command(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
-
-var signalOnce sync.Once
-
-// armSignals makes SIGINT and SIGTERM remove the labs of this process before
-// it exits, so that an interrupted test or command leaves nothing behind.
-func armSignals() {
-	signalOnce.Do(func() {
-		c := make(chan os.Signal, 1)
-		signal.Notify(c, os.Interrupt, syscall.SIGTERM)
-		go func() {
-			s := <-c
-			CleanupAll()
-			if n, ok := s.(syscall.Signal); ok {
-				os.Exit(128 + int(n))
-			}
-			os.Exit(1)
-		}()
-	})
-}
 
 // CleanupAll removes every lab this process made and has not removed yet.
 func CleanupAll() {

@@ -179,22 +179,3 @@ func Labs() map[string][]string {
 	}
 	return out
 }
-
-type status struct {
-	present  []string
-	complete bool
-}
-
-func (l *Lab) status() status {
-	var st status
-	all := true
-	for _, h := range l.Hosts() {
-		if nsExists(l.NS(h)) {
-			st.present = append(st.present, h)
-		} else {
-			all = false
-		}
-	}
-	st.complete = all
-	return st
-}

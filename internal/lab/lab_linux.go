@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"sync"
+	"syscall"
 )
 
 // Up builds the lab, or checks that it is already there (Up is idempotent).
@@ -52,4 +55,42 @@ func Open(name string, routed bool) (*Lab, error) {
 		return nil, fmt.Errorf("lab %q is not up (found %d of %d namespaces): run rawcraft lab up", name, len(st.present), len(l.Hosts()))
 	}
 	return l, nil
+}
+
+type status struct {
+	present  []string
+	complete bool
+}
+
+func (l *Lab) status() status {
+	var st status
+	all := true
+	for _, h := range l.Hosts() {
+		if nsExists(l.NS(h)) {
+			st.present = append(st.present, h)
+		} else {
+			all = false
+		}
+	}
+	st.complete = all
+	return st
+}
+
+var signalOnce sync.Once
+
+// armSignals makes SIGINT and SIGTERM remove the labs of this process before
+// it exits, so that an interrupted test or command leaves nothing behind.
+func armSignals() {
+	signalOnce.Do(func() {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			s := <-c
+			CleanupAll()
+			if n, ok := s.(syscall.Signal); ok {
+				os.Exit(128 + int(n))
+			}
+			os.Exit(1)
+		}()
+	})
 }

@@ -12,8 +12,6 @@ func notLinux(op string) error { return fmt.Errorf("%s: %w", op, ErrNotLinux) }
 
 func existing(prefix string) []string { return nil }
 
-func nsExists(name string) bool { return false }
-
 func deleteNS(name string) error { return notLinux("removing namespace " + name) }
 
 // Up returns an error wrapping ErrNotLinux.

@@ -17,7 +17,7 @@ func RequireRoot(t TB) {
 	if os.Getenv("CI") != "" {
 		t.Fatalf("this test needs root (network namespaces, raw sockets) and CI=%q: a missing privilege fails under CI", os.Getenv("CI"))
 	}
-	t.Skip("needs root: run the tests as root (sudo -E go test ./...) to use the lab")
+	t.Skip(`needs root: run the tests as root to use the lab (sudo env "PATH=$PATH" go test -p 1 -count=1 ./...)`)
 }
 
 // SweepStale removes the labs of test processes that no longer run (a test
