@@ -318,7 +318,7 @@ func FuzzTemplate(f *testing.F) {
 				vals[i] = [2]uint32{0, 0xffffffff}[plan>>(44+i)&1]
 			}
 		}
-		want := clonePacket(p)
+		want := p.Clone()
 		for i, k := range ops {
 			op := tmplOps[k]
 			op.set(&tm, vals[i])

@@ -27,6 +27,38 @@ type Packet struct {
 	Payload []byte
 }
 
+// Clone returns a copy of p whose layers are copies too, so that fields of
+// one can be set without touching the other. Byte slices (options, payload)
+// are shared: set them to new slices rather than writing into them.
+func (p *Packet) Clone() Packet {
+	q := *p
+	if p.Ethernet != nil {
+		e := *p.Ethernet
+		q.Ethernet = &e
+	}
+	if p.ARP != nil {
+		a := *p.ARP
+		q.ARP = &a
+	}
+	if p.IPv4 != nil {
+		h := *p.IPv4
+		q.IPv4 = &h
+	}
+	if p.TCP != nil {
+		h := *p.TCP
+		q.TCP = &h
+	}
+	if p.UDP != nil {
+		h := *p.UDP
+		q.UDP = &h
+	}
+	if p.ICMP != nil {
+		h := *p.ICMP
+		q.ICMP = &h
+	}
+	return q
+}
+
 // Len returns the number of bytes Append will write.
 func (p *Packet) Len() int {
 	n := len(p.Payload)

@@ -32,3 +32,13 @@ func TestTemplateKeep(t *testing.T) {
 		t.Errorf("kept checksums changed: IPv4 0x%04x UDP 0x%04x, want 0xdead 0xbeef", ip, udp)
 	}
 }
+
+// Clone's layers are the clone's own.
+func TestPacketClone(t *testing.T) {
+	p := Packet{Ethernet: &Ethernet{}, IPv4: &IPv4{ID: 1}, TCP: &TCP{SrcPort: 1}, Payload: []byte("x")}
+	q := p.Clone()
+	q.Ethernet.Src[0], q.IPv4.ID, q.TCP.SrcPort = 9, 2, 2
+	if p.Ethernet.Src[0] != 0 || p.IPv4.ID != 1 || p.TCP.SrcPort != 1 || q.UDP != nil || string(q.Payload) != "x" {
+		t.Errorf("clone shares layers with the original: %+v %+v", p.IPv4, p.TCP)
+	}
+}

@@ -78,33 +78,6 @@ func (op tmplOp) carried(p *Packet) bool {
 	return op.layer&LayerTCP != 0 && p.TCP != nil || op.layer&LayerUDP != 0 && p.UDP != nil || op.layer&LayerICMP != 0 && p.ICMP != nil
 }
 
-// clonePacket copies p's layers so that the test can change fields of the
-// copy.
-func clonePacket(p Packet) Packet {
-	q := p
-	if p.Ethernet != nil {
-		e := *p.Ethernet
-		q.Ethernet = &e
-	}
-	if p.IPv4 != nil {
-		h := *p.IPv4
-		q.IPv4 = &h
-	}
-	if p.TCP != nil {
-		h := *p.TCP
-		q.TCP = &h
-	}
-	if p.UDP != nil {
-		h := *p.UDP
-		q.UDP = &h
-	}
-	if p.ICMP != nil {
-		h := *p.ICMP
-		q.ICMP = &h
-	}
-	return q
-}
-
 // checkSums decodes b and requires every checksum the packet computes to be
 // good (a UDP checksum of zero: absent).
 func checkSums(t *testing.T, b []byte, p *Packet) {

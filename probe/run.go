@@ -65,7 +65,8 @@ func Run(cfg Config) (*Report, error) {
 	}
 	defer rx.Close()
 
-	pk := clonePacket(&cfg.Packet)
+	clone := cfg.Packet.Clone() // the run sets fields; the caller's stay as they are
+	pk := &clone
 	pk.IPv4.Src, pk.IPv4.Dst = src, cfg.Dst
 	pk.Ethernet = tx.Ethernet()
 	if stateless {
@@ -140,29 +141,6 @@ func random32() uint32 {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return binary.BigEndian.Uint32(b[:])
-}
-
-// clonePacket copies p's layers, so that the run may set fields without
-// touching the caller's.
-func clonePacket(p *craft.Packet) *craft.Packet {
-	c := *p
-	if p.IPv4 != nil {
-		ip := *p.IPv4
-		c.IPv4 = &ip
-	}
-	if p.TCP != nil {
-		t := *p.TCP
-		c.TCP = &t
-	}
-	if p.UDP != nil {
-		u := *p.UDP
-		c.UDP = &u
-	}
-	if p.ICMP != nil {
-		i := *p.ICMP
-		c.ICMP = &i
-	}
-	return &c
 }
 
 func setSrcPort(p *craft.Packet, port uint16) {
