@@ -181,8 +181,11 @@ func ParsePorts(s string) ([]uint16, error) {
 		if isRange {
 			b, err2 = strconv.ParseUint(hi, 10, 16)
 		}
-		if err1 != nil || err2 != nil || b < a {
+		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("%q is not a port or range (0 to 65535, like 22 or 9990-9999)", item)
+		}
+		if b < a {
+			return nil, fmt.Errorf("%q runs downwards: write the lower port first (%d-%d)", item, b, a)
 		}
 		for p := a; p <= b; p++ {
 			out = append(out, uint16(p))

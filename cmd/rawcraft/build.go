@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -112,25 +111,20 @@ func order(fs []frame) string {
 }
 
 func writePcap(name string, b *built) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return usagef("--pcap %q: %v", name, errReason(err))
-	}
 	link := pcap.LinkRaw
 	if b.linkEth {
 		link = pcap.LinkEthernet
 	}
-	w, err := pcap.NewWriter(f, link)
+	w, closeFile, err := createPcap(name, link)
 	if err != nil {
-		f.Close()
 		return err
 	}
 	t := time.Now()
 	for i, fr := range b.frames {
 		if err := w.Write(t.Add(time.Duration(i)*time.Microsecond), fr.bytes); err != nil {
-			f.Close()
+			closeFile()
 			return err
 		}
 	}
-	return f.Close()
+	return closeFile()
 }

@@ -3,15 +3,17 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/spf13/pflag"
 )
 
 // Flag values that check their input when it is parsed, so that every bad
 // value is reported as one line naming the value and the rule, before
-// anything is built or sent. pflag prefixes the message with the flag and
-// the value: invalid argument "70000" for "--dport" flag: <rule>.
+// anything is built or sent; flagError writes it as --dport "70000": <rule>.
 
 // numValue is an unsigned number of a given width, decimal or 0x-hex.
 type numValue struct {
@@ -96,3 +98,48 @@ func (v *bytesValue) Set(s string) error {
 }
 func (v *bytesValue) String() string { return v.shown }
 func (v *bytesValue) Type() string   { return "LIST" }
+
+// durValue is a duration: a number with a unit, as Go writes them.
+type durValue struct{ d *time.Duration }
+
+func (v durValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("a duration is a number with a unit, like 300ms, 2s or 1m")
+	}
+	*v.d = d
+	return nil
+}
+func (v durValue) String() string {
+	if v.d == nil {
+		return "0s"
+	}
+	return v.d.String()
+}
+func (v durValue) Type() string { return "DURATION" }
+
+// durationVar defines a duration flag whose bad values name the rule.
+func durationVar(fs interface {
+	VarP(value pflag.Value, name, shorthand, usage string)
+}, p *time.Duration, name string, def time.Duration, usage string) {
+	*p = def
+	fs.VarP(durValue{p}, name, "", usage)
+}
+
+// intValue is a signed number within [min, max].
+type intValue struct {
+	v        int64
+	min, max int64
+	rule     string
+}
+
+func (n *intValue) Set(s string) error {
+	v, err := strconv.ParseInt(s, 0, 64)
+	if err != nil || v < n.min || v > n.max {
+		return fmt.Errorf("%s", n.rule)
+	}
+	n.v = v
+	return nil
+}
+func (n *intValue) String() string { return fmt.Sprint(n.v) }
+func (n *intValue) Type() string   { return "N" }

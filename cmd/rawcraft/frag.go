@@ -49,7 +49,7 @@ and lets Hc's kernel do the fragmenting.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.sender, "sender", "craft", "craft: send the planned fragments; socket: an ordinary UDP socket, the kernel fragments")
 	fs.StringVar(&o.via, "via", "packet", "packet (AF_PACKET) or ip (raw socket: each fragment its own datagram)")
-	fs.DurationVar(&o.wait, "wait", 0, "how long to wait for the application or an ICMP error (default: ipfrag_time + 1.5 s; at most 1m)")
+	durationVar(fs, &o.wait, "wait", 0, "how long to wait for the application or an ICMP error (default: ipfrag_time + 1.5 s; at most 1m)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		proto := "udp"
 		if len(args) == 1 {
@@ -101,7 +101,7 @@ func fragConfig(proto string, pf *packetFlags, o *fragOpts) (exercise.FragConfig
 		return cfg, usagef("--via %q: packet or ip", o.via)
 	}
 	if o.wait < 0 || o.wait > exercise.MaxFragWait {
-		return cfg, usagef("--wait %v: from 0 (ipfrag_time + 1.5 s) to %v", o.wait, exercise.MaxFragWait)
+		return cfg, usagef("--wait %v: 0 (the default: the lab's ipfrag_time + 1.5 s) up to %v", o.wait, exercise.MaxFragWait)
 	}
 	if proto == "arp" {
 		return cfg, usagef("frag %s: a fragmentation experiment sends udp, icmp or tcp", proto)

@@ -63,7 +63,7 @@ auto picks ghost when a free address answers no ARP, else firewall.`,
 	fs.Var(&o.tcpOpt, "tcp-opt", "the SYN's options (default mss=1460,sackok,ts=…,nop,wscale=7, as Linux)")
 	fs.StringVar(&o.guard, "guard", "auto", "keep the kernel's RST out: auto, ghost, firewall or none")
 	fs.Var(&o.ghost, "ghost", "the ghost address (default: a free one of the subnet)")
-	fs.DurationVar(&o.rto, "rto", 300*time.Millisecond, "first retransmission timeout; it doubles")
+	durationVar(fs, &o.rto, "rto", 300*time.Millisecond, "first retransmission timeout; it doubles")
 	fs.Var(&o.retries, "retries", "retransmissions of one segment before giving up (0 to 10)")
 	_ = cmd.MarkFlagRequired("dst")
 	_ = cmd.MarkFlagRequired("dport")
@@ -79,9 +79,6 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	if err != nil {
 		return session.Result{}, usagef("--guard %q: auto, ghost, firewall or none", o.guard)
 	}
-	if err := checkLabTarget(o.dst.a); err != nil {
-		return session.Result{}, err
-	}
 	if o.dport.v == 0 {
 		return session.Result{}, usagef("--dport 0: a server listens on a port from 1 to 65535")
 	}
@@ -90,6 +87,9 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	}
 	if len(o.data) > session.MaxData {
 		return session.Result{}, usagef("--data: %d bytes; handshake sends one segment, at most %d bytes", len(o.data), session.MaxData)
+	}
+	if err := checkLabTarget(o.dst.a); err != nil { // after every value: the rule that names none comes last
+		return session.Result{}, err
 	}
 	var opts []byte // nil: session's default, as Linux
 	if o.tcpOpt.shown != "" {

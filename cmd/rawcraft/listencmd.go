@@ -66,7 +66,7 @@ transport-layer article's Exercise 5.`,
 	fs := cmd.Flags()
 	fs.StringVar(&iface, "iface", "", "interface to listen on (default: the only one besides lo)")
 	fs.Var(&count, "count", "stop after this many frames (1 to 10000000)")
-	fs.DurationVar(&timeout, "timeout", time.Minute, "stop after this long")
+	durationVar(fs, &timeout, "timeout", time.Minute, "stop after this long")
 	fs.StringVar(&proto, "proto", "", "only tcp, udp or icmp")
 	fs.Var(&host, "host", "only frames from or to this address")
 	fs.Var(&port, "port", "only TCP or UDP from or to this port")
@@ -86,15 +86,9 @@ transport-layer article's Exercise 5.`,
 			return usagef("-q shows no frame: it goes with neither --json nor --analyze")
 		}
 		f := rawsock.Filter{Host: host.a, Port: uint16(port.v)}
-		switch proto {
-		case "":
-		case "tcp":
-			f.Proto = craft.ProtoTCP
-		case "udp":
-			f.Proto = craft.ProtoUDP
-		case "icmp":
-			f.Proto = craft.ProtoICMP
-		default:
+		if n, ok := protoNumbers[proto]; ok {
+			f.Proto = n
+		} else if proto != "" {
 			return usagef("--proto %q: tcp, udp or icmp", proto)
 		}
 		prog, err := f.Compile()
@@ -103,14 +97,12 @@ transport-layer article's Exercise 5.`,
 		}
 		var pw *pcap.Writer
 		if pcapFile != "" {
-			pfile, err := os.Create(pcapFile)
+			w, closeFile, err := createPcap(pcapFile, pcap.LinkEthernet)
 			if err != nil {
-				return usagef("--pcap %q: %v", pcapFile, errReason(err))
-			}
-			defer pfile.Close()
-			if pw, err = pcap.NewWriter(pfile, pcap.LinkEthernet); err != nil {
 				return err
 			}
+			defer closeFile()
+			pw = w
 		}
 		if err := rawsock.CheckPrivilege(); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // usageError marks bad input: exit status 2, nothing sent.
@@ -97,7 +98,7 @@ sockets never see.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetUsageTemplate(usageTemplate)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 	root.Version = versionLine(debug.ReadBuildInfo())
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(newBuildCmd(), newExplainCmd(), newChecksumCmd(), newSendCmd(), newProbeCmd(), newListenCmd(), newFragCmd(), newHandshakeCmd(), newResetCmd(), newExerciseCmd(), newLabCmd(), newDemoCmd(), newVersionCmd())
@@ -247,4 +248,14 @@ func versionLine(bi *debug.BuildInfo, ok bool) string {
 		}
 	}
 	return line + ", " + goVer + " " + runtime.GOOS + "/" + runtime.GOARCH
+}
+
+// flagError makes every flag error a usage error; a value the flag refused
+// reads as the other usage errors do: the flag, the value, the rule.
+func flagError(_ *cobra.Command, err error) error {
+	var iv *pflag.InvalidValueError
+	if errors.As(err, &iv) {
+		return usagef("--%s %q: %v", iv.GetFlag().Name, iv.GetValue(), iv.Unwrap())
+	}
+	return usageError{err}
 }

@@ -32,8 +32,8 @@ func TestBadInputExits2(t *testing.T) {
 		args []string
 		want string // in the one-line message
 	}{
-		{[]string{"build", "udp", "--dport", "70000"}, `"70000" for "--dport"`},
-		{[]string{"build", "tcp", "--dst", "300.1.1.1"}, `"300.1.1.1" for "--dst"`},
+		{[]string{"build", "udp", "--dport", "70000"}, `--dport "70000": a port is 0 to 65535`},
+		{[]string{"build", "tcp", "--dst", "300.1.1.1"}, `--dst "300.1.1.1": not an IPv4 address`},
 		{[]string{"build", "udp", "--size", "4000", "--frag", "1001"}, "--frag 1001: the data of every fragment but the last is a positive multiple of 8"},
 		{[]string{"build", "tcp", "--flags", "SX"}, `"X" is not a flag letter`},
 		{[]string{"build", "udp", "--size", "65508"}, "payload of 65508 bytes"},
@@ -54,7 +54,14 @@ func TestBadInputExits2(t *testing.T) {
 		{[]string{"build", "tcp", "extra"}, `unexpected argument "extra"`},
 		{[]string{"build", "tcp", "--bogus"}, "unknown flag"},
 		{[]string{"checksum"}, "no DATA"},
-		{[]string{"checksum", "--sport", "-1", "x"}, `"-1" for "--sport"`},
+		{[]string{"checksum", "--sport", "-1", "x"}, `--sport "-1": a port is 0 to 65535`},
+		// A value is named before the lab rail, which names none, is checked.
+		{[]string{"probe", "tcp", "--dst", "198.18.1.1", "--ports", ""}, `--ports "": "" is not a port or range`},
+		{[]string{"probe", "tcp", "--dst", "198.18.1.1", "--ports", "80-22"}, `runs downwards`},
+		{[]string{"probe", "tcp", "--dst", "198.18.1.1", "--timeout", "abc"}, `--timeout "abc": a duration is a number with a unit`},
+		{[]string{"reset", "--dst", "198.18.1.1", "--dport", "9999", "--offset", "abc"}, `--offset "abc": a sequence-number offset is a whole number`},
+		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "0"}, `--dport 0: a server listens on a port from 1 to 65535`},
+		{[]string{"send", "tcp", "--dst", "198.18.1.1", "--frag", "7"}, `--frag 7: the data of every fragment`},
 		{[]string{"nosuch"}, "unknown command"},
 		{[]string{"exercise", "8"}, `exercise "8": one of 1, 2, 3, 4, 5, 6, 7, 3way, 4way, or all`},
 		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "9999", "--guard", "maybe"}, `--guard "maybe"`},

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
@@ -57,9 +56,9 @@ Any packet flag of build and send shapes the probe (--size, --df, --ttl,
 	pf := newPacketFlags(cmd.Flags())
 	fs := cmd.Flags()
 	fs.StringVar(&o.ports, "ports", "", "ports to probe: 9999, 22,80 or 9990-9999 (default: --dport)")
-	fs.DurationVar(&o.timeout, "timeout", time.Second, "wait this long for replies after the last probe of a round")
+	durationVar(fs, &o.timeout, "timeout", time.Second, "wait this long for replies after the last probe of a round")
 	fs.Var(&o.retries, "retries", "send an unanswered probe again this many times (0 to 10)")
-	fs.DurationVar(&o.interval, "interval", 0, "pause between probes")
+	durationVar(fs, &o.interval, "interval", 0, "pause between probes")
 	fs.StringVar(&o.via, "via", "packet", "packet (AF_PACKET) or ip (raw IPv4 socket)")
 	fs.StringVar(&o.iface, "iface", "", "outgoing interface, instead of the routing table's")
 	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per probe")
@@ -84,18 +83,9 @@ func parsePorts(s string) ([]uint16, error) {
 // probeConfig turns the flags into the engine's plain values.
 func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, error) {
 	var cfg probe.Config
-	switch strings.ToLower(proto) {
-	case "tcp":
-		cfg.Proto = craft.ProtoTCP
-	case "udp":
-		cfg.Proto = craft.ProtoUDP
-	case "icmp":
-		cfg.Proto = craft.ProtoICMP
-	default:
+	var ok bool
+	if cfg.Proto, ok = protoNumbers[strings.ToLower(proto)]; !ok {
 		return cfg, usagef("probe %q: tcp, udp or icmp", proto)
-	}
-	if err := checkDst(pf, "probe"); err != nil {
-		return cfg, err
 	}
 	via, err := rawsock.ParseVia(o.via)
 	if err != nil {
@@ -151,7 +141,7 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 	if o.stateless && cfg.Proto != craft.ProtoTCP {
 		return cfg, usagef("--stateless: a stateless scan sends TCP SYNs; probe %s is stateful", proto)
 	}
-	return cfg, nil
+	return cfg, checkDst(pf, "probe") // after every value: the rule that names none comes last
 }
 
 func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) error {
@@ -161,14 +151,12 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 	}
 	var pw *pcap.Writer
 	if o.pcapFile != "" {
-		f, err := os.Create(o.pcapFile)
+		w, closeFile, err := createPcap(o.pcapFile, pcap.LinkEthernet)
 		if err != nil {
-			return usagef("--pcap %q: %v", o.pcapFile, errReason(err))
-		}
-		defer f.Close()
-		if pw, err = pcap.NewWriter(f, pcap.LinkEthernet); err != nil {
 			return err
 		}
+		defer closeFile()
+		pw = w
 	}
 	if pw != nil || o.verbose {
 		cfg.OnPacket = func(k listen.Kind, i int, p *listen.Packet) {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/pcap"
 )
 
 // decode decodes one frame or IP packet for display.
@@ -128,3 +130,20 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
+
+// createPcap creates the --pcap file name with a header of link type link.
+// close flushes and closes it; a file that cannot be made is bad input.
+func createPcap(name string, link uint32) (w *pcap.Writer, close func() error, err error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, nil, usagef("--pcap %q: %v", name, errReason(err))
+	}
+	if w, err = pcap.NewWriter(f, link); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return w, f.Close, nil
+}
+
+// protoNumbers are the protocols a --proto or PROTO argument names.
+var protoNumbers = map[string]uint8{"tcp": craft.ProtoTCP, "udp": craft.ProtoUDP, "icmp": craft.ProtoICMP}

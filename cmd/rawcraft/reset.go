@@ -13,12 +13,13 @@ type resetOpts struct {
 	dst    addrValue
 	dport  numValue
 	sport  numValue
-	offset int64
+	offset intValue
 	wait   time.Duration
 }
 
 func newResetCmd() *cobra.Command {
-	o := &resetOpts{dport: port("a port is 1 to 65535"), sport: port("a port is 1 to 65535")}
+	o := &resetOpts{dport: port("a port is 1 to 65535"), sport: port("a port is 1 to 65535"),
+		offset: intValue{min: -(1 << 31), max: 1<<32 - 1, rule: "a sequence-number offset is a whole number from -2147483648 to 4294967295 (32 bits)"}}
 	cmd := &cobra.Command{
 		Use:   "reset --dst SERVER --dport P [--sport CLIENTPORT] [--offset N]",
 		Short: "reset a live TCP connection between two ordinary programs with a RST built by hand",
@@ -38,8 +39,8 @@ connection lives on; one outside the window is silently ignored.`,
 	fs.Var(&o.dst, "dst", "the server's address")
 	fs.Var(&o.dport, "dport", "the server's port")
 	fs.Var(&o.sport, "sport", "the client's port (default: the first connection seen)")
-	fs.Int64Var(&o.offset, "offset", 0, "added to the expected sequence number (0: exactly in window)")
-	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to wait for a segment of the connection")
+	fs.Var(&o.offset, "offset", "added to the expected sequence number (0: exactly in window)")
+	durationVar(fs, &o.wait, "wait", 10*time.Second, "how long to wait for a segment of the connection")
 	_ = cmd.MarkFlagRequired("dst")
 	_ = cmd.MarkFlagRequired("dport")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -50,19 +51,16 @@ connection lives on; one outside the window is silently ignored.`,
 }
 
 func runReset(out io.Writer, o *resetOpts) (session.ResetResult, error) {
-	if err := checkLabTarget(o.dst.a); err != nil {
-		return session.ResetResult{}, err
-	}
 	if o.dport.v == 0 {
 		return session.ResetResult{}, usagef("--dport 0: a server listens on a port from 1 to 65535")
 	}
 	if o.wait <= 0 || o.wait > time.Minute {
 		return session.ResetResult{}, usagef("--wait %v: more than 0, at most 1m", o.wait)
 	}
-	if o.offset < -(1<<31) || o.offset >= 1<<32 {
-		return session.ResetResult{}, usagef("--offset %d: a sequence-number offset fits 32 bits", o.offset)
+	if err := checkLabTarget(o.dst.a); err != nil {
+		return session.ResetResult{}, err
 	}
-	r, err := session.Reset(session.ResetConfig{Dst: o.dst.a, DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Offset: o.offset, Wait: o.wait})
+	r, err := session.Reset(session.ResetConfig{Dst: o.dst.a, DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Offset: o.offset.v, Wait: o.wait})
 	if err != nil {
 		return r, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -69,7 +68,7 @@ Only destinations in 198.18.0.0/15, the lab's range, are accepted. Without
 	fs := cmd.Flags()
 	fs.StringVar(&o.via, "via", "packet", "packet: AF_PACKET, the exact frame; ip: raw IPv4 socket, the kernel adds the link layer")
 	fs.Var(&o.count, "count", "packets to send (1 to 10000000)")
-	fs.DurationVar(&o.interval, "interval", time.Second, "time between packets")
+	durationVar(fs, &o.interval, "interval", time.Second, "time between packets")
 	fs.StringVar(&o.rate, "rate", "", "packets per second, instead of --interval; max: as fast as possible")
 	fs.Var(&o.cpus, "cpus", "with --rate max: senders in parallel (default: every core)")
 	fs.StringVar(&o.iface, "iface", "", "outgoing interface, instead of the routing table's")
@@ -125,10 +124,10 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if via == rawsock.ViaIP && (pf.ether || pf.set("src-mac") || pf.set("dst-mac")) {
 		return usagef("--via ip: the kernel adds the link layer; --ether, --src-mac and --dst-mac need --via packet")
 	}
-	if err := checkDst(pf, "send"); err != nil {
+	if _, err := pf.build(proto); err != nil { // every packet flag, before any socket
 		return err
 	}
-	if _, err := pf.build(proto); err != nil { // every packet flag, before any socket
+	if err := checkDst(pf, "send"); err != nil { // after every value: the rule that names none comes last
 		return err
 	}
 	if err := rawsock.CheckPrivilege(); err != nil {
@@ -136,18 +135,16 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	}
 	var pw *pcap.Writer
 	if o.pcapFile != "" {
-		f, err := os.Create(o.pcapFile)
-		if err != nil {
-			return usagef("--pcap %q: %v", o.pcapFile, errReason(err))
-		}
-		defer f.Close()
 		link := pcap.LinkRaw
 		if via == rawsock.ViaPacket {
 			link = pcap.LinkEthernet
 		}
-		if pw, err = pcap.NewWriter(f, link); err != nil {
+		w, closeFile, err := createPcap(o.pcapFile, link)
+		if err != nil {
 			return err
 		}
+		defer closeFile()
+		pw = w
 	}
 	tx, err := rawsock.Open(pf.dst.a, via, openConfig(pf, o.iface))
 	if err != nil {
