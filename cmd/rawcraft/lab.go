@@ -124,7 +124,12 @@ interfaces, routes and firewall are never touched. Needs root.`,
 	exe := &cobra.Command{
 		Use:   "exec HOST -- CMD...",
 		Short: "run a command inside a host of the lab (hc, hs, s1, s2, r, hf)",
-		Args:  cobra.MinimumNArgs(2),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return usagef("lab exec %q: give a host (hc, hs, s1, s2, r, hf), then -- and the command to run there", strings.Join(args, " "))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			host := args[0]
 			if cmd.ArgsLenAtDash() != 1 {
