@@ -276,7 +276,9 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 	return ev
 }
 
-func be32(b []byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
 
 // Retransmitted returns every segment sent more than once, with the kernel
 // timestamps of its copies, in the order their retransmissions began.
