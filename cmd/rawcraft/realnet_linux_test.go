@@ -322,7 +322,6 @@ func TestRailsDefaultPace(t *testing.T) {
 	}
 }
 
-
 // guardTablesIn lists the firewall guard tables in namespace ns.
 func guardTablesIn(t *testing.T, ns string) []string {
 	t.Helper()
