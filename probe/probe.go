@@ -61,7 +61,7 @@ type Fragmenting struct {
 	Schedule craft.Schedule
 }
 
-// Config is one probe run against one destination.
+// Config is one probe run against one destination, or a list of them.
 type Config struct {
 	// Proto is craft.ProtoTCP, ProtoUDP or ProtoICMP (an echo request).
 	Proto uint8
@@ -69,6 +69,11 @@ type Config struct {
 	// which sends one echo request).
 	Dst   netip.Addr
 	Ports []uint16
+	// Targets, when not empty, replaces Dst: every address of every
+	// prefix (a single address is a /32), in order, at most MaxHosts. The
+	// hosts are probed one after the other; nothing is kept per host but
+	// its Results.
+	Targets []netip.Prefix
 	// Packet is the shape of every probe: an IPv4 header and the layer
 	// Proto names, with any payload, and no Ethernet header (the route's
 	// is added). A zero IPv4 source is the route's. The run sets each
@@ -128,6 +133,14 @@ func (c *Config) check() ([]uint16, error) {
 	}
 	if !c.Dst.Is4() {
 		return nil, configErr("destination %v: not an IPv4 address", c.Dst)
+	}
+	for _, t := range c.Targets {
+		if !t.IsValid() || !t.Addr().Is4() {
+			return nil, configErr("target %v: not an IPv4 address or block", t)
+		}
+	}
+	if Hosts(c.Targets) > MaxHosts {
+		return nil, configErr("more than %d hosts (a /8) in one run", MaxHosts)
 	}
 	if c.Via != rawsock.ViaPacket && c.Via != rawsock.ViaIP {
 		return nil, configErr("via %v: packet or ip", c.Via)

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -13,13 +15,86 @@ import (
 	"github.com/rawcraft/rawcraft/rawsock"
 )
 
-// Run probes every port of cfg.Dst (or sends one echo request), retries the
-// unanswered, and returns a Result per probe. It opens its sockets in the
+// Run probes every port of cfg.Dst, or of each host of cfg.Targets in
+// turn (or sends each one echo request), retries the unanswered, and
+// returns a Result per probe, host by host. A host of a list whose link
+// address cannot be found (no ARP reply) gets its Results with no response,
+// and a note; with one host that is the run's error. It opens its sockets in the
 // calling thread's network namespace. A stateful run is bounded by
 // (Retries+1) × (probes × Interval + Timeout) plus 100 ms for this host's
 // kernel RSTs; a stateless one by (Retries+1) × (sending + Timeout).
 // Errors caused by cfg's values wrap ErrConfig; nothing has been sent then.
 func Run(cfg Config) (*Report, error) {
+	if len(cfg.Targets) == 0 {
+		return runHost(cfg)
+	}
+	if _, err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if err := rawsock.CheckPrivilege(); err != nil {
+		return nil, err
+	}
+	all := &Report{}
+	var down []netip.Addr
+	downs := 0
+	start := time.Now()
+	for _, t := range cfg.Targets {
+		t = t.Masked()
+		for a := t.Addr(); a.IsValid() && t.Contains(a); a = a.Next() {
+			c := cfg
+			c.Targets, c.Dst = nil, a
+			rep, err := runHost(c)
+			if err != nil && errors.Is(err, rawsock.ErrNoARPReply) {
+				downs++
+				if len(down) < 5 {
+					down = append(down, a)
+				}
+				rep = unanswered(&c)
+			} else if err != nil {
+				return all, fmt.Errorf("%v: %w", a, err)
+			}
+			all.merge(rep)
+		}
+	}
+	all.Elapsed = time.Since(start)
+	if downs > 0 {
+		more := ""
+		if downs > len(down) {
+			more = " …"
+		}
+		all.Notes = append(all.Notes, fmt.Sprintf("%d host(s) answered no ARP request, so nothing was sent to them (down, or not on this link): %v%s", downs, down, more))
+	}
+	return all, nil
+}
+
+// unanswered is the Report of a host nothing was sent to.
+func unanswered(c *Config) *Report {
+	ports, _ := c.check()
+	rep := &Report{Results: make([]Result, len(ports))}
+	for i, p := range ports {
+		r := &rep.Results[i]
+		r.Probe = listen.Probe{Proto: c.Proto, Dst: c.Dst, DstPort: p}
+		r.State = listen.Classify(c.Proto, listen.NoResponse)
+	}
+	return rep
+}
+
+// merge adds one host's report to r.
+func (r *Report) merge(h *Report) {
+	r.Results = append(r.Results, h.Results...)
+	r.Stats.Captured += h.Stats.Captured
+	r.Stats.Dropped += h.Stats.Dropped
+	r.Stateless = r.Stateless || h.Stateless
+	r.Stray += h.Stray
+	for _, n := range h.Notes {
+		if !slices.Contains(r.Notes, n) {
+			r.Notes = append(r.Notes, n)
+		}
+	}
+}
+
+// runHost is a run against cfg.Dst alone.
+func runHost(cfg Config) (*Report, error) {
 	ports, err := cfg.check()
 	if err != nil {
 		return nil, err
@@ -42,6 +117,13 @@ func Run(cfg Config) (*Report, error) {
 	rt := tx.Route()
 	if rt.Iface == nil {
 		return nil, fmt.Errorf("no interface toward %v to listen on", cfg.Dst)
+	}
+	var notes []string
+	if stateless && rt.Datagrams {
+		// lo: frames sent through AF_PACKET never reach the stack (see
+		// rawsock.Route.Datagrams), and a stateless scan sends only frames.
+		stateless = false
+		notes = append(notes, "toward this host's own address the scan is stateful: the kernel takes loopback probes only through a raw IPv4 socket, one at a time")
 	}
 	src := rt.Src
 	if !src.Is4() {
@@ -125,6 +207,7 @@ func Run(cfg Config) (*Report, error) {
 	rep, err := p.run()
 	if rep != nil {
 		rep.Elapsed = time.Since(start)
+		rep.Notes = append(rep.Notes, notes...)
 		if cfg.Proto == craft.ProtoUDP && len(ports) > 1 {
 			for _, r := range rep.Results {
 				if r.Reply.Reason == listen.NoResponse {

@@ -31,8 +31,22 @@ type Route struct {
 	Gateway bool       // NextHop is a router
 	SrcMAC  craft.MAC  // the interface's address
 	DstMAC  craft.MAC  // the next hop's address
-	// How says where DstMAC came from: "neighbour table", "ARP", "given".
+	// How says where DstMAC came from: "neighbour table", "ARP", "given",
+	// "loopback" (both MACs zero), "broadcast", "multicast …", "NOARP …",
+	// or "no link-layer header".
 	How string
+	// NoLink is set for an interface that carries no Ethernet header (no
+	// 6-byte hardware address: a tun, a PPP link): only ViaIP sends there.
+	NoLink bool
+	// Datagrams is set on lo, toward this host's own addresses: a frame
+	// sent there through AF_PACKET carries no route, and Linux's input
+	// routing drops it as a martian (127.0.0.0/8 without route_localnet; a
+	// local source address without accept_local: ip_route_input_slow,
+	// fib_validate_source). A ViaPacket Tx therefore sends its frames'
+	// datagrams through a raw IPv4 socket, where the kernel fills the
+	// header checksum and total length (KernelRewrites); the replies come
+	// back on lo, where a listener sees them as frames.
+	Datagrams bool
 }
 
 // Rewrite is a field of an IPv4 header that the kernel fills in when the

@@ -72,5 +72,31 @@ func ARP(ifi *net.Interface, srcMAC craft.MAC, src, target netip.Addr, wait time
 			}
 		}
 	}
-	return craft.MAC{}, fmt.Errorf("%w from %v on %s after %d requests %v apart", ErrNoARPReply, target, ifi.Name, tries, wait)
+	return craft.MAC{}, fmt.Errorf("%w from %v on %s after %d requests %v apart: is it up and on this link?", ErrNoARPReply, target, ifi.Name, tries, wait)
+}
+
+// IsDirectedBroadcast says whether a is the broadcast address (all host
+// bits set, RFC 919 §7) of a subnet of /30 or larger configured on ifi.
+func IsDirectedBroadcast(ifi *net.Interface, a netip.Addr) bool {
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return false
+	}
+	for _, x := range addrs {
+		p, err := netip.ParsePrefix(x.String())
+		if err != nil || !p.Addr().Is4() || p.Bits() > 30 {
+			continue
+		}
+		if p.Contains(a) && lastAddr(p.Masked()) == a {
+			return true
+		}
+	}
+	return false
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	v |= uint32(1)<<(32-p.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }

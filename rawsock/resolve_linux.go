@@ -1,6 +1,7 @@
 package rawsock
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -15,6 +16,18 @@ import (
 // a gateway) from the routing table, and the next hop's MAC from the
 // neighbour table or, failing that, from an ARP request built with craft and
 // a bounded wait for the reply.
+//
+// Links that need no ARP are handled as Linux handles them (net/ipv4/arp.c,
+// arp_constructor): on loopback (an address of this host) both MACs are
+// zero, How is "loopback" and Datagrams is set — lo carries a 14-byte
+// Ethernet header with zero MACs, and the kernel answers on lo; on an interface marked NOARP the
+// destination MAC is the interface's own; a multicast destination maps to
+// 01:00:5e plus its low 23 bits (RFC 1112 §6.4); a broadcast one to
+// ff:ff:ff:ff:ff:ff. An interface with no 6-byte hardware address (a tun,
+// a PPP link) carries no Ethernet header: Resolve returns the route with
+// NoLink set, and Open refuses ViaPacket on it with an error saying to use
+// ViaIP. Every error is one line naming the missing route, interface or
+// neighbour.
 func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 	var c ResolveConfig
 	if cfg != nil {
@@ -25,19 +38,22 @@ func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 	}
 	opts := &netlink.RouteGetOptions{}
 	if c.Iface != "" {
+		if _, err := net.InterfaceByName(c.Iface); err != nil {
+			return Route{}, fmt.Errorf("interface %q: %w", c.Iface, ErrNoInterface)
+		}
 		opts.Oif = c.Iface
 	}
 	routes, err := netlink.RouteGetWithOptions(dst.AsSlice(), opts)
 	if err != nil || len(routes) == 0 {
-		return Route{}, fmt.Errorf("no route to %v: %v", dst, err)
+		if err == nil {
+			err = errors.New("the routing table has none")
+		}
+		return Route{}, fmt.Errorf("no route to %v: %v (see ip route)", dst, err)
 	}
 	rt := routes[0]
 	ifi, err := net.InterfaceByIndex(rt.LinkIndex)
 	if err != nil {
 		return Route{}, fmt.Errorf("interface %d of the route to %v: %w", rt.LinkIndex, dst, err)
-	}
-	if ifi.Flags&net.FlagLoopback != 0 {
-		return Route{}, fmt.Errorf("%v is this host's own address: AF_PACKET frames on lo never reach the stack as sent; send to another host", dst)
 	}
 	r := Route{Iface: ifi, NextHop: dst}
 	if src, ok := netip.AddrFromSlice(rt.Src); ok {
@@ -49,8 +65,24 @@ func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 	if gw, ok := netip.AddrFromSlice(rt.Gw); ok && gw.Unmap().IsValid() && !gw.Unmap().IsUnspecified() {
 		r.NextHop, r.Gateway = gw.Unmap(), true
 	}
+	if ifi.Flags&net.FlagUp == 0 {
+		return Route{}, fmt.Errorf("interface %s toward %v is down (ip link set %s up)", ifi.Name, dst, ifi.Name)
+	}
+	if ifi.Flags&net.FlagLoopback != 0 {
+		// lo: a 14-byte Ethernet header with zero MACs; no neighbour.
+		r.How = "loopback"
+		r.Datagrams = true
+		if c.SrcMAC != nil {
+			r.SrcMAC = *c.SrcMAC
+		}
+		if c.DstMAC != nil {
+			r.DstMAC, r.How = *c.DstMAC, "given"
+		}
+		return r, nil
+	}
 	if len(ifi.HardwareAddr) != 6 {
-		return Route{}, fmt.Errorf("interface %s has no Ethernet address: AF_PACKET with an Ethernet header needs one", ifi.Name)
+		r.NoLink, r.How = true, "no link-layer header"
+		return r, nil
 	}
 	copy(r.SrcMAC[:], ifi.HardwareAddr)
 	if c.SrcMAC != nil {
@@ -58,6 +90,10 @@ func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 	}
 	if c.DstMAC != nil {
 		r.DstMAC, r.How = *c.DstMAC, "given"
+		return r, nil
+	}
+	if mac, how, ok := mappedMAC(ifi, r.NextHop, r.SrcMAC); ok {
+		r.DstMAC, r.How = mac, how
 		return r, nil
 	}
 	if mac, ok := neighbour(ifi.Index, r.NextHop); ok {
@@ -74,6 +110,24 @@ func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 	}
 	r.DstMAC, r.How = mac, "ARP"
 	return r, nil
+}
+
+// mappedMAC is the destination MAC of a next hop that needs no ARP, as
+// arp_constructor decides it: a multicast group's (RFC 1112 §6.4), the
+// broadcast MAC for a broadcast address (255.255.255.255 or the directed
+// broadcast of one of ifi's subnets), and ifi's own on a NOARP interface.
+func mappedMAC(ifi *net.Interface, hop netip.Addr, own craft.MAC) (craft.MAC, string, bool) {
+	if hop.IsMulticast() {
+		b := hop.As4()
+		return craft.MAC{0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]}, "multicast (RFC 1112 §6.4)", true
+	}
+	if hop == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || IsDirectedBroadcast(ifi, hop) {
+		return craft.Broadcast, "broadcast", true
+	}
+	if l, err := netlink.LinkByIndex(ifi.Index); err == nil && l.Attrs().RawFlags&unix.IFF_NOARP != 0 {
+		return own, "NOARP interface: its own address, as Linux sends", true
+	}
+	return craft.MAC{}, "", false
 }
 
 func neighbour(ifindex int, ip netip.Addr) (craft.MAC, bool) {

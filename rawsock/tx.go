@@ -32,7 +32,8 @@ type Tx struct {
 // Open resolves the route to dst in the calling thread's network namespace
 // and opens the socket via names. ViaPacket resolves everything a frame
 // needs (interface, source, next hop and its MAC, by ARP if need be) and
-// fails when any step does; ViaIP needs only a raw socket, and fills the
+// fails when any step does (on loopback the frame's MACs are zero: see
+// Resolve); ViaIP needs only a raw socket, and fills the
 // route's interface and source when the routing table knows them (the
 // kernel routes each datagram itself).
 func Open(dst netip.Addr, via Via, cfg *OpenConfig) (*Tx, error) {
@@ -62,12 +63,23 @@ func Open(dst netip.Addr, via Via, cfg *OpenConfig) (*Tx, error) {
 		if err != nil {
 			return nil, err
 		}
+		if rt.NoLink {
+			return nil, fmt.Errorf("interface %s toward %v carries no Ethernet header (no MAC address): send --via ip", rt.Iface.Name, dst)
+		}
+		t.eth = &craft.Ethernet{Src: rt.SrcMAC, Dst: rt.DstMAC}
+		if rt.Datagrams {
+			ic, err := ListenIP(c.Iface) // bound to lo, a datagram to an address of another interface is lost
+			if err != nil {
+				return nil, err
+			}
+			t.route, t.iconn = rt, ic
+			return t, nil
+		}
 		pc, err := Listen(rt.Iface, &Config{SendOnly: true})
 		if err != nil {
 			return nil, err
 		}
 		t.route, t.pconn = rt, pc
-		t.eth = &craft.Ethernet{Src: rt.SrcMAC, Dst: rt.DstMAC}
 		return t, nil
 	}
 	return nil, fmt.Errorf("open: via %d: %w", via, errVia)
@@ -92,9 +104,20 @@ func (t *Tx) Ethernet() *craft.Ethernet {
 
 // Send sends one frame (ViaPacket; shorter than 60 bytes it is padded) or
 // one IPv4 datagram (ViaIP) and returns the bytes handed to the kernel.
+//
+// A ViaPacket Tx whose Route has Datagrams set (loopback) takes
+// frames too, and sends the datagram after their 14-byte header through a
+// raw IPv4 socket; it returns the frame's length.
 func (t *Tx) Send(b []byte) (int, error) {
 	if t.pconn != nil {
 		return t.pconn.Send(b)
+	}
+	if t.via == ViaPacket {
+		if len(b) < craft.EthernetLen {
+			return 0, fmt.Errorf("frame of %d bytes: shorter than an Ethernet header", len(b))
+		}
+		n, err := t.iconn.Send(b[craft.EthernetLen:])
+		return n + craft.EthernetLen, err
 	}
 	return t.iconn.Send(b)
 }

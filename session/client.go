@@ -66,9 +66,10 @@ type Client struct {
 // FirewallGuard), picks the random port, ISN and SYN options not given, and
 // opens a listener for the connection's frames and a send-only AF_PACKET
 // socket on the route's interface. Errors: bad config; missing privilege
-// (rawsock.CheckPrivilege); no route; no ghost address (GuardGhost);
-// ErrRootNamespace (GuardFirewall, or GuardAuto without a ghost, outside a
-// namespace of rawcraft's); the sockets'. On error nothing is left in place.
+// (rawsock.CheckPrivilege); no route; no ghost address (GuardGhost); the
+// firewall's (CAP_NET_ADMIN); the sockets'. On error nothing is left in
+// place. Outside the lab (Scope.Ghosts zero) auto means the firewall guard,
+// in this namespace, in a table named for this run (GuardTable).
 func NewClient(cfg ClientConfig) (*Client, error) {
 	guard, err := ParseGuard(string(orAuto(cfg.Guard)))
 	if err != nil {
@@ -110,7 +111,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			return nil, err
 		}
 	case GuardFirewall:
-		if c.removeFW, err = FirewallGuard(cfg.Scope.Namespace, src, sport, cfg.Dst, cfg.DstPort); err != nil {
+		if c.removeFW, err = FirewallGuard(src, sport, cfg.Dst, cfg.DstPort); err != nil {
 			return nil, err
 		}
 	}

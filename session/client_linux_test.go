@@ -108,7 +108,7 @@ func guardTableLeft(t *testing.T) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == "rawcraft_guard" })
+	return slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == session.GuardTable() })
 }
 
 // With each guard, a whole conversation: the server application reads the

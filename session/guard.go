@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/owner"
 	"github.com/rawcraft/rawcraft/rawsock"
 )
 
@@ -95,6 +97,23 @@ func AnswerARP(ifi *net.Interface, ghost netip.Addr, mac craft.MAC) (stop func()
 	return func() { c.Close(); <-done }, nil
 }
 
-// ErrRootNamespace is returned by FirewallGuard when the caller names no
-// namespace of rawcraft's own (Scope.Namespace is "").
-var ErrRootNamespace = errors.New("the firewall guard changes only a lab namespace's firewall (rc-*), never any other: run it inside the lab (rawcraft lab exec hc -- …) or use --guard ghost")
+// GuardTablePrefix begins the name of every firewall guard's nftables
+// table; the owning run follows, as owner.Owner's PID.START with '.' → '_'
+// (nftables names allow no dot).
+const GuardTablePrefix = "rawcraft_guard_"
+
+// GuardTable is the name of this run's firewall guard table:
+// "rawcraft_guard_PID_START".
+func GuardTable() string {
+	return GuardTablePrefix + strings.ReplaceAll(owner.Self().String(), ".", "_")
+}
+
+// guardOwner reads the owner from a guard table's name.
+func guardOwner(name string) (owner.Owner, bool) {
+	rest, ok := strings.CutPrefix(name, GuardTablePrefix)
+	if !ok {
+		return owner.Owner{}, false
+	}
+	o, err := owner.Parse(strings.Replace(rest, "_", ".", 1))
+	return o, err == nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sync"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -12,30 +13,31 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 )
 
-const guardTable = "rawcraft_guard"
-
-// FirewallGuard adds, in the calling thread's network namespace — which
-// must be one made for rawcraft, never the machine's own — an nftables rule
+// FirewallGuard adds, in the calling thread's network namespace — a lab
+// namespace or the machine's own, on a real network — an nftables rule
 // dropping the RSTs this host's kernel would send from src:sport to
-// dst:dport — nothing else — and returns the function that removes it.
-// session does not know which namespace it runs in: the caller says, with
-// namespace (the CLI passes lab.Current(), an rc-* lab namespace, or "" for
-// any other); "" is refused with ErrRootNamespace before anything changes. The rule is made over netlink with
-// github.com/google/nftables: table ip rawcraft_guard, chain output,
-// "ip saddr S ip daddr D tcp sport P tcp dport Q tcp flags & rst != 0 drop".
-// A table left by a killed run is replaced; the namespace takes it away
-// with it in any case.
-func FirewallGuard(namespace string, src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (remove func() error, err error) {
-	if namespace == "" {
-		return nil, ErrRootNamespace
-	}
-	c, err := nftables.New()
+// dst:dport — nothing else: one connection's 4-tuple, outgoing RSTs only —
+// and returns the function that removes it. The rule is made over netlink
+// with github.com/google/nftables: table ip GuardTable() (named for this
+// run), chain output, "ip saddr S ip daddr D tcp sport P tcp dport Q tcp
+// flags & rst != 0 drop". Removing it is the caller's duty on exit and on a
+// signal; SweepGuards removes the tables of runs that died.
+func FirewallGuard(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (remove func() error, err error) {
+	// The namespace is held open, so that the rule is removed from where it
+	// was added, whichever thread removes it.
+	ns, err := os.Open("/proc/thread-self/ns/net")
 	if err != nil {
 		return nil, err
 	}
-	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: guardTable}
+	fd := int(ns.Fd())
+	c, err := nftables.New(nftables.WithNetNSFd(fd))
+	if err != nil {
+		ns.Close()
+		return nil, err
+	}
+	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: GuardTable()}
 	c.DelTable(t)
-	_ = c.Flush() // a leftover from a killed run, if any
+	_ = c.Flush() // this run's own, if a guard was set before
 	t = c.AddTable(t)
 	policy := nftables.ChainPolicyAccept
 	ch := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeFilter,
@@ -58,17 +60,55 @@ func FirewallGuard(namespace string, src netip.Addr, sport uint16, dst netip.Add
 		&expr.Verdict{Kind: expr.VerdictDrop},
 	}})
 	if err := c.Flush(); err != nil {
+		ns.Close()
 		if errors.Is(err, os.ErrPermission) {
 			return nil, fmt.Errorf("the firewall guard needs CAP_NET_ADMIN: %w", err)
 		}
 		return nil, fmt.Errorf("adding the firewall guard: %w", err)
 	}
+	var once sync.Once
+	var rerr error
 	return func() error {
-		c, err := nftables.New()
-		if err != nil {
-			return err
+		once.Do(func() {
+			defer ns.Close()
+			c, err := nftables.New(nftables.WithNetNSFd(fd))
+			if err != nil {
+				rerr = err
+				return
+			}
+			c.DelTable(t)
+			rerr = c.Flush()
+		})
+		return rerr
+	}, nil
+}
+
+// SweepGuards deletes, in the calling thread's network namespace, the guard
+// tables (GuardTablePrefix + owner) whose owning process no longer runs —
+// what a run killed with SIGKILL left — and returns their names. A table of
+// a live run, or one whose name carries no owner, is left alone.
+func SweepGuards() (removed []string, err error) {
+	c, err := nftables.New()
+	if err != nil {
+		return nil, err
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("listing nftables tables needs CAP_NET_ADMIN: %w", err)
+		}
+		return nil, err
+	}
+	for _, t := range tables {
+		o, ok := guardOwner(t.Name)
+		if !ok || o.Alive() {
+			continue
 		}
 		c.DelTable(t)
-		return c.Flush()
-	}, nil
+		if err := c.Flush(); err != nil {
+			return removed, fmt.Errorf("deleting table %s: %w", t.Name, err)
+		}
+		removed = append(removed, t.Name)
+	}
+	return removed, nil
 }

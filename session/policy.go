@@ -43,7 +43,8 @@ type Scope struct {
 	// Namespace names the network namespace the calling thread is in when
 	// that namespace was made for rawcraft (the CLI passes lab.Current(): an
 	// rc-* lab namespace), or is "" for any other, the machine's own
-	// included. The firewall guard is refused when it is "".
+	// included. It informs; the firewall guard works in either, scoped to
+	// one connection and one run's table.
 	Namespace string
 	// Ghosts bounds the ghost guard's choice: FindGhost picks an address
 	// only in a subnet of the interface whose network address Ghosts
@@ -85,7 +86,7 @@ func guardNote(g Guard, src netip.Addr, srcMAC craft.MAC, sport uint16, dst neti
 	case GuardGhost:
 		return fmt.Sprintf("guard: ghost — rawcraft speaks as %v (MAC %v), an address no interface here owns, and answers ARP for it; this host's kernel ignores the server's segments instead of resetting the connection", src, srcMAC)
 	case GuardFirewall:
-		return fmt.Sprintf("guard: firewall — an nftables rule in this namespace (github.com/google/nftables) drops only the RSTs %v:%d → %v:%d, and is removed at the end", src, sport, dst, dport)
+		return fmt.Sprintf("guard: firewall — an nftables rule in this namespace (github.com/google/nftables) drops only the RSTs %v:%d → %v:%d, and is removed at the end (table %s; rawcraft cleanup removes it after a crash)", src, sport, dst, dport, GuardTable())
 	}
 	return "guard: none — watch this host's kernel reset the connection when the SYN-ACK arrives"
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/owner"
 )
 
 // The guard policy, without root: which guard a policy leads to, given
@@ -65,12 +66,17 @@ func TestParseGuard(t *testing.T) {
 	}
 }
 
-// Outside a namespace of rawcraft's the firewall guard refuses before it
-// opens netlink: nothing changes, no root needed.
-func TestFirewallGuardRefusedWithoutNamespace(t *testing.T) {
-	remove, err := FirewallGuard("", netip.MustParseAddr("198.18.1.3"), 40000, netip.MustParseAddr("198.18.1.1"), 9999)
-	if !errors.Is(err, ErrRootNamespace) || remove != nil {
-		t.Fatalf("FirewallGuard outside a lab namespace: %v; want ErrRootNamespace and no rule", err)
+// A guard table is named for its run, and only such names give an owner.
+func TestGuardTableNamedForTheRun(t *testing.T) {
+	name := GuardTable()
+	o, ok := guardOwner(name)
+	if !ok || o != owner.Self() || strings.Contains(name, ".") {
+		t.Errorf("GuardTable() = %q: owner %v, %v; want this process, no dot", name, o, ok)
+	}
+	for _, n := range []string{"rawcraft_guard", "rawcraft_guard_x", "rawcraft", "rawcraft_guard_12"} {
+		if _, ok := guardOwner(n); ok {
+			t.Errorf("guardOwner(%q) found an owner", n)
+		}
 	}
 }
 

@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -13,7 +16,7 @@ import (
 )
 
 type handshakeOpts struct {
-	dst     addrValue
+	dst     targetValue
 	dport   numValue
 	sport   numValue
 	data    string
@@ -42,12 +45,20 @@ retransmissions. A closed port ends it with the RST, explained.
 Your own kernel would reset the connection as soon as the SYN-ACK arrives —
 it has no socket for it. A guard keeps it out:
   ghost     speak from an address no interface owns, answering ARP for it
-            (no firewall change; works on any LAN) — the default in the lab;
-  firewall  an nftables rule in this (lab) namespace drops only this
-            connection's outgoing RSTs, removed at the end;
+            (no firewall change) — the default in the lab, and only there:
+            on a real network rawcraft never answers ARP for an address;
+  firewall  an nftables rule in this namespace drops only this
+            connection's outgoing RSTs (its 4-tuple), in a table named for
+            the run, removed at the end, on Ctrl-C, TERM and HUP, and by
+            rawcraft cleanup after a crash — the default outside the lab;
   none      no guard: see the kernel's RST once, as a lesson.
 auto picks ghost when a free address answers no ARP, else firewall.`,
-		Example: `  sudo rawcraft lab up
+		Example: `  # a server on your own machine, or the laptop next to you
+  nc -l 127.0.0.1 8080 &
+  sudo rawcraft handshake --dst 127.0.0.1 --dport 8080 --data "Hello"
+  sudo rawcraft handshake --dst 192.168.1.20 --dport 80 --data "GET / HTTP/1.0"$'\r\n\r\n'
+  # in the lab
+  sudo rawcraft lab up
   sudo rawcraft lab exec hs -- nc -l 198.18.1.1 9999 &      # or any server
   sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9999 --data "Hello"
   sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9999 --tcp-opt mss=536,sackok,ts=1:0,nop,wscale=2
@@ -56,7 +67,7 @@ auto picks ghost when a free address answers no ARP, else firewall.`,
 		Args: cobra.NoArgs,
 	}
 	fs := cmd.Flags()
-	fs.Var(&o.dst, "dst", "the server's address")
+	fs.Var(&o.dst, "dst", "the server: an IPv4 address or a host name (resolved once)")
 	fs.Var(&o.dport, "dport", "the server's port")
 	fs.Var(&o.sport, "sport", "our port (default: random)")
 	fs.StringVar(&o.data, "data", "", "data to send once connected")
@@ -88,9 +99,7 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	if len(o.data) > session.MaxData {
 		return session.Result{}, usagef("--data: %d bytes; handshake sends one segment, at most %d bytes", len(o.data), session.MaxData)
 	}
-	if err := checkLabTarget(o.dst.a); err != nil { // after every value: the rule that names none comes last
-		return session.Result{}, err
-	}
+	o.dst.showResolved(errw)
 	var opts []byte // nil: session's default, as Linux
 	if o.tcpOpt.shown != "" {
 		opts = append([]byte{}, o.tcpOpt.b...)
@@ -100,9 +109,9 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 		retries = -1 // session: 0 is its default, negative none
 	}
 	c, err := session.NewClient(session.ClientConfig{
-		Dst: o.dst.a, DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Options: opts, Data: []byte(o.data),
+		Dst: o.dst.addr(), DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Options: opts, Data: []byte(o.data),
 		RTO: o.rto, Retries: retries, Guard: guard, Ghost: o.ghost.a,
-		Scope: session.Scope{Namespace: lab.Current(), Ghosts: lab.Net},
+		Scope: guardScope(),
 		Step:  stepPrinter(out),
 	})
 	if err != nil {
@@ -113,13 +122,28 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 			fmt.Fprintln(errw, err)
 		}
 	}()
+	// Ctrl-C, TERM or HUP: the guard goes first, then the process.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	defer func() { signal.Stop(sig); close(done) }()
+	go func() {
+		select {
+		case s := <-sig:
+			if err := c.Close(); err != nil {
+				fmt.Fprintf(errw, "rawcraft: %v: %v\n", s, err)
+			}
+			os.Exit(exitInterrupted)
+		case <-done:
+		}
+	}()
 	fmt.Fprintln(out, c.GuardNote)
 	res, err := c.Run()
 	switch {
 	case err != nil:
 		fmt.Fprintf(out, "gave up: %v\n", err)
 	case res.Refused:
-		fmt.Fprintf(out, "the connection was refused: nothing listens on %v:%d\n", o.dst.a, o.dport.v)
+		fmt.Fprintf(out, "the connection was refused: nothing listens on %v:%d\n", o.dst.addr(), o.dport.v)
 	case res.KernelRST:
 		fmt.Fprintln(out, "this host's kernel reset the connection; run with --guard ghost or --guard firewall to keep it out")
 	case res.Reset:
@@ -164,4 +188,17 @@ func stepPrinter(out io.Writer) func(session.Step) {
 		}
 		fmt.Fprintf(out, "%14s %s\n", "", s.Why)
 	}
+}
+
+// exitInterrupted is the status after a signal stopped a run: 128 + SIGINT.
+const exitInterrupted = 130
+
+// guardScope is what a guard may touch here: in the lab, its namespace and
+// a ghost from its range; elsewhere no ghost (never answer ARP for an
+// address on a real network) and a firewall table named for this run.
+func guardScope() session.Scope {
+	if ns := lab.Current(); ns != "" {
+		return session.Scope{Namespace: ns, Ghosts: lab.Net}
+	}
+	return session.Scope{}
 }

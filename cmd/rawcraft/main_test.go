@@ -65,7 +65,10 @@ func TestBadInputExits2(t *testing.T) {
 		{[]string{"nosuch"}, "unknown command"},
 		{[]string{"exercise", "8"}, `exercise "8": one of 1, 2, 3, 4, 5, 6, 7, 3way, 4way, or all`},
 		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "9999", "--guard", "maybe"}, `--guard "maybe"`},
-		{[]string{"probe", "tcp", "--dst", "8.8.8.8"}, "198.18.0.0/15"},
+		// Outside the lab (here), the rails: nothing is sent.
+		{[]string{"probe", "tcp", "--dst", "192.0.2.1", "--ports", "1-2000"}, "--ports: 2000 ports; more than 1024 outside the lab; add --i-own-the-network"},
+		{[]string{"send", "udp", "--dst", "192.0.2.1", "--rate", "max", "--count", "5"}, "--rate max: as fast as possible, outside the lab"},
+		{[]string{"probe", "tcp", "--dst", "192.0.2.0/8x"}, `--dst "192.0.2.0/8x"`},
 		{[]string{"listen", "--count", "0"}, "--count 0"},
 	}
 	for _, c := range cases {

@@ -27,6 +27,9 @@ type probeOpts struct {
 	pcapFile  string
 	verbose   bool
 	stateless bool
+	rate      string
+	owned     bool
+	dst       *targetValue
 }
 
 func newProbeCmd() *cobra.Command {
@@ -42,9 +45,21 @@ filtered. UDP: a UDP reply open, ICMP port unreachable closed, other ICMP
 errors filtered, nothing open|filtered. ICMP: echo reply up.
 
 Any packet flag of build and send shapes the probe (--size, --df, --ttl,
---frag, --tcp-opt…). Only destinations in 198.18.0.0/15 are accepted.`,
-		Example: `  sudo rawcraft lab up
-  # the article's question: what happens when the server is not running?
+--frag, --tcp-opt…). --dst takes addresses, host names (resolved once,
+shown on stderr) and CIDR blocks, comma-separated; hosts are probed one after
+the other. 127.0.0.1 and this host's own addresses work, through lo.
+
+Outside rawcraft's lab the rails apply: probes go at 100 a second unless
+--rate or --interval says otherwise; --rate max, more than 1024 ports, more
+than 256 hosts, more than 16384 probes and broadcast or multicast
+destinations need --i-own-the-network, and each is announced on stderr.`,
+		Example: `  # the article's question, on this machine: is the server on 8080 running?
+  sudo rawcraft probe tcp --dst 127.0.0.1 --ports 8080
+  # the laptop next to you on the switch, and a small block of a class network
+  sudo rawcraft probe tcp --dst 192.168.1.20 --ports 22,80,443
+  sudo rawcraft probe icmp --dst 192.168.1.0/28
+  # in the lab
+  sudo rawcraft lab up
   sudo rawcraft lab exec hc -- rawcraft probe tcp --dst 198.18.1.1 --ports 9999
   sudo rawcraft lab exec hc -- rawcraft probe udp --dst 198.18.1.1 --ports 9999
   # a range, as JSON lines, with probes and replies in one pcap
@@ -55,6 +70,9 @@ Any packet flag of build and send shapes the probe (--size, --df, --ttl,
 	}
 	pf := newPacketFlags(cmd.Flags())
 	fs := cmd.Flags()
+	o.dst = takeDst(fs, pf, true)
+	ownFlag(fs, &o.owned)
+	fs.StringVar(&o.rate, "rate", "", "probes per second, instead of --interval; max: as fast as possible (default outside the lab: 100)")
 	fs.StringVar(&o.ports, "ports", "", "ports to probe: 9999, 22,80 or 9990-9999 (default: --dport)")
 	durationVar(fs, &o.timeout, "timeout", time.Second, "wait this long for replies after the last probe of a round")
 	fs.Var(&o.retries, "retries", "send an unanswered probe again this many times (0 to 10)")
@@ -65,6 +83,7 @@ Any packet flag of build and send shapes the probe (--size, --df, --ttl,
 	fs.StringVar(&o.pcapFile, "pcap", "", "write probes and replies, in time order, to a pcap file")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show every probe and reply as it is captured")
 	fs.BoolVar(&o.stateless, "stateless", false, "TCP: a stateless scan, the probe's identity hashed into its source port and sequence number (automatic above 1024 ports)")
+	cmd.MarkFlagsMutuallyExclusive("interval", "rate")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return runProbe(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], pf, o)
 	}
@@ -136,12 +155,25 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 			cfg.Fixed |= f
 		}
 	}
+	if !pf.set("dst") {
+		return cfg, usagef("probe needs --dst: addresses, host names or CIDR blocks, such as 198.18.7.1, localhost or 198.18.7.0/28")
+	}
 	cfg.Dst, cfg.Ports, cfg.Via, cfg.Iface = pf.dst.a, ports, via, o.iface
+	if len(o.dst.targets) > 1 || !o.dst.targets[0].IsSingleIP() {
+		cfg.Targets = o.dst.targets
+	}
 	cfg.Timeout, cfg.Retries, cfg.Interval, cfg.Stateless = o.timeout, int(o.retries.v), o.interval, o.stateless
 	if o.stateless && cfg.Proto != craft.ProtoTCP {
 		return cfg, usagef("--stateless: a stateless scan sends TCP SYNs; probe %s is stateful", proto)
 	}
-	return cfg, checkDst(pf, "probe") // after every value: the rule that names none comes last
+	if pf.fs.Changed("rate") && o.rate != "max" {
+		r, err := craft.ParseNumber(o.rate, 32)
+		if err != nil || r < 1 || r > 1_000_000 {
+			return cfg, usagef("--rate %q: probes per second, 1 to 1000000, or max", o.rate)
+		}
+		cfg.Interval = time.Second / time.Duration(r)
+	}
+	return cfg, nil
 }
 
 func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) error {
@@ -149,6 +181,18 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 	if err != nil {
 		return err
 	}
+	// The rails come after every value: they name the run, not one flag.
+	n := len(cfg.Ports)
+	if cfg.Proto == craft.ProtoICMP {
+		n = 1
+	}
+	v, err := checkRails(errw, rails(o.owned), probe.Ask{Targets: o.dst.targets, Ports: n,
+		RateMax: o.rate == "max", Interval: cfg.Interval, Paced: pf.fs.Changed("interval") || pf.fs.Changed("rate")})
+	if err != nil {
+		return err
+	}
+	cfg.Interval = v.Interval
+	o.dst.showResolved(errw)
 	var pw *pcap.Writer
 	if o.pcapFile != "" {
 		w, closeFile, err := createPcap(o.pcapFile, pcap.LinkEthernet)

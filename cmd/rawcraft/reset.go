@@ -10,7 +10,7 @@ import (
 )
 
 type resetOpts struct {
-	dst    addrValue
+	dst    targetValue
 	dport  numValue
 	sport  numValue
 	offset intValue
@@ -36,7 +36,7 @@ connection lives on; one outside the window is silently ignored.`,
 		Args: cobra.NoArgs,
 	}
 	fs := cmd.Flags()
-	fs.Var(&o.dst, "dst", "the server's address")
+	fs.Var(&o.dst, "dst", "the server: an IPv4 address or a host name (resolved once)")
 	fs.Var(&o.dport, "dport", "the server's port")
 	fs.Var(&o.sport, "sport", "the client's port (default: the first connection seen)")
 	fs.Var(&o.offset, "offset", "added to the expected sequence number (0: exactly in window)")
@@ -57,10 +57,7 @@ func runReset(out io.Writer, o *resetOpts) (session.ResetResult, error) {
 	if o.wait <= 0 || o.wait > time.Minute {
 		return session.ResetResult{}, usagef("--wait %v: more than 0, at most 1m", o.wait)
 	}
-	if err := checkLabTarget(o.dst.a); err != nil {
-		return session.ResetResult{}, err
-	}
-	r, err := session.Reset(session.ResetConfig{Dst: o.dst.a, DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Offset: o.offset.v, Wait: o.wait})
+	r, err := session.Reset(session.ResetConfig{Dst: o.dst.addr(), DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Offset: o.offset.v, Wait: o.wait})
 	if err != nil {
 		return r, err
 	}

@@ -4,12 +4,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net/netip"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
-	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/pcap"
+	"github.com/rawcraft/rawcraft/probe"
 	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/spf13/cobra"
 )
@@ -29,6 +28,8 @@ type sendOpts struct {
 	verbose  bool
 	quiet    bool
 	txRing   bool
+	owned    bool
+	dst      *targetValue
 }
 
 func newSendCmd() *cobra.Command {
@@ -49,9 +50,18 @@ kernel adds the Ethernet header and fills the header checksum and total
 length, and the identification and source address when they are zero
 (raw(7)). -v lists what it will rewrite.
 
-Only destinations in 198.18.0.0/15, the lab's range, are accepted. Without
---count one packet is sent.`,
-		Example: `  sudo rawcraft lab up
+--dst is an IPv4 address or a host name (resolved once, shown on stderr);
+loopback works (lo carries a 14-byte Ethernet header with zero MACs), and so
+do interfaces without ARP. Without --count one packet is sent, and then one
+a second. Outside rawcraft's lab the rails apply: --rate max, more than
+16384 packets, and a broadcast or multicast destination need
+--i-own-the-network, and each says on stderr what is about to happen.`,
+		Example: `  # to this machine: a SYN to a closed port, and the kernel's RST/ACK with listen
+  sudo rawcraft send tcp --dst 127.0.0.1 --dport 8080 --flags S
+  # to the host next to you on the switch, by name, through the kernel's raw socket
+  sudo rawcraft send udp --dst printer.local --dport 9999 --data Hello --via ip -v
+  # in the lab
+  sudo rawcraft lab up
   # the SYN of Exercise 6 to a closed port: Hs's kernel answers RST/ACK
   sudo rawcraft lab exec hc -- rawcraft send tcp --dst 198.18.1.1 --dport 9999 --flags S
   # the same through the kernel's raw socket, with what it rewrites
@@ -66,6 +76,8 @@ Only destinations in 198.18.0.0/15, the lab's range, are accepted. Without
 	}
 	pf := newPacketFlags(cmd.Flags())
 	fs := cmd.Flags()
+	o.dst = takeDst(fs, pf, false)
+	ownFlag(fs, &o.owned)
 	fs.StringVar(&o.via, "via", "packet", "packet: AF_PACKET, the exact frame; ip: raw IPv4 socket, the kernel adds the link layer")
 	fs.Var(&o.count, "count", "packets to send (1 to 10000000)")
 	durationVar(fs, &o.interval, "interval", time.Second, "time between packets")
@@ -124,12 +136,19 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if via == rawsock.ViaIP && (pf.ether || pf.set("src-mac") || pf.set("dst-mac")) {
 		return usagef("--via ip: the kernel adds the link layer; --ether, --src-mac and --dst-mac need --via packet")
 	}
-	if _, err := pf.build(proto); err != nil { // every packet flag, before any socket
+	pre, err := pf.build(proto) // every packet flag, before any socket
+	if err != nil {
 		return err
 	}
-	if err := checkDst(pf, "send"); err != nil { // after every value: the rule that names none comes last
+	if !pf.set("dst") {
+		return usagef("send needs --dst: an IPv4 address or a host name, such as 198.18.7.1 or localhost")
+	}
+	// The rails come after every value: they name the run, not one flag.
+	if _, err := checkRails(errw, rails(o.owned), probe.Ask{Targets: o.dst.targets, Count: o.count.v * uint64(max(1, len(pre.frames))),
+		RateMax: rateMax || interval == 0 && o.count.v > 1, Interval: interval, Paced: true}); err != nil {
 		return err
 	}
+	o.dst.showResolved(errw)
 	if err := rawsock.CheckPrivilege(); err != nil {
 		return err
 	}
@@ -282,24 +301,4 @@ func reportSent(w io.Writer, o *sendOpts, i int, t time.Time, ifname string, fr 
 		pad = fmt.Sprintf(" (padded from %d)", len(fr.bytes))
 	}
 	fmt.Fprintf(w, "#%-4d %s via %s %-6s %s, %d bytes%s\n", i, t.Format("15:04:05.000000"), o.via, ifname, d.Summary(), n, pad)
-}
-
-// checkDst enforces the network-safety rule: packets go only to the lab's
-// range, 198.18.0.0/15, and only from inside one of the lab's namespaces —
-// elsewhere even a 198.18 address would be routed out of the machine.
-func checkDst(pf *packetFlags, cmd string) error {
-	if !pf.set("dst") {
-		return usagef("%s needs --dst: a lab address such as 198.18.1.1 (Hs)", cmd)
-	}
-	return checkLabTarget(pf.dst.a)
-}
-
-func checkLabTarget(dst netip.Addr) error {
-	if !lab.Net.Contains(dst) {
-		return usagef("--dst %v: rawcraft sends only to 198.18.0.0/15, the lab's benchmarking range (RFC 2544); build the packet with rawcraft build instead", dst)
-	}
-	if lab.Current() == "" {
-		return usagef("rawcraft sends only from inside its lab's namespaces: run it as sudo rawcraft lab exec hc -- rawcraft … (after sudo rawcraft lab up)")
-	}
-	return nil
 }

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/probe"
+	"github.com/spf13/pflag"
+)
+
+// maxTargetItems bounds the items of one --dst list.
+const maxTargetItems = 4096
+
+// targetValue is --dst of the commands that send: an IPv4 address or a
+// host name, resolved once when the flag is read (shown on stderr by
+// showResolved); with list set (probe), a comma list of addresses, names
+// and CIDR blocks. The first address goes into into, the packet's
+// destination.
+type targetValue struct {
+	into     *addrValue
+	list     bool
+	raw      string
+	targets  []netip.Prefix
+	resolved []string // "name is addr" for each name
+}
+
+func (v *targetValue) Set(s string) error {
+	v.raw, v.targets, v.resolved = s, nil, nil
+	items := []string{s}
+	if v.list {
+		items = strings.Split(s, ",")
+	}
+	if len(items) > maxTargetItems {
+		return fmt.Errorf("%d items: at most %d", len(items), maxTargetItems)
+	}
+	for _, it := range items {
+		it = strings.TrimSpace(it)
+		if a, err := netip.ParseAddr(it); err == nil {
+			if !a.Is4() {
+				return fmt.Errorf("%s: not an IPv4 address", it)
+			}
+			v.targets = append(v.targets, netip.PrefixFrom(a, 32))
+			continue
+		}
+		if strings.Contains(it, "/") {
+			p, err := netip.ParsePrefix(it)
+			if !v.list || err != nil || !p.Addr().Is4() {
+				return fmt.Errorf("%s: not an IPv4 address, host name or (for probe) CIDR block like 198.18.7.0/24", it)
+			}
+			v.targets = append(v.targets, p.Masked())
+			continue
+		}
+		a, err := resolveName(it)
+		if err != nil {
+			return err
+		}
+		v.targets = append(v.targets, netip.PrefixFrom(a, 32))
+		v.resolved = append(v.resolved, fmt.Sprintf("%s is %v", it, a))
+	}
+	if len(v.targets) == 0 {
+		return fmt.Errorf("no address")
+	}
+	if probe.Hosts(v.targets) > probe.MaxHosts {
+		return fmt.Errorf("more than %d hosts (a /8)", probe.MaxHosts)
+	}
+	if v.into != nil {
+		v.into.a = v.targets[0].Addr()
+	}
+	return nil
+}
+
+func (v *targetValue) String() string { return v.raw }
+func (v *targetValue) Type() string   { return "ADDR" }
+
+// addr is the one destination (the first of a list).
+func (v *targetValue) addr() netip.Addr {
+	if len(v.targets) == 0 {
+		return netip.Addr{}
+	}
+	return v.targets[0].Addr()
+}
+
+// showResolved writes, once, what each host name resolved to.
+func (v *targetValue) showResolved(w io.Writer) {
+	for _, r := range v.resolved {
+		fmt.Fprintf(w, "rawcraft: %s\n", r)
+	}
+}
+
+// resolveName looks name up once (IPv4, at most 5 s) and takes the first
+// address.
+func resolveName(name string) (netip.Addr, error) {
+	if name == "" || strings.ContainsAny(name, " \t:") {
+		return netip.Addr{}, fmt.Errorf("%q: not an IPv4 address or host name", name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	as, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", name)
+	if err != nil || len(as) == 0 {
+		return netip.Addr{}, fmt.Errorf("%s: no IPv4 address for this host name (%v)", name, err)
+	}
+	return as[0].Unmap(), nil
+}
+
+// takeDst makes the packet flags' --dst a targetValue.
+func takeDst(fs *pflag.FlagSet, pf *packetFlags, list bool) *targetValue {
+	v := &targetValue{into: &pf.dst, list: list}
+	f := fs.Lookup("dst")
+	f.Value = v
+	if list {
+		f.Usage = "IPv4 destinations: addresses, host names and CIDR blocks, comma-separated (198.18.7.1,server,198.18.7.0/28)"
+	} else {
+		f.Usage = "IPv4 destination: an address or a host name (resolved once)"
+	}
+	return v
+}
+
+// ownFlag adds --i-own-the-network.
+func ownFlag(fs *pflag.FlagSet, p *bool) {
+	fs.BoolVar(p, "i-own-the-network", false, "outside the lab: allow --rate max, more than 1024 ports, 256 hosts or 16384 packets, and broadcast or multicast destinations (each announced on stderr)")
+}
+
+// rails are the limits of where the command runs: none in the lab.
+func rails(owned bool) probe.Rails { return probe.Rails{Lab: lab.Current() != "", Owned: owned} }
+
+// checkRails applies the rails and writes their warnings to errw; a refusal
+// is a usage error.
+func checkRails(errw io.Writer, r probe.Rails, a probe.Ask) (probe.Verdict, error) {
+	v, err := r.Check(a)
+	if err != nil {
+		return v, usageError{err}
+	}
+	for _, w := range v.Warnings {
+		fmt.Fprintf(errw, "rawcraft: %s (%s)\n", w, probe.OwnFlag)
+	}
+	return v, nil
+}
