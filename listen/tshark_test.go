@@ -12,23 +12,9 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/oracle"
 	"github.com/rawcraft/rawcraft/pcap"
 )
-
-// needTool returns the path of an outside oracle, skipping the test when it
-// is missing — unless CI is set, where .ci/run installs it and its absence
-// is a failure.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed; .ci/run installs it", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
 
 // seg is one segment of a conversation between hc:40000 (c) and hs:9999 (s).
 type seg struct {
@@ -60,7 +46,7 @@ func sackOpt(blocks [][2]uint32) []byte {
 // zero-window probe, and retransmissions. tshark's tcp.analysis flags and
 // calculated window must equal the analyzer's, frame by frame.
 func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
-	tshark := needTool(t, "tshark")
+	tshark := oracle.Require(t, "tshark")
 	ms := time.Millisecond
 	syn := craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460))), 7)
 	synAck := craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460))), 10)

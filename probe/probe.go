@@ -96,6 +96,11 @@ type Config struct {
 	Timeout  time.Duration
 	Retries  int
 	Interval time.Duration
+	// WindowScan reads the answers to an ACK probe as nmap's window scan
+	// (-sW) does: by the RST's window. Without it an ACK probe is an ACK
+	// scan (-sA). The TCP flags of Packet choose the other scan types
+	// (listen.ScanOf).
+	WindowScan bool
 	// Stateless asks for a stateless TCP SYN scan; runs of more than
 	// StatelessAbove TCP ports are stateless anyway when they can be (via
 	// packet, no fragments, no IP options).
@@ -116,6 +121,12 @@ func (c *Config) check() ([]uint16, error) {
 	case craft.ProtoTCP:
 		if c.Packet.TCP == nil {
 			return nil, configErr("a TCP probe needs a TCP layer in Packet")
+		}
+		if c.scanType() == listen.ScanNone {
+			return nil, configErr("TCP flags %s: a RST is never answered (RFC 9293 §3.10.7), so it can ask nothing", craft.FlagNames(c.Packet.TCP.Flags))
+		}
+		if c.WindowScan && c.Packet.TCP.Flags&craft.TCPAck == 0 {
+			return nil, configErr("a window scan reads the RST to an ACK: the probe's flags must include ACK")
 		}
 	case craft.ProtoUDP:
 		if c.Packet.UDP == nil {
@@ -166,6 +177,14 @@ func (c *Config) check() ([]uint16, error) {
 	return c.Ports, nil
 }
 
+// scanType is how the answers to the run's TCP probes are read.
+func (c *Config) scanType() listen.ScanType {
+	if c.Packet.TCP == nil {
+		return listen.ScanSYN
+	}
+	return listen.ScanOf(c.Packet.TCP.Flags, c.WindowScan)
+}
+
 // stateless says whether the run can and should be a stateless scan; when
 // asked for one that cannot be, it says why.
 func (c *Config) stateless(ports []uint16) (bool, error) {
@@ -173,9 +192,10 @@ func (c *Config) stateless(ports []uint16) (bool, error) {
 	if c.Stateless && c.Proto != craft.ProtoTCP {
 		return false, configErr("a stateless scan sends TCP SYNs, not protocol %d", c.Proto)
 	}
-	can := c.Via == rawsock.ViaPacket && c.Frag == nil && len(c.Packet.IPv4.Options) == 0
+	can := c.Via == rawsock.ViaPacket && c.Frag == nil && len(c.Packet.IPv4.Options) == 0 &&
+		c.Packet.TCP != nil && c.Packet.TCP.Flags == craft.TCPSyn && len(c.Packet.Payload) == 0
 	if c.Stateless && !can {
-		return false, configErr("a stateless scan sends plain SYNs: no IP options, fragments or via ip")
+		return false, configErr("a stateless scan sends plain SYNs: no other flag, data, IP options, fragments or via ip")
 	}
 	return want && can, nil
 }

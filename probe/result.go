@@ -116,7 +116,16 @@ func (r Result) Describe() string {
 			why += "; then this host's kernel sent RST, because it has no socket for a connection rawcraft opened by hand"
 		}
 	case listen.Rst:
-		why = fmt.Sprintf("RST/ACK from %v:%d in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", from, p.DstPort, in)
+		switch p.Scan {
+		case listen.ScanACK:
+			why = fmt.Sprintf("RST from %v:%d in %s — the ACK reached the host: unfiltered; an ACK for no connection draws a RST from an open and a closed port alike (RFC 9293 §3.10.7), so it cannot tell them apart", from, p.DstPort, in)
+		case listen.ScanWindow:
+			why = fmt.Sprintf("RST from %v:%d with window %d in %s — the window scan reads a non-zero window as open and zero as closed; Linux answers every port with window 0", from, p.DstPort, r.Reply.Window, in)
+		case listen.ScanFIN:
+			why = fmt.Sprintf("RST/ACK from %v:%d in %s — closed: a closed port answers any segment but a RST (RFC 9293 §3.10.7.1), an open one drops one without SYN, ACK or RST", from, p.DstPort, in)
+		default:
+			why = fmt.Sprintf("RST/ACK from %v:%d in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", from, p.DstPort, in)
+		}
 	case listen.ICMPPortUnreachable:
 		why = fmt.Sprintf("ICMP port unreachable from %v in %s, quoting our datagram (IP ID 0x%04x) — nothing listens on UDP port %d; an unconnected UDP socket is never told", from, in, r.Reply.QuotedID, p.DstPort)
 	case listen.ICMPUnreachable:
@@ -135,7 +144,17 @@ func (r Result) Describe() string {
 		why = fmt.Sprintf("no reply to %d probe%s", r.Attempts, plural(r.Attempts))
 		switch p.Proto {
 		case craft.ProtoTCP:
-			why += " — filtered: a closed port would have answered RST, so something dropped the SYN or its answer"
+			switch p.Scan {
+			case listen.ScanFIN:
+				why += " — open or filtered: a closed port would have answered RST; an open port drops a segment without SYN, ACK or RST (RFC 9293 §3.10.7.2), and so does a firewall"
+			case listen.ScanACK, listen.ScanWindow:
+				why += " — filtered: any host answers an ACK for no connection with RST, so something dropped the ACK or its answer"
+			default:
+				why += " — filtered: a closed port would have answered RST, so something dropped the SYN or its answer"
+				if p.Flags&craft.TCPFin != 0 {
+					why += " — or the port is open and its host drops SYN|FIN, as Linux does"
+				}
+			}
 		case craft.ProtoUDP:
 			why += " — open or filtered: a closed port would have answered ICMP port unreachable, an open one may stay silent"
 			if p.Frag {

@@ -73,8 +73,8 @@ func unanswered(c *Config) *Report {
 	rep := &Report{Results: make([]Result, len(ports))}
 	for i, p := range ports {
 		r := &rep.Results[i]
-		r.Probe = listen.Probe{Proto: c.Proto, Dst: c.Dst, DstPort: p}
-		r.State = listen.Classify(c.Proto, listen.NoResponse)
+		r.Probe = listen.Probe{Proto: c.Proto, Dst: c.Dst, DstPort: p, Scan: c.scanType()}
+		r.State = listen.ClassifyProbe(&r.Probe, &r.Reply)
 	}
 	return rep
 }
@@ -180,6 +180,7 @@ func runHost(cfg Config) (*Report, error) {
 		switch {
 		case pk.TCP != nil:
 			p.SrcPort, p.Seq = pk.TCP.SrcPort, pk.TCP.Seq
+			p.Flags, p.Ack, p.Len, p.Scan = pk.TCP.Flags, pk.TCP.Ack, len(pk.Payload), cfg.scanType()
 		case pk.UDP != nil:
 			p.SrcPort = pk.UDP.SrcPort
 		default:
@@ -427,7 +428,7 @@ func (cfg *prober) run() (*Report, error) {
 		}
 	}
 	for i := range res {
-		res[i].State = listen.Classify(res[i].Probe.Proto, res[i].Reply.Reason)
+		res[i].State = listen.ClassifyProbe(&res[i].Probe, &res[i].Reply)
 		if res[i].Reply.Reason == listen.NoResponse {
 			res[i].RTT = 0
 		}

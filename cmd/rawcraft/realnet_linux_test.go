@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/internal/oracle"
 	"github.com/rawcraft/rawcraft/rawsock"
 	"golang.org/x/sys/unix"
 )
@@ -163,57 +162,9 @@ func TestRealNetSendArrivesExact(t *testing.T) {
 	}
 }
 
-// nmapRun is the part of nmap's -oX output the comparison reads.
-type nmapRun struct {
-	Hosts []struct {
-		Ports []struct {
-			Protocol string `xml:"protocol,attr"`
-			Port     uint16 `xml:"portid,attr"`
-			State    struct {
-				State string `xml:"state,attr"`
-			} `xml:"state"`
-		} `xml:"ports>port"`
-	} `xml:"host"`
-}
-
-// requireTool skips when tool is missing and CI is unset, and fails under
-// CI, which installs it (.ci/run).
-func requireTool(t *testing.T, tool string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err == nil {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed and CI=%q: .ci/run installs it", tool, os.Getenv("CI"))
-	}
-	t.Skipf("%s is not installed", tool)
-}
-
-// nmapStates runs nmap (-sS or -sU) inside ns and returns port → state.
-func nmapStates(t *testing.T, ns, scan, ports string) map[uint16]string {
-	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", ns, "nmap", scan, "-n", "-Pn", "--max-retries", "1", "-p", ports, "-oX", "-", "198.18.7.1")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("nmap %s: %v: %s", scan, err, errb.String())
-	}
-	var r nmapRun
-	if err := xml.Unmarshal(out, &r); err != nil || len(r.Hosts) != 1 {
-		t.Fatalf("nmap %s output: %v\n%s", scan, err, out)
-	}
-	m := map[uint16]string{}
-	for _, p := range r.Hosts[0].Ports {
-		m[p.Port] = p.State.State
-	}
-	return m
-}
-
 // probe classifies open, closed and filtered ports exactly as nmap -sS and
 // -sU do on the same ports of the same server.
 func TestRealNetProbeAgreesWithNmap(t *testing.T) {
-	requireTool(t, "nmap")
 	p := lab.PairForTest(t)
 	pairServers(t, p)
 	for _, c := range []struct{ proto, scan string }{{"tcp", "-sS"}, {"udp", "-sU"}} {
@@ -229,7 +180,7 @@ func TestRealNetProbeAgreesWithNmap(t *testing.T) {
 			}
 			ours[j.Port] = j.State
 		}
-		theirs := nmapStates(t, p.Client, c.scan, "9997-9999")
+		theirs := oracle.NmapStates(t, p.Client, "198.18.7.1", "9997-9999", c.scan)
 		want := map[string]map[uint16]string{
 			"tcp": {9997: "filtered", 9998: "closed", 9999: "open"},
 			"udp": {9997: "open|filtered", 9998: "closed", 9999: "open"},
