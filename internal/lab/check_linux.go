@@ -10,13 +10,6 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// ICMPRate is what the lab sets net.ipv4.icmp_msgs_per_sec and
-// icmp_msgs_burst to in its hosts: the namespace-wide ("global") ICMP
-// limit, 1000 a second in bursts of 50 by default, which a UDP scan of a
-// few thousand closed ports exceeds at once. Linux multiplies the rate by
-// elapsed jiffies in 32 bits, so it stays well below 2^32 / HZ.
-const ICMPRate = 1000000
-
 type linkSpec struct {
 	host, name string
 	mtu        int

@@ -49,6 +49,13 @@ var (
 	HostIfc = "eth0" // the interface of Hc, Hs and Hf (R has eth0 toward S1, eth1 toward Hf)
 )
 
+// ICMPRate is what the lab sets net.ipv4.icmp_msgs_per_sec and
+// icmp_msgs_burst to in its hosts: the namespace-wide ("global") ICMP
+// limit, 1000 a second in bursts of 50 by default, which a UDP scan of a
+// few thousand closed ports exceeds at once. Linux multiplies the rate by
+// elapsed jiffies in 32 bits, so it stays well below 2^32 / HZ.
+const ICMPRate = 1000000
+
 // Config describes a lab. The zero value is the article's lab named "lab".
 type Config struct {
 	// Name makes the lab's namespaces rc-NAME-hc, rc-NAME-hs…: labs with

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -32,6 +33,11 @@ func Up(cfg Config) (*Lab, error) {
 	if os.Geteuid() != 0 {
 		return nil, ErrPermission
 	}
+	// A signal from here on waits until the lab is whole or gone, then
+	// removes it: never a namespace made after the removal.
+	armSignals()
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	if own, st := stateOf(cfg.Name); st == Live && !ownedBySelf(own, cfg.Name) {
 		return nil, fmt.Errorf("lab %s %w (owner %s): choose another --name", cfg.Name, ErrBusy, own)
 	}
@@ -45,10 +51,10 @@ func Up(cfg Config) (*Lab, error) {
 	}
 	// The record, naming this process, comes before any namespace: a run
 	// killed from here on leaves an orphan that Sweep recognises.
-	if err := writeRecord(cfg, owner.Self().String()); err != nil {
-		return nil, err
-	}
 	register(l)
+	if err := writeRecord(cfg, owner.Self().String()); err != nil {
+		return nil, errors.Join(err, l.Down())
+	}
 	if len(present) > 0 && len(l.repaired) == 0 {
 		return l, nil
 	}
@@ -83,6 +89,8 @@ func (c Config) describe() string {
 // Remove (rawcraft lab down) or Sweep(true) (lab down --all) removes it.
 // rawcraft lab up keeps the lab it built.
 func (l *Lab) Keep() error {
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	if err := writeRecord(l.cfg, Kept); err != nil {
 		return err
 	}
@@ -90,6 +98,18 @@ func (l *Lab) Keep() error {
 	delete(active, l.cfg.Name)
 	mu.Unlock()
 	return nil
+}
+
+// Start starts cmd inside host's namespace: the child is forked from a
+// thread that has entered the namespace, so it lives there. The child dies
+// with this process (PR_SET_PDEATHSIG, SIGKILL): a killed rawcraft lab exec
+// leaves no child running under PID 1.
+func (l *Lab) Start(host string, cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	return l.Do(host, func() error { return cmd.Start() })
 }
 
 func register(l *Lab) {
@@ -151,7 +171,8 @@ func armSignals() {
 		signal.Notify(c, Signals...)
 		go func() {
 			s := <-c
-			CleanupAll()
+			buildMu.Lock() // held until exit: no lab is built or kept after this
+			cleanupAll()
 			if n, ok := s.(syscall.Signal); ok {
 				os.Exit(128 + int(n))
 			}

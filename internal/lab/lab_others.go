@@ -5,6 +5,7 @@ package lab
 import (
 	"fmt"
 	"os"
+	"os/exec"
 )
 
 // Off Linux no lab can exist: Up, Open and everything that enters a
@@ -18,6 +19,9 @@ func existing(prefix string) []string { return nil }
 func nsExists(name string) bool { return false }
 
 func deleteNS(name string) error { return notLinux("removing namespace " + name) }
+
+// Start returns an error wrapping ErrNotLinux; cmd does not start.
+func (l *Lab) Start(host string, cmd *exec.Cmd) error { return notLinux("lab exec " + host) }
 
 // Keep returns an error wrapping ErrNotLinux.
 func (l *Lab) Keep() error { return notLinux("lab " + l.cfg.Name) }

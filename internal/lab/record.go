@@ -115,7 +115,7 @@ func (s OwnerState) String() string {
 type Owned struct {
 	Name  string
 	Hosts []string // sorted
-	Owner string   // "PID.START", Kept, or "" without a record
+	Owner string   // "PID.START", Kept, "PID" read from a name without a record, or ""
 	State OwnerState
 }
 
@@ -141,9 +141,9 @@ func stateOf(name string) (string, OwnerState) {
 	if m := legacyPID.FindStringSubmatch(name); m != nil {
 		pid, _ := strconv.Atoi(m[1] + m[2])
 		if pid == os.Getpid() || (owner.Owner{PID: pid}).Alive() {
-			return "", Live
+			return m[1] + m[2], Live
 		}
-		return "", Orphan
+		return m[1] + m[2], Orphan
 	}
 	return "", Unrecorded
 }
@@ -226,8 +226,8 @@ func ownedBySelf(own, name string) bool {
 	if own == owner.Self().String() {
 		return true
 	}
-	m := legacyPID.FindStringSubmatch(name)
-	return own == "" && m != nil && m[1]+m[2] == strconv.Itoa(os.Getpid())
+	_, hasRecord := readRecord(name)
+	return !hasRecord && own == strconv.Itoa(os.Getpid())
 }
 
 func removeLab(name string) ([]string, error) {
