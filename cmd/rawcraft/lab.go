@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/spf13/cobra"
@@ -186,6 +187,9 @@ interfaces, routes and firewall are never touched. Needs root.`,
 			err = runChild(l, host, c)
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					return exitCode(128 + int(ws.Signal())) // as a shell reports it
+				}
 				return exitCode(ee.ExitCode())
 			}
 			return err

@@ -138,7 +138,7 @@ func stateOf(name string) (string, OwnerState) {
 		}
 		return r.owner, Orphan
 	}
-	if m := legacyPID.FindStringSubmatch(name); m != nil {
+	if m := legacyPID.FindStringSubmatch(name); m != nil && len(presentHosts(name)) > 0 {
 		pid, _ := strconv.Atoi(m[1] + m[2])
 		if pid == os.Getpid() || (owner.Owner{PID: pid}).Alive() {
 			return m[1] + m[2], Live
@@ -228,6 +228,17 @@ func ownedBySelf(own, name string) bool {
 	}
 	_, hasRecord := readRecord(name)
 	return !hasRecord && own == strconv.Itoa(os.Getpid())
+}
+
+// presentHosts lists the hosts of lab name whose namespaces exist.
+func presentHosts(name string) []string {
+	var out []string
+	for _, h := range hostsOf(true) {
+		if nsExists(nsName(name, h)) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func removeLab(name string) ([]string, error) {
