@@ -14,10 +14,17 @@ type Probe struct {
 	Src, Dst netip.Addr // the prober's address and the target's
 	SrcPort  uint16     // TCP and UDP
 	DstPort  uint16
-	Seq      uint32 // TCP: the SYN's sequence number; the reply acknowledges Seq+1
-	ICMPID   uint16 // ICMP echo identifier
-	ICMPSeq  uint16 // ICMP echo sequence number
-	Frag     bool   // sent in fragments: a reassembly timeout can answer it
+	Seq      uint32 // TCP: the probe's sequence number
+	// TCP: the probe's control bits, acknowledgement number and data length,
+	// and how its answers are read (nmap's scan types). The zero value is a
+	// SYN without data, read as a SYN scan.
+	Flags   uint8
+	Ack     uint32
+	Len     int
+	Scan    ScanType
+	ICMPID  uint16 // ICMP echo identifier
+	ICMPSeq uint16 // ICMP echo sequence number
+	Frag    bool   // sent in fragments: a reassembly timeout can answer it
 }
 
 // Reason says what answered a probe; its String is the contract's name.
@@ -51,6 +58,7 @@ const (
 	Closed       State = "closed"
 	Filtered     State = "filtered"
 	OpenFiltered State = "open|filtered"
+	Unfiltered   State = "unfiltered"  // ACK scan: the probe reached the host, open or closed
 	Up           State = "up"          // ICMP echo answered
 	Unreachable  State = "unreachable" // ICMP echo answered by an error
 )
@@ -99,6 +107,7 @@ type Reply struct {
 	MTU      uint16     // next-hop MTU of a fragmentation-needed error
 	Time     time.Time  // kernel receive timestamp
 	Flags    uint8      // TCP flags of a SYN-ACK or RST
+	Window   uint16     // TCP window of a SYN-ACK or RST (the window scan reads it)
 	QuotedID uint16     // the IP ID the error quoted
 }
 
@@ -203,11 +212,11 @@ func (m *Matcher) Match(pkt *Packet) (Kind, int, Reply) {
 		if i := m.lookup(craft.ProtoTCP, ip.Src, ip.Dst, t.SrcPort, t.DstPort); i >= 0 {
 			p := &m.probes[i]
 			switch {
-			case t.Flags&craft.TCPSyn != 0 && t.Seq == p.Seq:
-				return ProbeCopy, i, r
-			case t.Flags&craft.TCPRst != 0 && t.Seq == p.Seq+1:
+			case t.Flags&craft.TCPRst != 0 && t.Seq == p.Seq+p.seqLen() && p.flags()&craft.TCPSyn != 0:
 				r.Flags = t.Flags
 				return KernelRST, i, r
+			case t.Seq == p.Seq && t.Flags == p.flags():
+				return ProbeCopy, i, r
 			}
 			return Unrelated, -1, r
 		}
@@ -216,12 +225,20 @@ func (m *Matcher) Match(pkt *Packet) (Kind, int, Reply) {
 			return Unrelated, -1, r
 		}
 		p := &m.probes[i]
-		r.Flags = t.Flags
-		acked := t.Flags&craft.TCPAck != 0 && t.Ack == p.Seq+1
+		r.Flags, r.Window = t.Flags, t.Window
+		// What RFC 9293 §3.10.7.1 has a host answer with: to a segment
+		// without ACK, <ACK=SEG.SEQ+SEG.LEN> — SYN and FIN count, and so does
+		// the data; to one with ACK, a RST with <SEQ=SEG.ACK>.
+		acked := t.Flags&craft.TCPAck != 0 && t.Ack == p.Seq+p.seqLen()
+		probeACK := p.flags()&craft.TCPAck != 0
 		switch {
-		case t.Flags&(craft.TCPSyn|craft.TCPAck) == craft.TCPSyn|craft.TCPAck && acked:
+		case t.Flags&(craft.TCPSyn|craft.TCPAck) == craft.TCPSyn|craft.TCPAck && !probeACK && p.flags()&craft.TCPSyn != 0 && (acked || t.Ack == p.Seq+1):
+			// A listener acknowledges the SYN alone: data in a SYN is
+			// queued only with Fast Open (RFC 7413), else not acknowledged.
 			r.Reason = SynAck
-		case t.Flags&craft.TCPRst != 0 && (acked || t.Flags&craft.TCPAck == 0 && t.Ack == 0):
+		case t.Flags&craft.TCPRst != 0 && probeACK && t.Seq == p.Ack:
+			r.Reason = Rst
+		case t.Flags&craft.TCPRst != 0 && !probeACK && (acked || t.Flags&craft.TCPAck == 0 && t.Ack == 0):
 			r.Reason = Rst
 		default:
 			return Unrelated, -1, r
@@ -301,4 +318,110 @@ func (m *Matcher) matchError(d *craft.Decoded, r Reply) (Kind, int, Reply) {
 		return Unrelated, -1, r
 	}
 	return Answer, i, r
+}
+
+// flags are the probe's control bits: a zero Probe is a SYN.
+func (p *Probe) flags() uint8 {
+	if p.Flags == 0 && p.Scan == ScanSYN {
+		return craft.TCPSyn
+	}
+	return p.Flags
+}
+
+// seqLen is the sequence space the probe takes: its data, and one each for
+// SYN and FIN (RFC 9293 §3.4, SEG.LEN).
+func (p *Probe) seqLen() uint32 {
+	n := uint32(p.Len)
+	if p.flags()&craft.TCPSyn != 0 {
+		n++
+	}
+	if p.flags()&craft.TCPFin != 0 {
+		n++
+	}
+	return n
+}
+
+// ScanType is how the answers to a TCP probe are read: nmap's scan types,
+// which differ in the control bits they send.
+type ScanType uint8
+
+// Scan types.
+const (
+	// ScanSYN (nmap -sS): SYN/ACK open, RST closed, nothing or an ICMP
+	// unreachable filtered.
+	ScanSYN ScanType = iota
+	// ScanACK (nmap -sA): an ACK draws a RST from open and closed ports
+	// alike (RFC 9293 §3.10.7.1): RST unfiltered, nothing filtered.
+	ScanACK
+	// ScanWindow (nmap -sW): an ACK scan that reads the RST's window: some
+	// systems answer from an open port with a non-zero window.
+	ScanWindow
+	// ScanFIN (nmap -sF, -sN, -sX): a segment with neither SYN, ACK nor
+	// RST is answered with RST by a closed port and dropped by an open one
+	// (RFC 9293 §3.10.7.2): RST closed, nothing open|filtered.
+	ScanFIN
+	// ScanNone: a RST, which nothing answers (RFC 9293 §3.10.7): there is
+	// no state to learn.
+	ScanNone
+)
+
+var scanNames = [...]string{"SYN", "ACK", "window", "FIN/null/Xmas", "none"}
+
+func (s ScanType) String() string {
+	if int(s) < len(scanNames) {
+		return scanNames[s]
+	}
+	return fmt.Sprintf("scan(%d)", uint8(s))
+}
+
+// ScanOf is how a probe with control bits flags is read: with ACK an ACK
+// scan (window: the window scan), with SYN a SYN scan, with RST nothing,
+// otherwise a FIN scan. A SYN that also carries FIN is a SYN scan whose
+// silent ports may be open: Linux drops SYN|FIN in LISTEN.
+func ScanOf(flags uint8, window bool) ScanType {
+	switch {
+	case flags&craft.TCPRst != 0:
+		return ScanNone
+	case flags&craft.TCPAck != 0 && window:
+		return ScanWindow
+	case flags&craft.TCPAck != 0:
+		return ScanACK
+	case flags&craft.TCPSyn != 0:
+		return ScanSYN
+	}
+	return ScanFIN
+}
+
+// ClassifyProbe is Classify for a probe whose TCP scan type matters: the
+// state nmap gives a port for this reply to this kind of probe.
+func ClassifyProbe(p *Probe, r *Reply) State {
+	if p.Proto != craft.ProtoTCP {
+		return Classify(p.Proto, r.Reason)
+	}
+	switch p.Scan {
+	case ScanACK:
+		if r.Reason == Rst {
+			return Unfiltered
+		}
+		return Filtered
+	case ScanWindow:
+		switch {
+		case r.Reason == Rst && r.Window > 0:
+			return Open
+		case r.Reason == Rst:
+			return Closed
+		}
+		return Filtered
+	case ScanFIN:
+		switch r.Reason {
+		case Rst:
+			return Closed
+		case NoResponse:
+			return OpenFiltered
+		}
+		return Filtered
+	case ScanNone:
+		return Filtered
+	}
+	return Classify(p.Proto, r.Reason)
 }

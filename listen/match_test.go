@@ -260,3 +260,87 @@ func BenchmarkDecodeAndMatch(b *testing.B) {
 		}
 	}
 }
+
+// Every TCP probe is paired with the reset RFC 9293 §3.10.7.1 has a host
+// send: to a segment without ACK, RST/ACK acknowledging SEG.SEQ+SEG.LEN (SYN,
+// FIN and the data all count); to one with ACK, a RST whose sequence number
+// is SEG.ACK. A reply with any other number is someone else's.
+func TestMatchResetsToEveryProbe(t *testing.T) {
+	const seq, ack = 1000, 77777
+	for _, c := range []struct {
+		desc     string
+		flags    uint8
+		data     int
+		rst      craft.TCP // the reset, ports filled in below
+		want     Kind
+		scan     ScanType
+		wantSt   State
+		synAckOK bool
+	}{
+		{"SYN", craft.TCPSyn, 0, craft.TCP{Flags: craft.TCPRst | craft.TCPAck, Ack: seq + 1}, Answer, ScanSYN, Closed, true},
+		{"SYN with 5 data bytes", craft.TCPSyn, 5, craft.TCP{Flags: craft.TCPRst | craft.TCPAck, Ack: seq + 1 + 5}, Answer, ScanSYN, Closed, true},
+		{"SYN with data, reset acking the SYN alone", craft.TCPSyn, 5, craft.TCP{Flags: craft.TCPRst | craft.TCPAck, Ack: seq + 1}, Unrelated, ScanSYN, Closed, true},
+		{"FIN", craft.TCPFin, 0, craft.TCP{Flags: craft.TCPRst | craft.TCPAck, Ack: seq + 1}, Answer, ScanFIN, Closed, false},
+		{"null", 0, 0, craft.TCP{Flags: craft.TCPRst | craft.TCPAck, Ack: seq}, Answer, ScanFIN, Closed, false},
+		{"Xmas", craft.TCPFin | craft.TCPPsh | craft.TCPUrg, 0, craft.TCP{Flags: craft.TCPRst | craft.TCPAck, Ack: seq + 1}, Answer, ScanFIN, Closed, false},
+		{"ACK", craft.TCPAck, 0, craft.TCP{Flags: craft.TCPRst, Seq: ack}, Answer, ScanACK, Unfiltered, false},
+		{"ACK, reset with another seq", craft.TCPAck, 0, craft.TCP{Flags: craft.TCPRst, Seq: ack + 1}, Unrelated, ScanACK, Unfiltered, false},
+		{"SYN|FIN", craft.TCPSyn | craft.TCPFin, 0, craft.TCP{Flags: craft.TCPRst | craft.TCPAck, Ack: seq + 2}, Answer, ScanSYN, Closed, true},
+	} {
+		p := Probe{Proto: craft.ProtoTCP, Src: hc, Dst: hs, SrcPort: 40000, DstPort: 80, Seq: seq, Ack: ack, Flags: c.flags, Len: c.data, Scan: ScanOf(c.flags, false)}
+		if p.Scan != c.scan {
+			t.Errorf("%s: scan %v, want %v", c.desc, p.Scan, c.scan)
+		}
+		m := NewMatcher(1)
+		if _, err := m.Add(p); err != nil {
+			t.Fatal(err)
+		}
+		rst := c.rst
+		rst.SrcPort, rst.DstPort = 80, 40000
+		k, _, r := m.Match(packet(t, frame(t, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &rst}), false))
+		if k != c.want {
+			t.Errorf("%s: the reset is %v, want %v", c.desc, k, c.want)
+			continue
+		}
+		if k == Answer {
+			if st := ClassifyProbe(&p, &r); st != c.wantSt {
+				t.Errorf("%s: state %s, want %s", c.desc, st, c.wantSt)
+			}
+		}
+		// The probe leaving is recognised as itself.
+		out := craft.TCP{SrcPort: 40000, DstPort: 80, Seq: seq, Ack: ack, Flags: c.flags}
+		if k, _, _ := m.Match(packet(t, frame(t, craft.Packet{IPv4: &craft.IPv4{Src: hc, Dst: hs}, TCP: &out, Payload: make([]byte, c.data)}), true)); k != ProbeCopy {
+			t.Errorf("%s: the probe's own copy is %v", c.desc, k)
+		}
+		sa := craft.TCP{SrcPort: 80, DstPort: 40000, Flags: craft.TCPSyn | craft.TCPAck, Ack: seq + 1}
+		k, _, r = m.Match(packet(t, frame(t, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &sa}), false))
+		if got := k == Answer && r.Reason == SynAck; got != c.synAckOK {
+			t.Errorf("%s: a SYN/ACK acking seq+1 matched %v, want %v", c.desc, got, c.synAckOK)
+		}
+	}
+}
+
+// The window scan reads the RST's window; silence means what nmap says for
+// each scan type.
+func TestClassifyProbe(t *testing.T) {
+	for _, c := range []struct {
+		scan ScanType
+		r    Reply
+		want State
+	}{
+		{ScanWindow, Reply{Reason: Rst, Window: 512}, Open},
+		{ScanWindow, Reply{Reason: Rst}, Closed},
+		{ScanWindow, Reply{}, Filtered},
+		{ScanACK, Reply{}, Filtered},
+		{ScanACK, Reply{Reason: ICMPUnreachable}, Filtered},
+		{ScanFIN, Reply{}, OpenFiltered},
+		{ScanFIN, Reply{Reason: ICMPUnreachable}, Filtered},
+		{ScanSYN, Reply{}, Filtered},
+		{ScanSYN, Reply{Reason: SynAck}, Open},
+	} {
+		p := Probe{Proto: craft.ProtoTCP, Scan: c.scan}
+		if got := ClassifyProbe(&p, &c.r); got != c.want {
+			t.Errorf("%v scan, %v (window %d): %s, want %s", c.scan, c.r.Reason, c.r.Window, got, c.want)
+		}
+	}
+}

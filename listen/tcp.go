@@ -15,21 +15,55 @@ type Flow struct {
 	SrcPort, DstPort uint16
 }
 
-// TCPNote says what the analyzer noticed about a segment.
-type TCPNote uint8
+// TCPNote says what the analyzer noticed about a segment: a set of bits,
+// named as Wireshark's tcp.analysis flags are, because students compare the
+// two.
+type TCPNote uint16
 
 // Notes.
 const (
-	TCPNothing TCPNote = iota
+	TCPNothing TCPNote = 0
 	// TCPRetransmission: the segment carries sequence numbers the flow has
 	// already sent (RFC 9293 §3.8.1; RFC 6298).
-	TCPRetransmission
-	// TCPDupAck: a pure ACK repeating the flow's last acknowledgement and
-	// window: the receiver saw a segment out of order (RFC 5681 §2).
+	TCPRetransmission TCPNote = 1 << (iota - 1)
+	// TCPDupAck: a pure ACK at the flow's next sequence number repeating its
+	// last acknowledgement and window: the receiver saw a segment out of
+	// order (RFC 5681 §2, "duplicate acknowledgment").
 	TCPDupAck
 	// TCPZeroWindow: the sender's receive buffer is full (RFC 9293 §3.8.6.1).
 	TCPZeroWindow
+	// TCPZeroWindowProbe: one byte at the flow's next sequence number while
+	// the peer's window is zero (RFC 9293 §3.8.6.1, "probing zero windows").
+	TCPZeroWindowProbe
+	// TCPKeepAlive: at most one byte, one below the flow's next sequence
+	// number, so that the peer must answer with an ACK (RFC 9293 §3.8.4).
+	// Linux probes a zero window this way too (tcp_xmit_probe_skb): no data,
+	// the sequence number one below the window's left edge.
+	TCPKeepAlive
+	// TCPWindowUpdate: a pure ACK that changes only the window.
+	TCPWindowUpdate
+	// TCPWindowFull: the segment fills the window the peer last advertised.
+	TCPWindowFull
 )
+
+var tcpNoteNames = [...]string{"retransmission", "duplicate ACK", "zero window", "zero-window probe", "keep-alive", "window update", "window full"}
+
+// Has says whether n includes every bit of m.
+func (n TCPNote) Has(m TCPNote) bool { return m != 0 && n&m == m }
+
+func (n TCPNote) String() string {
+	var parts []string
+	for i, name := range tcpNoteNames {
+		if n&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// SACKBlock is one block of a SACK option (RFC 2018 §3): the receiver holds
+// the bytes from Left up to, not including, Right.
+type SACKBlock struct{ Left, Right uint32 }
 
 // TCPEvent is the analyzer's verdict on one segment.
 type TCPEvent struct {
@@ -41,6 +75,16 @@ type TCPEvent struct {
 	Since time.Duration // retransmission: time since the previous copy
 	Ratio float64       // retransmission: Since divided by the previous interval (≈2 under RFC 6298 back-off)
 	Dups  int           // duplicate ACK: how many so far
+	// Window is the receive window the segment advertises, in bytes: the
+	// field shifted by the window scale both SYNs agreed on (RFC 7323 §2.3,
+	// the shift clamped to 14). Scale is that shift, or -1 when the
+	// handshake was not seen (the field is then all there is, as Wireshark
+	// says "window size scaling factor: -1 (unknown)").
+	Window int
+	Scale  int
+	// SACK holds the segment's SACK blocks (at most four fit, RFC 2018 §3).
+	SACK  [4]SACKBlock
+	NSACK int
 }
 
 // Segment is the history of one segment that was sent more than once.
@@ -66,19 +110,24 @@ type segKey struct {
 }
 
 type flowState struct {
-	sndMax   uint32 // highest sequence number sent + 1
+	nextSeq  uint32 // highest sequence number sent + 1
 	seen     bool
 	lastAck  uint32
-	lastWin  uint16
+	lastWin  uint16 // the window field as sent
+	winSeen  bool
 	ackSeen  bool
 	dups     int
+	synScale int // the SYN's window scale option, clamped to 14; -1 none seen; -2 SYN without the option
 	segments map[uint32]*Segment
 }
 
-// TCPAnalyzer watches TCP segments go by and notices retransmissions — with
-// the interval since the previous copy, the article's Exercise 5 —,
-// duplicate ACKs and zero windows. It is bounded: at most MaxFlows flows
-// (default 1024) are followed, the rest ignored.
+// TCPAnalyzer watches TCP segments go by and notices what Wireshark's TCP
+// analysis notices — retransmissions (with the interval since the previous
+// copy, the article's Exercise 5), duplicate ACKs, zero windows and their
+// probes, keep-alives, window updates, full windows — by the same rules as
+// Wireshark's packet-tcp.c, so that the two agree segment by segment. It is
+// bounded: at most MaxFlows flows (default 1024) are followed, the rest
+// ignored.
 type TCPAnalyzer struct {
 	MaxFlows int
 	flows    map[Flow]*flowState
@@ -88,6 +137,34 @@ type TCPAnalyzer struct {
 // NewTCPAnalyzer returns an empty analyzer.
 func NewTCPAnalyzer() *TCPAnalyzer { return &TCPAnalyzer{flows: map[Flow]*flowState{}} }
 
+func (a *TCPAnalyzer) state(f Flow) *flowState {
+	st := a.flows[f]
+	if st == nil {
+		max := a.MaxFlows
+		if max <= 0 {
+			max = 1024
+		}
+		if len(a.flows) >= max {
+			return nil
+		}
+		st = &flowState{segments: map[uint32]*Segment{}, synScale: -1}
+		a.flows[f] = st
+	}
+	return st
+}
+
+// scale is the shift that applies to st's window fields: both SYNs must have
+// carried the option (RFC 7323 §2.2); -1 when a SYN was not seen.
+func scale(st, rev *flowState) int {
+	switch {
+	case st == nil || rev == nil || st.synScale == -1 || rev.synScale == -1:
+		return -1
+	case st.synScale < 0 || rev.synScale < 0:
+		return 0
+	}
+	return st.synScale
+}
+
 // Add looks at one captured packet.
 func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 	d := &p.Decoded
@@ -96,30 +173,73 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 	}
 	t := &d.TCP
 	f := Flow{Src: d.IPv4.Src, Dst: d.IPv4.Dst, SrcPort: t.SrcPort, DstPort: t.DstPort}
-	st := a.flows[f]
+	st := a.state(f)
 	if st == nil {
-		max := a.MaxFlows
-		if max <= 0 {
-			max = 1024
-		}
-		if len(a.flows) >= max {
-			return TCPEvent{}
-		}
-		st = &flowState{segments: map[uint32]*Segment{}}
-		a.flows[f] = st
+		return TCPEvent{}
 	}
+	rev := a.flows[Flow{Src: f.Dst, Dst: f.Src, SrcPort: f.DstPort, DstPort: f.SrcPort}]
 	n := len(d.Payload)
+	ev := TCPEvent{Flow: f, Seq: t.Seq, Len: n}
+	if t.Flags&craft.TCPSyn != 0 {
+		st.synScale = -2
+	}
+	for off := 0; off < len(t.Options); {
+		o, next, err := craft.NextOption(t.Options, off)
+		if err != nil || o.Kind == 0 {
+			break
+		}
+		switch {
+		case o.Kind == 3 && len(o.Data) == 1 && t.Flags&craft.TCPSyn != 0: // window scale (RFC 7323 §2.2)
+			st.synScale = min(int(o.Data[0]), 14)
+		case o.Kind == 5: // SACK (RFC 2018 §3)
+			for i := 0; i+8 <= len(o.Data) && ev.NSACK < len(ev.SACK); i += 8 {
+				ev.SACK[ev.NSACK] = SACKBlock{be32(o.Data[i:]), be32(o.Data[i+4:])}
+				ev.NSACK++
+			}
+		}
+		off = next
+	}
+	ev.Scale = scale(st, rev)
+	ev.Window = int(t.Window)
+	if ev.Scale > 0 && t.Flags&craft.TCPSyn == 0 { // a SYN's window is never scaled (RFC 7323 §2.2)
+		ev.Window <<= ev.Scale
+	}
+	if t.Flags&craft.TCPRst != 0 {
+		return ev
+	}
 	seqLen := uint32(n)
 	if t.Flags&(craft.TCPSyn|craft.TCPFin) != 0 {
 		seqLen++
 	}
-	ev := TCPEvent{Flow: f, Seq: t.Seq, Len: n}
+	plain := t.Flags&(craft.TCPSyn|craft.TCPFin|craft.TCPRst) == 0
+	ack := t.Flags&craft.TCPAck != 0
+	// The checks and their order are Wireshark's (tcp_analyze_sequence_number).
 	switch {
-	case t.Flags&craft.TCPRst != 0:
-		return ev
-	case seqLen > 0:
-		end := t.Seq + seqLen
-		if st.seen && int32(t.Seq-st.sndMax) < 0 {
+	case st.seen && n == 1 && t.Seq == st.nextSeq && rev != nil && rev.winSeen && rev.lastWin == 0:
+		ev.Note |= TCPZeroWindowProbe
+	case st.seen && n <= 1 && plain && t.Seq == st.nextSeq-1:
+		ev.Note |= TCPKeepAlive
+	default:
+		if t.Window == 0 && plain {
+			ev.Note |= TCPZeroWindow
+		}
+		if st.seen && n == 0 && t.Window != 0 && st.winSeen && t.Window != st.lastWin && t.Seq == st.nextSeq && ack && st.ackSeen && t.Ack == st.lastAck && plain {
+			ev.Note |= TCPWindowUpdate
+		}
+		if n > 0 && rev != nil && rev.ackSeen && rev.winSeen && ev.Scale >= 0 {
+			revWin := uint32(rev.lastWin) << max(scale(rev, st), 0)
+			if t.Seq+uint32(n) == rev.lastAck+revWin {
+				ev.Note |= TCPWindowFull
+			}
+		}
+		if st.seen && n == 0 && t.Window != 0 && st.winSeen && t.Window == st.lastWin && t.Seq == st.nextSeq && ack && st.ackSeen && t.Ack == st.lastAck && plain {
+			st.dups++
+			ev.Note |= TCPDupAck
+			ev.Dups = st.dups
+		} else if ack && (!st.ackSeen || t.Ack != st.lastAck) {
+			st.dups = 0
+		}
+		if seqLen > 0 && st.seen && int32(t.Seq-st.nextSeq) < 0 {
 			seg := st.segments[t.Seq]
 			if seg == nil {
 				seg = &Segment{Flow: f, Seq: t.Seq, Len: n}
@@ -131,34 +251,33 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 			if len(seg.Copies) < 64 {
 				seg.Copies = append(seg.Copies, p.Meta.Time)
 			}
-			ev.Note, ev.Copy = TCPRetransmission, len(seg.Copies)
+			ev.Note |= TCPRetransmission
+			ev.Copy = len(seg.Copies)
 			if iv := seg.Intervals(); len(iv) > 0 {
 				ev.Since = iv[len(iv)-1]
 				if len(iv) > 1 && iv[len(iv)-2] > 0 {
 					ev.Ratio = float64(iv[len(iv)-1]) / float64(iv[len(iv)-2])
 				}
 			}
-		} else if len(st.segments) < 4096 {
+		} else if seqLen > 0 && len(st.segments) < 4096 {
 			st.segments[t.Seq] = &Segment{Flow: f, Seq: t.Seq, Len: n, Copies: []time.Time{p.Meta.Time}}
 		}
-		if !st.seen || int32(end-st.sndMax) > 0 {
-			st.sndMax, st.seen = end, true
-		}
-	case t.Flags&craft.TCPAck != 0:
-		if st.ackSeen && t.Ack == st.lastAck && t.Window == st.lastWin && t.Window != 0 {
-			st.dups++
-			ev.Note, ev.Dups = TCPDupAck, st.dups
-		} else {
-			st.dups = 0
-		}
 	}
-	if t.Flags&craft.TCPAck != 0 {
-		st.lastAck, st.lastWin, st.ackSeen = t.Ack, t.Window, true
+	// A zero-window probe's byte is not counted as sent: the window is
+	// closed, and the probe is repeated at the same number (as Wireshark
+	// counts it).
+	if end := t.Seq + seqLen; !ev.Note.Has(TCPZeroWindowProbe) && (!st.seen || int32(end-st.nextSeq) > 0) {
+		st.nextSeq, st.seen = end, true
 	}
-	if t.Window == 0 && t.Flags&craft.TCPSyn == 0 && ev.Note == TCPNothing {
-		ev.Note = TCPZeroWindow
+	if ack {
+		st.lastAck, st.ackSeen = t.Ack, true
 	}
+	st.lastWin, st.winSeen = t.Window, true
 	return ev
+}
+
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // Retransmitted returns every segment sent more than once, with the kernel
@@ -175,19 +294,41 @@ func (a *TCPAnalyzer) Retransmitted() []Segment {
 
 // Text says what the event is, in words; "" for an ordinary segment.
 func (ev TCPEvent) Text() string {
-	switch ev.Note {
-	case TCPRetransmission:
-		s := fmt.Sprintf("retransmission: copy %d of seq %d, %.3f s after the previous", ev.Copy, ev.Seq, ev.Since.Seconds())
-		if ev.Ratio > 0 {
-			s += fmt.Sprintf(" (×%.2f)", ev.Ratio)
+	var parts []string
+	for i := range tcpNoteNames {
+		n := TCPNote(1 << i)
+		if !ev.Note.Has(n) {
+			continue
 		}
-		return s
-	case TCPDupAck:
-		return fmt.Sprintf("duplicate ACK #%d", ev.Dups)
-	case TCPZeroWindow:
-		return "zero window: the receiver's buffer is full"
+		switch n {
+		case TCPRetransmission:
+			s := fmt.Sprintf("retransmission: copy %d of seq %d, %.3f s after the previous", ev.Copy, ev.Seq, ev.Since.Seconds())
+			if ev.Ratio > 0 {
+				s += fmt.Sprintf(" (×%.2f)", ev.Ratio)
+			}
+			parts = append(parts, s)
+		case TCPDupAck:
+			parts = append(parts, fmt.Sprintf("duplicate ACK #%d", ev.Dups))
+		case TCPZeroWindow:
+			parts = append(parts, "zero window: the receiver's buffer is full")
+		case TCPZeroWindowProbe:
+			parts = append(parts, "zero-window probe: one byte into a closed window")
+		case TCPKeepAlive:
+			parts = append(parts, "keep-alive or window probe: seq one below the next, so the peer must ACK")
+		case TCPWindowUpdate:
+			parts = append(parts, fmt.Sprintf("window update: %d bytes", ev.Window))
+		case TCPWindowFull:
+			parts = append(parts, "window full: this segment fills the peer's advertised window")
+		}
 	}
-	return ""
+	if ev.NSACK > 0 {
+		var bs []string
+		for _, b := range ev.SACK[:ev.NSACK] {
+			bs = append(bs, fmt.Sprintf("%d-%d", b.Left, b.Right))
+		}
+		parts = append(parts, "SACK "+strings.Join(bs, " "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Describe says how often the segment went out and the intervals between

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
 )
 
 // Off Linux every socket operation fails at once with an error that wraps
@@ -122,3 +124,20 @@ func Flood(ifi *net.Interface, cfg FloodConfig) (uint64, time.Duration, error) {
 func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 	return Route{}, notLinux("resolve " + dst.String())
 }
+
+// KindConn: see the Linux version.
+type KindConn struct{}
+
+// OpenKind needs Linux.
+func OpenKind(k SocketKind, proto uint8, ifi *net.Interface) (*KindConn, error) {
+	return nil, notLinux("open " + k.String())
+}
+
+func (c *KindConn) Kind() SocketKind                     { return 0 }
+func (c *KindConn) Bind(a netip.Addr, port uint16) error { return notLinux("bind") }
+func (c *KindConn) LocalPort() (uint16, error)           { return 0, notLinux("getsockname") }
+func (c *KindConn) Send(b []byte, dst netip.Addr, dstPort uint16, dstMAC craft.MAC) error {
+	return notLinux("send")
+}
+func (c *KindConn) Recv(b []byte, deadline time.Time) (int, error) { return 0, notLinux("recv") }
+func (c *KindConn) Close() error                                   { return nil }

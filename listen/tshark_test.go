@@ -1,0 +1,168 @@
+package listen
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/pcap"
+)
+
+// needTool returns the path of an outside oracle, skipping the test when it
+// is missing — unless CI is set, where .ci/run installs it and its absence
+// is a failure.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; .ci/run installs it", name)
+		}
+		t.Skipf("%s is not installed", name)
+	}
+	return p
+}
+
+// seg is one segment of a conversation between hc:40000 (c) and hs:9999 (s).
+type seg struct {
+	at         time.Duration
+	from       string // "c" or "s"
+	seq, ack   uint32
+	flags      uint8
+	win        uint16
+	n          int // data bytes
+	opts       []byte
+	sack       [][2]uint32
+	wantNote   TCPNote
+	wantWindow int
+}
+
+func sackOpt(blocks [][2]uint32) []byte {
+	o := []byte{1, 1, 5, byte(2 + 8*len(blocks))}
+	for _, b := range blocks {
+		o = binary.BigEndian.AppendUint32(o, b[0])
+		o = binary.BigEndian.AppendUint32(o, b[1])
+	}
+	return o
+}
+
+// The analyzer against Wireshark's on one conversation that shows every
+// note: a handshake agreeing on window scales 7 and 10, data, duplicate ACKs
+// with SACK blocks, a fast retransmission, a zero window, a keep-alive (the
+// way Linux probes a zero window), a window update, a full window, a
+// zero-window probe, and retransmissions. tshark's tcp.analysis flags and
+// calculated window must equal the analyzer's, frame by frame.
+func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
+	tshark := needTool(t, "tshark")
+	ms := time.Millisecond
+	syn := craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460))), 7)
+	synAck := craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460))), 10)
+	A, P, S := craft.TCPAck, craft.TCPAck|craft.TCPPsh, craft.TCPSyn
+	segs := []seg{
+		{at: 0, from: "c", seq: 1000, flags: S, win: 64240, opts: syn, wantWindow: 64240},
+		{at: 1 * ms, from: "s", seq: 5000, ack: 1001, flags: S | A, win: 65160, opts: synAck, wantWindow: 65160},
+		{at: 2 * ms, from: "c", seq: 1001, ack: 5001, flags: A, win: 502, wantWindow: 502 << 7},
+		{at: 3 * ms, from: "c", seq: 1001, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 4 * ms, from: "c", seq: 1101, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 5 * ms, from: "c", seq: 1201, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 6 * ms, from: "s", seq: 5001, ack: 1101, flags: A, win: 64, wantWindow: 64 << 10},
+		{at: 7 * ms, from: "s", seq: 5001, ack: 1101, flags: A, win: 64, sack: [][2]uint32{{1201, 1301}}, wantNote: TCPDupAck, wantWindow: 64 << 10},
+		{at: 8 * ms, from: "s", seq: 5001, ack: 1101, flags: A, win: 64, sack: [][2]uint32{{1201, 1301}}, wantNote: TCPDupAck, wantWindow: 64 << 10},
+		{at: 9 * ms, from: "c", seq: 1101, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPRetransmission, wantWindow: 502 << 7},
+		{at: 10 * ms, from: "s", seq: 5001, ack: 1301, flags: A, win: 64, wantWindow: 64 << 10},
+		{at: 11 * ms, from: "s", seq: 5001, ack: 1301, flags: A, win: 0, wantNote: TCPZeroWindow, wantWindow: 0},
+		{at: 300 * ms, from: "c", seq: 1300, ack: 5001, flags: A, win: 502, wantNote: TCPKeepAlive, wantWindow: 502 << 7},
+		{at: 301 * ms, from: "s", seq: 5001, ack: 1301, flags: A, win: 0, wantNote: TCPZeroWindow, wantWindow: 0},
+		{at: 700 * ms, from: "s", seq: 5001, ack: 1301, flags: A, win: 1, wantNote: TCPWindowUpdate, wantWindow: 1 << 10},
+		{at: 701 * ms, from: "c", seq: 1301, ack: 5001, flags: P, win: 502, n: 1024, wantNote: TCPWindowFull, wantWindow: 502 << 7},
+		{at: 702 * ms, from: "s", seq: 5001, ack: 2325, flags: A, win: 0, wantNote: TCPZeroWindow, wantWindow: 0},
+		{at: 900 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 1, wantNote: TCPZeroWindowProbe, wantWindow: 502 << 7},
+		{at: 901 * ms, from: "s", seq: 5001, ack: 2325, flags: A, win: 0, wantNote: TCPZeroWindow, wantWindow: 0},
+		{at: 1900 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 1, wantNote: TCPZeroWindowProbe, wantWindow: 502 << 7},
+		{at: 1901 * ms, from: "s", seq: 5001, ack: 2325, flags: A, win: 64, wantNote: TCPWindowUpdate, wantWindow: 64 << 10},
+		{at: 1902 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 200, wantWindow: 502 << 7},
+		{at: 2200 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 200, wantNote: TCPRetransmission, wantWindow: 502 << 7},
+	}
+	file := filepath.Join(t.TempDir(), "conv.pcap")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pcap.NewWriter(f, pcap.LinkEthernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewTCPAnalyzer()
+	var got []TCPEvent
+	t0 := time.Unix(1_700_000_000, 0)
+	for _, s := range segs {
+		src, dst, sp, dp := hc, hs, uint16(40000), uint16(9999)
+		if s.from == "s" {
+			src, dst, sp, dp = hs, hc, dp, sp
+		}
+		opts := s.opts
+		if len(s.sack) > 0 {
+			opts = sackOpt(s.sack)
+		}
+		b := frame(t, craft.Packet{IPv4: &craft.IPv4{Src: src, Dst: dst}, TCP: &craft.TCP{SrcPort: sp, DstPort: dp, Seq: s.seq, Ack: s.ack, Flags: s.flags, Window: s.win, Options: opts}, Payload: bytes.Repeat([]byte{'x'}, s.n)})
+		if err := w.Write(t0.Add(s.at), b); err != nil {
+			t.Fatal(err)
+		}
+		p := packet(t, b, s.from == "c")
+		p.Meta.Time = t0.Add(s.at)
+		got = append(got, a.Add(p))
+	}
+	f.Close()
+	fields := []string{"tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.spurious_retransmission",
+		"tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window", "tcp.analysis.zero_window_probe", "tcp.analysis.keep_alive",
+		"tcp.analysis.window_update", "tcp.analysis.window_full", "tcp.window_size"}
+	args := []string{"-r", file, "-n", "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields", "-E", "separator=|", "-E", "occurrence=f"}
+	for _, fl := range fields {
+		args = append(args, "-e", fl)
+	}
+	out, err := exec.Command(tshark, args...).Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) != len(segs) {
+		t.Fatalf("tshark printed %d lines for %d frames:\n%s", len(lines), len(segs), out)
+	}
+	for i, line := range lines {
+		v := strings.Split(line, "|")
+		var their TCPNote
+		if v[0] != "" || v[1] != "" || v[2] != "" {
+			their |= TCPRetransmission
+		}
+		dups, _ := strconv.Atoi(v[3])
+		for j, n := range []TCPNote{TCPDupAck, TCPZeroWindow, TCPZeroWindowProbe, TCPKeepAlive, TCPWindowUpdate, TCPWindowFull} {
+			if j == 0 {
+				if dups > 0 {
+					their |= n
+				}
+				continue
+			}
+			if v[3+j] != "" {
+				their |= n
+			}
+		}
+		win, _ := strconv.Atoi(v[9])
+		ours := got[i]
+		if ours.Note != their || ours.Window != win || ours.Note.Has(TCPDupAck) && ours.Dups != dups {
+			t.Errorf("frame %d: rawcraft %q (window %d, dup #%d), tshark %q (window %d, dup #%d)", i+1, ours.Note, ours.Window, ours.Dups, their, win, dups)
+		}
+		if ours.Note != segs[i].wantNote || ours.Window != segs[i].wantWindow {
+			t.Errorf("frame %d: %q window %d; the scenario means %q window %d", i+1, ours.Note, ours.Window, segs[i].wantNote, segs[i].wantWindow)
+		}
+	}
+	if n := got[7].NSACK; n != 1 || got[7].SACK[0] != (SACKBlock{1201, 1301}) || !strings.Contains(got[7].Text(), "SACK 1201-1301") {
+		t.Errorf("SACK blocks of frame 8: %d %v %q", n, got[7].SACK, got[7].Text())
+	}
+}
