@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The cases: lab up --name '' built the default lab, and an
+// The cases: lab up with an empty --name built the default lab, and an
 // invalid name was exit 1. Every lab subcommand refuses a bad name with
 // exit 2 and one line, before anything is built or removed.
 func TestLabNameRules(t *testing.T) {
