@@ -15,7 +15,8 @@
 #            "other host" frames (tc classifiers may be missing).
 # It reads the veth counters, and prints packets/s and each tool's ratio to
 # rawcraft. Then ten million SYNs sent by rawcraft and captured by rawcraft
-# listen in B, with both processes' resident memory sampled; and a
+# listen in B, with both rawcraft processes' own resident memory and CPU time
+# sampled (never a wrapper's); and a
 # 65 535-port scan of B: rawcraft probe against masscan, wall time and RSTs
 # recorded. A tool that is not installed is named and
 # skipped; the script installs nothing. Every run is bounded by timeout; the
@@ -122,27 +123,46 @@ for mode in loop tx-only; do
 done
 
 # Ten million SYNs from A, captured in B by rawcraft listen (its AF_PACKET
-# tap sees the frames before B's IP layer drops them), both processes'
-# resident memory sampled every half second: it must stay flat.
+# tap sees the frames before B's IP layer drops them). Both rawcraft
+# processes themselves are measured — resident memory (VmRSS) sampled every
+# half second, CPU time (utime + stime) at the last sample — never a
+# wrapper's: `ip netns exec` execs its command, so $! is rawcraft's own PID
+# (checked below), and no `timeout` sits in between (a watchdog kills the
+# sender after 60 s instead). Earlier versions ran the sender under
+# `timeout` and so reported timeout's memory as the sender's.
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null; }
+is_rawcraft() { [ "$(readlink "/proc/$1/exe")" = "$(readlink -f "$RC")" ]; }
 echo
-echo "== memory and capture: rawcraft send --count 10000000 from A, rawcraft listen -q in B"
+echo "== memory, CPU and capture: rawcraft send --count 10000000 from A, rawcraft listen -q in B"
 ip netns exec "$B" "$RC" listen -q --port 9 --count 10000000 --timeout 60s >/dev/null 2>"$tmp/listen.log" &
 lpid=$!
 sleep 0.5
-ip netns exec "$A" timeout 60 "$RC" send tcp --dst $IPB --dport 9 --flags S --rate max --count 10000000 -q 2>"$tmp/send.log" &
+ip netns exec "$A" "$RC" send tcp --dst $IPB --dport 9 --flags S --rate max --count 10000000 -q 2>"$tmp/send.log" &
 spid=$!
+( sleep 60; kill "$spid" 2>/dev/null ) &
+watchdog=$!
+sleep 0.1
+for p in $spid $lpid; do
+  is_rawcraft "$p" || { echo "compare.sh: PID $p is $(readlink "/proc/$p/exe"), not rawcraft: refusing to measure it" >&2; kill "$spid" "$lpid" "$watchdog" 2>/dev/null; exit 1; }
+done
 : > "$tmp/rss"
+scpu=0; lcpu=0
 while kill -0 $spid 2>/dev/null; do
   echo "$(rss $spid) $(rss $lpid)" >> "$tmp/rss"
+  s=$(cpu $spid) && [ -n "$s" ] && scpu=$s
+  l=$(cpu $lpid) && [ -n "$l" ] && lcpu=$l
   sleep 0.5
 done
 wait $spid
+kill "$watchdog" 2>/dev/null
+l=$(cpu $lpid) && [ -n "$l" ] && lcpu=$l
 kill -INT $lpid 2>/dev/null; wait $lpid
 sed 's/^/  send:   /' "$tmp/send.log"
 sed -n 's/^/  listen: /; /captured/p' "$tmp/listen.log"
 awk 'NF == 2 { n++; if (n == 1 || $1 < s0) s0 = $1; if ($1 > s1) s1 = $1; if (n == 1 || $2 < l0) l0 = $2; if ($2 > l1) l1 = $2 }
-     END { if (n) printf "  resident memory over %d samples: sender %d–%d KiB, listener %d–%d KiB\n", n, s0, s1, l0, l1 }' "$tmp/rss"
+     END { if (n) printf "  rawcraft processes themselves, resident memory over %d samples: sender %d–%d KiB, listener %d–%d KiB\n", n, s0, s1, l0, l1 }' "$tmp/rss"
+echo "  CPU time (user + system, at the last sample): sender ${scpu} s, listener ${lcpu} s"
 tx_only off
 
 echo

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/spf13/cobra"
@@ -30,7 +32,13 @@ interfaces, routes and firewall are never touched. Needs root.`,
   sudo rawcraft lab status
   sudo rawcraft lab down`,
 	}
-	cmd.PersistentFlags().StringVar(&name, "name", "lab", "which lab: its namespaces are rc-NAME-hc, rc-NAME-hs…")
+	cmd.PersistentFlags().StringVar(&name, "name", "lab", "which lab: its namespaces are rc-NAME-hc, rc-NAME-hs… (matched exactly)")
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if err := lab.ValidName(name); err != nil {
+			return usagef("--name %q: %v", name, lab.ErrName)
+		}
+		return nil
+	}
 	open := func() (*lab.Lab, error) {
 		routed := false
 		for _, h := range lab.Labs()[name] {
@@ -46,11 +54,22 @@ interfaces, routes and firewall are never touched. Needs root.`,
 			if err != nil {
 				return labErr(err)
 			}
+			// Built and checked: from here it outlives this process.
+			if err := l.Keep(); err != nil {
+				return errors.Join(err, l.Down())
+			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "lab %q is up:\n", l.Name())
+			if r := l.Repaired(); len(r) > 0 {
+				fmt.Fprintf(w, "lab %q was there but broken; rebuilt it. What was wrong:\n", l.Name())
+				for _, s := range r {
+					fmt.Fprintln(w, "  "+s)
+				}
+			}
+			fmt.Fprintf(w, "lab %q is up (every link, address, route and sysctl checked):\n", l.Name())
 			for _, s := range l.Status() {
 				fmt.Fprintln(w, "  "+s)
 			}
+			fmt.Fprintf(w, "ICMP rate limits are lifted in the hosts: icmp_ratelimit=0 (per destination) and icmp_msgs_per_sec=icmp_msgs_burst=%d (the namespace-wide limit)\n", lab.ICMPRate)
 			if !offload {
 				fmt.Fprintln(w, "checksum and segmentation offload are off on the hosts: captures show the bytes on the wire")
 			} else {
@@ -63,16 +82,18 @@ interfaces, routes and firewall are never touched. Needs root.`,
 	up.Flags().BoolVar(&offload, "offload", false, "leave checksum offload on, to see its effect on captures")
 	var all bool
 	down := &cobra.Command{
-		Use: "down", Short: "remove the lab (--all: every rawcraft namespace on this machine)", Args: cobra.NoArgs,
+		Use: "down", Short: "remove the lab (--all: every lab whose owner is not running)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if os.Geteuid() != 0 {
 				return labErr(lab.ErrPermission)
 			}
-			target := name
+			var removed []string
+			var err error
 			if all {
-				target = ""
+				removed, err = lab.Sweep(true)
+			} else {
+				removed, err = lab.Remove(name)
 			}
-			removed, err := lab.DownAll(target)
 			for _, ns := range removed {
 				fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", ns)
 			}
@@ -82,29 +103,38 @@ interfaces, routes and firewall are never touched. Needs root.`,
 			return err
 		},
 	}
-	down.Flags().BoolVar(&all, "all", false, "remove every namespace named rc-*, leftovers included")
+	down.Flags().BoolVar(&all, "all", false, "remove every lab kept by lab up or left by a dead run; never one whose owner still runs")
 	status := &cobra.Command{
 		Use: "status", Short: "say what exists", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
-			labs := lab.Labs()
-			if len(labs) == 0 {
+			inv := lab.Inventory()
+			if len(inv) == 0 {
 				fmt.Fprintln(w, "no lab: sudo rawcraft lab up")
 				return nil
 			}
-			for n, hosts := range labs {
-				fmt.Fprintf(w, "lab %s: %s\n", n, strings.Join(hosts, " "))
+			for _, o := range inv {
+				fmt.Fprintf(w, "lab %s: %s; %s\n", o.Name, strings.Join(o.Hosts, " "), ownerLine(o))
 			}
 			l, err := open()
 			if err != nil {
 				return nil
 			}
+			fmt.Fprintf(w, "lab %s:\n", l.Name())
 			for _, s := range l.Status() {
 				fmt.Fprintln(w, "  "+s)
 			}
 			if up, err := l.CableUp(); err == nil {
 				fmt.Fprintf(w, "  S1–S2 cable: %s\n", map[bool]string{true: "plugged in", false: "PULLED (lab restore plugs it back)"}[up])
 			}
+			if bad := l.Check(); len(bad) > 0 {
+				fmt.Fprintf(w, "  check: BROKEN (sudo rawcraft lab up --name %s rebuilds it):\n", l.Name())
+				for _, b := range bad {
+					fmt.Fprintln(w, "    "+b)
+				}
+				return fmt.Errorf("lab %s is broken: %s", l.Name(), strings.Join(bad, "; "))
+			}
+			fmt.Fprintln(w, "  check: every link, address, route and sysctl as specified")
 			return nil
 		},
 	}
@@ -154,12 +184,12 @@ interfaces, routes and firewall are never touched. Needs root.`,
 			}
 			c := exec.Command(argv[0], argv[1:]...)
 			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if err := l.Start(host, c); err != nil {
-				return err
-			}
-			err = c.Wait()
+			err = runChild(l, host, c)
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					return exitCode(128 + int(ws.Signal())) // as a shell reports it
+				}
 				return exitCode(ee.ExitCode())
 			}
 			return err
@@ -172,6 +202,19 @@ interfaces, routes and firewall are never touched. Needs root.`,
 	return cmd
 }
 
+// ownerLine says who holds a lab, for lab status.
+func ownerLine(o lab.Owned) string {
+	switch o.State {
+	case lab.Live:
+		return "in use by running process " + o.Owner
+	case lab.KeptByUser:
+		return "kept by lab up (lab down removes it)"
+	case lab.Orphan:
+		return "ORPHAN: its owner " + o.Owner + " is gone (rawcraft cleanup removes it)"
+	}
+	return "no owner recorded (lab down --all removes it)"
+}
+
 // exitCode passes a child's exit status through.
 type exitCode int
 
@@ -182,4 +225,26 @@ func labErr(err error) error {
 		return fmt.Errorf("%v", lab.ErrPermission)
 	}
 	return err
+}
+
+// runChild runs c in host and waits for it. INT, TERM and HUP sent to lab
+// exec are passed on to the child, and lab exec ends when the child does;
+// if lab exec itself is killed, the kernel kills the child (lab.Start).
+func runChild(l *lab.Lab, host string, c *exec.Cmd) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, lab.Signals...)
+	defer signal.Stop(sig)
+	if err := l.Start(host, c); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	for {
+		select {
+		case s := <-sig:
+			_ = c.Process.Signal(s)
+		case err := <-done:
+			return err
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -208,20 +207,6 @@ func (l *Lab) build() error {
 		if err := h.LinkSetUp(br); err != nil {
 			return err
 		}
-		// With br_netfilter loaded, a Linux bridge checks IPv4 like a router:
-		// it drops bad header checksums and lying lengths and trims Ethernet
-		// padding. The article's unmanaged switches do none of that, so the
-		// lab's switches do not either. The sysctls belong to the switch's
-		// namespace; without br_netfilter they do not exist.
-		for _, k := range []string{"bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables"} {
-			key := "net/bridge/" + k
-			if _, err := os.Stat("/proc/sys/" + key); err != nil && os.IsNotExist(err) {
-				continue
-			}
-			if err := l.sysctl(sw, key, "0"); err != nil && !os.IsNotExist(errors.Unwrap(err)) {
-				return err
-			}
-		}
 	}
 	// Hosts: addresses, routes, sysctls.
 	type addr struct {
@@ -255,9 +240,6 @@ func (l *Lab) build() error {
 		}
 	}
 	if l.cfg.Routed {
-		if err := l.sysctl(R, "net/ipv4/ip_forward", "1"); err != nil {
-			return err
-		}
 		for host, via := range map[string]string{Hc: "198.18.1.254", Hs: "198.18.1.254", Hf: "198.18.2.254"} {
 			dst := "198.18.2.0/24"
 			if host == Hf {
@@ -271,15 +253,11 @@ func (l *Lab) build() error {
 	if err := l.waitUp(hs, 3*time.Second); err != nil {
 		return err
 	}
-	for _, host := range []string{Hs, Hc, Hf, R} {
-		if host == Hf && !l.cfg.Routed || host == R && !l.cfg.Routed {
-			continue
-		}
-		// Answer every probe: no ICMP rate limit inside the lab.
-		if err := l.sysctl(host, "net/ipv4/icmp_ratelimit", "0"); err != nil {
-			return err
-		}
-		if err := l.sysctl(host, "net/ipv4/ipfrag_time", fmt.Sprint(l.cfg.FragTime)); err != nil {
+	// Every sysctl the lab sets (a switch's bridge-nf-call-*, a host's ICMP
+	// limits and ipfrag_time, R's forwarding): the same list Check verifies.
+	_, _, sysctls := l.spec()
+	for _, sc := range sysctls {
+		if err := l.sysctl(sc.host, sc.key, sc.value); err != nil {
 			return err
 		}
 	}

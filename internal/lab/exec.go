@@ -2,19 +2,25 @@ package lab
 
 import (
 	"os/exec"
+	"sync"
 )
-
-// Start starts cmd inside host's namespace: the child is forked from a
-// thread that has entered the namespace, so it lives there.
-func (l *Lab) Start(host string, cmd *exec.Cmd) error {
-	return l.Do(host, func() error { return cmd.Start() })
-}
 
 // Command returns an exec.Cmd for Start.
 func (l *Lab) Command(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
 
-// CleanupAll removes every lab this process made and has not removed yet.
+// buildMu is held while Up builds a lab, Keep hands it over, and a signal
+// removes this process's labs.
+var buildMu sync.Mutex
+
+// CleanupAll removes every lab this process made and has not removed or
+// kept yet; it waits for a lab being built.
 func CleanupAll() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	cleanupAll()
+}
+
+func cleanupAll() {
 	mu.Lock()
 	labs := make([]*Lab, 0, len(active))
 	for _, l := range active {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 	"sync"
 
@@ -50,6 +49,13 @@ var (
 	HostIfc = "eth0" // the interface of Hc, Hs and Hf (R has eth0 toward S1, eth1 toward Hf)
 )
 
+// ICMPRate is what the lab sets net.ipv4.icmp_msgs_per_sec and
+// icmp_msgs_burst to in its hosts: the namespace-wide ("global") ICMP
+// limit, 1000 a second in bursts of 50 by default, which a UDP scan of a
+// few thousand closed ports exceeds at once. Linux multiplies the rate by
+// elapsed jiffies in 32 bits, so it stays well below 2^32 / HZ.
+const ICMPRate = 1000000
+
 // Config describes a lab. The zero value is the article's lab named "lab".
 type Config struct {
 	// Name makes the lab's namespaces rc-NAME-hc, rc-NAME-hs…: labs with
@@ -70,12 +76,28 @@ type Config struct {
 	FragTime int
 }
 
+// ErrName is returned, wrapped with the name, for a lab name that breaks
+// the rule.
+var ErrName = errors.New("a lab name is 1 to 20 letters, digits and '-', not starting or ending with '-'")
+
+// ValidName checks a lab name: 1 to 20 letters, digits and '-', neither
+// first nor last. The error wraps ErrName.
+func ValidName(name string) error { return validName(name) }
+
+func validName(name string) error {
+	if name == "" || len(name) > 20 || name[0] == '-' || name[len(name)-1] == '-' ||
+		strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+		return fmt.Errorf("lab name %q: %w", name, ErrName)
+	}
+	return nil
+}
+
 func (c *Config) defaults() error {
 	if c.Name == "" {
 		c.Name = "lab"
 	}
-	if len(c.Name) > 20 || strings.Trim(c.Name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
-		return fmt.Errorf("lab name %q: letters, digits and '-', at most 20", c.Name)
+	if err := validName(c.Name); err != nil {
+		return err
 	}
 	if c.FarMTU == 0 {
 		c.FarMTU = 1280
@@ -91,8 +113,15 @@ func (c *Config) defaults() error {
 
 // Lab is a running lab.
 type Lab struct {
-	cfg Config
+	cfg      Config
+	repaired []string // what Up found wrong and rebuilt
 }
+
+// Repaired lists what Up found wrong with a lab that was already there (a
+// link down, an address, route or sysctl missing or changed, namespaces
+// missing after a crash) and repaired by building the lab again; empty when
+// Up built it fresh or found it whole.
+func (l *Lab) Repaired() []string { return l.repaired }
 
 // Name returns the lab's name.
 func (l *Lab) Name() string { return l.cfg.Name }
@@ -130,52 +159,37 @@ var ErrNotLinux = errors.New("needs Linux: the lab is built from Linux network n
 // privilege.
 var ErrPermission = errors.New("the lab needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN to make namespaces): run it with sudo")
 
-// Down removes the lab's namespaces and, with them, every interface in them.
-// Removing an absent lab is not an error.
+// Down removes the lab's namespaces (exactly rc-NAME-HOST for each host:
+// never a lab whose name only starts with NAME) and, with them, every
+// interface, rule and sysctl in them, then its record. Removing an absent
+// lab is not an error.
 func (l *Lab) Down() error {
 	mu.Lock()
 	delete(active, l.cfg.Name)
 	mu.Unlock()
-	var errs []error
-	for _, ns := range existing(Prefix + l.cfg.Name + "-") {
-		if err := deleteNS(ns); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	_, err := removeLab(l.cfg.Name)
+	return err
 }
 
-// DownAll removes every namespace whose name starts with Prefix (and, when
-// lab is not empty, belongs to that lab), and returns their names.
+// DownAll removes, when lab is not empty, exactly that lab (Remove);
+// when lab is empty, every lab whose owner is not running (Sweep(true)). It
+// returns the namespaces removed. A lab owned by a running process is never
+// removed.
 func DownAll(lab string) ([]string, error) {
-	p := Prefix
 	if lab != "" {
-		p += lab + "-"
+		return Remove(lab)
 	}
-	var errs []error
-	names := existing(p)
-	for _, ns := range names {
-		if err := deleteNS(ns); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return names, errors.Join(errs...)
+	return Sweep(true)
 }
 
-// Labs lists the labs present on this machine, by name, with whether each
-// looks routed.
+// Labs lists the labs present on this machine by name, with their hosts'
+// namespaces found, sorted.
 func Labs() map[string][]string {
 	out := map[string][]string{}
-	for _, ns := range existing(Prefix) {
-		rest := strings.TrimPrefix(ns, Prefix)
-		i := strings.LastIndex(rest, "-")
-		if i < 0 {
-			continue
+	for _, o := range Inventory() {
+		if len(o.Hosts) > 0 {
+			out[o.Name] = o.Hosts
 		}
-		out[rest[:i]] = append(out[rest[:i]], rest[i+1:])
-	}
-	for _, v := range out {
-		sort.Strings(v)
 	}
 	return out
 }

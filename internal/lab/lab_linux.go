@@ -4,14 +4,27 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/rawcraft/rawcraft/internal/owner"
 )
 
-// Up builds the lab, or checks that it is already there (Up is idempotent).
-// A lab left half-built is removed and built again. On failure, whatever was
-// made is removed.
+// Up builds the lab, or checks the one already there (Up is idempotent).
+// The lab belongs to this process: its record (RecordDir) names it before
+// the first namespace exists, and it is removed on INT, TERM and HUP, by
+// Down, or — after a SIGKILL — by Sweep. Keep hands it over to the user.
+//
+// A lab already there is verified as Check does (every namespace, link,
+// address, route and sysctl as specified); one that is half-built, broken
+// or left by a dead process is removed and built again, and Repaired says
+// what was wrong. A lab owned by another running process is refused
+// (ErrBusy). A lab that does not pass Check after building is removed and
+// an error returned: Up never returns a broken lab. On failure, whatever
+// was made is removed.
 func Up(cfg Config) (*Lab, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
@@ -20,21 +33,83 @@ func Up(cfg Config) (*Lab, error) {
 	if os.Geteuid() != 0 {
 		return nil, ErrPermission
 	}
-	switch st := l.status(); {
-	case st.complete:
-		register(l)
+	// A signal from here on waits until the lab is whole or gone, then
+	// removes it: never a namespace made after the removal.
+	armSignals()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if own, st := stateOf(cfg.Name); st == Live && !ownedBySelf(own, cfg.Name) {
+		return nil, fmt.Errorf("lab %s %w (owner %s): choose another --name", cfg.Name, ErrBusy, own)
+	}
+	present := l.status().present
+	if len(present) > 0 {
+		if r, ok := readRecord(cfg.Name); ok && (r.cfg.Routed != cfg.Routed || r.cfg.Offload != cfg.Offload ||
+			r.cfg.FarMTU != cfg.FarMTU || r.cfg.FragTime != cfg.FragTime) {
+			l.repaired = append(l.repaired, fmt.Sprintf("built as %s, wanted %s", r.cfg.describe(), cfg.describe()))
+		}
+		l.repaired = append(l.repaired, l.Check()...)
+	}
+	// The record, naming this process, comes before any namespace: a run
+	// killed from here on leaves an orphan that Sweep recognises.
+	register(l)
+	if err := writeRecord(cfg, owner.Self().String()); err != nil {
+		return nil, errors.Join(err, l.Down())
+	}
+	if len(present) > 0 && len(l.repaired) == 0 {
 		return l, nil
-	case len(st.present) > 0:
-		if err := l.Down(); err != nil {
-			return nil, err
+	}
+	if len(present) > 0 {
+		for _, h := range hostsOf(true) {
+			if err := deleteNS(l.NS(h)); err != nil {
+				return nil, errors.Join(err, l.Down())
+			}
 		}
 	}
-	register(l) // cleanup is armed before the first namespace exists
 	if err := l.build(); err != nil {
-		derr := l.Down()
-		return nil, errors.Join(fmt.Errorf("lab %s: %w", cfg.Name, err), derr)
+		return nil, errors.Join(fmt.Errorf("lab %s: %w", cfg.Name, err), l.Down())
+	}
+	if bad := l.Check(); len(bad) > 0 {
+		return nil, errors.Join(fmt.Errorf("lab %s: built, but the check failed: %s", cfg.Name, strings.Join(bad, "; ")), l.Down())
 	}
 	return l, nil
+}
+
+func (c Config) describe() string {
+	s := fmt.Sprintf("far MTU %d, ipfrag_time %d", c.FarMTU, c.FragTime)
+	if c.Routed {
+		s = "routed, " + s
+	}
+	if c.Offload {
+		s += ", offload on"
+	}
+	return s
+}
+
+// Keep hands the lab over to the user: it outlives this process, and only
+// Remove (rawcraft lab down) or Sweep(true) (lab down --all) removes it.
+// rawcraft lab up keeps the lab it built.
+func (l *Lab) Keep() error {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if err := writeRecord(l.cfg, Kept); err != nil {
+		return err
+	}
+	mu.Lock()
+	delete(active, l.cfg.Name)
+	mu.Unlock()
+	return nil
+}
+
+// Start starts cmd inside host's namespace: the child is forked from a
+// thread that has entered the namespace, so it lives there. The child dies
+// with this process (PR_SET_PDEATHSIG, SIGKILL): a killed rawcraft lab exec
+// leaves no child running under PID 1.
+func (l *Lab) Start(host string, cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	return l.Do(host, func() error { return cmd.Start() })
 }
 
 func register(l *Lab) {
@@ -44,9 +119,14 @@ func register(l *Lab) {
 	armSignals()
 }
 
-// Open returns a lab that Up built earlier, perhaps in another process.
+// Open returns a lab that Up built earlier, perhaps in another process,
+// with the configuration its record holds (routed is used when it has
+// none). Open does not take the lab over: its owner stays.
 func Open(name string, routed bool) (*Lab, error) {
 	cfg := Config{Name: name, Routed: routed}
+	if r, ok := readRecord(name); ok && validName(name) == nil {
+		cfg = r.cfg
+	}
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -65,10 +145,10 @@ type status struct {
 func (l *Lab) status() status {
 	var st status
 	all := true
-	for _, h := range l.Hosts() {
+	for _, h := range hostsOf(true) {
 		if nsExists(l.NS(h)) {
 			st.present = append(st.present, h)
-		} else {
+		} else if l.cfg.Routed || (h != R && h != Hf) {
 			all = false
 		}
 	}
@@ -78,15 +158,21 @@ func (l *Lab) status() status {
 
 var signalOnce sync.Once
 
-// armSignals makes SIGINT and SIGTERM remove the labs of this process before
-// it exits, so that an interrupted test or command leaves nothing behind.
+// Signals are the signals on which a process removes its labs before it
+// exits: Ctrl-C, kill, and the terminal going away.
+var Signals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// armSignals makes SIGINT, SIGTERM and SIGHUP remove the labs of this
+// process before it exits, so that an interrupted test or command leaves
+// nothing behind (SIGKILL cannot be caught: Sweep removes what it leaves).
 func armSignals() {
 	signalOnce.Do(func() {
 		c := make(chan os.Signal, 1)
-		signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+		signal.Notify(c, Signals...)
 		go func() {
 			s := <-c
-			CleanupAll()
+			buildMu.Lock() // held until exit: no lab is built or kept after this
+			cleanupAll()
 			if n, ok := s.(syscall.Signal); ok {
 				os.Exit(128 + int(n))
 			}

@@ -2,7 +2,11 @@
 
 package lab
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+	"os/exec"
+)
 
 // Off Linux no lab can exist: Up, Open and everything that enters a
 // namespace return an error wrapping ErrNotLinux, and Down, DownAll and
@@ -12,7 +16,18 @@ func notLinux(op string) error { return fmt.Errorf("%s: %w", op, ErrNotLinux) }
 
 func existing(prefix string) []string { return nil }
 
+func nsExists(name string) bool { return false }
+
 func deleteNS(name string) error { return notLinux("removing namespace " + name) }
+
+// Start returns an error wrapping ErrNotLinux; cmd does not start.
+func (l *Lab) Start(host string, cmd *exec.Cmd) error { return notLinux("lab exec " + host) }
+
+// Keep returns an error wrapping ErrNotLinux.
+func (l *Lab) Keep() error { return notLinux("lab " + l.cfg.Name) }
+
+// Check says that the lab cannot exist here.
+func (l *Lab) Check() []string { return []string{notLinux("lab " + l.cfg.Name).Error()} }
 
 // Up returns an error wrapping ErrNotLinux.
 func Up(cfg Config) (*Lab, error) {
@@ -73,3 +88,6 @@ func RequireRoot(t TB) {
 
 // SweepStale finds nothing to remove.
 func SweepStale() []string { return nil }
+
+// Signals is empty: off Linux no lab needs removing on a signal.
+var Signals []os.Signal

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+
+	"github.com/rawcraft/rawcraft/internal/owner"
 )
 
 // TB is the part of testing.TB the helpers use (the lab does not import
@@ -20,7 +22,7 @@ var testLabs atomic.Int32
 // ForTest builds a lab for one test, with a name unique to this process and
 // test ("t<pid>-<n>"), so that parallel test packages never collide. Its
 // removal is registered before the first namespace exists and runs when the
-// test ends, passed or failed; SIGINT and SIGTERM remove it too, and
+// test ends, passed or failed; SIGINT, SIGTERM and SIGHUP remove it too, and
 // SweepStale removes the labs of test processes that were killed.
 func ForTest(t TB, cfg Config) *Lab {
 	t.Helper()
@@ -31,8 +33,11 @@ func ForTest(t TB, cfg Config) *Lab {
 		if err := pre.Down(); err != nil {
 			t.Fatalf("removing lab %s: %v", cfg.Name, err)
 		}
-		if left := existing(Prefix + cfg.Name + "-"); len(left) > 0 {
+		if left := Labs()[cfg.Name]; len(left) > 0 {
 			t.Fatalf("lab %s left namespaces behind: %v", cfg.Name, left)
+		}
+		if _, ok := readRecord(cfg.Name); ok {
+			t.Fatalf("lab %s left its record %s behind", cfg.Name, recordPath(cfg.Name))
 		}
 	})
 	l, err := Up(cfg)
@@ -60,10 +65,12 @@ func RunTests(m M) int {
 	code := m.Run()
 	CleanupAll()
 	if root {
-		if left := existing(fmt.Sprintf("%st%d-", Prefix, os.Getpid())); len(left) > 0 {
-			fmt.Fprintf(os.Stderr, "FAIL: namespaces left behind: %v\n", left)
-			_, _ = DownAll(fmt.Sprintf("t%d", os.Getpid()))
-			code = 1
+		for _, o := range Inventory() {
+			if o.Owner == owner.Self().String() || ownedBySelf(o.Owner, o.Name) {
+				fmt.Fprintf(os.Stderr, "FAIL: lab %s left behind: %v\n", o.Name, o.Hosts)
+				_, _ = removeLab(o.Name)
+				code = 1
+			}
 		}
 	}
 	return code

@@ -2,9 +2,6 @@ package lab
 
 import (
 	"os"
-	"strconv"
-	"strings"
-	"syscall"
 )
 
 // RequireRoot skips a privileged test when not root and CI is unset, and
@@ -20,24 +17,11 @@ func RequireRoot(t TB) {
 	t.Skip(`needs root: run the tests as root to use the lab (sudo env "PATH=$PATH" go test -p 1 -count=1 ./...)`)
 }
 
-// SweepStale removes the labs of test processes that no longer run (a test
-// binary killed with SIGKILL cannot clean up after itself), and returns
-// their namespaces. Call it from TestMain.
+// SweepStale removes the labs whose owner process is gone (a test binary
+// or a command killed with SIGKILL cannot clean up after itself) — exactly
+// what rawcraft cleanup removes — and returns their namespaces. Call it
+// from TestMain; RunTests does.
 func SweepStale() []string {
-	var removed []string
-	for _, ns := range existing(Prefix + "t") {
-		rest := strings.TrimPrefix(ns, Prefix+"t")
-		pidStr, _, ok := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if !ok || err != nil {
-			continue
-		}
-		if pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
-			continue
-		}
-		if deleteNS(ns) == nil {
-			removed = append(removed, ns)
-		}
-	}
+	removed, _ := Sweep(false)
 	return removed
 }
