@@ -212,7 +212,7 @@ func runHost(cfg Config) (*Report, error) {
 		if cfg.Proto == craft.ProtoUDP && len(ports) > 1 {
 			for _, r := range rep.Results {
 				if r.Reply.Reason == listen.NoResponse {
-					rep.Notes = append(rep.Notes, "a host sends ICMP errors at a limited rate — Linux by default about one port unreachable per second to each host (net.ipv4.icmp_ratelimit, icmp_msgs_per_sec) — so a closed UDP port can look open|filtered. The lab lifts the limit inside its namespaces; elsewhere pace the probes (--interval 1s) and raise --retries.")
+					rep.Notes = append(rep.Notes, "a host sends ICMP errors at a limited rate — Linux by default about one port unreachable per second to each destination (net.ipv4.icmp_ratelimit) and at most 1000 a second in all, in bursts of 50 (icmp_msgs_per_sec, icmp_msgs_burst) — so a closed UDP port can look open|filtered. The lab lifts both inside its namespaces; elsewhere pace the probes (--interval 1s) and raise --retries.")
 					break
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/session"
 	"github.com/spf13/cobra"
 )
 
@@ -27,10 +28,24 @@ whose owner is gone. A lab a running process uses, or one kept by
 			}
 			w := cmd.OutOrStdout()
 			removed, err := lab.Sweep(false)
-			// Guard tables (session.SweepGuards, issue 13) join here once
-			// that function is on main: ENABLE-SWEEPGUARDS.
-			guards, gerr := sweepGuards()
+			// The kernel-RST guard tables of dead runs (issue 13): in this
+			// namespace, and in every lab that stays (a handshake killed
+			// inside a kept lab leaves its table there).
+			guards, gerr := session.SweepGuards()
 			removed = append(removed, guards...)
+			for _, o := range lab.Inventory() {
+				for _, h := range o.Hosts {
+					ns := lab.Prefix + o.Name + "-" + h
+					err := lab.DoIn(ns, func() error {
+						g, err := session.SweepGuards()
+						for _, t := range g {
+							removed = append(removed, ns+": "+t)
+						}
+						return err
+					})
+					gerr = errors.Join(gerr, err)
+				}
+			}
 			for _, r := range removed {
 				fmt.Fprintf(w, "removed %s\n", r)
 			}
@@ -41,8 +56,3 @@ whose owner is gone. A lab a running process uses, or one kept by
 		},
 	}
 }
-
-// sweepGuards removes the RST guard tables of dead runs. It does nothing
-// yet: session.SweepGuards is not on main. ENABLE-SWEEPGUARDS: replace the
-// body with `return session.SweepGuards()`.
-func sweepGuards() ([]string, error) { return nil, nil }

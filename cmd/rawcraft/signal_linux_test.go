@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
+	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/session"
 )
 
 // processesOf lists the PIDs of running processes whose executable is bin
@@ -57,6 +60,11 @@ func TestSignalMatrix(t *testing.T) {
 	lab.RequireRoot(t)
 	bin := buildBinary(t)
 	other := lab.ForTest(t, lab.Config{})
+	// The handshake goes to a port Hs drops: it retransmits its SYN for
+	// seconds, its guard in place, until the signal comes.
+	if _, err := other.DropPort(lab.Hs, craft.ProtoTCP, 9997); err != nil {
+		t.Fatal(err)
+	}
 	type command struct {
 		name  string
 		args  func(run int) []string
@@ -74,6 +82,10 @@ func TestSignalMatrix(t *testing.T) {
 		{"lab up", func(run int) []string {
 			return []string{"lab", "up", "--name", fmt.Sprintf("t%d-sig%d", os.Getpid(), run)}
 		}, func(_, run int) string { return fmt.Sprintf("t%d-sig%d", os.Getpid(), run) }, 1500 * time.Millisecond},
+		{"handshake --guard firewall", func(int) []string {
+			return []string{"lab", "--name", other.Name(), "exec", "hc", "--", bin, "handshake", "--dst", "198.18.1.1", "--dport", "9997",
+				"--guard", "firewall", "--data", "hello"}
+		}, func(int, int) string { return "" }, 2 * time.Second},
 		{"lab exec listen", func(int) []string {
 			return []string{"lab", "--name", other.Name(), "exec", "hs", "--", bin, "listen", "-q", "--timeout", "30s"}
 		}, func(int, int) string { return "" }, 2 * time.Second},
@@ -111,6 +123,11 @@ func TestSignalMatrix(t *testing.T) {
 				}
 				finished := err == nil // it ended before the signal came
 				if sig == syscall.SIGKILL {
+					// What SIGKILL leaves is swept once its processes are
+					// gone (a child killed with its parent dies a moment later).
+					for i := 0; i < 50 && len(processesOf(bin)) > 0; i++ {
+						time.Sleep(20 * time.Millisecond)
+					}
 					if o, err := exec.Command(bin, "cleanup").CombinedOutput(); err != nil {
 						t.Fatalf("rawcraft cleanup: %v\n%s", err, o)
 					}
@@ -144,6 +161,9 @@ func TestSignalMatrix(t *testing.T) {
 						t.Errorf("%v at %v left the record of lab %s", sig, at, name)
 					}
 				}
+				if tables := guardTables(t, other); len(tables) > 0 {
+					t.Errorf("%v at %v left guard tables %v in Hc\n%s", sig, at, tables, out.String())
+				}
 				if bad := other.Check(); len(bad) > 0 {
 					t.Fatalf("%v at %v broke the other lab: %v", sig, at, bad)
 				}
@@ -151,4 +171,26 @@ func TestSignalMatrix(t *testing.T) {
 			})
 		}
 	}
+}
+
+// guardTables lists the kernel-RST guard tables in l's Hc.
+func guardTables(t *testing.T, l *lab.Lab) []string {
+	t.Helper()
+	var names []string
+	if err := l.Do(lab.Hc, func() error {
+		c, err := nftables.New()
+		if err != nil {
+			return err
+		}
+		ts, err := c.ListTables()
+		for _, tb := range ts {
+			if strings.HasPrefix(tb.Name, session.GuardTablePrefix) {
+				names = append(names, tb.Name)
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return names
 }

@@ -15,6 +15,7 @@ func self() Owner {
 // startTime reads field 22 (starttime) of /proc/PID/stat. The command name
 // (field 2) may hold spaces and parentheses: the fields after it are counted
 // from its last ')'.
+// A zombie (state Z: exited, not yet reaped) counts as gone.
 func startTime(pid int) (uint64, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -25,7 +26,7 @@ func startTime(pid int) (uint64, bool) {
 		return 0, false
 	}
 	f := bytes.Fields(b[i+1:]) // f[0] is field 3 (state)
-	if len(f) < 20 {
+	if len(f) < 20 || string(f[0]) == "Z" {
 		return 0, false
 	}
 	v, err := strconv.ParseUint(string(f[19]), 10, 64)
