@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"github.com/google/nftables"
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/rawcraft/rawcraft/session"
 )
 
@@ -260,4 +263,83 @@ func TestFindGhostScope(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Once both SYNs agree (RFC 7323), every later segment rawcraft sends has
+// its window field shifted by the scale its SYN announced and carries
+// timestamps echoing the server's latest TSval — read back from the bytes
+// that reached Hs, and checked against the server's own SYN-ACK.
+func TestSessionScalesWindowAndKeepsTimestamps(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	ch, _ := appServer(t, l, "9999")
+	var ln *listen.Listener
+	if err := l.Do(lab.Hs, func() error {
+		ifi, err := net.InterfaceByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		prog, err := rawsock.Filter{Proto: craft.ProtoTCP, Port: 9999}.Compile()
+		if err != nil {
+			return err
+		}
+		ln, err = listen.Listen(ifi, &listen.Config{Filter: prog})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	rec := listen.Record(ln, 0)
+	_, res, err := dial(t, l, session.ClientConfig{Dst: lab.AddrHs, DstPort: 9999, Data: []byte("Hello"), Guard: session.GuardGhost}, nil)
+	<-ch
+	time.Sleep(50 * time.Millisecond)
+	got := rec.Stop()
+	if err != nil || !res.Closed {
+		t.Fatalf("conversation: %v, closed %v", err, res.Closed)
+	}
+	var d craft.Decoded
+	var serverTS uint32
+	checked := 0
+	for _, c := range got {
+		if d.DecodeFrame(c.Frame) != nil || !d.Has(craft.LayerTCP) {
+			continue
+		}
+		ts, tsval, tsecr := timestamps(d.TCP.Options)
+		if d.TCP.SrcPort == 9999 { // the server
+			if ts {
+				serverTS = tsval
+			}
+			continue
+		}
+		if d.TCP.Flags&craft.TCPSyn != 0 {
+			if d.TCP.Window != 64240 {
+				t.Errorf("SYN window %d, want 64240 unscaled", d.TCP.Window)
+			}
+			continue
+		}
+		checked++
+		if d.TCP.Window != 64240>>7 {
+			t.Errorf("%s: window field %d, want %d (64240 >> 7)", d.Summary(), d.TCP.Window, 64240>>7)
+		}
+		if !ts || tsecr != serverTS || tsval == 0 {
+			t.Errorf("%s: timestamps %v TSval %d TSecr %d; want them, echoing the server's %d", d.Summary(), ts, tsval, tsecr, serverTS)
+		}
+	}
+	if checked < 3 {
+		t.Fatalf("only %d segments of ours after the SYN reached Hs", checked)
+	}
+}
+
+// timestamps reads the TCP timestamps option.
+func timestamps(opts []byte) (ok bool, tsval, tsecr uint32) {
+	for off := 0; off < len(opts); {
+		o, next, err := craft.NextOption(opts, off)
+		if err != nil || o.Kind == 0 {
+			break
+		}
+		if o.Kind == 8 && len(o.Data) == 8 {
+			return true, binary.BigEndian.Uint32(o.Data), binary.BigEndian.Uint32(o.Data[4:])
+		}
+		off = next
+	}
+	return false, 0, 0
 }

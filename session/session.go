@@ -60,10 +60,14 @@ type Step struct {
 	RelAck   uint32 // relative to the other side's ISN
 	Len      int
 	Window   uint16
-	Options  []string
-	Payload  []byte
-	Why      string // the arithmetic and the meaning
-	Retrans  int    // 0, or which retransmission this is
+	// Scale is the shift the window field is read with (RFC 7323 §2.2):
+	// the window in bytes is Window << Scale; -1 on a SYN, never scaled,
+	// and when the SYNs did not agree on scaling.
+	Scale   int
+	Options []string
+	Payload []byte
+	Why     string // the arithmetic and the meaning
+	Retrans int    // 0, or which retransmission this is
 	// Kernel: not rawcraft's segment but this host's kernel's, sent from our
 	// address (without a guard): the RST that ends a hand-made connection.
 	Kernel bool
@@ -87,15 +91,24 @@ type Result struct {
 var ErrNoAnswer = errors.New("no answer")
 
 type conv struct {
-	cfg     Config
-	res     Result
-	sndNxt  uint32 // next sequence number we send
-	sndUna  uint32 // oldest unacknowledged
-	rcvNxt  uint32 // next we expect from the server
-	irs     uint32
-	finRcvd bool
-	finAckd bool
-	buf     []byte
+	cfg Config
+	res Result
+	// What the SYNs negotiated (RFC 7323): the shifts each side applies to
+	// its window fields (-1: no scaling), and whether every segment must
+	// carry timestamps, with the server's latest TSval to echo.
+	ourShift, peerShift int
+	ts                  bool
+	tsRecent            uint32
+	tsBase              uint32
+	start               time.Time
+	synAck              synOptions
+	sndNxt              uint32 // next sequence number we send
+	sndUna              uint32 // oldest unacknowledged
+	rcvNxt              uint32 // next we expect from the server
+	irs                 uint32
+	finRcvd             bool
+	finAckd             bool
+	buf                 []byte
 }
 
 // Run drives the conversation and returns what happened, step by step.
@@ -115,7 +128,10 @@ func Run(cfg Config) (Result, error) {
 	if cfg.Linger <= 0 {
 		cfg.Linger = 500 * time.Millisecond
 	}
-	c := &conv{cfg: cfg, sndNxt: cfg.ISN, sndUna: cfg.ISN}
+	c := &conv{cfg: cfg, sndNxt: cfg.ISN, sndUna: cfg.ISN, ourShift: -1, peerShift: -1, start: time.Now()}
+	if o := parseOptions(cfg.Options); o.ts {
+		c.tsBase = o.tsval
+	}
 	err := c.run()
 	return c.res, err
 }
@@ -135,6 +151,13 @@ func (c *conv) run() error {
 	}
 	c.irs = got.Seq
 	c.res.ServerISN, c.res.ServerOpts = got.Seq, got.Options
+	// Window scaling and timestamps hold only when both SYNs asked for them
+	// (RFC 7323 §2.2, §3.2); a shift above 14 is taken as 14 (§2.3).
+	ours, theirs := parseOptions(c.cfg.Options), c.synAck
+	if ours.ws >= 0 && theirs.ws >= 0 {
+		c.ourShift, c.peerShift = min(ours.ws, 14), min(theirs.ws, 14)
+	}
+	c.ts = ours.ts && theirs.ts
 	c.rcvNxt = got.Seq + 1
 	c.sndNxt, c.sndUna = c.cfg.ISN+1, c.cfg.ISN+1
 	// 2. ACK: the handshake is complete.
@@ -262,4 +285,51 @@ func (c *conv) absorb(s *Step) {
 		// have (our ACK was lost), or skipped ahead. Tell it where we are.
 		_ = c.send(craft.TCPAck, c.sndNxt, c.rcvNxt, nil, nil, 0)
 	}
+}
+
+// synOptions is what a SYN's options ask for.
+type synOptions struct {
+	ws    int // window scale shift; -1 without the option
+	ts    bool
+	tsval uint32
+}
+
+// parseOptions reads the window scale and timestamps options (RFC 7323).
+func parseOptions(opts []byte) synOptions {
+	o := synOptions{ws: -1}
+	for off := 0; off < len(opts); {
+		op, next, err := craft.NextOption(opts, off)
+		if err != nil || op.Kind == 0 {
+			break
+		}
+		switch {
+		case op.Kind == 3 && len(op.Data) == 1:
+			o.ws = int(op.Data[0])
+		case op.Kind == 8 && len(op.Data) == 8:
+			o.ts = true
+			o.tsval = uint32(op.Data[0])<<24 | uint32(op.Data[1])<<16 | uint32(op.Data[2])<<8 | uint32(op.Data[3])
+		}
+		off = next
+	}
+	return o
+}
+
+// window is the window field of a segment we send: the SYN's unscaled
+// (RFC 7323 §2.2), later ones shifted right by the scale our SYN announced.
+func (c *conv) window(flags uint8) uint16 {
+	if flags&craft.TCPSyn != 0 || c.ourShift <= 0 {
+		return c.cfg.Window
+	}
+	return max(c.cfg.Window>>c.ourShift, 1)
+}
+
+// options are a later segment's options: the timestamps, once both SYNs
+// carried them, on every segment but a RST (RFC 7323 §3.2), TSval ticking
+// in milliseconds from the SYN's, TSecr echoing the server's latest.
+func (c *conv) options(flags uint8, opts []byte) []byte {
+	if flags&craft.TCPSyn != 0 || !c.ts || flags&craft.TCPRst != 0 || opts != nil {
+		return opts
+	}
+	tsval := c.tsBase + uint32(time.Since(c.start)/time.Millisecond)
+	return craft.AppendTCPOptTimestamps(craft.AppendTCPOptNOP(craft.AppendTCPOptNOP(nil)), tsval, c.tsRecent)
 }

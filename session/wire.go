@@ -9,10 +9,12 @@ import (
 
 // send builds a segment, sends it and reports the step.
 func (c *conv) send(flags uint8, seq, ack uint32, opts, data []byte, retrans int) error {
+	opts = c.options(flags, opts)
+	win := c.window(flags)
 	p := craft.Packet{
 		Ethernet: &craft.Ethernet{Dst: c.cfg.DstMAC, Src: c.cfg.SrcMAC},
 		IPv4:     &craft.IPv4{ID: uint16(seq), Flags: craft.FlagDF, Src: c.cfg.Src, Dst: c.cfg.Dst},
-		TCP:      &craft.TCP{SrcPort: c.cfg.SrcPort, DstPort: c.cfg.DstPort, Seq: seq, Ack: ack, Flags: flags, Window: c.cfg.Window, Options: opts},
+		TCP:      &craft.TCP{SrcPort: c.cfg.SrcPort, DstPort: c.cfg.DstPort, Seq: seq, Ack: ack, Flags: flags, Window: win, Options: opts},
 		Payload:  data,
 	}
 	b, err := p.Append(c.buf[:0])
@@ -25,7 +27,10 @@ func (c *conv) send(flags uint8, seq, ack uint32, opts, data []byte, retrans int
 		return err
 	}
 	s := Step{Time: sentAt, Out: true, Flags: flags, Seq: seq, Ack: ack, RelSeq: seq - c.cfg.ISN, Len: len(data),
-		Window: c.cfg.Window, Payload: data, Retrans: retrans}
+		Window: win, Scale: c.ourShift, Payload: data, Retrans: retrans}
+	if flags&craft.TCPSyn != 0 {
+		s.Scale = -1
+	}
 	if c.res.Connected || flags&craft.TCPAck != 0 {
 		s.RelAck = ack - c.irs
 	}
@@ -61,8 +66,15 @@ func (c *conv) next(deadline time.Time) (*Step, error) {
 	if d.IPv4.Src != c.cfg.Dst || d.IPv4.Dst != c.cfg.Src || t.SrcPort != c.cfg.DstPort || t.DstPort != c.cfg.SrcPort {
 		return nil, nil
 	}
-	s := Step{Time: p.Meta.Time, Flags: t.Flags, Seq: t.Seq, Ack: t.Ack, Len: len(d.Payload), Window: t.Window,
+	s := Step{Time: p.Meta.Time, Flags: t.Flags, Seq: t.Seq, Ack: t.Ack, Len: len(d.Payload), Window: t.Window, Scale: c.peerShift,
 		Payload: append([]byte(nil), d.Payload...), Options: craft.DescribeOptions(t.Options, false)}
+	if t.Flags&craft.TCPSyn != 0 {
+		s.Scale = -1
+		c.synAck = parseOptions(t.Options)
+	}
+	if o := parseOptions(t.Options); o.ts {
+		c.tsRecent = o.tsval
+	}
 	irs := c.irs
 	if !c.res.Connected && t.Flags&craft.TCPSyn != 0 {
 		irs = t.Seq

@@ -177,7 +177,11 @@ func stepPrinter(out io.Writer) func(session.Step) {
 			line += fmt.Sprintf(" ack %d (rel %d)", s.Ack, s.RelAck)
 		}
 		if !s.Kernel {
-			line += fmt.Sprintf(" win %d len %d", s.Window, s.Len)
+			if s.Scale > 0 {
+				line += fmt.Sprintf(" win %d (×%d = %d bytes) len %d", s.Window, 1<<s.Scale, int(s.Window)<<s.Scale, s.Len)
+			} else {
+				line += fmt.Sprintf(" win %d len %d", s.Window, s.Len)
+			}
 		}
 		fmt.Fprintln(out, line)
 		if len(s.Options) > 0 {
