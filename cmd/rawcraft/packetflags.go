@@ -45,6 +45,7 @@ type packetFlags struct {
 	fragOrder, fragDrop, fragDup           string
 	ether                                  bool
 	srcMAC, dstMAC                         macValue
+	vlan                                   vlanValue
 }
 
 func port(rule string) numValue { return numValue{bits: 16, rule: rule} }
@@ -141,6 +142,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	fs.BoolVar(&p.ether, "ether", false, "add an Ethernet II header")
 	fs.Var(&p.srcMAC, "src-mac", "Ethernet source address (implies --ether)")
 	fs.Var(&p.dstMAC, "dst-mac", "Ethernet destination address (implies --ether)")
+	fs.Var(&p.vlan, "vlan", "add an 802.1Q tag: VLAN ID and optional priority, like 5 or 5:3; 100,5 for QinQ (implies --ether)")
 	return p
 }
 
