@@ -411,3 +411,31 @@ func FuzzParseTemplate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeVLAN decodes frames with 802.1Q and QinQ tags, cut anywhere and
+// with any TPIDs, and checks they rebuild to the same bytes.
+func FuzzDecodeVLAN(f *testing.F) {
+	for _, tags := range [][]VLAN{{{ID: 5}}, {{TPID: EtherTypeQinQ, ID: 100, PCP: 7}, {ID: 5, DEI: true}},
+		{{TPID: EtherTypeQinQOld, ID: 1}, {TPID: EtherTypeQinQ, ID: 2}}} {
+		b, err := (&Packet{Ethernet: &Ethernet{Dst: Broadcast, VLANs: tags}, IPv4: &IPv4{Src: hc, Dst: hs},
+			UDP: &UDP{SrcPort: 1, DstPort: 2}, Payload: []byte("Hello")}).Append(nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, n := range []int{13, 15, 17, 18, 20, 22, 40, len(b)} {
+			f.Add(b[:min(n, len(b))])
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d Decoded
+		in := b[:len(b):len(b)]
+		err := d.DecodeFrame(in)
+		if len(d.Ethernet.VLANs) > MaxVLANTags {
+			t.Fatalf("%d tags decoded", len(d.Ethernet.VLANs))
+		}
+		if d.Link&LayerVLAN != 0 && d.IPOffset != 0 && d.IPOffset != EthernetLen+VLANTagLen*len(d.Ethernet.VLANs) {
+			t.Fatalf("IPv4 at %d after %d tags", d.IPOffset, len(d.Ethernet.VLANs))
+		}
+		checkDecoded(t, &d, in, err)
+	})
+}
