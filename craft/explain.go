@@ -536,10 +536,10 @@ func Diagram(fields []Field, layer string) string {
 		f := fs[i]
 		// Variable-length regions (options, data) past the fixed header get
 		// a row of their own.
-		if f.Name == "Data" || strings.HasPrefix(f.Name, "Option") {
+		if variableField(f.Name) {
 			if f.Bit%32 == 0 && row*32 == f.Bit || f.Bit >= row*32 {
 				label := f.Name + ": " + f.Text
-				if f.Name != "Data" && f.Meaning != "" {
+				if strings.HasPrefix(f.Name, "Option") && f.Meaning != "" {
 					label = f.Meaning
 				}
 				sb.WriteString("|" + center(label, 63) + "|\n")
@@ -554,7 +554,7 @@ func Diagram(fields []Field, layer string) string {
 		bits := 0
 		for j := i; j < len(fs) && fs[j].Bit < end; j++ {
 			g := fs[j]
-			if g.Name == "Data" || strings.HasPrefix(g.Name, "Option") {
+			if variableField(g.Name) {
 				break
 			}
 			lo, hi := max(g.Bit, start), min(g.Bit+g.Width, end)
@@ -591,11 +591,17 @@ func Diagram(fields []Field, layer string) string {
 		}
 		sb.WriteString(l1.String() + "\n" + l2.String() + "\n" + sep(bits))
 		row++
-		for i < len(fs) && fs[i].Bit+fs[i].Width <= row*32 && !(fs[i].Name == "Data" || strings.HasPrefix(fs[i].Name, "Option")) {
+		for i < len(fs) && fs[i].Bit+fs[i].Width <= row*32 && !(variableField(fs[i].Name)) {
 			i++
 		}
 	}
 	return sb.String()
+}
+
+// variableField reports whether a field's length varies (options, data,
+// trailer): the diagram gives it a row of its own.
+func variableField(name string) bool {
+	return name == "Data" || name == "Trailer" || name == "Padding" || strings.HasPrefix(name, "Option")
 }
 
 // diagramNames are the RFCs' abbreviations for cells too narrow for a name.
