@@ -136,6 +136,7 @@ func FuzzReassembler(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, plan []byte) {
 		r := NewReassembler(&ReassemblyConfig{MaxDatagrams: 2, Timeout: time.Second})
+		lx := NewReassembler(&ReassemblyConfig{MaxDatagrams: 2, Timeout: time.Second, Linux: true})
 		buf := make([]byte, 0, 2048)
 		for i := 0; i+2 < len(plan) && i < 3*64; i += 3 {
 			off, n, mf := int(plan[i])*8, int(plan[i+1]), plan[i+2]&1 == 1
@@ -149,6 +150,16 @@ func FuzzReassembler(f *testing.F) {
 			pkt, err := (&Packet{IPv4: &h, Payload: data[off : off+n]}).Append(buf[:0])
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Linux's model: bounded, and whatever it completes is the
+			// original data (it never mixes in a second copy of a byte).
+			if lev, err := lx.Add(time.Unix(int64(i), 0), pkt); err == nil {
+				if len(lx.entries) > 2 {
+					t.Fatalf("Linux model holds %d datagrams, bound is 2", len(lx.entries))
+				}
+				if lev.Complete && !bytes.Equal(lev.Datagram[IPv4HeaderLen:], data[:len(lev.Datagram)-IPv4HeaderLen]) {
+					t.Fatalf("Linux model reassembled data that differs from the original")
+				}
 			}
 			ev, err := r.Add(time.Unix(int64(i), 0), pkt)
 			if err != nil {
