@@ -63,10 +63,10 @@ func modelOutcome(t *testing.T, arrived []listen.Captured, fragTime time.Duratio
 	return o
 }
 
-// TestReassemblyAgainstLinux sends every fragment shape send can make into
+// TestFragReassemblyAgainstLinux sends every fragment shape send can make into
 // the lab and asserts that the kernel's outcome equals craft.Reassembler's
 // (Linux model), and that both are the outcome Linux's rules give.
-func TestReassemblyAgainstLinux(t *testing.T) {
+func TestFragReassemblyAgainstLinux(t *testing.T) {
 	lab.RequireRoot(t)
 	payload := make([]byte, 40)
 	for i := range payload {
