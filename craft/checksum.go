@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"strings"
 )
 
 // The Internet checksum (RFC 1071): add the data as 16-bit big-endian words
@@ -137,20 +138,22 @@ type ChecksumSteps struct {
 }
 
 // String renders the steps as the article does: "0x436F + 0x6D70 + … = 0x18BC5".
+// It is linear in the number of words: one builder, grown once.
 func (s ChecksumSteps) String() string {
-	out := ""
+	var sb strings.Builder
+	sb.Grow(64*(len(s.Words)+len(s.Folds)) + 80)
 	for i, w := range s.Words {
 		op := "+"
 		if i == 0 {
 			op = " "
 		}
-		out += fmt.Sprintf("%s 0x%04X  %-34s sum 0x%05X\n", op, w.Value, w.Label, w.Sum)
+		fmt.Fprintf(&sb, "%s 0x%04X  %-34s sum 0x%05X\n", op, w.Value, w.Label, w.Sum)
 	}
 	for _, f := range s.Folds {
-		out += fmt.Sprintf("  fold: 0x%05X → 0x%04X + carry 0x%X = 0x%04X\n", f.Before, f.Before&0xffff, f.Carry, f.After)
+		fmt.Fprintf(&sb, "  fold: 0x%05X → 0x%04X + carry 0x%X = 0x%04X\n", f.Before, f.Before&0xffff, f.Carry, f.After)
 	}
-	out += fmt.Sprintf("  one's-complement sum 0x%04X, complement → checksum 0x%04X\n", s.Folded, s.Checksum)
-	return out
+	fmt.Fprintf(&sb, "  one's-complement sum 0x%04X, complement → checksum 0x%04X\n", s.Folded, s.Checksum)
+	return sb.String()
 }
 
 type stepper struct{ s ChecksumSteps }

@@ -17,17 +17,24 @@ const (
 	LayerTCP
 	LayerUDP
 	LayerICMP
+	// LayerVLAN: the Ethernet header carries one or more 802.1Q tags.
+	LayerVLAN
 )
+
+var layerNames = [...]struct {
+	l    Layer
+	name string
+}{{LayerEthernet, "Ethernet"}, {LayerVLAN, "802.1Q"}, {LayerARP, "ARP"}, {LayerIPv4, "IPv4"}, {LayerTCP, "TCP"}, {LayerUDP, "UDP"}, {LayerICMP, "ICMP"}}
 
 // String names the layers in l, outermost first.
 func (l Layer) String() string {
 	s := ""
-	for i, n := range []string{"Ethernet", "ARP", "IPv4", "TCP", "UDP", "ICMP"} {
-		if l&(1<<i) != 0 {
+	for _, n := range layerNames {
+		if l&n.l != 0 {
 			if s != "" {
 				s += "/"
 			}
-			s += n
+			s += n.name
 		}
 	}
 	if s == "" {
@@ -74,10 +81,12 @@ type Decoded struct {
 	Datagram           // the IPv4 datagram, when Layers has LayerIPv4
 	Ethernet Ethernet  // when Link has LayerEthernet
 	ARP      ARP       // when Link has LayerARP
-	Link     Layer     // LayerEthernet and/or LayerARP
+	Link     Layer     // LayerEthernet, LayerVLAN (tagged) and/or LayerARP
 	Quoted   Datagram  // the datagram an ICMP error quotes, when Quoted.Layers != 0
 	Raw      []byte    // the input
 	Frag     FragState // fragment facts of the outer datagram
+
+	vlanBuf [MaxVLANTags]VLAN // storage for Ethernet.VLANs
 }
 
 // FragState describes where a datagram sits among its fragments.
@@ -97,22 +106,29 @@ func (d *Decoded) Has(l Layer) bool { return (d.Link|d.Layers)&l == l }
 // Unknown EtherTypes leave the payload undecoded in d.Payload.
 func (d *Decoded) DecodeFrame(b []byte) error {
 	d.reset(b)
-	if err := d.Ethernet.decode(b); err != nil {
+	n, err := d.Ethernet.decode(b, d.vlanBuf[:0:MaxVLANTags])
+	if n == 0 {
 		return err
 	}
 	d.Link = LayerEthernet
+	if len(d.Ethernet.VLANs) > 0 {
+		d.Link |= LayerVLAN
+	}
+	if err != nil {
+		return err
+	}
 	switch t, _ := d.Ethernet.Type.Get(); t {
 	case EtherTypeIPv4:
-		return d.decodeOuter(b[EthernetLen:], EthernetLen)
+		return d.decodeOuter(b[n:], n)
 	case EtherTypeARP:
-		err := d.ARP.decode(b[EthernetLen:], EthernetLen)
-		if len(b) >= EthernetLen+ARPLen {
+		err := d.ARP.decode(b[n:], n)
+		if len(b) >= n+ARPLen {
 			d.Link |= LayerARP // fields were read, even if the lengths are odd
 		}
 		return err
 	default:
-		d.Payload = b[EthernetLen:]
-		d.PayloadOffset = EthernetLen
+		d.Payload = b[n:]
+		d.PayloadOffset = n
 		return nil
 	}
 }
@@ -200,30 +216,70 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 		return nil // a later fragment: its data starts mid-transport
 	}
 	fragment := g.IPv4.Flags&FlagMF != 0
+	// claimed is the IPv4 data the total length announces; data holds what
+	// of it is here. A transport length beyond claimed is that field's lie;
+	// beyond data but within claimed, the bytes were cut (the IPv4 total
+	// length error decodeOuter reports).
+	claimed := g.totalLen() - n
 	var hl int
 	switch g.IPv4.Protocol.Or(0) {
 	case ProtoTCP:
 		tlayer = "TCP"
 		g.Layers |= LayerTCP
 		hl, err = g.TCP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+		if err != nil && errors.Is(err, ErrTruncated) && !quoted && !fragment {
+			want := TCPHeaderLen
+			if len(data) >= 13 {
+				want = max(int(g.TCP.DataOffset.Or(5))*4, TCPHeaderLen)
+			}
+			switch {
+			case want <= claimed:
+				err = nil // cut short: the IPv4 total length error says so
+			case want == TCPHeaderLen && len(data) < 13:
+				err = &ParseError{Layer: tlayer, Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
+					Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; a TCP header has at least 20", g.totalLen(), claimed, n)}
+			default:
+				err = &ParseError{Layer: tlayer, Field: "data offset", Offset: g.TransportOffset + 12, Err: ErrMalformed,
+					Detail: fmt.Sprintf("data offset %d (%d bytes) > IP payload length %d (total length %d − %d-byte IPv4 header)", want/4, want, claimed, g.totalLen(), n)}
+			}
+		}
 	case ProtoUDP:
 		tlayer = "UDP"
 		g.Layers |= LayerUDP
 		hl, err = g.UDP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
 		if err == nil {
 			ul, _ := g.UDP.Length.Get()
-			if int(ul) > len(data) {
-				if !fragment {
-					g.Truncated = true
-				}
-			} else {
+			switch {
+			case int(ul) <= len(data):
 				data = data[:ul] // bytes past the UDP length are not data (RFC 768)
+			case fragment:
+				// the first fragment: the length covers every fragment
+			case int(ul) > claimed && !quoted:
+				// The UDP length claims more than the IPv4 datagram
+				// carries: the UDP length lies (tshark: "bad length").
+				err = &ParseError{Layer: tlayer, Field: "length", Offset: g.TransportOffset + 4, Err: ErrMalformed,
+					Detail: fmt.Sprintf("UDP length %d > IP payload length %d (total length %d − %d-byte IPv4 header)", ul, claimed, g.totalLen(), n)}
+			default:
+				g.Truncated = true
 			}
+		} else if errors.Is(err, ErrTruncated) && !quoted && !fragment && claimed >= UDPHeaderLen {
+			err = nil // cut short: the IPv4 total length error says so
+		} else if errors.Is(err, ErrTruncated) && !quoted && !fragment {
+			err = &ParseError{Layer: tlayer, Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
+				Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; a UDP header has 8", g.totalLen(), claimed, n)}
 		}
 	case ProtoICMP:
 		tlayer = "ICMP"
 		g.Layers |= LayerICMP
 		hl, err = g.ICMP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+		if err != nil && errors.Is(err, ErrTruncated) && !quoted && !fragment {
+			if claimed >= ICMPHeaderLen {
+				err = nil // cut short: the IPv4 total length error says so
+			} else {
+				err = &ParseError{Layer: tlayer, Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
+					Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; an ICMP header has 8", g.totalLen(), claimed, n)}
+			}
+		}
 	default:
 		return nil
 	}
@@ -289,6 +345,14 @@ type ChecksumResult struct {
 	Got    uint16 // the value on the wire
 	Want   uint16 // the value it should hold
 	Status ChecksumStatus
+	// NegZero: Status is ChecksumGood although Got differs from Want,
+	// because one is 0x0000 and the other 0xffff, the two forms of zero in
+	// one's complement. A receiver sums the data with the field and finds
+	// the same result either way, so Linux accepts both for IPv4, TCP and
+	// ICMP (RFC 1624 §3; RFC 1071 §2). UDP never gets here: a UDP field of
+	// 0 means no checksum (ChecksumAbsent) and a computed 0 is sent as
+	// 0xffff (RFC 768).
+	NegZero bool
 }
 
 // Checksums checks every checksum of the decoded packet, the quoted datagram
@@ -311,7 +375,7 @@ func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []Check
 	}
 	got, _ := g.IPv4.Checksum.Get()
 	r := ChecksumResult{Layer: LayerIPv4, Quoted: quoted, Got: got, Want: skipSum(g.ipHdr, 10)}
-	r.Status = status(r.Got, r.Want)
+	r.Status, r.NegZero = status(r.Got, r.Want)
 	dst = append(dst, r)
 	seg := g.l4
 	unverifiable := partial || g.Truncated
@@ -323,7 +387,7 @@ func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []Check
 			r.Status = ChecksumUnverifiable
 		} else {
 			r.Want = ^fold(sum(seg[18:], sum(seg[:16], pseudoSum(src, dstAddr, ProtoTCP, len(seg)))))
-			r.Status = status(r.Got, r.Want)
+			r.Status, r.NegZero = status(r.Got, r.Want)
 		}
 		dst = append(dst, r)
 	case g.Layers&LayerUDP != 0 && len(seg) >= 8:
@@ -332,15 +396,20 @@ func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []Check
 		switch {
 		case r.Got == 0:
 			r.Status = ChecksumAbsent
-		case unverifiable || ul > len(seg) || ul < 8:
+		case partial || ul > len(seg) || ul < 8:
+			// A fragment, or a UDP length whose bytes are not all here.
+			// A cut IPv4 datagram whose UDP length fits the bytes in hand
+			// is checked: they are all the checksum covers (RFC 768).
 			r.Status = ChecksumUnverifiable
 		default:
 			seg = seg[:ul]
 			r.Want = ^fold(sum(seg[8:], sum(seg[:6], pseudoSum(src, dstAddr, ProtoUDP, ul))))
 			if r.Want == 0 {
-				r.Want = 0xffff
+				r.Want = 0xffff // a computed 0 is sent as all ones (RFC 768)
 			}
-			r.Status = status(r.Got, r.Want)
+			if r.Got != r.Want {
+				r.Status = ChecksumBad
+			}
 		}
 		dst = append(dst, r)
 	case g.Layers&LayerICMP != 0 && len(seg) >= 4:
@@ -349,16 +418,22 @@ func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []Check
 			r.Status = ChecksumUnverifiable
 		} else {
 			r.Want = skipSum(seg, 2)
-			r.Status = status(r.Got, r.Want)
+			r.Status, r.NegZero = status(r.Got, r.Want)
 		}
 		dst = append(dst, r)
 	}
 	return dst
 }
 
-func status(got, want uint16) ChecksumStatus {
-	if got == want {
-		return ChecksumGood
+// status compares a field with the value computed for it. 0x0000 and 0xffff
+// are the same number in one's complement (+0 and −0): the receiver's sum
+// over data and field comes out the same, so either is good (RFC 1624 §3).
+func status(got, want uint16) (ChecksumStatus, bool) {
+	switch {
+	case got == want:
+		return ChecksumGood, false
+	case got^want == 0xffff && (want == 0 || want == 0xffff):
+		return ChecksumGood, true
 	}
-	return ChecksumBad
+	return ChecksumBad, false
 }

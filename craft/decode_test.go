@@ -141,8 +141,13 @@ func TestDecodeErrors(t *testing.T) {
 		{"total length below header", mod(func(b []byte) []byte { b[2], b[3] = 0, 10; return b }), ErrMalformed, "IPv4", "total length", 2},
 		{"total length past the end", mod(func(b []byte) []byte { b[2], b[3] = 0, 200; return b }), ErrTruncated, "IPv4", "total length", 2},
 		{"TCP data offset 4", mod(func(b []byte) []byte { b[32] = 0x40; return b }), ErrMalformed, "TCP", "data offset", 32},
-		{"TCP data offset 15", mod(func(b []byte) []byte { b[32] = 0xf0; return b }), ErrTruncated, "TCP", "data offset", 32},
-		{"TCP header cut", mod(func(b []byte) []byte { b[3] = 30; return b[:30] }), ErrTruncated, "TCP", "header", 20},
+		// Every byte the total length announces is here: the data offset
+		// is what lies (issue 14 item 3), not a cut capture.
+		{"TCP data offset 15", mod(func(b []byte) []byte { b[32] = 0xf0; return b }), ErrMalformed, "TCP", "data offset", 32},
+		// A total length of 30 leaves 10 bytes, which no TCP header fits.
+		{"TCP header cut", mod(func(b []byte) []byte { b[3] = 30; return b[:30] }), ErrMalformed, "TCP", "header", 20},
+		// The capture is cut: the total length is right, the bytes end.
+		{"TCP header cut by the capture", mod(func(b []byte) []byte { return b[:30] }), ErrTruncated, "IPv4", "total length", 2},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {

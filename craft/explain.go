@@ -3,6 +3,7 @@ package craft
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -50,7 +51,7 @@ func Explain(d *Decoded) []Field {
 		x.ethernet(&d.Ethernet)
 	}
 	if d.Link&LayerARP != 0 {
-		x.arp(&d.ARP, EthernetLen)
+		x.arp(&d.ARP, d.Ethernet.Len())
 	}
 	if d.Datagram.Layers&LayerIPv4 != 0 {
 		x.datagram(&d.Datagram, "", checks, false, d.Frag)
@@ -58,15 +59,61 @@ func Explain(d *Decoded) []Field {
 	if d.Quoted.Layers&LayerIPv4 != 0 {
 		x.datagram(&d.Quoted, "quoted ", checks, true, NotFragment)
 	}
+	if t := d.Datagram.Trailer; len(t) > 0 && d.Datagram.Layers&LayerIPv4 != 0 {
+		x.trailer(d, t)
+	}
 	return x.out
+}
+
+// trailer shows the bytes after the IPv4 total length: Ethernet padding of a
+// short frame, or bytes the total length leaves out. Receivers trim them
+// (RFC 1122 §3.2.1.1 via the total length; Linux's ip_rcv_core).
+func (x *explainer) trailer(d *Decoded, t []byte) {
+	off := d.Datagram.IPOffset + d.totalLen()
+	x.layer, x.base = "Trailer", off
+	zero := true
+	for _, c := range t {
+		zero = zero && c == 0
+	}
+	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv4 total length %d: not part of the datagram; the receiver trims them", len(t), d.totalLen()), "RFC 791 §3.1"
+	if d.Link&LayerEthernet != 0 && len(d.Raw) <= MinFrameLen && zero {
+		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header; the IPv4 total length leaves them out", len(t)), "IEEE 802.3 §3.2.8"
+	}
+	text := fmt.Sprintf("%d bytes: %s", len(t), preview(t))
+	x.addRFC(name, 0, 8*len(t), 0, text, m, rfc)
 }
 
 func (x *explainer) ethernet(e *Ethernet) {
 	x.layer, x.base, x.rfc = "Ethernet", 0, "IEEE 802.3 §3.2"
 	x.add("Destination", 0, 48, 0, e.Dst.String(), macMeaning(e.Dst))
 	x.add("Source", 48, 48, 0, e.Src.String(), "the sending interface")
+	bit := 96
+	for i, v := range e.VLANs {
+		x.layer, x.base, x.rfc = "802.1Q", 12+4*i, "IEEE 802.1Q §9.6"
+		what := "802.1Q tag (C-tag)"
+		switch {
+		case v.TPID != EtherTypeVLAN:
+			what = "802.1ad outer tag (S-tag) of a QinQ frame"
+		case i > 0:
+			what = "802.1Q inner tag (C-tag) of a QinQ frame"
+		}
+		x.add("TPID", 0, 16, uint64(v.TPID), fmt.Sprintf("0x%04x", v.TPID), what)
+		x.add("PCP", 16, 3, uint64(v.PCP), "", fmt.Sprintf("priority %d (0 best effort, 7 highest)", v.PCP))
+		dei := map[bool]uint64{true: 1}[v.DEI]
+		x.add("DEI", 19, 1, dei, "", map[bool]string{true: "drop eligible under congestion", false: "not drop eligible"}[v.DEI])
+		vm := fmt.Sprintf("VLAN %d", v.ID)
+		switch v.ID {
+		case 0:
+			vm = "no VLAN: a priority tag only"
+		case 0xfff:
+			vm = "4095: reserved, must not be sent"
+		}
+		x.add("VLAN ID", 20, 12, uint64(v.ID), "", vm)
+		bit += 32
+	}
+	x.layer, x.base, x.rfc = "Ethernet", 0, "IEEE 802.3 §3.2"
 	t := e.Type.Or(0)
-	x.add("EtherType", 96, 16, uint64(t), fmt.Sprintf("0x%04x", t), etherTypeName(t))
+	x.add("EtherType", bit, 16, uint64(t), fmt.Sprintf("0x%04x", t), etherTypeName(t))
 }
 
 func macMeaning(m MAC) string {
@@ -87,8 +134,10 @@ func etherTypeName(t uint16) string {
 		return "ARP"
 	case 0x86dd:
 		return "IPv6"
-	case 0x8100:
+	case EtherTypeVLAN:
 		return "802.1Q VLAN tag"
+	case EtherTypeQinQ, EtherTypeQinQOld:
+		return "802.1ad QinQ outer tag"
 	}
 	if t <= 1500 {
 		return "an 802.3 length, not an EtherType"
@@ -119,15 +168,38 @@ func checkMeaning(checks []ChecksumResult, l Layer, quoted bool) string {
 		if c.Layer == l && c.Quoted == quoted {
 			switch c.Status {
 			case ChecksumGood:
+				if c.NegZero {
+					return fmt.Sprintf("good: 0x%04x and the computed 0x%04x are −0 and +0, the same in one's complement; receivers accept either (RFC 1624 §3)", c.Got, c.Want)
+				}
 				return "good"
 			case ChecksumBad:
-				return fmt.Sprintf("BAD: should be 0x%04x; a receiver drops this packet", c.Want)
+				return fmt.Sprintf("BAD: should be 0x%04x; %s", c.Want, badFate(l, quoted))
 			default:
 				return c.Status.String()
 			}
 		}
 	}
 	return ""
+}
+
+// badFate says what a receiver does with a bad checksum in layer l: what
+// Linux does, which is what RFC 1122 asks (§3.2.1.2 for IPv4, §4.1.3.4 for
+// UDP, §4.2.2.7 for TCP, §3.2.2 for ICMP).
+func badFate(l Layer, quoted bool) string {
+	if quoted {
+		return "a host receiving the ICMP error does not check the quoted datagram's checksums (it only matches the quote to a socket)"
+	}
+	switch l {
+	case LayerIPv4:
+		return "the receiving host (and any router) drops the packet unread (RFC 1122 §3.2.1.2)"
+	case LayerTCP:
+		return "the receiving host drops the segment silently: no RST, no ACK (RFC 1122 §4.2.2.7)"
+	case LayerUDP:
+		return "the receiving host drops the datagram silently: no ICMP port unreachable (RFC 1122 §4.1.3.4)"
+	case LayerICMP:
+		return "the receiving host drops the message: an echo request gets no reply (RFC 1122 §3.2.2)"
+	}
+	return "a receiver drops the packet"
 }
 
 func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quoted bool, frag FragState) {
@@ -429,7 +501,7 @@ func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted 
 func Layers(fields []Field) []string {
 	var out []string
 	for _, f := range fields {
-		if len(out) == 0 || out[len(out)-1] != f.Layer {
+		if !slices.Contains(out, f.Layer) {
 			out = append(out, f.Layer)
 		}
 	}
@@ -464,10 +536,10 @@ func Diagram(fields []Field, layer string) string {
 		f := fs[i]
 		// Variable-length regions (options, data) past the fixed header get
 		// a row of their own.
-		if f.Name == "Data" || strings.HasPrefix(f.Name, "Option") {
+		if variableField(f.Name) {
 			if f.Bit%32 == 0 && row*32 == f.Bit || f.Bit >= row*32 {
 				label := f.Name + ": " + f.Text
-				if f.Name != "Data" && f.Meaning != "" {
+				if strings.HasPrefix(f.Name, "Option") && f.Meaning != "" {
 					label = f.Meaning
 				}
 				sb.WriteString("|" + center(label, 63) + "|\n")
@@ -482,7 +554,7 @@ func Diagram(fields []Field, layer string) string {
 		bits := 0
 		for j := i; j < len(fs) && fs[j].Bit < end; j++ {
 			g := fs[j]
-			if g.Name == "Data" || strings.HasPrefix(g.Name, "Option") {
+			if variableField(g.Name) {
 				break
 			}
 			lo, hi := max(g.Bit, start), min(g.Bit+g.Width, end)
@@ -519,11 +591,17 @@ func Diagram(fields []Field, layer string) string {
 		}
 		sb.WriteString(l1.String() + "\n" + l2.String() + "\n" + sep(bits))
 		row++
-		for i < len(fs) && fs[i].Bit+fs[i].Width <= row*32 && !(fs[i].Name == "Data" || strings.HasPrefix(fs[i].Name, "Option")) {
+		for i < len(fs) && fs[i].Bit+fs[i].Width <= row*32 && !(variableField(fs[i].Name)) {
 			i++
 		}
 	}
 	return sb.String()
+}
+
+// variableField reports whether a field's length varies (options, data,
+// trailer): the diagram gives it a row of its own.
+func variableField(name string) bool {
+	return name == "Data" || name == "Trailer" || name == "Padding" || strings.HasPrefix(name, "Option")
 }
 
 // diagramNames are the RFCs' abbreviations for cells too narrow for a name.

@@ -70,8 +70,10 @@ func (o FragOptions) dataSize(hl int) (int, error) {
 // the last, a correct total length and header checksum. Options whose
 // copied flag is set travel in every fragment, the others in the first only
 // (RFC 791 §3.1). A datagram that is itself a fragment keeps its MF on the
-// last piece and adds its own offset. With buf and frags large enough it
-// allocates nothing.
+// last piece and adds its own offset. A fragment whose offset would not fit
+// the 13-bit field (data past byte 65528) is an error wrapping ErrRange, and
+// buf and frags come back as they were: the offset is never carried into the
+// flags. With buf and frags large enough it allocates nothing.
 func Fragments(buf []byte, frags []Fragment, datagram []byte, o FragOptions) ([]byte, []Fragment, error) {
 	if len(datagram) < IPv4HeaderLen || datagram[0]>>4 != 4 {
 		return buf, frags, fmt.Errorf("fragmenting: not an IPv4 datagram")
@@ -126,6 +128,12 @@ func Fragments(buf []byte, frags []Fragment, datagram []byte, o FragOptions) ([]
 			h = hdr
 		}
 		mf := end < len(data)
+		if off := (base + start) / 8; off > 0x1fff {
+			// Never let the offset carry into the flags: the field has 13
+			// bits (RFC 791 §3.1), so data can start at most at byte 65528.
+			return buf[:first], frags[:firstFrag], fmt.Errorf("fragment %d would start at data byte %d (offset %d): %w; the 13-bit fragment offset holds 0..8191 units of 8 bytes, up to byte 65528",
+				i, base+start, off, ErrRange)
+		}
 		total := len(h) + end - start
 		at := len(buf)
 		buf = append(buf, h...)

@@ -136,6 +136,7 @@ func FuzzReassembler(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, plan []byte) {
 		r := NewReassembler(&ReassemblyConfig{MaxDatagrams: 2, Timeout: time.Second})
+		lx := NewReassembler(&ReassemblyConfig{MaxDatagrams: 2, Timeout: time.Second, Linux: true})
 		buf := make([]byte, 0, 2048)
 		for i := 0; i+2 < len(plan) && i < 3*64; i += 3 {
 			off, n, mf := int(plan[i])*8, int(plan[i+1]), plan[i+2]&1 == 1
@@ -149,6 +150,16 @@ func FuzzReassembler(f *testing.F) {
 			pkt, err := (&Packet{IPv4: &h, Payload: data[off : off+n]}).Append(buf[:0])
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Linux's model: bounded, and whatever it completes is the
+			// original data (it never mixes in a second copy of a byte).
+			if lev, err := lx.Add(time.Unix(int64(i), 0), pkt); err == nil {
+				if len(lx.entries) > 2 {
+					t.Fatalf("Linux model holds %d datagrams, bound is 2", len(lx.entries))
+				}
+				if lev.Complete && !bytes.Equal(lev.Datagram[IPv4HeaderLen:], data[:len(lev.Datagram)-IPv4HeaderLen]) {
+					t.Fatalf("Linux model reassembled data that differs from the original")
+				}
 			}
 			ev, err := r.Add(time.Unix(int64(i), 0), pkt)
 			if err != nil {
@@ -409,5 +420,33 @@ func FuzzParseTemplate(f *testing.F) {
 				t.Fatal("a setter wrote past the frame")
 			}
 		}
+	})
+}
+
+// FuzzDecodeVLAN decodes frames with 802.1Q and QinQ tags, cut anywhere and
+// with any TPIDs, and checks they rebuild to the same bytes.
+func FuzzDecodeVLAN(f *testing.F) {
+	for _, tags := range [][]VLAN{{{ID: 5}}, {{TPID: EtherTypeQinQ, ID: 100, PCP: 7}, {ID: 5, DEI: true}},
+		{{TPID: EtherTypeQinQOld, ID: 1}, {TPID: EtherTypeQinQ, ID: 2}}} {
+		b, err := (&Packet{Ethernet: &Ethernet{Dst: Broadcast, VLANs: tags}, IPv4: &IPv4{Src: hc, Dst: hs},
+			UDP: &UDP{SrcPort: 1, DstPort: 2}, Payload: []byte("Hello")}).Append(nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, n := range []int{13, 15, 17, 18, 20, 22, 40, len(b)} {
+			f.Add(b[:min(n, len(b))])
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d Decoded
+		in := b[:len(b):len(b)]
+		err := d.DecodeFrame(in)
+		if len(d.Ethernet.VLANs) > MaxVLANTags {
+			t.Fatalf("%d tags decoded", len(d.Ethernet.VLANs))
+		}
+		if d.Link&LayerVLAN != 0 && d.IPOffset != 0 && d.IPOffset != EthernetLen+VLANTagLen*len(d.Ethernet.VLANs) {
+			t.Fatalf("IPv4 at %d after %d tags", d.IPOffset, len(d.Ethernet.VLANs))
+		}
+		checkDecoded(t, &d, in, err)
 	})
 }

@@ -186,6 +186,10 @@ func ParseHex(s string) ([]byte, error) {
 	return b, nil
 }
 
+// MaxWindowScale is the largest window scale shift a receiver uses: a larger
+// one is taken as 14 (RFC 7323 §2.3), so a window is at most 2^30 bytes.
+const MaxWindowScale = 14
+
 // DescribeTCPOption says what one TCP option means, in words.
 func DescribeTCPOption(o Option) string {
 	d := o.Data
@@ -197,7 +201,13 @@ func DescribeTCPOption(o Option) string {
 	case o.Kind == TCPOptMSS && o.Len == 4 && len(d) == 2:
 		return fmt.Sprintf("MSS %d: the largest segment data the sender will accept", binary.BigEndian.Uint16(d))
 	case o.Kind == TCPOptWScale && o.Len == 3 && len(d) == 1:
-		return fmt.Sprintf("window scale %d: windows count in units of %d bytes", d[0], uint64(1)<<min(d[0], 63))
+		if d[0] > MaxWindowScale {
+			// RFC 7323 §2.3: a shift above 14 is logged and used as 14;
+			// Linux does the same (tcp_parse_options clamps to
+			// TCP_MAX_WSCALE).
+			return fmt.Sprintf("window scale %d: above the maximum 14, so receivers use 14 (RFC 7323 §2.3): windows count in units of %d bytes", d[0], 1<<MaxWindowScale)
+		}
+		return fmt.Sprintf("window scale %d: windows count in units of %d bytes", d[0], 1<<d[0])
 	case o.Kind == TCPOptSACKOK && o.Len == 2:
 		return "SACK permitted: selective acknowledgments may be used"
 	case o.Kind == TCPOptSACK && o.Len >= 2 && (o.Len-2)%8 == 0 && len(d) == o.Len-2:

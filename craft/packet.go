@@ -63,7 +63,7 @@ func (p *Packet) Clone() Packet {
 func (p *Packet) Len() int {
 	n := len(p.Payload)
 	if p.Ethernet != nil {
-		n += EthernetLen
+		n += p.Ethernet.Len()
 	}
 	if p.ARP != nil {
 		n += ARPLen
@@ -128,7 +128,7 @@ func (p *Packet) Append(dst []byte) ([]byte, error) {
 func (p *Packet) encode(b []byte) error {
 	off := 0
 	if p.Ethernet != nil {
-		off = EthernetLen
+		off = p.Ethernet.Len()
 	}
 	if p.ARP != nil {
 		if err := p.ARP.Encode(b[off:]); err != nil {

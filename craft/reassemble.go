@@ -56,9 +56,21 @@ type ReassemblyEvent struct {
 	// Fragments counts the fragments of this datagram seen so far,
 	// duplicates included.
 	Fragments int
-	// Discarded: with DiscardOverlaps, this fragment overlapped and the
-	// datagram was thrown away; later fragments start a new one.
+	// Discarded: with DiscardOverlaps or Linux, this fragment made the
+	// receiver throw the datagram away (Reason says why); later fragments
+	// start a new one, and no ICMP is sent for it.
 	Discarded bool
+	// Dropped: with Linux, the receiver dropped this fragment alone and
+	// kept the datagram (a duplicate, a fragment of a datagram already
+	// given up...); Reason says why.
+	Dropped bool
+	// Trimmed counts bytes cut from the end of a fragment with MF whose
+	// data length is not a multiple of 8: Linux keeps only whole 8-byte
+	// units of it (Linux only).
+	Trimmed int
+	// Reason says, with Linux, why the fragment was dropped or the datagram
+	// discarded, and which rule of Linux's receiver did it.
+	Reason string
 }
 
 // ReassemblyConfig bounds a Reassembler. Zero fields take the defaults.
@@ -74,6 +86,28 @@ type ReassemblyConfig struct {
 	// received, other than an exact duplicate, discards the whole datagram.
 	// Without it the first copy of each byte wins and reassembly goes on.
 	DiscardOverlaps bool
+	// Linux models Linux's IPv4 receiver (net/ipv4/ip_fragment.c,
+	// ip_frag_queue and ip_frag_reasm; net/ipv4/inet_fragment.c,
+	// inet_frag_queue_insert, since 4.19), rule by rule:
+	//   - a fragment with MF keeps only whole 8-byte units of its data
+	//     (its end is rounded down to a multiple of 8; Trimmed);
+	//   - a fragment left with no data discards the datagram;
+	//   - a last fragment (no MF) that ends before data already received,
+	//     or a second last fragment with another end, discards the datagram;
+	//     so does data with MF past a last fragment's end;
+	//   - a fragment lying wholly inside a run of contiguous fragments
+	//     already received is a duplicate and is dropped alone (its bytes
+	//     are not compared); any other overlap discards the datagram;
+	//   - the datagram completes when fragment zero and the last fragment
+	//     have arrived and the data bytes fill the length; if header and
+	//     data exceed 65535 bytes it is discarded instead;
+	//   - a datagram discarded or completed is forgotten: a later
+	//     fragment with its key starts a new one;
+	//   - a fragment whose header checksum is wrong never reaches
+	//     reassembly (ip_rcv_core).
+	// Expire, on the caller's clock, then says whether Linux sends ICMP
+	// time exceeded (fragment zero had arrived) or stays silent.
+	Linux bool
 }
 
 // Reassembler puts fragments back together with the hole-descriptor
@@ -91,16 +125,23 @@ type Reassembler struct {
 type span struct{ first, last int }
 
 type reasmEntry struct {
-	key      ReassemblyKey
-	started  time.Time
-	holes    []Hole
-	received []span // sorted, merged
-	data     []byte // 65535 bytes
-	header   []byte // header of fragment zero, once seen
-	hdrBuf   [60]byte
-	end      int // data length once the last fragment has arrived, else -1
-	frags    int
-	out      []byte
+	// Linux's queue: runs of contiguous fragments (inet_frag_queue_insert),
+	// sorted; tail is the end of the last fragment queued; qlen and meat as
+	// in struct inet_frag_queue; lastIn as INET_FRAG_LAST_IN.
+	runs       []span
+	tail       int
+	qlen, meat int
+	lastIn     bool
+	key        ReassemblyKey
+	started    time.Time
+	holes      []Hole
+	received   []span // sorted, merged
+	data       []byte // 65535 bytes
+	header     []byte // header of fragment zero, once seen
+	hdrBuf     [60]byte
+	end        int // data length once the last fragment has arrived, else -1
+	frags      int
+	out        []byte
 }
 
 // NewReassembler returns a Reassembler bounded by cfg (nil for defaults).
@@ -171,7 +212,7 @@ func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
 	data := pkt[hl:total]
 	ev.Key = ReassemblyKey{Src: h.Src, Dst: h.Dst, Proto: h.Protocol.Or(0), ID: h.ID}
 	ev.Offset, ev.Len, ev.MF = int(h.FragOff)*8, len(data), h.Flags&FlagMF != 0
-	if ev.Offset+ev.Len > MaxIPv4Len-IPv4HeaderLen {
+	if ev.Offset+ev.Len > MaxIPv4Len-IPv4HeaderLen && !r.cfg.Linux {
 		return ev, &ParseError{Layer: "IPv4", Field: "fragment offset", Offset: 6, Err: ErrMalformed,
 			Detail: fmt.Sprintf("data would end at byte %d, past the largest datagram", ev.Offset+ev.Len)}
 	}
@@ -180,6 +221,9 @@ func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
 		return ev, nil
 	}
 	r.Expire(now)
+	if r.cfg.Linux {
+		return r.addLinux(now, ev, pkt, hl, data), nil
+	}
 	e := r.lookup(ev.Key, now)
 	e.frags++
 	ev.Fragments = e.frags
@@ -337,6 +381,7 @@ func (r *Reassembler) lookup(k ReassemblyKey, now time.Time) *reasmEntry {
 		e = &reasmEntry{data: make([]byte, MaxIPv4Len)}
 	}
 	e.key, e.started, e.end, e.frags, e.header = k, now, -1, 0, nil
+	e.runs, e.tail, e.qlen, e.meat, e.lastIn = e.runs[:0], 0, 0, 0, false
 	e.holes = append(e.holes[:0], Hole{0, Infinity})
 	e.received = e.received[:0]
 	r.entries = append(r.entries, e)
@@ -351,4 +396,162 @@ func (r *Reassembler) remove(e *reasmEntry) {
 			return
 		}
 	}
+}
+
+// addLinux is Add with Linux's rules (see ReassemblyConfig.Linux). Offsets
+// and ends here are exclusive ends, as in the kernel.
+func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl int, data []byte) ReassemblyEvent {
+	if Checksum(pkt[:hl]) != 0 {
+		ev.Dropped, ev.Reason = true, "header checksum wrong: dropped before reassembly (ip_rcv_core)"
+		return ev
+	}
+	e := r.lookup(ev.Key, now)
+	e.frags++
+	ev.Fragments = e.frags
+	offset, end := ev.Offset, ev.Offset+ev.Len
+	discard := func(reason string) ReassemblyEvent {
+		ev.Discarded, ev.Reason, ev.Holes = true, reason, nil
+		r.remove(e)
+		return ev
+	}
+	if !ev.MF {
+		if end < e.qlen || e.lastIn && end != e.qlen {
+			ev.Inconsistent = true
+			if end < e.qlen {
+				return discard(fmt.Sprintf("last fragment ends at byte %d, before data already received (up to %d): the datagram is discarded (ip_frag_queue)", end, e.qlen))
+			}
+			return discard(fmt.Sprintf("a second last fragment ends at byte %d, the first at %d: the datagram is discarded (ip_frag_queue)", end, e.qlen))
+		}
+		e.lastIn, e.qlen = true, end
+	} else {
+		if end&7 != 0 {
+			ev.Trimmed = end & 7
+			end &^= 7
+		}
+		if end > e.qlen {
+			if e.lastIn {
+				ev.Inconsistent = true
+				return discard(fmt.Sprintf("data up to byte %d with MF, past the last fragment's end %d: the datagram is discarded (ip_frag_queue)", end, e.qlen))
+			}
+			e.qlen = end
+		}
+	}
+	if end == offset {
+		what := "no data"
+		if ev.Trimmed > 0 {
+			what = fmt.Sprintf("%d data bytes with MF, less than one 8-byte unit", ev.Len)
+		}
+		return discard(fmt.Sprintf("a fragment with %s: the datagram is discarded (ip_frag_queue)", what))
+	}
+	kept := data[:end-offset]
+	// Overlaps, for the event: bytes already here, and whether they differ.
+	// Bytes past the 65535 kept (data a fragment at offset 65528 carries)
+	// can only belong to an oversized datagram: counted, not stored.
+	stored := min(end, len(e.data))
+	for _, s := range e.runs {
+		lo, hi := max(s.first, offset), min(s.last+1, end)
+		if lo < hi {
+			ev.Overlap += hi - lo
+			if hi = min(hi, stored); lo < hi && !bytes.Equal(e.data[lo:hi], kept[lo-offset:hi-offset]) {
+				ev.Conflict = true
+			}
+		}
+	}
+	switch linuxInsert(e, offset, end) {
+	case insertDup:
+		ev.Duplicate, ev.Overlap, ev.Dropped = true, 0, true
+		ev.Reason = "lies inside fragments already received: dropped as a duplicate, its bytes not compared (inet_frag_queue_insert)"
+		ev.Holes = e.linuxHoles()
+		return ev
+	case insertOverlap:
+		return discard(fmt.Sprintf("overlaps %d bytes already received: the datagram is discarded (inet_frag_queue_insert, RFC 5722's rule applied to IPv4)", ev.Overlap))
+	}
+	if offset < stored {
+		copy(e.data[offset:stored], kept)
+	}
+	e.meat += end - offset
+	if offset == 0 {
+		e.header = e.hdrBuf[:copy(e.hdrBuf[:], pkt[:hl])]
+	}
+	e.holes = e.linuxHoles()
+	ev.Holes = e.holes
+	if e.header != nil && e.lastIn && e.meat == e.qlen {
+		if len(e.header)+e.qlen > MaxIPv4Len {
+			return discard(fmt.Sprintf("complete, but %d header and %d data bytes exceed 65535: discarded as oversized (ip_frag_reasm)", len(e.header), e.qlen))
+		}
+		e.end = e.qlen
+		ev.Complete = true
+		ev.Datagram = e.assemble()
+		r.remove(e)
+	}
+	return ev
+}
+
+type insertResult uint8
+
+const (
+	insertOK insertResult = iota
+	insertDup
+	insertOverlap
+)
+
+// linuxInsert places [offset, end) among the runs as
+// inet_frag_queue_insert does: past the tail it extends the last run when
+// contiguous (or starts one); anywhere else it is a new run, a duplicate if
+// it lies wholly inside one run, an overlap if it touches any other way.
+func linuxInsert(e *reasmEntry, offset, end int) insertResult {
+	if len(e.runs) == 0 {
+		e.runs = append(e.runs, span{offset, end - 1})
+		e.tail = end
+		return insertOK
+	}
+	if e.tail < end {
+		switch {
+		case offset < e.tail:
+			return insertOverlap
+		case offset == e.tail:
+			e.runs[len(e.runs)-1].last = end - 1
+		default:
+			e.runs = append(e.runs, span{offset, end - 1})
+		}
+		e.tail = end
+		return insertOK
+	}
+	at := len(e.runs)
+	for i, s := range e.runs {
+		switch {
+		case end <= s.first:
+			at = min(at, i)
+		case offset > s.last:
+		case offset >= s.first && end <= s.last+1:
+			return insertDup
+		default:
+			return insertOverlap
+		}
+	}
+	e.runs = append(e.runs, span{})
+	copy(e.runs[at+1:], e.runs[at:])
+	e.runs[at] = span{offset, end - 1}
+	return insertOK
+}
+
+// linuxHoles returns the data not yet received: the gaps between runs, and
+// past the last one until the end is known.
+func (e *reasmEntry) linuxHoles() []Hole {
+	h := e.holes[:0]
+	next := 0
+	for _, s := range e.runs {
+		if s.first > next {
+			h = append(h, Hole{next, s.first - 1})
+		}
+		next = s.last + 1
+	}
+	switch {
+	case !e.lastIn:
+		h = append(h, Hole{next, Infinity})
+	case next < e.qlen:
+		h = append(h, Hole{next, e.qlen - 1})
+	}
+	e.holes = h
+	return h
 }

@@ -67,7 +67,7 @@ func (p *Packet) Template(buf []byte) (Template, error) {
 	}
 	t := Template{b: b, l4: -1, ipSum: -1, l4Sum: -1, layers: LayerIPv4}
 	if p.Ethernet != nil {
-		t.ip = EthernetLen
+		t.ip = p.Ethernet.Len()
 		t.layers |= LayerEthernet
 	}
 	n := p.IPv4.Len()
@@ -125,14 +125,16 @@ func ParseTemplate(b []byte, ethernet bool) (Template, error) {
 	t := Template{b: b, l4: -1, ipSum: -1, l4Sum: -1, layers: LayerIPv4}
 	if ethernet {
 		var e Ethernet
-		if err := e.decode(b); err != nil {
+		var tags [MaxVLANTags]VLAN
+		n, err := e.decode(b, tags[:0:MaxVLANTags])
+		if err != nil {
 			return Template{}, err
 		}
 		if typ, _ := e.Type.Get(); typ != EtherTypeIPv4 {
 			return Template{}, &ParseError{Layer: "Ethernet", Field: "EtherType", Offset: 12, Err: ErrMalformed,
 				Detail: fmt.Sprintf("EtherType %#04x, not IPv4 (0x0800)", typ)}
 		}
-		t.ip = EthernetLen
+		t.ip = n
 		t.layers |= LayerEthernet
 	}
 	var g Datagram
@@ -214,7 +216,7 @@ func (t *Template) Keep(l Layer) {
 }
 
 // IPOffset returns the offset of the IPv4 header: 0, or 14 (EthernetLen)
-// after an Ethernet II header.
+// after an Ethernet II header, plus 4 per 802.1Q tag.
 func (t *Template) IPOffset() int { return t.ip }
 
 // TransportOffset returns the offset of the TCP, UDP or ICMP header, or -1

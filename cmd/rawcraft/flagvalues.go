@@ -143,3 +143,43 @@ func (n *intValue) Set(s string) error {
 }
 func (n *intValue) String() string { return fmt.Sprint(n.v) }
 func (n *intValue) Type() string   { return "N" }
+
+// vlanValue is a list of 802.1Q tags, outermost first: "5" or "5:3" (VLAN
+// ID and priority), "100,5" for QinQ, whose outer tag gets the 802.1ad TPID
+// 0x88a8.
+type vlanValue struct {
+	tags []craft.VLAN
+	text string
+}
+
+func (v *vlanValue) Set(s string) error {
+	const rule = "ID[:PCP] with a VLAN ID 0 to 4094 and a priority 0 to 7, or two of them for QinQ (outer,inner)"
+	parts := strings.Split(s, ",")
+	if len(parts) > craft.MaxVLANTags {
+		return fmt.Errorf("at most %d tags: %s", craft.MaxVLANTags, rule)
+	}
+	var tags []craft.VLAN
+	for _, p := range parts {
+		id, pcp, hasPCP := strings.Cut(p, ":")
+		n, err := craft.ParseNumber(id, 12)
+		if err != nil || n == 4095 {
+			return fmt.Errorf("%s", rule)
+		}
+		t := craft.VLAN{TPID: craft.EtherTypeVLAN, ID: uint16(n)}
+		if hasPCP {
+			q, err := craft.ParseNumber(pcp, 3)
+			if err != nil {
+				return fmt.Errorf("%s", rule)
+			}
+			t.PCP = uint8(q)
+		}
+		tags = append(tags, t)
+	}
+	if len(tags) == 2 {
+		tags[0].TPID = craft.EtherTypeQinQ
+	}
+	v.tags, v.text = tags, s
+	return nil
+}
+func (v *vlanValue) String() string { return v.text }
+func (v *vlanValue) Type() string   { return "ID[:PCP]" }

@@ -29,7 +29,7 @@ func (p *packetFlags) buildAt(proto string, at linkAt) (*built, error) {
 	if err := p.checkApplies(proto); err != nil {
 		return nil, err
 	}
-	out := &built{proto: proto, linkEth: at.eth != nil || p.ether || p.set("src-mac") || p.set("dst-mac") || proto == "arp"}
+	out := &built{proto: proto, linkEth: at.eth != nil || p.ether || p.set("src-mac") || p.set("dst-mac") || p.set("vlan") || proto == "arp"}
 	pk := &out.packet
 	src := p.src.a
 	if at.src.IsValid() && !p.set("src") {
@@ -44,6 +44,9 @@ func (p *packetFlags) buildAt(proto string, at linkAt) (*built, error) {
 		}
 		if proto == "arp" && !p.set("dst-mac") && p.arpOp != "reply" && p.arpOp != "2" {
 			e.Dst = craft.Broadcast
+		}
+		if p.set("vlan") {
+			e.VLANs = p.vlan.tags
 		}
 		pk.Ethernet = e
 	}
@@ -173,7 +176,7 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 		b := pc.bytes
 		if eth != nil {
 			e := *eth
-			fb := make([]byte, craft.EthernetLen, craft.EthernetLen+len(b))
+			fb := make([]byte, e.Len(), e.Len()+len(b))
 			if err := e.Encode(fb, craft.EtherTypeIPv4); err != nil {
 				return nil, err
 			}

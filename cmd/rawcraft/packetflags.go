@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
+	"slices"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/spf13/pflag"
@@ -45,6 +50,7 @@ type packetFlags struct {
 	fragOrder, fragDrop, fragDup           string
 	ether                                  bool
 	srcMAC, dstMAC                         macValue
+	vlan                                   vlanValue
 }
 
 func port(rule string) numValue { return numValue{bits: 16, rule: rule} }
@@ -141,6 +147,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	fs.BoolVar(&p.ether, "ether", false, "add an Ethernet II header")
 	fs.Var(&p.srcMAC, "src-mac", "Ethernet source address (implies --ether)")
 	fs.Var(&p.dstMAC, "dst-mac", "Ethernet destination address (implies --ether)")
+	fs.Var(&p.vlan, "vlan", "add an 802.1Q tag: VLAN ID and optional priority, like 5 or 5:3; 100,5 for QinQ (implies --ether)")
 	return p
 }
 
@@ -223,15 +230,9 @@ func (p *packetFlags) payload(proto string) ([]byte, error) {
 	case p.set("data-hex"):
 		b = p.dataHex.b
 	case p.set("data-file"):
-		st, err := os.Stat(p.dataFile)
-		if err != nil {
-			return nil, usagef("--data-file %q: %v", p.dataFile, errReason(err))
-		}
-		if st.Size() > craft.MaxIPv4Len {
-			return nil, usagef("--data-file %q: %d bytes; an IPv4 datagram carries at most 65515", p.dataFile, st.Size())
-		}
-		if b, err = os.ReadFile(p.dataFile); err != nil {
-			return nil, usagef("--data-file %q: %v", p.dataFile, errReason(err))
+		var err error
+		if b, err = readDataFile(p.dataFile); err != nil {
+			return nil, err
 		}
 	case p.set("size"):
 		c, err := fillByte(p.fill)
@@ -244,6 +245,55 @@ func (p *packetFlags) payload(proto string) ([]byte, error) {
 		b = bytes.Repeat([]byte{c}, int(p.size.v))
 	}
 	return b, nil
+}
+
+// dataFileWait bounds how long --data-file waits for its bytes: a FIFO
+// nobody writes to must not hang the command.
+const dataFileWait = time.Second
+
+// readDataFile reads at most 65 535 bytes of name, whatever stat says
+// (/dev/zero reports 0 bytes and never ends; a FIFO reports 0 and may never
+// send): one more byte than that is an error, and so is waiting more than
+// dataFileWait for the end.
+func readDataFile(name string) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, usagef("--data-file %q: %v", name, errReason(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, usagef("--data-file %q: %v", name, errReason(err))
+	}
+	fifo := st.Mode()&os.ModeNamedPipe != 0
+	deadline := time.Now().Add(dataFileWait)
+	canWait := f.SetReadDeadline(deadline) == nil // pipes and FIFOs
+	buf := make([]byte, 0, 4096)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(2*cap(buf), craft.MaxIPv4Len+1)-len(buf))
+		}
+		n, err := f.Read(buf[len(buf):min(cap(buf), craft.MaxIPv4Len+1)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > craft.MaxIPv4Len {
+			return nil, usagef("--data-file %q: more than 65535 bytes; an IPv4 datagram carries at most 65515", name)
+		}
+		switch {
+		case err == io.EOF && len(buf) == 0 && fifo && time.Now().Before(deadline):
+			// No writer has opened the FIFO yet: wait for one, briefly.
+			time.Sleep(20 * time.Millisecond)
+		case err == io.EOF && len(buf) == 0 && fifo:
+			return nil, usagef("--data-file %q: a FIFO that nobody wrote to within %v; give a regular file of at most 65535 bytes", name, dataFileWait)
+		case err == io.EOF:
+			return buf, nil
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, usagef("--data-file %q: no end after %v (a FIFO or device that keeps the file open); give a regular file of at most 65535 bytes", name, dataFileWait)
+		case err != nil:
+			return nil, usagef("--data-file %q: %v", name, errReason(err))
+		case n == 0 && !canWait && time.Now().After(deadline):
+			return nil, usagef("--data-file %q: no end after %v; give a regular file of at most 65535 bytes", name, dataFileWait)
+		}
+	}
 }
 
 func errReason(err error) string {

@@ -115,7 +115,7 @@ func quoted(spec string) ([]byte, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("--quote %q: unexpected %q", spec, fs.Arg(0))
 	}
-	if q.set("frag") || q.set("mtu") || q.ether || q.set("quote") || strings.ToLower(args[0]) == "arp" {
+	if q.set("frag") || q.set("mtu") || q.ether || q.set("vlan") || q.set("quote") || strings.ToLower(args[0]) == "arp" {
 		return nil, usagef("--quote %q: the quoted datagram is one IPv4 packet, without fragments, Ethernet or another quote", spec)
 	}
 	b, err := q.build(args[0])

@@ -70,6 +70,9 @@ func dissect(w io.Writer, fields []craft.Field, sums []craft.ChecksumResult) {
 				name = "quoted " + name
 			}
 			st := c.Status.String()
+			if c.NegZero {
+				st = fmt.Sprintf("good (0x%04x = 0x%04x: −0 and +0 in one's complement)", c.Got, c.Want)
+			}
 			if c.Status == craft.ChecksumBad {
 				st = fmt.Sprintf("BAD (0x%04x, should be 0x%04x)", c.Got, c.Want)
 			}
@@ -97,6 +100,8 @@ type jsonChecksum struct {
 	Got    uint16 `json:"got"`
 	Want   uint16 `json:"want"`
 	Status string `json:"status"`
+	// NegZero: good, though got and want are 0xffff and 0x0000 (RFC 1624 §3).
+	NegZero bool `json:"neg_zero,omitempty"`
 }
 
 type jsonPacket struct {
@@ -120,7 +125,7 @@ func toJSON(i int, f frame, d *craft.Decoded, derr error, fields []craft.Field, 
 		jp.Fields = append(jp.Fields, jsonField(x))
 	}
 	for _, c := range sums {
-		jp.Checksums = append(jp.Checksums, jsonChecksum{Layer: c.Layer.String(), Quoted: c.Quoted, Got: c.Got, Want: c.Want, Status: c.Status.String()})
+		jp.Checksums = append(jp.Checksums, jsonChecksum{Layer: c.Layer.String(), Quoted: c.Quoted, Got: c.Got, Want: c.Want, Status: c.Status.String(), NegZero: c.NegZero})
 	}
 	return jp
 }

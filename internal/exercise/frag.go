@@ -316,9 +316,11 @@ func (rep *FragReport) observe(pk *craft.Packet, hcSeen, targetSeen []listen.Cap
 			rep.ReplyFrames = append(rep.ReplyFrames, s)
 		}
 	}
-	// The receiver's policy, as observed on Linux: overlapping fragments
-	// discard the datagram (exact duplicates do not).
-	ra := craft.NewReassembler(&craft.ReassemblyConfig{Timeout: fragTime, DiscardOverlaps: true})
+	// The receiver's rules, as Linux applies them (craft's model of
+	// net/ipv4/ip_fragment.c): overlaps and empty fragments discard the
+	// datagram, duplicates are dropped alone, MF fragments are cut to
+	// whole 8-byte units.
+	ra := craft.NewReassembler(&craft.ReassemblyConfig{Timeout: fragTime, Linux: true})
 	for _, s := range targetSeen {
 		if s.Meta.Outgoing || d.DecodeFrame(s.Frame) != nil && d.Layers&craft.LayerIPv4 == 0 || d.IPv4.Src != lab.AddrHc || d.IPv4.ID != rep.ID {
 			continue

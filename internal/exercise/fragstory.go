@@ -142,10 +142,20 @@ func hasOffsetZero(arrived []listen.Captured) bool {
 func reasmText(e craft.ReassemblyEvent) string {
 	var parts []string
 	switch {
+	case e.Discarded && e.Reason != "":
+		return e.Reason
 	case e.Discarded:
 		return fmt.Sprintf("overlaps %d bytes already received: the whole datagram is discarded (Linux's policy)", e.Overlap)
 	case e.Duplicate:
 		parts = append(parts, "duplicate, ignored")
+	case e.Dropped:
+		parts = append(parts, e.Reason)
+	}
+	if e.Trimmed > 0 {
+		parts = append(parts, fmt.Sprintf("MF with %d data bytes: Linux keeps %d, whole 8-byte units", e.Len, e.Len-e.Trimmed))
+	}
+	switch {
+	case e.Duplicate || e.Dropped:
 	case e.Overlap > 0:
 		s := fmt.Sprintf("overlaps %d bytes already received", e.Overlap)
 		if e.Conflict {
