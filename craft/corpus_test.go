@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/oracle"
 	"github.com/rawcraft/rawcraft/pcap"
 )
 
@@ -121,7 +122,7 @@ func tcpdumpVerdicts(t *testing.T, tcpdump, file string, records int) []verdicts
 // verify.
 func TestCorpusAgainstTcpdump(t *testing.T) {
 	dir := corpusDir(t)
-	tcpdump := needTool(t, "tcpdump")
+	tcpdump := oracle.Require(t, "tcpdump")
 	if testing.Short() {
 		t.Skip("the corpus takes a while: run without -short")
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/oracle"
 	"github.com/rawcraft/rawcraft/pcap"
 )
 
@@ -22,21 +23,6 @@ var (
 	oHs = netip.MustParseAddr("198.18.1.1")
 	oHc = netip.MustParseAddr("198.18.1.3")
 )
-
-// needTool returns the path of an outside tool, skipping the test when it
-// is missing and CI is unset; under CI a missing tool fails (.ci/run
-// installs it).
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not installed (CI installs it)", name)
-		}
-		t.Fatalf("%s not installed: .ci/run installs it", name)
-	}
-	return p
-}
 
 // oracleRow is one packet of the dissection matrix.
 type oracleRow struct {
@@ -216,7 +202,7 @@ var deliberate = map[string]struct{ why, tsharkSays string }{
 // verdicts (and the right values of bad ones), malformation, lengths,
 // VLAN tags, trailers and padding, and the window scale.
 func TestDissectionAgainstTshark(t *testing.T) {
-	tshark := needTool(t, "tshark")
+	tshark := oracle.Require(t, "tshark")
 	rows := oracleMatrix(t)
 	frames := make([][]byte, len(rows))
 	for i, r := range rows {
