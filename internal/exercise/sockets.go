@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -58,6 +60,96 @@ const (
 	socketsClosedPort = 9998
 	socketsFirstPort  = 41000
 )
+
+// exSockets is the experiment as an exercise: the prediction is what the
+// man pages say, the observation the report.
+func exSockets(x *run) error {
+	rep, err := SocketsOn(x.lab)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	_ = rep.Write(&b)
+	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		x.see("%s", l)
+	}
+	for _, d := range rep.Diffs() {
+		x.differ("%s", d)
+	}
+	return nil
+}
+
+// Changes says, in one line, which fields of the try the kernel wrote or
+// changed: "Layer Name" for a changed field, "Layer (written)" for a layer
+// the kernel wrote whole, sorted.
+func (t *SocketTry) Changes() string {
+	var s []string
+	seen := map[string]bool{}
+	for _, c := range t.Changed {
+		k := c.Layer + " " + c.Name
+		if c.Handed == "" {
+			k = c.Layer + " (written)"
+		}
+		if !seen[k] {
+			seen[k] = true
+			s = append(s, k)
+		}
+	}
+	sort.Strings(s)
+	return strings.Join(s, ", ")
+}
+
+// What raw(7), packet(7) and icmp(7) say the kernel writes, for the kinds
+// whose handed bytes are compared field by field.
+var socketsExpected = map[rawsock.SocketKind]string{
+	rawsock.PacketRaw:           "",
+	rawsock.PacketDgram:         "Ethernet (written)",
+	rawsock.InetRaw:             "Ethernet (written), IPv4 Header Checksum, IPv4 Identification",
+	rawsock.InetRawProto:        "Ethernet (written), IPv4 (written)",
+	rawsock.InetRawProtoHdrIncl: "Ethernet (written)",
+}
+
+// Who the man pages say hears each answer (SocketsReport.Listeners order).
+var socketsHeardExpected = [][]bool{
+	{true, true, false, false, false, false}, // RST: packet socket, raw TCP
+	{true, false, false, true, false, false}, // port unreachable: packet socket, raw ICMP
+	{true, false, false, true, false, true},  // echo reply: packet socket, raw ICMP, the ping socket
+}
+
+// Diffs lists where the kernel did other than the man pages say.
+func (rep *SocketsReport) Diffs() []string {
+	var out []string
+	for _, t := range rep.Tries {
+		name := fmt.Sprintf("%v (%s)", t.Kind, ProtoLabel(t.Proto))
+		switch {
+		case t.Err != nil:
+			out = append(out, fmt.Sprintf("%s: %v", name, t.Err))
+			continue
+		case t.Wire == nil:
+			out = append(out, name+": nothing reached Hs")
+			continue
+		}
+		if w, ok := socketsExpected[t.Kind]; ok && t.Changes() != w {
+			out = append(out, fmt.Sprintf("%s: the kernel changed %q, the man pages say %q", name, t.Changes(), w))
+		}
+		if t.Kind == rawsock.Dgram && t.Proto == craft.ProtoICMP {
+			if w := "Ethernet (written), ICMP Checksum, ICMP Identifier, IPv4 (written)"; t.Changes() != w {
+				out = append(out, fmt.Sprintf("%s: the ping socket changed %q, icmp(7) says %q", name, t.Changes(), w))
+			}
+		}
+	}
+	for i, h := range rep.Heard {
+		if i < len(socketsHeardExpected) && !slices.Equal(h.Heard, socketsHeardExpected[i]) {
+			out = append(out, fmt.Sprintf("%s: heard by %v, expected %v", h.Answer, h.Heard, socketsHeardExpected[i]))
+		}
+	}
+	return out
+}
+
+// ProtoLabel names an IP protocol for the story.
+func ProtoLabel(p uint8) string {
+	return map[uint8]string{craft.ProtoTCP: "TCP", craft.ProtoUDP: "UDP", craft.ProtoICMP: "ICMP"}[p]
+}
 
 // Sockets runs the experiment on a lab of its own, removed at the end.
 func Sockets() (*SocketsReport, error) {
