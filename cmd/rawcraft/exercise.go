@@ -66,7 +66,7 @@ minutes.
 				}
 			}
 			if failed > 0 {
-				return fmt.Errorf("%d of %d exercises did not match the article's prediction", failed, len(todo))
+				return fmt.Errorf("%d of %d exercises did not match their prediction", failed, len(todo))
 			}
 			return nil
 		},
@@ -96,7 +96,7 @@ func runExercise(out io.Writer, e *exercise.Exercise, fast, verbose bool) (*exer
 		fmt.Fprintf(out, "    %s\n", l)
 	}
 	if o.Matches() {
-		fmt.Fprintln(out, "  ✓ matches the article's prediction")
+		fmt.Fprintln(out, "  ✓ matches the prediction")
 	} else {
 		fmt.Fprintln(out, "  ✗ differs from the prediction:")
 		for _, d := range o.Diffs {
