@@ -42,10 +42,13 @@ const (
 	ICMPReassemblyExceeded
 	UDPReply
 	EchoReply
+	// ICMPRateLimited: no answer while the host was seen to rate-limit its
+	// ICMP errors, and probing again below its rate did not settle it.
+	ICMPRateLimited
 )
 
 var reasonNames = [...]string{"no-response", "syn-ack", "rst", "icmp-port-unreachable", "icmp-unreachable",
-	"icmp-frag-needed", "icmp-ttl-exceeded", "icmp-reassembly-time-exceeded", "udp-reply", "echo-reply"}
+	"icmp-frag-needed", "icmp-ttl-exceeded", "icmp-reassembly-time-exceeded", "udp-reply", "echo-reply", "icmp-rate-limited"}
 
 func (r Reason) String() string { return reasonNames[r] }
 
@@ -58,9 +61,12 @@ const (
 	Closed       State = "closed"
 	Filtered     State = "filtered"
 	OpenFiltered State = "open|filtered"
-	Unfiltered   State = "unfiltered"  // ACK scan: the probe reached the host, open or closed
-	Up           State = "up"          // ICMP echo answered
-	Unreachable  State = "unreachable" // ICMP echo answered by an error
+	// Unresolved: silent while the host rate-limited its answers, so
+	// neither closed nor open|filtered can be claimed.
+	Unresolved  State = "unresolved"
+	Unfiltered  State = "unfiltered"  // ACK scan: the probe reached the host, open or closed
+	Up          State = "up"          // ICMP echo answered
+	Unreachable State = "unreachable" // ICMP echo answered by an error
 )
 
 // Classify maps a probe's reply to a state as nmap does (nmap's "Port
@@ -86,6 +92,8 @@ func Classify(proto uint8, r Reason) State {
 			return Closed
 		case NoResponse:
 			return OpenFiltered
+		case ICMPRateLimited:
+			return Unresolved
 		}
 		return Filtered
 	default:
