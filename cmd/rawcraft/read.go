@@ -12,12 +12,15 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/ladder"
 	"github.com/rawcraft/rawcraft/pcap"
 	"github.com/spf13/cobra"
 )
 
 type readOpts struct {
 	explain, diagram, asJSON bool
+	ladder                   bool
+	svg                      string
 	packets, proto, host     string
 	port                     int
 	link                     string
@@ -55,7 +58,10 @@ judged.`,
 	fl.StringVar(&o.proto, "proto", "", "only packets of this protocol: tcp, udp, icmp or arp")
 	fl.StringVar(&o.host, "host", "", "only packets from or to this IPv4 address")
 	fl.IntVar(&o.port, "port", -1, "only TCP or UDP packets from or to this port")
+	fl.BoolVar(&o.ladder, "ladder", false, "draw the exchange as a time-ordered sequence diagram, one lane per host")
+	fl.StringVar(&o.svg, "svg", "", "also write the ladder as an SVG file")
 	fl.StringVar(&o.link, "link", "", "the link type of a hex dump: ether or raw (default: guessed from the first byte)")
+	cmd.MarkFlagsMutuallyExclusive("json", "ladder")
 	cmd.MarkFlagsMutuallyExclusive("json", "explain")
 	cmd.MarkFlagsMutuallyExclusive("json", "diagram")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -345,6 +351,9 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 }
 
 func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
+	if o.ladder || o.svg != "" {
+		return runReadLadder(w, in, name, o)
+	}
 	var t0 time.Time
 	first := true
 	_, err := readAll(name, in, o, func(rp *readPacket) error {
@@ -462,4 +471,36 @@ func readJSON(rp *readPacket, t0 time.Time) readJSONPacket {
 		r.Direction = rp.dir.String()
 	}
 	return r
+}
+
+// runReadLadder draws the packets the filters keep as a ladder, in the
+// terminal (--ladder) and as SVG (--svg FILE), times from the capture's clock.
+func runReadLadder(w io.Writer, in io.Reader, name string, o *readOpts) error {
+	var l ladder.Ladder
+	_, err := readAll(name, in, o, func(rp *readPacket) error {
+		if rp.linkOK {
+			l.Add(rp.p.Time, &rp.d)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if o.svg != "" {
+		f, err := os.Create(o.svg)
+		if err != nil {
+			return usagef("--svg %q: %v", o.svg, errReason(err))
+		}
+		if err := l.SVG(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if o.ladder {
+		return l.Text(w)
+	}
+	return nil
 }

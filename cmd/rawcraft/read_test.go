@@ -270,3 +270,31 @@ func TestReadCorpus(t *testing.T) {
 		t.Errorf("only %d read", read)
 	}
 }
+
+// TestReadLadder: read --ladder of a capture of a handshake draws the
+// ladder package's diagram, and --svg writes the SVG.
+func TestReadLadder(t *testing.T) {
+	file := writeFile(t, pcap.LinkRaw,
+		builtHex(t, "tcp", "--flags", "S", "--seq", "100", "--tcp-opt", "mss=1460"),
+		builtHex(t, "tcp", "--flags", "SA", "--src", "198.18.1.1", "--dst", "198.18.1.3", "--sport", "9999", "--dport", "40000", "--seq", "5000", "--ack", "101"),
+		builtHex(t, "tcp", "--flags", "A", "--seq", "101", "--ack", "5001"))
+	svg := filepath.Join(t.TempDir(), "l.svg")
+	out, errs, code := runRoot(t, "", "read", "--ladder", "--svg", svg, file)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	want := `  time (s)  198.18.1.3                                     198.18.1.1
+            |  40000→9999 [S] seq=0 win=64240 len=0 <mss 1460>  |
+  0.000000  |-------------------------------------------------->|
+            |    9999→40000 [SA] seq=0 ack=1 win=64240 len=0    |
+  0.001000  |<--------------------------------------------------|
+            |    40000→9999 [A] seq=1 ack=1 win=64240 len=0     |
+  0.002000  |-------------------------------------------------->|
+`
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	if b, err := os.ReadFile(svg); err != nil || !bytes.HasPrefix(b, []byte("<svg")) || !bytes.Contains(b, []byte("[SA] seq=0 ack=1")) {
+		t.Errorf("svg: %v %.80s", err, b)
+	}
+}
