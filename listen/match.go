@@ -287,7 +287,8 @@ func (m *Matcher) matchError(d *craft.Decoded, r Reply) (Kind, int, Reply) {
 		return Unrelated, -1, r
 	}
 	qip := &q.IPv4
-	r.Code, r.QuotedID, r.QuotedTTL = d.ICMP.Code, qip.ID, qip.TTL
+	r.Code, r.QuotedID = d.ICMP.Code, qip.ID
+	r.QuotedTTL, _ = qip.TTL.Get()
 	i := -1
 	switch {
 	case q.Layers&craft.LayerTCP != 0:
