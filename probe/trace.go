@@ -312,6 +312,20 @@ func Trace(cfg TraceConfig) (*TraceReport, error) {
 	return t.rep, err
 }
 
+// halted reports whether Stop was closed.
+func (t *tracer) halted() bool {
+	if t.stopped.Load() {
+		return true
+	}
+	select {
+	case <-t.cfg.Stop:
+		t.stopped.Store(true)
+		return true
+	default:
+		return false
+	}
+}
+
 // resize builds the probes' template for datagrams of size bytes.
 func (t *tracer) resize(size int) error {
 	if size < t.hdr+2 && t.cfg.Proto == craft.ProtoICMP || size < t.hdr {
@@ -335,7 +349,7 @@ func (t *tracer) resize(size int) error {
 func (t *tracer) run() error {
 	cfg := &t.cfg
 	steps := 0
-	for ttl := cfg.FirstTTL; ttl <= cfg.MaxTTL && !t.stopped.Load(); ttl++ {
+	for ttl := cfg.FirstTTL; ttl <= cfg.MaxTTL && !t.halted(); ttl++ {
 		t.rep.Hops = append(t.rep.Hops, Hop{TTL: ttl})
 		h := len(t.rep.Hops) - 1
 		for {
@@ -354,7 +368,7 @@ func (t *tracer) run() error {
 					lower = max(lower, int(p.Reply.MTU))
 				}
 			}
-			if lower == 0 || !cfg.PMTU || steps >= maxMTUSteps || t.stopped.Load() {
+			if lower == 0 || !cfg.PMTU || steps >= maxMTUSteps || t.halted() {
 				break
 			}
 			steps++
@@ -376,7 +390,7 @@ func (t *tracer) run() error {
 func (t *tracer) ask(h, ttl int) error {
 	cfg := &t.cfg
 	var pending int
-	for k := 0; k < cfg.Probes && !t.stopped.Load(); k++ {
+	for k := 0; k < cfg.Probes && !t.halted(); k++ {
 		i := t.n
 		t.n++
 		tp := TraceProbe{Size: t.size, IPID: t.baseID + uint16(i)}
@@ -460,7 +474,7 @@ func (t *tracer) register(p listen.Probe) (int, int, error) {
 // wait handles answers until deadline, or until every probe of hop h is
 // answered, or Stop.
 func (t *tracer) wait(deadline time.Time, h int) error {
-	for !t.stopped.Load() && !t.hopDone(h) {
+	for !t.halted() && !t.hopDone(h) {
 		p, err := t.rx.Next(deadline)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
