@@ -130,6 +130,22 @@ func TestTraceMultipath(t *testing.T) {
 	}
 }
 
+// Linux's L4 hash (fib_multipath_hash_policy=1) takes ports from TCP, UDP,
+// SCTP and the like only: an echo request hashes on its addresses alone, so
+// even classic ICMP probes, whose checksums all differ, stay on one path
+// here. Routers that hash the first four bytes after the IP header — the
+// ICMP checksum, where TCP and UDP keep their ports — split them; Paris
+// mode holds that checksum still for them.
+func TestTraceICMPClassicLinuxHash(t *testing.T) {
+	m := lab.MultipathForTest(t)
+	const n = 6
+	rep, a, b := traceIn(t, m, TraceConfig{Proto: craft.ProtoICMP, Dst: lab.MPAddrDst, Probes: n})
+	checkPath(t, rep, listen.EchoReply, craft.ICMPEchoReply, 0)
+	if a+b != 3*n || a != 0 && b != 0 {
+		t.Errorf("RA received %d echo requests and RB %d; Linux hashes ICMP on its addresses: all %d down one path", a, b, 3*n)
+	}
+}
+
 // The path MTU: through RB the RB–RJ link's smaller MTU, named by RB in a
 // fragmentation-needed answer to the probe for hop 3; through RA the whole
 // path's 1500. Source ports are tried until both paths were traced.
@@ -236,6 +252,46 @@ func TestTraceConfigRefused(t *testing.T) {
 	} {
 		if _, err := Trace(c); !errors.Is(err, ErrConfig) {
 			t.Errorf("%+v: %v, want ErrConfig", c, err)
+		}
+	}
+}
+
+// What a load balancer reads of each probe leaving the source: the ports,
+// or an echo request's checksum. Paris mode holds it still; classic mode
+// changes it with every probe. The checksums are valid either way.
+func TestTraceFlowIdentifier(t *testing.T) {
+	m := lab.MultipathForTest(t)
+	for _, proto := range []uint8{craft.ProtoUDP, craft.ProtoTCP, craft.ProtoICMP} {
+		for _, paris := range []bool{true, false} {
+			flows := map[[2]uint16]int{}
+			sent := 0
+			cfg := TraceConfig{Proto: proto, Dst: lab.MPAddrDst, Paris: paris, Probes: 3, OnPacket: func(k listen.Kind, p *listen.Packet) {
+				if k != listen.ProbeCopy {
+					return
+				}
+				d := &p.Decoded
+				for _, c := range p.Checksums() {
+					if c.Status == craft.ChecksumBad {
+						t.Errorf("%s: a probe left with a bad %v checksum", protoNames[proto], c.Layer)
+					}
+				}
+				sent++
+				switch {
+				case d.Has(craft.LayerUDP):
+					flows[[2]uint16{d.UDP.SrcPort, d.UDP.DstPort}]++
+				case d.Has(craft.LayerTCP):
+					flows[[2]uint16{d.TCP.SrcPort, d.TCP.DstPort}]++
+				case d.Has(craft.LayerICMP):
+					flows[[2]uint16{uint16(d.ICMP.Type)<<8 | uint16(d.ICMP.Code), func() uint16 { v, _ := d.ICMP.Checksum.Get(); return v }()}]++
+				}
+			}}
+			rep, _, _ := traceIn(t, m, cfg)
+			if sent != rep.Sent || sent != 12 {
+				t.Fatalf("%s paris %v: saw %d probes leave, sent %d", protoNames[proto], paris, sent, rep.Sent)
+			}
+			if want := map[bool]int{true: 1, false: 12}[paris]; len(flows) != want {
+				t.Errorf("%s paris %v: %d flow identifiers, want %d: %v", protoNames[proto], paris, len(flows), want, flows)
+			}
 		}
 	}
 }
