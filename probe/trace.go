@@ -413,7 +413,7 @@ func (t *tracer) ask(h, ttl int) error {
 			}
 			tm.SetSrcPort(tp.SrcPort)
 			tm.SetSeq(t.seq + uint32(i)<<8)
-			lp.SrcPort, lp.DstPort, lp.Seq, lp.Flags = tp.SrcPort, tp.DstPort, t.seq+uint32(i)<<8, craft.TCPSyn
+			lp.SrcPort, lp.DstPort, lp.Seq, lp.Flags, lp.Len = tp.SrcPort, tp.DstPort, t.seq+uint32(i)<<8, craft.TCPSyn, t.size-t.hdr
 		default:
 			tp.ICMPSeq = t.baseSeq + uint16(i)
 			if cfg.Paris {
