@@ -45,6 +45,7 @@ var exercises = []*Exercise{
 	{ID: "4way", Title: "TCP four-way close (the TCP article)",
 		Prediction: "The side that closes first sends FIN; the other acknowledges it (ack = its seq + 1), then sends its own FIN when its application closes, which the first acknowledges: each FIN uses one sequence number.",
 		run:        exClose},
+	{ID: "paris", Title: "traceroute on load-balanced paths: classic and Paris", Prediction: parisPrediction, run: exParis},
 }
 
 func opts(port, buf, count int, delay time.Duration) article.Options {
