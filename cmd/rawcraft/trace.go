@@ -209,10 +209,9 @@ func traceHeading(c *probe.TraceConfig) string {
 func traceHopText(h *probe.Hop) string {
 	var b strings.Builder
 	type group struct {
-		from  netip.Addr
-		what  string
-		rtts  []string
-		first int
+		from netip.Addr
+		what string
+		rtts []string
 	}
 	var groups []*group
 	silent := 0

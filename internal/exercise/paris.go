@@ -77,4 +77,3 @@ func addrList(as []netip.Addr) string {
 	}
 	return strings.Join(s, ", ")
 }
-
