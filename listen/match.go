@@ -117,6 +117,10 @@ type Reply struct {
 	Flags    uint8      // TCP flags of a SYN-ACK or RST
 	Window   uint16     // TCP window of a SYN-ACK or RST (the window scan reads it)
 	QuotedID uint16     // the IP ID the error quoted
+	// QuotedTTL is the TTL in the header an ICMP error quoted: 1 from the
+	// router where a probe's TTL ran out (RFC 1812 §5.3.1), what was left
+	// of it from the destination.
+	QuotedTTL uint8
 }
 
 // Kind says what a captured packet is to the Matcher.
@@ -292,6 +296,7 @@ func (m *Matcher) matchError(d *craft.Decoded, r Reply) (Kind, int, Reply) {
 	}
 	qip := &q.IPv4
 	r.Code, r.QuotedID = d.ICMP.Code, qip.ID
+	r.QuotedTTL, _ = qip.TTL.Get()
 	i := -1
 	switch {
 	case q.Layers&craft.LayerTCP != 0:

@@ -49,6 +49,7 @@ var exercises = []*Exercise{
 		PredictedBy: "the man pages",
 		Prediction:  "AF_PACKET SOCK_RAW sends the frame as handed; SOCK_DGRAM gets its Ethernet header from the kernel; a raw IPPROTO_RAW socket gets its zero IP ID and header checksum filled; a raw IPPROTO_TCP/UDP/ICMP socket without IP_HDRINCL gets the whole IPv4 header written; a ping socket gets its identifier and checksum written. The RST is heard by the packet socket and a raw TCP socket, the port unreachable by the packet socket and a raw ICMP socket but not the unconnected UDP socket, the echo reply also by the ping socket whose identifier it carries (raw(7), packet(7), udp(7), icmp(7)).",
 		run:         exSockets},
+	{ID: "paris", Title: "traceroute on load-balanced paths: classic and Paris", Prediction: parisPrediction, run: exParis},
 }
 
 func opts(port, buf, count int, delay time.Duration) article.Options {
