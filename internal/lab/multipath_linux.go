@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -16,6 +17,25 @@ import (
 )
 
 var multipaths atomic.Int32
+
+// activeMP are the topologies this process built and has not removed: a
+// signal that removes the labs (armSignals) removes them too.
+var (
+	mpMu     sync.Mutex
+	activeMP = map[*Multipath]bool{}
+)
+
+func cleanupMultipaths() {
+	mpMu.Lock()
+	ms := make([]*Multipath, 0, len(activeMP))
+	for m := range activeMP {
+		ms = append(ms, m)
+	}
+	mpMu.Unlock()
+	for _, m := range ms {
+		_ = m.Down()
+	}
+}
 
 // MultipathForTest builds the multipath topology for one test, removed when
 // the test ends, passed or failed. It first removes what killed test
@@ -47,6 +67,10 @@ func UpMultipath() (*Multipath, error) {
 	}
 	SweepStaleMultipath()
 	m := &Multipath{base: fmt.Sprintf("%s%dx%d", MultipathPrefix, os.Getpid(), multipaths.Add(1))}
+	mpMu.Lock()
+	activeMP[m] = true // before the first namespace exists
+	mpMu.Unlock()
+	armSignals()
 	if err := m.build(); err != nil {
 		return nil, errors.Join(err, m.Down())
 	}
@@ -55,6 +79,9 @@ func UpMultipath() (*Multipath, error) {
 
 // Down removes the topology's namespaces, and with them everything in them.
 func (m *Multipath) Down() error {
+	mpMu.Lock()
+	delete(activeMP, m)
+	mpMu.Unlock()
 	var errs []error
 	for _, h := range MultipathHosts() {
 		if nsExists(m.NS(h)) {

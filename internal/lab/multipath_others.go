@@ -24,3 +24,5 @@ func (m *Multipath) Forwarded() (viaA, viaB uint64, err error) {
 
 // SweepStaleMultipath removes nothing off Linux.
 func SweepStaleMultipath() []string { return nil }
+
+func cleanupMultipaths() {}
