@@ -86,9 +86,26 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err := rawsock.CheckPrivilege(); err != nil {
 		return nil, err
 	}
+	if cfg.Ghost.IsValid() {
+		// Checked before anything is sent: the route alone, no ARP yet.
+		pre, err := rawsock.Resolve(cfg.Dst, &rawsock.ResolveConfig{DstMAC: &craft.MAC{}})
+		if err != nil {
+			return nil, err
+		}
+		if err := CheckGhost(pre.Iface, cfg.Ghost, pre.Src, cfg.Dst, cfg.Scope.Ghosts); err != nil {
+			return nil, err
+		}
+	}
 	rt, err := rawsock.Resolve(cfg.Dst, nil)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Ghost.IsValid() {
+		// In use? An address that answers ARP belongs to someone: speaking
+		// as it would hijack its traffic.
+		if _, err := rawsock.ARP(rt.Iface, rt.SrcMAC, rt.Src, cfg.Ghost, 150*time.Millisecond, 2); !errors.Is(err, rawsock.ErrNoARPReply) {
+			return nil, fmt.Errorf("%w: %v answers ARP: it is in use", ErrBadGhost, cfg.Ghost)
+		}
 	}
 	guard, ghost, err := chooseGuard(guard, cfg.Ghost, func() (netip.Addr, error) {
 		return FindGhost(rt.Iface, rt.Src, rt.SrcMAC, cfg.Scope.Ghosts)

@@ -59,6 +59,38 @@ func FindGhost(ifi *net.Interface, src netip.Addr, srcMAC craft.MAC, within neti
 	return netip.Addr{}, fmt.Errorf("no free address found on %s for a ghost", ifi.Name)
 }
 
+// ErrBadGhost is wrapped by CheckGhost's refusals: the address asked for
+// cannot be a ghost.
+var ErrBadGhost = errors.New("not a ghost address")
+
+// CheckGhost says whether ghost may stand in for this host on ifi: an IPv4
+// address of a subnet of ifi that within allows (the lab's, the ghost guard
+// being lab-only), neither this host's own address src nor the server's
+// dst. It sends nothing; NewClient then asks ARP whether the address is in
+// use. The refusals wrap ErrBadGhost.
+func CheckGhost(ifi *net.Interface, ghost, src, dst netip.Addr, within netip.Prefix) error {
+	switch {
+	case !ghost.Is4():
+		return fmt.Errorf("%w: %v is not an IPv4 address", ErrBadGhost, ghost)
+	case ghost == src:
+		return fmt.Errorf("%w: %v is this host's own address", ErrBadGhost, ghost)
+	case ghost == dst:
+		return fmt.Errorf("%w: %v is the server's own address", ErrBadGhost, ghost)
+	case !within.IsValid() || !within.Contains(ghost):
+		return fmt.Errorf("%w: %v is outside %v; the ghost guard works only inside the lab, on the lab's subnet (elsewhere the firewall guard)", ErrBadGhost, ghost, within)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if pfx, err := netip.ParsePrefix(a.String()); err == nil && pfx.Masked().Contains(ghost) && ghost != pfx.Masked().Addr() {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %v is not on any subnet of %s, so the server could not reach it", ErrBadGhost, ghost, ifi.Name)
+}
+
 // AnswerARP answers ARP requests for ghost on ifi with mac, until stop is
 // called. Hosts then send the ghost's frames to mac; this host's kernel,
 // which owns neither, ignores them, and rawcraft's capture sees them.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -183,3 +184,25 @@ func (v *vlanValue) Set(s string) error {
 }
 func (v *vlanValue) String() string { return v.text }
 func (v *vlanValue) Type() string   { return "ID[:PCP]" }
+
+// ifaceValue is an interface of this host (of the namespace rawcraft runs
+// in), by name: an empty name or one no interface has is refused.
+type ifaceValue struct{ name *string }
+
+func (v ifaceValue) Set(s string) error {
+	if s == "" {
+		return fmt.Errorf("give an interface name, or leave --iface out to let the routing table choose")
+	}
+	if _, err := net.InterfaceByName(s); err != nil {
+		return fmt.Errorf("no such interface here (ip link lists them)")
+	}
+	*v.name = s
+	return nil
+}
+func (v ifaceValue) String() string {
+	if v.name == nil {
+		return ""
+	}
+	return *v.name
+}
+func (v ifaceValue) Type() string { return "NAME" }

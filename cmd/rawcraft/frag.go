@@ -100,6 +100,9 @@ func fragConfig(proto string, pf *packetFlags, o *fragOpts) (exercise.FragConfig
 	if err != nil {
 		return cfg, usagef("--via %q: packet or ip", o.via)
 	}
+	if via == rawsock.ViaIP && (pf.ether || pf.set("src-mac") || pf.set("dst-mac") || pf.set("vlan")) {
+		return cfg, usagef("--via ip: the kernel adds the link layer; --ether, --src-mac, --dst-mac and --vlan need --via packet")
+	}
 	if o.wait < 0 || o.wait > exercise.MaxFragWait {
 		return cfg, usagef("--wait %v: 0 (the default: the lab's ipfrag_time + 1.5 s) up to %v", o.wait, exercise.MaxFragWait)
 	}

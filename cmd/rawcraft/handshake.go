@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -90,6 +91,9 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	if err != nil {
 		return session.Result{}, usagef("--guard %q: auto, ghost, firewall or none", o.guard)
 	}
+	if o.ghost.a.IsValid() && guard != session.GuardGhost && guard != session.GuardAuto {
+		return session.Result{}, usagef("--ghost %v: goes with --guard ghost (or auto), not %s", o.ghost.a, guard)
+	}
 	if o.dport.v == 0 {
 		return session.Result{}, usagef("--dport 0: a server listens on a port from 1 to 65535")
 	}
@@ -114,6 +118,9 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 		Scope: guardScope(),
 		Step:  stepPrinter(out),
 	})
+	if errors.Is(err, session.ErrBadGhost) {
+		return session.Result{}, usagef("--ghost %v: %v", o.ghost.a, err)
+	}
 	if err != nil {
 		return session.Result{}, err
 	}

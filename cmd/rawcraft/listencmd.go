@@ -64,7 +64,7 @@ transport-layer article's Exercise 5.`,
 		Args: cobra.NoArgs,
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&iface, "iface", "", "interface to listen on (default: the only one besides lo)")
+	fs.Var(ifaceValue{&iface}, "iface", "interface to listen on (default: the only one besides lo)")
 	fs.Var(&count, "count", "stop after this many frames (1 to 10000000)")
 	durationVar(fs, &timeout, "timeout", time.Minute, "stop after this long")
 	fs.StringVar(&proto, "proto", "", "only tcp, udp or icmp")
@@ -84,6 +84,9 @@ transport-layer article's Exercise 5.`,
 		}
 		if quiet && (asJSON || analyze) {
 			return usagef("-q shows no frame: it goes with neither --json nor --analyze")
+		}
+		if proto == "icmp" && cmd.Flags().Changed("port") {
+			return usagef("--port %d: ICMP has no ports; --port goes with --proto tcp or udp, or alone", port.v)
 		}
 		f := rawsock.Filter{Host: host.a, Port: uint16(port.v)}
 		if n, ok := protoNumbers[proto]; ok {

@@ -75,6 +75,9 @@ func (p *packetFlags) fragments(dg []byte) ([]frame, int, error) {
 	if err != nil {
 		return nil, 0, usageError{err}
 	}
+	if len(plan) == 0 {
+		return nil, 0, usagef("--frag-drop %s: drops all %d fragments, so nothing would be sent", p.fragDrop, len(frags))
+	}
 	out := make([]frame, 0, len(plan))
 	for _, i := range plan {
 		out = append(out, frame{bytes: frags[i-1].Bytes, frag: i})

@@ -80,7 +80,7 @@ destinations need --i-own-the-network, and each is announced on stderr.`,
 	durationVar(fs, &o.interval, "interval", 0, "pause between probes")
 	durationVar(fs, &o.rlBudget, "rate-limit-budget", 30*time.Second, "UDP: how long to probe silent ports again below the host's ICMP rate limit (at most 5m)")
 	fs.StringVar(&o.via, "via", "packet", "packet (AF_PACKET) or ip (raw IPv4 socket)")
-	fs.StringVar(&o.iface, "iface", "", "outgoing interface, instead of the routing table's")
+	fs.Var(ifaceValue{&o.iface}, "iface", "outgoing interface, instead of the routing table's")
 	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per probe")
 	fs.StringVar(&o.pcapFile, "pcap", "", "write probes and replies, in time order, to a pcap file")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show every probe and reply as it is captured")

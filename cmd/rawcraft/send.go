@@ -83,7 +83,7 @@ a second. Outside rawcraft's lab the rails apply: --rate max, more than
 	durationVar(fs, &o.interval, "interval", time.Second, "time between packets")
 	fs.StringVar(&o.rate, "rate", "", "packets per second, instead of --interval; max: as fast as possible")
 	fs.Var(&o.cpus, "cpus", "with --rate max: senders in parallel (default: every core)")
-	fs.StringVar(&o.iface, "iface", "", "outgoing interface, instead of the routing table's")
+	fs.Var(ifaceValue{&o.iface}, "iface", "outgoing interface, instead of the routing table's")
 	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per packet sent")
 	fs.StringVar(&o.pcapFile, "pcap", "", "also write what was sent to a pcap file")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "say how the route and MAC were found, and what the kernel rewrites")
@@ -133,7 +133,7 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if proto == "arp" && via == rawsock.ViaIP {
 		return usagef("--via ip: ARP is not IP; send it --via packet")
 	}
-	if via == rawsock.ViaIP && (pf.ether || pf.set("src-mac") || pf.set("dst-mac")) {
+	if via == rawsock.ViaIP && (pf.ether || pf.set("src-mac") || pf.set("dst-mac") || pf.set("vlan")) {
 		return usagef("--via ip: the kernel adds the link layer; --ether, --src-mac and --dst-mac need --via packet")
 	}
 	pre, err := pf.build(proto) // every packet flag, before any socket

@@ -81,7 +81,7 @@ otherwise.`,
 	fs.BoolVar(&o.pmtu, "pmtu", false, "find the path MTU: DF probes as large as the path allows")
 	durationVar(fs, &o.timeout, "timeout", time.Second, "wait this long for a hop's answers")
 	durationVar(fs, &o.interval, "interval", 0, "pause between probes")
-	fs.StringVar(&o.iface, "iface", "", "outgoing interface, instead of the routing table's")
+	fs.Var(ifaceValue{&o.iface}, "iface", "outgoing interface, instead of the routing table's")
 	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per hop")
 	fs.StringVar(&o.pcapFile, "pcap", "", "write the probes and their answers to a pcap file")
 	ownFlag(fs, &o.owned)

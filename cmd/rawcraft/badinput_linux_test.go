@@ -1,0 +1,68 @@
+package main
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/listen"
+)
+
+// Issue 19's bad inputs, run inside the lab's client: each is exit 2 with
+// one line naming the value, and nothing — not even an ARP request —
+// reaches Hs.
+func TestBadInputSendsNothing(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	var ln *listen.Listener
+	if err := l.Do(lab.Hs, func() error {
+		ifi, err := net.InterfaceByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		ln, err = listen.Listen(ifi, nil) // every IPv4 and ARP frame
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	rec := listen.Record(ln, 0)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--iface", ""}, `--iface "": give an interface name`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--iface", "nosuch"}, `--iface "nosuch": no such interface here`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--size", "4000", "--frag", "1480", "--frag-drop", "1,2,3"}, `--frag-drop 1,2,3: drops all 3 fragments`},
+		{[]string{"probe", "tcp", "--dst", "198.18.1.1", "--ports", ""}, `--ports "": "" is not a port`},
+		{[]string{"probe", "udp", "--dst", "198.18.1.1", "--stateless"}, `--stateless: a stateless scan sends TCP SYNs`},
+		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "9999", "--ghost", "198.18.1.1"}, `--ghost 198.18.1.1: not a ghost address: 198.18.1.1 is the server's own address`},
+		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "9999", "--ghost", "10.0.0.5"}, `--ghost 10.0.0.5: not a ghost address: 10.0.0.5 is outside`},
+		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "9999", "--ghost", "198.18.1.3"}, `this host's own address`},
+		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "9999", "--ghost", "198.18.1.77", "--guard", "firewall"}, `--ghost 198.18.1.77: goes with --guard ghost`},
+		{[]string{"frag", "arp"}, `frag arp: a fragmentation experiment sends udp, icmp or tcp`},
+		{[]string{"frag", "--via", "ip", "--ether"}, `--via ip: the kernel adds the link layer`},
+		{[]string{"listen", "--proto", "icmp", "--port", "80", "--timeout", "1s"}, `--port 80: ICMP has no ports`},
+		{[]string{"reset", "--dst", "198.18.1.1", "--dport", "9999", "--offset", "abc"}, `--offset "abc"`},
+		{[]string{"lab", "up", "--name", ""}, `--name`},
+	} {
+		code, out, errs := inHc(t, l, c.args...)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q", c.args, code, out, errs, c.want)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	var what []string
+	for _, g := range rec.Stop() {
+		var p listen.Packet
+		_ = p.Decoded.DecodeFrame(g.Frame)
+		if p.Decoded.IPv4.Protocol.Or(0) == 2 {
+			continue // IGMP: the kernel joining multicast groups as the lab's links came up
+		}
+		what = append(what, p.Decoded.Summary())
+	}
+	if len(what) > 0 {
+		t.Errorf("bad input sent %d frames to Hs: %v", len(what), what)
+	}
+}
