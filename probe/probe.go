@@ -105,6 +105,9 @@ type Config struct {
 	// StatelessAbove TCP ports are stateless anyway when they can be (via
 	// packet, no fragments, no IP options).
 	Stateless bool
+	// Shard, when not zero, makes the run a stateless scan (Scan) of the
+	// part it names of every (host, port) of Targets × Ports.
+	Shard Shard
 	// OnPacket, when set, sees every captured packet that belongs to a
 	// probe of a stateful run — the probe leaving, its reply, this host's
 	// kernel RST — for live display or a capture file. It must not keep p.

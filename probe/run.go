@@ -25,6 +25,12 @@ import (
 // kernel RSTs; a stateless one by (Retries+1) × (sending + Timeout).
 // Errors caused by cfg's values wrap ErrConfig; nothing has been sent then.
 func Run(cfg Config) (*Report, error) {
+	if cfg.wantsScan() {
+		rep, err := scanOf(cfg)
+		if !errors.Is(err, errOnLink) {
+			return rep, err
+		}
+	}
 	if len(cfg.Targets) == 0 {
 		return runHost(cfg)
 	}
@@ -152,7 +158,7 @@ func runHost(cfg Config) (*Report, error) {
 	pk.IPv4.Src, pk.IPv4.Dst = src, cfg.Dst
 	pk.Ethernet = tx.Ethernet()
 	if stateless {
-		return scan(&cfg, pk, ports, tx, rx)
+		return scanHost(&cfg, pk, ports, rx)
 	}
 	// Identities: a random source port and sequence number per run, so that
 	// two runs side by side never take each other's replies.
