@@ -181,8 +181,8 @@ var errOnLink = errors.New("the targets are on this link")
 // ports (Scan): when it is sharded, or a plain TCP SYN run over more than
 // one host with more than StatelessAbove probes in all (or Stateless).
 func (c *Config) wantsScan() bool {
-	if c.Shard != (Shard{}) {
-		return true
+	if c.Shard.Count != 0 || c.Shard.Index != 0 {
+		return true // a part of a scan: only Scan knows parts
 	}
 	ports, err := c.check()
 	hosts := Hosts(c.Targets)
