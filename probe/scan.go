@@ -200,13 +200,15 @@ func (c *Config) wantsScan() bool {
 // scanOf runs Scan and returns every Result in the Report, in index order
 // (host by host in address order, ports in Config.Ports' order).
 func scanOf(cfg Config) (*Report, error) {
-	var rs []Result
+	ports, _ := cfg.check()
+	sp := newSpace(targetsOf(&cfg), ports)
+	parts := uint64(max(cfg.Shard.Count, 1))
+	rs := make([]Result, 0, min(sp.size()/parts+parts, 1<<20)) // a shard's share, give or take the skipped elements
 	rep, err := Scan(cfg, func(r *Result) { rs = append(rs, *r) })
 	if rep == nil {
 		return nil, err
 	}
-	ports, _ := cfg.check()
-	sortResults(rs, newSpace(targetsOf(&cfg), ports))
+	sortResults(rs, sp)
 	rep.Results = rs
 	return rep, err
 }
