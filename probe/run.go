@@ -23,6 +23,10 @@ import (
 // calling thread's network namespace. A stateful run is bounded by
 // (Retries+1) × (probes × Interval + Timeout) plus 100 ms for this host's
 // kernel RSTs; a stateless one by (Retries+1) × (sending + Timeout).
+// A sharded run, and a plain TCP SYN run over more than one host with more
+// than StatelessAbove probes in all (or Stateless), is a Scan across hosts
+// and ports when its targets share a gateway, with its Results in address
+// and then port order.
 // Errors caused by cfg's values wrap ErrConfig; nothing has been sent then.
 func Run(cfg Config) (*Report, error) {
 	if cfg.wantsScan() {
