@@ -1,17 +1,11 @@
 package craft_test
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -57,64 +51,6 @@ const (
 	linkIPv4     = 228
 )
 
-// verdicts are the checksum verdicts of one packet's outer headers:
-// "good", "bad" or "" (not verified).
-type verdicts struct{ ip, tcp, udp, icmp string }
-
-var packetStart = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d+ `)
-
-// tcpdumpVerdicts runs tcpdump -nn -vv on file and returns each packet's
-// verdicts, or nil when its output cannot be split into one block per
-// record.
-func tcpdumpVerdicts(t *testing.T, tcpdump, file string, records int) []verdicts {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, _ := exec.CommandContext(ctx, tcpdump, "-nn", "-vv", "-r", file).Output()
-	var blocks []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		line := sc.Text()
-		if packetStart.MatchString(line) {
-			blocks = append(blocks, line+"\n")
-		} else if len(blocks) > 0 {
-			blocks[len(blocks)-1] += line + "\n"
-		}
-	}
-	if len(blocks) != records {
-		return nil
-	}
-	vs := make([]verdicts, len(blocks))
-	for i, b := range blocks {
-		first, _, _ := strings.Cut(b, "\n")
-		v := &vs[i]
-		if strings.Contains(first, " proto ") {
-			v.ip = "good"
-			if strings.Contains(first, "bad cksum") {
-				v.ip = "bad"
-			}
-		}
-		ok, bad := strings.Index(b, "(correct)"), strings.Index(b, "(incorrect -> ")
-		switch {
-		case ok >= 0 && (bad < 0 || ok < bad):
-			v.tcp = "good"
-		case bad >= 0:
-			v.tcp = "bad"
-		}
-		ok, bad = strings.Index(b, "[udp sum ok]"), strings.Index(b, "[bad udp cksum")
-		switch {
-		case ok >= 0 && (bad < 0 || ok < bad):
-			v.udp = "good"
-		case bad >= 0:
-			v.udp = "bad"
-		}
-		if strings.Contains(b, "wrong icmp cksum") {
-			v.icmp = "bad"
-		}
-	}
-	return vs
-}
-
 // TestCorpusAgainstTcpdump decodes, explains and summarizes every packet of
 // tcpdump's test captures (many made to crash dissectors), with the
 // checksum steps of every TCP and UDP segment, each in bounded time, and
@@ -122,7 +58,7 @@ func tcpdumpVerdicts(t *testing.T, tcpdump, file string, records int) []verdicts
 // verify.
 func TestCorpusAgainstTcpdump(t *testing.T) {
 	dir := corpusDir(t)
-	tcpdump := oracle.Require(t, "tcpdump")
+	oracle.Require(t, "tcpdump")
 	if testing.Short() {
 		t.Skip("the corpus takes a while: run without -short")
 	}
@@ -161,9 +97,9 @@ func TestCorpusAgainstTcpdump(t *testing.T) {
 		}
 		f.Close()
 		link := r.LinkType
-		var tv []verdicts
+		var tv []oracle.Verdicts
 		if link == linkEthernet || link == linkRaw || link == linkRawOld || link == linkRawAlt || link == linkIPv4 {
-			tv = tcpdumpVerdicts(t, tcpdump, name, len(recs))
+			tv = oracle.TcpdumpVerdicts(t, name, len(recs))
 			if tv == nil {
 				unaligned++
 			}
@@ -221,14 +157,14 @@ func TestCorpusAgainstTcpdump(t *testing.T) {
 				var theirs string
 				switch c.Layer {
 				case craft.LayerIPv4:
-					theirs = want.ip
+					theirs = want.IP
 				case craft.LayerTCP:
-					theirs = want.tcp
+					theirs = want.TCP
 				case craft.LayerUDP:
-					theirs = want.udp
+					theirs = want.UDP
 				case craft.LayerICMP:
 					// tcpdump says only when it is wrong
-					theirs = map[bool]string{true: "bad", false: "good"}[want.icmp == "bad"]
+					theirs = map[bool]string{true: "bad", false: "good"}[want.ICMP == "bad"]
 				}
 				if theirs == "" {
 					continue

@@ -24,6 +24,12 @@ func (d *Decoded) Summary() string {
 		}
 		return "not IPv4"
 	}
+	// The VLANs first, outermost first, as tcpdump does ("vlan 5, p 3").
+	if d.Link&LayerVLAN != 0 {
+		for _, v := range d.Ethernet.VLANs {
+			fmt.Fprintf(&sb, "vlan %d p %d: ", v.ID, v.PCP)
+		}
+	}
 	g := &d.Datagram
 	writeDatagram(&sb, g, d.Frag)
 	if d.Quoted.Layers&LayerIPv4 != 0 {

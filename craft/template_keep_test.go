@@ -42,3 +42,26 @@ func TestPacketClone(t *testing.T) {
 		t.Errorf("clone shares layers with the original: %+v %+v", p.IPv4, p.TCP)
 	}
 }
+
+// A tagged frame's summary names its VLANs; an IP packet decoded after it
+// with the same Decoded does not inherit them.
+func TestSummaryVLAN(t *testing.T) {
+	p := Packet{Ethernet: &Ethernet{VLANs: []VLAN{{ID: 5, PCP: 3}}}, IPv4: &IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")}, UDP: &UDP{SrcPort: 1, DstPort: 2}}
+	b, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decoded
+	if err := d.DecodeFrame(b); err != nil {
+		t.Fatal(err)
+	}
+	if s := d.Summary(); s != "vlan 5 p 3: 198.18.1.3:1 → 198.18.1.1:2 UDP len 8" {
+		t.Errorf("summary %q", s)
+	}
+	if err := d.DecodeIP(b[EthernetLen+VLANTagLen:]); err != nil {
+		t.Fatal(err)
+	}
+	if s := d.Summary(); s != "198.18.1.3:1 → 198.18.1.1:2 UDP len 8" {
+		t.Errorf("summary after DecodeIP %q", s)
+	}
+}

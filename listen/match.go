@@ -42,10 +42,13 @@ const (
 	ICMPReassemblyExceeded
 	UDPReply
 	EchoReply
+	// ICMPRateLimited: no answer while the host was seen to rate-limit its
+	// ICMP errors, and probing again below its rate did not settle it.
+	ICMPRateLimited
 )
 
 var reasonNames = [...]string{"no-response", "syn-ack", "rst", "icmp-port-unreachable", "icmp-unreachable",
-	"icmp-frag-needed", "icmp-ttl-exceeded", "icmp-reassembly-time-exceeded", "udp-reply", "echo-reply"}
+	"icmp-frag-needed", "icmp-ttl-exceeded", "icmp-reassembly-time-exceeded", "udp-reply", "echo-reply", "icmp-rate-limited"}
 
 func (r Reason) String() string { return reasonNames[r] }
 
@@ -58,9 +61,12 @@ const (
 	Closed       State = "closed"
 	Filtered     State = "filtered"
 	OpenFiltered State = "open|filtered"
-	Unfiltered   State = "unfiltered"  // ACK scan: the probe reached the host, open or closed
-	Up           State = "up"          // ICMP echo answered
-	Unreachable  State = "unreachable" // ICMP echo answered by an error
+	// Unresolved: silent while the host rate-limited its answers, so
+	// neither closed nor open|filtered can be claimed.
+	Unresolved  State = "unresolved"
+	Unfiltered  State = "unfiltered"  // ACK scan: the probe reached the host, open or closed
+	Up          State = "up"          // ICMP echo answered
+	Unreachable State = "unreachable" // ICMP echo answered by an error
 )
 
 // Classify maps a probe's reply to a state as nmap does (nmap's "Port
@@ -86,6 +92,8 @@ func Classify(proto uint8, r Reason) State {
 			return Closed
 		case NoResponse:
 			return OpenFiltered
+		case ICMPRateLimited:
+			return Unresolved
 		}
 		return Filtered
 	default:
@@ -109,6 +117,10 @@ type Reply struct {
 	Flags    uint8      // TCP flags of a SYN-ACK or RST
 	Window   uint16     // TCP window of a SYN-ACK or RST (the window scan reads it)
 	QuotedID uint16     // the IP ID the error quoted
+	// QuotedTTL is the TTL in the header an ICMP error quoted: 1 from the
+	// router where a probe's TTL ran out (RFC 1812 §5.3.1), what was left
+	// of it from the destination.
+	QuotedTTL uint8
 }
 
 // Kind says what a captured packet is to the Matcher.
@@ -284,6 +296,7 @@ func (m *Matcher) matchError(d *craft.Decoded, r Reply) (Kind, int, Reply) {
 	}
 	qip := &q.IPv4
 	r.Code, r.QuotedID = d.ICMP.Code, qip.ID
+	r.QuotedTTL, _ = qip.TTL.Get()
 	i := -1
 	switch {
 	case q.Layers&craft.LayerTCP != 0:

@@ -72,19 +72,49 @@ type Record struct {
 	OrigLen int // length on the wire; more than len(Data) when the capture cut it
 }
 
+// Truncated reports that the capture kept fewer bytes than the packet had
+// on the wire (a snapshot length shorter than the packet).
+func (r Record) Truncated() bool { return r.OrigLen > len(r.Data) }
+
+// MaxSnapLen is the largest record a reader accepts: libpcap's
+// MAXIMUM_SNAPLEN. A file whose header announces a snapshot length of 0
+// or more than this is read with this one, as libpcap does.
+const MaxSnapLen = 262144
+
+// linkTypeMask keeps the link type of a file header's link-type field. The
+// bits above it carry the FCS length (bits 28-31, with bit 26 saying the
+// length is present); libpcap masks them off the same way (LT_LINKTYPE).
+const linkTypeMask = 0x03ffffff
+
 // Reader reads a pcap file written by Writer or by libpcap (either byte
-// order, micro- or nanosecond timestamps).
+// order, micro- or nanosecond timestamps, and the "modified" format of
+// Alexey Kuznetsov's patches), with libpcap's rules for damaged files.
 type Reader struct {
 	r     io.Reader
 	order binary.ByteOrder
 	nano  bool
-	// LinkType of every record in the file.
+	// LinkType of every record in the file (the LINKTYPE_ registry), with
+	// the FCS bits masked off.
 	LinkType uint32
-	snap     uint32
+	// FCSLen is the length in bytes of the frame check sequence at the end
+	// of every record (0: none, or not said), from the link-type field.
+	FCSLen int
+	// SnapLen is the snapshot length the file announces (0 when it says
+	// none); records longer than it are cut to it on reading, as libpcap
+	// does.
+	SnapLen uint32
+	snap    uint32 // the length records are cut to
+	hdrLen  int    // 16, or 24 in the modified format
+	swapped bool   // versions before 2.3 wrote caplen and len the other way round
+	hdr     [24]byte
 }
 
 // ErrFormat is returned for a file that is not a pcap file.
 var ErrFormat = errors.New("pcap: not a pcap file")
+
+const (
+	magicModified = 0xa1b2cd34 // Kuznetsov's patched libpcap: 24-byte record headers
+)
 
 // NewReader reads the file header.
 func NewReader(r io.Reader) (*Reader, error) {
@@ -92,28 +122,45 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	rd := &Reader{r: r}
+	rd := &Reader{r: r, hdrLen: 16}
+	le, be := binary.LittleEndian.Uint32(h[:]), binary.BigEndian.Uint32(h[:])
 	switch {
-	case binary.LittleEndian.Uint32(h[:]) == magicNano:
+	case le == magicNano:
 		rd.order, rd.nano = binary.LittleEndian, true
-	case binary.LittleEndian.Uint32(h[:]) == magicMicro:
+	case le == magicMicro:
 		rd.order = binary.LittleEndian
-	case binary.BigEndian.Uint32(h[:]) == magicNano:
+	case le == magicModified:
+		rd.order, rd.hdrLen = binary.LittleEndian, 24
+	case be == magicNano:
 		rd.order, rd.nano = binary.BigEndian, true
-	case binary.BigEndian.Uint32(h[:]) == magicMicro:
+	case be == magicMicro:
 		rd.order = binary.BigEndian
+	case be == magicModified:
+		rd.order, rd.hdrLen = binary.BigEndian, 24
 	default:
 		return nil, fmt.Errorf("%w: magic %x", ErrFormat, h[:4])
 	}
-	rd.snap = rd.order.Uint32(h[16:])
-	rd.LinkType = rd.order.Uint32(h[20:]) & 0x0fffffff
+	major, minor := rd.order.Uint16(h[4:]), rd.order.Uint16(h[6:])
+	rd.swapped = major < 2 || (major == 2 && minor < 3)
+	rd.SnapLen = rd.order.Uint32(h[16:])
+	rd.snap = rd.SnapLen
+	if rd.snap == 0 || rd.snap > MaxSnapLen {
+		rd.snap = MaxSnapLen
+	}
+	field := rd.order.Uint32(h[20:])
+	rd.LinkType = field & linkTypeMask
+	if field&0x04000000 != 0 {
+		rd.FCSLen = int(field>>28) * 2 // in 16-bit units
+	}
 	return rd, nil
 }
 
-// Next reads the next record, or returns io.EOF.
+// Next reads the next record, or returns io.EOF. A record longer than the
+// file's snapshot length is cut to it (Truncated then says so); one longer
+// than MaxSnapLen is an error, after which the file cannot be read on.
 func (r *Reader) Next() (Record, error) {
-	var h [16]byte
-	if _, err := io.ReadFull(r.r, h[:]); err != nil {
+	h := r.hdr[:r.hdrLen]
+	if _, err := io.ReadFull(r.r, h); err != nil {
 		if err == io.ErrUnexpectedEOF {
 			return Record{}, fmt.Errorf("pcap: truncated record header")
 		}
@@ -121,12 +168,21 @@ func (r *Reader) Next() (Record, error) {
 	}
 	sec, frac := r.order.Uint32(h[0:]), r.order.Uint32(h[4:])
 	incl, orig := r.order.Uint32(h[8:]), r.order.Uint32(h[12:])
-	if incl > SnapLen || (r.snap > 0 && incl > r.snap && incl > 65535) {
-		return Record{}, fmt.Errorf("pcap: record of %d bytes is larger than the file's snap length %d", incl, r.snap)
+	if r.swapped && incl > orig {
+		incl, orig = orig, incl
 	}
-	data := make([]byte, incl)
+	if incl > MaxSnapLen {
+		return Record{}, fmt.Errorf("pcap: record of %d bytes is larger than the largest snapshot length %d", incl, MaxSnapLen)
+	}
+	keep := min(incl, r.snap)
+	data := make([]byte, keep)
 	if _, err := io.ReadFull(r.r, data); err != nil {
 		return Record{}, fmt.Errorf("pcap: truncated record: %v", err)
+	}
+	if keep < incl {
+		if _, err := io.CopyN(io.Discard, r.r, int64(incl-keep)); err != nil {
+			return Record{}, fmt.Errorf("pcap: truncated record: %v", err)
+		}
 	}
 	if !r.nano {
 		frac *= 1000

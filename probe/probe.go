@@ -31,6 +31,8 @@ const (
 	MaxRetries  = 10
 	MaxTimeout  = time.Minute
 	MaxInterval = 10 * time.Second
+	// MaxRateLimitBudget bounds Config.RateLimitBudget.
+	MaxRateLimitBudget = 5 * time.Minute
 )
 
 // ErrConfig is wrapped by every error that a Config's own values cause:
@@ -96,6 +98,11 @@ type Config struct {
 	Timeout  time.Duration
 	Retries  int
 	Interval time.Duration
+	// RateLimitBudget bounds how long a UDP run may spend probing silent
+	// ports again below the host's ICMP rate limit (default 30 s, at most
+	// MaxRateLimitBudget); ports still silent-but-unsure when it runs out
+	// are reported as unresolved, never as open|filtered.
+	RateLimitBudget time.Duration
 	// WindowScan reads the answers to an ACK probe as nmap's window scan
 	// (-sW) does: by the RST's window. Without it an ACK probe is an ACK
 	// scan (-sA). The TCP flags of Packet choose the other scan types
@@ -165,6 +172,9 @@ func (c *Config) check() ([]uint16, error) {
 	}
 	if c.Timeout < 0 || c.Timeout > MaxTimeout {
 		return nil, configErr("timeout %v: more than 0, at most %v", c.Timeout, MaxTimeout)
+	}
+	if c.RateLimitBudget < 0 || c.RateLimitBudget > MaxRateLimitBudget {
+		return nil, configErr("rate-limit budget %v: 0 to %v", c.RateLimitBudget, MaxRateLimitBudget)
 	}
 	if c.Interval < 0 || c.Interval > MaxInterval {
 		return nil, configErr("interval %v: 0 to %v", c.Interval, MaxInterval)

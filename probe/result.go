@@ -140,6 +140,8 @@ func (r Result) Describe() string {
 		why = fmt.Sprintf("UDP reply from %v:%d in %s — a program answered: the port is open", from, p.DstPort, in)
 	case listen.EchoReply:
 		why = fmt.Sprintf("echo reply from %v in %s — the host is up", from, in)
+	case listen.ICMPRateLimited:
+		why = fmt.Sprintf("no reply to %d probes while %v was rate-limiting its ICMP errors — unresolved: a closed port's port unreachable may have been swallowed, so neither closed nor open|filtered can be said", r.Attempts, p.Dst)
 	default:
 		why = fmt.Sprintf("no reply to %d probe%s", r.Attempts, plural(r.Attempts))
 		switch p.Proto {

@@ -204,13 +204,12 @@ func runHost(cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	tries := cfg.Retries + 1
 	p := &prober{m: m, rx: rx, timeout: cfg.Timeout, retries: cfg.Retries, interval: cfg.Interval, linger: 100 * time.Millisecond,
-		onPacket: cfg.OnPacket,
-		send:     func(f []byte) error { _, err := tx.Send(f); return err },
+		onPacket: cfg.OnPacket, paceDown: cfg.Proto == craft.ProtoUDP && len(ports) > 1, paceBudget: cfg.RateLimitBudget, host: cfg.Dst,
+		send: func(f []byte) error { _, err := tx.Send(f); return err },
 		build: func(i, attempt int) ([][]byte, uint16, error) {
 			pr := m.Probe(i)
-			id := baseID + uint16(i*tries+attempt)
+			id := baseID + uint16(attempt*m.Len()+i) // every attempt of every probe its own ID
 			frames, err := b.frames(pr.DstPort, pr.ICMPSeq, id)
 			return frames, id, err
 		}}
@@ -219,7 +218,7 @@ func runHost(cfg Config) (*Report, error) {
 	if rep != nil {
 		rep.Elapsed = time.Since(start)
 		rep.Notes = append(rep.Notes, notes...)
-		if cfg.Proto == craft.ProtoUDP && len(ports) > 1 {
+		if cfg.Proto == craft.ProtoUDP && len(ports) > 1 && !p.paced {
 			for _, r := range rep.Results {
 				if r.Reply.Reason == listen.NoResponse {
 					rep.Notes = append(rep.Notes, "a host sends ICMP errors at a limited rate — Linux by default about one port unreachable per second to each destination (net.ipv4.icmp_ratelimit) and at most 1000 a second in all, in bursts of 50 (icmp_msgs_per_sec, icmp_msgs_burst) — so a closed UDP port can look open|filtered. The lab lifts both inside its namespaces; elsewhere pace the probes (--interval 1s) and raise --retries.")
@@ -347,6 +346,19 @@ type prober struct {
 	// resetting connections that SYN-ACKs opened.
 	linger   time.Duration
 	onPacket func(k listen.Kind, i int, p *listen.Packet)
+	// paceDown: a UDP run that, when the host's ICMP rate limit swallowed
+	// answers, probes the silent ports again below that rate (paceBudget
+	// bounds it); host names the target in its notes.
+	paceDown   bool
+	paceBudget time.Duration
+	host       netip.Addr
+	// What came back: the kernel times of the port unreachables (for the
+	// rate), and how many probes went out when.
+	unreachAt     []time.Time
+	paced         bool // the silent ports were probed again below the host's rate
+	sent          int
+	firstS, lastS time.Time
+	res           []Result
 }
 
 func (cfg *prober) run() (*Report, error) {
@@ -354,6 +366,7 @@ func (cfg *prober) run() (*Report, error) {
 	n := m.Len()
 	rep := &Report{Results: make([]Result, n)}
 	res := rep.Results
+	cfg.res = res
 	for i := range res {
 		res[i].Probe = *m.Probe(i)
 	}
@@ -372,6 +385,9 @@ func (cfg *prober) run() (*Report, error) {
 				res.Sent = p.Meta.Time
 			}
 		case listen.Answer:
+			if r.Reason == listen.ICMPPortUnreachable && len(cfg.unreachAt) < 1<<17 {
+				cfg.unreachAt = append(cfg.unreachAt, r.Time)
+			}
 			if res.Reply.Reason == listen.NoResponse {
 				res.Reply = r
 				res.RTT = r.Time.Sub(res.Sent)
@@ -402,24 +418,33 @@ func (cfg *prober) run() (*Report, error) {
 			}
 		}
 	}
-	for attempt := 0; attempt <= cfg.retries && answered < n; attempt++ {
+	sendProbe := func(i, attempt int) error {
+		frames, id, err := cfg.build(i, attempt)
+		if err != nil {
+			return err
+		}
+		m.SentID(i, id)
+		res[i].Sent = time.Now()
+		res[i].Attempts++
+		if cfg.sent == 0 {
+			cfg.firstS = res[i].Sent
+		}
+		cfg.sent++
+		cfg.lastS = res[i].Sent
+		for _, f := range frames {
+			if err := cfg.send(f); err != nil {
+				return err
+			}
+		}
+		return cfg.rx.Drain(handle) // whatever came back meanwhile
+	}
+	attempt := 0
+	for ; attempt <= cfg.retries && answered < n; attempt++ {
 		for i := 0; i < n; i++ {
 			if res[i].Reply.Reason != listen.NoResponse {
 				continue
 			}
-			frames, id, err := cfg.build(i, attempt)
-			if err != nil {
-				return rep, err
-			}
-			m.SentID(i, id)
-			res[i].Sent = time.Now()
-			res[i].Attempts++
-			for _, f := range frames {
-				if err := cfg.send(f); err != nil {
-					return rep, err
-				}
-			}
-			if err := cfg.rx.Drain(handle); err != nil { // whatever came back meanwhile
+			if err := sendProbe(i, attempt); err != nil {
 				return rep, err
 			}
 			if cfg.interval > 0 {
@@ -429,6 +454,11 @@ func (cfg *prober) run() (*Report, error) {
 			}
 		}
 		if err := drain(time.Now().Add(cfg.timeout)); err != nil {
+			return rep, err
+		}
+	}
+	if cfg.paceDown && answered < n {
+		if err := cfg.resolveRateLimit(rep, attempt, sendProbe, drain); err != nil {
 			return rep, err
 		}
 	}

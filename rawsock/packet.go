@@ -59,6 +59,9 @@ type Meta struct {
 	// Len is the frame's length on the wire; more than the bytes read when
 	// the buffer was too small.
 	Len int
+	// VLANRestored: the kernel had taken the frame's 802.1Q tag out (VLAN
+	// acceleration) and it was put back from PACKET_AUXDATA, as on the wire.
+	VLANRestored bool
 }
 
 // ErrWouldBlock is returned by RecvMetaNow when no frame is queued.

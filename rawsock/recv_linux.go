@@ -105,6 +105,8 @@ func (c *Conn) RecvMeta(b []byte, m *Meta) (int, error) {
 		return 0, s.errno
 	}
 	*m = Meta{Len: s.n, Outgoing: s.sa.Pkttype == unix.PACKET_OUTGOING}
+	var vlan bool
+	var vlanTCI, vlanTPID uint16
 	oob := s.oob[:s.msg.Controllen]
 	for len(oob) >= unix.SizeofCmsghdr {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
@@ -121,6 +123,13 @@ func (c *Conn) RecvMeta(b []byte, m *Meta) (int, error) {
 			m.ChecksumPartial = status&unix.TP_STATUS_CSUMNOTREADY != 0
 			m.ChecksumValid = status&unix.TP_STATUS_CSUM_VALID != 0
 			m.Len = int(binary.NativeEndian.Uint32(data[4:]))
+			if status&unix.TP_STATUS_VLAN_VALID != 0 && len(data) >= 20 { // struct tpacket_auxdata
+				vlanTCI = binary.NativeEndian.Uint16(data[16:])
+				if status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+					vlanTPID = binary.NativeEndian.Uint16(data[18:])
+				}
+				vlan = true
+			}
 		}
 		adv := (l + 7) &^ 7
 		if adv > len(oob) {
@@ -135,7 +144,31 @@ func (c *Conn) RecvMeta(b []byte, m *Meta) (int, error) {
 	if n > len(b) {
 		n = len(b)
 	}
+	if vlan {
+		n = restoreVLAN(b, n, vlanTCI, vlanTPID, m)
+	}
 	return n, nil
+}
+
+// restoreVLAN puts back into the frame b[:n] the 802.1Q tag the kernel took
+// out on receive (VLAN acceleration moves it into the skb's metadata, and
+// AF_PACKET reports it beside the frame: PACKET_AUXDATA, tpacket3_hdr), so
+// that a capture shows the frame as it was on the wire. tpid 0 means
+// 0x8100. With no room for the four bytes, b is left as it is and m says so
+// only through Len. It returns the frame's new length.
+func restoreVLAN(b []byte, n int, tci, tpid uint16, m *Meta) int {
+	if n < 12 || n+4 > len(b) {
+		return n
+	}
+	if tpid == 0 {
+		tpid = 0x8100
+	}
+	copy(b[16:n+4], b[12:n])
+	binary.BigEndian.PutUint16(b[12:], tpid)
+	binary.BigEndian.PutUint16(b[14:], tci)
+	m.Len += 4
+	m.VLANRestored = true
+	return n + 4
 }
 
 // SetReadBuffer sets the socket's receive buffer (SO_RCVBUFFORCE when

@@ -48,6 +48,7 @@ const (
 	// Offsets in struct tpacket3_hdr, and the struct sockaddr_ll after it
 	// (TPACKET_ALIGN(sizeof(struct tpacket3_hdr)) = 48).
 	p3Next, p3Sec, p3Nsec, p3Snaplen, p3Len, p3Status, p3Mac = 0, 4, 8, 12, 16, 20, 24
+	p3VLANTCI, p3VLANTPID                                    = 32, 36 // hv1.tp_vlan_tci, tp_vlan_tpid
 	p3Pkttype                                                = 48 + 10
 )
 
@@ -146,6 +147,13 @@ func (r *rxRing) recv(b []byte, m *Meta) (n int, ok bool) {
 	ok = start <= end && snap <= end-start
 	if ok {
 		n = copy(b, r.mem[start:start+snap])
+		if status&unix.TP_STATUS_VLAN_VALID != 0 && h+p3VLANTPID+2 <= end {
+			tpid := uint16(0)
+			if status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+				tpid = binary.NativeEndian.Uint16(r.mem[h+p3VLANTPID:])
+			}
+			n = restoreVLAN(b, n, uint16(r.u32(h+p3VLANTCI)), tpid, m)
+		}
 	}
 	r.left--
 	next := int(r.u32(h + p3Next))

@@ -28,6 +28,7 @@ whose owner is gone. A lab a running process uses, or one kept by
 			}
 			w := cmd.OutOrStdout()
 			removed, err := lab.Sweep(false)
+			removed = append(removed, lab.SweepStaleMultipath()...) // trace's two-path topologies
 			// The kernel-RST guard tables of dead runs (issue 13): in this
 			// namespace, and in every lab that stays (a handshake killed
 			// inside a kept lab leaves its table there).

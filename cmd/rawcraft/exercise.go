@@ -35,7 +35,9 @@ minutes.
   1  UDP message-oriented delivery      5  TCP loss, timeout and recovery
   2  UDP packet loss                    6  TCP resets
   3  UDP integrity check (checksums)    7  UDP server not running
-  4  TCP streaming                      3way, 4way  TCP handshakes`,
+  4  TCP streaming                      3way, 4way  TCP handshakes
+  sockets  every socket kind Linux offers: what it is handed, what the
+           kernel writes, who hears the answers (raw(7), packet(7))`,
 		Example: `  sudo rawcraft exercise 1 --fast
   sudo rawcraft exercise 5          # the article's own timing: about a minute
   sudo rawcraft exercise all --fast`,
@@ -64,7 +66,7 @@ minutes.
 				}
 			}
 			if failed > 0 {
-				return fmt.Errorf("%d of %d exercises did not match the article's prediction", failed, len(todo))
+				return fmt.Errorf("%d of %d exercises did not match their prediction", failed, len(todo))
 			}
 			return nil
 		},
@@ -76,7 +78,11 @@ minutes.
 
 func runExercise(out io.Writer, e *exercise.Exercise, fast, verbose bool) (*exercise.Outcome, error) {
 	fmt.Fprintf(out, "Exercise %s — %s\n", e.ID, e.Title)
-	fmt.Fprintf(out, "  The article predicts: %s\n", e.Prediction)
+	if e.PredictedBy == "" {
+		fmt.Fprintf(out, "  The article predicts: %s\n", e.Prediction)
+	} else {
+		fmt.Fprintf(out, "  Predicted by %s: %s\n", e.PredictedBy, e.Prediction)
+	}
 	var progress io.Writer
 	if verbose {
 		progress = out
@@ -90,7 +96,7 @@ func runExercise(out io.Writer, e *exercise.Exercise, fast, verbose bool) (*exer
 		fmt.Fprintf(out, "    %s\n", l)
 	}
 	if o.Matches() {
-		fmt.Fprintln(out, "  ✓ matches the article's prediction")
+		fmt.Fprintln(out, "  ✓ matches the prediction")
 	} else {
 		fmt.Fprintln(out, "  ✗ differs from the prediction:")
 		for _, d := range o.Diffs {

@@ -130,9 +130,15 @@ transport-layer article's Exercise 5.`,
 			if quiet {
 				return
 			}
+			// The analyzer follows every TCP flow, --analyze or not: a
+			// window field means bytes only with the scale its SYNs agreed.
+			ev := an.Add(p)
 			var note string
 			if analyze {
-				note = an.Add(p).Text()
+				note = ev.Text()
+			}
+			if ev.Scale > 0 && p.Decoded.Has(craft.LayerTCP) && p.Decoded.TCP.Flags&craft.TCPSyn == 0 {
+				note = strings.TrimPrefix(note+fmt.Sprintf("; window %d bytes (%d × %d)", ev.Window, p.Decoded.TCP.Window, 1<<ev.Scale), "; ")
 			}
 			if asJSON {
 				_ = writeJSON(out, heard(p))

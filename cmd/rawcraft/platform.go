@@ -6,12 +6,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// pureCommands work on every operating system: they build, explain and
-// sum bytes and never open a socket or a namespace. Every other command
+// pureCommands work on every operating system: they build, explain, sum
+// and read bytes and never open a socket or a namespace. Every other command
 // (send, probe, listen, frag, handshake, reset, exercise, lab, demo, and
 // any added later) needs Linux.
 var pureCommands = map[string]bool{
-	"build": true, "explain": true, "checksum": true,
+	"build": true, "explain": true, "checksum": true, "read": true,
 	"help": true, "completion": true, "version": true,
 }
 
@@ -35,5 +35,5 @@ func linuxOnly(goos string, root *cobra.Command, args []string) error {
 	if pureCommands[top.Name()] {
 		return nil
 	}
-	return fmt.Errorf("%s needs Linux (AF_PACKET and raw IPv4 sockets, network namespaces and nftables of the Linux kernel); on %s, build, explain and checksum work", cmd.CommandPath(), goos)
+	return fmt.Errorf("%s needs Linux (AF_PACKET and raw IPv4 sockets, network namespaces and nftables of the Linux kernel); on %s, build, explain, checksum and read work", cmd.CommandPath(), goos)
 }

@@ -21,6 +21,7 @@ type probeOpts struct {
 	timeout   time.Duration
 	retries   numValue
 	interval  time.Duration
+	rlBudget  time.Duration
 	via       string
 	iface     string
 	asJSON    bool
@@ -79,6 +80,7 @@ destinations need --i-own-the-network, and each is announced on stderr.`,
 	durationVar(fs, &o.timeout, "timeout", time.Second, "wait this long for replies after the last probe of a round")
 	fs.Var(&o.retries, "retries", "send an unanswered probe again this many times (0 to 10)")
 	durationVar(fs, &o.interval, "interval", 0, "pause between probes")
+	durationVar(fs, &o.rlBudget, "rate-limit-budget", 30*time.Second, "UDP: how long to probe silent ports again below the host's ICMP rate limit (at most 5m)")
 	fs.StringVar(&o.via, "via", "packet", "packet (AF_PACKET) or ip (raw IPv4 socket)")
 	fs.StringVar(&o.iface, "iface", "", "outgoing interface, instead of the routing table's")
 	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per probe")
@@ -119,6 +121,9 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 	}
 	if o.timeout <= 0 || o.timeout > probe.MaxTimeout {
 		return cfg, usagef("--timeout %v: more than 0, at most 1m", o.timeout)
+	}
+	if o.rlBudget <= 0 || o.rlBudget > probe.MaxRateLimitBudget {
+		return cfg, usagef("--rate-limit-budget %v: more than 0, at most 5m", o.rlBudget)
 	}
 	if o.interval < 0 || o.interval > probe.MaxInterval {
 		return cfg, usagef("--interval %v: 0 to 10s", o.interval)
@@ -167,6 +172,7 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 		cfg.Targets = o.dst.targets
 	}
 	cfg.Timeout, cfg.Retries, cfg.Interval, cfg.Stateless = o.timeout, int(o.retries.v), o.interval, o.stateless
+	cfg.RateLimitBudget = o.rlBudget
 	if o.stateless && cfg.Proto != craft.ProtoTCP {
 		return cfg, usagef("--stateless: a stateless scan sends TCP SYNs; probe %s is stateful", proto)
 	}

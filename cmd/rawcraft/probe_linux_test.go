@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -307,4 +308,33 @@ func TestListenQuietCountsAFlood(t *testing.T) {
 		t.Fatalf("listen -q: %q / %q", lout.String(), lerr.String())
 	}
 	t.Log(strings.TrimSpace(lerr.String()))
+}
+
+// listen shows a TCP window in bytes, with the scale its SYNs agreed on,
+// not the bare field: a server's "win 502" is 64 256 bytes at scale 128.
+func TestListenShowsScaledWindow(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	stop, err := l.Servers(lab.Hs, "198.18.1.1:9999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	out, errw, done := startListenCmd(l, lab.Hs, "--proto", "tcp", "--port", "9999", "--count", "4", "--timeout", "5s")
+	if err := l.Do(lab.Hc, func() error {
+		c, err := net.Dial("tcp4", "198.18.1.1:9999")
+		if err != nil {
+			return err
+		}
+		_, err = c.Write([]byte("hi"))
+		c.Close()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("listen: %v %s", err, errw.String())
+	}
+	if !regexp.MustCompile(`window \d+ bytes \(\d+ × (64|128|256|512|1024|2048|4096)\)`).MatchString(out.String()) {
+		t.Errorf("no scaled window in:\n%s", out.String())
+	}
 }

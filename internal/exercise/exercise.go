@@ -27,9 +27,11 @@ import (
 type Exercise struct {
 	ID    string // "1" … "7", "3way", "4way"
 	Title string
-	// Prediction is what the article says will happen.
-	Prediction string
-	run        func(x *run) error
+	// Prediction is what the article says will happen — or, when
+	// PredictedBy names another source (an RFC, the man pages), what it says.
+	Prediction  string
+	PredictedBy string
+	run         func(x *run) error
 }
 
 // Outcome is what a run found.

@@ -45,6 +45,11 @@ var exercises = []*Exercise{
 	{ID: "4way", Title: "TCP four-way close (the TCP article)",
 		Prediction: "The side that closes first sends FIN; the other acknowledges it (ack = its seq + 1), then sends its own FIN when its application closes, which the first acknowledges: each FIN uses one sequence number.",
 		run:        exClose},
+	{ID: "sockets", Title: "The sockets themselves: what each kind is handed, what the kernel writes, who hears the answers",
+		PredictedBy: "the man pages",
+		Prediction:  "AF_PACKET SOCK_RAW sends the frame as handed; SOCK_DGRAM gets its Ethernet header from the kernel; a raw IPPROTO_RAW socket gets its zero IP ID and header checksum filled; a raw IPPROTO_TCP/UDP/ICMP socket without IP_HDRINCL gets the whole IPv4 header written; a ping socket gets its identifier and checksum written. The RST is heard by the packet socket and a raw TCP socket, the port unreachable by the packet socket and a raw ICMP socket but not the unconnected UDP socket, the echo reply also by the ping socket whose identifier it carries (raw(7), packet(7), udp(7), icmp(7)).",
+		run:         exSockets},
+	{ID: "paris", Title: "traceroute on load-balanced paths: classic and Paris", Prediction: parisPrediction, run: exParis},
 }
 
 func opts(port, buf, count int, delay time.Duration) article.Options {

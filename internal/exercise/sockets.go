@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -50,6 +52,15 @@ type SocketsReport struct {
 	Tries     []SocketTry
 	Listeners []string
 	Heard     []SocketHeard
+	// Privileges: which kinds a thread without CAP_NET_RAW may open.
+	Privileges []SocketPrivilege
+}
+
+// SocketPrivilege is whether a socket kind opens without CAP_NET_RAW.
+type SocketPrivilege struct {
+	Socket string
+	Err    error // nil: it opened
+	Why    string
 }
 
 // The closed port the probes go to, and the first of the source ports
@@ -58,6 +69,104 @@ const (
 	socketsClosedPort = 9998
 	socketsFirstPort  = 41000
 )
+
+// exSockets is the experiment as an exercise: the prediction is what the
+// man pages say, the observation the report.
+func exSockets(x *run) error {
+	rep, err := SocketsOn(x.lab)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	_ = rep.Write(&b)
+	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		x.see("%s", l)
+	}
+	for _, d := range rep.Diffs() {
+		x.differ("%s", d)
+	}
+	return nil
+}
+
+// Changes says, in one line, which fields of the try the kernel wrote or
+// changed: "Layer Name" for a changed field, "Layer (written)" for a layer
+// the kernel wrote whole, sorted.
+func (t *SocketTry) Changes() string {
+	var s []string
+	seen := map[string]bool{}
+	for _, c := range t.Changed {
+		k := c.Layer + " " + c.Name
+		if c.Handed == "" {
+			k = c.Layer + " (written)"
+		}
+		if !seen[k] {
+			seen[k] = true
+			s = append(s, k)
+		}
+	}
+	sort.Strings(s)
+	return strings.Join(s, ", ")
+}
+
+// What raw(7), packet(7) and icmp(7) say the kernel writes, for the kinds
+// whose handed bytes are compared field by field.
+var socketsExpected = map[rawsock.SocketKind]string{
+	rawsock.PacketRaw:           "",
+	rawsock.PacketDgram:         "Ethernet (written)",
+	rawsock.InetRaw:             "Ethernet (written), IPv4 Header Checksum, IPv4 Identification",
+	rawsock.InetRawProto:        "Ethernet (written), IPv4 (written)",
+	rawsock.InetRawProtoHdrIncl: "Ethernet (written)",
+}
+
+// Who the man pages say hears each answer (SocketsReport.Listeners order).
+var socketsHeardExpected = [][]bool{
+	{true, true, false, false, false, false}, // RST: packet socket, raw TCP
+	{true, false, false, true, false, false}, // port unreachable: packet socket, raw ICMP
+	{true, false, false, true, false, true},  // echo reply: packet socket, raw ICMP, the ping socket
+}
+
+// Diffs lists where the kernel did other than the man pages say.
+func (rep *SocketsReport) Diffs() []string {
+	var out []string
+	for _, t := range rep.Tries {
+		name := fmt.Sprintf("%v (%s)", t.Kind, ProtoLabel(t.Proto))
+		switch {
+		case t.Err != nil:
+			out = append(out, fmt.Sprintf("%s: %v", name, t.Err))
+			continue
+		case t.Wire == nil:
+			out = append(out, name+": nothing reached Hs")
+			continue
+		}
+		if w, ok := socketsExpected[t.Kind]; ok && t.Changes() != w {
+			out = append(out, fmt.Sprintf("%s: the kernel changed %q, the man pages say %q", name, t.Changes(), w))
+		}
+		if t.Kind == rawsock.Dgram && t.Proto == craft.ProtoICMP {
+			if w := "Ethernet (written), ICMP Checksum, ICMP Identifier, IPv4 (written)"; t.Changes() != w {
+				out = append(out, fmt.Sprintf("%s: the ping socket changed %q, icmp(7) says %q", name, t.Changes(), w))
+			}
+		}
+	}
+	for _, p := range rep.Privileges {
+		// Only the ordinary socket and the ping socket with its group in
+		// the range open without the capability.
+		want := strings.HasPrefix(p.Socket, "AF_INET SOCK_DGRAM IPPROTO_UDP") || strings.HasSuffix(p.Socket, "(group in ping_group_range)")
+		if (p.Err == nil) != want {
+			out = append(out, fmt.Sprintf("without CAP_NET_RAW, %s: opened %v, the man pages say %v", p.Socket, p.Err == nil, want))
+		}
+	}
+	for i, h := range rep.Heard {
+		if i < len(socketsHeardExpected) && !slices.Equal(h.Heard, socketsHeardExpected[i]) {
+			out = append(out, fmt.Sprintf("%s: heard by %v, expected %v", h.Answer, h.Heard, socketsHeardExpected[i]))
+		}
+	}
+	return out
+}
+
+// ProtoLabel names an IP protocol for the story.
+func ProtoLabel(p uint8) string {
+	return map[uint8]string{craft.ProtoTCP: "TCP", craft.ProtoUDP: "UDP", craft.ProtoICMP: "ICMP"}[p]
+}
 
 // Sockets runs the experiment on a lab of its own, removed at the end.
 func Sockets() (*SocketsReport, error) {
@@ -127,6 +236,9 @@ func SocketsOn(l *lab.Lab) (*SocketsReport, error) {
 		}
 	}
 	if err := l.Do(lab.Hc, func() error { return heard(rep) }); err != nil {
+		return nil, err
+	}
+	if err := privileges(l, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -416,6 +528,46 @@ func heard(rep *SocketsReport) error {
 	return nil
 }
 
+// nobodyGID is the group an unprivileged user is in here (nogroup).
+const nobodyGID = 65534
+
+// privileges opens each kind on a thread of Hc without CAP_NET_RAW, in
+// group nogroup: first with ping_group_range letting every group make ping
+// sockets, then with it at the kernel's default, which lets none.
+func privileges(l *lab.Lab, rep *SocketsReport) error {
+	try := func(name, why string, open func() error) {
+		var err error
+		if e := unprivileged(l.NS(lab.Hc), nobodyGID, func() { err = open() }); e != nil {
+			err = e
+		}
+		rep.Privileges = append(rep.Privileges, SocketPrivilege{Socket: name, Err: err, Why: why})
+	}
+	var ifi *net.Interface
+	if err := l.Do(lab.Hc, func() (err error) { ifi, err = net.InterfaceByName(lab.HostIfc); return err }); err != nil {
+		return err
+	}
+	kind := func(k rawsock.SocketKind, proto uint8) func() error {
+		return func() error {
+			c, err := rawsock.OpenKind(k, proto, ifi)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}
+	}
+	try("AF_PACKET SOCK_RAW", "packet(7): only processes with CAP_NET_RAW may open packet sockets", kind(rawsock.PacketRaw, 0))
+	try("AF_PACKET SOCK_DGRAM", "packet(7): the same for cooked packet sockets", kind(rawsock.PacketDgram, 0))
+	try("AF_INET SOCK_RAW IPPROTO_RAW", "raw(7) says an effective user ID of 0 or CAP_NET_RAW; the kernel checks the capability alone — this thread is still user 0", kind(rawsock.InetRaw, 0))
+	try("AF_INET SOCK_RAW IPPROTO_TCP", "raw(7): the same for every protocol", kind(rawsock.InetRawProto, craft.ProtoTCP))
+	try("AF_INET SOCK_DGRAM IPPROTO_UDP", "udp(7): an ordinary socket needs nothing", kind(rawsock.Dgram, craft.ProtoUDP))
+	try("AF_INET SOCK_DGRAM IPPROTO_ICMP (group in ping_group_range)", "icmp(7): a ping socket needs only the caller's group in net.ipv4.ping_group_range", kind(rawsock.Dgram, craft.ProtoICMP))
+	if err := l.Sysctl(lab.Hc, "net.ipv4.ping_group_range", "1 0"); err != nil {
+		return err
+	}
+	try("AF_INET SOCK_DGRAM IPPROTO_ICMP (ping_group_range 1 0)", "icmp(7): the kernel's default range, 1 0, lets no group in", kind(rawsock.Dgram, craft.ProtoICMP))
+	return l.Sysctl(lab.Hc, "net.ipv4.ping_group_range", "0 2147483647")
+}
+
 // classifyHeard says which of the three answers d is, or -1.
 func classifyHeard(d *craft.Decoded, err error, pingID, udpPort uint16) int {
 	if d.Layers&craft.LayerIPv4 == 0 || d.IPv4.Src != lab.AddrHs {
@@ -483,6 +635,18 @@ func (rep *SocketsReport) Write(w io.Writer) error {
 		}
 		fmt.Fprintf(w, "  %-62s heard by %s\n", h.Answer, strings.Join(got, " "))
 	}
+	fmt.Fprintln(w, "\nWithout CAP_NET_RAW (a thread of Hc, user 0 in group nogroup, its effective CAP_NET_RAW and CAP_NET_ADMIN dropped):")
+	for _, p := range rep.Privileges {
+		verdict := "opens"
+		if p.Err != nil {
+			verdict = "refused: " + errors.Unwrap(p.Err).Error()
+			if errors.Unwrap(p.Err) == nil {
+				verdict = "refused: " + p.Err.Error()
+			}
+		}
+		fmt.Fprintf(w, "  %-62s %s — %s\n", p.Socket, verdict, p.Why)
+	}
+	fmt.Fprintln(w, "  rawcraft build, explain, checksum and read need no privilege; sudo setcap cap_net_raw,cap_net_admin+ep on the binary gives it the capability without root.")
 	fmt.Fprintln(w, "\nA raw socket gets a copy of every incoming packet of its protocol (raw(7)): the RST reaches the raw TCP socket though no TCP socket asked;")
 	fmt.Fprintln(w, "the port unreachable is ICMP, so the raw ICMP socket gets it and the UDP socket, unconnected, is never told (udp(7), IP_RECVERR);")
 	fmt.Fprintln(w, "the ping socket gets only the reply that carries its own identifier; a packet socket sees every frame on the interface (packet(7)).")

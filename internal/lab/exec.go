@@ -30,4 +30,5 @@ func cleanupAll() {
 	for _, l := range labs {
 		_ = l.Down()
 	}
+	cleanupMultipaths()
 }

@@ -1,0 +1,121 @@
+package ladder
+
+import (
+	"bytes"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var (
+	client = netip.MustParseAddr("198.18.1.3")
+	server = netip.MustParseAddr("198.18.1.1")
+)
+
+// seg builds a TCP segment with craft and decodes it back, as a capture
+// would hold it.
+func seg(t *testing.T, fromClient bool, flags uint8, seq, ack uint32, win uint16, opts, data []byte) *craft.Decoded {
+	t.Helper()
+	src, dst, sp, dp := client, server, uint16(40000), uint16(9999)
+	if !fromClient {
+		src, dst, sp, dp = server, client, 9999, 40000
+	}
+	p := craft.Packet{IPv4: &craft.IPv4{Src: src, Dst: dst}, TCP: &craft.TCP{SrcPort: sp, DstPort: dp, Seq: seq, Ack: ack, Flags: flags, Window: win, Options: opts}, Payload: data}
+	b, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := new(craft.Decoded)
+	if err := d.DecodeIP(b); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to make it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n%s\nwant\n%s", name, got, want)
+	}
+}
+
+func TestLadderGolden(t *testing.T) {
+	const cISN, sISN = 1000000, 3000000000
+	syn := craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460))), 7)
+	t0 := time.Unix(1700000000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	type pkt struct {
+		at int
+		d  *craft.Decoded
+	}
+	handshake := []pkt{
+		{0, seg(t, true, craft.TCPSyn, cISN, 0, 64240, syn, nil)},
+		{1, seg(t, false, craft.TCPSyn|craft.TCPAck, sISN, cISN+1, 65160, syn, nil)},
+		{2, seg(t, true, craft.TCPAck, cISN+1, sISN+1, 502, nil, nil)},
+	}
+	data := []pkt{
+		{3, seg(t, true, craft.TCPPsh|craft.TCPAck, cISN+1, sISN+1, 502, nil, []byte("Hello"))},
+		{4, seg(t, false, craft.TCPAck, sISN+1, cISN+6, 509, nil, nil)},
+		{5, seg(t, false, craft.TCPPsh|craft.TCPAck, sISN+1, cISN+6, 509, nil, []byte("Hello back"))},
+		{6, seg(t, true, craft.TCPAck, cISN+6, sISN+11, 502, nil, nil)},
+	}
+	closing := []pkt{
+		{7, seg(t, true, craft.TCPFin|craft.TCPAck, cISN+6, sISN+11, 502, nil, nil)},
+		{8, seg(t, false, craft.TCPAck, sISN+11, cISN+7, 509, nil, nil)},
+		{9, seg(t, false, craft.TCPFin|craft.TCPAck, sISN+11, cISN+7, 509, nil, nil)},
+		{10, seg(t, true, craft.TCPAck, cISN+7, sISN+12, 502, nil, nil)},
+	}
+	for _, tc := range []struct {
+		name string
+		pkts []pkt
+	}{
+		{"handshake", handshake},
+		{"data", append(append([]pkt{}, handshake...), data...)},
+		{"close", append(append(append([]pkt{}, handshake...), data...), closing...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var l Ladder
+			// Added out of order, the arrows still come out in time order
+			// (labels take their ISNs in the order of Add).
+			for i := len(tc.pkts) - 1; i >= 0; i-- {
+				l.Add(ms(tc.pkts[i].at), tc.pkts[i].d)
+			}
+			var lo Ladder
+			for _, p := range tc.pkts {
+				lo.Add(ms(p.at), p.d)
+			}
+			var txt, svg bytes.Buffer
+			if err := lo.Text(&txt); err != nil {
+				t.Fatal(err)
+			}
+			if err := lo.SVG(&svg); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.name+".txt", txt.Bytes())
+			golden(t, tc.name+".svg", svg.Bytes())
+			as := l.Arrows()
+			for i := 1; i < len(as); i++ {
+				if as[i].At < as[i-1].At {
+					t.Errorf("arrow %d at %v before arrow %d at %v", i, as[i].At, i-1, as[i-1].At)
+				}
+			}
+		})
+	}
+}

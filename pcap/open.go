@@ -1,0 +1,233 @@
+package pcap
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Direction says which way a packet went through the interface it was
+// captured on, when the capture says: pcapng's epb_flags option, or the
+// packet type of a Linux cooked header (SLL, SLL2).
+type Direction uint8
+
+// Directions.
+const (
+	DirUnknown  Direction = iota // the capture does not say
+	DirInbound                   // received by the capturing host
+	DirOutbound                  // sent by the capturing host
+)
+
+// String names the direction.
+func (d Direction) String() string {
+	return [...]string{"unknown", "in", "out"}[d]
+}
+
+// Packet is one packet of any capture Open reads.
+type Packet struct {
+	// Time the packet was captured; zero for a hex dump.
+	Time time.Time
+	// Data holds the captured bytes, starting with the link-layer header
+	// LinkType names.
+	Data []byte
+	// OrigLen is the packet's length on the wire; more than len(Data) when
+	// the capture's snapshot length cut it.
+	OrigLen int
+	// LinkType of Data (the LINKTYPE_ registry: 1 Ethernet, 101 raw IP,
+	// 113 Linux SLL, 276 SLL2, 0 BSD loopback…).
+	LinkType uint32
+	// Interface is the pcapng interface index (0 for other formats).
+	Interface int
+	// Direction from the capture's metadata (pcapng only; a cooked header
+	// carries its own, see ParseLink).
+	Direction Direction
+}
+
+// Truncated reports that the capture kept fewer bytes than the packet had.
+func (p Packet) Truncated() bool { return p.OrigLen > len(p.Data) }
+
+// Format names a capture format Open recognises.
+type Format string
+
+// Formats.
+const (
+	FormatPcap   Format = "pcap"
+	FormatPcapNG Format = "pcapng"
+	FormatHex    Format = "hex dump"
+)
+
+// File reads packets from any capture Open recognises. It is not safe for
+// concurrent use.
+type File struct {
+	// Format of the file, and whether it was gzip-compressed.
+	Format Format
+	Gzip   bool
+	// LinkType of a classic pcap file or of a hex dump (whose link type is
+	// guessed: raw IP when the first byte reads as an IPv4 header, else
+	// Ethernet); for pcapng, each Packet carries its interface's.
+	LinkType uint32
+
+	classic *Reader
+	ng      *pcapgo.NgReader
+	hex     [][]byte
+}
+
+// MaxHexText is the largest hex dump Open reads, in bytes of text.
+const MaxHexText = 16 << 20
+
+const pcapngMagic = 0x0a0d0d0a // the section header block type
+
+// Open recognises a capture from its first bytes and returns a File that
+// reads its packets: classic pcap (libpcap's rules, see Reader), pcapng
+// (through gopacket's pcapgo reader: every interface, mixed link types,
+// the direction flag), either of them gzip-compressed, or a hex dump in
+// text (see ParseHex). Anything else is ErrFormat, naming its first bytes.
+func Open(r io.Reader) (*File, error) {
+	br := bufio.NewReader(r)
+	f := &File{}
+	if m, _ := br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("pcap: gzip: %v", err)
+		}
+		f.Gzip = true
+		br = bufio.NewReader(zr)
+	}
+	m, _ := br.Peek(4)
+	if len(m) < 4 {
+		return nil, fmt.Errorf("%w: %d bytes", ErrFormat, len(m))
+	}
+	le, be := binary.LittleEndian.Uint32(m), binary.BigEndian.Uint32(m)
+	switch {
+	case le == magicNano || le == magicMicro || le == magicModified || be == magicNano || be == magicMicro || be == magicModified:
+		rd, err := NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		f.Format, f.classic, f.LinkType = FormatPcap, rd, rd.LinkType
+		return f, nil
+	case le == pcapngMagic:
+		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		if err != nil {
+			return nil, fmt.Errorf("pcap: pcapng: %v", err)
+		}
+		f.Format, f.ng = FormatPcapNG, ng
+		return f, nil
+	}
+	if !textual(m) {
+		return nil, fmt.Errorf("%w: magic %x, neither pcap, pcapng, gzip nor a hex dump", ErrFormat, m)
+	}
+	text, err := io.ReadAll(io.LimitReader(br, MaxHexText+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(text) > MaxHexText {
+		return nil, fmt.Errorf("pcap: hex dump of more than %d bytes", MaxHexText)
+	}
+	pkts, err := ParseHex(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(pkts) == 0 {
+		return nil, fmt.Errorf("%w: text with no hex bytes", ErrFormat)
+	}
+	f.Format, f.hex, f.LinkType = FormatHex, pkts, GuessLink(pkts[0])
+	return f, nil
+}
+
+func textual(b []byte) bool {
+	for _, c := range b {
+		if c != '\t' && c != '\n' && c != '\r' && (c < ' ' || c > '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// GuessLink returns the link type of bytes of unknown origin: LinkRaw when
+// they start as an IPv4 header (version 4, header length 20 to 60 bytes),
+// else LinkEthernet.
+func GuessLink(b []byte) uint32 {
+	if len(b) >= 20 && b[0]>>4 == 4 && b[0]&0xf >= 5 {
+		return LinkRaw
+	}
+	return LinkEthernet
+}
+
+// Next returns the next packet, or io.EOF after the last one. An error
+// other than io.EOF ends the file: the packets before it stand.
+func (f *File) Next() (Packet, error) {
+	switch {
+	case f.classic != nil:
+		rec, err := f.classic.Next()
+		if err != nil {
+			return Packet{}, err
+		}
+		return Packet{Time: rec.Time, Data: rec.Data, OrigLen: rec.OrigLen, LinkType: f.LinkType}, nil
+	case f.ng != nil:
+		data, ci, opts, err := f.ng.ReadPacketDataWithOptions()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return Packet{}, io.EOF
+			}
+			return Packet{}, fmt.Errorf("pcap: pcapng: %v", err)
+		}
+		p := Packet{Time: ci.Timestamp, Data: data, OrigLen: ci.Length, Interface: ci.InterfaceIndex}
+		if iface, err := f.ng.Interface(ci.InterfaceIndex); err == nil {
+			p.LinkType = uint32(iface.LinkType)
+			// libpcap cuts a block longer than its interface's snapshot
+			// length to it; so does this reader.
+			if s := iface.SnapLength; s != 0 && uint32(len(p.Data)) > s {
+				p.Data = p.Data[:s]
+			}
+		}
+		if len(p.Data) > MaxSnapLen {
+			p.Data = p.Data[:MaxSnapLen]
+		}
+		if p.OrigLen < len(p.Data) {
+			p.OrigLen = len(p.Data) // a simple packet block says only one length
+		}
+		if opts.Flags != nil {
+			switch opts.Flags.Direction {
+			case pcapgo.NgEpbFlagDirectionInbound:
+				p.Direction = DirInbound
+			case pcapgo.NgEpbFlagDirectionOutbound:
+				p.Direction = DirOutbound
+			}
+		}
+		return p, nil
+	default:
+		if len(f.hex) == 0 {
+			return Packet{}, io.EOF
+		}
+		b := f.hex[0]
+		f.hex = f.hex[1:]
+		return Packet{Data: b, OrigLen: len(b), LinkType: f.LinkType}, nil
+	}
+}
+
+// ReadAll reads every packet of r (see Open). It returns the packets read
+// before an error together with the error.
+func ReadAll(r io.Reader) (*File, []Packet, error) {
+	f, err := Open(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ps []Packet
+	for {
+		p, err := f.Next()
+		if err == io.EOF {
+			return f, ps, nil
+		}
+		if err != nil {
+			return f, ps, err
+		}
+		ps = append(ps, p)
+	}
+}
