@@ -112,6 +112,10 @@ type Config struct {
 	// StatelessAbove TCP ports are stateless anyway when they can be (via
 	// packet, no fragments, no IP options).
 	Stateless bool
+	// Shard, when its Count is set, makes the run a stateless scan (Scan)
+	// of the part it names of every (host, port) of Targets × Ports; its
+	// Seed chooses the order of any stateless scan.
+	Shard Shard
 	// OnPacket, when set, sees every captured packet that belongs to a
 	// probe of a stateful run — the probe leaving, its reply, this host's
 	// kernel RST — for live display or a capture file. It must not keep p.

@@ -23,8 +23,18 @@ import (
 // calling thread's network namespace. A stateful run is bounded by
 // (Retries+1) × (probes × Interval + Timeout) plus 100 ms for this host's
 // kernel RSTs; a stateless one by (Retries+1) × (sending + Timeout).
+// A sharded run, and a plain TCP SYN run over more than one host with more
+// than StatelessAbove probes in all (or Stateless), is a Scan across hosts
+// and ports when its targets share a gateway, with its Results in address
+// and then port order.
 // Errors caused by cfg's values wrap ErrConfig; nothing has been sent then.
 func Run(cfg Config) (*Report, error) {
+	if cfg.wantsScan() {
+		rep, err := scanOf(cfg)
+		if !errors.Is(err, errOnLink) {
+			return rep, err
+		}
+	}
 	if len(cfg.Targets) == 0 {
 		return runHost(cfg)
 	}
@@ -152,7 +162,7 @@ func runHost(cfg Config) (*Report, error) {
 	pk.IPv4.Src, pk.IPv4.Dst = src, cfg.Dst
 	pk.Ethernet = tx.Ethernet()
 	if stateless {
-		return scan(&cfg, pk, ports, tx, rx)
+		return scanHost(&cfg, pk, ports, rx)
 	}
 	// Identities: a random source port and sequence number per run, so that
 	// two runs side by side never take each other's replies.

@@ -31,6 +31,8 @@ type probeOpts struct {
 	rate      string
 	owned     bool
 	dst       *targetValue
+	shard     string
+	seed      uint64
 }
 
 func newProbeCmd() *cobra.Command {
@@ -85,6 +87,8 @@ destinations need --i-own-the-network, and each is announced on stderr.`,
 	fs.StringVar(&o.pcapFile, "pcap", "", "write probes and replies, in time order, to a pcap file")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show every probe and reply as it is captured")
 	fs.BoolVar(&o.stateless, "stateless", false, "TCP: a stateless scan, the probe's identity hashed into its source port and sequence number (automatic above 1024 ports)")
+	fs.StringVar(&o.shard, "shard", "", "TCP SYN scan: send part I of N (0/4 … 3/4); N processes with the same --dst, --ports and --seed cover every host and port once")
+	fs.Uint64Var(&o.seed, "seed", 0, "the scan's order, shared by its shards (default: a hash of --dst and --ports)")
 	cmd.MarkFlagsMutuallyExclusive("interval", "rate")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return runProbe(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], pf, o)
@@ -172,6 +176,12 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 	if o.stateless && cfg.Proto != craft.ProtoTCP {
 		return cfg, usagef("--stateless: a stateless scan sends TCP SYNs; probe %s is stateful", proto)
 	}
+	if pf.fs.Changed("shard") {
+		if cfg.Shard, err = probe.ParseShard(o.shard); err != nil {
+			return cfg, usagef("--shard: %v", err)
+		}
+	}
+	cfg.Shard.Seed = o.seed
 	if pf.fs.Changed("rate") && o.rate != "max" {
 		r, err := craft.ParseNumber(o.rate, 32)
 		if err != nil || r < 1 || r > 1_000_000 {
