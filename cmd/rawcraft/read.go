@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -173,66 +172,10 @@ type readPacket struct {
 	sumBuf [8]craft.ChecksumResult
 }
 
-// decodeCaptured decodes one packet of a capture: the link header, then
-// IPv4 (or ARP in an Ethernet frame), then the checksum verdicts, offload
-// known.
+// decodeCaptured decodes one packet of a capture (pcap.Dissect).
 func decodeCaptured(rp *readPacket) {
-	p := &rp.p
-	rp.dir = p.Direction
-	if p.LinkType == pcap.LinkEthernet {
-		rp.eth, rp.linkOK = true, true
-		rp.derr = rp.d.DecodeFrame(p.Data)
-	} else {
-		l, err := pcap.ParseLink(p.LinkType, p.Data)
-		rp.link = l
-		if rp.dir == pcap.DirUnknown {
-			rp.dir = l.Direction
-		}
-		switch {
-		case err != nil:
-			rp.note = err.Error()
-		case l.EtherType == pcap.EtherTypeIPv4:
-			rp.linkOK = true
-			rp.derr = rp.d.DecodeIP(p.Data[l.Len:])
-		case l.EtherType == pcap.EtherTypeIPv6:
-			rp.note = fmt.Sprintf("%s: IPv6, not decoded (rawcraft decodes IPv4)", pcap.LinkName(p.LinkType))
-		default:
-			rp.note = fmt.Sprintf("%s: EtherType 0x%04x, not decoded", pcap.LinkName(p.LinkType), l.EtherType)
-		}
-	}
-	if !rp.linkOK {
-		return
-	}
-	rp.sums = rp.d.Checksums(rp.sumBuf[:0])
-	for i := range rp.sums {
-		c := &rp.sums[i]
-		if c.Quoted || c.Status != craft.ChecksumBad || (c.Layer != craft.LayerTCP && c.Layer != craft.LayerUDP) {
-			continue
-		}
-		if c.Got == pseudoHeaderSum(&rp.d.Datagram) {
-			if rp.dir == pcap.DirOutbound {
-				c.Status = craft.ChecksumPartial
-			} else {
-				rp.note = fmt.Sprintf("the %v checksum holds only the pseudo-header sum: a packet its own host sent, captured before the NIC filled it (offload)?", c.Layer)
-			}
-		}
-	}
-}
-
-// pseudoHeaderSum is what Linux leaves in a TCP or UDP checksum field it
-// hands to the NIC to finish (CHECKSUM_PARTIAL): the one's complement sum of
-// the pseudo-header, folded, not complemented (RFC 793 §3.1, RFC 768).
-func pseudoHeaderSum(g *craft.Datagram) uint16 {
-	s, d := g.IPv4.Src.As4(), g.IPv4.Dst.As4()
-	ihl := int(g.IPv4.IHL.Or(5)) * 4
-	n := int(g.IPv4.TotalLen.Or(0)) - ihl
-	sum := uint32(binary.BigEndian.Uint16(s[:])) + uint32(binary.BigEndian.Uint16(s[2:])) +
-		uint32(binary.BigEndian.Uint16(d[:])) + uint32(binary.BigEndian.Uint16(d[2:])) +
-		uint32(g.IPv4.Protocol.Or(0)) + uint32(n&0xffff)
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return uint16(sum)
+	x, sums := pcap.Dissect(&rp.p, &rp.d, rp.sumBuf[:0])
+	rp.dir, rp.link, rp.linkOK, rp.note, rp.derr, rp.eth, rp.sums = x.Dir, x.Link, x.Decoded, x.Note, x.Err, x.Ethernet, sums
 }
 
 func (f *readFilter) keep(rp *readPacket) bool {

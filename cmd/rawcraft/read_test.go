@@ -143,7 +143,7 @@ func TestReadOffload(t *testing.T) {
 	if err := d.DecodeIP(b); err != nil {
 		t.Fatal(err)
 	}
-	partial := pseudoHeaderSum(&d.Datagram)
+	partial := pcap.PseudoHeaderSum(&d.Datagram)
 	pb := builtHex(t, "tcp", "--flags", "S", "--csum", fmt.Sprint(partial))
 	file := writeFile(t, pcap.LinkLinuxSLL, sll(4, pb), sll(0, pb))
 	out, errs, code := runRoot(t, "", "read", file)
