@@ -54,7 +54,7 @@ func (l *Lab) nftIn(sw string) (*nftables.Conn, func(), error) {
 	return c, func() { f.Close() }, nil
 }
 
-func be16(v uint16) []byte { return binaryutil.BigEndian.PutUint16(v) }
+func be16(v uint16) []byte  { return binaryutil.BigEndian.PutUint16(v) }
 func be32b(v uint32) []byte { return binaryutil.BigEndian.PutUint32(v) }
 
 // ipv4Only starts every rule: ARP and everything else but IPv4 crosses
