@@ -45,6 +45,21 @@ var exercises = []*Exercise{
 	{ID: "4way", Title: "TCP four-way close (the TCP article)",
 		Prediction: "The side that closes first sends FIN; the other acknowledges it (ack = its seq + 1), then sends its own FIN when its application closes, which the first acknowledges: each FIN uses one sequence number.",
 		run:        exClose},
+	{ID: "fastretransmit", Title: "TCP fast retransmit (the TCP article)",
+		Prediction: "One segment lost on the cable: the receiver answers each later segment with a duplicate ACK; after three the sender resends the missing segment at once, long before the retransmission timeout (RFC 5681 §3.2; Linux's RACK, RFC 8985, may resend sooner), and the stream completes.",
+		run:        exFastRetransmit},
+	{ID: "sack", Title: "TCP selective acknowledgment (the TCP article)",
+		Prediction: "Two segments lost: the receiver's duplicate ACKs carry SACK blocks naming the data it holds beyond the holes (RFC 2018), and the sender resends exactly the two missing segments, not everything after the first (RFC 6675), before any timeout.",
+		run:        exSACK},
+	{ID: "mss", Title: "TCP maximum segment size (the TCP article)",
+		Prediction: "Each SYN announces the largest segment its sender will take (1460 on a 1500-byte Ethernet); a server that asks for 536 gets data segments of 536 bytes less the options every segment carries (12 bytes of timestamps on Linux): 524 (RFC 9293 §3.7.1).",
+		run:        exMSS},
+	{ID: "wscale", Title: "TCP window scaling (the TCP article)",
+		Prediction: "The window field has 16 bits, at most 65 535 bytes; with the window scale option in both SYNs (RFC 7323 §2) the receiver advertises windows above 64 KiB, the field counting units of 2^scale bytes.",
+		run:        exWScale},
+	{ID: "window", Title: "TCP flow control: a full receiver (the TCP article)",
+		Prediction: "A receiver that does not read fills its buffer: it advertises a zero window and the sender stops; the sender probes the closed window (persist timer, RFC 9293 §3.8.6.1); once the application reads, a window update reopens it and the transfer completes.",
+		run:        exWindow},
 }
 
 func opts(port, buf, count int, delay time.Duration) article.Options {
