@@ -21,7 +21,7 @@ const rtoMin = 200 * time.Millisecond
 // lossStory checks retransmissions of the segments the cable dropped:
 // which seqs went twice, how many duplicate ACKs came before each resend,
 // and how soon after the first copy it went.
-func (x *run) lossStory(tr *transferred, holes int) (dupsBefore []int, since []time.Duration, sacks int) {
+func (x *run) lossStory(tr *transferred) (dupsBefore []int, since []time.Duration, sacks int) {
 	dups := 0
 	for _, s := range tr.segs {
 		switch {
@@ -45,7 +45,7 @@ func exFastRetransmit(x *run) error {
 	if err != nil {
 		return err
 	}
-	dups, since, _ := x.lossStory(tr, 1)
+	dups, since, _ := x.lossStory(tr)
 	x.see("the cable dropped Hc's 5th data segment once; the server received %d of %d bytes", tr.received, 256<<10)
 	if len(dups) == 0 {
 		x.differ("no segment was retransmitted: the drop did not happen or was not seen")
@@ -53,13 +53,13 @@ func exFastRetransmit(x *run) error {
 	}
 	x.see("first retransmission: %.3f ms after the first copy, after %d duplicate ACKs", float64(since[0])/1e6, dups[0])
 	if tr.info != nil {
-		ss := fmt.Sprint(tr.info.Snd_ssthresh)
-		if tr.info.Snd_ssthresh >= 0x7fffffff {
+		ss := fmt.Sprint(tr.info.SndSsthresh)
+		if tr.info.SndSsthresh >= 0x7fffffff {
 			ss = "unbounded again: Linux undid the reduction (its undo logic judged the loss response unnecessary once the hole was acknowledged)"
 		}
 		x.see("the sender's TCP_INFO at the end: %d segment(s) retransmitted in all, cwnd %d segments, ssthresh %s. RFC 5681 §3.2 halves the window; Linux's CUBIC multiplies it by 0.7",
-			tr.info.Total_retrans, tr.info.Snd_cwnd, ss)
-		if tr.info.Total_retrans < 1 {
+			tr.info.TotalRetrans, tr.info.SndCwnd, ss)
+		if tr.info.TotalRetrans < 1 {
 			x.differ("the sender's kernel counts no retransmission")
 		}
 	}
@@ -84,7 +84,7 @@ func exSACK(x *run) error {
 	if err != nil {
 		return err
 	}
-	dups, since, sacks := x.lossStory(tr, 2)
+	dups, since, sacks := x.lossStory(tr)
 	x.see("the cable dropped Hc's 5th and 8th data segments once; the server received %d of %d bytes", tr.received, 256<<10)
 	x.see("%d ACKs from Hs carried SACK blocks; %d data segments were resent", sacks, len(dups))
 	for i := range dups {
