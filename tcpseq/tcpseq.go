@@ -308,3 +308,27 @@ func (tr *Trace) InFlight(rtt time.Duration) []int {
 	}
 	return out
 }
+
+// First follows the first flow it meets that opens a connection (a SYN
+// without ACK: the client's direction) or carries data, and graphs it; nil
+// until then.
+type First struct{ Trace *Trace }
+
+// Add offers a segment; the first one that opens a connection or carries
+// data picks the flow.
+func (f *First) Add(p *listen.Packet, ev listen.TCPEvent) {
+	if f.Trace == nil {
+		if !p.Decoded.Has(craft.LayerTCP) {
+			return
+		}
+		fl := p.Decoded.TCP.Flags
+		if !(fl&craft.TCPSyn != 0 && fl&craft.TCPAck == 0) && ev.Len == 0 {
+			return
+		}
+		if ev.Flow == (listen.Flow{}) {
+			return
+		}
+		f.Trace = New(ev.Flow)
+	}
+	f.Trace.Add(p, ev)
+}
