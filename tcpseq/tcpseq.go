@@ -332,3 +332,50 @@ func (f *First) Add(p *listen.Packet, ev listen.TCPEvent) {
 	}
 	f.Trace.Add(p, ev)
 }
+
+// Round is one round trip of the sender, clocked by its ACKs: it begins
+// with a data segment and ends when the ACK for that first segment comes
+// back.
+type Round struct {
+	Start, End time.Duration
+	// Flight is the most bytes sent and not yet acknowledged during the
+	// round: at its end, in slow start, the congestion window — unless the
+	// receiver's window (Rwnd, at the round's end) or the application held
+	// the sender back.
+	Flight int
+	Rwnd   int
+}
+
+// Rounds splits the data flow into round trips by the ACK clock, so that
+// timing noise does not move a segment into the wrong round.
+func (tr *Trace) Rounds() []Round {
+	var out []Round
+	var sent, acked, first uint32
+	var cur Round
+	in := false
+	for _, p := range tr.Points {
+		switch p.Kind {
+		case Data:
+			if p.Len == 0 || p.Note.Has(listen.TCPRetransmission) {
+				continue
+			}
+			end := p.Seq + uint32(p.Len)
+			if !in {
+				in, cur, first = true, Round{Start: p.T}, end
+			}
+			sent = max(sent, end)
+			cur.Flight = max(cur.Flight, int(sent-acked))
+		case Ack:
+			if p.Flags&craft.TCPAck == 0 {
+				continue
+			}
+			acked = max(acked, p.AckNo)
+			if in && acked >= first {
+				cur.End, cur.Rwnd = p.T, p.Win
+				out = append(out, cur)
+				in = false
+			}
+		}
+	}
+	return out
+}

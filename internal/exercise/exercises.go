@@ -60,6 +60,9 @@ var exercises = []*Exercise{
 	{ID: "window", Title: "TCP flow control: a full receiver (the TCP article)",
 		Prediction: "A receiver that does not read fills its buffer: it advertises a zero window and the sender stops; the sender probes the closed window (persist timer, RFC 9293 §3.8.6.1); once the application reads, a window update reopens it and the transfer completes.",
 		run:        exWindow},
+	{ID: "slowstart", Title: "TCP slow start (the TCP article)",
+		Prediction: "A new connection sends its initial window (10 segments on Linux, RFC 6928), then doubles what it has in flight every round trip while the ACKs come back (RFC 5681 §3.1), as the sender's own congestion window (TCP_INFO) says.",
+		run:        exSlowStart},
 }
 
 func opts(port, buf, count int, delay time.Duration) article.Options {

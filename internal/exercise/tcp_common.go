@@ -31,6 +31,17 @@ type transfer struct {
 	ReadPause time.Duration // between reads
 	Impair    *lab.Impairment
 	Delay     time.Duration // one-way, both ways: RTT = 2×Delay
+	Sample    bool          // read the sender's TCP_INFO every millisecond while it writes
+	SndBuf    int           // the client's SO_SNDBUF (0: Linux's autotuning)
+	CC        string        // the client's congestion control (TCP_CONGESTION; "": the namespace's default, cubic)
+}
+
+// cwndSample is the sender's congestion window at one moment (TCP_INFO).
+type cwndSample struct {
+	T        time.Time
+	Cwnd     uint32 // segments
+	Ssthresh uint32
+	MSS      uint32 // tcpi_snd_mss, bytes
 }
 
 // tcpInfo is the part of the sending socket's TCP_INFO the exercises
@@ -50,8 +61,10 @@ type transferred struct {
 	segs     []seen
 	trace    *tcpseq.Trace
 	received int
-	info     *tcpInfo    // the sender's TCP_INFO once everything was written and acknowledged
-	data     listen.Flow // Hc → Hs
+	info     *tcpInfo     // the sender's TCP_INFO once everything was written and acknowledged
+	data     listen.Flow  // Hc → Hs
+	cwnd     []cwndSample // with Sample
+	start    time.Time    // the first captured segment's kernel time
 }
 
 // toHs says whether a segment goes from Hc to the server.

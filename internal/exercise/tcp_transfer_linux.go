@@ -3,8 +3,8 @@ package exercise
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -48,7 +48,7 @@ func (x *run) transfer(t transfer) (*transferred, error) {
 			return errors.Join(err, serr)
 		}}
 		var err error
-		ln, err = lc.Listen(context.Background(), "tcp4", fmt.Sprintf("%s:%d", hsAddr, tcpPort))
+		ln, err = lc.Listen(context.Background(), "tcp4", net.JoinHostPort(hsAddr, strconv.Itoa(tcpPort)))
 		return err
 	})
 	if err != nil {
@@ -86,18 +86,55 @@ func (x *run) transfer(t transfer) (*transferred, error) {
 	}()
 	out := &transferred{}
 	err = x.lab.Do(lab.Hc, func() error {
-		c, err := net.DialTimeout("tcp4", fmt.Sprintf("%s:%d", hsAddr, tcpPort), 5*time.Second)
+		dialer := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				if t.SndBuf > 0 {
+					serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, t.SndBuf)
+				}
+				if t.CC != "" && serr == nil {
+					serr = unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION, t.CC)
+				}
+			})
+			return errors.Join(err, serr)
+		}}
+		c, err := dialer.Dial("tcp4", net.JoinHostPort(hsAddr, strconv.Itoa(tcpPort)))
 		if err != nil {
 			return err
 		}
 		defer c.Close()
 		_ = c.SetWriteDeadline(time.Now().Add(20 * time.Second))
-		if _, err := c.Write(make([]byte, t.Bytes)); err != nil {
-			return err
-		}
 		raw, err := c.(*net.TCPConn).SyscallConn()
 		if err != nil {
 			return err
+		}
+		stopSampling := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			if !t.Sample {
+				return
+			}
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for len(out.cwnd) < 20000 {
+				var info *unix.TCPInfo
+				_ = raw.Control(func(fd uintptr) { info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
+				if info != nil {
+					out.cwnd = append(out.cwnd, cwndSample{T: time.Now(), Cwnd: info.Snd_cwnd, Ssthresh: info.Snd_ssthresh, MSS: info.Snd_mss})
+				}
+				select {
+				case <-stopSampling:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		_, werr := c.Write(make([]byte, t.Bytes))
+		if werr != nil {
+			close(stopSampling)
+			<-sampled
+			return werr
 		}
 		// Wait (bounded) until everything written is acknowledged, then read
 		// the sender's own account: cwnd, ssthresh, retransmissions.
@@ -113,6 +150,8 @@ func (x *run) transfer(t transfer) (*transferred, error) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+		close(stopSampling)
+		<-sampled
 		return c.(*net.TCPConn).CloseWrite()
 	})
 	select {
@@ -134,6 +173,9 @@ func (x *run) transfer(t transfer) (*transferred, error) {
 			continue
 		}
 		ev := an.Add(p)
+		if out.start.IsZero() {
+			out.start = p.Meta.Time
+		}
 		if out.trace == nil && p.Decoded.TCP.DstPort == tcpPort {
 			out.data.SrcPort = p.Decoded.TCP.SrcPort
 			out.trace = tcpseq.New(out.data)
