@@ -63,6 +63,9 @@ var exercises = []*Exercise{
 	{ID: "slowstart", Title: "TCP slow start (the TCP article)",
 		Prediction: "A new connection sends its initial window (10 segments on Linux, RFC 6928), then doubles what it has in flight every round trip while the ACKs come back (RFC 5681 §3.1), as the sender's own congestion window (TCP_INFO) says.",
 		run:        exSlowStart},
+	{ID: "tcpudp", Title: "TCP and UDP client/server (the TCP article's closing exercise)",
+		Prediction: "TCP (8080): the server accepts the connection — a three-way handshake on the wire — before any data, then receives and answers. UDP (8081): the data goes first, with no handshake. The article says the UDP server will not be seen responding; its code sends \"Hello from UDP server!\" with sendto, so the reply comes back: the code, not the prose, is what runs.",
+		run:        exTCPUDP},
 }
 
 func opts(port, buf, count int, delay time.Duration) article.Options {
