@@ -127,6 +127,7 @@ interfaces, routes and firewall are never touched. Needs root.`,
 			if up, err := l.CableUp(); err == nil {
 				fmt.Fprintf(w, "  S1–S2 cable: %s\n", map[bool]string{true: "plugged in", false: "PULLED (lab restore plugs it back)"}[up])
 			}
+			printImpairments(w, l)
 			if bad := l.Check(); len(bad) > 0 {
 				fmt.Fprintf(w, "  check: BROKEN (sudo rawcraft lab up --name %s rebuilds it):\n", l.Name())
 				for _, b := range bad {
@@ -199,6 +200,7 @@ interfaces, routes and firewall are never touched. Needs root.`,
 		cable("break", "pull the S1–S2 cable: nothing crosses between the switches", (*lab.Lab).Break, "S1–S2 cable pulled: Hc and Hs still see their links up, but nothing crosses"),
 		cable("restore", "plug the S1–S2 cable back in", (*lab.Lab).Restore, "S1–S2 cable plugged back in"),
 		exe)
+	cmd.AddCommand(newLabImpairCmd(open))
 	return cmd
 }
 

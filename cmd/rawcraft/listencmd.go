@@ -16,6 +16,7 @@ import (
 	"github.com/rawcraft/rawcraft/listen"
 	"github.com/rawcraft/rawcraft/pcap"
 	"github.com/rawcraft/rawcraft/rawsock"
+	"github.com/rawcraft/rawcraft/tcpseq"
 	"github.com/spf13/cobra"
 )
 
@@ -37,6 +38,7 @@ func newListenCmd() *cobra.Command {
 	count := numValue{v: 1000, bits: 32, rule: "the count is 1 to 10000000"}
 	var timeout time.Duration
 	var asJSON, analyze, quiet bool
+	var svgFile string
 	cmd := &cobra.Command{
 		Use:   "listen [--iface NAME] [--count N] [--timeout D] [--json] [--pcap FILE] [--analyze] [-q]",
 		Short: "show every frame on an interface, decoded, with honest checksum status",
@@ -73,6 +75,7 @@ transport-layer article's Exercise 5.`,
 	fs.BoolVar(&asJSON, "json", false, "one JSON object per frame")
 	fs.BoolVar(&analyze, "analyze", false, "follow TCP: retransmissions and their intervals, duplicate ACKs, zero windows")
 	fs.StringVar(&pcapFile, "pcap", "", "also write the frames to a pcap file")
+	fs.StringVar(&svgFile, "svg", "", "with --analyze: write the time-sequence graph of the first TCP flow to FILE (SVG)")
 	fs.BoolVarP(&quiet, "quiet", "q", false, "show no frame: only the summary (and --pcap)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -87,6 +90,9 @@ transport-layer article's Exercise 5.`,
 		}
 		if proto == "icmp" && cmd.Flags().Changed("port") {
 			return usagef("--port %d: ICMP has no ports; --port goes with --proto tcp or udp, or alone", port.v)
+		}
+		if svgFile != "" && !analyze {
+			return usagef("--svg %q: the graph comes from --analyze; give both", svgFile)
 		}
 		f := rawsock.Filter{Host: host.a, Port: uint16(port.v)}
 		if n, ok := protoNumbers[proto]; ok {
@@ -125,6 +131,7 @@ transport-layer article's Exercise 5.`,
 		defer stop()
 		fmt.Fprintf(errw, "listening on %s (filter: %s) for at most %d frames or %v\n", ifi.Name, describeFilter(f), count.v, timeout)
 		an := listen.NewTCPAnalyzer()
+		var graph tcpseq.First
 		start := time.Now()
 		n, err := l.Capture(listen.CaptureConfig{Count: count.v, Deadline: start.Add(timeout), Stop: ctx.Done()}, func(p *listen.Packet) {
 			if pw != nil {
@@ -139,6 +146,9 @@ transport-layer article's Exercise 5.`,
 			var note string
 			if analyze {
 				note = ev.Text()
+				if svgFile != "" {
+					graph.Add(p, ev)
+				}
 			}
 			if ev.Scale > 0 && p.Decoded.Has(craft.LayerTCP) && p.Decoded.TCP.Flags&craft.TCPSyn == 0 {
 				note = strings.TrimPrefix(note+fmt.Sprintf("; window %d bytes (%d × %d)", ev.Window, p.Decoded.TCP.Window, 1<<ev.Scale), "; ")
@@ -169,6 +179,12 @@ transport-layer article's Exercise 5.`,
 				fmt.Fprintln(out, s.Describe())
 			}
 		}
+		if svgFile != "" {
+			if err := writeGraph(svgFile, graph.Trace); err != nil {
+				return err
+			}
+			fmt.Fprintf(errw, "time-sequence graph written to %s\n", svgFile)
+		}
 		// The kernel counts every frame that reached the socket, the
 		// dropped ones included (PACKET_STATISTICS).
 		seen, dropped, err := l.Stats()
@@ -184,6 +200,18 @@ transport-layer article's Exercise 5.`,
 		return nil
 	}
 	return cmd
+}
+
+// writeGraph writes a time-sequence graph as SVG.
+func writeGraph(name string, tr *tcpseq.Trace) error {
+	if tr == nil {
+		return fmt.Errorf("--svg %s: no TCP connection opened or carried data while listening: no graph", name)
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	return errors.Join(tr.SVG(f), f.Close())
 }
 
 // heard is a captured frame as listen --json writes it.
