@@ -204,6 +204,7 @@ func runHost(cfg Config) (*Report, error) {
 			frames, err := b.frames(pr.DstPort, pr.ICMPSeq, id)
 			return frames, id, err
 		}}
+	p.onProgress = cfg.OnProgress
 	start := time.Now()
 	rep, err := p.run()
 	if rep != nil {
@@ -337,6 +338,8 @@ type prober struct {
 	// resetting connections that SYN-ACKs opened.
 	linger   time.Duration
 	onPacket func(k listen.Kind, i int, p *listen.Packet)
+
+	onProgress func(sent, answered int) // Config.OnProgress
 }
 
 func (cfg *prober) run() (*Report, error) {
@@ -347,7 +350,7 @@ func (cfg *prober) run() (*Report, error) {
 	for i := range res {
 		res[i].Probe = *m.Probe(i)
 	}
-	answered := 0
+	answered, reported := 0, 0
 	synAcks := 0
 	_, _, _ = cfg.rx.Stats() // reset the counters
 	handle := func(p *listen.Packet) {
@@ -411,6 +414,10 @@ func (cfg *prober) run() (*Report, error) {
 			}
 			if err := cfg.rx.Drain(handle); err != nil { // whatever came back meanwhile
 				return rep, err
+			}
+			if cfg.onProgress != nil {
+				cfg.onProgress(1, answered-reported)
+				reported = answered
 			}
 			if cfg.interval > 0 {
 				if err := drain(time.Now().Add(cfg.interval)); err != nil {

@@ -226,7 +226,13 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 			}
 		}
 	}
+	// -v writes every packet to stderr as it comes: no count under it.
+	count := startCount(errw, o.quiet || o.verbose, "probe "+proto, n*int(probe.Hosts(o.dst.targets)))
+	if count != nil {
+		cfg.OnProgress = count.add
+	}
 	rep, err := probe.Run(cfg)
+	count.done()
 	if errors.Is(err, probe.ErrConfig) {
 		return usageError{err}
 	}
