@@ -120,6 +120,11 @@ type Config struct {
 	// probe of a stateful run — the probe leaving, its reply, this host's
 	// kernel RST — for live display or a capture file. It must not keep p.
 	OnPacket func(k listen.Kind, i int, p *listen.Packet)
+	// OnProgress, when set, is called by a stateful run after each probe
+	// leaves, with the probes sent (1) and the replies matched since its
+	// previous call: counts to add up over retries and hosts, for a running
+	// count on a terminal. A stateless scan does not call it.
+	OnProgress func(sent, answered int)
 }
 
 func configErr(format string, a ...any) error {

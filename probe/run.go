@@ -213,6 +213,7 @@ func runHost(cfg Config) (*Report, error) {
 			frames, err := b.frames(pr.DstPort, pr.ICMPSeq, id)
 			return frames, id, err
 		}}
+	p.onProgress = cfg.OnProgress
 	start := time.Now()
 	rep, err := p.run()
 	if rep != nil {
@@ -359,6 +360,8 @@ type prober struct {
 	sent          int
 	firstS, lastS time.Time
 	res           []Result
+
+	onProgress func(sent, answered int) // Config.OnProgress
 }
 
 func (cfg *prober) run() (*Report, error) {
@@ -370,7 +373,7 @@ func (cfg *prober) run() (*Report, error) {
 	for i := range res {
 		res[i].Probe = *m.Probe(i)
 	}
-	answered := 0
+	answered, reported := 0, 0
 	synAcks := 0
 	_, _, _ = cfg.rx.Stats() // reset the counters
 	handle := func(p *listen.Packet) {
@@ -446,6 +449,10 @@ func (cfg *prober) run() (*Report, error) {
 			}
 			if err := sendProbe(i, attempt); err != nil {
 				return rep, err
+			}
+			if cfg.onProgress != nil {
+				cfg.onProgress(1, answered-reported)
+				reported = answered
 			}
 			if cfg.interval > 0 {
 				if err := drain(time.Now().Add(cfg.interval)); err != nil {

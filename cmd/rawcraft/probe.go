@@ -27,6 +27,8 @@ type probeOpts struct {
 	asJSON    bool
 	pcapFile  string
 	verbose   bool
+	open      bool
+	quiet     bool
 	stateless bool
 	rate      string
 	owned     bool
@@ -46,6 +48,12 @@ that caused it, times it from kernel timestamps and classifies the port as
 nmap does. TCP: SYN-ACK open, RST closed, ICMP unreachable or nothing
 filtered. UDP: a UDP reply open, ICMP port unreachable closed, other ICMP
 errors filtered, nothing open|filtered. ICMP: echo reply up.
+
+Above 25 ports a host's text lists, as nmap does, its open ports and the
+states few ports share, then counts each state held by more than 25 in one
+line: "Not shown: 998 closed tcp ports on 198.18.1.1 (reset)". --open lists
+only the open (and possibly open) ports, -v every port; --json always has
+every port.
 
 Any packet flag of build and send shapes the probe (--size, --df, --ttl,
 --frag, --tcp-opt…). --dst takes addresses, host names (resolved once,
@@ -85,7 +93,9 @@ destinations need --i-own-the-network, and each is announced on stderr.`,
 	fs.Var(ifaceValue{&o.iface}, "iface", "outgoing interface, instead of the routing table's")
 	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per probe")
 	fs.StringVar(&o.pcapFile, "pcap", "", "write probes and replies, in time order, to a pcap file")
-	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show every probe and reply as it is captured")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show every probe and reply as it is captured, and every port in the text output")
+	fs.BoolVar(&o.open, "open", false, "list only the open (and possibly open) ports; count the rest")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no running count on the terminal while the probes go")
 	fs.BoolVar(&o.stateless, "stateless", false, "TCP: a stateless scan, the probe's identity hashed into its source port and sequence number (automatic above 1024 ports)")
 	fs.StringVar(&o.shard, "shard", "", "TCP SYN scan: send part I of N (0/4 … 3/4); N processes with the same --dst, --ports and --seed cover every host and port once")
 	fs.Uint64Var(&o.seed, "seed", 0, "the scan's order, shared by its shards (default: a hash of --dst and --ports)")
@@ -232,26 +242,30 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 			}
 		}
 	}
+	// -v writes every packet to stderr as it comes: no count under it.
+	count := startCount(errw, o.quiet || o.verbose, "probe "+proto, n*int(probe.Hosts(o.dst.targets)))
+	if count != nil {
+		cfg.OnProgress = count.add
+	}
 	rep, err := probe.Run(cfg)
+	count.done()
 	if errors.Is(err, probe.ErrConfig) {
 		return usageError{err}
 	}
 	if err != nil {
 		return err
 	}
-	closed := 0
-	for _, r := range rep.Results {
-		switch {
-		case o.asJSON:
+	switch {
+	case o.asJSON:
+		for _, r := range rep.Results {
 			_ = writeJSON(out, r)
-		case rep.Stateless && r.State == listen.Closed:
-			closed++
-		default:
-			fmt.Fprintln(out, r.Describe())
 		}
-	}
-	if closed > 0 {
-		fmt.Fprintf(out, "not shown: %d closed ports (each answered RST)\n", closed)
+	case o.verbose:
+		writeResults(out, rep.Results, viewAll)
+	case o.open:
+		writeResults(out, rep.Results, viewOpen)
+	default:
+		writeResults(out, rep.Results, viewSummary)
 	}
 	fmt.Fprintln(errw, rep.Summary())
 	for _, n := range rep.Notes {
