@@ -18,27 +18,24 @@ func newExerciseCmd() *cobra.Command {
 		ids = append(ids, e.ID)
 	}
 	cmd := &cobra.Command{
-		Use:   "exercise N|3way|4way|all [--fast]",
+		Use:   "exercise ID|all [--fast] [--svg DIR]",
 		Short: "run one of the articles' exercises on a lab and compare what happens with what the article predicts",
-		Long: `exercise runs the transport-layer article's Exercises 1 to 7, and the TCP
-article's handshakes as "3way" (opening) and "4way" (closing), on a lab of its
-own: the article's programs (the code behind examples/udp_client and the
-others) run in Hc and Hs, the S1–S2 cable is pulled and plugged back at the
-article's moments, rawcraft records the wire, and the observed outcome is
-printed beside the article's prediction. The exit
-status is 0 only when they match; otherwise 1, with the difference.
+		Long: `exercise runs an experiment with a prediction on a lab of its own: the
+transport-layer article's Exercises 1 to 7, the TCP article's handshakes and
+its exercises on windows, MSS, slow start, fast retransmit and SACK, traceroute
+on load-balanced paths, and the socket kinds themselves. The programs run in Hc
+and Hs, the S1–S2 cable is pulled, delayed or made lossy at the right
+moments, rawcraft records the wire, and the observed outcome is printed beside
+the prediction (the article's, or the RFCs' and man pages'). The exit status
+is 0 only when they match; otherwise 1, with the difference.
 
 --fast divides the article's delays by ten (5 s between messages becomes
-0.5 s, the cable is out from 1.6 s to 3.2 s): all of them run in under two
-minutes.
+0.5 s, the cable is out from 1.6 s to 3.2 s): all of them run in about a
+minute. --svg DIR writes the TCP exercises' time-sequence graphs there.
 
-  1  UDP message-oriented delivery      5  TCP loss, timeout and recovery
-  2  UDP packet loss                    6  TCP resets
-  3  UDP integrity check (checksums)    7  UDP server not running
-  4  TCP streaming                      3way, 4way  TCP handshakes
-  sockets  every socket kind Linux offers: what it is handed, what the
-           kernel writes, who hears the answers (raw(7), packet(7))`,
+` + exerciseList(),
 		Example: `  sudo rawcraft exercise 1 --fast
+  sudo rawcraft exercise fastretransmit --svg .   # fastretransmit.svg: the time-sequence graph
   sudo rawcraft exercise 5          # the article's own timing: about a minute
   sudo rawcraft exercise all --fast`,
 		Args: cobra.ExactArgs(1),
@@ -72,6 +69,7 @@ minutes.
 		},
 	}
 	cmd.Flags().BoolVar(&fast, "fast", false, "divide the article's delays by ten")
+	cmd.Flags().StringVar(&exercise.SVGDir, "svg", exercise.SVGDir, "write the TCP exercises' time-sequence graphs (ID.svg) into this directory")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show the programs' own output as they run")
 	return cmd
 }
@@ -105,4 +103,13 @@ func runExercise(out io.Writer, e *exercise.Exercise, fast, verbose bool) (*exer
 	}
 	fmt.Fprintln(out)
 	return o, nil
+}
+
+// exerciseList is the table of exercises for exercise's help.
+func exerciseList() string {
+	var b strings.Builder
+	for _, e := range exercise.All() {
+		fmt.Fprintf(&b, "  %-15s %s\n", e.ID, e.Title)
+	}
+	return strings.TrimRight(b.String(), "\n")
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -134,9 +135,11 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
 	defer func() { signal.Stop(sig); close(done) }()
+	var stopping atomic.Bool
 	go func() {
 		select {
 		case s := <-sig:
+			stopping.Store(true)
 			if err := c.Close(); err != nil {
 				fmt.Fprintf(errw, "rawcraft: %v: %v\n", s, err)
 			}
@@ -146,6 +149,9 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	}()
 	fmt.Fprintln(out, c.GuardNote)
 	res, err := c.Run()
+	if stopping.Load() {
+		select {} // Run ended because the signal closed its sockets: the signal's goroutine exits with 130
+	}
 	switch {
 	case err != nil:
 		fmt.Fprintf(out, "gave up: %v\n", err)
