@@ -31,7 +31,7 @@ import (
 func Run(cfg Config) (*Report, error) {
 	if cfg.wantsScan() {
 		rep, err := scanOf(cfg)
-		if !errors.Is(err, errOnLink) {
+		if !errors.Is(err, ErrOnLink) {
 			return rep, err
 		}
 	}

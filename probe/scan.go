@@ -173,9 +173,15 @@ func (m bitmap) set(i uint64)      { m[i>>6] |= 1 << (i & 63) }
 // scanRing is the size of a Scan's capture ring, in bytes.
 const scanRing = 8 << 20
 
-// errOnLink: the targets are hosts of a directly attached network, each
-// with its own link address; Run probes them one by one instead.
-var errOnLink = errors.New("the targets are on this link")
+// ErrOnLink is returned by Scan when the targets are hosts of a directly
+// attached network, each with its own link address: Run probes them one by
+// one instead.
+var ErrOnLink = errors.New("the targets are on this link")
+
+// Scans says whether Run scans cfg statelessly across hosts and ports: a
+// caller that wants each Result as it comes (a stream of JSON lines, memory
+// flat in the number of hosts) calls Scan itself when it is true.
+func (c *Config) Scans() bool { return c.wantsScan() }
 
 // wantsScan says whether Run should scan cfg statelessly across hosts and
 // ports (Scan): when it is sharded, or a plain TCP SYN run over more than
@@ -299,7 +305,7 @@ func Scan(cfg Config, emit func(*Result)) (*Report, error) {
 		if cfg.Shard.Sharded() {
 			return nil, fmt.Errorf("%v is on this link: a sharded scan sends every probe to one gateway, and each host here has its own link address", first)
 		}
-		return nil, errOnLink
+		return nil, ErrOnLink
 	}
 	for i, n := range sp.nets {
 		for _, a := range []netip.Addr{addrOf(n), addrOf(n + uint32(sp.sizes[i]-1))} {

@@ -247,7 +247,16 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 	if count != nil {
 		cfg.OnProgress = count.add
 	}
-	rep, err := probe.Run(cfg)
+	var rep *probe.Report
+	streamed := false
+	if o.asJSON && cfg.Scans() {
+		// A scan's lines as they come: nothing is kept per host.
+		rep, err = probe.Scan(cfg, func(r *probe.Result) { _ = writeJSON(out, r) })
+		streamed = !errors.Is(err, probe.ErrOnLink)
+	}
+	if !streamed {
+		rep, err = probe.Run(cfg)
+	}
 	count.done()
 	if errors.Is(err, probe.ErrConfig) {
 		return usageError{err}
@@ -256,6 +265,7 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 		return err
 	}
 	switch {
+	case o.asJSON && streamed:
 	case o.asJSON:
 		for _, r := range rep.Results {
 			_ = writeJSON(out, r)
