@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -13,6 +16,9 @@ import (
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/ladder"
+	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/rawcraft/rawcraft/session"
 	"github.com/spf13/cobra"
 )
@@ -27,6 +33,7 @@ type handshakeOpts struct {
 	ghost   addrValue
 	rto     time.Duration
 	retries numValue
+	svg     string
 }
 
 func newHandshakeCmd() *cobra.Command {
@@ -42,7 +49,10 @@ server's FIN/ACK, and the last ACK. Every step shows the sequence and
 acknowledgement numbers, absolute and relative, and the arithmetic behind
 them. rawcraft retransmits its own segments when they go unanswered (the
 timeout doubling, at most --retries times) and acknowledges the server's
-retransmissions. A closed port ends it with the RST, explained.
+retransmissions. A closed port ends it with the RST, explained. At the end
+the whole exchange is drawn as a ladder, every segment of both directions
+in the order the wire saw them (the kernel's timestamps, one clock);
+--svg FILE writes the same ladder as SVG.
 
 Your own kernel would reset the connection as soon as the SYN-ACK arrives —
 it has no socket for it. A guard keeps it out:
@@ -78,6 +88,7 @@ auto picks ghost when a free address answers no ARP, else firewall.`,
 	fs.Var(&o.ghost, "ghost", "the ghost address (default: a free one of the subnet)")
 	durationVar(fs, &o.rto, "rto", 300*time.Millisecond, "first retransmission timeout; it doubles")
 	fs.Var(&o.retries, "retries", "retransmissions of one segment before giving up (0 to 10)")
+	fs.StringVar(&o.svg, "svg", "", "also write the exchange's ladder as an SVG file")
 	_ = cmd.MarkFlagRequired("dst")
 	_ = cmd.MarkFlagRequired("dport")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -104,6 +115,11 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	if len(o.data) > session.MaxData {
 		return session.Result{}, usagef("--data: %d bytes; handshake sends one segment, at most %d bytes", len(o.data), session.MaxData)
 	}
+	svg, err := createSVG(o.svg)
+	if err != nil {
+		return session.Result{}, err
+	}
+	defer svg.Close()
 	o.dst.showResolved(errw)
 	var opts []byte // nil: session's default, as Linux
 	if o.tcpOpt.shown != "" {
@@ -148,9 +164,21 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 		}
 	}()
 	fmt.Fprintln(out, c.GuardNote)
+	wire, werr := recordWire(c.Route.Iface, o.dst.addr(), uint16(o.dport.v))
 	res, err := c.Run()
 	if stopping.Load() {
 		select {} // Run ended because the signal closed its sockets: the signal's goroutine exits with 130
+	}
+	if werr == nil {
+		src, sport := c.Config.Src, c.Config.SrcPort
+		l := wire.ladder(func(d *craft.Decoded) bool {
+			return connOf(d, src, sport, o.dst.addr(), uint16(o.dport.v))
+		})
+		if lerr := writeLadder(out, svg, "The exchange as the wire saw it", l); lerr != nil {
+			fmt.Fprintln(errw, lerr)
+		}
+	} else {
+		fmt.Fprintf(errw, "rawcraft: no ladder: %v\n", werr)
 	}
 	switch {
 	case err != nil:
@@ -205,6 +233,101 @@ func stepPrinter(out io.Writer) func(session.Step) {
 		}
 		fmt.Fprintf(out, "%14s %s\n", "", s.Why)
 	}
+}
+
+// wireRecorder records the TCP frames to and from one server port on an
+// interface, both directions, each with the kernel's timestamp: AF_PACKET
+// stamps a frame leaving this host (the copy it hands every packet socket
+// but the sender's) and one arriving with the same clock, so the ladder's
+// order is the wire's — unlike a step's time, taken from time.Now() before
+// sending and from the kernel on receipt.
+type wireRecorder struct {
+	rx  *listen.Listener
+	rec *listen.Recorder
+}
+
+// maxLadderFrames bounds what a wireRecorder keeps.
+const maxLadderFrames = 1000
+
+func recordWire(ifi *net.Interface, host netip.Addr, port uint16) (*wireRecorder, error) {
+	if ifi == nil {
+		return nil, errors.New("no interface to record on")
+	}
+	prog, err := rawsock.Filter{Proto: craft.ProtoTCP, Host: host, Port: port}.Compile()
+	if err != nil {
+		return nil, err
+	}
+	rx, err := listen.Listen(ifi, &listen.Config{Filter: prog})
+	if err != nil {
+		return nil, err
+	}
+	return &wireRecorder{rx: rx, rec: listen.Record(rx, maxLadderFrames)}, nil
+}
+
+// ladder stops the recording and draws the frames keep accepts.
+func (w *wireRecorder) ladder(keep func(*craft.Decoded) bool) *ladder.Ladder {
+	// A frame sent last is on the socket already: AF_PACKET's copy of an
+	// outgoing frame is queued before the send returns.
+	time.Sleep(20 * time.Millisecond)
+	frames := w.rec.Stop()
+	w.rx.Close()
+	return ladderOf(frames, keep)
+}
+
+// ladderOf draws the frames keep accepts, in the order of their kernel
+// timestamps (one clock for both directions).
+func ladderOf(frames []listen.Captured, keep func(*craft.Decoded) bool) *ladder.Ladder {
+	sort.SliceStable(frames, func(i, j int) bool { return frames[i].Meta.Time.Before(frames[j].Meta.Time) })
+	l := new(ladder.Ladder)
+	d := new(craft.Decoded)
+	for _, f := range frames {
+		if err := d.DecodeFrame(f.Frame); err != nil && d.Layers&craft.LayerIPv4 == 0 {
+			continue
+		}
+		if keep == nil || keep(d) {
+			l.Add(f.Meta.Time, d)
+		}
+	}
+	return l
+}
+
+// connOf reports whether d is a TCP segment of the connection a:ap ↔ b:bp,
+// either way.
+func connOf(d *craft.Decoded, a netip.Addr, ap uint16, b netip.Addr, bp uint16) bool {
+	if d.Layers&craft.LayerTCP == 0 {
+		return false
+	}
+	s, sp, t, tp := d.IPv4.Src, d.TCP.SrcPort, d.IPv4.Dst, d.TCP.DstPort
+	return s == a && sp == ap && t == b && tp == bp || s == b && sp == bp && t == a && tp == ap
+}
+
+// createSVG creates the --svg file before anything is sent, so that a path
+// that cannot be written is bad input; "" is no file (a nil *os.File, whose
+// Close is harmless).
+func createSVG(name string) (*os.File, error) {
+	if name == "" {
+		return nil, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, usagef("--svg %q: %v", name, errReason(err))
+	}
+	return f, nil
+}
+
+// writeLadder prints title and the ladder l, and writes it as SVG to svg
+// when there is one.
+func writeLadder(out io.Writer, svg *os.File, title string, l *ladder.Ladder) error {
+	fmt.Fprintf(out, "%s (kernel timestamps of both directions, one clock):\n", title)
+	if err := l.Text(out); err != nil {
+		return err
+	}
+	if svg != nil {
+		if err := l.SVG(svg); err != nil {
+			return fmt.Errorf("--svg %s: %w", svg.Name(), err)
+		}
+	}
+	return nil
 }
 
 // exitInterrupted is the status after a signal stopped a run: 128 + SIGINT.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -94,6 +96,23 @@ func TestHandshakeCommand(t *testing.T) {
 	if strings.Contains(out, "KERNEL") {
 		t.Errorf("the kernel's RST got out\n%s", out)
 	}
+	// The ladder: every segment of both directions, in time order.
+	ladderAt := strings.Index(out, "The exchange as the wire saw it (kernel timestamps of both directions, one clock):\n")
+	if ladderAt < 0 {
+		t.Fatalf("no ladder\n%s", out)
+	}
+	var arrows []string
+	for _, ln := range strings.Split(out[ladderAt:], "\n") {
+		if m := regexp.MustCompile(`(\d+→\d+ \[\w+\])`).FindStringSubmatch(ln); m != nil {
+			arrows = append(arrows, m[1][strings.Index(m[1], "["):])
+		}
+	}
+	// The server's ACK of our data may come alone or with its reply; its
+	// FIN may come before or after our last ACK of its data.
+	if got := strings.Join(arrows, " "); !regexp.MustCompile(`^\[S\] \[SA\] \[A\] \[PA\]( \[A\]| \[PA\])+ \[FA\]( \[A\])? \[FA\] \[A\]( \[A\])?$`).MatchString(got) {
+		t.Errorf("ladder arrows %s\n%s", got, out[ladderAt:])
+	}
+	checkLadderTimes(t, out[ladderAt:])
 	// A closed port: the RST, explained; the command still succeeds.
 	code, out, _ = inHc(t, l, "handshake", "--dst", "198.18.1.1", "--dport", "9998")
 	if code != exitOK || !strings.Contains(out, "nothing listens on port 9998") || !strings.HasSuffix(out, "the connection was refused: nothing listens on 198.18.1.1:9998\n") {
@@ -109,6 +128,23 @@ func TestHandshakeCommand(t *testing.T) {
 		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "rawcraft: --") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line", args, code, out, errs)
 		}
+	}
+}
+
+// checkLadderTimes checks that the times of a ladder's arrows in out never
+// go back.
+func checkLadderTimes(t *testing.T, out string) {
+	t.Helper()
+	prev := -1.0
+	for _, m := range regexp.MustCompile(`(?m)^ +(\d+\.\d{6})  \|`).FindAllStringSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		if v < prev {
+			t.Errorf("ladder time %s after %.6f\n%s", m[1], prev, out)
+		}
+		prev = v
+	}
+	if prev < 0 {
+		t.Errorf("no ladder times\n%s", out)
 	}
 }
 
@@ -135,7 +171,14 @@ func TestResetCommand(t *testing.T) {
 		}
 	}()
 	code, out, errs := inHc(t, l, "reset", "--dst", "198.18.1.1", "--dport", "9999", "--offset", "100", "--wait", "3s")
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	// The ladder first, then the two lines of the verdict.
+	all := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	lines := all[max(0, len(all)-2):]
+	if !strings.HasPrefix(out, "The connection while rawcraft watched it (kernel timestamps of both directions, one clock):\n") ||
+		!strings.Contains(out, "[R] seq=") || !regexp.MustCompile(`\[R\] seq=\d+ win=0 len=0 *\|\n[ .0-9]*\|-+>\|\n[^\n]*9999→\d+ \[A\] seq=\d+ ack=\d+ [^\n]*\n[ .0-9]*\|<-+\|\n`).MatchString(out) {
+		t.Errorf("the ladder lacks the RST or the challenge ACK after it\n%s", out)
+	}
+	checkLadderTimes(t, out)
 	if code != exitOK || errs != "" || len(lines) != 2 || !strings.HasPrefix(lines[0], "RST sent as 198.18.1.3:") || !strings.HasSuffix(lines[0], "; offset +100)") ||
 		!strings.HasPrefix(lines[1], "challenge ACK from the server, ack ") || !strings.HasSuffix(lines[1], "(RFC 5961 §3.2); the connection lives on") {
 		t.Errorf("in-window RST: exit %d, stderr %q\n%s", code, errs, out)

@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/rawcraft/rawcraft/session"
 	"github.com/spf13/cobra"
 )
@@ -15,6 +17,7 @@ type resetOpts struct {
 	sport  numValue
 	offset intValue
 	wait   time.Duration
+	svg    string
 }
 
 func newResetCmd() *cobra.Command {
@@ -29,7 +32,9 @@ sends the server a RST in the client's name with that number (plus
 --offset). RFC 5961 §3.2 decides what happens: a RST exactly at the next
 expected number resets the connection (the server application gets
 ECONNRESET); one elsewhere inside the window earns a "challenge ACK" and the
-connection lives on; one outside the window is silently ignored.`,
+connection lives on; one outside the window is silently ignored. The
+segments seen meanwhile, the RST and the server's answer are drawn as a
+ladder (--svg FILE: also as SVG), in the order of the kernel's timestamps.`,
 		Example: `  sudo rawcraft lab exec hc -- rawcraft reset --dst 198.18.1.1 --dport 9999               # in window: killed
   sudo rawcraft lab exec hc -- rawcraft reset --dst 198.18.1.1 --dport 9999 --offset 100  # challenge ACK
   sudo rawcraft lab exec hc -- rawcraft reset --dst 198.18.1.1 --dport 9999 --offset 100000000  # ignored`,
@@ -40,6 +45,7 @@ connection lives on; one outside the window is silently ignored.`,
 	fs.Var(&o.dport, "dport", "the server's port")
 	fs.Var(&o.sport, "sport", "the client's port (default: the first connection seen)")
 	fs.Var(&o.offset, "offset", "added to the expected sequence number (0: exactly in window)")
+	fs.StringVar(&o.svg, "svg", "", "also write the ladder (the segments seen, the RST, any challenge ACK) as an SVG file")
 	durationVar(fs, &o.wait, "wait", 10*time.Second, "how long to wait for a segment of the connection")
 	_ = cmd.MarkFlagRequired("dst")
 	_ = cmd.MarkFlagRequired("dport")
@@ -57,9 +63,28 @@ func runReset(out io.Writer, o *resetOpts) (session.ResetResult, error) {
 	if o.wait <= 0 || o.wait > time.Minute {
 		return session.ResetResult{}, usagef("--wait %v: more than 0, at most 1m", o.wait)
 	}
+	svg, err := createSVG(o.svg)
+	if err != nil {
+		return session.ResetResult{}, err
+	}
+	defer svg.Close()
+	// The wire, recorded beside session.Reset's own sockets, for the ladder.
+	var wire *wireRecorder
+	if rt, err := rawsock.Resolve(o.dst.addr(), nil); err == nil {
+		wire, _ = recordWire(rt.Iface, o.dst.addr(), uint16(o.dport.v))
+	}
 	r, err := session.Reset(session.ResetConfig{Dst: o.dst.addr(), DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Offset: o.offset.v, Wait: o.wait})
 	if err != nil {
+		if wire != nil {
+			wire.ladder(nil)
+		}
 		return r, err
+	}
+	if wire != nil {
+		l := wire.ladder(func(d *craft.Decoded) bool { return connOf(d, r.Src, r.SrcPort, r.Dst, r.DstPort) })
+		if err := writeLadder(out, svg, "The connection while rawcraft watched it", l); err != nil {
+			return r, err
+		}
 	}
 	fmt.Fprintf(out, "RST sent as %v:%d → %v:%d with seq %d (the server expects %d; offset %+d)\n", r.Src, r.SrcPort, r.Dst, r.DstPort, r.Seq, r.Expected, r.Offset)
 	if r.ChallengeACK {
