@@ -1,13 +1,10 @@
-package listen_test
+package listen
 
 import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,7 +12,6 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/internal/oracle"
-	"github.com/rawcraft/rawcraft/listen"
 	"github.com/rawcraft/rawcraft/pcap"
 	"github.com/rawcraft/rawcraft/rawsock"
 )
@@ -26,7 +22,7 @@ import (
 // (retransmissions) — captured at Hc and read by the analyzer and by tshark:
 // their notes and scaled windows agree frame by frame.
 func TestTCPAnalyzerAgreesWithTsharkOnARealConnection(t *testing.T) {
-	tshark := oracle.Require(t, "tshark")
+	oracle.Require(t, "tshark")
 	l := lab.ForTest(t, lab.Config{})
 	var ln net.Listener
 	if err := l.Do(lab.Hs, func() (err error) {
@@ -51,8 +47,8 @@ func TestTCPAnalyzerAgreesWithTsharkOnARealConnection(t *testing.T) {
 		_, err = io.Copy(io.Discard, c)
 		served <- err
 	}()
-	rec := func() *listen.Recorder {
-		var lsn *listen.Listener
+	rec := func() *Recorder {
+		var lsn *Listener
 		if err := l.Do(lab.Hc, func() error {
 			ifi, err := net.InterfaceByName(lab.HostIfc)
 			if err != nil {
@@ -62,13 +58,13 @@ func TestTCPAnalyzerAgreesWithTsharkOnARealConnection(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			lsn, err = listen.Listen(ifi, &listen.Config{Filter: prog, ReadBuffer: 16 << 20})
+			lsn, err = Listen(ifi, &Config{Filter: prog, ReadBuffer: 16 << 20})
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { lsn.Close() })
-		return listen.Record(lsn, 0)
+		return Record(lsn, 0)
 	}()
 	if err := l.Do(lab.Hc, func() error {
 		c, err := net.Dial("tcp4", "198.18.1.1:9999")
@@ -102,77 +98,36 @@ func TestTCPAnalyzerAgreesWithTsharkOnARealConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, _ := pcap.NewWriter(f, pcap.LinkEthernet)
-	a := listen.NewTCPAnalyzer()
-	var ours []listen.TCPEvent
-	var p listen.Packet
+	a := NewTCPAnalyzer()
+	var ours []TCPEvent
+	var p Packet
 	for _, c := range got {
 		_ = w.Write(c.Meta.Time, c.Frame)
-		p = listen.Packet{Frame: c.Frame, Meta: c.Meta}
+		p = Packet{Frame: c.Frame, Meta: c.Meta}
 		p.Err = p.Decoded.DecodeFrame(c.Frame)
 		ours = append(ours, a.Add(&p))
 	}
 	f.Close()
-	theirs := tsharkNotes(t, tshark, file)
+	theirs := oracle.TsharkTCPAnalysis(t, file)
 	if len(theirs) != len(ours) {
 		t.Fatalf("tshark read %d frames, the analyzer %d", len(theirs), len(ours))
 	}
-	seen := listen.TCPNote(0)
+	seen := TCPNote(0)
 	bad := 0
 	for i := range ours {
 		seen |= ours[i].Note
-		if ours[i].Note != theirs[i].note || ours[i].Window != theirs[i].window {
+		if their := notesOf(theirs[i]); ours[i].Note != their || ours[i].Window != theirs[i].Window {
 			bad++
 			if bad <= 10 {
-				t.Errorf("frame %d: rawcraft %q window %d, tshark %q window %d", i+1, ours[i].Note, ours[i].Window, theirs[i].note, theirs[i].window)
+				t.Errorf("frame %d: rawcraft %q window %d, tshark %q window %d", i+1, ours[i].Note, ours[i].Window, notesOf(theirs[i]), theirs[i].Window)
 			}
 		}
 	}
 	// The scenario must have shown what it is for, or the test proves little.
-	for _, n := range []listen.TCPNote{listen.TCPZeroWindow, listen.TCPWindowUpdate, listen.TCPRetransmission} {
+	for _, n := range []TCPNote{TCPZeroWindow, TCPWindowUpdate, TCPRetransmission} {
 		if !seen.Has(n) {
 			t.Errorf("the connection never showed %q (%d frames)", n, len(ours))
 		}
 	}
 	t.Logf("%d frames; notes seen: %q; %d disagreements", len(ours), seen, bad)
-}
-
-type tsharkFrame struct {
-	note   listen.TCPNote
-	window int
-}
-
-// tsharkNotes reads tshark's tcp.analysis flags and calculated window for
-// every frame of file.
-func tsharkNotes(t *testing.T, tshark, file string) []tsharkFrame {
-	t.Helper()
-	fields := []string{"tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.spurious_retransmission",
-		"tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window", "tcp.analysis.zero_window_probe", "tcp.analysis.keep_alive",
-		"tcp.analysis.window_update", "tcp.analysis.window_full", "tcp.window_size"}
-	args := []string{"-r", file, "-n", "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields", "-E", "separator=|", "-E", "occurrence=f"}
-	for _, fl := range fields {
-		args = append(args, "-e", fl)
-	}
-	out, err := exec.Command(tshark, args...).Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
-	var fr []tsharkFrame
-	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-		v := strings.Split(line, "|")
-		var n listen.TCPNote
-		if v[0] != "" || v[1] != "" || v[2] != "" {
-			n |= listen.TCPRetransmission
-		}
-		if d, _ := strconv.Atoi(v[3]); d > 0 {
-			n |= listen.TCPDupAck
-		}
-		for j, b := range []listen.TCPNote{listen.TCPZeroWindow, listen.TCPZeroWindowProbe, listen.TCPKeepAlive, listen.TCPWindowUpdate, listen.TCPWindowFull} {
-			if v[4+j] != "" {
-				n |= b
-			}
-		}
-		w, _ := strconv.Atoi(v[9])
-		fr = append(fr, tsharkFrame{n, w})
-	}
-	return fr
 }

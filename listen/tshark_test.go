@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +44,6 @@ func sackOpt(blocks [][2]uint32) []byte {
 // zero-window probe, and retransmissions. tshark's tcp.analysis flags and
 // calculated window must equal the analyzer's, frame by frame.
 func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
-	tshark := oracle.Require(t, "tshark")
 	ms := time.Millisecond
 	syn := craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460))), 7)
 	synAck := craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptSACKOK(craft.AppendTCPOptMSS(nil, 1460))), 10)
@@ -106,40 +103,12 @@ func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
 		got = append(got, a.Add(p))
 	}
 	f.Close()
-	fields := []string{"tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.spurious_retransmission",
-		"tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window", "tcp.analysis.zero_window_probe", "tcp.analysis.keep_alive",
-		"tcp.analysis.window_update", "tcp.analysis.window_full", "tcp.window_size"}
-	args := []string{"-r", file, "-n", "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields", "-E", "separator=|", "-E", "occurrence=f"}
-	for _, fl := range fields {
-		args = append(args, "-e", fl)
+	theirs := oracle.TsharkTCPAnalysis(t, file)
+	if len(theirs) != len(segs) {
+		t.Fatalf("tshark read %d frames of %d", len(theirs), len(segs))
 	}
-	out, err := exec.Command(tshark, args...).Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(lines) != len(segs) {
-		t.Fatalf("tshark printed %d lines for %d frames:\n%s", len(lines), len(segs), out)
-	}
-	for i, line := range lines {
-		v := strings.Split(line, "|")
-		var their TCPNote
-		if v[0] != "" || v[1] != "" || v[2] != "" {
-			their |= TCPRetransmission
-		}
-		dups, _ := strconv.Atoi(v[3])
-		for j, n := range []TCPNote{TCPDupAck, TCPZeroWindow, TCPZeroWindowProbe, TCPKeepAlive, TCPWindowUpdate, TCPWindowFull} {
-			if j == 0 {
-				if dups > 0 {
-					their |= n
-				}
-				continue
-			}
-			if v[3+j] != "" {
-				their |= n
-			}
-		}
-		win, _ := strconv.Atoi(v[9])
+	for i := range theirs {
+		their, dups, win := notesOf(theirs[i]), theirs[i].DupAck, theirs[i].Window
 		ours := got[i]
 		if ours.Note != their || ours.Window != win || ours.Note.Has(TCPDupAck) && ours.Dups != dups {
 			t.Errorf("frame %d: rawcraft %q (window %d, dup #%d), tshark %q (window %d, dup #%d)", i+1, ours.Note, ours.Window, ours.Dups, their, win, dups)
@@ -151,4 +120,19 @@ func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
 	if n := got[7].NSACK; n != 1 || got[7].SACK[0] != (SACKBlock{1201, 1301}) || !strings.Contains(got[7].Text(), "SACK 1201-1301") {
 		t.Errorf("SACK blocks of frame 8: %d %v %q", n, got[7].SACK, got[7].Text())
 	}
+}
+
+// notesOf reads tshark's analysis of a frame as the analyzer's notes.
+func notesOf(a oracle.TCPAnalysis) TCPNote {
+	var n TCPNote
+	for _, f := range []struct {
+		on   bool
+		note TCPNote
+	}{{a.Retransmission, TCPRetransmission}, {a.DupAck > 0, TCPDupAck}, {a.ZeroWindow, TCPZeroWindow}, {a.ZeroWindowProbe, TCPZeroWindowProbe},
+		{a.KeepAlive, TCPKeepAlive}, {a.WindowUpdate, TCPWindowUpdate}, {a.WindowFull, TCPWindowFull}} {
+		if f.on {
+			n |= f.note
+		}
+	}
+	return n
 }
