@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/nftables"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/session"
 )
@@ -19,20 +18,8 @@ import (
 // guardTables lists the guard tables in namespace ns.
 func guardTables(t *testing.T, ns string) []string {
 	t.Helper()
-	var names []string
-	if err := lab.DoIn(ns, func() error {
-		c, err := nftables.New()
-		if err != nil {
-			return err
-		}
-		tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
-		for _, tb := range tables {
-			if strings.HasPrefix(tb.Name, session.GuardTablePrefix) {
-				names = append(names, tb.Name)
-			}
-		}
-		return err
-	}); err != nil {
+	names, err := lab.Tables(ns, session.GuardTablePrefix)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return names

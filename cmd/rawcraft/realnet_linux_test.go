@@ -18,6 +18,7 @@ import (
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/internal/oracle"
 	"github.com/rawcraft/rawcraft/rawsock"
+	"github.com/rawcraft/rawcraft/session"
 	"golang.org/x/sys/unix"
 )
 
@@ -273,23 +274,11 @@ func TestRailsDefaultPace(t *testing.T) {
 	}
 }
 
-// guardTablesIn lists the firewall guard tables in namespace ns.
+// guardTablesIn lists the guard tables in namespace ns.
 func guardTablesIn(t *testing.T, ns string) []string {
 	t.Helper()
-	var names []string
-	if err := lab.DoIn(ns, func() error {
-		c, err := nftables.New()
-		if err != nil {
-			return err
-		}
-		tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
-		for _, tb := range tables {
-			if strings.HasPrefix(tb.Name, "rawcraft_guard_") {
-				names = append(names, tb.Name)
-			}
-		}
-		return err
-	}); err != nil {
+	names, err := lab.Tables(ns, session.GuardTablePrefix)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return names

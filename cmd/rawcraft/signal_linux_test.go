@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/nftables"
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
-	"github.com/rawcraft/rawcraft/session"
 )
 
 // processesOf lists the PIDs of running processes whose executable is bin
@@ -161,7 +159,7 @@ func TestSignalMatrix(t *testing.T) {
 						t.Errorf("%v at %v left the record of lab %s", sig, at, name)
 					}
 				}
-				if tables := guardTables(t, other); len(tables) > 0 {
+				if tables := guardTablesIn(t, other.NS(lab.Hc)); len(tables) > 0 {
 					t.Errorf("%v at %v left guard tables %v in Hc\n%s", sig, at, tables, out.String())
 				}
 				if bad := other.Check(); len(bad) > 0 {
@@ -171,26 +169,4 @@ func TestSignalMatrix(t *testing.T) {
 			})
 		}
 	}
-}
-
-// guardTables lists the kernel-RST guard tables in l's Hc.
-func guardTables(t *testing.T, l *lab.Lab) []string {
-	t.Helper()
-	var names []string
-	if err := l.Do(lab.Hc, func() error {
-		c, err := nftables.New()
-		if err != nil {
-			return err
-		}
-		ts, err := c.ListTables()
-		for _, tb := range ts {
-			if strings.HasPrefix(tb.Name, session.GuardTablePrefix) {
-				names = append(names, tb.Name)
-			}
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return names
 }

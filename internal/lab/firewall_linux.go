@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -56,4 +57,24 @@ func (l *Lab) DropPort(host string, protocol uint8, port uint16) (undo func() er
 		c.DelTable(t)
 		return c.Flush()
 	}, nil
+}
+
+// Tables lists the names of the nftables tables in network namespace ns
+// that start with prefix: what a test checks a run left behind.
+func Tables(ns, prefix string) ([]string, error) {
+	var names []string
+	err := DoIn(ns, func() error {
+		c, err := nftables.New()
+		if err != nil {
+			return err
+		}
+		tables, err := c.ListTables()
+		for _, tb := range tables {
+			if strings.HasPrefix(tb.Name, prefix) {
+				names = append(names, tb.Name)
+			}
+		}
+		return err
+	})
+	return names, err
 }

@@ -91,3 +91,6 @@ func SweepStale() []string { return nil }
 
 // Signals is empty: off Linux no lab needs removing on a signal.
 var Signals []os.Signal
+
+// Tables returns an error wrapping ErrNotLinux.
+func Tables(ns, prefix string) ([]string, error) { return nil, notLinux("list nftables tables") }
