@@ -3,6 +3,7 @@ package lab
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
@@ -108,9 +109,16 @@ func TestImpairLossClear(t *testing.T) {
 	if lost < 140 || lost > 260 {
 		t.Fatalf("10%% loss dropped %d of 2000 (want 200 ± 60)", lost)
 	}
+	// The rule also meets the kernel's own IPv4 frames on the cable (IGMP
+	// reports as links come up): its counter is the test's losses, or a
+	// frame or two more.
 	line = statusHas(t, l, "random loss 10%")
-	if !strings.Contains(line, "["+itoa(lost)+" frames so far]") {
-		t.Fatalf("the rule's counter disagrees with the %d frames lost: %q", lost, line)
+	counted := -1
+	if i := strings.LastIndex(line, "["); i >= 0 {
+		fmt.Sscanf(line[i:], "[%d frames so far]", &counted)
+	}
+	if counted < lost || counted > lost+3 {
+		t.Fatalf("the rule's counter (%d) disagrees with the %d frames lost: %q", counted, lost, line)
 	}
 	if err := l.ClearImpair(); err != nil {
 		t.Fatal(err)
