@@ -248,12 +248,27 @@ func (f Forwarding) Describe() string {
 		p = append(p, s)
 	}
 	if f.ReorderEvery > 0 {
-		p = append(p, fmt.Sprintf("reorder: every %dth of %s held %v more", f.ReorderEvery, f.Match, f.ReorderHold))
+		p = append(p, fmt.Sprintf("reorder: every %s of %s held %v more", ordinal(f.ReorderEvery), f.Match, f.ReorderHold))
 	}
 	if f.CorruptEvery > 0 {
-		p = append(p, fmt.Sprintf("corrupt: one bit of every %dth of %s", f.CorruptEvery, f.Match))
+		p = append(p, fmt.Sprintf("corrupt: one bit of every %s of %s", ordinal(f.CorruptEvery), f.Match))
 	}
 	return strings.Join(p, "; ")
+}
+
+// ordinal writes 1 as "1st" (every frame), 2 as "2nd", 3 as "3rd", 11 as "11th".
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }
 
 // matches says whether an Ethernet frame carrying IPv4 is one m picks,
