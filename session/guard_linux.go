@@ -23,6 +23,20 @@ import (
 // flags & rst != 0 drop". Removing it is the caller's duty on exit and on a
 // signal; SweepGuards removes the tables of runs that died.
 func FirewallGuard(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (remove func() error, err error) {
+	return firewallGuard(src, sport, dst, dport)
+}
+
+// ListenGuard is FirewallGuard for a connection rawcraft accepts by hand
+// (Server): it drops the RSTs this host's kernel would send from src:sport
+// to any client — its answer to a SYN for a port nothing listens on, and to
+// every later segment — and returns the function that removes the rule:
+// "ip saddr S tcp sport P tcp flags & rst != 0 drop", in the same table.
+func ListenGuard(src netip.Addr, sport uint16) (remove func() error, err error) {
+	return firewallGuard(src, sport, netip.Addr{}, 0)
+}
+
+// firewallGuard adds the rule; an invalid dst matches any client.
+func firewallGuard(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (remove func() error, err error) {
 	// The namespace is held open, so that the rule is removed from where it
 	// was added, whichever thread removes it.
 	ns, err := os.Open("/proc/thread-self/ns/net")
@@ -42,23 +56,33 @@ func FirewallGuard(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (
 	policy := nftables.ChainPolicyAccept
 	ch := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &policy})
-	s, d := src.As4(), dst.As4()
-	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
+	s := src.As4()
+	exprs := []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{craft.ProtoTCP}},
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: s[:]},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: d[:]},
+	}
+	if dst.IsValid() {
+		d := dst.As4()
+		exprs = append(exprs,
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: d[:]})
+	}
+	exprs = append(exprs,
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(sport)},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(dport)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(sport)})
+	if dst.IsValid() {
+		exprs = append(exprs,
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(dport)})
+	}
+	exprs = append(exprs,
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 1, Mask: []byte{craft.TCPRst}, Xor: []byte{0}},
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0}},
-		&expr.Verdict{Kind: expr.VerdictDrop},
-	}})
+		&expr.Verdict{Kind: expr.VerdictDrop})
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: exprs})
 	if err := c.Flush(); err != nil {
 		ns.Close()
 		if errors.Is(err, os.ErrPermission) {

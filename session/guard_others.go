@@ -15,5 +15,10 @@ func FirewallGuard(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (
 	return nil, fmt.Errorf("the firewall guard (nftables): %w", rawsock.ErrNotLinux)
 }
 
+// ListenGuard returns an error wrapping rawsock.ErrNotLinux.
+func ListenGuard(src netip.Addr, sport uint16) (remove func() error, err error) {
+	return nil, fmt.Errorf("the firewall guard (nftables): %w", rawsock.ErrNotLinux)
+}
+
 // SweepGuards removes nothing off Linux: there are no guard tables.
 func SweepGuards() (removed []string, err error) { return nil, nil }

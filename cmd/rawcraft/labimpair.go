@@ -25,11 +25,13 @@ func newLabImpairCmd(open func() (*lab.Lab, error)) *cobra.Command {
 		port, sport, minLen, maxL int
 		seq                       int64
 		delay, jitter, hold       time.Duration
+		reorder, corruptN         int
+		reorderHold               time.Duration
 		clear                     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "impair [--loss PCT] [--drop-nth N [--drop-also M] --match-…] [--dup PCT] [--rate R --queue BYTES] [--delay D [--jitter D]] [--dir to-hs|to-hc|both] | --clear",
-		Short: "lose, drop, duplicate, throttle or delay frames on the S1–S2 cable",
+		Use:   "impair [--loss PCT] [--drop-nth N [--drop-also M] --match-…] [--dup PCT] [--rate R --queue BYTES] [--delay D [--jitter D]] [--reorder-every N --reorder-hold D] [--corrupt-every N] [--dir to-hs|to-hc|both] | --clear",
+		Short: "lose, drop, duplicate, throttle, delay, reorder or corrupt frames on the S1–S2 cable",
 		Long: `impair makes the cable between the switches imperfect, live, in one
 direction or both (--dir): --loss drops frames at random; --drop-nth drops
 the Nth frame that matches --match-seq/--match-port/--match-flags/--min-len/
@@ -39,11 +41,18 @@ are nftables rules (table netdev rawcraft-impair) in S1 and S2 and a tbf
 qdisc on the cable's sending end, and they stay until --clear or lab down.
 --delay (and --jitter) is a user-space forwarder in this process: it holds
 the frames while the command runs (Ctrl-C, or --for D), then the cable is
-undelayed again. lab status shows what is set and what each rule has done.`,
+undelayed again. --reorder-every N holds every Nth frame that matches the
+--match-* flags --reorder-hold longer, so that later frames overtake it;
+--corrupt-every N flips one bit at the end of every Nth matching frame
+(its TCP or UDP checksum then fails, and the receiving kernel drops it);
+both are done by the same forwarder, while the command runs. lab status
+shows what is set and what each rule has done.`,
 		Example: `  sudo rawcraft lab impair --loss 10
   sudo rawcraft lab impair --dir to-hs --drop-nth 5 --match-port 8080 --min-len 53
   sudo rawcraft lab impair --rate 8mbit --queue 32768
   sudo rawcraft lab impair --delay 50ms --jitter 5ms --for 60s
+  sudo rawcraft lab impair --dir to-hs --match-port 8080 --min-len 53 --reorder-every 10 --reorder-hold 5ms --for 60s
+  sudo rawcraft lab impair --dir to-hs --match-port 8080 --corrupt-every 20 --for 60s
   sudo rawcraft lab impair --clear`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -85,11 +94,27 @@ undelayed again. lab status shows what is set and what each rule has done.`,
 			if (m.Port != 0 || m.SrcPort != 0) && m.Proto == 0 {
 				m.Proto = 6
 			}
-			if clear && (im != lab.Impairment{Dir: d} || delay != 0) {
+			fw := lab.Forwarding{Delay: delay, Jitter: jitter, ReorderEvery: reorder, ReorderHold: reorderHold, CorruptEvery: corruptN}
+			forwarding := fw != lab.Forwarding{}
+			if forwarding && im.DropNth == 0 {
+				// The --match-* flags pick the frames to reorder or
+				// corrupt; without --drop-nth they are the forwarder's.
+				fw.Match, im.Drop = im.Drop, lab.Match{}
+			}
+			if clear && (im != lab.Impairment{Dir: d} || forwarding) {
 				return usagef("--clear removes everything: give it alone")
 			}
-			if !clear && (im == lab.Impairment{Dir: d}) && delay == 0 && jitter == 0 {
-				return usagef("lab impair: say what to do (--loss, --drop-nth, --dup, --rate, --delay) or --clear")
+			if !clear && (im == lab.Impairment{Dir: d}) && !forwarding {
+				return usagef("lab impair: say what to do (--loss, --drop-nth, --dup, --rate, --delay, --reorder-every, --corrupt-every) or --clear")
+			}
+			if reorder < 0 || corruptN < 0 {
+				return usagef("--reorder-every %d, --corrupt-every %d: every Nth frame, N from 1", reorder, corruptN)
+			}
+			if (reorder > 0) != (reorderHold > 0) {
+				return usagef("--reorder-every %d --reorder-hold %v: give both, which frames and how long they are held", reorder, reorderHold)
+			}
+			if reorderHold < 0 || delay+jitter+reorderHold > 10*time.Second {
+				return usagef("--delay %v --jitter %v --reorder-hold %v: 0 to 10 s in all", delay, jitter, reorderHold)
 			}
 			if jitter != 0 && delay == 0 {
 				return usagef("--jitter %v: goes with --delay", jitter)
@@ -97,8 +122,8 @@ undelayed again. lab status shows what is set and what each rule has done.`,
 			if delay < 0 || jitter < 0 || delay+jitter > 10*time.Second {
 				return usagef("--delay %v --jitter %v: 0 to 10 s in all", delay, jitter)
 			}
-			if hold != 0 && delay == 0 {
-				return usagef("--for %v: goes with --delay (the other impairments stay until --clear)", hold)
+			if hold != 0 && !forwarding {
+				return usagef("--for %v: goes with --delay, --reorder-every or --corrupt-every (the other impairments stay until --clear)", hold)
 			}
 			if os.Geteuid() != 0 {
 				return labErr(lab.ErrPermission)
@@ -123,16 +148,19 @@ undelayed again. lab status shows what is set and what each rule has done.`,
 					return err
 				}
 			}
-			if delay == 0 {
+			if !forwarding {
 				printImpairments(w, l)
 				return nil
 			}
-			dl, err := l.StartDelay(d, delay, jitter)
+			dl, err := l.StartForwarder(d, fw)
+			if errors.Is(err, lab.ErrImpair) {
+				return usagef("%v", err)
+			}
 			if err != nil {
 				return err
 			}
 			printImpairments(w, l)
-			fmt.Fprintln(w, "the delay lasts while this command runs: Ctrl-C ends it")
+			fmt.Fprintln(w, "the forwarder lasts while this command runs: Ctrl-C ends it")
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, lab.Signals...)
 			defer signal.Stop(sig)
@@ -146,7 +174,7 @@ undelayed again. lab status shows what is set and what each rule has done.`,
 			}
 			st := dl.Stats()
 			err = dl.Stop()
-			fmt.Fprintf(w, "delay ended: %d frames forwarded, %d dropped at the forwarder's full queue, at most %v late\n", st.Forwarded, st.Dropped, st.Late.Round(time.Microsecond))
+			fmt.Fprintf(w, "forwarder ended: %d frames forwarded (%d held back to be overtaken, %d corrupted), %d dropped at its full queue, at most %v late\n", st.Forwarded, st.Reordered, st.Corrupted, st.Dropped, st.Late.Round(time.Microsecond))
 			return err
 		},
 	}
@@ -166,7 +194,10 @@ undelayed again. lab status shows what is set and what each rule has done.`,
 	f.IntVar(&queue, "queue", 0, "bottleneck queue in bytes (default 65536)")
 	f.DurationVar(&delay, "delay", 0, "one-way delay (a forwarder in this process; lasts while it runs)")
 	f.DurationVar(&jitter, "jitter", 0, "extra random delay, up to D (frames keep their order)")
-	f.DurationVar(&hold, "for", 0, "with --delay: end after D instead of at Ctrl-C")
+	f.DurationVar(&hold, "for", 0, "with --delay, --reorder-every or --corrupt-every: end after D instead of at Ctrl-C")
+	f.IntVar(&reorder, "reorder-every", 0, "hold every Nth frame matching --match-* back by --reorder-hold: later ones overtake it")
+	f.DurationVar(&reorderHold, "reorder-hold", 0, "how much longer a reordered frame is held")
+	f.IntVar(&corruptN, "corrupt-every", 0, "flip one bit of every Nth frame matching --match-* (its checksum fails)")
 	f.BoolVar(&clear, "clear", false, "remove every impairment")
 	return cmd
 }

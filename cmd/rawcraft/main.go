@@ -102,6 +102,7 @@ sockets never see.`,
 	root.Version = versionLine(debug.ReadBuildInfo())
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(newBuildCmd(), newExplainCmd(), newChecksumCmd(), newSendCmd(), newProbeCmd(), newTraceCmd(), newListenCmd(), newFragCmd(), newHandshakeCmd(), newResetCmd(), newExerciseCmd(), newLabCmd(), newDemoCmd(), newCleanupCmd(), newVersionCmd(), newReadCmd(), newGendocsCmd(), newReplayCmd())
+	root.AddCommand(newServeCmd())
 	root.SetHelpCommand(newHelpCmd())
 	// Made now, not on Execute, so that the walk below reaches them.
 	root.InitDefaultHelpCmd()

@@ -201,9 +201,129 @@ func bitrate(r uint64) string {
 	return fmt.Sprintf("%d bit/s", r)
 }
 
-// DelayStats counts what a delay forwarder did.
+// Forwarding is what the user-space forwarder (StartForwarder) does to the
+// frames crossing the cable: what nftables and tbf cannot — hold frames,
+// let later ones overtake them, flip their bits.
+type Forwarding struct {
+	// Delay and Jitter: each frame arrives Delay later, plus a uniformly
+	// random extra of up to Jitter; frames keep their order.
+	Delay, Jitter time.Duration
+	// Match picks the frames ReorderEvery and CorruptEvery count (the zero
+	// Match: every IPv4 frame).
+	Match Match
+	// ReorderEvery holds every Nth matching frame ReorderHold longer than
+	// the others (0: none): the frames behind it overtake it, so that the
+	// receiver sees it out of order.
+	ReorderEvery int
+	ReorderHold  time.Duration
+	// CorruptEvery flips the lowest bit of the last byte of every Nth
+	// matching frame's IPv4 packet (0: none) — a byte of its payload, or
+	// of a bare TCP header: the TCP or UDP checksum no longer matches, and
+	// the receiving kernel drops it (TcpInCsumErrors, UdpInCsumErrors).
+	CorruptEvery int
+}
+
+func (f Forwarding) validate() error {
+	switch {
+	case f.Delay < 0 || f.Jitter < 0 || f.ReorderHold < 0 || f.Delay+f.Jitter+f.ReorderHold > 10*time.Second:
+		return fmt.Errorf("%w: delay %v + jitter %v + reorder hold %v: at most 10 s in all", ErrImpair, f.Delay, f.Jitter, f.ReorderHold)
+	case f.ReorderEvery < 0 || f.CorruptEvery < 0:
+		return fmt.Errorf("%w: reorder every %d, corrupt every %d: counts from 1 (0 none)", ErrImpair, f.ReorderEvery, f.CorruptEvery)
+	case (f.ReorderEvery > 0) != (f.ReorderHold > 0):
+		return fmt.Errorf("%w: reordering needs both which frames (every %d) and how long they are held (%v)", ErrImpair, f.ReorderEvery, f.ReorderHold)
+	case f.Delay+f.Jitter == 0 && f.ReorderEvery == 0 && f.CorruptEvery == 0:
+		return fmt.Errorf("%w: the forwarder has nothing to do: a delay, reordering or corruption", ErrImpair)
+	}
+	return nil
+}
+
+// Describe says what the forwarder does, in one line.
+func (f Forwarding) Describe() string {
+	var p []string
+	if f.Delay+f.Jitter > 0 {
+		s := fmt.Sprintf("delay %v", f.Delay)
+		if f.Jitter > 0 {
+			s += fmt.Sprintf(" + up to %v jitter", f.Jitter)
+		}
+		p = append(p, s)
+	}
+	if f.ReorderEvery > 0 {
+		p = append(p, fmt.Sprintf("reorder: every %s of %s held %v more", ordinal(f.ReorderEvery), f.Match, f.ReorderHold))
+	}
+	if f.CorruptEvery > 0 {
+		p = append(p, fmt.Sprintf("corrupt: one bit of every %s of %s", ordinal(f.CorruptEvery), f.Match))
+	}
+	return strings.Join(p, "; ")
+}
+
+// ordinal writes 1 as "1st" (every frame), 2 as "2nd", 3 as "3rd", 11 as "11th".
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
+}
+
+// matches says whether an Ethernet frame carrying IPv4 is one m picks,
+// reading its headers in place.
+func (m Match) matches(f []byte) bool {
+	if len(f) < 34 || f[12] != 0x08 || f[13] != 0x00 {
+		return false
+	}
+	ip := f[14:]
+	ihl := int(ip[0]&0xf) * 4
+	proto := ip[9]
+	tlen := uint16(ip[2])<<8 | uint16(ip[3])
+	want := m.Proto
+	if m.HasSeq || m.FlagMask != 0 {
+		want = 6
+	}
+	if want != 0 && proto != want || m.MinLen != 0 && tlen < m.MinLen || m.MaxLen != 0 && tlen > m.MaxLen {
+		return false
+	}
+	if m.Port == 0 && m.SrcPort == 0 && !m.HasSeq && m.FlagMask == 0 {
+		return true
+	}
+	if ihl < 20 || len(ip) < ihl+14 && (m.HasSeq || m.FlagMask != 0) || len(ip) < ihl+4 {
+		return false
+	}
+	l4 := ip[ihl:]
+	sport, dport := uint16(l4[0])<<8|uint16(l4[1]), uint16(l4[2])<<8|uint16(l4[3])
+	if m.SrcPort != 0 && sport != m.SrcPort || m.Port != 0 && dport != m.Port {
+		return false
+	}
+	if m.HasSeq && uint32(l4[4])<<24|uint32(l4[5])<<16|uint32(l4[6])<<8|uint32(l4[7]) != m.Seq {
+		return false
+	}
+	return m.FlagMask == 0 || l4[13]&m.FlagMask == m.Flags&m.FlagMask
+}
+
+// corrupt flips the lowest bit of the last byte of the frame's IPv4
+// packet, and says whether it could.
+func corrupt(f []byte) bool {
+	if len(f) < 34 {
+		return false
+	}
+	end := 14 + int(uint16(f[16])<<8|uint16(f[17]))
+	if end > len(f) || end <= 34 {
+		return false
+	}
+	f[end-1] ^= 1
+	return true
+}
+
+// DelayStats counts what a forwarder did.
 type DelayStats struct {
 	Forwarded uint64 // frames sent on after their delay
+	Reordered uint64 // frames held back for others to overtake (Forwarding.ReorderEvery)
+	Corrupted uint64 // frames with a bit flipped (Forwarding.CorruptEvery)
 	Dropped   uint64 // frames dropped because the forwarder's queue was full
 	// Late is the largest lateness of a frame past its due time: the
 	// forwarder's own added delay (timer slack, scheduling).

@@ -1,11 +1,13 @@
 package lab
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -383,21 +385,24 @@ func (l *Lab) ImpairStatus() ([]string, error) {
 // no netem; the forwarder adds its own lateness (DelayStats.Late) and has
 // a ceiling in frames a second (measured in docs/tutorial.md).
 type Delayer struct {
-	l       *Lab
-	dir     Dir
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	fwd     atomic.Uint64
-	dropped atomic.Uint64
-	late    atomic.Int64
-	once    sync.Once
-	undo    []func() error
+	l         *Lab
+	dir       Dir
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	fwd       atomic.Uint64
+	dropped   atomic.Uint64
+	reordered atomic.Uint64
+	corrupted atomic.Uint64
+	late      atomic.Int64
+	once      sync.Once
+	undo      []func() error
 }
 
 type delayed struct {
 	due time.Time
 	n   int
 	buf *[2048]byte
+	seq uint64 // arrival order, for frames due at the same time
 }
 
 // StartDelay starts a delay forwarder: each frame crossing the cable in
@@ -405,24 +410,37 @@ type delayed struct {
 // of up to jitter; frames keep their order (a frame never overtakes one
 // that came before it). It runs in this process until Stop, or until the
 // lab goes; Impair and ClearImpair in its direction cut it off. delay is
-// at most 10 s.
+// at most 10 s. It is StartForwarder with a delay alone.
 func (l *Lab) StartDelay(dir Dir, delay, jitter time.Duration) (*Delayer, error) {
 	if delay < 0 || jitter < 0 || delay+jitter > 10*time.Second || delay+jitter == 0 {
 		return nil, fmt.Errorf("%w: delay %v + jitter %v: above 0, at most 10 s in all", ErrImpair, delay, jitter)
+	}
+	return l.StartForwarder(dir, Forwarding{Delay: delay, Jitter: jitter})
+}
+
+// StartForwarder starts the user-space forwarder on the cable in dir (Both
+// for both): frames are delayed, held back for others to overtake, or
+// corrupted as f says. It runs in this process until Stop, or until the
+// lab goes; Impair and ClearImpair in its direction cut it off. A bad f
+// returns an error wrapping ErrImpair and starts nothing.
+func (l *Lab) StartForwarder(dir Dir, f Forwarding) (*Delayer, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
 	}
 	if dir > ToHc {
 		return nil, fmt.Errorf("%w: direction %d", ErrImpair, dir)
 	}
 	dl := &Delayer{l: l, dir: dir, stop: make(chan struct{})}
 	for _, d := range dir.dirs() {
-		if err := dl.start(d, delay, jitter); err != nil {
+		if err := dl.start(d, f); err != nil {
 			return nil, errors.Join(err, dl.Stop())
 		}
 	}
 	return dl, nil
 }
 
-func (dl *Delayer) start(d Dir, delay, jitter time.Duration) error {
+func (dl *Delayer) start(d Dir, f Forwarding) error {
+	delay, jitter := f.Delay, f.Jitter
 	rxSw, rxIfc, _, _, _ := where(d)
 	var rx, tx int
 	err := dl.l.Do(rxSw, func() error {
@@ -462,11 +480,7 @@ func (dl *Delayer) start(d Dir, delay, jitter time.Duration) error {
 		}
 		return err
 	})
-	desc := fmt.Sprintf("%s: delay %v", d, delay)
-	if jitter > 0 {
-		desc += fmt.Sprintf(" + up to %v jitter", jitter)
-	}
-	desc += fmt.Sprintf(" (user-space forwarder in pid %d: the frames stop crossing if it ends; lab impair --clear)", os.Getpid())
+	desc := fmt.Sprintf("%s: %s (user-space forwarder in pid %d: the frames stop crossing if it ends; lab impair --clear)", d, f.Describe(), os.Getpid())
 	c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: comment(desc), Exprs: rule(ipv4Only(), []expr.Any{
 		&expr.Counter{},
 		&expr.Immediate{Register: 2, Data: binaryutil.NativeEndian.PutUint32(uint32(loIdx))},
@@ -476,7 +490,7 @@ func (dl *Delayer) start(d Dir, delay, jitter time.Duration) error {
 	if err := c.Flush(); err != nil {
 		unix.Close(rx)
 		unix.Close(tx)
-		return fmt.Errorf("nftables delay rule in %s: %w", rxSw, err)
+		return fmt.Errorf("nftables forwarder rule in %s: %w", rxSw, err)
 	}
 	dl.undo = append(dl.undo, func() error { return dl.l.clearDelayRule(d) })
 	const slots = 4096
@@ -492,6 +506,7 @@ func (dl *Delayer) start(d Dir, delay, jitter time.Duration) error {
 		defer unix.Close(rx)
 		var last time.Time
 		var spill [2048]byte // read into when every slot is taken: the frame is dropped
+		matched := 0
 		for {
 			select {
 			case <-dl.stop:
@@ -521,9 +536,24 @@ func (dl *Delayer) start(d Dir, delay, jitter time.Duration) error {
 				dl.dropped.Add(1)
 				continue
 			}
+			held := false
+			if (f.ReorderEvery > 0 || f.CorruptEvery > 0) && f.Match.matches(b[:n]) {
+				matched++
+				if f.CorruptEvery > 0 && matched%f.CorruptEvery == 0 && corrupt(b[:n]) {
+					dl.corrupted.Add(1)
+				}
+				held = f.ReorderEvery > 0 && matched%f.ReorderEvery == 0
+			}
 			due := time.Now().Add(delay)
 			if jitter > 0 {
 				due = due.Add(rand.N(jitter))
+			}
+			if held {
+				// Held back: later frames keep their own due times and
+				// overtake it; it does not hold them up.
+				dl.reordered.Add(1)
+				queue <- delayed{due: due.Add(f.ReorderHold), n: n, buf: b}
+				continue
 			}
 			if due.Before(last) {
 				due = last
@@ -532,19 +562,13 @@ func (dl *Delayer) start(d Dir, delay, jitter time.Duration) error {
 			queue <- delayed{due: due, n: n, buf: b}
 		}
 	}()
-	go func() { // writer
+	go func() { // writer: frames leave in order of their due times
 		defer dl.wg.Done()
 		defer unix.Close(tx)
 		timer := time.NewTimer(time.Hour)
 		defer timer.Stop()
-		for p := range queue {
-			if w := time.Until(p.due); w > 0 {
-				timer.Reset(w)
-				select {
-				case <-timer.C:
-				case <-dl.stop:
-				}
-			}
+		var h dueHeap
+		out := func(p delayed) {
 			if late := time.Since(p.due); late > time.Duration(dl.late.Load()) {
 				dl.late.Store(int64(late))
 			}
@@ -553,9 +577,58 @@ func (dl *Delayer) start(d Dir, delay, jitter time.Duration) error {
 			}
 			free <- p.buf
 		}
+		for {
+			var wake <-chan time.Time
+			if len(h) > 0 {
+				w := time.Until(h[0].due)
+				if w <= 0 {
+					out(heap.Pop(&h).(delayed))
+					continue
+				}
+				timer.Reset(w)
+				wake = timer.C
+			}
+			select {
+			case p, ok := <-queue:
+				if !ok { // stopped: send on what is held, in order
+					for len(h) > 0 {
+						out(heap.Pop(&h).(delayed))
+					}
+					return
+				}
+				heap.Push(&h, p)
+			case <-wake:
+			}
+		}
 	}()
 	return nil
 }
+
+// dueHeap orders held frames by due time (container/heap); frames due at
+// the same time keep their arrival order.
+type dueHeap []delayed
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if h[i].due.Equal(h[j].due) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].due.Before(h[j].due)
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any) {
+	p := x.(delayed)
+	p.seq = nextSeq.Add(1)
+	*h = append(*h, p)
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return p
+}
+
+var nextSeq atomic.Uint64
 
 // packetSocket opens an AF_PACKET socket on an interface of the current
 // namespace, every protocol, with a 100 ms receive timeout so that a reader
@@ -613,18 +686,11 @@ func (l *Lab) clearDelayRule(d Dir) error {
 	return c.Flush()
 }
 
-func containsDelay(s string) bool {
-	for i := 0; i+6 <= len(s); i++ {
-		if s[i:i+6] == "delay " {
-			return true
-		}
-	}
-	return false
-}
+func containsDelay(s string) bool { return strings.Contains(s, "(user-space forwarder in pid ") }
 
 // Stats says what the forwarder has done so far.
 func (dl *Delayer) Stats() DelayStats {
-	return DelayStats{Forwarded: dl.fwd.Load(), Dropped: dl.dropped.Load(), Late: time.Duration(dl.late.Load())}
+	return DelayStats{Forwarded: dl.fwd.Load(), Reordered: dl.reordered.Load(), Corrupted: dl.corrupted.Load(), Dropped: dl.dropped.Load(), Late: time.Duration(dl.late.Load())}
 }
 
 // Stop removes the forwarder's nftables rule (frames cross undelayed

@@ -22,6 +22,9 @@ func (l *Lab) StartDelay(Dir, time.Duration, time.Duration) (*Delayer, error) {
 	return nil, ErrNotLinux
 }
 
+// StartForwarder needs Linux.
+func (l *Lab) StartForwarder(Dir, Forwarding) (*Delayer, error) { return nil, ErrNotLinux }
+
 // Stats says what the forwarder has done.
 func (dl *Delayer) Stats() DelayStats { return DelayStats{} }
 
