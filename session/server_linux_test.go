@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,36 +119,21 @@ func analyze(t *testing.T, got []listen.Captured) ([]listen.TCPEvent, []*craft.D
 	return evs, ds, file
 }
 
-// tsharkNotes reads, per frame, tshark's zero-window, zero-window-probe,
-// keep-alive, duplicate-ACK and retransmission flags (the listen package's
-// tshark test reads the same fields).
+// tsharkNotes reads tshark's TCP analysis of every frame
+// (oracle.TsharkTCPAnalysis) as listen's notes.
 func tsharkNotes(t *testing.T, file string) []listen.TCPNote {
 	t.Helper()
-	tshark := oracle.Require(t, "tshark")
-	fields := []string{"tcp.analysis.zero_window", "tcp.analysis.zero_window_probe", "tcp.analysis.keep_alive",
-		"tcp.analysis.duplicate_ack_num", "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission"}
-	args := []string{"-r", file, "-n", "-T", "fields", "-E", "separator=|", "-E", "occurrence=f"}
-	for _, f := range fields {
-		args = append(args, "-e", f)
-	}
-	out, err := exec.Command(tshark, args...).Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
 	var notes []listen.TCPNote
-	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-		v := strings.Split(line, "|")
+	for _, a := range oracle.TsharkTCPAnalysis(t, file) {
 		var n listen.TCPNote
-		for i, b := range []listen.TCPNote{listen.TCPZeroWindow, listen.TCPZeroWindowProbe, listen.TCPKeepAlive} {
-			if v[i] != "" {
-				n |= b
+		for _, f := range []struct {
+			on   bool
+			note listen.TCPNote
+		}{{a.ZeroWindow, listen.TCPZeroWindow}, {a.ZeroWindowProbe, listen.TCPZeroWindowProbe}, {a.KeepAlive, listen.TCPKeepAlive},
+			{a.DupAck > 0, listen.TCPDupAck}, {a.Retransmission, listen.TCPRetransmission}} {
+			if f.on {
+				n |= f.note
 			}
-		}
-		if d, _ := strconv.Atoi(v[3]); d > 0 {
-			n |= listen.TCPDupAck
-		}
-		if v[4] != "" || v[5] != "" {
-			n |= listen.TCPRetransmission
 		}
 		notes = append(notes, n)
 	}
