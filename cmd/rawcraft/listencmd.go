@@ -205,7 +205,7 @@ transport-layer article's Exercise 5.`,
 // writeGraph writes a time-sequence graph as SVG.
 func writeGraph(name string, tr *tcpseq.Trace) error {
 	if tr == nil {
-		return fmt.Errorf("--svg %s: no TCP connection opened or carried data while listening: no graph", name)
+		return fmt.Errorf("%s: no TCP connection opened or carried data: no time-sequence graph", name)
 	}
 	f, err := os.Create(name)
 	if err != nil {

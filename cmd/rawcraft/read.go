@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/listen"
 	"github.com/rawcraft/rawcraft/pcap"
+	"github.com/rawcraft/rawcraft/rawsock"
+	"github.com/rawcraft/rawcraft/tcpseq"
 	"github.com/spf13/cobra"
 )
 
@@ -15,6 +18,7 @@ type readOpts struct {
 	explain, diagram, asJSON bool
 	ladder                   bool
 	svg                      string
+	tcpseq                   string
 	packets, proto, host     string
 	port                     int
 	link                     string
@@ -54,6 +58,7 @@ judged.`,
 	fl.IntVar(&o.port, "port", -1, "only TCP or UDP packets from or to this port")
 	fl.BoolVar(&o.ladder, "ladder", false, "draw the exchange as a time-ordered sequence diagram, one lane per host")
 	fl.StringVar(&o.svg, "svg", "", "also write the ladder as an SVG file")
+	fl.StringVar(&o.tcpseq, "tcpseq", "", "write the time-sequence graph (tcptrace's) of the capture's first TCP flow to FILE (SVG)")
 	fl.StringVar(&o.link, "link", "", "the link type of a hex dump: ether or raw (default: guessed from the first byte)")
 	cmd.MarkFlagsMutuallyExclusive("json", "ladder")
 	cmd.MarkFlagsMutuallyExclusive("json", "explain")
@@ -206,9 +211,15 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 	}
 	var t0 time.Time
 	first := true
+	an := listen.NewTCPAnalyzer()
+	var graph tcpseq.First
 	_, err := readAll(name, in, o, func(rp *readPacket) error {
 		if first {
 			t0, first = rp.p.Time, false
+		}
+		if o.tcpseq != "" && rp.linkOK {
+			lp := listen.Packet{Frame: rp.p.Data, Meta: rawsock.Meta{Time: rp.p.Time, Len: rp.p.OrigLen}, Decoded: rp.d, Err: rp.derr}
+			graph.Add(&lp, an.Add(&lp))
 		}
 		if o.asJSON {
 			return writeJSON(w, readJSON(rp, t0))
@@ -237,5 +248,8 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		dissect(w, fields, rp.sums)
 		return nil
 	})
+	if err == nil && o.tcpseq != "" {
+		err = writeGraph(o.tcpseq, graph.Trace)
+	}
 	return err
 }

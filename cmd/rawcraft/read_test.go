@@ -298,3 +298,25 @@ func TestReadLadder(t *testing.T) {
 		t.Errorf("svg: %v %.80s", err, b)
 	}
 }
+
+// read --tcpseq draws a capture's first TCP flow as a time-sequence graph;
+// a capture with no TCP connection says so and exits 1.
+func TestReadTimeSequence(t *testing.T) {
+	file := writeFile(t, pcap.LinkRaw,
+		builtHex(t, "tcp", "--flags", "S", "--seq", "100"),
+		builtHex(t, "tcp", "--flags", "SA", "--src", "198.18.1.1", "--dst", "198.18.1.3", "--sport", "9999", "--dport", "40000", "--seq", "5000", "--ack", "101"),
+		builtHex(t, "tcp", "--flags", "PA", "--seq", "101", "--ack", "5001", "--data", "hello"),
+		builtHex(t, "tcp", "--flags", "PA", "--seq", "101", "--ack", "5001", "--data", "hello"),
+		builtHex(t, "tcp", "--flags", "A", "--src", "198.18.1.1", "--dst", "198.18.1.3", "--sport", "9999", "--dport", "40000", "--seq", "5001", "--ack", "106"))
+	svg := filepath.Join(t.TempDir(), "seq.svg")
+	if _, errs, code := runRoot(t, "", "read", "--tcpseq", svg, file); code != 0 {
+		t.Fatal(errs)
+	}
+	if b, err := os.ReadFile(svg); err != nil || !bytes.HasPrefix(b, []byte("<svg")) {
+		t.Errorf("svg: %v %.80s", err, b)
+	}
+	udp := writeFile(t, pcap.LinkRaw, builtHex(t, "udp", "--data", "x"))
+	if _, errs, code := runRoot(t, "", "read", "--tcpseq", svg, udp); code != 1 || !strings.Contains(errs, "no TCP connection") {
+		t.Errorf("a capture without TCP: exit %d, %q", code, errs)
+	}
+}
