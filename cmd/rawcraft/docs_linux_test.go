@@ -380,6 +380,10 @@ var helpSkip = []struct{ part, why string }{
 	{"exercise 5 ", "the article's own timing: a minute"},
 	{"exercise all", "every exercise: about a minute"},
 	{"--delay 50ms", "runs for the minute it says"},
+	{"frag --size 4000 --mtu 1500", "README's Fragmentation block runs it"},
+	{"frag --size 4000 --frag 1480 --frag-drop", "README's Fragmentation block runs it"},
+	{"frag --dst 198.18.2.2 --size 1400 --df", "README's Fragmentation block runs it"},
+	{"frag --size 4000 --sender socket", "README's Fragmentation block runs it"},
 }
 
 // slowHelp marks help examples left out with -short: they build labs.
@@ -443,5 +447,24 @@ func collectExamples(c *cobra.Command, out *[]*commandExample) {
 	}
 	for _, sub := range c.Commands() {
 		collectExamples(sub, out)
+	}
+}
+
+// TestDocsShownLines checks the rule that compares shown output with real
+// output: numbers vary, addresses, words and "…" do not.
+func TestDocsShownLines(t *testing.T) {
+	shown := "198.18.1.1:9998/tcp    closed        rst   RST/ACK from 198.18.1.1:9998 in 0.025 ms — nothing listens there; … (ECONNREFUSED)"
+	for out, want := range map[string]bool{
+		"198.18.1.1:9998/tcp    closed        rst                    RST/ACK from 198.18.1.1:9998 in 0.131 ms — nothing listens there; the kernel refused the connection (ECONNREFUSED)": true,
+		"198.18.1.1:9998/tcp    open          syn-ack                SYN/ACK from 198.18.1.1:9998 in 0.131 ms — nothing listens there; x (ECONNREFUSED)":                                 false,
+		"198.18.1.2:9998/tcp    closed        rst                    RST/ACK from 198.18.1.2:9998 in 0.131 ms — nothing listens there; x (ECONNREFUSED)":                                 false,
+	} {
+		if got := matchesShown(out, shown); got != want {
+			t.Errorf("matchesShown(%q) = %v, want %v", out, got, want)
+		}
+	}
+	cmds := parseBlock([]string{"$ sudo ./rawcraft lab up   # a comment", "shown 1", "…", "$ echo 'a # b' \\", "  c &"})
+	if len(cmds) != 2 || cmds[0].line != "sudo ./rawcraft lab up" || len(cmds[0].shown) != 1 || cmds[1].line != "echo 'a # b'  c" || !cmds[1].bg {
+		t.Errorf("parseBlock: %+v", cmds)
 	}
 }
