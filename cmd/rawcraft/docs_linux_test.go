@@ -357,7 +357,7 @@ func TestDocsRunnable(t *testing.T) {
 					t.Logf("%s: slow, left out with -short", b.where)
 					continue
 				}
-				e.run(t, b, 2*time.Minute)
+				e.run(t, b, time.Minute)
 			}
 		})
 	}
@@ -431,7 +431,7 @@ func TestDocsHelpExamples(t *testing.T) {
 			b.cmds = append([]docCmd{{line: "rawcraft lab up"}}, b.cmds...)
 		}
 		t.Run(c.path, func(t *testing.T) {
-			e.run(t, b, 2*time.Minute)
+			e.run(t, b, time.Minute)
 			e.labDown()
 		})
 		ran += len(b.cmds)
