@@ -12,7 +12,7 @@ import (
 )
 
 func newExerciseCmd() *cobra.Command {
-	var fast, verbose bool
+	var fast, verbose, quiet bool
 	var ids []string
 	for _, e := range exercise.All() {
 		ids = append(ids, e.ID)
@@ -54,7 +54,7 @@ minute. --svg DIR writes the TCP exercises' time-sequence graphs there.
 			out := cmd.OutOrStdout()
 			failed := 0
 			for _, e := range todo {
-				o, err := runExercise(out, e, fast, verbose)
+				o, err := runExercise(out, cmd.ErrOrStderr(), e, fast, verbose, quiet)
 				if err != nil {
 					return err
 				}
@@ -71,10 +71,15 @@ minute. --svg DIR writes the TCP exercises' time-sequence graphs there.
 	cmd.Flags().BoolVar(&fast, "fast", false, "divide the article's delays by ten")
 	cmd.Flags().StringVar(&exercise.SVGDir, "svg", exercise.SVGDir, "write the TCP exercises' time-sequence graphs (ID.svg) into this directory")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show the programs' own output as they run")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live timeline on the terminal while the exercise runs")
 	return cmd
 }
 
-func runExercise(out io.Writer, e *exercise.Exercise, fast, verbose bool) (*exercise.Outcome, error) {
+// runExercise runs one exercise and prints its prediction, observation and
+// verdict on out. While it runs, its timeline — each event as it happens —
+// goes to errw when errw is a terminal and quiet is not set; never to a pipe
+// or a file.
+func runExercise(out, errw io.Writer, e *exercise.Exercise, fast, verbose, quiet bool) (*exercise.Outcome, error) {
 	fmt.Fprintf(out, "Exercise %s — %s\n", e.ID, e.Title)
 	if e.PredictedBy == "" {
 		fmt.Fprintf(out, "  The article predicts: %s\n", e.Prediction)
@@ -85,7 +90,11 @@ func runExercise(out io.Writer, e *exercise.Exercise, fast, verbose bool) (*exer
 	if verbose {
 		progress = out
 	}
-	o, err := exercise.Run(e, fast, progress)
+	opts := exercise.Options{Fast: fast, Progress: progress}
+	if !quiet && isTerminal(errw) {
+		opts.OnEvent = liveTimeline(errw)
+	}
+	o, err := exercise.RunWith(e, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -85,3 +85,13 @@ func (c *liveCount) done() {
 	c.bar.Abort(true)
 	c.p.Wait()
 }
+
+// liveTimeline prints an experiment's events on w as they happen, one line
+// each: "   16.0 s cable pulled". Plain lines, no terminal codes: a
+// timeline is read back, not redrawn. The caller decides that w is a
+// terminal.
+func liveTimeline(w io.Writer) func(at time.Duration, what string) {
+	return func(at time.Duration, what string) {
+		fmt.Fprintf(w, "  %6.1f s %s\n", at.Seconds(), what)
+	}
+}

@@ -64,6 +64,45 @@ type run struct {
 	scale float64 // 1 as in the article; 0.1 with --fast
 	out   *Outcome
 	log   io.Writer
+
+	// The live timeline (Options.OnEvent): start is time 0; events are
+	// handed on one at a time, never going back in time.
+	t0       time.Time
+	onEvent  func(at time.Duration, what string)
+	evMu     sync.Mutex
+	last     time.Duration
+	seen     map[string]bool // retransmissions already told (both ends record them)
+	done     chan struct{}   // closed when the exercise has ended: the watchers stop
+	watchers sync.WaitGroup
+}
+
+// event tells the live timeline that what happened at t.
+func (x *run) event(t time.Time, format string, a ...any) { x.eventOnce("", t, format, a...) }
+
+// eventOnce is event, told only once for a key (when key is not "").
+func (x *run) eventOnce(key string, t time.Time, format string, a ...any) {
+	if x.onEvent == nil {
+		return
+	}
+	x.evMu.Lock()
+	defer x.evMu.Unlock()
+	select {
+	case <-x.done:
+		return // Run has returned, or is about to: nothing more is told
+	default:
+	}
+	if key != "" {
+		if x.seen[key] {
+			return
+		}
+		x.seen[key] = true
+	}
+	at := t.Sub(x.t0)
+	if at < x.last {
+		at = x.last // a frame read up to a poll late: shown in order
+	}
+	x.last = at
+	x.onEvent(at, fmt.Sprintf(format, a...))
 }
 
 func (x *run) d(seconds float64) time.Duration {
@@ -77,15 +116,37 @@ func (x *run) differ(format string, a ...any) {
 	x.out.Diffs = append(x.out.Diffs, fmt.Sprintf(format, a...))
 }
 
+// Options says how Run runs an exercise.
+type Options struct {
+	// Fast scales the article's delays by 1/10.
+	Fast bool
+	// Progress, if not nil, gets the programs' own output as it happens.
+	Progress io.Writer
+	// OnEvent, if not nil, is told each event as it happens: a line a
+	// program printed ("udp_client: sent message 5: 50 × E"), the cable
+	// pulled and plugged back, a TCP retransmission or RST on the wire.
+	// at counts from the moment the lab is up. Calls come one at a time, in
+	// time order (a frame is read up to 50 ms after the kernel stamped it,
+	// and then shown no earlier than the event before it), and all of them
+	// before Run returns. OnEvent must not block for long.
+	OnEvent func(at time.Duration, what string)
+}
+
 // Run builds a lab, runs the exercise and removes the lab. fast scales the
 // article's delays by 1/10. progress, if not nil, gets the programs' own
-// output as it happens.
+// output as it happens. It is RunWith without a live timeline.
 func Run(e *Exercise, fast bool, progress io.Writer) (*Outcome, error) {
+	return RunWith(e, Options{Fast: fast, Progress: progress})
+}
+
+// RunWith builds a lab, runs the exercise as o says and removes the lab.
+func RunWith(e *Exercise, o Options) (*Outcome, error) {
+	progress := o.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
-	x := &run{scale: 1, out: &Outcome{Exercise: e}, log: progress}
-	if fast {
+	x := &run{scale: 1, out: &Outcome{Exercise: e}, log: progress, onEvent: o.OnEvent, seen: map[string]bool{}, done: make(chan struct{})}
+	if o.Fast {
 		x.scale = 0.1
 	}
 	start := time.Now()
@@ -95,7 +156,12 @@ func Run(e *Exercise, fast bool, progress io.Writer) (*Outcome, error) {
 	}
 	defer l.Down()
 	x.lab = l
+	x.t0 = time.Now()
 	err = e.run(x)
+	x.evMu.Lock()
+	close(x.done)
+	x.evMu.Unlock()
+	x.watchers.Wait()
 	x.out.Took = time.Since(start)
 	return x.out, err
 }
@@ -107,6 +173,7 @@ type syncWriter struct {
 	buf     bytes.Buffer
 	tee     io.Writer
 	entries []entry
+	onLine  func(t time.Time, line string) // the live timeline, or nil
 }
 
 type entry struct {
@@ -119,7 +186,11 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	_, _ = w.tee.Write(p)
 	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		w.entries = append(w.entries, entry{time.Now(), l})
+		now := time.Now()
+		w.entries = append(w.entries, entry{now, l})
+		if w.onLine != nil {
+			w.onLine(now, l)
+		}
 	}
 	return w.buf.Write(p)
 }
@@ -168,6 +239,9 @@ func (x *run) client(host, name string, fn func(article.Options) error, o articl
 
 func (x *run) start(host, name string, fn func(article.Options) error, o article.Options) *program {
 	p := &program{out: &syncWriter{tee: prefixed(x.log, name)}, stop: make(chan struct{}), done: make(chan error, 1)}
+	if x.onEvent != nil {
+		p.out.onLine = func(t time.Time, line string) { x.event(t, "%s: %s", name, unstamped(line)) }
+	}
 	o.Out, o.Stop = p.out, p.stop
 	go func() { p.done <- x.lab.Do(host, func() error { return fn(o) }) }()
 	return p
@@ -199,6 +273,57 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 
 func prefixed(w io.Writer, name string) io.Writer { return prefixWriter{w, name} }
 
+// unstamped drops the clock time ("15:04:05.000 ") the article's programs
+// put before each line: the live timeline has its own.
+func unstamped(line string) string {
+	if len(line) > 13 && line[2] == ':' && line[5] == ':' && line[8] == '.' && line[12] == ' ' {
+		return line[13:]
+	}
+	return line
+}
+
+// watch tells the live timeline what a recording sees as it sees it: TCP
+// retransmissions (with the copy's number and the time since the previous
+// copy) and RSTs. It polls the recorder every 50 ms until the exercise ends.
+func (x *run) watch(host string, rec *listen.Recorder) {
+	x.watchers.Add(1)
+	go func() {
+		defer x.watchers.Done()
+		an := listen.NewTCPAnalyzer()
+		next := 0
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-x.done:
+				return
+			case <-tick.C:
+			}
+			caps := rec.Snapshot()
+			for ; next < len(caps); next++ {
+				p := listen.Packet{Frame: caps[next].Frame, Meta: caps[next].Meta}
+				if p.Decoded.DecodeFrame(p.Frame) != nil && p.Decoded.Layers&craft.LayerTCP == 0 {
+					continue
+				}
+				ev := an.Add(&p)
+				d := &p.Decoded
+				if !d.Has(craft.LayerTCP) {
+					continue
+				}
+				switch {
+				case ev.Note.Has(listen.TCPRetransmission):
+					key := fmt.Sprintf("%v %d %d", ev.Flow, ev.Seq, ev.Copy)
+					x.eventOnce(key, p.Meta.Time, "retransmission #%d: %v:%d → %v:%d, %d bytes, %.2f s after the previous copy",
+						ev.Copy-1, d.IPv4.Src, d.TCP.SrcPort, d.IPv4.Dst, d.TCP.DstPort, ev.Len, ev.Since.Seconds())
+				case d.TCP.Flags&craft.TCPRst != 0:
+					key := fmt.Sprintf("rst %v:%d %v:%d %d", d.IPv4.Src, d.TCP.SrcPort, d.IPv4.Dst, d.TCP.DstPort, d.TCP.Seq)
+					x.eventOnce(key, p.Meta.Time, "RST %v:%d → %v:%d (seen at %s)", d.IPv4.Src, d.TCP.SrcPort, d.IPv4.Dst, d.TCP.DstPort, host)
+				}
+			}
+		}
+	}()
+}
+
 // record starts recording host's eth0 through a filter.
 func (x *run) record(host string, f rawsock.Filter) *listen.Recorder {
 	var rec *listen.Recorder
@@ -220,6 +345,9 @@ func (x *run) record(host string, f rawsock.Filter) *listen.Recorder {
 	})
 	if err != nil {
 		panic(err) // the lab was just built: a failure here is a bug
+	}
+	if x.onEvent != nil {
+		x.watch(host, rec)
 	}
 	return rec
 }

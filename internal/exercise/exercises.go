@@ -84,9 +84,11 @@ func (x *run) cable(t0 time.Time) (pulled, plugged chan time.Time) {
 	go func() {
 		time.Sleep(time.Until(t0.Add(x.d(16))))
 		_ = x.lab.Break()
+		x.event(time.Now(), "cable pulled")
 		pulled <- time.Now()
 		time.Sleep(time.Until(t0.Add(x.d(32))))
 		_ = x.lab.Restore()
+		x.event(time.Now(), "cable plugged back")
 		plugged <- time.Now()
 	}()
 	return pulled, plugged
