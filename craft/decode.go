@@ -19,12 +19,16 @@ const (
 	LayerICMP
 	// LayerVLAN: the Ethernet header carries one or more 802.1Q tags.
 	LayerVLAN
+	LayerIPv6
+	// LayerIPv6Ext: the IPv6 header is followed by extension headers.
+	LayerIPv6Ext
+	LayerICMPv6
 )
 
 var layerNames = [...]struct {
 	l    Layer
 	name string
-}{{LayerEthernet, "Ethernet"}, {LayerVLAN, "802.1Q"}, {LayerARP, "ARP"}, {LayerIPv4, "IPv4"}, {LayerTCP, "TCP"}, {LayerUDP, "UDP"}, {LayerICMP, "ICMP"}}
+}{{LayerEthernet, "Ethernet"}, {LayerVLAN, "802.1Q"}, {LayerARP, "ARP"}, {LayerIPv4, "IPv4"}, {LayerIPv6, "IPv6"}, {LayerIPv6Ext, "IPv6 ext"}, {LayerTCP, "TCP"}, {LayerUDP, "UDP"}, {LayerICMP, "ICMP"}, {LayerICMPv6, "ICMPv6"}}
 
 // String names the layers in l, outermost first.
 func (l Layer) String() string {
@@ -43,17 +47,23 @@ func (l Layer) String() string {
 	return s
 }
 
-// Datagram holds an IPv4 datagram decoded into layers, either the packet
-// itself or the datagram quoted by an ICMP error. Layer structs hold the
+// Datagram holds an IPv4 datagram or IPv6 packet decoded into layers,
+// either the packet itself or the one quoted by an ICMP error. Layer structs hold the
 // values found on the wire: every derived field is Set to what was there,
 // so that encoding them again rebuilds the same bytes. Slices (options,
 // payload) are views into the decoded input.
 type Datagram struct {
-	Layers Layer // which of IPv4, TCP, UDP, ICMP were found
+	Layers Layer // which of IPv4, IPv6, IPv6 ext, TCP, UDP, ICMP, ICMPv6 were found
 	IPv4   IPv4
 	TCP    TCP
 	UDP    UDP
 	ICMP   ICMP
+	IPv6   IPv6
+	ICMPv6 ICMPv6
+	// Ext holds the IPv6 extension headers found, NExt of them, in wire
+	// order (see Exts); their Data are views of the input.
+	Ext  [MaxIPv6Ext]IPv6Ext
+	NExt int
 	// Payload is the transport's data; for a fragment other than the first,
 	// or an unknown protocol, it is the IPv4 data.
 	Payload []byte
@@ -120,6 +130,8 @@ func (d *Decoded) DecodeFrame(b []byte) error {
 	switch t, _ := d.Ethernet.Type.Get(); t {
 	case EtherTypeIPv4:
 		return d.decodeOuter(b[n:], n)
+	case EtherTypeIPv6:
+		return d.decodeOuter6(b[n:], n)
 	case EtherTypeARP:
 		err := d.ARP.decode(b[n:], n)
 		if len(b) >= n+ARPLen {
@@ -133,9 +145,13 @@ func (d *Decoded) DecodeFrame(b []byte) error {
 	}
 }
 
-// DecodeIP decodes an IPv4 packet, such as a raw socket returns.
+// DecodeIP decodes an IPv4 or IPv6 packet (by the version in its first
+// byte), such as a raw socket returns.
 func (d *Decoded) DecodeIP(b []byte) error {
 	d.reset(b)
+	if len(b) > 0 && b[0]>>4 == 6 {
+		return d.decodeOuter6(b, 0)
+	}
 	return d.decodeOuter(b, 0)
 }
 
@@ -149,7 +165,7 @@ func (d *Decoded) reset(b []byte) {
 
 func (g *Datagram) reset() {
 	g.Payload, g.Trailer, g.ipHdr, g.l4 = nil, nil, nil, nil
-	g.Truncated, g.TransportLen = false, 0
+	g.Truncated, g.TransportLen, g.NExt = false, 0, 0
 	g.IPOffset, g.TransportOffset, g.PayloadOffset = 0, 0, 0
 }
 
@@ -309,6 +325,8 @@ func prefix(quoted bool, s string) string {
 		return "quoted UDP"
 	case "ICMP":
 		return "quoted ICMP"
+	case "ICMPv6":
+		return "quoted ICMPv6"
 	}
 	return "quoted " + s
 }
@@ -370,6 +388,9 @@ func (d *Decoded) Checksums(dst []ChecksumResult) []ChecksumResult {
 func skipSum(b []byte, at int) uint16 { return ^fold(sum(b[at+2:], sum(b[:at], 0))) }
 
 func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []ChecksumResult {
+	if g.Layers&LayerIPv6 != 0 {
+		return g.checksums6(dst, quoted, partial)
+	}
 	if g.Layers&LayerIPv4 == 0 || g.ipHdr == nil {
 		return dst
 	}
