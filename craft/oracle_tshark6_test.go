@@ -36,7 +36,7 @@ func oracleRows6(t testing.TB) []oracleRow {
 		{name: "v6 TCP SYN", p: craft.Packet{Ethernet: eth(), IPv6: ip(), TCP: &craft.TCP{SrcPort: 40000, DstPort: 80, Flags: craft.TCPSyn, Window: 64800, Options: synOpts()}}},
 		{name: "v6 echo, hop-by-hop, dest opts, atomic fragment", p: craft.Packet{Ethernet: eth(), IPv6: ip(),
 			IPv6Ext: []craft.IPv6Ext{craft.HopByHop(craft.AppendIPv6OptRouterAlert(nil, 0)), craft.DestOpts(nil), craft.FragmentExt(0, false, 0xabcdef01)},
-			ICMPv6: &echo, Payload: []byte("ping")}},
+			ICMPv6:  &echo, Payload: []byte("ping")}},
 		{name: "v6 packet too big", p: craft.Packet{Ethernet: eth(), IPv6: &craft.IPv6{Src: o6s, Dst: o6c}, ICMPv6: &ptb, Payload: craft.QuoteV6(probe)}},
 		{name: "v6 neighbor solicitation", p: craft.Packet{Ethernet: eth(), IPv6: &craft.IPv6{Src: o6c, Dst: netip.MustParseAddr("ff02::1:ff00:1"), HopLimit: craft.Set[uint8](255)}, ICMPv6: &nsh, Payload: ns.AppendBody(nil)}},
 		{name: "v6 router advertisement", p: craft.Packet{Ethernet: eth(), IPv6: &craft.IPv6{Src: netip.MustParseAddr("fe80::1"), Dst: netip.MustParseAddr("ff02::1"), HopLimit: craft.Set[uint8](255)}, ICMPv6: &rah, Payload: ra.AppendBody(nil)}},
