@@ -100,7 +100,7 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 	case ProtoHopByHop:
 		x.layer, x.rfc = q+"Hop-by-Hop", "RFC 8200 §4.3"
 	case ProtoDestOpts:
-		x.layer, x.rfc = q+"Destination Options", "RFC 8200 §4.6"
+		x.layer, x.rfc = q+"Dest Options", "RFC 8200 §4.6"
 	case ProtoRouting:
 		x.layer, x.rfc = q+"Routing", "RFC 8200 §4.4"
 	case ProtoFragment:

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // IPv6Ext is an IPv6 extension header (RFC 8200 §4): Hop-by-Hop Options,
@@ -311,4 +312,92 @@ func DescribeIPv6Option(o IPv6Option) string {
 		"discard the packet and send parameter problem code 2",
 		"discard the packet and send parameter problem code 2 unless multicast"}[o.Type>>6]
 	return fmt.Sprintf("option type 0x%02x, %d data bytes: a node that does not know it must %s", o.Type, o.Len, act)
+}
+
+// ParseIPv6Ext reads a comma-separated list of IPv6 extension headers, in
+// wire order, as the CLI's --ext takes them:
+//
+//	hop-by-hop[=HEX]          Hop-by-Hop Options holding option bytes HEX (hbh for short)
+//	dest[=HEX]                Destination Options holding option bytes HEX
+//	routing[=TYPE:LEFT[:HEX]] Routing header: type, segments left, type-specific data (default 0:0)
+//	frag[=OFFSET:M:ID]        Fragment header: offset in 8-byte units, M 0 or 1, identification (default 0:0:0, atomic)
+//	raw=KIND:HEX              any header kind, with HEX after its first two bytes
+//
+// Numbers are decimal or 0x-hex. Options headers are padded with PadN.
+func ParseIPv6Ext(s string) ([]IPv6Ext, error) {
+	var out []IPv6Ext
+	for _, item := range splitList(s) {
+		name, val, hasVal := strings.Cut(item, "=")
+		parts := strings.Split(val, ":")
+		bad := func(rule string) error { return fmt.Errorf("extension header %q: %s", item, rule) }
+		switch strings.ToLower(name) {
+		case "hop-by-hop", "hbh", "dest", "dst", "destination":
+			var opts []byte
+			if hasVal {
+				var err error
+				if opts, err = ParseHex(val); err != nil {
+					return nil, bad("the options are hex bytes, like 05020000 (router alert)")
+				}
+			}
+			e := HopByHop(opts)
+			if n := strings.ToLower(name); n != "hop-by-hop" && n != "hbh" {
+				e = DestOpts(opts)
+			}
+			out = append(out, e)
+		case "routing", "rh":
+			typ, left, data := uint64(0), uint64(0), []byte(nil)
+			var err error
+			if hasVal {
+				if len(parts) < 2 || len(parts) > 3 {
+					return nil, bad("routing=TYPE:LEFT or routing=TYPE:LEFT:HEX")
+				}
+				if typ, err = ParseNumber(parts[0], 8); err == nil {
+					left, err = ParseNumber(parts[1], 8)
+				}
+				if err == nil && len(parts) == 3 {
+					data, err = ParseHex(parts[2])
+				}
+				if err != nil {
+					return nil, bad("the routing type and segments left are 0 to 255, the data hex bytes")
+				}
+			}
+			out = append(out, Routing(uint8(typ), uint8(left), data))
+		case "frag", "fragment":
+			off, m, id := uint64(0), uint64(0), uint64(0)
+			var err error
+			if hasVal {
+				if len(parts) != 3 {
+					return nil, bad("frag=OFFSET:M:ID, like frag=0:1:0x1234")
+				}
+				if off, err = ParseNumber(parts[0], 13); err == nil {
+					if m, err = ParseNumber(parts[1], 1); err == nil {
+						id, err = ParseNumber(parts[2], 32)
+					}
+				}
+				if err != nil {
+					return nil, bad("the offset is 0 to 8191 (8-byte units), M 0 or 1, the identification 32 bits")
+				}
+			}
+			out = append(out, FragmentExt(uint16(off), m == 1, uint32(id)))
+		case "raw":
+			if len(parts) != 2 {
+				return nil, bad("raw=KIND:HEX, like raw=60:0104000000000000")
+			}
+			k, err := ParseNumber(parts[0], 8)
+			if err != nil {
+				return nil, bad("the kind is a next-header value, 0 to 255")
+			}
+			d, err := ParseHex(parts[1])
+			if err != nil {
+				return nil, bad("the data is hex bytes")
+			}
+			out = append(out, IPv6Ext{Kind: uint8(k), Data: d})
+		default:
+			return nil, bad("unknown; use hop-by-hop, dest, routing, frag or raw")
+		}
+		if e := &out[len(out)-1]; e.Len() > 8*256 {
+			return nil, bad(fmt.Sprintf("%d bytes: an extension header holds at most 2048", e.Len()))
+		}
+	}
+	return out, nil
 }
