@@ -52,7 +52,6 @@ func ndpPacket(src, dst netip.Addr, n NDP) Packet {
 type golden6 struct {
 	desc string
 	p    Packet
-	hex  string
 	// where the transport starts and its checksum field, for the
 	// independent check; csumAt < 0: no checksum to check.
 	nh     uint8
