@@ -147,3 +147,23 @@ func FuzzNDP(f *testing.F) {
 		}
 	})
 }
+
+func FuzzFragments6(f *testing.F) {
+	seedPackets6(f, false)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, o := range []FragOptions6{{FragOptions: FragOptions{DataSize: 16}, ID: 1}, {FragOptions: FragOptions{DataSize: 24, TinyFirst: 8, Overlap: 8}}, {Atomic: true}} {
+			_, frags, err := Fragments6(nil, nil, b, o)
+			if err != nil {
+				continue
+			}
+			for _, fr := range frags {
+				var d Decoded
+				_ = d.DecodeIP(fr.Bytes)
+				_ = ChainSplit(fr.Bytes)
+				if fe := d.FragExt(); d.NExt < MaxIPv6Ext && (fe == nil || int(fe.FragOffset())*8 != fr.Offset) {
+					t.Fatalf("fragment %d at %d: decoded %+v", fr.Index, fr.Offset, fe)
+				}
+			}
+		}
+	})
+}

@@ -96,7 +96,9 @@ func TestBadIPv6InputExits2(t *testing.T) {
 		{[]string{"build", "udp", "--dst", "2001:db8::1", "--ext", "bogus"}, `extension header "bogus": unknown`},
 		{[]string{"build", "udp", "--dst", "2001:db8::1", "--ext", "frag=1:2:3"}, "M 0 or 1"},
 		{[]string{"build", "udp", "--dst", "2001:db8::1", "--size", "65528"}, "payload of 65528 bytes"},
-		{[]string{"build", "udp", "--dst", "2001:db8::1", "--size", "3000", "--frag", "1000"}, "--frag with IPv6"},
+		{[]string{"build", "udp", "--dst", "2001:db8::1", "--size", "3000", "--mtu", "1000"}, "IPv6 requires every link to carry 1280 bytes"},
+		{[]string{"build", "udp", "--dst", "2001:db8::1", "--size", "3000", "--frag", "1001"}, "--frag 1001"},
+		{[]string{"build", "udp", "--dst", "2001:db8::1", "--id", "5"}, "--id is an IPv4 header field"},
 		{[]string{"build", "icmp", "--dst", "2001:db8::1", "--type", "1", "--next-hop-mtu", "1280"}, "only Packet Too Big (--type 2)"},
 		{[]string{"build", "icmp", "--dst", "2001:db8::1", "--type", "1", "--quote", "udp"}, "an ICMPv6 error quotes an IPv6 packet"},
 		{[]string{"build", "icmp", "--type", "3", "--quote", "udp --dst 2001:db8::1"}, "an IPv4 ICMP error quotes an IPv4 datagram"},
@@ -113,5 +115,29 @@ func TestBadIPv6InputExits2(t *testing.T) {
 		if code != exitUsage || out != "" || len(lines) != 1 || !strings.Contains(errs, c.want) || !strings.HasPrefix(errs, "rawcraft: ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2, one line with %q", c.args, code, out, errs, c.want)
 		}
+	}
+}
+
+// TestBuildIPv6Fragments: --mtu and --frag split an IPv6 packet with
+// Fragment headers carrying --id, sent in the order asked.
+func TestBuildIPv6Fragments(t *testing.T) {
+	out := mustRun(t, "build", "udp", "--dst", "2001:2:0:1::1", "--size", "3000", "--mtu", "1280", "--id", "0x77", "--frag-order", "reverse", "--frag-dup", "1", "--hex")
+	lines := strings.Fields(out)
+	if len(lines) != 4 {
+		t.Fatalf("%d frames", len(lines))
+	}
+	var offs []int
+	for _, l := range lines {
+		b, _ := hex.DecodeString(l)
+		var d craft.Decoded
+		_ = d.DecodeIP(b)
+		f := d.FragExt()
+		if len(b) > 1280 || f == nil || f.Ident() != 0x77 {
+			t.Fatalf("frame %x", b[:min(len(b), 64)])
+		}
+		offs = append(offs, int(f.FragOffset())*8)
+	}
+	if offs[0] != 2464 || offs[1] != 1232 || offs[2] != 0 || offs[3] != 0 {
+		t.Errorf("offsets %v, want 2464 1232 0 0", offs)
 	}
 }

@@ -13,11 +13,6 @@ func (p *packetFlags) build6(proto string, src, dst netip.Addr, out *built) (*bu
 	if proto == "arp" {
 		return nil, usagef("arp with an IPv6 address: IPv6 has no ARP; it finds neighbors with NDP (icmp --type 135, a neighbor solicitation)")
 	}
-	for _, n := range []string{"frag", "mtu", "frag-order", "frag-drop", "frag-dup", "frag-overlap", "frag-tiny", "frag-seed"} {
-		if p.set(n) {
-			return nil, usagef("--%s with IPv6: the IPv6 fragment planner is not built yet; put a Fragment header in --ext (frag=OFFSET:M:ID) by hand", n)
-		}
-	}
 	pk := &out.packet
 	data, err := p.payload(proto)
 	if err != nil {
@@ -81,17 +76,52 @@ func (p *packetFlags) build6(proto string, src, dst netip.Addr, out *built) (*bu
 		return nil, usageError{err}
 	}
 	out.datagram = dg
-	b := dg
-	if eth != nil {
-		e := *eth
-		fb := make([]byte, e.Len(), e.Len()+len(dg))
-		if err := e.Encode(fb, craft.EtherTypeIPv6); err != nil {
-			return nil, err
-		}
-		b = append(fb, dg...)
+	pieces, made, err := p.fragments6(dg)
+	if err != nil {
+		return nil, err
 	}
-	out.frames = []frame{{bytes: b}}
+	out.nfrags = made
+	for _, pc := range pieces {
+		b := pc.bytes
+		if eth != nil {
+			e := *eth
+			fb := make([]byte, e.Len(), e.Len()+len(b))
+			if err := e.Encode(fb, craft.EtherTypeIPv6); err != nil {
+				return nil, err
+			}
+			b = append(fb, b...)
+		}
+		out.frames = append(out.frames, frame{bytes: b, frag: pc.frag})
+	}
 	return out, nil
+}
+
+// fragments6 splits an IPv6 packet with Fragment headers when a fragment
+// flag asks for it (RFC 8200 §4.5); --id gives the identification.
+func (p *packetFlags) fragments6(dg []byte) ([]frame, int, error) {
+	o, s, on, err := p.fragPlan()
+	if err != nil {
+		return nil, 0, err
+	}
+	if !on {
+		return []frame{{bytes: dg}}, 0, nil
+	}
+	_, frags, err := craft.Fragments6(nil, nil, dg, craft.FragOptions6{FragOptions: o, ID: uint32(p.id.v)})
+	if err != nil {
+		return nil, 0, usageError{err}
+	}
+	plan, err := s.Plan(nil, len(frags))
+	if err != nil {
+		return nil, 0, usageError{err}
+	}
+	if len(plan) == 0 {
+		return nil, 0, usagef("--frag-drop %s: drops all %d fragments, so nothing would be sent", p.fragDrop, len(frags))
+	}
+	out := make([]frame, 0, len(plan))
+	for _, i := range plan {
+		out = append(out, frame{bytes: frags[i-1].Bytes, frag: i})
+	}
+	return out, len(frags), nil
 }
 
 // icmpv6 reads the ICMP flags as an ICMPv6 message (RFC 4443): the type

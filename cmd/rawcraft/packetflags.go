@@ -107,7 +107,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	fs.Var(&p.dst, "dst", "IPv4 destination address")
 	fs.Var(&p.ttl, "ttl", "time to live")
 	fs.Var(&p.tos, "tos", "type of service byte (DSCP and ECN)")
-	fs.Var(&p.id, "id", "identification, shared by the fragments of one datagram")
+	fs.Var(&p.id, "id", "identification, shared by the fragments of one datagram (IPv6: of the Fragment headers --frag or --mtu make)")
 	fs.BoolVar(&p.df, "df", false, "set Don't Fragment")
 	fs.BoolVar(&p.mf, "mf", false, "set More Fragments")
 	fs.BoolVar(&p.evil, "evil", false, "set the reserved flag bit (RFC 3514's evil bit)")
@@ -207,6 +207,9 @@ func (p *packetFlags) family() (src, dst netip.Addr, v6 bool, err error) {
 		dst = defaultDst6
 	}
 	for _, n := range ipv4Only {
+		if n == "id" && (p.set("frag") || p.set("mtu")) {
+			continue // the fragments' identification
+		}
 		if p.set(n) {
 			return src, dst, true, usagef("--%s is an IPv4 header field; the IPv6 header has --hop-limit, --tclass, --flow-label, --ext and --payload-len", n)
 		}
