@@ -95,6 +95,11 @@ type Decoded struct {
 	Quoted   Datagram  // the datagram an ICMP error quotes, when Quoted.Layers != 0
 	Raw      []byte    // the input
 	Frag     FragState // fragment facts of the outer datagram
+	// AcceptIPv6 makes DecodeFrame decode IPv6 (EtherType 0x86dd) and
+	// DecodeIP decode a packet whose version is 6. Left false, IPv6 is not
+	// decoded, as before IPv6 support: for callers that read the IPv4
+	// fields of every datagram with a transport layer. Decoding keeps it.
+	AcceptIPv6 bool
 
 	vlanBuf [MaxVLANTags]VLAN // storage for Ethernet.VLANs
 }
@@ -127,11 +132,13 @@ func (d *Decoded) DecodeFrame(b []byte) error {
 	if err != nil {
 		return err
 	}
-	switch t, _ := d.Ethernet.Type.Get(); t {
+	t, _ := d.Ethernet.Type.Get()
+	if t == EtherTypeIPv6 && d.AcceptIPv6 {
+		return d.decodeOuter6(b[n:], n)
+	}
+	switch t {
 	case EtherTypeIPv4:
 		return d.decodeOuter(b[n:], n)
-	case EtherTypeIPv6:
-		return d.decodeOuter6(b[n:], n)
 	case EtherTypeARP:
 		err := d.ARP.decode(b[n:], n)
 		if len(b) >= n+ARPLen {
@@ -145,11 +152,12 @@ func (d *Decoded) DecodeFrame(b []byte) error {
 	}
 }
 
-// DecodeIP decodes an IPv4 or IPv6 packet (by the version in its first
-// byte), such as a raw socket returns.
+// DecodeIP decodes an IPv4 packet, such as a raw socket returns; with
+// AcceptIPv6, a packet whose version (the first 4 bits) is 6 is decoded as
+// IPv6.
 func (d *Decoded) DecodeIP(b []byte) error {
 	d.reset(b)
-	if len(b) > 0 && b[0]>>4 == 6 {
+	if d.AcceptIPv6 && len(b) > 0 && b[0]>>4 == 6 {
 		return d.decodeOuter6(b, 0)
 	}
 	return d.decodeOuter(b, 0)

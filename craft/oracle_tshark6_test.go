@@ -60,7 +60,7 @@ func TestIPv6AgainstTshark(t *testing.T) {
 	for i, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
 			m := ts[i]
-			var d craft.Decoded
+			d := craft.Decoded{AcceptIPv6: true}
 			if err := d.DecodeFrame(frames[i]); err != nil {
 				t.Fatal(err)
 			}

@@ -66,7 +66,7 @@ func TestExplainIPv6(t *testing.T) {
 		t.Fatalf("json: %d %s", code, out)
 	}
 	h, _ := hex.DecodeString(strings.TrimSpace(mustRun(t, "build", "tcp", "--dst", "2001:2:0:1::1", "--ext", "dest,hbh", "--ether", "--hex")))
-	var d craft.Decoded
+	d := craft.Decoded{AcceptIPv6: true}
 	if err := d.DecodeFrame(h); err != nil || d.Ethernet.Type.Or(0) != craft.EtherTypeIPv6 || d.NExt != 2 || d.Layers&craft.LayerTCP == 0 {
 		t.Errorf("frame %x: %v", h, err)
 	}
@@ -129,7 +129,7 @@ func TestBuildIPv6Fragments(t *testing.T) {
 	var offs []int
 	for _, l := range lines {
 		b, _ := hex.DecodeString(l)
-		var d craft.Decoded
+		d := craft.Decoded{AcceptIPv6: true}
 		_ = d.DecodeIP(b)
 		f := d.FragExt()
 		if len(b) > 1280 || f == nil || f.Ident() != 0x77 {

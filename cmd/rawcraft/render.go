@@ -15,7 +15,7 @@ import (
 
 // decode decodes one frame or IP packet for display.
 func decode(b []byte, eth bool) (*craft.Decoded, error) {
-	d := new(craft.Decoded)
+	d := &craft.Decoded{AcceptIPv6: true} // build and explain speak IPv6
 	var err error
 	if eth {
 		err = d.DecodeFrame(b)
