@@ -93,6 +93,37 @@ func pseudoSum4(s, d [4]byte, proto uint8, length int) uint64 {
 	return uint64(binary.BigEndian.Uint32(s[:])) + uint64(binary.BigEndian.Uint32(d[:])) + uint64(proto) + uint64(length)
 }
 
+// pseudoAddrs4 is the sum of the two addresses of the IPv4 pseudo-header.
+func pseudoAddrs4(s, d [4]byte) uint64 {
+	return uint64(binary.BigEndian.Uint32(s[:])) + uint64(binary.BigEndian.Uint32(d[:]))
+}
+
+// pseudoAddrs6 is the sum of the two addresses of the IPv6 pseudo-header
+// (RFC 8200 §8.1). The 32-bit upper-layer length and the next header added
+// to it as plain numbers sum the same as their 16-bit words.
+func pseudoAddrs6(s, d *[16]byte) uint64 {
+	return sum(d[:], sum(s[:], 0))
+}
+
+// pseudoAddrs is the address sum of the pseudo-header for src and dst: the
+// IPv6 one when either is IPv6 (not IPv4-mapped), else the IPv4 one.
+func pseudoAddrs(src, dst netip.Addr) uint64 {
+	if (src.Is6() && !src.Is4In6()) || (dst.Is6() && !dst.Is4In6()) {
+		s, d := as16(src), as16(dst)
+		return pseudoAddrs6(&s, &d)
+	}
+	return pseudoAddrs4(as4(src), as4(dst))
+}
+
+// as16 returns the sixteen bytes of an address (an IPv4 one as IPv4-mapped),
+// or zeroes for the zero Addr.
+func as16(a netip.Addr) [16]byte {
+	if a.IsValid() {
+		return a.As16()
+	}
+	return [16]byte{}
+}
+
 // as4 returns the four bytes of an IPv4 address, or zeroes for anything else
 // (the zero Addr included), so that building never panics.
 func as4(a netip.Addr) [4]byte {
@@ -104,10 +135,11 @@ func as4(a netip.Addr) [4]byte {
 
 // TransportChecksum returns the TCP or UDP checksum of segment (header and
 // data, with its checksum field as it stands) between src and dst, over the
-// pseudo-header of RFC 768 and RFC 9293 §3.1. To compute a checksum, zero the
+// pseudo-header of RFC 768 and RFC 9293 §3.1, or of RFC 8200 §8.1 when an
+// address is IPv6 (proto 58 for ICMPv6). To compute a checksum, zero the
 // field first; to verify one, the result over the segment as received is 0.
 func TransportChecksum(src, dst netip.Addr, proto uint8, segment []byte) uint16 {
-	return ^fold(sum(segment, pseudoSum(src, dst, proto, len(segment))))
+	return ^fold(sum(segment, pseudoAddrs(src, dst)+uint64(proto)+uint64(len(segment))))
 }
 
 // ChecksumWord is one 16-bit word added into a checksum, with the running sum

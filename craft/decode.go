@@ -19,12 +19,16 @@ const (
 	LayerICMP
 	// LayerVLAN: the Ethernet header carries one or more 802.1Q tags.
 	LayerVLAN
+	LayerIPv6
+	// LayerIPv6Ext: the IPv6 header is followed by extension headers.
+	LayerIPv6Ext
+	LayerICMPv6
 )
 
 var layerNames = [...]struct {
 	l    Layer
 	name string
-}{{LayerEthernet, "Ethernet"}, {LayerVLAN, "802.1Q"}, {LayerARP, "ARP"}, {LayerIPv4, "IPv4"}, {LayerTCP, "TCP"}, {LayerUDP, "UDP"}, {LayerICMP, "ICMP"}}
+}{{LayerEthernet, "Ethernet"}, {LayerVLAN, "802.1Q"}, {LayerARP, "ARP"}, {LayerIPv4, "IPv4"}, {LayerIPv6, "IPv6"}, {LayerIPv6Ext, "IPv6 ext"}, {LayerTCP, "TCP"}, {LayerUDP, "UDP"}, {LayerICMP, "ICMP"}, {LayerICMPv6, "ICMPv6"}}
 
 // String names the layers in l, outermost first.
 func (l Layer) String() string {
@@ -43,17 +47,23 @@ func (l Layer) String() string {
 	return s
 }
 
-// Datagram holds an IPv4 datagram decoded into layers, either the packet
-// itself or the datagram quoted by an ICMP error. Layer structs hold the
+// Datagram holds an IPv4 datagram or IPv6 packet decoded into layers,
+// either the packet itself or the one quoted by an ICMP error. Layer structs hold the
 // values found on the wire: every derived field is Set to what was there,
 // so that encoding them again rebuilds the same bytes. Slices (options,
 // payload) are views into the decoded input.
 type Datagram struct {
-	Layers Layer // which of IPv4, TCP, UDP, ICMP were found
+	Layers Layer // which of IPv4, IPv6, IPv6 ext, TCP, UDP, ICMP, ICMPv6 were found
 	IPv4   IPv4
 	TCP    TCP
 	UDP    UDP
 	ICMP   ICMP
+	IPv6   IPv6
+	ICMPv6 ICMPv6
+	// Ext holds the IPv6 extension headers found, NExt of them, in wire
+	// order (see Exts); their Data are views of the input.
+	Ext  [MaxIPv6Ext]IPv6Ext
+	NExt int
 	// Payload is the transport's data; for a fragment other than the first,
 	// or an unknown protocol, it is the IPv4 data.
 	Payload []byte
@@ -85,6 +95,11 @@ type Decoded struct {
 	Quoted   Datagram  // the datagram an ICMP error quotes, when Quoted.Layers != 0
 	Raw      []byte    // the input
 	Frag     FragState // fragment facts of the outer datagram
+	// AcceptIPv6 makes DecodeFrame decode IPv6 (EtherType 0x86dd) and
+	// DecodeIP decode a packet whose version is 6. Left false, IPv6 is not
+	// decoded, as before IPv6 support: for callers that read the IPv4
+	// fields of every datagram with a transport layer. Decoding keeps it.
+	AcceptIPv6 bool
 
 	vlanBuf [MaxVLANTags]VLAN // storage for Ethernet.VLANs
 }
@@ -117,7 +132,11 @@ func (d *Decoded) DecodeFrame(b []byte) error {
 	if err != nil {
 		return err
 	}
-	switch t, _ := d.Ethernet.Type.Get(); t {
+	t, _ := d.Ethernet.Type.Get()
+	if t == EtherTypeIPv6 && d.AcceptIPv6 {
+		return d.decodeOuter6(b[n:], n)
+	}
+	switch t {
 	case EtherTypeIPv4:
 		return d.decodeOuter(b[n:], n)
 	case EtherTypeARP:
@@ -133,9 +152,14 @@ func (d *Decoded) DecodeFrame(b []byte) error {
 	}
 }
 
-// DecodeIP decodes an IPv4 packet, such as a raw socket returns.
+// DecodeIP decodes an IPv4 packet, such as a raw socket returns; with
+// AcceptIPv6, a packet whose version (the first 4 bits) is 6 is decoded as
+// IPv6.
 func (d *Decoded) DecodeIP(b []byte) error {
 	d.reset(b)
+	if d.AcceptIPv6 && len(b) > 0 && b[0]>>4 == 6 {
+		return d.decodeOuter6(b, 0)
+	}
 	return d.decodeOuter(b, 0)
 }
 
@@ -149,7 +173,7 @@ func (d *Decoded) reset(b []byte) {
 
 func (g *Datagram) reset() {
 	g.Payload, g.Trailer, g.ipHdr, g.l4 = nil, nil, nil, nil
-	g.Truncated, g.TransportLen = false, 0
+	g.Truncated, g.TransportLen, g.NExt = false, 0, 0
 	g.IPOffset, g.TransportOffset, g.PayloadOffset = 0, 0, 0
 }
 
@@ -309,6 +333,8 @@ func prefix(quoted bool, s string) string {
 		return "quoted UDP"
 	case "ICMP":
 		return "quoted ICMP"
+	case "ICMPv6":
+		return "quoted ICMPv6"
 	}
 	return "quoted " + s
 }
@@ -370,6 +396,9 @@ func (d *Decoded) Checksums(dst []ChecksumResult) []ChecksumResult {
 func skipSum(b []byte, at int) uint16 { return ^fold(sum(b[at+2:], sum(b[:at], 0))) }
 
 func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []ChecksumResult {
+	if g.Layers&LayerIPv6 != 0 {
+		return g.checksums6(dst, quoted, partial)
+	}
 	if g.Layers&LayerIPv4 == 0 || g.ipHdr == nil {
 		return dst
 	}

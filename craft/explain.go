@@ -59,6 +59,15 @@ func Explain(d *Decoded) []Field {
 	if d.Quoted.Layers&LayerIPv4 != 0 {
 		x.datagram(&d.Quoted, "quoted ", checks, true, NotFragment)
 	}
+	if d.Datagram.Layers&LayerIPv6 != 0 {
+		x.datagram6(&d.Datagram, "", checks, false, d.Frag)
+	}
+	if d.Quoted.Layers&LayerIPv6 != 0 {
+		x.datagram6(&d.Quoted, "quoted ", checks, true, NotFragment)
+	}
+	if t := d.Datagram.Trailer; len(t) > 0 && d.Datagram.Layers&LayerIPv6 != 0 {
+		x.trailer6(d, t)
+	}
 	if t := d.Datagram.Trailer; len(t) > 0 && d.Datagram.Layers&LayerIPv4 != 0 {
 		x.trailer(d, t)
 	}
@@ -198,6 +207,8 @@ func badFate(l Layer, quoted bool) string {
 		return "the receiving host drops the datagram silently: no ICMP port unreachable (RFC 1122 §4.1.3.4)"
 	case LayerICMP:
 		return "the receiving host drops the message: an echo request gets no reply (RFC 1122 §3.2.2)"
+	case LayerICMPv6:
+		return "the receiving host drops the message: an echo request gets no reply, a neighbor solicitation no advertisement (RFC 4443 §2.3)"
 	}
 	return "a receiver drops the packet"
 }
@@ -457,7 +468,13 @@ func (x *explainer) udp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	l := h.Length.Or(0)
 	add("Length", 32, 16, uint64(l), "", fmt.Sprintf("%d bytes: 8 header + %d data", l, int(l)-8))
 	cs := h.Checksum.Or(0)
-	add("Checksum", 48, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerUDP, quoted))
+	cm := checkMeaning(checks, LayerUDP, quoted)
+	if cs == 0 && g.Layers&LayerIPv6 != 0 {
+		x.rfc = "RFC 8200 §8.1"
+		cm = "ZERO: \"no checksum\" exists only over IPv4; RFC 8200 §8.1 forbids it over IPv6 and the receiver drops the datagram"
+	}
+	add("Checksum", 48, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), cm)
+	x.rfc = "RFC 768"
 	if g.TransportLen >= UDPHeaderLen && !(quoted && len(g.Payload) == 0) {
 		x.payload(g.Payload, UDPHeaderLen, "datagram data")
 	}

@@ -147,6 +147,12 @@ func walkJSON(dec *json.Decoder, key string, m map[string][]string) error {
 // runTshark writes frames to a pcap and returns tshark's dissection.
 func runTshark(t *testing.T, tshark string, frames [][]byte) []map[string][]string {
 	t.Helper()
+	return runTsharkOpts(t, tshark, frames)
+}
+
+// runTsharkOpts is runTshark with more tshark arguments.
+func runTsharkOpts(t *testing.T, tshark string, frames [][]byte, more ...string) []map[string][]string {
+	t.Helper()
 	name := filepath.Join(t.TempDir(), "matrix.pcap")
 	f, err := os.Create(name)
 	if err != nil {
@@ -164,9 +170,10 @@ func runTshark(t *testing.T, tshark string, frames [][]byte) []map[string][]stri
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(tshark, "-n", "-r", name, "-T", "json", "-V",
+	args := append([]string{"-n", "-r", name, "-T", "json", "-V",
 		"-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-		"-o", "tcp.analyze_sequence_numbers:FALSE")
+		"-o", "tcp.analyze_sequence_numbers:FALSE"}, more...)
+	cmd := exec.Command(tshark, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

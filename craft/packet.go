@@ -10,6 +10,7 @@ import (
 //
 //	Ethernet? + ARP
 //	Ethernet? + IPv4 + (TCP | UDP | ICMP)? + Payload
+//	Ethernet? + IPv6 + IPv6Ext* + (TCP | UDP | ICMPv6)? + Payload
 //
 // With no transport layer, Payload is the IPv4 data and IPv4.Protocol must be
 // forced. Each layer computes its derived fields from the layers below it
@@ -22,6 +23,11 @@ type Packet struct {
 	TCP      *TCP
 	UDP      *UDP
 	ICMP     *ICMP
+	IPv6     *IPv6
+	// IPv6Ext are the IPv6 extension headers in wire order, between the
+	// IPv6 header and the transport (RFC 8200 §4); any order and count.
+	IPv6Ext []IPv6Ext
+	ICMPv6  *ICMPv6
 	// Payload is the transport's data: TCP or UDP data, ICMP echo data or
 	// the datagram an ICMP error quotes (see Quote).
 	Payload []byte
@@ -56,6 +62,15 @@ func (p *Packet) Clone() Packet {
 		h := *p.ICMP
 		q.ICMP = &h
 	}
+	if p.IPv6 != nil {
+		h := *p.IPv6
+		q.IPv6 = &h
+	}
+	if p.ICMPv6 != nil {
+		h := *p.ICMPv6
+		q.ICMPv6 = &h
+	}
+	q.IPv6Ext = slices.Clone(p.IPv6Ext)
 	return q
 }
 
@@ -71,12 +86,18 @@ func (p *Packet) Len() int {
 	if p.IPv4 != nil {
 		n += p.IPv4.Len()
 	}
+	if p.IPv6 != nil {
+		n += IPv6HeaderLen
+	}
+	for i := range p.IPv6Ext {
+		n += p.IPv6Ext[i].Len()
+	}
 	switch {
 	case p.TCP != nil:
 		n += p.TCP.Len()
 	case p.UDP != nil:
 		n += UDPHeaderLen
-	case p.ICMP != nil:
+	case p.ICMP != nil, p.ICMPv6 != nil:
 		n += ICMPHeaderLen
 	}
 	return n
@@ -93,7 +114,12 @@ func (p *Packet) check() error {
 	if p.ICMP != nil {
 		transports++
 	}
+	if p.ICMPv6 != nil {
+		transports++
+	}
 	switch {
+	case p.IPv6 != nil || len(p.IPv6Ext) > 0 || p.ICMPv6 != nil:
+		return p.check6(transports)
 	case p.ARP != nil && (p.IPv4 != nil || transports > 0 || len(p.Payload) > 0):
 		return fmt.Errorf("%w: ARP travels alone in an Ethernet frame, without IPv4 or payload", ErrLayers)
 	case transports > 1:
@@ -139,6 +165,9 @@ func (p *Packet) encode(b []byte) error {
 		}
 		return nil
 	}
+	if p.IPv6 != nil {
+		return p.encode6(b, off)
+	}
 	ipOff := off
 	tOff := ipOff + p.IPv4.Len()
 	src, dst := as4(p.IPv4.Src), as4(p.IPv4.Dst) // once, for the header and the pseudo-header
@@ -150,9 +179,9 @@ func (p *Packet) encode(b []byte) error {
 	var err error
 	switch {
 	case p.TCP != nil:
-		proto, err = ProtoTCP, p.TCP.encode(b[tOff:], src, dst)
+		proto, err = ProtoTCP, p.TCP.encode(b[tOff:], pseudoAddrs4(src, dst))
 	case p.UDP != nil:
-		proto, err = ProtoUDP, p.UDP.encode(b[tOff:], src, dst)
+		proto, err = ProtoUDP, p.UDP.encode(b[tOff:], pseudoAddrs4(src, dst))
 	case p.ICMP != nil:
 		proto, err = ProtoICMP, p.ICMP.Encode(b[tOff:])
 	}
@@ -180,4 +209,68 @@ func Quote(datagram []byte) []byte {
 		return datagram
 	}
 	return datagram[:n]
+}
+
+func (p *Packet) check6(transports int) error {
+	switch {
+	case p.IPv6 == nil:
+		return fmt.Errorf("%w: IPv6 extension headers and ICMPv6 need an IPv6 header", ErrLayers)
+	case p.IPv4 != nil || p.ARP != nil:
+		return fmt.Errorf("%w: a packet has IPv4, IPv6 or ARP, one of them", ErrLayers)
+	case p.ICMP != nil:
+		return fmt.Errorf("%w: ICMP over IPv6 is ICMPv6 (next header 58): use the ICMPv6 layer", ErrLayers)
+	case transports > 1:
+		return fmt.Errorf("%w: a packet has at most one of TCP, UDP and ICMPv6", ErrLayers)
+	}
+	return nil
+}
+
+// encode6 builds an IPv6 packet into b, the IPv6 header at off. With no
+// transport, the last header's next header is No Next Header (59) unless
+// forced.
+func (p *Packet) encode6(b []byte, off int) error {
+	if len(p.Payload) > 0 {
+		copy(b[len(b)-len(p.Payload):], p.Payload)
+	}
+	tOff := off + IPv6HeaderLen
+	for i := range p.IPv6Ext {
+		tOff += p.IPv6Ext[i].Len()
+	}
+	// The pseudo-header's destination is the final one (RFC 8200 §8.1).
+	src, dst := as16(p.IPv6.Src), as16(p.IPv6.Dst)
+	for i := range p.IPv6Ext {
+		if d, ok := p.IPv6Ext[i].finalDst(); ok {
+			dst = d
+		}
+	}
+	addrs := pseudoAddrs6(&src, &dst)
+	proto := ProtoNoNext
+	var err error
+	switch {
+	case p.TCP != nil:
+		proto, err = ProtoTCP, p.TCP.encode(b[tOff:], addrs)
+	case p.UDP != nil:
+		proto, err = ProtoUDP, p.UDP.encode(b[tOff:], addrs)
+	case p.ICMPv6 != nil:
+		proto, err = ProtoICMPv6, p.ICMPv6.encode(b[tOff:], addrs)
+	}
+	if err != nil {
+		return err
+	}
+	next := proto
+	for i := len(p.IPv6Ext) - 1; i >= 0; i-- {
+		e := &p.IPv6Ext[i]
+		tOff -= e.Len()
+		if err := e.encode(b[tOff:], next); err != nil {
+			return err
+		}
+		next = e.Kind
+	}
+	if err := p.IPv6.Encode(b[off:], next); err != nil {
+		return err
+	}
+	if p.Ethernet != nil {
+		return p.Ethernet.Encode(b, EtherTypeIPv6)
+	}
+	return nil
 }

@@ -9,15 +9,20 @@ import (
 )
 
 // ReassemblyKey identifies the fragments of one datagram: source,
-// destination, protocol and identification (RFC 791 §2.3).
+// destination, protocol and identification (RFC 791 §2.3). For IPv6 it is
+// source, destination and the 32-bit identification (RFC 8200 §4.5), and
+// Proto is zero.
 type ReassemblyKey struct {
 	Src, Dst netip.Addr
 	Proto    uint8
-	ID       uint16
+	ID       uint32 // 16 bits for IPv4
 }
 
 // String formats the key as "198.18.1.3→198.18.1.1 proto 17 id 0x1234".
 func (k ReassemblyKey) String() string {
+	if k.Src.Is6() {
+		return fmt.Sprintf("%v→%v id 0x%08x", k.Src, k.Dst, k.ID)
+	}
 	return fmt.Sprintf("%v→%v proto %d id 0x%04x", k.Src, k.Dst, k.Proto, k.ID)
 }
 
@@ -117,6 +122,8 @@ type ReassemblyConfig struct {
 // caller to apply. It is bounded in memory (MaxDatagrams × 64 KiB) and in
 // time (Timeout, on the caller's clock). It is not safe for concurrent use.
 type Reassembler struct {
+	nhAt    int   // IPv6: where the packet being added names its Fragment header
+	nh      uint8 // and what that header says follows it
 	cfg     ReassemblyConfig
 	entries []*reasmEntry
 	free    []*reasmEntry
@@ -142,6 +149,13 @@ type reasmEntry struct {
 	end        int // data length once the last fragment has arrived, else -1
 	frags      int
 	out        []byte
+	// IPv6: the per-fragment headers of fragment zero (header), the offset
+	// of the next-header byte before its Fragment header, and the next
+	// header that Fragment header named.
+	v6      bool
+	nhAt    int
+	nh      uint8
+	hdrBuf6 []byte
 }
 
 // NewReassembler returns a Reassembler bounded by cfg (nil for defaults).
@@ -195,9 +209,14 @@ type ExpiredDatagram struct {
 	HadFirst bool // fragment zero had arrived: a receiver sends ICMP time exceeded (reassembly)
 }
 
-// Add feeds one IPv4 packet, received at now. A packet that is not a
-// fragment completes at once. Expired datagrams are dropped first.
+// Add feeds one IPv4 or IPv6 packet, received at now. A packet that is not
+// a fragment completes at once, and so does an IPv6 atomic fragment (offset
+// 0, M clear: RFC 6946, RFC 8021), whose Datagram is the packet as it came.
+// Expired datagrams are dropped first. For IPv6 see add6.
 func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
+	if len(pkt) > 0 && pkt[0]>>4 == 6 {
+		return r.add6(now, pkt)
+	}
 	var ev ReassemblyEvent
 	var h IPv4
 	hl, err := h.decode(pkt, 0, "IPv4")
@@ -210,7 +229,7 @@ func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
 			Detail: fmt.Sprintf("total length %d with a %d-byte header and %d bytes present", total, hl, len(pkt))}
 	}
 	data := pkt[hl:total]
-	ev.Key = ReassemblyKey{Src: h.Src, Dst: h.Dst, Proto: h.Protocol.Or(0), ID: h.ID}
+	ev.Key = ReassemblyKey{Src: h.Src, Dst: h.Dst, Proto: h.Protocol.Or(0), ID: uint32(h.ID)}
 	ev.Offset, ev.Len, ev.MF = int(h.FragOff)*8, len(data), h.Flags&FlagMF != 0
 	if ev.Offset+ev.Len > MaxIPv4Len-IPv4HeaderLen && !r.cfg.Linux {
 		return ev, &ParseError{Layer: "IPv4", Field: "fragment offset", Offset: 6, Err: ErrMalformed,
@@ -224,6 +243,13 @@ func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
 	if r.cfg.Linux {
 		return r.addLinux(now, ev, pkt, hl, data), nil
 	}
+	return r.addRFC815(now, ev, pkt, hl, data), nil
+}
+
+// addRFC815 is Add without Linux's rules: holes as RFC 815 keeps them, the
+// first copy of each byte winning, or the datagram discarded on an overlap
+// with DiscardOverlaps. hl is the length of the headers before the data.
+func (r *Reassembler) addRFC815(now time.Time, ev ReassemblyEvent, pkt []byte, hl int, data []byte) ReassemblyEvent {
 	e := r.lookup(ev.Key, now)
 	e.frags++
 	ev.Fragments = e.frags
@@ -250,7 +276,7 @@ func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
 		ev.Discarded = true
 		ev.Holes = nil
 		r.remove(e)
-		return ev, nil
+		return ev
 	}
 	if !ev.MF && e.end < 0 {
 		e.end = last + 1
@@ -271,7 +297,7 @@ func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
 		e.received = addSpan(e.received, span{first, last})
 	}
 	if ev.Offset == 0 && e.header == nil {
-		e.header = e.hdrBuf[:copy(e.hdrBuf[:], pkt[:hl])]
+		r.setHeader(e, pkt[:hl])
 	}
 	// RFC 815 §3, steps 1-7.
 	if ev.Len > 0 {
@@ -286,7 +312,7 @@ func (r *Reassembler) Add(now time.Time, pkt []byte) (ReassemblyEvent, error) {
 		ev.Datagram = e.assemble()
 		r.remove(e)
 	}
-	return ev, nil
+	return ev
 }
 
 func covered(spans []span, i int) bool {
@@ -356,6 +382,12 @@ func trimHoles(holes []Hole, last int) []Hole {
 
 func (e *reasmEntry) assemble() []byte {
 	hl := len(e.header)
+	if e.v6 {
+		e.out = append(append(e.out[:0], e.header...), e.data[:e.end]...)
+		binary.BigEndian.PutUint16(e.out[4:], uint16(min(hl-IPv6HeaderLen+e.end, 0xffff)))
+		e.out[e.nhAt] = e.nh
+		return e.out
+	}
 	e.out = append(append(e.out[:0], e.header...), e.data[:e.end]...)
 	binary.BigEndian.PutUint16(e.out[2:], uint16(min(hl+e.end, MaxIPv4Len)))
 	fo := binary.BigEndian.Uint16(e.out[6:])
@@ -381,6 +413,7 @@ func (r *Reassembler) lookup(k ReassemblyKey, now time.Time) *reasmEntry {
 		e = &reasmEntry{data: make([]byte, MaxIPv4Len)}
 	}
 	e.key, e.started, e.end, e.frags, e.header = k, now, -1, 0, nil
+	e.v6 = k.Src.Is6()
 	e.runs, e.tail, e.qlen, e.meat, e.lastIn = e.runs[:0], 0, 0, 0, false
 	e.holes = append(e.holes[:0], Hole{0, Infinity})
 	e.received = e.received[:0]
@@ -401,7 +434,7 @@ func (r *Reassembler) remove(e *reasmEntry) {
 // addLinux is Add with Linux's rules (see ReassemblyConfig.Linux). Offsets
 // and ends here are exclusive ends, as in the kernel.
 func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl int, data []byte) ReassemblyEvent {
-	if Checksum(pkt[:hl]) != 0 {
+	if pkt[0]>>4 == 4 && Checksum(pkt[:hl]) != 0 {
 		ev.Dropped, ev.Reason = true, "header checksum wrong: dropped before reassembly (ip_rcv_core)"
 		return ev
 	}
@@ -424,6 +457,13 @@ func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl
 		}
 		e.lastIn, e.qlen = true, end
 	} else {
+		if end&7 != 0 && e.v6 {
+			// IPv6 trims nothing: the fragment is dropped and answered.
+			ev.Dropped = true
+			ev.Reason = fmt.Sprintf("%d data bytes with M set, not a multiple of 8: dropped, answered with ICMPv6 parameter problem code 0 pointing at the payload length (ip6_frag_queue, RFC 8200 §4.5)", ev.Len)
+			ev.Holes = e.linuxHoles()
+			return ev
+		}
 		if end&7 != 0 {
 			ev.Trimmed = end & 7
 			end &^= 7
@@ -464,6 +504,9 @@ func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl
 		ev.Holes = e.linuxHoles()
 		return ev
 	case insertOverlap:
+		if e.v6 {
+			return discard(fmt.Sprintf("overlaps %d bytes already received: the whole packet is discarded, as RFC 5722 requires (inet_frag_queue_insert)", ev.Overlap))
+		}
 		return discard(fmt.Sprintf("overlaps %d bytes already received: the datagram is discarded (inet_frag_queue_insert, RFC 5722's rule applied to IPv4)", ev.Overlap))
 	}
 	if offset < stored {
@@ -471,12 +514,15 @@ func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl
 	}
 	e.meat += end - offset
 	if offset == 0 {
-		e.header = e.hdrBuf[:copy(e.hdrBuf[:], pkt[:hl])]
+		r.setHeader(e, pkt[:hl])
 	}
 	e.holes = e.linuxHoles()
 	ev.Holes = e.holes
 	if e.header != nil && e.lastIn && e.meat == e.qlen {
-		if len(e.header)+e.qlen > MaxIPv4Len {
+		if e.v6 && len(e.header)-IPv6HeaderLen+e.qlen > 0xffff {
+			return discard(fmt.Sprintf("complete, but %d bytes of per-fragment headers and %d data bytes exceed a 65535-byte payload: discarded as oversized (ip6_frag_reasm)", len(e.header)-IPv6HeaderLen, e.qlen))
+		}
+		if !e.v6 && len(e.header)+e.qlen > MaxIPv4Len {
 			return discard(fmt.Sprintf("complete, but %d header and %d data bytes exceed 65535: discarded as oversized (ip_frag_reasm)", len(e.header), e.qlen))
 		}
 		e.end = e.qlen
@@ -554,4 +600,15 @@ func (e *reasmEntry) linuxHoles() []Hole {
 	}
 	e.holes = h
 	return h
+}
+
+// setHeader keeps fragment zero's headers: IPv4's (at most 60 bytes), or
+// IPv6's per-fragment part with what add6 found about it.
+func (r *Reassembler) setHeader(e *reasmEntry, h []byte) {
+	if !e.v6 {
+		e.header = e.hdrBuf[:copy(e.hdrBuf[:], h)]
+		return
+	}
+	e.hdrBuf6 = append(e.hdrBuf6[:0], h...)
+	e.header, e.nhAt, e.nh = e.hdrBuf6, r.nhAt, r.nh
 }

@@ -18,11 +18,11 @@ func (d *Decoded) Summary() string {
 		}
 		return sb.String()
 	}
-	if d.Layers&LayerIPv4 == 0 {
+	if d.Layers&(LayerIPv4|LayerIPv6) == 0 {
 		if d.Link&LayerEthernet != 0 {
 			return fmt.Sprintf("Ethernet %v → %v type 0x%04x", d.Ethernet.Src, d.Ethernet.Dst, d.Ethernet.Type.Or(0))
 		}
-		return "not IPv4"
+		return "not IP"
 	}
 	// The VLANs first, outermost first, as tcpdump does ("vlan 5, p 3").
 	if d.Link&LayerVLAN != 0 {
@@ -31,6 +31,15 @@ func (d *Decoded) Summary() string {
 		}
 	}
 	g := &d.Datagram
+	if g.Layers&LayerIPv6 != 0 {
+		writeDatagram6(&sb, g, d.Frag)
+		if d.Quoted.Layers&LayerIPv6 != 0 {
+			sb.WriteString(" quoting [")
+			writeDatagram6(&sb, &d.Quoted, NotFragment)
+			sb.WriteString("]")
+		}
+		return sb.String()
+	}
 	writeDatagram(&sb, g, d.Frag)
 	if d.Quoted.Layers&LayerIPv4 != 0 {
 		sb.WriteString(" quoting [")
@@ -79,4 +88,61 @@ func writeDatagram(sb *strings.Builder, g *Datagram, frag FragState) {
 	if ip.Flags&FlagDF != 0 {
 		sb.WriteString(" DF")
 	}
+}
+
+func writeDatagram6(sb *strings.Builder, g *Datagram, frag FragState) {
+	ip := &g.IPv6
+	src, dst := ip.Src, ip.Dst
+	switch {
+	case g.Layers&LayerTCP != 0:
+		t := &g.TCP
+		fmt.Fprintf(sb, "[%v]:%d → [%v]:%d TCP %s seq %d", src, t.SrcPort, dst, t.DstPort, tcpFlagWords(t.Flags), t.Seq)
+		if t.Flags&TCPAck != 0 {
+			fmt.Fprintf(sb, " ack %d", t.Ack)
+		}
+		if g.TransportLen >= TCPHeaderLen {
+			fmt.Fprintf(sb, " win %d len %d", t.Window, len(g.Payload))
+		}
+	case g.Layers&LayerUDP != 0:
+		u := &g.UDP
+		fmt.Fprintf(sb, "[%v]:%d → [%v]:%d UDP len %d", src, u.SrcPort, dst, u.DstPort, u.Length.Or(0))
+	case g.Layers&LayerICMPv6 != 0:
+		c := &g.ICMPv6
+		fmt.Fprintf(sb, "%v → %v ICMPv6 %s", src, dst, ICMPv6TypeName(c.Type))
+		switch {
+		case c.Type == ICMPv6EchoRequest || c.Type == ICMPv6EchoReply:
+			fmt.Fprintf(sb, " id %d seq %d", c.ID(), c.Seq())
+		case c.Type == ICMPv6PacketTooBig:
+			fmt.Fprintf(sb, " mtu %d", c.Rest)
+		case c.Type == ICMPv6ParamProblem:
+			fmt.Fprintf(sb, " (%s, pointer %d)", ICMPv6CodeName(c.Type, c.Code), c.Rest)
+		case c.IsError():
+			fmt.Fprintf(sb, " (%s)", ICMPv6CodeName(c.Type, c.Code))
+		case IsNDP(c.Type):
+			if n, err := ParseNDP(c, g.Payload); err == nil && n.Target.IsValid() {
+				fmt.Fprintf(sb, " target %v", n.Target)
+			}
+		}
+	default:
+		fmt.Fprintf(sb, "%v → %v next header %d", src, dst, ip.NextHeader.Or(0))
+	}
+	for _, e := range g.Exts() {
+		switch e.Kind {
+		case ProtoHopByHop:
+			sb.WriteString(" [hop-by-hop]")
+		case ProtoDestOpts:
+			sb.WriteString(" [dest-opts]")
+		case ProtoRouting:
+			fmt.Fprintf(sb, " [routing type %d left %d]", e.RoutingType(), e.SegmentsLeft())
+		case ProtoFragment:
+			mf := ""
+			if e.More() {
+				mf = " M"
+			}
+			fmt.Fprintf(sb, " [frag id 0x%08x off %d%s]", e.Ident(), int(e.FragOffset())*8, mf)
+		default:
+			fmt.Fprintf(sb, " [ext %d]", e.Kind)
+		}
+	}
+	fmt.Fprintf(sb, " hlim %d", ip.HopLimit.Or(0))
 }

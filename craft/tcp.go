@@ -115,12 +115,15 @@ func ParseFlags(s string) (uint8, error) {
 }
 
 // Encode writes the header into b[:h.Len()], taking the rest of b as the
-// segment's data; src and dst are the pseudo-header's addresses.
+// segment's data; src and dst are the pseudo-header's addresses: two IPv4
+// addresses (RFC 9293 §3.1) or two IPv6 addresses (RFC 8200 §8.1).
 func (h *TCP) Encode(b []byte, src, dst netip.Addr) error {
-	return h.encode(b, as4(src), as4(dst))
+	return h.encode(b, pseudoAddrs(src, dst))
 }
 
-func (h *TCP) encode(b []byte, src, dst [4]byte) error {
+// encode writes the header; addrs is the pseudo-header's address sum
+// (pseudoAddrs4 or pseudoAddrs6), to which the protocol and length are added.
+func (h *TCP) encode(b []byte, addrs uint64) error {
 	n := h.Len()
 	if n > 60 {
 		return &FieldError{Layer: "TCP", Field: "options length", Value: uint64(len(h.Options)), Max: 40, Err: ErrTooLong}
@@ -151,7 +154,7 @@ func (h *TCP) encode(b []byte, src, dst [4]byte) error {
 	if !ok {
 		// The fixed header from the registers, the options from where they
 		// came from (their zero padding adds nothing), the data from b.
-		acc := pseudoSum4(src, dst, ProtoTCP, len(b)) + halves(w0) + halves(w1) + uint64(h.Urgent)
+		acc := addrs + uint64(ProtoTCP) + uint64(len(b)) + halves(w0) + halves(w1) + uint64(h.Urgent)
 		if len(h.Options) > 0 {
 			acc = sum(h.Options, acc)
 		}

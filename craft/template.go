@@ -59,7 +59,7 @@ type Template struct {
 // without an IPv4 header (ARP).
 func (p *Packet) Template(buf []byte) (Template, error) {
 	if p.IPv4 == nil {
-		return Template{}, fmt.Errorf("%w: a template needs an IPv4 header to patch", ErrLayers)
+		return Template{}, fmt.Errorf("%w: a template needs an IPv4 header to patch (IPv6 packets have no template yet)", ErrLayers)
 	}
 	b, err := p.Append(buf[:0])
 	if err != nil {

@@ -40,11 +40,15 @@ func (h *UDP) Len() int { return UDPHeaderLen }
 // and dst are the pseudo-header's addresses. When Length is forced to a
 // value between 8 and len(b), the checksum covers that many bytes, as the
 // Linux receiver will check it (it trims the datagram to Length first).
+//
+// Over IPv6 (src and dst IPv6 addresses, RFC 8200 §8.1) the checksum is
+// mandatory: Set(0) still writes zero, which receivers drop.
 func (h *UDP) Encode(b []byte, src, dst netip.Addr) error {
-	return h.encode(b, as4(src), as4(dst))
+	return h.encode(b, pseudoAddrs(src, dst))
 }
 
-func (h *UDP) encode(b []byte, src, dst [4]byte) error {
+// encode writes the header; addrs is the pseudo-header's address sum.
+func (h *UDP) encode(b []byte, addrs uint64) error {
 	if len(b) < UDPHeaderLen {
 		return &FieldError{Layer: "UDP", Field: "buffer", Value: uint64(len(b)), Max: UDPHeaderLen, Err: ErrTruncated}
 	}
@@ -64,7 +68,7 @@ func (h *UDP) encode(b []byte, src, dst [4]byte) error {
 			covered = b[:length]
 		}
 		// The header from the register, the data from b.
-		csum = ^fold(sum(covered[UDPHeaderLen:], pseudoSum4(src, dst, ProtoUDP, len(covered))+halves(w)))
+		csum = ^fold(sum(covered[UDPHeaderLen:], addrs+uint64(ProtoUDP)+uint64(len(covered))+halves(w)))
 		if csum == 0 {
 			csum = 0xffff
 		}

@@ -40,11 +40,16 @@ take the article's defaults: Hc 198.18.1.3 talking to Hs 198.18.1.1 on port
   rawcraft build icmp --src 198.18.1.1 --dst 198.18.1.3 --type 3 --code 3 --quote "udp --dport 9999 --data Hello"
   # a bad IPv4 checksum and the evil bit
   rawcraft build udp --ip-csum 0xdead --evil
+  # IPv6: an echo request (icmp means ICMPv6 with an IPv6 address), through extension headers
+  rawcraft build icmp --dst 2001:2:0:1::1 --ext hop-by-hop,dest,frag --flow-label 0x12345
+  # Hs's ICMPv6 port unreachable (type 1 code 4), quoting the probe
+  rawcraft build icmp --src 2001:2:0:1::1 --dst 2001:2:0:1::3 --type 1 --code 4 --quote "udp --dst 2001:2:0:1::1 --dport 9999"
   # who has 198.18.1.1?
   rawcraft build arp --src 198.18.1.3 --dst 198.18.1.1 --src-mac 02:00:00:00:01:03`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	pf := newPacketFlags(cmd.Flags())
+	pf.allowIPv6()
 	cmd.Flags().BoolVar(&asHex, "hex", false, "print each packet as hex, one per line")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print each packet as a JSON object, one per line")
 	cmd.Flags().StringVar(&pcapFile, "pcap", "", "also write the packets to a pcap file (link type RAW, or ETHERNET with --ether)")

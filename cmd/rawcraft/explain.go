@@ -18,10 +18,13 @@ section that defines it.`,
 		Example: `  rawcraft explain tcp --flags S --tcp-opt mss=1460,sackok,ts=1:0,nop,wscale=7
   rawcraft explain udp --dport 8192 --data Hello
   rawcraft explain icmp --src 198.18.1.1 --dst 198.18.1.3 --type 3 --code 4 --next-hop-mtu 1400 --quote "udp --df --size 1472"
-  rawcraft explain arp --src-mac 02:00:00:00:01:03`,
+  rawcraft explain arp --src-mac 02:00:00:00:01:03
+  rawcraft explain icmp --src 2001:2:0:1::1 --dst 2001:2:0:1::3 --type 2 --next-hop-mtu 1280 --quote "udp --dst 2001:2:0:2::1 --size 1400"
+  rawcraft explain udp --dst 2001:2:0:1::1 --ext routing=0:1:0000000020010002000000020000000000000001`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	pf := newPacketFlags(cmd.Flags())
+	pf.allowIPv6()
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 1 {
 			return usagef("unexpected argument %q: packet flags start with --", args[1])

@@ -34,11 +34,22 @@ func (n *numValue) Set(s string) error {
 func (n *numValue) String() string { return fmt.Sprint(n.v) }
 func (n *numValue) Type() string   { return "N" }
 
-// addrValue is an IPv4 address.
-type addrValue struct{ a netip.Addr }
+// addrValue is an IPv4 address, or an IPv6 one where v6 allows it (the
+// packet flags of build and explain).
+type addrValue struct {
+	a  netip.Addr
+	v6 bool
+}
 
 func (a *addrValue) Set(s string) error {
 	ip, err := netip.ParseAddr(s)
+	if err == nil && ip.Is6() && !ip.Is4In6() && ip.Zone() == "" && a.v6 {
+		a.a = ip
+		return nil
+	}
+	if err == nil && ip.Is6() {
+		return fmt.Errorf("%s is an IPv6 address: this command speaks IPv4 only for now (build and explain take IPv6)", s)
+	}
 	if err != nil || !ip.Is4() {
 		return fmt.Errorf("not an IPv4 address: four numbers 0 to 255 separated by dots, like 198.18.1.1")
 	}
@@ -206,3 +217,20 @@ func (v ifaceValue) String() string {
 	return *v.name
 }
 func (v ifaceValue) Type() string { return "NAME" }
+
+// extValue is a list of IPv6 extension headers (craft.ParseIPv6Ext).
+type extValue struct {
+	raw  string
+	exts []craft.IPv6Ext
+}
+
+func (e *extValue) Set(s string) error {
+	v, err := craft.ParseIPv6Ext(s)
+	if err != nil {
+		return err
+	}
+	e.raw, e.exts = s, v
+	return nil
+}
+func (e *extValue) String() string { return e.raw }
+func (e *extValue) Type() string   { return "LIST" }

@@ -55,6 +55,18 @@ func (p *packetFlags) buildAt(proto string, at linkAt) (*built, error) {
 
 func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC, out *built) (*built, error) {
 	pk := &out.packet
+	if p.dst.v6 {
+		s6, d6, v6, err := p.family()
+		if err != nil {
+			return nil, err
+		}
+		if v6 {
+			return p.build6(proto, s6, d6, out)
+		}
+	}
+	if p.set("pointer") && (proto != "icmp" || p.icmpType.v != uint64(craft.ICMPParamProblem)) {
+		return nil, usagef("--pointer %d: only parameter problem (icmp --type 12) carries a pointer", p.pointer.v)
+	}
 	if proto == "arp" {
 		a, err := p.arp(src, srcMAC)
 		if err != nil {
@@ -135,6 +147,11 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 			c.Rest = uint32(p.icmpID.v)<<16 | uint32(p.icmpSeq.v)
 		case p.set("icmp-id") || p.set("icmp-seq"):
 			return nil, usagef("--icmp-id and --icmp-seq belong to echo messages (--type 8 or 0), not type %d", c.Type)
+		case p.set("pointer"):
+			if p.pointer.v > 255 {
+				return nil, usagef("--pointer %d: the ICMP pointer is one byte, 0 to 255", p.pointer.v)
+			}
+			c.Rest = uint32(p.pointer.v) << 24
 		}
 		if p.quote != "" {
 			if !c.IsError() {
@@ -143,9 +160,12 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 			if sources := p.set("data") || p.set("data-hex") || p.set("data-file") || p.set("size"); sources {
 				return nil, usagef("--quote and a payload flag both give the ICMP data: choose one")
 			}
-			q, err := quoted(p.quote)
+			q, q6, err := quoted(p.quote)
 			if err != nil {
 				return nil, err
+			}
+			if q6 {
+				return nil, usagef("--quote %q: an IPv4 ICMP error quotes an IPv4 datagram; give the error an IPv6 --dst to make it ICMPv6", p.quote)
 			}
 			pk.Payload = q
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -51,6 +52,10 @@ type packetFlags struct {
 	ether                                  bool
 	srcMAC, dstMAC                         macValue
 	vlan                                   vlanValue
+	// IPv6 (RFC 8200 §3, §4)
+	hopLimit, tclass, flowLabel, payloadLen numValue
+	ext                                     extValue
+	pointer                                 numValue
 }
 
 func port(rule string) numValue { return numValue{bits: 16, rule: rule} }
@@ -89,6 +94,11 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	p.ipOpt = bytesValue{parse: craft.ParseIPOptions}
 	p.tcpOpt = bytesValue{parse: craft.ParseTCPOptions}
 	p.dataHex = bytesValue{parse: craft.ParseHex}
+	p.hopLimit = numValue{v: 64, bits: 8, rule: "a hop limit is 0 to 255"}
+	p.tclass = numValue{bits: 8, rule: "the traffic class is one byte, 0 to 255"}
+	p.flowLabel = numValue{bits: 20, rule: "the flow label is 20 bits, 0 to 1048575"}
+	p.payloadLen = numValue{bits: 16, rule: "the payload length is 0 to 65535"}
+	p.pointer = numValue{bits: 32, rule: "the pointer is a byte offset, 0 to 4294967295 (ICMPv6) or 0 to 255 (ICMP)"}
 	_ = p.src.Set(defaultSrc)
 	_ = p.dst.Set(defaultDst)
 
@@ -97,7 +107,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	fs.Var(&p.dst, "dst", "IPv4 destination address")
 	fs.Var(&p.ttl, "ttl", "time to live")
 	fs.Var(&p.tos, "tos", "type of service byte (DSCP and ECN)")
-	fs.Var(&p.id, "id", "identification, shared by the fragments of one datagram")
+	fs.Var(&p.id, "id", "identification, shared by the fragments of one datagram (IPv6: of the Fragment headers --frag or --mtu make)")
 	fs.BoolVar(&p.df, "df", false, "set Don't Fragment")
 	fs.BoolVar(&p.mf, "mf", false, "set More Fragments")
 	fs.BoolVar(&p.evil, "evil", false, "set the reserved flag bit (RFC 3514's evil bit)")
@@ -143,6 +153,13 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	fs.Var(&p.fragOverlap, "frag-overlap", "each fragment starts BYTES before the previous one ended")
 	fs.Var(&p.fragTiny, "frag-tiny", "the first fragment carries only BYTES of data (a multiple of 8)")
 	fs.Var(&p.seed, "frag-seed", "seed for --frag-order random")
+	fs.Var(&p.pointer, "pointer", "parameter problem pointer: the byte of the quoted packet that is wrong (ICMP type 12, ICMPv6 type 4)")
+	// IPv6 (RFC 8200): --src and --dst take IPv6 addresses in build and explain
+	fs.Var(&p.hopLimit, "hop-limit", "IPv6 hop limit")
+	fs.Var(&p.tclass, "tclass", "IPv6 traffic class (DSCP and ECN)")
+	fs.Var(&p.flowLabel, "flow-label", "IPv6 flow label (20 bits)")
+	fs.Var(&p.ext, "ext", "IPv6 extension headers in order: hop-by-hop[=HEX], dest[=HEX], routing[=TYPE:LEFT[:HEX]], frag[=OFF:M:ID], raw=KIND:HEX")
+	fs.Var(&p.payloadLen, "payload-len", "force the IPv6 payload length")
 	// Link (IEEE 802.3)
 	fs.BoolVar(&p.ether, "ether", false, "add an Ethernet II header")
 	fs.Var(&p.srcMAC, "src-mac", "Ethernet source address (implies --ether)")
@@ -152,6 +169,53 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 }
 
 func (p *packetFlags) set(name string) bool { return p.fs.Changed(name) }
+
+// allowIPv6 lets --src and --dst take IPv6 addresses: build and explain
+// speak IPv6; send and probe do not yet, and refuse one at parse time.
+func (p *packetFlags) allowIPv6() { p.src.v6, p.dst.v6 = true, true }
+
+// Defaults over IPv6: the lab's Hc and Hs in 2001:2:0:1::/64 (RFC 5180).
+var (
+	defaultSrc6 = netip.MustParseAddr("2001:2:0:1::3")
+	defaultDst6 = netip.MustParseAddr("2001:2:0:1::1")
+)
+
+// ipv4Only and ipv6Only are the flags of one IP version.
+var (
+	ipv4Only = []string{"ttl", "tos", "id", "df", "mf", "evil", "frag-offset", "ip-opt", "ihl", "ip-len", "ip-csum"}
+	ipv6Only = []string{"hop-limit", "tclass", "flow-label", "ext", "payload-len"}
+)
+
+// family resolves the addresses: IPv6 when --src or --dst is, with the
+// other defaulting to the lab's IPv6 host; both given must be one family.
+func (p *packetFlags) family() (src, dst netip.Addr, v6 bool, err error) {
+	src, dst = p.src.a, p.dst.a
+	s6, d6 := p.set("src") && src.Is6(), p.set("dst") && dst.Is6()
+	switch {
+	case !s6 && !d6:
+		for _, n := range ipv6Only {
+			if p.set(n) {
+				return src, dst, false, usagef("--%s is an IPv6 header field: give an IPv6 --dst (or --src)", n)
+			}
+		}
+		return src, dst, false, nil
+	case p.set("src") && p.set("dst") && s6 != d6:
+		return src, dst, false, usagef("--src %v and --dst %v: one is IPv4, the other IPv6; a packet has one IP version", src, dst)
+	case !p.set("src"):
+		src = defaultSrc6
+	case !p.set("dst"):
+		dst = defaultDst6
+	}
+	for _, n := range ipv4Only {
+		if n == "id" && (p.set("frag") || p.set("mtu")) {
+			continue // the fragments' identification
+		}
+		if p.set(n) {
+			return src, dst, true, usagef("--%s is an IPv4 header field; the IPv6 header has --hop-limit, --tclass, --flow-label, --ext and --payload-len", n)
+		}
+	}
+	return src, dst, true, nil
+}
 
 // built is what the packet flags describe.
 type built struct {

@@ -103,29 +103,34 @@ func (p *packetFlags) arp(src netip.Addr, srcMAC craft.MAC) (*craft.ARP, error) 
 }
 
 // quoted builds the datagram an ICMP error quotes from packet flags, and
-// keeps what RFC 792 says is quoted: its IP header and 8 data bytes.
-func quoted(spec string) ([]byte, error) {
+// keeps what is quoted: its IP header and 8 data bytes (RFC 792), or for
+// IPv6 (v6 true) as much as fits in 1280 bytes (RFC 4443 §2.4(c)).
+func quoted(spec string) (q []byte, v6 bool, err error) {
 	args := strings.Fields(spec)
 	if len(args) == 0 {
-		return nil, usagef("--quote %q: give a protocol and packet flags, like \"udp --dport 9999\"", spec)
+		return nil, false, usagef("--quote %q: give a protocol and packet flags, like \"udp --dport 9999\"", spec)
 	}
 	fs := pflag.NewFlagSet("quote", pflag.ContinueOnError)
 	fs.SetOutput(new(strings.Builder))
-	q := newPacketFlags(fs)
+	qf := newPacketFlags(fs)
+	qf.allowIPv6()
 	if err := fs.Parse(args[1:]); err != nil {
-		return nil, usagef("--quote %q: %v", spec, err)
+		return nil, false, usagef("--quote %q: %v", spec, err)
 	}
 	if fs.NArg() > 0 {
-		return nil, usagef("--quote %q: unexpected %q", spec, fs.Arg(0))
+		return nil, false, usagef("--quote %q: unexpected %q", spec, fs.Arg(0))
 	}
-	if q.set("frag") || q.set("mtu") || q.ether || q.set("vlan") || q.set("quote") || strings.ToLower(args[0]) == "arp" {
-		return nil, usagef("--quote %q: the quoted datagram is one IPv4 packet, without fragments, Ethernet or another quote", spec)
+	if qf.set("frag") || qf.set("mtu") || qf.ether || qf.set("vlan") || qf.set("quote") || strings.ToLower(args[0]) == "arp" {
+		return nil, false, usagef("--quote %q: the quoted datagram is one IP packet, without fragments, Ethernet or another quote", spec)
 	}
-	b, err := q.build(args[0])
+	b, err := qf.build(args[0])
 	if err != nil {
-		return nil, usagef("--quote %q: %v", spec, err)
+		return nil, false, usagef("--quote %q: %v", spec, err)
 	}
-	return craft.Quote(b.datagram), nil
+	if b.packet.IPv6 != nil {
+		return craft.QuoteV6(b.datagram), true, nil
+	}
+	return craft.Quote(b.datagram), false, nil
 }
 
 // templates returns the frames of b ready to be patched packet after packet

@@ -15,7 +15,7 @@ import (
 
 // decode decodes one frame or IP packet for display.
 func decode(b []byte, eth bool) (*craft.Decoded, error) {
-	d := new(craft.Decoded)
+	d := &craft.Decoded{AcceptIPv6: true} // build and explain speak IPv6
 	var err error
 	if eth {
 		err = d.DecodeFrame(b)
@@ -28,8 +28,12 @@ func decode(b []byte, eth bool) (*craft.Decoded, error) {
 func title(i, n int, f frame, d *craft.Decoded, total int) string {
 	s := fmt.Sprintf("packet %d of %d", i+1, n)
 	if f.frag > 0 {
-		s += fmt.Sprintf(" — fragment %d of %d (data bytes %d…%d", f.frag, total, int(d.IPv4.FragOff)*8, int(d.IPv4.FragOff)*8+len(d.Payload)+d.TransportLen-1)
-		if d.IPv4.Flags&craft.FlagMF != 0 {
+		off, mf := int(d.IPv4.FragOff)*8, d.IPv4.Flags&craft.FlagMF != 0
+		if fe := d.FragExt(); fe != nil {
+			off, mf = int(fe.FragOffset())*8, fe.More()
+		}
+		s += fmt.Sprintf(" — fragment %d of %d (data bytes %d…%d", f.frag, total, off, off+len(d.Payload)+d.TransportLen-1)
+		if mf {
 			s += ", more follow)"
 		} else {
 			s += ", the last)"

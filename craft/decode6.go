@@ -1,0 +1,243 @@
+package craft
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// MaxIPv6Ext is the most extension headers the decoder records in one
+// packet; a chain longer than that stops decoding with ErrMalformed.
+const MaxIPv6Ext = 16
+
+// Exts returns the decoded IPv6 extension headers, in wire order.
+func (g *Datagram) Exts() []IPv6Ext { return g.Ext[:g.NExt] }
+
+// FragExt returns the decoded Fragment header, or nil.
+func (g *Datagram) FragExt() *IPv6Ext {
+	for i := range g.NExt {
+		if g.Ext[i].Kind == ProtoFragment {
+			return &g.Ext[i]
+		}
+	}
+	return nil
+}
+
+func (g *Datagram) payloadLen() int { v, _ := g.IPv6.PayloadLen.Get(); return int(v) }
+
+func (d *Decoded) decodeOuter6(b []byte, base int) error {
+	err := d.Datagram.decode6(b, base, false)
+	if f := d.FragExt(); f != nil && (f.More() || f.FragOffset() != 0) {
+		d.Frag = FirstFragment
+		if f.FragOffset() != 0 {
+			d.Frag = LaterFragment
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if d.Layers&LayerICMPv6 != 0 && d.ICMPv6.IsError() && d.Frag != LaterFragment && len(d.Payload) > 0 && d.Payload[0]>>4 == 6 {
+		if qerr := d.Quoted.decode6(d.Payload, d.PayloadOffset, true); qerr != nil && !errors.Is(qerr, ErrTruncated) {
+			return qerr
+		}
+	}
+	if d.Truncated {
+		return &ParseError{Layer: "IPv6", Field: "payload length", Offset: base + 4, Err: ErrTruncated,
+			Detail: fmt.Sprintf("payload length %d, %d bytes present after the header", d.payloadLen(), len(b)-IPv6HeaderLen)}
+	}
+	return nil
+}
+
+// decode6 reads an IPv6 packet from b, at offset base of the input: the
+// header, the extension header chain, and TCP, UDP or ICMPv6. A quoted
+// packet may stop anywhere after its header: it decodes as far as it goes
+// and is marked Truncated, without error.
+func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
+	layer := "IPv6"
+	if quoted {
+		layer = "quoted IPv6"
+	}
+	g.IPOffset = base
+	err := g.IPv6.decode(b, base, layer)
+	if len(b) >= IPv6HeaderLen {
+		g.Layers |= LayerIPv6
+	}
+	if err != nil {
+		return err
+	}
+	g.ipHdr = b[:IPv6HeaderLen]
+	end := IPv6HeaderLen + g.payloadLen()
+	switch {
+	case end > len(b):
+		g.Truncated = true
+		end = len(b)
+	case end < len(b):
+		g.Trailer = b[end:]
+	}
+	off := IPv6HeaderLen
+	next := g.IPv6.NextHeader.Or(0)
+	later := false
+	for isExtKind(next) && !later {
+		if g.NExt == MaxIPv6Ext {
+			err = &ParseError{Layer: layer, Field: "next header", Offset: base + off, Err: ErrMalformed,
+				Detail: fmt.Sprintf("more than %d extension headers", MaxIPv6Ext)}
+			break
+		}
+		e := &g.Ext[g.NExt]
+		n, eerr := e.decode(b[off:end], next, base+off, extLayer(quoted))
+		if len(b[off:end]) >= 2 {
+			g.NExt++
+			g.Layers |= LayerIPv6Ext
+		}
+		if eerr != nil {
+			err = eerr
+			break
+		}
+		if e.Kind == ProtoFragment && e.FragOffset() != 0 {
+			later = true
+		}
+		next = e.NextHeader.Or(0)
+		off += n
+	}
+	g.TransportOffset, g.PayloadOffset = base+off, base+off
+	if off > end {
+		off = end
+	}
+	data := b[off:end]
+	g.l4, g.Payload = data, data
+	if err != nil {
+		if errors.Is(err, ErrTruncated) && (quoted || g.Truncated) {
+			g.Truncated = true
+			return nil
+		}
+		return err
+	}
+	fragment := later || g.FragExt() != nil && g.FragExt().More()
+	if later {
+		return nil // a later fragment: its data starts mid-transport
+	}
+	claimed := g.payloadLen() - (off - IPv6HeaderLen)
+	var hl, want int
+	switch next {
+	case ProtoTCP:
+		g.Layers |= LayerTCP
+		hl, err = g.TCP.decode(data, g.TransportOffset, prefix(quoted, "TCP"))
+		want = TCPHeaderLen
+	case ProtoUDP:
+		g.Layers |= LayerUDP
+		hl, err = g.UDP.decode(data, g.TransportOffset, prefix(quoted, "UDP"))
+		want = UDPHeaderLen
+		if err == nil {
+			ul := int(g.UDP.Length.Or(0))
+			switch {
+			case ul <= len(data):
+				data = data[:ul]
+			case fragment:
+			case ul > claimed && !quoted:
+				err = &ParseError{Layer: "UDP", Field: "length", Offset: g.TransportOffset + 4, Err: ErrMalformed,
+					Detail: fmt.Sprintf("UDP length %d > upper-layer length %d (payload length %d − %d bytes of extension headers)", ul, claimed, g.payloadLen(), off-IPv6HeaderLen)}
+			default:
+				g.Truncated = true
+			}
+		}
+	case ProtoICMPv6:
+		g.Layers |= LayerICMPv6
+		hl, err = g.ICMPv6.decode(data, g.TransportOffset, prefix(quoted, "ICMPv6"))
+		want = ICMPHeaderLen
+	default:
+		return nil
+	}
+	g.TransportLen = hl
+	g.Payload = data[min(hl, len(data)):]
+	g.PayloadOffset = g.TransportOffset + min(hl, len(data))
+	if err != nil && errors.Is(err, ErrTruncated) {
+		switch {
+		case quoted || fragment:
+			g.Truncated = g.Truncated || quoted
+			return nil
+		case want <= claimed && g.Truncated:
+			return nil // cut short: the payload length error says so
+		}
+		return &ParseError{Layer: layerOf(next), Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
+			Detail: fmt.Sprintf("payload length %d leaves %d bytes after the extension headers; the header has %d", g.payloadLen(), claimed, want)}
+	}
+	return err
+}
+
+func extLayer(quoted bool) string {
+	if quoted {
+		return "quoted IPv6 ext"
+	}
+	return "IPv6 ext"
+}
+
+func layerOf(p uint8) string {
+	switch p {
+	case ProtoTCP:
+		return "TCP"
+	case ProtoUDP:
+		return "UDP"
+	}
+	return "ICMPv6"
+}
+
+// finalDst6 is the destination the transport's pseudo-header uses: the last
+// address of a Routing header with segments left, else the IPv6 destination
+// (RFC 8200 §8.1).
+func (g *Datagram) finalDst6() [16]byte {
+	d := g.IPv6.Dst.As16()
+	for i := range g.NExt {
+		if a, ok := g.Ext[i].finalDst(); ok {
+			d = a
+		}
+	}
+	return d
+}
+
+func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []ChecksumResult {
+	if g.ipHdr == nil {
+		return dst
+	}
+	seg := g.l4
+	unverifiable := partial || g.Truncated
+	s, d := g.IPv6.Src.As16(), g.finalDst6()
+	addrs := pseudoAddrs6(&s, &d)
+	var r ChecksumResult
+	switch {
+	case g.Layers&LayerTCP != 0 && len(seg) >= 18:
+		r = ChecksumResult{Layer: LayerTCP, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[16:])}
+		if unverifiable {
+			r.Status = ChecksumUnverifiable
+		} else {
+			r.Want = ^fold(sum(seg[18:], sum(seg[:16], addrs+uint64(ProtoTCP)+uint64(len(seg)))))
+			r.Status, r.NegZero = status(r.Got, r.Want)
+		}
+	case g.Layers&LayerUDP != 0 && len(seg) >= 8:
+		r = ChecksumResult{Layer: LayerUDP, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[6:])}
+		ul := int(binary.BigEndian.Uint16(seg[4:]))
+		if partial || ul > len(seg) || ul < 8 {
+			r.Status = ChecksumUnverifiable
+			break
+		}
+		seg = seg[:ul]
+		r.Want = ^fold(sum(seg[8:], sum(seg[:6], addrs+uint64(ProtoUDP)+uint64(ul))))
+		if r.Want == 0 {
+			r.Want = 0xffff
+		}
+		if r.Got != r.Want {
+			// Zero included: IPv6 has no "no checksum" (RFC 8200 §8.1).
+			r.Status = ChecksumBad
+		}
+	case g.Layers&LayerICMPv6 != 0 && len(seg) >= 4:
+		r = ChecksumResult{Layer: LayerICMPv6, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[2:])}
+		if unverifiable {
+			r.Status = ChecksumUnverifiable
+		} else {
+			r.Want = ^fold(sum(seg[4:], sum(seg[:2], addrs+uint64(ProtoICMPv6)+uint64(len(seg)))))
+			r.Status, r.NegZero = status(r.Got, r.Want)
+		}
+	default:
+		return dst
+	}
+	return append(dst, r)
+}
