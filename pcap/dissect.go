@@ -54,7 +54,7 @@ func Dissect(p *Packet, d *craft.Decoded, sums []craft.ChecksumResult) (Dissecte
 	sums = d.Checksums(sums)
 	for i := start; i < len(sums); i++ {
 		c := &sums[i]
-		if c.Quoted || c.Status != craft.ChecksumBad || (c.Layer != craft.LayerTCP && c.Layer != craft.LayerUDP) {
+		if c.Quoted || c.Status != craft.ChecksumBad || (c.Layer != craft.LayerTCP && c.Layer != craft.LayerUDP) || d.Datagram.Layers&craft.LayerIPv4 == 0 {
 			continue
 		}
 		if c.Got == PseudoHeaderSum(&d.Datagram) {
