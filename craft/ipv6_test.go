@@ -385,3 +385,28 @@ func BenchmarkDecodeIPv6UDP(b *testing.B) {
 		_ = d.DecodeIP(in)
 	}
 }
+
+// A segment routing header (routing type 4) with no segment left decodes as
+// built, and the checksum holds; gopacket v1.6.0 cannot decode type 4, so
+// this case is checked here rather than in the gopacket matrix.
+func TestIPv6RoutingType4(t *testing.T) {
+	p := Packet{IPv6: &IPv6{Src: hc6, Dst: hs6}, IPv6Ext: []IPv6Ext{Routing(4, 0, append([]byte{0, 0, 0, 0}, hs6.AsSlice()...))},
+		UDP: &UDP{SrcPort: 40000, DstPort: 9999}, Payload: []byte("Hello\n")}
+	b, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Decoded{AcceptIPv6: true}
+	if err := d.DecodeIP(b); err != nil {
+		t.Fatal(err)
+	}
+	ex := d.Exts()
+	if len(ex) != 1 || ex[0].RoutingType() != 4 || ex[0].SegmentsLeft() != 0 || !d.Has(LayerUDP) {
+		t.Fatalf("decoded %+v", ex)
+	}
+	for _, c := range d.Checksums(nil) {
+		if c.Status != ChecksumGood {
+			t.Errorf("checksum %+v", c)
+		}
+	}
+}
