@@ -378,6 +378,7 @@ func scan(cfg *Config, sp *space, walk Walk, pk *craft.Packet, rx *listen.Listen
 	ticks := func(t time.Time) uint32 { return uint32(t.Sub(start)/StampTick) & stampMask }
 	rep = &Report{Stateless: true}
 	var r Result
+	newAnswers := 0 // answers since the last progress report
 	total, pending, attempt := uint64(0), uint64(0), 0
 	handle := func(p *listen.Packet) {
 		d := &p.Decoded
@@ -408,6 +409,7 @@ func scan(cfg *Config, sp *space, walk Walk, pk *craft.Packet, rx *listen.Listen
 		}
 		answered.set(i)
 		pending--
+		newAnswers++
 		at := p.Meta.Time
 		if at.IsZero() {
 			at = time.Now()
@@ -421,6 +423,12 @@ func scan(cfg *Config, sp *space, walk Walk, pk *craft.Packet, rx *listen.Listen
 	}
 	_, _, _ = rx.Stats()
 	id := uint16(time.Now().UnixNano())
+	progress := func(sent int) { // Config.OnProgress: counts since the last call
+		if cfg.OnProgress != nil {
+			cfg.OnProgress(sent, newAnswers)
+			newAnswers = 0
+		}
+	}
 	for ; attempt <= cfg.Retries && (attempt == 0 || pending > 0); attempt++ {
 		round := time.Now()
 		w := walk
@@ -466,6 +474,7 @@ func scan(cfg *Config, sp *space, walk Walk, pk *craft.Packet, rx *listen.Listen
 			if err := rx.Drain(handle); err != nil {
 				return nil, 0, err
 			}
+			progress(len(batch))
 			if cfg.Interval > 0 && len(batch) > 0 {
 				time.Sleep(time.Until(round.Add(time.Duration(k) * cfg.Interval)))
 			}
@@ -481,6 +490,7 @@ func scan(cfg *Config, sp *space, walk Walk, pk *craft.Packet, rx *listen.Listen
 			}
 			handle(p)
 		}
+		progress(0)
 	}
 	rep.Elapsed = time.Since(start)
 	probes = total

@@ -28,4 +28,7 @@ type FloodConfig struct {
 	Ring bool
 	// QdiscBypass: see SenderConfig.
 	QdiscBypass bool
+	// OnProgress, when set, is told after every batch how many frames it
+	// sent; workers call it concurrently. For a running count.
+	OnProgress func(frames int)
 }

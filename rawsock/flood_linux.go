@@ -149,6 +149,9 @@ func (cfg *FloodConfig) worker(c *Sender, w int, n uint64, start time.Time) (uin
 			}
 			rest = rest[m:]
 		}
+		if cfg.OnProgress != nil {
+			cfg.OnProgress(len(batch))
+		}
 		i += due
 	}
 	return sent, nil
@@ -192,6 +195,9 @@ func (cfg *FloodConfig) zeroCopy(ring *TxRing, w int, n uint64, start time.Time)
 		}
 		if err := ring.Flush(); err != nil {
 			return sent, err
+		}
+		if cfg.OnProgress != nil {
+			cfg.OnProgress(int(due))
 		}
 		i += due
 	}

@@ -138,3 +138,51 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 		}
 	})
 }
+
+// A flood longer than a second shows its running count on a terminal, and
+// -q silences it; the summary line comes either way.
+func TestFloodProgress(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	// 3000 packets at 2000 a second: about 1.5 s, through the batched path.
+	args := []string{"send", "udp", "--dst", "198.18.1.1", "--dport", "7", "--count", "3000", "--rate", "2000"}
+	for _, c := range []struct {
+		extra     []string
+		wantCount bool
+	}{{nil, true}, {[]string{"-q"}, false}} {
+		term := newTerminal(t)
+		var out bytes.Buffer
+		if err := l.Do(lab.Hc, func() error {
+			if code := run(append(append([]string{}, args...), c.extra...), &out, term.tty); code != 0 {
+				t.Errorf("send %v: exit %d", c.extra, code)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		seen := term.text()
+		if got := strings.Contains(seen, "send udp: ") && strings.Contains(seen, " sent, "); got != c.wantCount {
+			t.Errorf("send %v: running count shown %v, want %v:\n%q", c.extra, got, c.wantCount, seen)
+		}
+		if !strings.Contains(seen, "sent 3000 packets") || out.Len() != 0 {
+			t.Errorf("send %v: summary %q, stdout %q", c.extra, seen, out.String())
+		}
+	}
+}
+
+// A stateless scan longer than a second shows its running count too.
+func TestScanProgress(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	term := newTerminal(t)
+	var out bytes.Buffer
+	if err := l.Do(lab.Hc, func() error {
+		if code := run([]string{"probe", "tcp", "--dst", "198.18.1.1", "--ports", "1-2000", "--stateless", "--interval", "1ms", "--timeout", "300ms"}, &out, term.tty); code != 0 {
+			t.Errorf("probe: exit %d", code)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen := term.text(); !strings.Contains(seen, "probe tcp: ") || !strings.Contains(seen, " sent, ") {
+		t.Errorf("no running count for a 2 s stateless scan:\n%q", seen)
+	}
+}
