@@ -17,6 +17,7 @@ type fragOpts struct {
 	via    string
 	sender string
 	wait   time.Duration
+	quiet  bool
 }
 
 func newFragCmd() *cobra.Command {
@@ -50,21 +51,25 @@ and lets Hc's kernel do the fragmenting.`,
 	fs.StringVar(&o.sender, "sender", "craft", "craft: send the planned fragments; socket: an ordinary UDP socket, the kernel fragments")
 	fs.StringVar(&o.via, "via", "packet", "packet (AF_PACKET) or ip (raw socket: each fragment its own datagram)")
 	durationVar(fs, &o.wait, "wait", 0, "how long to wait for the application or an ICMP error (default: ipfrag_time + 1.5 s; at most 1m)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no live timeline on the terminal while it runs: only the story at the end")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		proto := "udp"
 		if len(args) == 1 {
 			proto = args[0]
 		}
-		return runFrag(cmd.OutOrStdout(), proto, pf, o)
+		return runFrag(cmd.OutOrStdout(), cmd.ErrOrStderr(), proto, pf, o)
 	}
 	return cmd
 }
 
 // runFrag checks the flags, runs the experiment and tells its story on out.
-func runFrag(out io.Writer, proto string, pf *packetFlags, o *fragOpts) error {
+func runFrag(out, errw io.Writer, proto string, pf *packetFlags, o *fragOpts) error {
 	cfg, err := fragConfig(proto, pf, o)
 	if err != nil {
 		return err
+	}
+	if !o.quiet && isTerminal(errw) {
+		cfg.OnEvent = liveTimeline(errw) // the events as they happen; the story follows
 	}
 	if os.Geteuid() != 0 {
 		return labErr(lab.ErrPermission)

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -184,5 +186,50 @@ func TestScanProgress(t *testing.T) {
 	}
 	if seen := term.text(); !strings.Contains(seen, "probe tcp: ") || !strings.Contains(seen, " sent, ") {
 		t.Errorf("no running count for a 2 s stateless scan:\n%q", seen)
+	}
+}
+
+// frag tells its events on a terminal as they happen, in time order —
+// fragments leaving Hc, reaching Hs, the application's read — before the
+// story; on a pipe, none of them.
+func TestFragLiveTimeline(t *testing.T) {
+	lab.RequireRoot(t)
+	term := newTerminal(t)
+	var out bytes.Buffer
+	if code := run([]string{"frag", "--size", "4000", "--frag", "1480"}, &out, term.tty); code != 0 {
+		t.Fatalf("frag: exit %d\n%s", code, out.String())
+	}
+	seen := term.text()
+	var times []float64
+	for _, line := range strings.Split(seen, "\n") {
+		var at float64
+		var rest string
+		if n, _ := fmt.Sscanf(strings.TrimSpace(line), "%f s %s", &at, &rest); n == 2 {
+			times = append(times, at)
+		}
+	}
+	for _, want := range []string{"Hc → fragment at offset 0", "Hc → fragment at offset 2960", "Hs ← fragment at offset 1480", "Hs's application read a datagram"} {
+		if !strings.Contains(seen, want) {
+			t.Errorf("live timeline lacks %q:\n%s", want, seen)
+		}
+	}
+	if !sort.Float64sAreSorted(times) || len(times) < 7 {
+		t.Errorf("timeline times %v: want 7 or more, in order", times)
+	}
+	if !strings.Contains(out.String(), "the application received the datagram once, whole") {
+		t.Errorf("the story is missing:\n%s", out.String())
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out.Reset()
+	if code := run([]string{"frag", "--size", "4000", "--frag", "1480"}, &out, w); code != 0 {
+		t.Fatalf("frag on a pipe: exit %d", code)
+	}
+	w.Close()
+	if errs, _ := io.ReadAll(r); strings.Contains(string(errs), "Hc → ") {
+		t.Errorf("a pipe got the live timeline: %q", errs)
 	}
 }

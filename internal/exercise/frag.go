@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -56,6 +57,11 @@ type FragConfig struct {
 	// SrcMAC and DstMAC, when not nil, replace the route's addresses in
 	// the Ethernet header (ViaPacket).
 	SrcMAC, DstMAC *craft.MAC
+	// OnEvent, if not nil, is told the experiment's events as they happen,
+	// in time order, timed from the first send: each fragment leaving Hc
+	// and reaching the destination, the application's reads, the ICMP
+	// coming back. It must not block for long.
+	OnEvent func(at time.Duration, what string)
 }
 
 // FragReport is what a fragmentation experiment observed. Write tells it.
@@ -145,19 +151,38 @@ func Frag(cfg FragConfig) (*FragReport, error) {
 	defer atHc.Close()
 	recHc, recTarget := listen.Record(atHc, 0), listen.Record(atTarget, 0)
 
+	sendStart := time.Now()
 	if err := l.Do(lab.Hc, func() error { return cfg.send(rep) }); err != nil {
 		recHc.Stop()
 		recTarget.Stop()
 		stopApp()
 		return nil, err
 	}
-	// Wait for the application, or for the receiver to give up.
-	select {
-	case <-appDone:
-		time.Sleep(150 * time.Millisecond) // duplicates and stragglers
-	case <-time.After(wait):
+	// Wait for the application, or for the receiver to give up, telling
+	// the events as they come.
+	live := &fragLive{cfg: &cfg, start: sendStart, host: rep.Host}
+	deadline := time.After(wait)
+	var linger <-chan time.Time
+	tick := time.NewTicker(50 * time.Millisecond)
+waiting:
+	for {
+		select {
+		case <-appDone:
+			live.event(time.Now(), fmt.Sprintf("%s's application read a datagram", rep.Host))
+			if linger == nil {
+				linger = time.After(150 * time.Millisecond) // duplicates and stragglers
+			}
+		case <-tick.C:
+			live.poll(recHc.Snapshot(), recTarget.Snapshot(), false)
+		case <-linger:
+			break waiting
+		case <-deadline:
+			break waiting
+		}
 	}
+	tick.Stop()
 	hcSeen, targetSeen := recHc.Stop(), recTarget.Stop()
+	live.poll(hcSeen, targetSeen, true)
 	stopApp()
 	rep.observe(pk, hcSeen, targetSeen, fragTime)
 	return rep, nil
@@ -335,4 +360,86 @@ func (rep *FragReport) observe(pk *craft.Packet, hcSeen, targetSeen []listen.Cap
 		rep.Reassembly = append(rep.Reassembly, ev)
 		rep.Complete = rep.Complete || ev.Complete
 	}
+}
+
+// fragLive tells a frag experiment's frames as events while it runs:
+// frames are told in kernel-timestamp order, each once its time is 100 ms
+// past, so that a frame the other recorder has not handed over yet cannot
+// come out of order.
+type fragLive struct {
+	cfg        *FragConfig
+	start      time.Time
+	host       string
+	hc, target int // frames of each recording told so far
+	last       time.Time
+}
+
+func (f *fragLive) event(at time.Time, what string) {
+	if f.cfg.OnEvent == nil {
+		return
+	}
+	if at.Before(f.last) {
+		at = f.last // an application read seen after a frame told later
+	}
+	f.last = at
+	f.cfg.OnEvent(at.Sub(f.start), what)
+}
+
+func (f *fragLive) poll(hc, target []listen.Captured, all bool) {
+	if f.cfg.OnEvent == nil {
+		return
+	}
+	type ev struct {
+		t    time.Time
+		what string
+	}
+	var evs []ev
+	ripe := time.Now().Add(-100 * time.Millisecond)
+	var d craft.Decoded
+	take := func(caps []listen.Captured, from *int, describe func(*craft.Decoded, bool) string) {
+		for ; *from < len(caps); *from++ {
+			c := caps[*from]
+			if !all && c.Meta.Time.After(ripe) {
+				return
+			}
+			if d.DecodeFrame(c.Frame) != nil && d.Layers&craft.LayerIPv4 == 0 {
+				continue
+			}
+			if s := describe(&d, c.Meta.Outgoing); s != "" {
+				evs = append(evs, ev{c.Meta.Time, s})
+			}
+		}
+	}
+	take(hc, &f.hc, func(d *craft.Decoded, out bool) string {
+		switch {
+		case out && d.IPv4.Dst == f.cfg.Packet.IPv4.Dst && d.Layers&craft.LayerIPv4 != 0:
+			return "Hc → " + fragWords(d)
+		case !out && d.Has(craft.LayerICMP):
+			return "Hc ← " + d.Summary()
+		}
+		return ""
+	})
+	take(target, &f.target, func(d *craft.Decoded, out bool) string {
+		if !out && d.Layers&craft.LayerIPv4 != 0 && d.IPv4.Src == lab.AddrHc {
+			return f.host + " ← " + fragWords(d)
+		}
+		return ""
+	})
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].t.Before(evs[j].t) })
+	for _, e := range evs {
+		f.event(e.t, e.what)
+	}
+}
+
+// fragWords names a datagram or fragment as the timeline does.
+func fragWords(d *craft.Decoded) string {
+	ip := &d.IPv4
+	if !ip.IsFragment() {
+		return fmt.Sprintf("whole datagram, IP ID 0x%04x", ip.ID)
+	}
+	more := ""
+	if ip.Flags&craft.FlagMF != 0 {
+		more = ", MF"
+	}
+	return fmt.Sprintf("fragment at offset %d, IP ID 0x%04x%s", int(ip.FragOff)*8, ip.ID, more)
 }
