@@ -75,8 +75,13 @@ func (m *macValue) Set(s string) error {
 	m.m = v
 	return nil
 }
-func (m *macValue) String() string { return m.m.String() }
-func (m *macValue) Type() string   { return "MAC" }
+func (m *macValue) String() string {
+	if m.m == (craft.MAC{}) {
+		return "" // unset: help shows no default (the route's, or none)
+	}
+	return m.m.String()
+}
+func (m *macValue) Type() string { return "MAC" }
 
 // tcpFlagsValue is a set of TCP control bits as letters.
 type tcpFlagsValue struct{ f uint8 }

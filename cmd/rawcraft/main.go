@@ -143,6 +143,9 @@ func strictArgs(c *cobra.Command) {
 			if err := cmd.ValidateRequiredFlags(); err != nil {
 				return usageError{err}
 			}
+			if err := exclusiveError(cmd); err != nil {
+				return err
+			}
 			if err := cmd.ValidateFlagGroups(); err != nil {
 				return usageError{err}
 			}
@@ -259,4 +262,33 @@ func flagError(_ *cobra.Command, err error) error {
 		return usagef("--%s %q: %v", iv.GetFlag().Name, iv.GetValue(), iv.Unwrap())
 	}
 	return usageError{err}
+}
+
+// exclusiveError names, as rawcraft's other usage errors do, two flags
+// given together that MarkFlagsMutuallyExclusive keeps apart.
+func exclusiveError(cmd *cobra.Command) error {
+	var err error
+	fs := cmd.Flags()
+	fs.Visit(func(f *pflag.Flag) {
+		if err != nil {
+			return
+		}
+		for _, g := range f.Annotations["cobra_annotation_mutually_exclusive"] {
+			for _, other := range strings.Fields(g) {
+				if other != f.Name && fs.Changed(other) {
+					err = usagef("%s and %s: give one or the other", flagShown(f), flagShown(fs.Lookup(other)))
+					return
+				}
+			}
+		}
+	})
+	return err
+}
+
+// flagShown is a flag as the user gave it: --hex, --rate max.
+func flagShown(f *pflag.Flag) string {
+	if f.Value.Type() == "bool" {
+		return "--" + f.Name
+	}
+	return "--" + f.Name + " " + f.Value.String()
 }

@@ -50,7 +50,7 @@ func TestBadInputExits2(t *testing.T) {
 		{[]string{"build", "udp", "--data-file", "/nonexistent/x"}, "no such file"},
 		{[]string{"build", "arp", "--dport", "1"}, "does not apply to ARP"},
 		{[]string{"build", "tcp", "--src-mac", "zz:00:00:00:00:00"}, "not a MAC address"},
-		{[]string{"build", "tcp", "--hex", "--json"}, "none of the others"},
+		{[]string{"build", "tcp", "--hex", "--json"}, "--hex and --json: give one or the other"},
 		{[]string{"build", "tcp", "extra"}, `unexpected argument "extra"`},
 		{[]string{"build", "tcp", "--bogus"}, "unknown flag"},
 		{[]string{"checksum"}, "no DATA"},

@@ -63,6 +63,14 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 		if v6 {
 			return p.build6(proto, s6, d6, out)
 		}
+	} else {
+		// Commands that send IPv4 only (send, probe, frag…) still read the
+		// IPv6 header's flags: refuse them rather than drop them silently.
+		for _, n := range ipv6Only {
+			if p.set(n) {
+				return nil, usagef("--%s is an IPv6 header field, and this command sends IPv4 only (IPv6 sending is not built yet)", n)
+			}
+		}
 	}
 	if p.set("pointer") && (proto != "icmp" || p.icmpType.v != uint64(craft.ICMPParamProblem)) {
 		return nil, usagef("--pointer %d: only parameter problem (icmp --type 12) carries a pointer", p.pointer.v)

@@ -144,6 +144,10 @@ func openCapture(name string, in io.Reader, link string) (*pcap.File, func() err
 		if err != nil {
 			return nil, nil, usagef("%s: %v", name, errReason(err))
 		}
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			f.Close()
+			return nil, nil, usagef("%s: is a directory, not a capture file", name)
+		}
 		r, closeFn = f, f.Close
 	}
 	pf, err := pcap.Open(r)
@@ -183,9 +187,14 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 	}
 	defer closeFn()
 	rp := new(readPacket)
+	numbered := false // a packet whose number --packet names exists
 	for n := 1; ; n++ {
 		p, err := pf.Next()
 		if err == io.EOF {
+			switch {
+			case !numbered && len(flt.ranges) > 0 && n > 1:
+				return pf, usagef("--packet %s: the capture has %d packet%s", o.packets, n-1, map[bool]string{true: "", false: "s"}[n == 2])
+			}
 			return pf, nil
 		}
 		if err != nil {
@@ -194,6 +203,7 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 		if pf.Format == pcap.FormatHex && p.LinkType != pf.LinkType {
 			p.LinkType = pf.LinkType
 		}
+		numbered = numbered || inRanges(flt.ranges, n)
 		*rp = readPacket{n: n, p: p}
 		decodeCaptured(rp)
 		if !flt.keep(rp) {

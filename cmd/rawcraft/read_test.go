@@ -215,7 +215,7 @@ func TestReadBadInput(t *testing.T) {
 		{[]string{"read", "/nonexistent/c.pcap"}, "no such file"},
 		{[]string{"read", radio}, "IEEE802_11_RADIOTAP (127)"},
 		{[]string{"read", notCapture}, "magic 7f454c46"},
-		{[]string{"read", file, "--json", "--explain"}, "none of the others"},
+		{[]string{"read", file, "--json", "--explain"}, "give one or the other"},
 	} {
 		out, errs, code := runRoot(t, "", tc.args...)
 		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, tc.want) {

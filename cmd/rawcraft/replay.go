@@ -76,8 +76,8 @@ Other packets that came back between the capture's hosts are listed too.`,
   sudo rawcraft lab exec hc -- rawcraft replay run.pcap
   # a capture from elsewhere, aimed at the lab's server, from the client's address
   sudo rawcraft lab exec hc -- rawcraft replay capture.pcapng --src 198.18.1.3 --dst 198.18.1.1 --src-mac route --dst-mac route --rate 10
-  # hex from a bug report (an IPv4 datagram)
-  echo 4500001c0001000040117b... | sudo rawcraft lab exec hc -- rawcraft replay - --link raw`,
+  # hex from a bug report (an IPv4 datagram: an echo request from Hc to Hs)
+  echo 4500001c000100004001ecb7c6120103c61201010800f7ff00000000 | sudo rawcraft lab exec hc -- rawcraft replay - --link raw`,
 		Args: cobra.ExactArgs(1),
 	}
 	fs := cmd.Flags()

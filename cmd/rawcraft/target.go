@@ -99,6 +99,11 @@ func resolveName(name string) (netip.Addr, error) {
 	if name == "" || strings.ContainsAny(name, " \t:") {
 		return netip.Addr{}, fmt.Errorf("%q: not an IPv4 address or host name", name)
 	}
+	if strings.Trim(name, "0123456789.") == "" {
+		// Digits and dots only: an address written wrong, never a name to
+		// ask DNS about (RFC 1123 §2.1: a name's last label is not numeric).
+		return netip.Addr{}, fmt.Errorf("%q: not an IPv4 address: four numbers 0 to 255 separated by dots, like 198.18.1.1", name)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	as, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", name)

@@ -105,7 +105,7 @@ func b2i(b bool) int {
 }
 
 func traceSummary(r *probe.TraceReport) string {
-	s := fmt.Sprintf("%d probes in %d hops, %v", r.Sent, len(r.Hops), r.Elapsed.Round(time.Millisecond))
+	s := fmt.Sprintf("%d probe%s in %d hop%s, %v", r.Sent, plural(r.Sent), len(r.Hops), plural(len(r.Hops)), r.Elapsed.Round(time.Millisecond))
 	switch {
 	case r.Stopped:
 		s += "; interrupted: the path so far"
