@@ -487,7 +487,16 @@ func exOpen(x *run) error {
 	cli := x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 1, 0))
 	_ = cli.wait(5 * time.Second)
 	_ = srv.wait(3 * time.Second)
-	segs := decoded(atHc.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return d.Has(craft.LayerTCP) })
+	isTCP := func(d *craft.Decoded, c *listen.Captured) bool { return d.Has(craft.LayerTCP) }
+	// The programs have ended, but on a busy machine the capture may not yet
+	// have read every segment: wait (at most 3 s) until both FINs are in.
+	isFIN := func(d *craft.Decoded, c *listen.Captured) bool { return isTCP(d, c) && d.TCP.Flags&craft.TCPFin != 0 }
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if len(decoded(atHc.Snapshot(), isFIN)) >= 2 {
+			break
+		}
+	}
+	segs := decoded(atHc.Stop(), isTCP)
 	if len(segs) < 3 {
 		x.differ("only %d segments captured", len(segs))
 		return nil
