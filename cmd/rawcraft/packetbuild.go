@@ -118,28 +118,10 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 	hdr := 0
 	switch proto {
 	case "tcp":
-		flags := craft.TCPSyn
-		if p.set("flags") {
-			flags = p.tcpFlags.f
-		}
-		t := &craft.TCP{SrcPort: uint16(p.sport.v), DstPort: uint16(p.dport.v), Seq: uint32(p.seq.v), Ack: uint32(p.ack.v),
-			Flags: flags, Window: uint16(p.win.v), Urgent: uint16(p.urg.v), Options: p.tcpOpt.b}
-		if p.set("data-offset") {
-			t.DataOffset = craft.Set(uint8(p.doff.v))
-		}
-		if p.set("csum") {
-			t.Checksum = craft.Set(uint16(p.csum.v))
-		}
-		pk.TCP, hdr = t, t.Len()
+		pk.TCP = p.tcpHeader()
+		hdr = pk.TCP.Len()
 	case "udp":
-		u := &craft.UDP{SrcPort: uint16(p.sport.v), DstPort: uint16(p.dport.v)}
-		if p.set("udp-len") {
-			u.Length = craft.Set(uint16(p.udpLen.v))
-		}
-		if p.set("csum") {
-			u.Checksum = craft.Set(uint16(p.csum.v))
-		}
-		pk.UDP, hdr = u, craft.UDPHeaderLen
+		pk.UDP, hdr = p.udpHeader(), craft.UDPHeaderLen
 	case "icmp":
 		c := &craft.ICMP{Type: uint8(p.icmpType.v), Code: uint8(p.icmpCode.v)}
 		if p.set("csum") {
@@ -213,4 +195,36 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 		out.frames = append(out.frames, frame{bytes: b, frag: pc.frag})
 	}
 	return out, nil
+}
+
+// tcpHeader is the TCP header the flags describe, the same over IPv4 and
+// IPv6: a SYN unless --flags says otherwise; --data-offset and --csum
+// override what Build would compute.
+func (p *packetFlags) tcpHeader() *craft.TCP {
+	flags := craft.TCPSyn
+	if p.set("flags") {
+		flags = p.tcpFlags.f
+	}
+	t := &craft.TCP{SrcPort: uint16(p.sport.v), DstPort: uint16(p.dport.v), Seq: uint32(p.seq.v), Ack: uint32(p.ack.v),
+		Flags: flags, Window: uint16(p.win.v), Urgent: uint16(p.urg.v), Options: p.tcpOpt.b}
+	if p.set("data-offset") {
+		t.DataOffset = craft.Set(uint8(p.doff.v))
+	}
+	if p.set("csum") {
+		t.Checksum = craft.Set(uint16(p.csum.v))
+	}
+	return t
+}
+
+// udpHeader is the UDP header the flags describe; --udp-len and --csum
+// override what Build would compute.
+func (p *packetFlags) udpHeader() *craft.UDP {
+	u := &craft.UDP{SrcPort: uint16(p.sport.v), DstPort: uint16(p.dport.v)}
+	if p.set("udp-len") {
+		u.Length = craft.Set(uint16(p.udpLen.v))
+	}
+	if p.set("csum") {
+		u.Checksum = craft.Set(uint16(p.csum.v))
+	}
+	return u
 }

@@ -26,30 +26,12 @@ func (p *packetFlags) build6(proto string, src, dst netip.Addr, out *built) (*bu
 	hdr := 0
 	switch proto {
 	case "tcp":
-		flags := craft.TCPSyn
-		if p.set("flags") {
-			flags = p.tcpFlags.f
-		}
-		t := &craft.TCP{SrcPort: uint16(p.sport.v), DstPort: uint16(p.dport.v), Seq: uint32(p.seq.v), Ack: uint32(p.ack.v),
-			Flags: flags, Window: uint16(p.win.v), Urgent: uint16(p.urg.v), Options: p.tcpOpt.b}
-		if p.set("data-offset") {
-			t.DataOffset = craft.Set(uint8(p.doff.v))
-		}
-		if p.set("csum") {
-			t.Checksum = craft.Set(uint16(p.csum.v))
-		}
-		pk.TCP, hdr = t, t.Len()
+		pk.TCP = p.tcpHeader()
+		hdr = pk.TCP.Len()
 	case "udp":
-		u := &craft.UDP{SrcPort: uint16(p.sport.v), DstPort: uint16(p.dport.v)}
-		if p.set("udp-len") {
-			u.Length = craft.Set(uint16(p.udpLen.v))
-		}
-		if p.set("csum") {
-			// --csum 0 writes zero, which RFC 8200 §8.1 forbids: the
-			// explanation flags it and receivers drop the datagram.
-			u.Checksum = craft.Set(uint16(p.csum.v))
-		}
-		pk.UDP, hdr = u, craft.UDPHeaderLen
+		// --csum 0 writes zero, which RFC 8200 §8.1 forbids: the
+		// explanation flags it and receivers drop the datagram.
+		pk.UDP, hdr = p.udpHeader(), craft.UDPHeaderLen
 	case "icmp":
 		c, q, err := p.icmpv6()
 		if err != nil {
