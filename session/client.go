@@ -56,8 +56,7 @@ type Client struct {
 	// ghost's, or this host's), port, ISN, SYN options and sockets.
 	Config Config
 
-	stopARP  func()
-	removeFW func() error
+	held
 }
 
 // NewClient resolves the route to cfg.Dst (rawsock.Resolve), applies the
@@ -177,18 +176,7 @@ func (c *Client) Close() error {
 		c.Config.Tx.Close()
 		c.Config.Tx = nil
 	}
-	if c.stopARP != nil {
-		c.stopARP()
-		c.stopARP = nil
-	}
-	if c.removeFW != nil {
-		remove := c.removeFW
-		c.removeFW = nil
-		if err := remove(); err != nil {
-			return fmt.Errorf("removing the firewall guard: %w", err)
-		}
-	}
-	return nil
+	return c.release()
 }
 
 // openOn opens, on ifi, a listener with filter f and a send-only AF_PACKET

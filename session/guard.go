@@ -149,3 +149,27 @@ func guardOwner(name string) (owner.Owner, bool) {
 	o, err := owner.Parse(strings.Replace(rest, "_", ".", 1))
 	return o, err == nil
 }
+
+// held is what a Client or Server holds while open: the ARP answerer for a
+// ghost address or the firewall rule, whichever guard it took.
+type held struct {
+	stopARP  func()
+	removeFW func() error
+}
+
+// release stops the ARP answerer and removes the firewall rule, once each;
+// its error is the rule's removal's.
+func (h *held) release() error {
+	if h.stopARP != nil {
+		h.stopARP()
+		h.stopARP = nil
+	}
+	if h.removeFW != nil {
+		remove := h.removeFW
+		h.removeFW = nil
+		if err := remove(); err != nil {
+			return fmt.Errorf("removing the firewall guard: %w", err)
+		}
+	}
+	return nil
+}

@@ -106,8 +106,7 @@ type Server struct {
 	mac       craft.MAC
 	rx        *listen.Listener
 	tx        *rawsock.Conn
-	stopARP   func()
-	removeFW  func() error
+	held
 }
 
 // NewServer checks cfg, finds the interface Addr is on (its own address,
@@ -216,18 +215,7 @@ func (s *Server) Close() error {
 		s.tx.Close()
 		s.tx = nil
 	}
-	if s.stopARP != nil {
-		s.stopARP()
-		s.stopARP = nil
-	}
-	if s.removeFW != nil {
-		remove := s.removeFW
-		s.removeFW = nil
-		if err := remove(); err != nil {
-			return fmt.Errorf("removing the firewall guard: %w", err)
-		}
-	}
-	return nil
+	return s.release()
 }
 
 // Run waits for a client's SYN, answers it, receives by the config's rules
