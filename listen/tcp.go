@@ -44,9 +44,17 @@ const (
 	TCPWindowUpdate
 	// TCPWindowFull: the segment fills the window the peer last advertised.
 	TCPWindowFull
+	// TCPOutOfOrder: the segment's sequence numbers lie below the flow's
+	// next sequence number, no earlier frame of the capture carried them,
+	// and it came within one handshake round trip (3 ms when the handshake
+	// was not seen) of the segment that last advanced the flow, as
+	// Wireshark's tcp.analysis.out_of_order: the network reordered it
+	// before the capture point. Later than that it is a retransmission of a
+	// copy lost before the capture point.
+	TCPOutOfOrder
 )
 
-var tcpNoteNames = [...]string{"retransmission", "duplicate ACK", "zero window", "zero-window probe", "keep-alive", "window update", "window full"}
+var tcpNoteNames = [...]string{"retransmission", "duplicate ACK", "zero window", "zero-window probe", "keep-alive", "window update", "window full", "out-of-order"}
 
 // Has says whether n includes every bit of m.
 func (n TCPNote) Has(m TCPNote) bool { return m != 0 && n&m == m }
@@ -71,7 +79,7 @@ type TCPEvent struct {
 	Flow  Flow
 	Seq   uint32
 	Len   int
-	Copy  int           // retransmission: 2 for the first retransmission (the second copy)
+	Copy  int           // retransmission: 2 for the first retransmission (the second copy); 1 when the capture holds no earlier copy
 	Since time.Duration // retransmission: time since the previous copy
 	Ratio float64       // retransmission: Since divided by the previous interval (≈2 under RFC 6298 back-off)
 	Dups  int           // duplicate ACK: how many so far
@@ -113,21 +121,43 @@ type flowState struct {
 	nextSeq  uint32 // highest sequence number sent + 1
 	seen     bool
 	lastAck  uint32
-	lastWin  uint16 // the window field as sent
+	lastAckT time.Time // when the flow last sent an ACK
+	lastWin  uint16    // the window field as sent
 	winSeen  bool
 	ackSeen  bool
 	dups     int
 	synScale int // the SYN's window scale option, clamped to 14; -1 none seen; -2 SYN without the option
 	segments map[uint32]*Segment
+	// nextSeqTime is when nextSeq last advanced.
+	nextSeqTime time.Time
+	conn        *connState
+}
+
+// connState is what both directions of a connection share.
+type connState struct {
+	synTime  time.Time     // the latest SYN without ACK
+	firstRTT time.Duration // from that SYN to the first segment with ACK and no SYN
+}
+
+// outOfOrderWindow is how soon after the flow last advanced a segment below
+// it counts as reordered rather than resent: the handshake's round trip, or
+// 3 ms when the handshake was not seen (Wireshark's rule).
+func (c *connState) outOfOrderWindow() time.Duration {
+	if c.firstRTT > 0 {
+		return c.firstRTT
+	}
+	return 3 * time.Millisecond
 }
 
 // TCPAnalyzer watches TCP segments go by and notices what Wireshark's TCP
 // analysis notices — retransmissions (with the interval since the previous
-// copy, the article's Exercise 5), duplicate ACKs, zero windows and their
-// probes, keep-alives, window updates, full windows — by the same rules as
-// Wireshark's packet-tcp.c, so that the two agree segment by segment. It is
-// bounded: at most MaxFlows flows (default 1024) are followed, the rest
-// ignored.
+// copy, the article's Exercise 5), out-of-order segments, duplicate ACKs,
+// zero windows and their probes, keep-alives, window updates, full windows —
+// by the rules of Wireshark's packet-tcp.c, so that the two agree segment by
+// segment, but for one: a segment the capture has already carried is a
+// retransmission, where Wireshark, judging by timing alone, may call it
+// out-of-order. It is bounded: at most MaxFlows flows (default 1024) are
+// followed, the rest ignored, and at most 4096 segments per flow remembered.
 type TCPAnalyzer struct {
 	MaxFlows int
 	flows    map[Flow]*flowState
@@ -148,6 +178,11 @@ func (a *TCPAnalyzer) state(f Flow) *flowState {
 			return nil
 		}
 		st = &flowState{segments: map[uint32]*Segment{}, synScale: -1}
+		if rev := a.flows[Flow{Src: f.Dst, Dst: f.Src, SrcPort: f.DstPort, DstPort: f.SrcPort}]; rev != nil {
+			st.conn = rev.conn
+		} else {
+			st.conn = &connState{}
+		}
 		a.flows[f] = st
 	}
 	return st
@@ -182,6 +217,12 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 	ev := TCPEvent{Flow: f, Seq: t.Seq, Len: n}
 	if t.Flags&craft.TCPSyn != 0 {
 		st.synScale = -2
+	}
+	switch c := st.conn; {
+	case t.Flags&(craft.TCPSyn|craft.TCPAck) == craft.TCPSyn:
+		c.synTime, c.firstRTT = p.Meta.Time, 0
+	case t.Flags&(craft.TCPSyn|craft.TCPAck) == craft.TCPAck && c.firstRTT == 0 && !c.synTime.IsZero():
+		c.firstRTT = max(p.Meta.Time.Sub(c.synTime), 1)
 	}
 	for off := 0; off < len(t.Options); {
 		o, next, err := craft.NextOption(t.Options, off)
@@ -239,8 +280,12 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 		} else if ack && (!st.ackSeen || t.Ack != st.lastAck) {
 			st.dups = 0
 		}
-		if seqLen > 0 && st.seen && int32(t.Seq-st.nextSeq) < 0 {
-			seg := st.segments[t.Seq]
+		seg := st.segments[t.Seq]
+		switch {
+		case seqLen > 0 && st.seen && int32(t.Seq-st.nextSeq) < 0 && seg == nil && !fastRetransmit(t.Seq, rev, p.Meta.Time) &&
+			p.Meta.Time.Sub(st.nextSeqTime) < st.conn.outOfOrderWindow() && t.Seq+seqLen != st.nextSeq:
+			ev.Note |= TCPOutOfOrder
+		case seqLen > 0 && st.seen && int32(t.Seq-st.nextSeq) < 0:
 			if seg == nil {
 				seg = &Segment{Flow: f, Seq: t.Seq, Len: n}
 				st.segments[t.Seq] = seg
@@ -259,7 +304,7 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 					ev.Ratio = float64(iv[len(iv)-1]) / float64(iv[len(iv)-2])
 				}
 			}
-		} else if seqLen > 0 && len(st.segments) < 4096 {
+		case seqLen > 0 && len(st.segments) < 4096:
 			st.segments[t.Seq] = &Segment{Flow: f, Seq: t.Seq, Len: n, Copies: []time.Time{p.Meta.Time}}
 		}
 	}
@@ -267,13 +312,21 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 	// closed, and the probe is repeated at the same number (as Wireshark
 	// counts it).
 	if end := t.Seq + seqLen; !ev.Note.Has(TCPZeroWindowProbe) && (!st.seen || int32(end-st.nextSeq) > 0) {
-		st.nextSeq, st.seen = end, true
+		st.nextSeq, st.seen, st.nextSeqTime = end, true, p.Meta.Time
 	}
 	if ack {
-		st.lastAck, st.ackSeen = t.Ack, true
+		st.lastAck, st.ackSeen, st.lastAckT = t.Ack, true, p.Meta.Time
 	}
 	st.lastWin, st.winSeen = t.Window, true
 	return ev
+}
+
+// fastRetransmit says whether a segment at seq answers the peer's duplicate
+// ACKs: at least two of them asked for seq, the last less than 20 ms ago
+// (Wireshark's fast-retransmission rule; RFC 5681 §3.2 waits for three, but
+// the capture may have missed one).
+func fastRetransmit(seq uint32, rev *flowState, at time.Time) bool {
+	return rev != nil && rev.dups >= 2 && rev.lastAck == seq && at.Sub(rev.lastAckT) < 20*time.Millisecond
 }
 
 func be32(b []byte) uint32 {
@@ -302,6 +355,10 @@ func (ev TCPEvent) Text() string {
 		}
 		switch n {
 		case TCPRetransmission:
+			if ev.Copy <= 1 {
+				parts = append(parts, fmt.Sprintf("retransmission of seq %d: below the flow's next sequence number, with no earlier copy in this capture (lost before the capture point, or sent before the capture began)", ev.Seq))
+				continue
+			}
 			s := fmt.Sprintf("retransmission: copy %d of seq %d, %.3f s after the previous", ev.Copy, ev.Seq, ev.Since.Seconds())
 			if ev.Ratio > 0 {
 				s += fmt.Sprintf(" (×%.2f)", ev.Ratio)
@@ -319,6 +376,8 @@ func (ev TCPEvent) Text() string {
 			parts = append(parts, fmt.Sprintf("window update: %d bytes", ev.Window))
 		case TCPWindowFull:
 			parts = append(parts, "window full: this segment fills the peer's advertised window")
+		case TCPOutOfOrder:
+			parts = append(parts, fmt.Sprintf("out-of-order: seq %d lies below data already seen and arrived within a round trip of it — reordered before the capture point", ev.Seq))
 		}
 	}
 	if ev.NSACK > 0 {

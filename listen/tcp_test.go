@@ -62,3 +62,39 @@ func TestTCPAnalyzer(t *testing.T) {
 		t.Errorf("intervals %v", iv)
 	}
 }
+
+// Captured bytes are untrusted: the analyzer takes any frames, in any order
+// and at any times, without panicking, and stays within its bounds.
+func FuzzTCPAnalyzer(f *testing.F) {
+	syn := frame(f, craft.Packet{IPv4: &craft.IPv4{Src: hc, Dst: hs}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1, Flags: craft.TCPSyn,
+		Options: craft.AppendTCPOptWScale(craft.AppendTCPOptSACKOK(nil), 14)}})
+	data := frame(f, craft.Packet{IPv4: &craft.IPv4{Src: hc, Dst: hs}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 2, Flags: craft.TCPAck, Window: 0}, Payload: []byte("x")})
+	ack := frame(f, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &craft.TCP{SrcPort: 9999, DstPort: 40000, Seq: 7, Ack: 2, Flags: craft.TCPAck,
+		Options: []byte{1, 1, 5, 10, 0, 0, 0, 3, 0, 0, 0, 9}}})
+	f.Add(syn, data, ack, int64(1000))
+	f.Add(data, data, data, int64(-5))
+	f.Fuzz(func(t *testing.T, a, b, c []byte, step int64) {
+		an := NewTCPAnalyzer()
+		an.MaxFlows = 2
+		at := time.Unix(0, 0)
+		for i := 0; i < 30; i++ {
+			fr := [][]byte{a, b, c}[i%3]
+			var p Packet
+			p.Frame = fr
+			p.Meta.Time = at
+			p.Err = p.Decoded.DecodeFrame(fr)
+			ev := an.Add(&p)
+			_ = ev.Text()
+			if ev.NSACK > len(ev.SACK) || ev.Scale > 14 {
+				t.Fatalf("event out of bounds: %+v", ev)
+			}
+			at = at.Add(time.Duration(step))
+		}
+		if len(an.flows) > 2 {
+			t.Fatalf("%d flows followed, MaxFlows 2", len(an.flows))
+		}
+		for _, s := range an.Retransmitted() {
+			_ = s.Describe()
+		}
+	})
+}

@@ -72,6 +72,24 @@ func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
 		{at: 1901 * ms, from: "s", seq: 5001, ack: 2325, flags: A, win: 64, wantNote: TCPWindowUpdate, wantWindow: 64 << 10},
 		{at: 1902 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 200, wantWindow: 502 << 7},
 		{at: 2200 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 200, wantNote: TCPRetransmission, wantWindow: 502 << 7},
+		// Below the flow's edge, never seen, within the handshake's 2 ms of
+		// the segment above it: reordered.
+		{at: 2300 * ms, from: "c", seq: 2725, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 2301 * ms, from: "c", seq: 2525, ack: 5001, flags: P, win: 502, n: 200, wantNote: TCPOutOfOrder, wantWindow: 502 << 7},
+		// Never seen, but 50 ms late: a copy lost before the capture point.
+		{at: 2400 * ms, from: "c", seq: 3025, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 2450 * ms, from: "c", seq: 2825, ack: 5001, flags: P, win: 502, n: 200, wantNote: TCPRetransmission, wantWindow: 502 << 7},
+		// Seen before and soon after a higher segment: Wireshark's timing
+		// says out-of-order, the capture's earlier copy says resent.
+		{at: 2460 * ms, from: "c", seq: 3125, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 2460*ms + 500*time.Microsecond, from: "c", seq: 3025, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPRetransmission, wantWindow: 502 << 7},
+		// A hole never seen, filled 1 ms after the segment above it — but
+		// two duplicate ACKs asked for it: a fast retransmission.
+		{at: 2500 * ms, from: "c", seq: 3325, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 2500*ms + 200*time.Microsecond, from: "s", seq: 5001, ack: 3225, flags: A, win: 64, wantWindow: 64 << 10},
+		{at: 2500*ms + 400*time.Microsecond, from: "s", seq: 5001, ack: 3225, flags: A, win: 64, wantNote: TCPDupAck, wantWindow: 64 << 10},
+		{at: 2500*ms + 600*time.Microsecond, from: "s", seq: 5001, ack: 3225, flags: A, win: 64, wantNote: TCPDupAck, wantWindow: 64 << 10},
+		{at: 2501 * ms, from: "c", seq: 3225, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPRetransmission, wantWindow: 502 << 7},
 	}
 	file := filepath.Join(t.TempDir(), "conv.pcap")
 	f, err := os.Create(file)
@@ -120,6 +138,11 @@ func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
 	if n := got[7].NSACK; n != 1 || got[7].SACK[0] != (SACKBlock{1201, 1301}) || !strings.Contains(got[7].Text(), "SACK 1201-1301") {
 		t.Errorf("SACK blocks of frame 8: %d %v %q", n, got[7].SACK, got[7].Text())
 	}
+	for i, want := range map[int]string{24: "out-of-order: seq 2525", 26: "no earlier copy in this capture", 28: "copy 2 of seq 3025, 0.060 s after"} {
+		if !strings.Contains(got[i].Text(), want) {
+			t.Errorf("frame %d says %q, want %q in it", i+1, got[i].Text(), want)
+		}
+	}
 }
 
 // notesOf reads tshark's analysis of a frame as the analyzer's notes.
@@ -129,7 +152,7 @@ func notesOf(a oracle.TCPAnalysis) TCPNote {
 		on   bool
 		note TCPNote
 	}{{a.Retransmission, TCPRetransmission}, {a.DupAck > 0, TCPDupAck}, {a.ZeroWindow, TCPZeroWindow}, {a.ZeroWindowProbe, TCPZeroWindowProbe},
-		{a.KeepAlive, TCPKeepAlive}, {a.WindowUpdate, TCPWindowUpdate}, {a.WindowFull, TCPWindowFull}} {
+		{a.KeepAlive, TCPKeepAlive}, {a.WindowUpdate, TCPWindowUpdate}, {a.WindowFull, TCPWindowFull}, {a.OutOfOrder, TCPOutOfOrder}} {
 		if f.on {
 			n |= f.note
 		}

@@ -130,7 +130,7 @@ func tsharkNotes(t *testing.T, file string) []listen.TCPNote {
 			on   bool
 			note listen.TCPNote
 		}{{a.ZeroWindow, listen.TCPZeroWindow}, {a.ZeroWindowProbe, listen.TCPZeroWindowProbe}, {a.KeepAlive, listen.TCPKeepAlive},
-			{a.DupAck > 0, listen.TCPDupAck}, {a.Retransmission, listen.TCPRetransmission}} {
+			{a.DupAck > 0, listen.TCPDupAck}, {a.Retransmission, listen.TCPRetransmission}, {a.OutOfOrder, listen.TCPOutOfOrder}} {
 			if f.on {
 				n |= f.note
 			}
@@ -147,7 +147,7 @@ const (
 	tcpiOptWscale     = 4
 )
 
-const compared = listen.TCPZeroWindow | listen.TCPZeroWindowProbe | listen.TCPKeepAlive | listen.TCPDupAck | listen.TCPRetransmission
+const compared = listen.TCPZeroWindow | listen.TCPZeroWindowProbe | listen.TCPKeepAlive | listen.TCPDupAck | listen.TCPRetransmission | listen.TCPOutOfOrder
 
 // With --win 0 the client's kernel may send nothing: it probes the closed
 // window, again and again; rawcraft answers each probe with its zero
