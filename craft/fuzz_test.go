@@ -397,6 +397,14 @@ func FuzzTemplate(f *testing.F) {
 func FuzzParseTemplate(f *testing.F) {
 	seedPackets(f, true)
 	seedPackets(f, false)
+	for _, sh := range tmplShapes6() {
+		p := sh.p()
+		b, err := p.Append(nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v := uint32(len(b)) * 0x9e3779b9
 		if len(b) >= 4 {
@@ -412,6 +420,9 @@ func FuzzParseTemplate(f *testing.F) {
 				continue
 			}
 			for _, op := range tmplOps {
+				op.set(&tm, v)
+			}
+			for _, op := range tmplOps6 {
 				op.set(&tm, v)
 			}
 			c := tm.Clone(nil)

@@ -7,11 +7,11 @@ import (
 	"net/netip"
 )
 
-// Template is a frame (Ethernet II + IPv4 + …) or a bare IPv4 datagram, built
-// once, with the byte offsets of the fields that vary from packet to packet:
-// the IP identification, TTL and addresses, the TCP/UDP ports, the TCP
-// sequence and acknowledgment numbers, the ICMP echo identifier and sequence
-// number. Each setter writes its field in place and updates every checksum
+// Template is a frame (Ethernet II + IPv4 or IPv6 + …) or a bare IPv4 or
+// IPv6 packet, built once, with the byte offsets of the fields that vary from
+// packet to packet: the IP identification, TTL (hop limit) and addresses, the
+// TCP/UDP ports, the TCP sequence and acknowledgment numbers, the ICMP or
+// ICMPv6 echo identifier and sequence number. Each setter writes its field in place and updates every checksum
 // that covers it incrementally (RFC 1624 §3, eqn. 3), so that the bytes equal
 // those a full rebuild with the new value would give, without summing the
 // packet again. Setters allocate nothing.
@@ -24,6 +24,9 @@ import (
 //	TCP       ports +0 +2, seq +4, ack +8, checksum +16
 //	UDP       ports +0 +2, checksum +6
 //	ICMP      checksum +2, identifier +4, sequence number +6
+//	IPv6      hop limit +7, source +8, destination +24 (no header checksum);
+//	          the transport after every extension header (RFC 8200 §4)
+//	ICMPv6    as ICMP, its checksum over the pseudo-header (RFC 4443 §2.3)
 //
 // Template is a value: copying one copies the offsets and shares the bytes.
 // Use Clone for an independent copy, or On to patch another buffer that
@@ -31,7 +34,7 @@ import (
 // holds nothing; its setters do nothing.
 type Template struct {
 	b      []byte
-	ip     int   // offset of the IPv4 header: 0, or 14 after an Ethernet header
+	ip     int   // offset of the IP header: 0, or 14 after an Ethernet header
 	l4     int   // offset of the transport header; -1 when the frame does not carry it
 	layers Layer // the layers whose headers the frame holds
 	ipSum  int   // offset of the IPv4 header checksum; -1 when it was forced
@@ -42,6 +45,11 @@ type Template struct {
 	// wide: a forced IHL makes the IPv4 checksum cover transport bytes, so
 	// that transport words go through the general path (fix).
 	wide bool
+	v6   bool // the IP header is IPv6's
+	// routed: a Routing header names the final destination, which the
+	// transport checksum's pseudo-header holds instead of the IPv6
+	// destination field (RFC 8200 §8.1).
+	routed bool
 }
 
 // Template builds p into buf (as p.Append(buf[:0]) does, reusing buf when it
@@ -55,11 +63,16 @@ type Template struct {
 // exactly as given. A UDP checksum of 0 ("no checksum", RFC 768) stays 0. A
 // packet whose IPv4 fragment offset is not zero carries its transport layer
 // as data (Carries reports false; only IPv4 fields are patched), as a
-// receiver sees it. Errors are those of Append, or ErrLayers for a packet
-// without an IPv4 header (ARP).
+// receiver sees it. An IPv6 packet is laid out the same way: its transport
+// follows every extension header, and a Fragment header with a non-zero
+// offset leaves it uncarried. Errors are those of Append, or ErrLayers for
+// a packet without an IP header (ARP).
 func (p *Packet) Template(buf []byte) (Template, error) {
+	if p.IPv6 != nil {
+		return p.template6(buf)
+	}
 	if p.IPv4 == nil {
-		return Template{}, fmt.Errorf("%w: a template needs an IPv4 header to patch (IPv6 packets have no template yet)", ErrLayers)
+		return Template{}, fmt.Errorf("%w: a template needs an IPv4 or IPv6 header to patch", ErrLayers)
 	}
 	b, err := p.Append(buf[:0])
 	if err != nil {
@@ -105,6 +118,52 @@ func (p *Packet) Template(buf []byte) (Template, error) {
 	return t, nil
 }
 
+func (p *Packet) template6(buf []byte) (Template, error) {
+	b, err := p.Append(buf[:0])
+	if err != nil {
+		return Template{}, err
+	}
+	t := Template{b: b, l4: -1, ipSum: -1, l4Sum: -1, layers: LayerIPv6, v6: true}
+	if p.Ethernet != nil {
+		t.ip = p.Ethernet.Len()
+		t.layers |= LayerEthernet
+	}
+	l4 := t.ip + IPv6HeaderLen
+	for i := range p.IPv6Ext {
+		e := &p.IPv6Ext[i]
+		if e.Kind == ProtoFragment && len(e.Data) >= 2 && binary.BigEndian.Uint16(e.Data)>>3 != 0 {
+			return t, nil // a later fragment: its data starts mid-transport
+		}
+		if _, ok := e.finalDst(); ok {
+			t.routed = true
+		}
+		l4 += e.Len()
+	}
+	t.set6(l4, p.TCP != nil, p.UDP != nil, p.ICMPv6 != nil)
+	switch {
+	case p.TCP != nil && p.TCP.Checksum.IsSet(),
+		p.UDP != nil && p.UDP.Checksum.IsSet(),
+		p.ICMPv6 != nil && p.ICMPv6.Checksum.IsSet():
+		t.l4Sum = -1
+	}
+	return t, nil
+}
+
+// set6 records an IPv6 packet's transport header at l4 and its checksum.
+func (t *Template) set6(l4 int, tcp, udp, icmp bool) {
+	switch {
+	case tcp:
+		t.layers |= LayerTCP
+		t.l4, t.l4Sum, t.pseudo = l4, l4+16, true
+	case udp:
+		t.layers |= LayerUDP
+		t.l4, t.l4Sum, t.pseudo, t.udp = l4, l4+6, true, true // RFC 8200 §8.1: a computed zero goes as 0xffff
+	case icmp:
+		t.layers |= LayerICMPv6
+		t.l4, t.l4Sum, t.pseudo = l4, l4+2, true
+	}
+}
+
 // ParseTemplate makes a Template of bytes already built: with ethernet, b
 // starts with an Ethernet II header (802.1Q tags are not supported) whose
 // EtherType must be IPv4 (0x0800); otherwise b starts with the IPv4 header.
@@ -123,6 +182,7 @@ func (p *Packet) Template(buf []byte) (Template, error) {
 // stand.
 func ParseTemplate(b []byte, ethernet bool) (Template, error) {
 	t := Template{b: b, l4: -1, ipSum: -1, l4Sum: -1, layers: LayerIPv4}
+	v6 := !ethernet && len(b) > 0 && b[0]>>4 == 6
 	if ethernet {
 		var e Ethernet
 		var tags [MaxVLANTags]VLAN
@@ -130,12 +190,17 @@ func ParseTemplate(b []byte, ethernet bool) (Template, error) {
 		if err != nil {
 			return Template{}, err
 		}
-		if typ, _ := e.Type.Get(); typ != EtherTypeIPv4 {
+		typ, _ := e.Type.Get()
+		if typ != EtherTypeIPv4 && typ != EtherTypeIPv6 {
 			return Template{}, &ParseError{Layer: "Ethernet", Field: "EtherType", Offset: 12, Err: ErrMalformed,
-				Detail: fmt.Sprintf("EtherType %#04x, not IPv4 (0x0800)", typ)}
+				Detail: fmt.Sprintf("EtherType %#04x, neither IPv4 (0x0800) nor IPv6 (0x86dd)", typ)}
 		}
+		v6 = typ == EtherTypeIPv6
 		t.ip = n
 		t.layers |= LayerEthernet
+	}
+	if v6 {
+		return parseTemplate6(t)
 	}
 	var g Datagram
 	if err := g.decode(b[t.ip:], t.ip, false); err != nil {
@@ -175,6 +240,47 @@ func ParseTemplate(b []byte, ethernet bool) (Template, error) {
 	return t, nil
 }
 
+// parseTemplate6 is ParseTemplate for an IPv6 packet at t.ip.
+func parseTemplate6(t Template) (Template, error) {
+	t.layers = t.layers&LayerEthernet | LayerIPv6
+	t.v6 = true
+	var g Datagram
+	if err := g.decode6(t.b[t.ip:], t.ip, false); err != nil {
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Layer == "IPv6" || pe.Layer == "IPv6 ext" || g.Layers&LayerIPv6 == 0 {
+			return Template{}, err
+		}
+	}
+	for i := range g.NExt {
+		e := &g.Ext[i]
+		if e.Kind == ProtoFragment && e.FragOffset() != 0 {
+			return t, nil
+		}
+		if _, ok := e.finalDst(); ok {
+			t.routed = true
+		}
+	}
+	l4 := g.TransportOffset
+	end := min(t.ip+IPv6HeaderLen+g.payloadLen(), len(t.b))
+	seg := t.b[min(l4, end):end]
+	next := g.IPv6.NextHeader.Or(0)
+	if g.NExt > 0 {
+		next = g.Ext[g.NExt-1].NextHeader.Or(0)
+	}
+	switch {
+	case next == ProtoTCP && len(seg) >= TCPHeaderLen:
+		t.set6(l4, true, false, false)
+	case next == ProtoUDP && len(seg) >= UDPHeaderLen:
+		t.set6(l4, false, true, false)
+		if binary.BigEndian.Uint16(seg[6:]) == 0 {
+			t.l4Sum = -1 // "no checksum" stays as sent
+		}
+	case next == ProtoICMPv6 && len(seg) >= ICMPHeaderLen:
+		t.set6(l4, false, false, true)
+	}
+	return t, nil
+}
+
 // Bytes returns the frame (or datagram), exactly as long as built; it is the
 // Template's own buffer, patched in place by the setters.
 func (t *Template) Bytes() []byte { return t.b }
@@ -210,12 +316,12 @@ func (t *Template) Keep(l Layer) {
 	switch {
 	case l == LayerIPv4:
 		t.ipSum = -1
-	case l&(LayerTCP|LayerUDP|LayerICMP) != 0 && t.layers&l != 0:
+	case l&(LayerTCP|LayerUDP|LayerICMP|LayerICMPv6) != 0 && t.layers&l != 0:
 		t.l4Sum = -1
 	}
 }
 
-// IPOffset returns the offset of the IPv4 header: 0, or 14 (EthernetLen)
+// IPOffset returns the offset of the IPv4 or IPv6 header: 0, or 14 (EthernetLen)
 // after an Ethernet II header, plus 4 per 802.1Q tag.
 func (t *Template) IPOffset() int { return t.ip }
 
@@ -224,9 +330,10 @@ func (t *Template) IPOffset() int { return t.ip }
 func (t *Template) TransportOffset() int { return t.l4 }
 
 // Carries reports whether the frame holds the headers of every layer in l:
-// LayerEthernet, LayerIPv4, and one of LayerTCP, LayerUDP, LayerICMP when
-// that header is in this frame — not in a fragment other than the first
-// (RFC 791 §2.3), nor cut by a tiny first fragment (TCP).
+// LayerEthernet, LayerIPv4 or LayerIPv6, and one of LayerTCP, LayerUDP,
+// LayerICMP, LayerICMPv6 when that header is in this frame — not in a
+// fragment other than the first (RFC 791 §2.3, RFC 8200 §4.5), nor cut by a
+// tiny first fragment (TCP).
 func (t *Template) Carries(l Layer) bool { return l != 0 && t.b != nil && t.layers&l == l }
 
 // put writes the 16-bit word v at b[at:] and returns what the change adds
@@ -348,18 +455,37 @@ func (t *Template) setAddr(at int, a netip.Addr) {
 	t.fix(dIP, dL4)
 }
 
+// setAddr6 writes an IPv6 address at b[at:at+16] and updates the transport
+// checksum through the pseudo-header when pseudo says it holds the address.
+func (t *Template) setAddr6(at int, a netip.Addr, pseudo bool) {
+	s := as16(a)
+	var d uint32
+	for i := 0; i < 16; i += 2 {
+		d += t.put(at+i, uint16(s[i])<<8|uint16(s[i+1]))
+	}
+	if d != 0 && pseudo && t.pseudo {
+		t.fix(0, d)
+	}
+}
+
 // SetIPID sets the IPv4 identification (RFC 791 §3.1; RFC 6864 on its
-// uniqueness) and updates the header checksum (RFC 1624 §3).
+// uniqueness) and updates the header checksum (RFC 1624 §3). An IPv6 header
+// has no identification (only a Fragment header does): it does nothing there.
 func (t *Template) SetIPID(v uint16) {
-	if t.b != nil {
+	if t.b != nil && !t.v6 {
 		t.setIP(t.ip+4, v)
 	}
 }
 
 // SetTTL sets the IPv4 time to live (RFC 791 §3.1, §3.2; RFC 1812 §5.3.1),
 // which shares a 16-bit word with the protocol, and updates the header
-// checksum (RFC 1624 §3).
+// checksum (RFC 1624 §3). On IPv6 it sets the hop limit (RFC 8200 §3),
+// which no checksum covers.
 func (t *Template) SetTTL(v uint8) {
+	if t.b != nil && t.v6 {
+		t.b[t.ip+7] = v
+		return
+	}
 	if t.b != nil {
 		t.setIP(t.ip+8, uint16(v)<<8|uint16(t.b[t.ip+9]))
 	}
@@ -370,16 +496,29 @@ func (t *Template) SetTTL(v uint8) {
 // header checksum and, when the frame carries a TCP or UDP header (the first
 // or only fragment), the transport checksum, whose pseudo-header holds the
 // address (RFC 9293 §3.1, RFC 768); an ICMP checksum has no pseudo-header
-// (RFC 792), and a later fragment holds only the IPv4 header checksum.
+// (RFC 792), and a later fragment holds only the IPv4 header checksum. On
+// IPv6 it writes all 16 bytes of the source (an IPv4 address IPv4-mapped,
+// as the builder does) and updates the TCP, UDP or ICMPv6 checksum, whose
+// pseudo-header holds it (RFC 8200 §8.1).
 func (t *Template) SetSrc(a netip.Addr) {
+	if t.b != nil && t.v6 {
+		t.setAddr6(t.ip+8, a, true)
+		return
+	}
 	if t.b != nil {
 		t.setAddr(t.ip+12, a)
 	}
 }
 
 // SetDst sets the IPv4 destination address (RFC 791 §3.1), with the
-// checksums updated as SetSrc does.
+// checksums updated as SetSrc does. On IPv6 with a Routing header the
+// pseudo-header holds the routing header's final destination, not this
+// field, and the transport checksum is left as it is (RFC 8200 §8.1).
 func (t *Template) SetDst(a netip.Addr) {
+	if t.b != nil && t.v6 {
+		t.setAddr6(t.ip+24, a, !t.routed)
+		return
+	}
 	if t.b != nil {
 		t.setAddr(t.ip+16, a)
 	}
@@ -423,18 +562,18 @@ func (t *Template) SetAck(v uint32) {
 // echo reply (RFC 792), and updates the ICMP checksum, which has no
 // pseudo-header. It writes those bytes whatever the ICMP type (in a
 // destination unreachable they are unused); it does nothing without an ICMP
-// header.
+// header. On ICMPv6 the same bytes hold the echo identifier (RFC 4443 §4.1).
 func (t *Template) SetICMPID(v uint16) {
-	if t.layers&LayerICMP != 0 {
+	if t.layers&(LayerICMP|LayerICMPv6) != 0 {
 		t.setL4(t.l4+4, v, 0, false)
 	}
 }
 
 // SetICMPSeq sets bytes 6-7 of the ICMP header, the sequence number of an
 // echo or echo reply (RFC 792), and updates the ICMP checksum; it does
-// nothing without an ICMP header.
+// nothing without an ICMP or ICMPv6 header.
 func (t *Template) SetICMPSeq(v uint16) {
-	if t.layers&LayerICMP != 0 {
+	if t.layers&(LayerICMP|LayerICMPv6) != 0 {
 		t.setL4(t.l4+6, v, 0, false)
 	}
 }

@@ -551,7 +551,7 @@ func TestParseTemplateErrors(t *testing.T) {
 		{"short frame", syn[:10], true, "Ethernet", ErrTruncated},
 		{"frame read as IPv4", syn, false, "IPv4", ErrMalformed},
 		{"IPv4 header cut", syn[:EthernetLen+19], true, "IPv4", ErrTruncated},
-		{"version 6", v6, false, "IPv4", ErrMalformed},
+		{"version 6, cut inside the IPv6 header", v6[:30], false, "IPv6", ErrTruncated},
 		{"total length below the header", badTotal, false, "IPv4", ErrMalformed},
 		{"empty", nil, false, "IPv4", ErrTruncated},
 	} {
