@@ -96,6 +96,7 @@ func (l *Listener) Next(deadline time.Time) (*Packet, error) {
 func (l *Listener) decode(n int) *Packet {
 	p := &l.pkt
 	p.Frame = l.buf[:n]
+	p.Decoded.AcceptIPv6 = true
 	p.Err = p.Decoded.DecodeFrame(p.Frame)
 	return p
 }

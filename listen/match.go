@@ -10,8 +10,8 @@ import (
 
 // Probe is what a probe sent, as far as matching its reply needs.
 type Probe struct {
-	Proto    uint8      // craft.ProtoTCP, ProtoUDP or ProtoICMP
-	Src, Dst netip.Addr // the prober's address and the target's
+	Proto    uint8      // craft.ProtoTCP, ProtoUDP, ProtoICMP, or ProtoICMPv6 (an ICMPv6 echo)
+	Src, Dst netip.Addr // the prober's address and the target's: both IPv4 or both IPv6
 	SrcPort  uint16     // TCP and UDP
 	DstPort  uint16
 	Seq      uint32 // TCP: the probe's sequence number
@@ -45,10 +45,19 @@ const (
 	// ICMPRateLimited: no answer while the host was seen to rate-limit its
 	// ICMP errors, and probing again below its rate did not settle it.
 	ICMPRateLimited
+	// ICMPPacketTooBig: ICMPv6 Packet Too Big (RFC 4443 §3.2) — a router
+	// never fragments IPv6; it drops the packet and names its next link's
+	// MTU (Reply.MTU).
+	ICMPPacketTooBig
+	// ICMPParamProblem: ICMP or ICMPv6 parameter problem (RFC 792, RFC
+	// 4443 §3.4): the receiver could not process a field; Reply.Pointer
+	// says where.
+	ICMPParamProblem
 )
 
 var reasonNames = [...]string{"no-response", "syn-ack", "rst", "icmp-port-unreachable", "icmp-unreachable",
-	"icmp-frag-needed", "icmp-ttl-exceeded", "icmp-reassembly-time-exceeded", "udp-reply", "echo-reply", "icmp-rate-limited"}
+	"icmp-frag-needed", "icmp-ttl-exceeded", "icmp-reassembly-time-exceeded", "udp-reply", "echo-reply", "icmp-rate-limited",
+	"icmpv6-packet-too-big", "icmp-parameter-problem"}
 
 func (r Reason) String() string { return reasonNames[r] }
 
@@ -73,7 +82,8 @@ const (
 // Scanning Techniques"): TCP SYN — SYN-ACK open, RST closed, ICMP
 // unreachable or nothing filtered; UDP — a UDP reply open, ICMP port
 // unreachable closed, other ICMP errors filtered, nothing open|filtered;
-// ICMP echo — a reply up, an error unreachable, nothing filtered.
+// ICMP echo — a reply up, an error unreachable, nothing filtered. The same
+// holds over IPv6, with ICMPv6's port unreachable (type 1 code 4).
 func Classify(proto uint8, r Reason) State {
 	switch proto {
 	case craft.ProtoTCP:
@@ -111,12 +121,13 @@ func Classify(proto uint8, r Reason) State {
 type Reply struct {
 	Reason   Reason
 	From     netip.Addr // who sent it: the target, or a router on the path
-	Code     uint8      // ICMP code
-	MTU      uint16     // next-hop MTU of a fragmentation-needed error
+	Code     uint8      // ICMP or ICMPv6 code
+	MTU      uint32     // next-hop MTU of a fragmentation-needed (16 bits) or Packet Too Big (32 bits) error
+	Pointer  uint32     // the octet a parameter problem points at, in the quoted packet
 	Time     time.Time  // kernel receive timestamp
 	Flags    uint8      // TCP flags of a SYN-ACK or RST
 	Window   uint16     // TCP window of a SYN-ACK or RST (the window scan reads it)
-	QuotedID uint16     // the IP ID the error quoted
+	QuotedID uint16     // the IP ID the error quoted (IPv4; IPv6 has none)
 	// QuotedTTL is the TTL in the header an ICMP error quoted: 1 from the
 	// router where a probe's TTL ran out (RFC 1812 §5.3.1), what was left
 	// of it from the destination.
@@ -135,10 +146,12 @@ const (
 )
 
 // tuple identifies a probe: for TCP and UDP the addresses and ports, for
-// ICMP echo the addresses, identifier and sequence number.
+// ICMP echo the addresses, identifier and sequence number. Addresses are
+// held as 16 bytes, IPv4 ones IPv4-mapped, so that one Matcher serves a
+// probe run over both families.
 type tuple struct {
 	proto    uint8
-	src, dst [4]byte
+	src, dst [16]byte
 	a, b     uint16
 }
 
@@ -160,8 +173,8 @@ func NewMatcher(n int) *Matcher {
 }
 
 func keyOf(p *Probe) tuple {
-	t := tuple{proto: p.Proto, src: p.Src.As4(), dst: p.Dst.As4(), a: p.SrcPort, b: p.DstPort}
-	if p.Proto == craft.ProtoICMP {
+	t := tuple{proto: p.Proto, src: p.Src.As16(), dst: p.Dst.As16(), a: p.SrcPort, b: p.DstPort}
+	if p.Proto == craft.ProtoICMP || p.Proto == craft.ProtoICMPv6 {
 		t.a, t.b = p.ICMPID, p.ICMPSeq
 	}
 	return t
@@ -187,11 +200,12 @@ func (m *Matcher) Probe(i int) *Probe { return &m.probes[i] }
 func (m *Matcher) Len() int { return len(m.probes) }
 
 // SentID records that probe i was (re)sent with IP identification id, so
-// that an ICMP error quoting that ID matches it.
+// that an ICMP error quoting that ID matches it. IPv6 probes have no IP
+// identification and need not call it.
 func (m *Matcher) SentID(i int, id uint16) { m.ids[i] = append(m.ids[i], id) }
 
 func (m *Matcher) lookup(proto uint8, src, dst netip.Addr, a, b uint16) int {
-	i, ok := m.index[tuple{proto: proto, src: src.As4(), dst: dst.As4(), a: a, b: b}]
+	i, ok := m.index[tuple{proto: proto, src: src.As16(), dst: dst.As16(), a: a, b: b}]
 	if !ok {
 		return -1
 	}
@@ -199,6 +213,9 @@ func (m *Matcher) lookup(proto uint8, src, dst netip.Addr, a, b uint16) int {
 }
 
 func (m *Matcher) sentWith(i int, id uint16) bool {
+	if m.probes[i].Dst.Is6() && !m.probes[i].Dst.Is4In6() {
+		return true // no IP identification to tell copies apart by
+	}
 	for _, x := range m.ids[i] {
 		if x == id {
 			return true
@@ -213,10 +230,10 @@ func (m *Matcher) sentWith(i int, id uint16) bool {
 func (m *Matcher) Match(pkt *Packet) (Kind, int, Reply) {
 	d := &pkt.Decoded
 	var r Reply
-	if d.Layers&craft.LayerIPv4 == 0 || pkt.Err != nil && d.Quoted.Layers == 0 && d.Layers&(craft.LayerTCP|craft.LayerUDP|craft.LayerICMP) == 0 {
+	if d.Layers&(craft.LayerIPv4|craft.LayerIPv6) == 0 || pkt.Err != nil && d.Quoted.Layers == 0 && d.Layers&(craft.LayerTCP|craft.LayerUDP|craft.LayerICMP|craft.LayerICMPv6) == 0 {
 		return Unrelated, -1, r
 	}
-	ip := &d.IPv4
+	ip := addrsOf(&d.Datagram)
 	r.From, r.Time = ip.Src, pkt.Meta.Time
 	switch {
 	case d.Layers&craft.LayerTCP != 0:
@@ -280,23 +297,45 @@ func (m *Matcher) Match(pkt *Packet) (Kind, int, Reply) {
 		case c.IsError():
 			return m.matchError(d, r)
 		}
+	case d.Layers&craft.LayerICMPv6 != 0:
+		c := &d.ICMPv6
+		switch {
+		case c.Type == craft.ICMPv6EchoRequest:
+			if i := m.lookup(craft.ProtoICMPv6, ip.Src, ip.Dst, c.ID(), c.Seq()); i >= 0 {
+				return ProbeCopy, i, r
+			}
+		case c.Type == craft.ICMPv6EchoReply:
+			if i := m.lookup(craft.ProtoICMPv6, ip.Dst, ip.Src, c.ID(), c.Seq()); i >= 0 {
+				r.Reason = EchoReply
+				return Answer, i, r
+			}
+		case c.IsError():
+			return m.matchError6(d, r)
+		}
 	default:
 		// A later fragment of a probe: nothing to match.
 	}
 	return Unrelated, -1, r
 }
 
-// matchError matches an ICMP error through the datagram it quotes: the
-// quoted source and destination are the probe's, and so are the protocol,
-// the IP ID and the ports (or the echo identifier and sequence).
-func (m *Matcher) matchError(d *craft.Decoded, r Reply) (Kind, int, Reply) {
-	q := &d.Quoted
-	if q.Layers&craft.LayerIPv4 == 0 {
-		return Unrelated, -1, r
+// ipAddrs are the addresses and IP ID of a datagram of either family.
+type ipAddrs struct {
+	Src, Dst netip.Addr
+	ID       uint16 // IPv4 only
+}
+
+func addrsOf(g *craft.Datagram) ipAddrs {
+	if g.Layers&craft.LayerIPv6 != 0 {
+		return ipAddrs{Src: g.IPv6.Src, Dst: g.IPv6.Dst}
 	}
-	qip := &q.IPv4
-	r.Code, r.QuotedID = d.ICMP.Code, qip.ID
-	r.QuotedTTL, _ = qip.TTL.Get()
+	return ipAddrs{Src: g.IPv4.Src, Dst: g.IPv4.Dst, ID: g.IPv4.ID}
+}
+
+// quotedProbe finds the probe a quoted datagram (either family) is: its
+// addresses, protocol and ports, and for TCP its sequence number, for UDP
+// over IPv4 its IP ID, for an echo its identifier and sequence.
+func (m *Matcher) quotedProbe(q *craft.Datagram) int {
+	qip := addrsOf(q)
 	i := -1
 	switch {
 	case q.Layers&craft.LayerTCP != 0:
@@ -311,7 +350,56 @@ func (m *Matcher) matchError(d *craft.Decoded, r Reply) (Kind, int, Reply) {
 		}
 	case q.Layers&craft.LayerICMP != 0:
 		i = m.lookup(craft.ProtoICMP, qip.Src, qip.Dst, q.ICMP.ID(), q.ICMP.Seq())
+	case q.Layers&craft.LayerICMPv6 != 0:
+		i = m.lookup(craft.ProtoICMPv6, qip.Src, qip.Dst, q.ICMPv6.ID(), q.ICMPv6.Seq())
 	}
+	return i
+}
+
+// matchError6 matches an ICMPv6 error (RFC 4443 §3) through the packet it
+// quotes, past any extension headers, as matchError does for ICMP.
+func (m *Matcher) matchError6(d *craft.Decoded, r Reply) (Kind, int, Reply) {
+	q := &d.Quoted
+	if q.Layers&craft.LayerIPv6 == 0 {
+		return Unrelated, -1, r
+	}
+	c := &d.ICMPv6
+	r.Code = c.Code
+	r.QuotedTTL, _ = q.IPv6.HopLimit.Get()
+	i := m.quotedProbe(q)
+	if i < 0 {
+		return Unrelated, -1, r
+	}
+	switch {
+	case c.Type == craft.ICMPv6Unreachable && c.Code == 4: // port unreachable
+		r.Reason = ICMPPortUnreachable
+	case c.Type == craft.ICMPv6Unreachable:
+		r.Reason = ICMPUnreachable
+	case c.Type == craft.ICMPv6PacketTooBig:
+		r.Reason, r.MTU = ICMPPacketTooBig, c.Rest
+	case c.Type == craft.ICMPv6TimeExceeded && c.Code == 1: // fragment reassembly time exceeded
+		r.Reason = ICMPReassemblyExceeded
+	case c.Type == craft.ICMPv6TimeExceeded:
+		r.Reason = ICMPTTLExceeded
+	case c.Type == craft.ICMPv6ParamProblem:
+		r.Reason, r.Pointer = ICMPParamProblem, c.Rest
+	default:
+		return Unrelated, -1, r
+	}
+	return Answer, i, r
+}
+
+// matchError matches an ICMP error through the datagram it quotes: the
+// quoted source and destination are the probe's, and so are the protocol,
+// the IP ID and the ports (or the echo identifier and sequence).
+func (m *Matcher) matchError(d *craft.Decoded, r Reply) (Kind, int, Reply) {
+	q := &d.Quoted
+	if q.Layers&craft.LayerIPv4 == 0 {
+		return Unrelated, -1, r
+	}
+	r.Code, r.QuotedID = d.ICMP.Code, q.IPv4.ID
+	r.QuotedTTL, _ = q.IPv4.TTL.Get()
+	i := m.quotedProbe(q)
 	if i < 0 {
 		return Unrelated, -1, r
 	}
@@ -320,13 +408,15 @@ func (m *Matcher) matchError(d *craft.Decoded, r Reply) (Kind, int, Reply) {
 	case c.Type == craft.ICMPUnreachable && c.Code == craft.CodePortUnreachable:
 		r.Reason = ICMPPortUnreachable
 	case c.Type == craft.ICMPUnreachable && c.Code == craft.CodeFragNeeded:
-		r.Reason, r.MTU = ICMPFragNeeded, c.MTU()
+		r.Reason, r.MTU = ICMPFragNeeded, uint32(c.MTU())
 	case c.Type == craft.ICMPUnreachable:
 		r.Reason = ICMPUnreachable
 	case c.Type == craft.ICMPTimeExceeded && c.Code == craft.CodeReassemblyExceeded:
 		r.Reason = ICMPReassemblyExceeded
 	case c.Type == craft.ICMPTimeExceeded:
 		r.Reason = ICMPTTLExceeded
+	case c.Type == craft.ICMPParamProblem:
+		r.Reason, r.Pointer = ICMPParamProblem, c.Rest>>24 // RFC 792: the pointer is the first octet after the checksum
 	default:
 		return Unrelated, -1, r
 	}

@@ -30,6 +30,7 @@ func packet(t testing.TB, b []byte, out bool) *Packet {
 	p := &Packet{Frame: b}
 	p.Meta.Outgoing = out
 	p.Meta.Time = time.Unix(100, 0)
+	p.Decoded.AcceptIPv6 = true // as the Listener decodes
 	p.Err = p.Decoded.DecodeFrame(b)
 	return p
 }
@@ -40,6 +41,16 @@ func quoteOf(t testing.TB, p craft.Packet) []byte {
 		t.Fatal(err)
 	}
 	return craft.Quote(b)
+}
+
+// quoteOf6 is what Linux quotes of an IPv6 packet: as much as fits in the
+// minimum MTU (RFC 4443 §2.4 (c)).
+func quoteOf6(t testing.TB, p craft.Packet) []byte {
+	b, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return craft.QuoteV6(b)
 }
 
 func TestMatcher(t *testing.T) {
@@ -342,5 +353,78 @@ func TestClassifyProbe(t *testing.T) {
 		if got := ClassifyProbe(&p, &c.r); got != c.want {
 			t.Errorf("%v scan, %v (window %d): %s, want %s", c.scan, c.r.Reason, c.r.Window, got, c.want)
 		}
+	}
+}
+
+var (
+	hc6     = netip.MustParseAddr("2001:2:0:1::3")
+	hs6     = netip.MustParseAddr("2001:2:0:1::1")
+	router6 = netip.MustParseAddr("2001:2:0:1::2")
+)
+
+// IPv6 probes beside IPv4 ones in one Matcher: answers and ICMPv6 errors
+// matched through the quoted packet, past its extension headers, with the
+// reason each means (RFC 4443 §3); an IPv4 reply never matches an IPv6
+// probe with the same ports.
+func TestMatcherIPv6(t *testing.T) {
+	m := NewMatcher(8)
+	tcp := Probe{Proto: craft.ProtoTCP, Src: hc6, Dst: hs6, SrcPort: 40000, DstPort: 9999, Seq: 1000}
+	udp := Probe{Proto: craft.ProtoUDP, Src: hc6, Dst: hs6, SrcPort: 40000, DstPort: 9998}
+	echo := Probe{Proto: craft.ProtoICMPv6, Src: hc6, Dst: hs6, ICMPID: 77, ICMPSeq: 1}
+	tcp4 := Probe{Proto: craft.ProtoTCP, Src: hc, Dst: hs, SrcPort: 40000, DstPort: 9999, Seq: 1000}
+	for _, p := range []Probe{tcp, udp, echo, tcp4} {
+		if _, err := m.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hbh := []craft.IPv6Ext{craft.HopByHop(craft.AppendIPv6OptPadN(nil, 4)), craft.DestOpts(nil)}
+	synQuote := quoteOf6(t, craft.Packet{IPv6: &craft.IPv6{Src: hc6, Dst: hs6, HopLimit: craft.Set[uint8](1)}, IPv6Ext: hbh, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1000, Flags: craft.TCPSyn}})
+	udpQuote := quoteOf6(t, craft.Packet{IPv6: &craft.IPv6{Src: hc6, Dst: hs6}, IPv6Ext: []craft.IPv6Ext{craft.FragmentExt(0, true, 0x12345678)}, UDP: &craft.UDP{SrcPort: 40000, DstPort: 9998, Length: craft.Set[uint16](3000)}, Payload: make([]byte, 1200)})
+	echoQuote := quoteOf6(t, craft.Packet{IPv6: &craft.IPv6{Src: hc6, Dst: hs6}, ICMPv6: &craft.ICMPv6{Type: craft.ICMPv6EchoRequest, Rest: 77<<16 | 1}})
+	icmp := func(from netip.Addr, typ, code uint8, rest uint32, quote []byte) craft.Packet {
+		return craft.Packet{IPv6: &craft.IPv6{Src: from, Dst: hc6}, ICMPv6: &craft.ICMPv6{Type: typ, Code: code, Rest: rest}, Payload: quote}
+	}
+	tcpFrom := func(flags uint8, ack uint32) craft.Packet {
+		return craft.Packet{IPv6: &craft.IPv6{Src: hs6, Dst: hc6}, TCP: &craft.TCP{SrcPort: 9999, DstPort: 40000, Flags: flags, Ack: ack}}
+	}
+	cases := []struct {
+		desc   string
+		p      craft.Packet
+		out    bool
+		kind   Kind
+		idx    int
+		reason Reason
+		from   netip.Addr
+		mtu    uint32
+	}{
+		{"SYN-ACK", tcpFrom(craft.TCPSyn|craft.TCPAck, 1001), false, Answer, 0, SynAck, hs6, 0},
+		{"RST/ACK", tcpFrom(craft.TCPRst|craft.TCPAck, 1001), false, Answer, 0, Rst, hs6, 0},
+		{"IPv4 RST/ACK to the IPv4 twin", craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &craft.TCP{SrcPort: 9999, DstPort: 40000, Flags: craft.TCPRst | craft.TCPAck, Ack: 1001}}, false, Answer, 3, Rst, hs, 0},
+		{"the SYN leaving", craft.Packet{IPv6: &craft.IPv6{Src: hc6, Dst: hs6}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1000, Flags: craft.TCPSyn}}, true, ProbeCopy, 0, 0, hc6, 0},
+		{"port unreachable (1/4) quoting the first fragment", icmp(hs6, craft.ICMPv6Unreachable, 4, 0, udpQuote), false, Answer, 1, ICMPPortUnreachable, hs6, 0},
+		{"administratively prohibited (1/1)", icmp(router6, craft.ICMPv6Unreachable, 1, 0, synQuote), false, Answer, 0, ICMPUnreachable, router6, 0},
+		{"Packet Too Big from a router", icmp(router6, craft.ICMPv6PacketTooBig, 0, 1280, udpQuote), false, Answer, 1, ICMPPacketTooBig, router6, 1280},
+		{"hop limit exceeded past extension headers", icmp(router6, craft.ICMPv6TimeExceeded, 0, 0, synQuote), false, Answer, 0, ICMPTTLExceeded, router6, 0},
+		{"reassembly time exceeded (3/1)", icmp(hs6, craft.ICMPv6TimeExceeded, 1, 0, udpQuote), false, Answer, 1, ICMPReassemblyExceeded, hs6, 0},
+		{"parameter problem", icmp(hs6, craft.ICMPv6ParamProblem, 1, 40, synQuote), false, Answer, 0, ICMPParamProblem, hs6, 0},
+		{"echo reply", craft.Packet{IPv6: &craft.IPv6{Src: hs6, Dst: hc6}, ICMPv6: &craft.ICMPv6{Type: craft.ICMPv6EchoReply, Rest: 77<<16 | 1}}, false, Answer, 2, EchoReply, hs6, 0},
+		{"unreachable quoting the echo", icmp(router6, craft.ICMPv6Unreachable, 3, 0, echoQuote), false, Answer, 2, ICMPUnreachable, router6, 0},
+		{"UDP reply", craft.Packet{IPv6: &craft.IPv6{Src: hs6, Dst: hc6}, UDP: &craft.UDP{SrcPort: 9998, DstPort: 40000}, Payload: []byte("hi")}, false, Answer, 1, UDPReply, hs6, 0},
+		{"echo reply with another identifier", craft.Packet{IPv6: &craft.IPv6{Src: hs6, Dst: hc6}, ICMPv6: &craft.ICMPv6{Type: craft.ICMPv6EchoReply, Rest: 78<<16 | 1}}, false, Unrelated, -1, 0, hs6, 0},
+		{"a neighbour solicitation", craft.Packet{IPv6: &craft.IPv6{Src: hs6, Dst: hc6}, ICMPv6: &craft.ICMPv6{Type: craft.ICMPv6NeighborSolicit}, Payload: hc6.AsSlice()}, false, Unrelated, -1, 0, hs6, 0},
+		{"port unreachable from the IPv4 twin's address family", craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, ICMP: func() *craft.ICMP { u := craft.Unreachable(craft.CodePortUnreachable); return &u }(), Payload: udpQuote}, false, Unrelated, -1, 0, hs, 0},
+	}
+	for _, c := range cases {
+		k, i, r := m.Match(packet(t, frame(t, c.p), c.out))
+		if k != c.kind || i != c.idx || (k == Answer && (r.Reason != c.reason || r.From != c.from || r.MTU != c.mtu)) {
+			t.Errorf("%s: kind %d probe %d reason %v from %v mtu %d; want kind %d probe %d reason %v from %v mtu %d", c.desc, k, i, r.Reason, r.From, r.MTU, c.kind, c.idx, c.reason, c.from, c.mtu)
+		}
+		if c.reason == ICMPParamProblem && r.Pointer != 40 {
+			t.Errorf("%s: pointer %d, want 40", c.desc, r.Pointer)
+		}
+	}
+	p := packet(t, frame(t, cases[4].p), false)
+	if n := testing.AllocsPerRun(1000, func() { m.Match(p) }); n != 0 {
+		t.Errorf("Match allocates %v times", n)
 	}
 }

@@ -207,7 +207,8 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 		return TCPEvent{}
 	}
 	t := &d.TCP
-	f := Flow{Src: d.IPv4.Src, Dst: d.IPv4.Dst, SrcPort: t.SrcPort, DstPort: t.DstPort}
+	ip := addrsOf(&d.Datagram)
+	f := Flow{Src: ip.Src, Dst: ip.Dst, SrcPort: t.SrcPort, DstPort: t.DstPort}
 	st := a.state(f)
 	if st == nil {
 		return TCPEvent{}

@@ -3,6 +3,7 @@ package probe
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +51,8 @@ type jsonResult struct {
 	RTTms     float64 `json:"rtt_ms"`
 	From      string  `json:"from,omitempty"`
 	Code      *uint8  `json:"code,omitempty"`
-	MTU       uint16  `json:"mtu,omitempty"`
+	MTU       uint32  `json:"mtu,omitempty"`
+	Pointer   *uint32 `json:"pointer,omitempty"`
 	Attempts  int     `json:"attempts"`
 	Sport     uint16  `json:"sport,omitempty"`
 	KernelRST bool    `json:"kernel_rst,omitempty"`
@@ -63,7 +65,7 @@ func ProtoName(p uint8) string {
 		return "tcp"
 	case craft.ProtoUDP:
 		return "udp"
-	case craft.ProtoICMP:
+	case craft.ProtoICMP, craft.ProtoICMPv6: // with an IPv6 target, icmp is ICMPv6
 		return "icmp"
 	}
 	return strconv.Itoa(int(p))
@@ -78,9 +80,14 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		j.From = r.Reply.From.String()
 	}
 	switch r.Reply.Reason {
-	case listen.ICMPUnreachable, listen.ICMPFragNeeded, listen.ICMPPortUnreachable, listen.ICMPTTLExceeded, listen.ICMPReassemblyExceeded:
+	case listen.ICMPUnreachable, listen.ICMPFragNeeded, listen.ICMPPortUnreachable, listen.ICMPTTLExceeded, listen.ICMPReassemblyExceeded,
+		listen.ICMPPacketTooBig, listen.ICMPParamProblem:
 		c := r.Reply.Code
 		j.Code = &c
+	}
+	if r.Reply.Reason == listen.ICMPParamProblem {
+		ptr := r.Reply.Pointer
+		j.Pointer = &ptr
 	}
 	return json.Marshal(j)
 }
@@ -102,8 +109,13 @@ func plural(n int) string {
 func (r Result) Describe() string {
 	p := r.Probe
 	proto := ProtoName(p.Proto)
-	target := fmt.Sprintf("%v:%d/%s", p.Dst, p.DstPort, proto)
-	if p.Proto == craft.ProtoICMP {
+	target := fmt.Sprintf("%v/%s", netip.AddrPortFrom(p.Dst, p.DstPort), proto)
+	v6 := p.Dst.Is6() && !p.Dst.Is4In6()
+	icmp := "ICMP"
+	if v6 {
+		icmp = "ICMPv6"
+	}
+	if p.Proto == craft.ProtoICMP || p.Proto == craft.ProtoICMPv6 {
 		target = fmt.Sprintf("%v/icmp", p.Dst)
 	}
 	head := fmt.Sprintf("%-22s %-13s %-22s", target, r.State, r.ReasonText())
@@ -127,15 +139,31 @@ func (r Result) Describe() string {
 			why = fmt.Sprintf("RST/ACK from %v:%d in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", from, p.DstPort, in)
 		}
 	case listen.ICMPPortUnreachable:
+		if v6 {
+			why = fmt.Sprintf("ICMPv6 port unreachable (type 1 code 4) from %v in %s, quoting our packet — nothing listens on UDP port %d; an unconnected UDP socket is never told", from, in, p.DstPort)
+			break
+		}
 		why = fmt.Sprintf("ICMP port unreachable from %v in %s, quoting our datagram (IP ID 0x%04x) — nothing listens on UDP port %d; an unconnected UDP socket is never told", from, in, r.Reply.QuotedID, p.DstPort)
 	case listen.ICMPUnreachable:
-		why = fmt.Sprintf("ICMP destination unreachable, code %d (%s), from %v in %s — something on the path refuses it", r.Reply.Code, craft.ICMPCodeName(craft.ICMPUnreachable, r.Reply.Code), from, in)
+		name := craft.ICMPCodeName(craft.ICMPUnreachable, r.Reply.Code)
+		if v6 {
+			name = craft.ICMPv6CodeName(craft.ICMPv6Unreachable, r.Reply.Code)
+		}
+		why = fmt.Sprintf("%s destination unreachable, code %d (%s), from %v in %s — something on the path refuses it", icmp, r.Reply.Code, name, from, in)
+	case listen.ICMPPacketTooBig:
+		why = fmt.Sprintf("ICMPv6 Packet Too Big from %v in %s: next-hop MTU %d — IPv6 routers never fragment (RFC 8200 §5); only the source may, in smaller packets or with a Fragment header", from, in, r.Reply.MTU)
+	case listen.ICMPParamProblem:
+		why = fmt.Sprintf("%s parameter problem, code %d, pointer %d, from %v in %s — the receiver could not process the field at that offset of our packet, and dropped it", icmp, r.Reply.Code, r.Reply.Pointer, from, in)
 	case listen.ICMPFragNeeded:
 		why = fmt.Sprintf("ICMP fragmentation needed from %v in %s: next-hop MTU %d — the datagram has DF set and is too big for the next link (RFC 1191)", from, in, r.Reply.MTU)
 	case listen.ICMPTTLExceeded:
+		if v6 {
+			why = fmt.Sprintf("ICMPv6 time exceeded (hop limit exceeded in transit) from router %v in %s — the hop limit ran out there", from, in)
+			break
+		}
 		why = fmt.Sprintf("ICMP time exceeded in transit from router %v in %s — the TTL ran out there", from, in)
 	case listen.ICMPReassemblyExceeded:
-		why = fmt.Sprintf("ICMP fragment reassembly time exceeded from %v in %s — it received fragment 1 but not all the others, and gave up", from, in)
+		why = fmt.Sprintf("%s fragment reassembly time exceeded from %v in %s — it received the first fragment but not all the others, and gave up", icmp, from, in)
 	case listen.UDPReply:
 		why = fmt.Sprintf("UDP reply from %v:%d in %s — a program answered: the port is open", from, p.DstPort, in)
 	case listen.EchoReply:
@@ -176,8 +204,10 @@ func (r Result) ReasonText() string {
 	switch r.Reply.Reason {
 	case listen.ICMPUnreachable:
 		s += fmt.Sprintf(" code %d", r.Reply.Code)
-	case listen.ICMPFragNeeded:
+	case listen.ICMPFragNeeded, listen.ICMPPacketTooBig:
 		s += fmt.Sprintf(" mtu %d", r.Reply.MTU)
+	case listen.ICMPParamProblem:
+		s += fmt.Sprintf(" pointer %d", r.Reply.Pointer)
 	case listen.ICMPTTLExceeded:
 		s += " from " + r.Reply.From.String()
 	}

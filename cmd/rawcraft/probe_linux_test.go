@@ -47,7 +47,7 @@ type jsonProbe struct {
 	RTTms     float64 `json:"rtt_ms"`
 	From      string  `json:"from"`
 	Code      *uint8  `json:"code"`
-	MTU       uint16  `json:"mtu"`
+	MTU       uint32  `json:"mtu"`
 	Attempts  int     `json:"attempts"`
 	Sport     uint16  `json:"sport"`
 	KernelRST bool    `json:"kernel_rst"`
@@ -131,7 +131,7 @@ func TestProbeStatesAndReasons(t *testing.T) {
 				if r.Code != nil {
 					code = int(*r.Code)
 				}
-				if r.Port != w.port || r.State != w.state || r.Reason != w.reason || r.From != w.from || code != w.code || r.MTU != w.mtu {
+				if r.Port != w.port || r.State != w.state || r.Reason != w.reason || r.From != w.from || code != w.code || r.MTU != uint32(w.mtu) {
 					t.Errorf("got %+v (code %d), want %+v", r, code, w)
 				}
 				if w.reason != "no-response" && (r.RTTms <= 0 || r.RTTms > 1000 && w.reason != "icmp-reassembly-time-exceeded") {

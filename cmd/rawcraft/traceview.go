@@ -127,7 +127,7 @@ type traceProbeJSON struct {
 	ICMPType  *uint8         `json:"icmp_type,omitempty"`
 	ICMPCode  *uint8         `json:"icmp_code,omitempty"`
 	QuotedTTL uint8          `json:"quoted_ttl,omitempty"`
-	MTU       uint16         `json:"mtu,omitempty"`
+	MTU       uint32         `json:"mtu,omitempty"`
 	Size      int            `json:"size"`
 	Sport     uint16         `json:"sport,omitempty"`
 	Dport     uint16         `json:"dport,omitempty"`
