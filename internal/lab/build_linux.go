@@ -131,12 +131,18 @@ func (l *Lab) build() error {
 			return err
 		}
 		hs[host] = h
-		// No IPv6 chatter (router solicitations, MLD) in the lab's captures.
-		if err := l.sysctl(host, "net/ipv6/conf/all/disable_ipv6", "1"); err != nil {
-			return err
+		// Before any interface exists, so that each inherits "default": a
+		// switch has no IPv6 of its own; a host has IPv6 without the chatter
+		// (duplicate address detection, router solicitations) that would
+		// make the lab's captures differ from run to run.
+		pre := switchConf(host)
+		if host != S1 && host != S2 {
+			pre = ipv6Conf(host, "all", "default")
 		}
-		if err := l.sysctl(host, "net/ipv6/conf/default/disable_ipv6", "1"); err != nil {
-			return err
+		for _, sc := range pre {
+			if err := l.sysctl(sc.host, sc.key, sc.value); err != nil {
+				return err
+			}
 		}
 		lo, err := h.LinkByName("lo")
 		if err != nil {
@@ -188,7 +194,11 @@ func (l *Lab) build() error {
 			ports = append(ports, "r")
 		}
 		h := hs[sw]
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}}
+		// No multicast snooping: IPv6 neighbour discovery's multicast is
+		// flooded to every port, as an unmanaged switch floods it, whatever
+		// listener reports the bridge has or has not seen.
+		snoop := false
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}, MulticastSnooping: &snoop}
 		if err := h.LinkAdd(br); err != nil {
 			return fmt.Errorf("bridge in %s: %w", sw, err)
 		}
@@ -208,30 +218,31 @@ func (l *Lab) build() error {
 			return err
 		}
 	}
-	// Hosts: addresses, routes, sysctls.
-	type addr struct {
-		host, ifc string
-		a         string
-	}
-	addrs := []addr{{Hc, HostIfc, "198.18.1.3/24"}, {Hs, HostIfc, "198.18.1.1/24"}}
-	if l.cfg.Routed {
-		addrs = append(addrs, addr{R, "eth0", "198.18.1.254/24"}, addr{R, "eth1", "198.18.2.254/24"}, addr{Hf, HostIfc, "198.18.2.2/24"})
-	}
-	for _, a := range addrs {
-		h := hs[a.host]
-		link, err := h.LinkByName(a.ifc)
+	// Hosts: addresses, routes, sysctls, as spec says (and Check verifies).
+	specLinks, routes, sysctls := l.spec()
+	for _, s := range specLinks {
+		if len(s.addrs) == 0 {
+			continue
+		}
+		h := hs[s.host]
+		link, err := h.LinkByName(s.name)
 		if err != nil {
 			return err
 		}
-		ip, err := netlink.ParseAddr(a.a)
-		if err != nil {
-			return err
-		}
-		if err := h.AddrAdd(link, ip); err != nil {
-			return fmt.Errorf("address %s on %s/%s: %w", a.a, a.host, a.ifc, err)
+		for _, a := range s.addrs {
+			ip, err := netlink.ParseAddr(a)
+			if err != nil {
+				return err
+			}
+			if ip.IP.To4() == nil {
+				ip.Flags = unix.IFA_F_NODAD // usable at once, even if accept_dad were on
+			}
+			if err := h.AddrAdd(link, ip); err != nil {
+				return fmt.Errorf("address %s on %s/%s: %w", a, s.host, s.name, err)
+			}
 		}
 		if !l.cfg.Offload {
-			if err := l.Do(a.host, func() error { return offloadOff(a.ifc) }); err != nil {
+			if err := l.Do(s.host, func() error { return offloadOff(s.name) }); err != nil {
 				return err
 			}
 		}
@@ -239,29 +250,112 @@ func (l *Lab) build() error {
 			return err
 		}
 	}
-	if l.cfg.Routed {
-		for host, via := range map[string]string{Hc: "198.18.1.254", Hs: "198.18.1.254", Hf: "198.18.2.254"} {
-			dst := "198.18.2.0/24"
-			if host == Hf {
-				dst = "198.18.1.0/24"
-			}
-			if err := addRoute(hs[host], dst, via); err != nil {
-				return fmt.Errorf("route in %s: %w", host, err)
-			}
+	for _, r := range routes {
+		if err := addRoute(hs[r.host], r.dst, r.via); err != nil {
+			return fmt.Errorf("route to %s via %s in %s: %w", r.dst, r.via, r.host, err)
 		}
 	}
 	if err := l.waitUp(hs, 3*time.Second); err != nil {
 		return err
 	}
 	// Every sysctl the lab sets (a switch's bridge-nf-call-*, a host's ICMP
-	// limits and ipfrag_time, R's forwarding): the same list Check verifies.
-	_, _, sysctls := l.spec()
+	// limits, ipfrag_time and IPv6 settings, R's forwarding): the same list
+	// Check verifies.
 	for _, sc := range sysctls {
 		if err := l.sysctl(sc.host, sc.key, sc.value); err != nil {
 			return err
 		}
 	}
+	if err := l.waitAddrs(hs, specLinks, 3*time.Second); err != nil {
+		return err
+	}
+	l.waitQuiet(hs, 50*time.Millisecond, time.Second)
 	return nil
+}
+
+// waitAddrs waits, at most d, until every address of the lab's hosts is
+// usable: each one spec lists, and a link-local address on every host
+// interface, none of them tentative. With duplicate address detection off
+// an IPv6 address leaves the tentative state as soon as its link has a
+// carrier, but on the kernel's work queue, after waitUp may have returned.
+func (l *Lab) waitAddrs(hs handles, links []linkSpec, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		var missing []string
+		for _, s := range links {
+			if len(s.addrs) == 0 {
+				continue
+			}
+			lk, err := hs[s.host].LinkByName(s.name)
+			if err != nil {
+				return err
+			}
+			have, err := hs[s.host].AddrList(lk, netlink.FAMILY_ALL)
+			if err != nil {
+				return err
+			}
+			usable := map[string]bool{}
+			linkLocal := false
+			for _, a := range have {
+				if a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
+					continue
+				}
+				usable[a.IPNet.String()] = true
+				linkLocal = linkLocal || a.IP.IsLinkLocalUnicast()
+			}
+			for _, want := range s.addrs {
+				if w, _ := netlink.ParseAddr(want); !usable[w.IPNet.String()] {
+					missing = append(missing, s.host+"/"+s.name+" "+want)
+				}
+			}
+			if !linkLocal {
+				missing = append(missing, s.host+"/"+s.name+" fe80::/64")
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab %s: addresses still not usable after %v: %v", l.cfg.Name, d, missing)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitQuiet waits until no host has sent a frame for quiet, or at most d:
+// the multicast listener reports a host sends when its links come up and its
+// addresses appear (and R's when it becomes a router) are over before Up
+// returns, and no capture of a test sees them. The lab works either way, so
+// running out of time is not an error.
+func (l *Lab) waitQuiet(hs handles, quiet, d time.Duration) {
+	sent := func() uint64 {
+		var n uint64
+		for host, h := range hs {
+			if host == S1 || host == S2 {
+				continue // bridges forward, they send nothing of their own
+			}
+			links, err := h.LinkList()
+			if err != nil {
+				return 0
+			}
+			for _, lk := range links {
+				if st := lk.Attrs().Statistics; st != nil && lk.Attrs().Name != "lo" {
+					n += st.TxPackets
+				}
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(d)
+	last, since := sent(), time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		if n := sent(); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+	}
 }
 
 // waitUp waits, at most d, until every interface of the lab but lo is

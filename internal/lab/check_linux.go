@@ -8,40 +8,80 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 type linkSpec struct {
 	host, name string
 	mtu        int
-	addr       string // "198.18.1.3/24" on a host's interface
-	master     bool   // a port of the host's bridge br0
+	addrs      []string // "198.18.1.3/24", "2001:2:0:1::3/64" on a host's interface
+	master     bool     // a port of the host's bridge br0
 }
 
 type routeSpec struct{ host, dst, via string }
 
 type sysctlSpec struct{ host, key, value string }
 
+// ipv6Quiet are the IPv6 settings of a host's namespace, for "all",
+// "default" (which interfaces made later inherit) and each interface: no
+// duplicate address detection (addresses usable at once, no probes on the
+// wire), no router advertisements taken and no router solicitations sent,
+// addresses kept over a link's down and up as IPv4's are, and the multicast
+// listener reports of a link coming up sent within milliseconds rather than
+// up to a second apart (waitQuiet waits for them). Link-local addresses
+// stay: neighbour discovery needs them.
+var ipv6Quiet = [][2]string{
+	{"disable_ipv6", "0"},
+	{"accept_dad", "0"},
+	{"accept_ra", "0"},
+	{"router_solicitations", "0"},
+	{"keep_addr_on_down", "1"},
+	{"mldv1_unsolicited_report_interval", "20"},
+	{"mldv2_unsolicited_report_interval", "20"},
+}
+
+// ipv6Conf lists a host's IPv6 settings (ipv6Quiet) for conf/DEV of each
+// dev.
+func ipv6Conf(host string, devs ...string) []sysctlSpec {
+	var out []sysctlSpec
+	for _, d := range devs {
+		for _, kv := range ipv6Quiet {
+			out = append(out, sysctlSpec{host, "net/ipv6/conf/" + d + "/" + kv[0], kv[1]})
+		}
+	}
+	return out
+}
+
+// switchConf lists what a switch's namespace sets before its bridge
+// exists: no IPv6 of its own (the bridge forwards IPv6 frames all the same).
+func switchConf(host string) []sysctlSpec {
+	return []sysctlSpec{{host, "net/ipv6/conf/all/disable_ipv6", "1"}, {host, "net/ipv6/conf/default/disable_ipv6", "1"}}
+}
+
 // spec is the lab as it must be: what build makes and Check verifies.
 func (l *Lab) spec() (links []linkSpec, routes []routeSpec, sysctls []sysctlSpec) {
 	r := l.cfg.Routed
 	links = []linkSpec{
-		{host: Hc, name: HostIfc, mtu: 1500, addr: "198.18.1.3/24"},
-		{host: Hs, name: HostIfc, mtu: 1500, addr: "198.18.1.1/24"},
+		{host: Hc, name: HostIfc, mtu: 1500, addrs: []string{"198.18.1.3/24", "2001:2:0:1::3/64"}},
+		{host: Hs, name: HostIfc, mtu: 1500, addrs: []string{"198.18.1.1/24", "2001:2:0:1::1/64"}},
 		{host: S1, name: "hc", mtu: 1500, master: true}, {host: S1, name: "s2", mtu: 1500, master: true}, {host: S1, name: "br0"},
 		{host: S2, name: "s1", mtu: 1500, master: true}, {host: S2, name: "hs", mtu: 1500, master: true}, {host: S2, name: "br0"},
 	}
 	if r {
 		links = append(links,
 			linkSpec{host: S1, name: "r", mtu: 1500, master: true},
-			linkSpec{host: R, name: "eth0", mtu: 1500, addr: "198.18.1.254/24"},
-			linkSpec{host: R, name: "eth1", mtu: l.cfg.FarMTU, addr: "198.18.2.254/24"},
-			linkSpec{host: Hf, name: HostIfc, mtu: l.cfg.FarMTU, addr: "198.18.2.2/24"})
-		routes = []routeSpec{{Hc, "198.18.2.0/24", "198.18.1.254"}, {Hs, "198.18.2.0/24", "198.18.1.254"}, {Hf, "198.18.1.0/24", "198.18.2.254"}}
+			linkSpec{host: R, name: "eth0", mtu: 1500, addrs: []string{"198.18.1.254/24", "2001:2:0:1::2/64"}},
+			linkSpec{host: R, name: "eth1", mtu: l.cfg.FarMTU, addrs: []string{"198.18.2.254/24", "2001:2:0:2::2/64"}},
+			linkSpec{host: Hf, name: HostIfc, mtu: l.cfg.FarMTU, addrs: []string{"198.18.2.2/24", "2001:2:0:2::1/64"}})
+		routes = []routeSpec{
+			{Hc, "198.18.2.0/24", "198.18.1.254"}, {Hs, "198.18.2.0/24", "198.18.1.254"}, {Hf, "198.18.1.0/24", "198.18.2.254"},
+			{Hc, "2001:2:0:2::/64", "2001:2:0:1::2"}, {Hs, "2001:2:0:2::/64", "2001:2:0:1::2"}, {Hf, "2001:2:0:1::/64", "2001:2:0:2::2"},
+		}
 	}
 	for _, h := range l.Hosts() {
-		sysctls = append(sysctls, sysctlSpec{h, "net/ipv6/conf/all/disable_ipv6", "1"}, sysctlSpec{h, "net/ipv6/conf/default/disable_ipv6", "1"})
 		switch h {
 		case S1, S2:
+			sysctls = append(sysctls, switchConf(h)...)
 			// With br_netfilter loaded, a Linux bridge checks IPv4 like a
 			// router: it drops bad header checksums and lying lengths and
 			// trims Ethernet padding. The article's unmanaged switches do
@@ -53,16 +93,26 @@ func (l *Lab) spec() (links []linkSpec, routes []routeSpec, sysctls []sysctlSpec
 				}
 			}
 		default:
-			// Answer every probe: neither the per-destination limit
-			// (icmp_ratelimit) nor the namespace-wide one (icmp_msgs_*).
+			devs := []string{"all", "default"}
+			for _, lk := range links {
+				if lk.host == h {
+					devs = append(devs, lk.name)
+				}
+			}
+			sysctls = append(sysctls, ipv6Conf(h, devs...)...)
+			// Answer every probe: neither the per-destination limits
+			// (icmp_ratelimit, icmp/ratelimit) nor the namespace-wide one
+			// (icmp_msgs_*, which ICMPv6 shares).
 			sysctls = append(sysctls,
 				sysctlSpec{h, "net/ipv4/icmp_ratelimit", "0"},
+				sysctlSpec{h, "net/ipv6/icmp/ratelimit", "0"},
 				sysctlSpec{h, "net/ipv4/icmp_msgs_per_sec", fmt.Sprint(ICMPRate)},
 				sysctlSpec{h, "net/ipv4/icmp_msgs_burst", fmt.Sprint(ICMPRate)},
-				sysctlSpec{h, "net/ipv4/ipfrag_time", fmt.Sprint(l.cfg.FragTime)})
+				sysctlSpec{h, "net/ipv4/ipfrag_time", fmt.Sprint(l.cfg.FragTime)},
+				sysctlSpec{h, "net/ipv6/ip6frag_time", fmt.Sprint(l.cfg.FragTime)})
 		}
 		if h == R {
-			sysctls = append(sysctls, sysctlSpec{h, "net/ipv4/ip_forward", "1"})
+			sysctls = append(sysctls, sysctlSpec{h, "net/ipv4/ip_forward", "1"}, sysctlSpec{h, "net/ipv6/conf/all/forwarding", "1"})
 		}
 	}
 	return links, routes, sysctls
@@ -138,24 +188,36 @@ func (l *Lab) Check() []string {
 				bad = append(bad, where+" is not a port of the switch's bridge br0")
 			}
 		}
-		if s.addr != "" {
-			want, _ := netlink.ParseAddr(s.addr)
-			addrs, _ := hs[s.host].AddrList(lk, netlink.FAMILY_V4)
-			found := false
-			for _, x := range addrs {
-				found = found || x.IPNet.String() == want.IPNet.String()
-			}
-			if !found {
-				bad = append(bad, fmt.Sprintf("%s lacks its address %s", where, s.addr))
+		if len(s.addrs) > 0 {
+			have, _ := hs[s.host].AddrList(lk, netlink.FAMILY_ALL)
+			for _, sa := range s.addrs {
+				want, _ := netlink.ParseAddr(sa)
+				var found *netlink.Addr
+				for i, x := range have {
+					if x.IPNet.String() == want.IPNet.String() {
+						found = &have[i]
+					}
+				}
+				switch {
+				case found == nil:
+					bad = append(bad, fmt.Sprintf("%s lacks its address %s", where, sa))
+				case found.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0:
+					bad = append(bad, fmt.Sprintf("%s: its address %s is not usable (tentative or failed duplicate address detection)", where, sa))
+				}
 			}
 			if on, err := l.TxChecksumOffload(s.host, s.name); err == nil && on != l.cfg.Offload {
 				bad = append(bad, fmt.Sprintf("%s: checksum offload is %s, the lab wants it %s", where, onOff(on), onOff(l.cfg.Offload)))
 			}
 		}
+		if s.name == "br0" {
+			if br, ok := lk.(*netlink.Bridge); !ok || br.MulticastSnooping == nil || *br.MulticastSnooping {
+				bad = append(bad, where+" snoops multicast: the lab's switches flood it, as unmanaged switches do")
+			}
+		}
 	}
 	for _, r := range routes {
 		_, dst, _ := net.ParseCIDR(r.dst)
-		rs, _ := hs[r.host].RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: dst}, netlink.RT_FILTER_DST)
+		rs, _ := hs[r.host].RouteListFiltered(family(dst.IP), &netlink.Route{Dst: dst}, netlink.RT_FILTER_DST)
 		found := false
 		for _, x := range rs {
 			found = found || x.Gw.Equal(net.ParseIP(r.via))
@@ -180,6 +242,14 @@ func (l *Lab) Check() []string {
 		}
 	}
 	return bad
+}
+
+// family is netlink's address family of ip.
+func family(ip net.IP) int {
+	if ip.To4() != nil {
+		return netlink.FAMILY_V4
+	}
+	return netlink.FAMILY_V6
 }
 
 func onOff(b bool) string { return map[bool]string{true: "on", false: "off"}[b] }

@@ -1,7 +1,8 @@
 // Package lab builds the transport-layer article's Figure 1 from network
 // namespaces: client Hc — switch S1 — switch S2 — server Hs, with the S1–S2
 // cable that can be pulled, and a routed variant Hc — R — Hf with a smaller
-// MTU on R–Hf. Every host and switch is a namespace of its own; every
+// MTU on R–Hf. The hosts speak IPv4 and IPv6; the switches are bridges that
+// speak neither. Every host and switch is a namespace of its own; every
 // interface, bridge, address, route and sysctl lives inside them. The root
 // namespace is never touched.
 package lab
@@ -22,12 +23,12 @@ const Prefix = "rc-"
 
 // Hosts of the lab, as Do, Exec and the CLI name them.
 const (
-	Hc = "hc" // the client, 198.18.1.3
-	Hs = "hs" // the server, 198.18.1.1
+	Hc = "hc" // the client, 198.18.1.3 and 2001:2:0:1::3
+	Hs = "hs" // the server, 198.18.1.1 and 2001:2:0:1::1
 	S1 = "s1" // switch next to the client: a bridge
 	S2 = "s2" // switch next to the server: a bridge
-	R  = "r"  // router of the routed variant: 198.18.1.254 and 198.18.2.254
-	Hf = "hf" // far host of the routed variant, 198.18.2.2, behind R–Hf's smaller MTU
+	R  = "r"  // router of the routed variant: 198.18.1.254 and 2001:2:0:1::2, 198.18.2.254 and 2001:2:0:2::2
+	Hf = "hf" // far host of the routed variant, 198.18.2.2 and 2001:2:0:2::1, behind R–Hf's smaller MTU
 )
 
 // Addresses (RFC 2544's benchmarking range, 198.18.0.0/15, which no real
@@ -47,6 +48,23 @@ var (
 	MACR2   = craft.MAC{0x02, 0, 0, 0, 0x02, 0xfe}
 	MACHf   = craft.MAC{0x02, 0, 0, 0, 0x02, 0x02}
 	HostIfc = "eth0" // the interface of Hc, Hs and Hf (R has eth0 toward S1, eth1 toward Hf)
+)
+
+// IPv6 addresses, beside the IPv4 ones on the same interfaces (RFC 5180's
+// benchmarking range, 2001:2::/48, which no real network routes). Each
+// interface also has its link-local address (fe80::, from its MAC), which
+// neighbour discovery needs. Hosts neither autoconfigure addresses nor
+// solicit routers, and skip duplicate address detection: an address is
+// usable when Up returns.
+var (
+	Addr6Hs = netip.MustParseAddr("2001:2:0:1::1")
+	Addr6Hc = netip.MustParseAddr("2001:2:0:1::3")
+	Addr6R1 = netip.MustParseAddr("2001:2:0:1::2") // R toward S1 (AddrR1's interface)
+	Addr6R2 = netip.MustParseAddr("2001:2:0:2::2") // R toward Hf (AddrR2's interface)
+	Addr6Hf = netip.MustParseAddr("2001:2:0:2::1")
+	Net6    = netip.MustParsePrefix("2001:2::/48") // the only IPv6 addresses the lab and rawcraft's send use
+	LANNet6 = netip.MustParsePrefix("2001:2:0:1::/64")
+	FarNet6 = netip.MustParsePrefix("2001:2:0:2::/64")
 )
 
 // ICMPRate is what the lab sets net.ipv4.icmp_msgs_per_sec and
@@ -70,9 +88,10 @@ type Config struct {
 	// lab turns them off, so that a capture on the sending host shows the
 	// checksums and segment sizes that go on the wire.
 	Offload bool
-	// FragTime is net.ipv4.ipfrag_time inside Hs and Hf, in seconds: how
-	// long a receiver waits for missing fragments before giving up with ICMP
-	// time exceeded (code 1). Default 3 (Linux's own default is 30).
+	// FragTime is net.ipv4.ipfrag_time and net.ipv6.ip6frag_time inside
+	// the hosts (Hc, Hs, R, Hf), in seconds: how long a receiver waits for
+	// missing fragments before giving up with ICMP time exceeded (code 1).
+	// Default 3 (Linux's own defaults are 30 and 60).
 	FragTime int
 }
 

@@ -19,6 +19,11 @@ import "net/netip"
 // (icmp_errors_use_inbound_ifaddr), so the path shows in RJ's address too,
 // and every neighbour entry is static: no ARP packet ever crosses a link, and
 // the routers' interface counters count probes alone.
+//
+// The topology is IPv4 only, unlike the lab: IPv6 would bring neighbour
+// discovery and listener reports onto the links (breaking "counters count
+// probes alone"), and Linux has no icmp_errors_use_inbound_ifaddr for
+// ICMPv6, so RJ's answers would not show the path they came in on.
 const (
 	MPSrc = "src"
 	MPR0  = "r0"
