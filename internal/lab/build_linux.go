@@ -255,7 +255,7 @@ func (l *Lab) build() error {
 			return fmt.Errorf("route to %s via %s in %s: %w", r.dst, r.via, r.host, err)
 		}
 	}
-	if err := l.waitUp(hs, 3*time.Second); err != nil {
+	if err := l.waitUp(hs, linkWait); err != nil {
 		return err
 	}
 	// Every sysctl the lab sets (a switch's bridge-nf-call-*, a host's ICMP
@@ -266,7 +266,7 @@ func (l *Lab) build() error {
 			return err
 		}
 	}
-	if err := l.waitAddrs(hs, specLinks, 3*time.Second); err != nil {
+	if err := l.waitAddrs(hs, specLinks, linkWait); err != nil {
 		return err
 	}
 	l.waitQuiet(hs, 50*time.Millisecond, time.Second)
@@ -357,6 +357,13 @@ func (l *Lab) waitQuiet(hs handles, quiet, d time.Duration) {
 		}
 	}
 }
+
+// linkWait bounds the waits for links and addresses to come up. They end
+// as soon as everything is up — about a second on an idle machine, most of
+// it linkwatch's lag — but CI on a busy 2-core machine once saw the bridges
+// still down after 3 s, so the bound is generous: it only says when to give
+// up on a lab that will never come up.
+const linkWait = 15 * time.Second
 
 // waitUp waits, at most d, until every interface of the lab but lo is
 // operationally up. Carrier changes reach bridges through the kernel's
@@ -530,7 +537,7 @@ func (l *Lab) setCable(up bool) error {
 		return err
 	}
 	defer h2.Close()
-	return l.waitUp(handles{S1: h, S2: h2}, 3*time.Second)
+	return l.waitUp(handles{S1: h, S2: h2}, linkWait)
 }
 
 // CableUp reports whether the S1–S2 cable is plugged in.
