@@ -14,28 +14,39 @@ import (
 // Resolve finds what a frame to dst needs, in the calling thread's network
 // namespace: the outgoing interface, source address and next hop (on-link or
 // a gateway) from the routing table, and the next hop's MAC from the
-// neighbour table or, failing that, from an ARP request built with craft and
-// a bounded wait for the reply.
+// neighbour table or, failing that, from an ARP request (IPv4) or a
+// Neighbor Solicitation (IPv6, NDP), built with craft, and a bounded wait
+// for the answer.
 //
 // Links that need no ARP are handled as Linux handles them (net/ipv4/arp.c,
-// arp_constructor): on loopback (an address of this host) both MACs are
-// zero, How is "loopback" and Datagrams is set — lo carries a 14-byte
-// Ethernet header with zero MACs, and the kernel answers on lo; on an interface marked NOARP the
-// destination MAC is the interface's own; a multicast destination maps to
-// 01:00:5e plus its low 23 bits (RFC 1112 §6.4); a broadcast one to
+// arp_constructor; net/ipv6/ndisc.c, ndisc_constructor): on loopback (::1,
+// 127.0.0.0/8 or an address of this host) both MACs are zero, How is
+// "loopback" and Datagrams is set — lo carries a 14-byte Ethernet header
+// with zero MACs, and the kernel answers on lo; on an interface marked
+// NOARP the destination MAC is the interface's own; a multicast
+// destination maps to 01:00:5e plus its low 23 bits (RFC 1112 §6.4), an
+// IPv6 one to 33:33 plus its low 32 bits (RFC 2464 §7); a broadcast one to
 // ff:ff:ff:ff:ff:ff. An interface with no 6-byte hardware address (a tun,
 // a PPP link) carries no Ethernet header: Resolve returns the route with
 // NoLink set, and Open refuses ViaPacket on it with an error saying to use
 // ViaIP. Every error is one line naming the missing route, interface or
 // neighbour.
+//
+// An IPv6 link-local address (fe80::/10, and the multicast ff01::/16 and
+// ff02::/16) exists on every link: its zone names the interface
+// (fe80::1%eth0), and overrides the routing table's choice like
+// cfg.Iface; without either, Resolve fails saying to add one.
+// Route.NextHop and Route.Src carry no zone.
 func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 	var c ResolveConfig
 	if cfg != nil {
 		c = *cfg
 	}
-	if !dst.Is4() {
-		return Route{}, fmt.Errorf("resolve %v: not an IPv4 address", dst)
+	dst, iface, err := scope(dst, c.Iface)
+	if err != nil {
+		return Route{}, err
 	}
+	c.Iface = iface
 	opts := &netlink.RouteGetOptions{}
 	if c.Iface != "" {
 		if _, err := net.InterfaceByName(c.Iface); err != nil {
@@ -59,6 +70,7 @@ func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 	if src, ok := netip.AddrFromSlice(rt.Src); ok {
 		r.Src = src.Unmap()
 	}
+	routeSrc := r.Src
 	if c.Src.IsValid() {
 		r.Src = c.Src
 	}
@@ -100,6 +112,24 @@ func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 		r.DstMAC, r.How = mac, "neighbour table"
 		return r, nil
 	}
+	if r.NextHop.Is6() {
+		// RFC 4861 §7.2.2: the solicitation's source is the prompting
+		// packet's when that is an address of the interface, else one of
+		// the interface's (the one the routing table chose).
+		src := routeSrc
+		if c.Src.IsValid() && ownAddr(ifi, c.Src) {
+			src = c.Src
+		}
+		if !src.IsValid() {
+			return Route{}, fmt.Errorf("no IPv6 address on %s to ask for %v's MAC with", ifi.Name, r.NextHop)
+		}
+		mac, err := NDP(ifi, r.SrcMAC, src, r.NextHop, c.ARPWait, c.ARPTries)
+		if err != nil {
+			return Route{}, err
+		}
+		r.DstMAC, r.How = mac, "NDP"
+		return r, nil
+	}
 	src := r.Src
 	if !src.IsValid() {
 		return Route{}, fmt.Errorf("no source address on %s to ask for %v's MAC with", ifi.Name, r.NextHop)
@@ -112,16 +142,33 @@ func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 	return r, nil
 }
 
-// mappedMAC is the destination MAC of a next hop that needs no ARP, as
-// arp_constructor decides it: a multicast group's (RFC 1112 §6.4), the
-// broadcast MAC for a broadcast address (255.255.255.255 or the directed
-// broadcast of one of ifi's subnets), and ifi's own on a NOARP interface.
+// ownAddr says whether a is an address of ifi.
+func ownAddr(ifi *net.Interface, a netip.Addr) bool {
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return false
+	}
+	for _, x := range addrs {
+		if p, err := netip.ParsePrefix(x.String()); err == nil && p.Addr() == a.WithZone("") {
+			return true
+		}
+	}
+	return false
+}
+
+// mappedMAC is the destination MAC of a next hop that needs no ARP or NDP,
+// as arp_constructor and ndisc_constructor decide it: a multicast group's
+// (MulticastMAC), the broadcast MAC for an IPv4 broadcast address
+// (255.255.255.255 or the directed broadcast of one of ifi's subnets), and
+// ifi's own on a NOARP interface.
 func mappedMAC(ifi *net.Interface, hop netip.Addr, own craft.MAC) (craft.MAC, string, bool) {
 	if hop.IsMulticast() {
-		b := hop.As4()
-		return craft.MAC{0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]}, "multicast (RFC 1112 §6.4)", true
+		if hop.Is6() {
+			return MulticastMAC(hop), "multicast (RFC 2464 §7)", true
+		}
+		return MulticastMAC(hop), "multicast (RFC 1112 §6.4)", true
 	}
-	if hop == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || IsDirectedBroadcast(ifi, hop) {
+	if hop.Is4() && (hop == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || IsDirectedBroadcast(ifi, hop)) {
 		return craft.Broadcast, "broadcast", true
 	}
 	if l, err := netlink.LinkByIndex(ifi.Index); err == nil && l.Attrs().RawFlags&unix.IFF_NOARP != 0 {
@@ -130,8 +177,14 @@ func mappedMAC(ifi *net.Interface, hop netip.Addr, own craft.MAC) (craft.MAC, st
 	return craft.MAC{}, "", false
 }
 
+// neighbour looks ip up in the neighbour table of ifindex: ARP's for IPv4,
+// NDP's for IPv6 (ip neigh).
 func neighbour(ifindex int, ip netip.Addr) (craft.MAC, bool) {
-	neighs, err := netlink.NeighList(ifindex, unix.AF_INET)
+	family := unix.AF_INET
+	if ip.Is6() {
+		family = unix.AF_INET6
+	}
+	neighs, err := netlink.NeighList(ifindex, family)
 	if err != nil {
 		return craft.MAC{}, false
 	}
