@@ -1,6 +1,7 @@
 // Package rawsock sends craft's bytes through Linux raw sockets — AF_PACKET
-// for whole Ethernet frames, raw IPv4 with IP_HDRINCL for datagrams — and
-// finds the interface, source address and next-hop MAC a frame needs.
+// for whole Ethernet frames, raw IPv4 with IP_HDRINCL and raw IPv6 with
+// IPPROTO_RAW for datagrams — and finds the interface, source address and
+// next-hop MAC a frame needs (routes, the neighbour table, ARP and NDP).
 //
 // Three AF_PACKET shapes, each for its job:
 //   - Conn: one frame at a time, both ways, with deadlines (Go's network

@@ -10,10 +10,10 @@ import (
 
 // ErrNotLinux is what every socket operation returns off Linux, wrapped with
 // the operation: rawcraft's raw sockets are the Linux kernel's AF_PACKET
-// (packet(7)) and raw IPv4 (raw(7)) sockets. The types, configurations and
-// pure functions (KernelRewrites, ParseVia, ARPReplyFilter…) work
-// everywhere.
-var ErrNotLinux = errors.New("needs Linux: raw sockets here are AF_PACKET and raw IPv4 sockets of the Linux kernel")
+// (packet(7)) and raw IPv4 and IPv6 (raw(7)) sockets. The types,
+// configurations and pure functions (KernelRewrites, ParseVia,
+// ARPReplyFilter, MulticastMAC…) work everywhere.
+var ErrNotLinux = errors.New("needs Linux: raw sockets here are AF_PACKET and raw IP sockets of the Linux kernel")
 
 // Config configures Listen. A nil *Config means: every EtherType, no filter.
 type Config struct {

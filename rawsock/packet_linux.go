@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -122,37 +123,87 @@ func (c *Conn) Close() error {
 	return err
 }
 
-// IPConn is a raw IPv4 socket (IPPROTO_RAW, which implies IP_HDRINCL): it
-// sends a datagram whose header rawcraft built, and the kernel adds the link
-// layer. The kernel fills some fields: see KernelRewrites.
+// IPConn is a raw IP socket that takes whole datagrams, header included:
+// IPv4 (ListenIP: AF_INET, IPPROTO_RAW, which implies IP_HDRINCL) or IPv6
+// (ListenIP6: AF_INET6, IPPROTO_RAW, which Linux treats the same way). The
+// kernel adds the link layer; in IPv4 it fills some header fields, in IPv6
+// none (see KernelRewrites).
 type IPConn struct {
-	fd int
+	fd     int
+	v6     bool
+	ifidx  int    // ListenIP6's interface: the zone of link-local destinations
+	family string // "IPv4", "IPv6"
 }
 
 // ListenIP opens a raw IPv4 socket in the calling thread's namespace. A
 // non-empty iface binds it to that interface (SO_BINDTODEVICE).
 func ListenIP(iface string) (*IPConn, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
-	if err != nil {
-		return nil, permission("raw IPv4 socket", fmt.Errorf("socket: %w", err))
-	}
-	if iface != "" {
-		if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, iface); err != nil {
-			unix.Close(fd)
-			return nil, fmt.Errorf("binding the raw socket to %s: %w", iface, err)
-		}
-	}
-	return &IPConn{fd: fd}, nil
+	return listenIP(unix.AF_INET, iface)
 }
 
-// Send sends one IPv4 datagram to the destination address in its header.
-func (c *IPConn) Send(datagram []byte) (int, error) {
-	if len(datagram) < craft.IPv4HeaderLen {
-		return 0, fmt.Errorf("datagram of %d bytes: shorter than an IPv4 header", len(datagram))
+// ListenIP6 opens a raw IPv6 socket (AF_INET6, SOCK_RAW, IPPROTO_RAW) in
+// the calling thread's namespace: each datagram goes out with the header
+// as built (Linux's rawv6_send_hdrinc copies it untouched; see
+// KernelRewrites6). A non-empty iface binds it to that interface
+// (SO_BINDTODEVICE), which is also the zone of link-local destinations.
+func ListenIP6(iface string) (*IPConn, error) {
+	return listenIP(unix.AF_INET6, iface)
+}
+
+func listenIP(family int, iface string) (*IPConn, error) {
+	c := &IPConn{v6: family == unix.AF_INET6, family: "IPv4"}
+	if c.v6 {
+		c.family = "IPv6"
 	}
-	sa := &unix.SockaddrInet4{Addr: [4]byte(datagram[16:20])}
+	fd, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
+	if err != nil {
+		return nil, permission("raw "+c.family+" socket", fmt.Errorf("socket: %w", err))
+	}
+	c.fd = fd
+	if iface != "" {
+		ifi, err := net.InterfaceByName(iface)
+		if err == nil {
+			c.ifidx = ifi.Index
+			err = unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, iface)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("binding the raw %s socket to %s: %w", c.family, iface, err)
+		}
+	}
+	return c, nil
+}
+
+// Send sends one datagram to the destination address in its header (an
+// IPv4 datagram on a ListenIP socket, an IPv6 one on a ListenIP6 socket).
+// The kernel routes it by that address, and sends it whole or not at all:
+// one larger than the interface's MTU fails with EMSGSIZE and an error
+// saying to fragment.
+func (c *IPConn) Send(datagram []byte) (int, error) {
+	var sa unix.Sockaddr
+	if c.v6 {
+		if len(datagram) < craft.IPv6HeaderLen {
+			return 0, fmt.Errorf("datagram of %d bytes: shorter than an IPv6 header", len(datagram))
+		}
+		if datagram[0]>>4 == 4 {
+			return 0, errors.New("an IPv4 datagram on a raw IPv6 socket: send it toward an IPv4 address (ListenIP), or a version-4 IPv6 header through AF_PACKET (--via packet)")
+		}
+		sa6 := &unix.SockaddrInet6{Addr: [16]byte(datagram[24:40])}
+		if needsZone(netip.AddrFrom16(sa6.Addr)) {
+			sa6.ZoneId = uint32(c.ifidx)
+		}
+		sa = sa6
+	} else {
+		if len(datagram) < craft.IPv4HeaderLen {
+			return 0, fmt.Errorf("datagram of %d bytes: shorter than an IPv4 header", len(datagram))
+		}
+		sa = &unix.SockaddrInet4{Addr: [4]byte(datagram[16:20])}
+	}
 	if err := unix.Sendto(c.fd, datagram, 0, sa); err != nil {
 		if err == unix.EMSGSIZE {
+			if c.v6 {
+				return 0, fmt.Errorf("sendto: %w: the datagram (%d bytes) is larger than the interface's MTU, and a raw IPv6 socket never fragments (nor may any IPv6 router); send fragments (--frag or --mtu: Fragment headers), each its own datagram", err, len(datagram))
+			}
 			return 0, fmt.Errorf("sendto: %w: the datagram (%d bytes) is larger than the interface's MTU, and a raw socket with IP_HDRINCL never fragments; send fragments (--frag or --mtu), each its own datagram", err, len(datagram))
 		}
 		return 0, fmt.Errorf("sendto: %w", err)

@@ -12,7 +12,7 @@ import (
 // PermissionError is returned when the kernel refuses a raw socket. Its
 // message says what to do.
 type PermissionError struct {
-	Op  string // "AF_PACKET socket", "raw IPv4 socket"
+	Op  string // "AF_PACKET socket", "raw IPv4 socket", "raw IPv6 socket"
 	Err error
 }
 
@@ -31,7 +31,8 @@ type Route struct {
 	Gateway bool       // NextHop is a router
 	SrcMAC  craft.MAC  // the interface's address
 	DstMAC  craft.MAC  // the next hop's address
-	// How says where DstMAC came from: "neighbour table", "ARP", "given",
+	// How says where DstMAC came from: "neighbour table", "ARP", "NDP"
+	// (a Neighbor Solicitation, for an IPv6 next hop), "given",
 	// "loopback" (both MACs zero), "broadcast", "multicast …", "NOARP …",
 	// or "no link-layer header".
 	How string
@@ -42,14 +43,16 @@ type Route struct {
 	// sent there through AF_PACKET carries no route, and Linux's input
 	// routing drops it as a martian (127.0.0.0/8 without route_localnet; a
 	// local source address without accept_local: ip_route_input_slow,
-	// fib_validate_source). A ViaPacket Tx therefore sends its frames'
-	// datagrams through a raw IPv4 socket, where the kernel fills the
-	// header checksum and total length (KernelRewrites); the replies come
-	// back on lo, where a listener sees them as frames.
+	// fib_validate_source). IPv6 destinations on lo take the same path,
+	// so that both families behave alike. A ViaPacket Tx therefore sends
+	// its frames' datagrams through a raw IP socket of their family, where
+	// the kernel fills IPv4's header checksum and total length and leaves
+	// IPv6's header alone (KernelRewrites); the replies come back on lo,
+	// where a listener sees them as frames.
 	Datagrams bool
 }
 
-// Rewrite is a field of an IPv4 header that the kernel fills in when the
+// Rewrite is a field of an IP header that the kernel fills in when the
 // header is sent through a raw socket with IP_HDRINCL (raw(7)).
 type Rewrite struct {
 	Field string
@@ -59,7 +62,9 @@ type Rewrite struct {
 }
 
 // KernelRewrites says which fields of datagram the kernel will fill or
-// rewrite when it is sent with IP_HDRINCL: the header checksum and the total
+// rewrite when it is sent through a raw IP socket (ViaIP). A datagram whose
+// version field says 6 is taken as IPv6: see KernelRewrites6. For IPv4,
+// with IP_HDRINCL: the header checksum and the total
 // length always, the identification when it is zero and DF is clear (with
 // DF set Linux leaves a zero ID alone, which raw(7) does not say), the
 // source address when it is 0.0.0.0 (raw(7), "IP_HDRINCL"; net/ipv4/raw.c,
@@ -67,6 +72,9 @@ type Rewrite struct {
 // Everything else goes out as built. A deliberately bad checksum or a lying
 // total length therefore needs AF_PACKET (--via packet).
 func KernelRewrites(datagram []byte) []Rewrite {
+	if len(datagram) > 0 && datagram[0]>>4 == 6 {
+		return KernelRewrites6(datagram)
+	}
 	if len(datagram) < craft.IPv4HeaderLen {
 		return nil
 	}
@@ -102,3 +110,19 @@ func KernelRewrites(datagram []byte) []Rewrite {
 	}
 	return out
 }
+
+// KernelRewrites6 says which fields of an IPv6 datagram the kernel fills or
+// rewrites when it is sent through a raw IPv6 socket with IPPROTO_RAW
+// (ListenIP6, ViaIP): none. Linux copies the datagram as given
+// (net/ipv6/raw.c, rawv6_send_hdrinc; measured on Linux 6.18 by
+// TestIPConn6KernelRewrites): a payload length that lies, a zero (::)
+// source address, hop limit 0, any traffic class and flow label, a version
+// other than 6, and wrong or zero TCP, UDP and ICMPv6 checksums all go out
+// as built — unlike IPv4's IP_HDRINCL, which fills the total length, the
+// header checksum, a zero ID and a zero source. What the kernel does
+// decide: the route, by the destination address in the header (which
+// IPConn passes to sendto), and the link layer; and a datagram larger than
+// the outgoing interface's MTU is refused whole (EMSGSIZE), never
+// fragmented. It returns nil; it exists so that a front end can say so
+// beside IPv4's list.
+func KernelRewrites6(datagram []byte) []Rewrite { return nil }

@@ -56,17 +56,21 @@ func (c *Conn) Stats() (packets, drops uint64, err error) {
 // Close returns an error wrapping ErrNotLinux.
 func (c *Conn) Close() error { return notLinux("AF_PACKET close") }
 
-// IPConn is a raw IPv4 socket with IP_HDRINCL (Linux only).
+// IPConn is a raw IPv4 or IPv6 socket that takes whole datagrams (Linux
+// only).
 type IPConn struct{}
 
 // ListenIP returns an error wrapping ErrNotLinux.
 func ListenIP(iface string) (*IPConn, error) { return nil, notLinux("raw IPv4 socket") }
 
+// ListenIP6 returns an error wrapping ErrNotLinux.
+func ListenIP6(iface string) (*IPConn, error) { return nil, notLinux("raw IPv6 socket") }
+
 // Send returns an error wrapping ErrNotLinux.
-func (c *IPConn) Send(datagram []byte) (int, error) { return 0, notLinux("raw IPv4 send") }
+func (c *IPConn) Send(datagram []byte) (int, error) { return 0, notLinux("raw IP send") }
 
 // Close returns an error wrapping ErrNotLinux.
-func (c *IPConn) Close() error { return notLinux("raw IPv4 close") }
+func (c *IPConn) Close() error { return notLinux("raw IP close") }
 
 // CheckPrivilege returns an error wrapping ErrNotLinux.
 func CheckPrivilege() error { return notLinux("raw sockets") }

@@ -20,7 +20,8 @@ type OpenConfig struct {
 
 // Tx is an open socket toward one destination, of the kind Via names, with
 // the route it found. Send takes what that socket takes: a whole Ethernet
-// frame (ViaPacket) or an IPv4 datagram (ViaIP).
+// frame (ViaPacket; IPv4, IPv6, ARP or anything else) or an IP datagram of
+// the destination's family (ViaIP).
 type Tx struct {
 	via   Via
 	route Route
@@ -33,18 +34,32 @@ type Tx struct {
 // and opens the socket via names. ViaPacket resolves everything a frame
 // needs (interface, source, next hop and its MAC, by ARP if need be) and
 // fails when any step does (on loopback the frame's MACs are zero: see
-// Resolve); ViaIP needs only a raw socket, and fills the
-// route's interface and source when the routing table knows them (the
-// kernel routes each datagram itself).
+// Resolve); ViaIP needs only a raw socket — IPv4 or IPv6, as dst is — and
+// fills the route's interface and source when the routing table knows them
+// (the kernel routes each datagram itself). An IPv6 link-local dst needs
+// its interface, as its zone (fe80::1%eth0) or cfg.Iface (see Resolve);
+// ViaIP binds its socket there.
 func Open(dst netip.Addr, via Via, cfg *OpenConfig) (*Tx, error) {
 	var c OpenConfig
 	if cfg != nil {
 		c = *cfg
 	}
+	if via != ViaIP && via != ViaPacket {
+		return nil, fmt.Errorf("open: via %d: %w", via, errVia)
+	}
+	dst, iface, err := scope(dst, c.Iface)
+	if err != nil {
+		return nil, err
+	}
+	c.Iface = iface
+	listenIP := ListenIP
+	if dst.Is6() {
+		listenIP = ListenIP6
+	}
 	t := &Tx{via: via}
 	switch via {
 	case ViaIP:
-		ic, err := ListenIP(c.Iface)
+		ic, err := listenIP(c.Iface)
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +83,7 @@ func Open(dst netip.Addr, via Via, cfg *OpenConfig) (*Tx, error) {
 		}
 		t.eth = &craft.Ethernet{Src: rt.SrcMAC, Dst: rt.DstMAC}
 		if rt.Datagrams {
-			ic, err := ListenIP(c.Iface) // bound to lo, a datagram to an address of another interface is lost
+			ic, err := listenIP(c.Iface) // bound to lo, a datagram to an address of another interface is lost
 			if err != nil {
 				return nil, err
 			}
@@ -103,11 +118,13 @@ func (t *Tx) Ethernet() *craft.Ethernet {
 }
 
 // Send sends one frame (ViaPacket; shorter than 60 bytes it is padded) or
-// one IPv4 datagram (ViaIP) and returns the bytes handed to the kernel.
+// one IP datagram of the destination's family (ViaIP) and returns the
+// bytes handed to the kernel.
 //
 // A ViaPacket Tx whose Route has Datagrams set (loopback) takes
 // frames too, and sends the datagram after their 14-byte header through a
-// raw IPv4 socket; it returns the frame's length.
+// raw IP socket of the destination's family; it returns the frame's
+// length.
 func (t *Tx) Send(b []byte) (int, error) {
 	if t.pconn != nil {
 		return t.pconn.Send(b)

@@ -13,8 +13,9 @@ const (
 	// goes out byte for byte: bad checksums and lying lengths included.
 	ViaPacket Via = iota
 	// ViaIP: AF_INET, SOCK_RAW, IPPROTO_RAW, which implies IP_HDRINCL
-	// (raw(7)). The kernel adds the link layer and fills some IPv4 fields
-	// (see KernelRewrites).
+	// (raw(7)), or AF_INET6, SOCK_RAW, IPPROTO_RAW for an IPv6
+	// destination. The kernel adds the link layer and fills some IPv4
+	// fields, and no IPv6 ones (see KernelRewrites).
 	ViaIP
 )
 
@@ -37,7 +38,7 @@ func ParseVia(s string) (Via, error) {
 	return 0, fmt.Errorf("%q: %w", s, errVia)
 }
 
-var errVia = errors.New("packet (AF_PACKET, the exact frame) or ip (raw IPv4 socket)")
+var errVia = errors.New("packet (AF_PACKET, the exact frame) or ip (raw IPv4 or IPv6 socket)")
 
 // Errors of ChooseInterface.
 var (
