@@ -65,7 +65,8 @@ type Fragmenting struct {
 
 // Config is one probe run against one destination, or a list of them.
 type Config struct {
-	// Proto is craft.ProtoTCP, ProtoUDP or ProtoICMP (an echo request).
+	// Proto is craft.ProtoTCP, ProtoUDP or ProtoICMP (an echo request;
+	// ICMPv6's toward an IPv6 target).
 	Proto uint8
 	// Dst is the target; Ports its TCP or UDP ports (ignored for ICMP,
 	// which sends one echo request).
@@ -76,9 +77,10 @@ type Config struct {
 	// hosts are probed one after the other; nothing is kept per host but
 	// its Results.
 	Targets []netip.Prefix
-	// Packet is the shape of every probe: an IPv4 header and the layer
-	// Proto names, with any payload, and no Ethernet header (the route's
-	// is added). A zero IPv4 source is the route's. The run sets each
+	// Packet is the shape of every probe: an IPv4 or IPv6 header and the
+	// layer Proto names, with any payload, and no Ethernet header (the
+	// route's is added). A target of the other family gets the same probe
+	// in its family (see packetFor). A zero source is the route's. The run sets each
 	// probe's destination address and port, IP ID and echo sequence number
 	// (Packet's echo sequence number plus the probe's index), and the
 	// source port, sequence number and echo identifier unless Fixed says
@@ -149,22 +151,33 @@ func (c *Config) check() ([]uint16, error) {
 			return nil, configErr("a UDP probe needs a UDP layer in Packet")
 		}
 	case craft.ProtoICMP:
-		if c.Packet.ICMP == nil {
-			return nil, configErr("an ICMP probe needs an ICMP layer in Packet")
+		if c.Packet.ICMP == nil && c.Packet.ICMPv6 == nil {
+			return nil, configErr("an ICMP probe needs an ICMP or ICMPv6 layer in Packet")
 		}
 	default:
 		return nil, configErr("protocol %d: tcp (6), udp (17) or icmp (1)", c.Proto)
 	}
-	if c.Packet.IPv4 == nil || c.Packet.Ethernet != nil || c.Packet.ARP != nil {
-		return nil, configErr("Packet is an IPv4 datagram without an Ethernet header")
+	if (c.Packet.IPv4 == nil) == (c.Packet.IPv6 == nil) || c.Packet.Ethernet != nil || c.Packet.ARP != nil {
+		return nil, configErr("Packet is an IPv4 or IPv6 packet without an Ethernet header")
 	}
-	if !c.Dst.Is4() {
-		return nil, configErr("destination %v: not an IPv4 address", c.Dst)
+	if len(c.Targets) == 0 && (!c.Dst.IsValid() || c.Dst.Is4In6()) {
+		return nil, configErr("destination %v: not an IPv4 or IPv6 address", c.Dst)
 	}
 	for _, t := range c.Targets {
-		if !t.IsValid() || !t.Addr().Is4() {
-			return nil, configErr("target %v: not an IPv4 address or block", t)
+		if !t.IsValid() || t.Addr().Is4In6() {
+			return nil, configErr("target %v: not an IPv4 or IPv6 address or block", t)
 		}
+		if _, err := c.packetFor(t.Addr()); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.Targets) == 0 {
+		if _, err := c.packetFor(c.Dst); err != nil {
+			return nil, err
+		}
+	}
+	if c.Frag != nil && !c.allIPv4() {
+		return nil, configErr("fragmented probes go to IPv4 targets only for now (rawcraft build --frag shows IPv6 fragments)")
 	}
 	if Hosts(c.Targets) > MaxHosts {
 		return nil, configErr("more than %d hosts (a /8) in one run", MaxHosts)
@@ -211,10 +224,10 @@ func (c *Config) stateless(ports []uint16) (bool, error) {
 	if c.Stateless && c.Proto != craft.ProtoTCP {
 		return false, configErr("a stateless scan sends TCP SYNs, not protocol %d", c.Proto)
 	}
-	can := c.Via == rawsock.ViaPacket && c.Frag == nil && len(c.Packet.IPv4.Options) == 0 &&
+	can := c.Via == rawsock.ViaPacket && c.Frag == nil && c.allIPv4() && (c.Packet.IPv4 == nil || len(c.Packet.IPv4.Options) == 0) && c.Packet.IPv6Ext == nil &&
 		c.Packet.TCP != nil && c.Packet.TCP.Flags == craft.TCPSyn && len(c.Packet.Payload) == 0
 	if c.Stateless && !can {
-		return false, configErr("a stateless scan sends plain SYNs: no other flag, data, IP options, fragments or via ip")
+		return false, configErr("a stateless scan sends plain IPv4 SYNs: no other flag, data, IP options, fragments, IPv6 targets or via ip")
 	}
 	return want && can, nil
 }

@@ -59,7 +59,26 @@ func TestConfigErrors(t *testing.T) {
 		{"timeout over the bound", func(c *Config) { c.Timeout = 2 * time.Minute }},
 		{"interval over the bound", func(c *Config) { c.Interval = time.Minute }},
 		{"Ethernet in the packet", func(c *Config) { c.Packet.Ethernet = &craft.Ethernet{} }},
-		{"IPv6 destination", func(c *Config) { c.Dst = netip.MustParseAddr("2001:2::1") }},
+		// IPv6 targets are probed; these shapes cannot be (each is refused
+		// before a route is looked up, so nothing leaves this namespace).
+		{"IPv4-mapped destination", func(c *Config) { c.Dst = netip.MustParseAddr("::ffff:198.18.1.1") }},
+		{"IPv6 target, IPv4 options", func(c *Config) {
+			c.Dst, c.Packet.IPv4.Options = netip.MustParseAddr("2001:2::1"), craft.AppendIPOptRecordRoute(nil, 2)
+		}},
+		{"IPv6 target, IPv4 source", func(c *Config) {
+			c.Dst, c.Packet.IPv4.Src = netip.MustParseAddr("2001:2::1"), lab.AddrHc
+		}},
+		{"IPv6 target, ICMP timestamp", func(c *Config) {
+			c.Dst, c.Proto, c.Packet.TCP, c.Packet.ICMP = netip.MustParseAddr("2001:2::1"), craft.ProtoICMP, nil, &craft.ICMP{Type: 13}
+		}},
+		{"IPv6 target in a list, fragments", func(c *Config) {
+			c.Targets, c.Frag = []netip.Prefix{netip.MustParsePrefix("198.18.1.1/32"), netip.MustParsePrefix("2001:2::1/128")}, &Fragmenting{Options: craft.FragOptions{DataSize: 8}}
+		}},
+		{"stateless IPv6", func(c *Config) { c.Dst, c.Stateless = netip.MustParseAddr("2001:2::1"), true }},
+		{"IPv4 target, IPv6 extension headers", func(c *Config) {
+			c.Packet.IPv4, c.Packet.IPv6, c.Packet.IPv6Ext = nil, &craft.IPv6{}, []craft.IPv6Ext{craft.DestOpts(nil)}
+		}},
+		{"both IP headers", func(c *Config) { c.Packet.IPv6 = &craft.IPv6{} }},
 		{"stateless UDP", func(c *Config) {
 			c.Proto, c.Packet.TCP, c.Packet.UDP, c.Stateless = craft.ProtoUDP, nil, &craft.UDP{}, true
 		}},

@@ -85,7 +85,11 @@ func railErr(format string, a ...any) error { return &railError{fmt.Sprintf(form
 func Hosts(ts []netip.Prefix) uint64 {
 	var n uint64
 	for _, t := range ts {
-		n += uint64(1) << (32 - t.Bits())
+		bits := t.Addr().BitLen() - t.Bits()
+		if bits >= 63 {
+			return MaxHosts + 1
+		}
+		n += uint64(1) << bits
 		if n > MaxHosts {
 			return MaxHosts + 1
 		}

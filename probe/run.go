@@ -116,10 +116,21 @@ func runHost(cfg Config) (*Report, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Second
 	}
+	shape, err := cfg.packetFor(cfg.Dst)
+	if err != nil {
+		return nil, err
+	}
+	v6 := shape.IPv6 != nil
+	var wantSrc netip.Addr
+	if v6 {
+		wantSrc = shape.IPv6.Src
+	} else {
+		wantSrc = shape.IPv4.Src
+	}
 	if err := rawsock.CheckPrivilege(); err != nil {
 		return nil, err
 	}
-	tx, err := rawsock.Open(cfg.Dst, cfg.Via, &rawsock.OpenConfig{Iface: cfg.Iface, Src: cfg.Packet.IPv4.Src, SrcMAC: cfg.SrcMAC, DstMAC: cfg.DstMAC})
+	tx, err := rawsock.Open(cfg.Dst, cfg.Via, &rawsock.OpenConfig{Iface: cfg.Iface, Src: wantSrc, SrcMAC: cfg.SrcMAC, DstMAC: cfg.DstMAC})
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +147,10 @@ func runHost(cfg Config) (*Report, error) {
 		notes = append(notes, "toward this host's own address the scan is stateful: the kernel takes loopback probes only through a raw IPv4 socket, one at a time")
 	}
 	src := rt.Src
-	if !src.Is4() {
+	switch {
+	case v6 && !is6(src):
+		return nil, fmt.Errorf("no IPv6 source address toward %v", cfg.Dst)
+	case !v6 && !src.Is4():
 		return nil, fmt.Errorf("no IPv4 source address toward %v", cfg.Dst)
 	}
 	filter, err := rawsock.HostFilter(src)
@@ -157,9 +171,12 @@ func runHost(cfg Config) (*Report, error) {
 	}
 	defer rx.Close()
 
-	clone := cfg.Packet.Clone() // the run sets fields; the caller's stay as they are
-	pk := &clone
-	pk.IPv4.Src, pk.IPv4.Dst = src, cfg.Dst
+	pk := &shape // a copy: the run sets fields; the caller's stay as they are
+	if v6 {
+		pk.IPv6.Src, pk.IPv6.Dst = src, cfg.Dst
+	} else {
+		pk.IPv4.Src, pk.IPv4.Dst = src, cfg.Dst
+	}
 	pk.Ethernet = tx.Ethernet()
 	if stateless {
 		return scanHost(&cfg, pk, ports, rx)
@@ -174,19 +191,23 @@ func runHost(cfg Config) (*Report, error) {
 		pk.TCP.Seq = random32()
 	}
 	baseSeq := uint16(0)
-	if pk.ICMP != nil {
+	echo := echoRest(pk)
+	if echo != nil {
 		if cfg.Fixed&FixICMPID == 0 {
-			pk.ICMP.Rest = uint32(uint16(r>>16))<<16 | pk.ICMP.Rest&0xffff
+			*echo = uint32(uint16(r>>16))<<16 | *echo&0xffff
 		}
-		baseSeq = uint16(pk.ICMP.Rest)
+		baseSeq = uint16(*echo)
 	}
 	baseID := uint16(random32())
-	if cfg.Fixed&FixIPID != 0 {
+	if cfg.Fixed&FixIPID != 0 && !v6 {
 		baseID = pk.IPv4.ID
 	}
 	m := listen.NewMatcher(len(ports))
 	for i, port := range ports {
 		p := listen.Probe{Proto: cfg.Proto, Src: src, Dst: cfg.Dst, DstPort: port, Frag: cfg.Frag != nil}
+		if v6 && cfg.Proto == craft.ProtoICMP {
+			p.Proto = craft.ProtoICMPv6
+		}
 		switch {
 		case pk.TCP != nil:
 			p.SrcPort, p.Seq = pk.TCP.SrcPort, pk.TCP.Seq
@@ -194,7 +215,7 @@ func runHost(cfg Config) (*Report, error) {
 		case pk.UDP != nil:
 			p.SrcPort = pk.UDP.SrcPort
 		default:
-			p.DstPort, p.ICMPID, p.ICMPSeq = 0, uint16(pk.ICMP.Rest>>16), baseSeq+uint16(i)
+			p.DstPort, p.ICMPID, p.ICMPSeq = 0, uint16(*echo>>16), baseSeq+uint16(i)
 		}
 		if _, err := m.Add(p); err != nil {
 			return nil, err
@@ -222,6 +243,10 @@ func runHost(cfg Config) (*Report, error) {
 		if cfg.Proto == craft.ProtoUDP && len(ports) > 1 && !p.paced {
 			for _, r := range rep.Results {
 				if r.Reply.Reason == listen.NoResponse {
+					if v6 {
+						rep.Notes = append(rep.Notes, "a host sends ICMPv6 errors at a limited rate — Linux by default about one port unreachable per second to each destination (net.ipv6.icmp.ratelimit, 1000 ms) — so a closed UDP port can look open|filtered. The lab lifts it inside its namespaces; elsewhere pace the probes (--interval 1s) and raise --retries.")
+						break
+					}
 					rep.Notes = append(rep.Notes, "a host sends ICMP errors at a limited rate — Linux by default about one port unreachable per second to each destination (net.ipv4.icmp_ratelimit) and at most 1000 a second in all, in bursts of 50 (icmp_msgs_per_sec, icmp_msgs_burst) — so a closed UDP port can look open|filtered. The lab lifts both inside its namespaces; elsewhere pace the probes (--interval 1s) and raise --retries.")
 					break
 				}
@@ -283,8 +308,8 @@ func newBuilder(pk *craft.Packet, frag *Fragmenting) (*builder, error) {
 func (b *builder) frames(dport, icmpSeq, id uint16) ([][]byte, error) {
 	if b.frag == nil {
 		t := &b.tmpl
-		t.SetIPID(id)
-		if b.pk.ICMP != nil {
+		t.SetIPID(id) // nothing on IPv6, which has no identification
+		if b.pk.ICMP != nil || b.pk.ICMPv6 != nil {
 			t.SetICMPSeq(icmpSeq)
 		} else {
 			t.SetDstPort(dport)

@@ -105,9 +105,16 @@ func TestBadIPv6InputExits2(t *testing.T) {
 		{[]string{"build", "icmp", "--dst", "2001:db8::1", "--quote", "udp --dst 2001:db8::1"}, "is not an error"},
 		{[]string{"build", "udp", "--pointer", "3"}, "only parameter problem"},
 		{[]string{"build", "udp", "--dst", "fe80::1%eth0"}, "--dst"},
-		{[]string{"send", "udp", "--dst", "2001:db8::1"}, "not an IPv4 address"},
+		{[]string{"send", "udp", "--dst", "2001:db8::1"}, "this command speaks IPv4 only for now"},
 		{[]string{"send", "udp", "--src", "2001:db8::1"}, "this command speaks IPv4 only for now"},
-		{[]string{"probe", "udp", "--dst", "2001:db8::1"}, "not an IPv4 address"},
+		// probe takes IPv6; these are refused before anything is looked up
+		// or sent.
+		{[]string{"probe", "udp", "--dst", "2001:db8::1", "--ttl", "3"}, "--ttl is an IPv4 header field"},
+		{[]string{"probe", "udp", "--dst", "fe80::1%eth0"}, "a zone is not taken here"},
+		{[]string{"probe", "udp", "--dst", "::ffff:198.18.1.1"}, "IPv4-mapped"},
+		{[]string{"probe", "udp", "--dst", "2001:db8::/64"}, "more than 16777216 hosts"},
+		{[]string{"probe", "udp", "--dst", "198.18.1.1,2001:db8::1", "--frag", "8"}, "fragmented probes go to IPv4 targets only"},
+		{[]string{"probe", "tcp", "--dst", "2001:db8::1", "--stateless"}, "plain IPv4 SYNs"},
 	}
 	for _, c := range cases {
 		out, errs, code := runCLI(t, c.args...)

@@ -69,7 +69,7 @@ interfaces, routes and firewall are never touched. Needs root.`,
 			for _, s := range l.Status() {
 				fmt.Fprintln(w, "  "+s)
 			}
-			fmt.Fprintf(w, "ICMP rate limits are lifted in the hosts: icmp_ratelimit=0 (per destination) and icmp_msgs_per_sec=icmp_msgs_burst=%d (the namespace-wide limit)\n", lab.ICMPRate)
+			fmt.Fprintf(w, "ICMP rate limits are lifted in the hosts: net.ipv4.icmp_ratelimit=0 and net.ipv6.icmp.ratelimit=0 (per destination) and icmp_msgs_per_sec=icmp_msgs_burst=%d (the namespace-wide limit, both families)\n", lab.ICMPRate)
 			if !offload {
 				fmt.Fprintln(w, "checksum and segmentation offload are off on the hosts: captures show the bytes on the wire")
 			} else {

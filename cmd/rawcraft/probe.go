@@ -47,7 +47,9 @@ interface with a BPF filter in the kernel, pairs every reply with the probe
 that caused it, times it from kernel timestamps and classifies the port as
 nmap does. TCP: SYN-ACK open, RST closed, ICMP unreachable or nothing
 filtered. UDP: a UDP reply open, ICMP port unreachable closed, other ICMP
-errors filtered, nothing open|filtered. ICMP: echo reply up.
+errors filtered, nothing open|filtered. ICMP: echo reply up. IPv6 targets
+get the same probes over IPv6 (icmp is ICMPv6; a closed UDP port answers
+ICMPv6 type 1 code 4), and a list may mix both families.
 
 Above 25 ports a host's text lists, as nmap does, its open ports and the
 states few ports share, then counts each state held by more than 25 in one
@@ -76,10 +78,14 @@ destinations need --i-own-the-network, and each is announced on stderr.`,
   # a range, as JSON lines, with probes and replies in one pcap
   sudo rawcraft lab exec hc -- rawcraft probe tcp --dst 198.18.1.1 --ports 9990-9999 --json --pcap probe.pcap
   # ping, by hand
-  sudo rawcraft lab exec hc -- rawcraft probe icmp --dst 198.18.1.1`,
+  sudo rawcraft lab exec hc -- rawcraft probe icmp --dst 198.18.1.1
+  # the same server over IPv6, and both families in one run
+  sudo rawcraft lab exec hc -- rawcraft probe udp --dst 2001:2:0:1::1 --ports 9998,9999
+  sudo rawcraft lab exec hc -- rawcraft probe tcp --dst 198.18.1.1,2001:2:0:1::1 --ports 9999`,
 		Args: cobra.ExactArgs(1),
 	}
 	pf := newPacketFlags(cmd.Flags())
+	pf.allowIPv6()
 	fs := cmd.Flags()
 	o.dst = takeDst(fs, pf, true)
 	ownFlag(fs, &o.owned)
@@ -160,8 +166,11 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 	}
 	cfg.Packet = b.packet
 	cfg.Packet.Ethernet = nil
-	if !pf.set("src") {
+	if !pf.set("src") && cfg.Packet.IPv4 != nil {
 		cfg.Packet.IPv4.Src = netip.Addr{}
+	}
+	if !pf.set("src") && cfg.Packet.IPv6 != nil {
+		cfg.Packet.IPv6.Src = netip.Addr{}
 	}
 	if pf.set("src-mac") {
 		cfg.SrcMAC = &pf.srcMAC.m
@@ -175,7 +184,7 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 		}
 	}
 	if !pf.set("dst") {
-		return cfg, usagef("probe needs --dst: addresses, host names or CIDR blocks, such as 198.18.7.1, localhost or 198.18.7.0/28")
+		return cfg, usagef("probe needs --dst: addresses, host names or CIDR blocks, such as 198.18.7.1, localhost, 2001:2:0:1::1 or 198.18.7.0/28")
 	}
 	cfg.Dst, cfg.Ports, cfg.Via, cfg.Iface = pf.dst.a, ports, via, o.iface
 	if len(o.dst.targets) > 1 || !o.dst.targets[0].IsSingleIP() {

@@ -25,7 +25,7 @@ func TestProbeShardBadInput(t *testing.T) {
 		{[]string{"probe", "tcp", "--dst", "198.18.1.0/24", "--shard", "0/0"}, `is not I/N`},
 		// Refused by probe.Scan's own checks, before any socket is opened.
 		{[]string{"probe", "udp", "--dst", "198.18.1.1", "--shard", "0/2"}, "a stateless scan sends TCP SYNs"},
-		{[]string{"probe", "tcp", "--dst", "198.18.1.1", "--flags", "SF", "--shard", "0/2"}, "a stateless scan sends plain SYNs"},
+		{[]string{"probe", "tcp", "--dst", "198.18.1.1", "--flags", "SF", "--shard", "0/2"}, "a stateless scan sends plain IPv4 SYNs"},
 	} {
 		out, errs, code := runCLI(t, c.args...)
 		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.want) {

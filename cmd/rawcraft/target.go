@@ -20,11 +20,12 @@ const maxTargetItems = 4096
 // targetValue is --dst of the commands that send: an IPv4 address or a
 // host name, resolved once when the flag is read (shown on stderr by
 // showResolved); with list set (probe), a comma list of addresses, names
-// and CIDR blocks. The first address goes into into, the packet's
-// destination.
+// and CIDR blocks; with v6 set, IPv6 addresses and blocks too. The first
+// address goes into into, the packet's destination.
 type targetValue struct {
 	into     *addrValue
 	list     bool
+	v6       bool
 	raw      string
 	targets  []netip.Prefix
 	resolved []string // "name is addr" for each name
@@ -42,15 +43,23 @@ func (v *targetValue) Set(s string) error {
 	for _, it := range items {
 		it = strings.TrimSpace(it)
 		if a, err := netip.ParseAddr(it); err == nil {
-			if !a.Is4() {
-				return fmt.Errorf("%s: not an IPv4 address", it)
+			switch {
+			case a.Is6() && !v.v6:
+				return fmt.Errorf("%s is an IPv6 address: this command speaks IPv4 only for now (build, explain and probe take IPv6)", it)
+			case a.Zone() != "":
+				return fmt.Errorf("%s: a zone is not taken here; give the address without %%%s and the interface with --iface %s", it, a.Zone(), a.Zone())
+			case a.Is4In6():
+				return fmt.Errorf("%s: an IPv4-mapped address; write the IPv4 address itself (%v)", it, a.Unmap())
 			}
-			v.targets = append(v.targets, netip.PrefixFrom(a, 32))
+			v.targets = append(v.targets, netip.PrefixFrom(a, a.BitLen()))
 			continue
 		}
 		if strings.Contains(it, "/") {
 			p, err := netip.ParsePrefix(it)
-			if !v.list || err != nil || !p.Addr().Is4() {
+			if !v.list || err != nil || !p.Addr().Is4() && !(v.v6 && !p.Addr().Is4In6()) {
+				if v.v6 {
+					return fmt.Errorf("%s: not an address, host name or (for probe) CIDR block like 198.18.7.0/24 or 2001:2:0:1::/120", it)
+				}
 				return fmt.Errorf("%s: not an IPv4 address, host name or (for probe) CIDR block like 198.18.7.0/24", it)
 			}
 			v.targets = append(v.targets, p.Masked())
@@ -67,7 +76,7 @@ func (v *targetValue) Set(s string) error {
 		return fmt.Errorf("no address")
 	}
 	if probe.Hosts(v.targets) > probe.MaxHosts {
-		return fmt.Errorf("more than %d hosts (a /8)", probe.MaxHosts)
+		return fmt.Errorf("more than %d hosts (an IPv4 /8, an IPv6 /104)", probe.MaxHosts)
 	}
 	if v.into != nil {
 		v.into.a = v.targets[0].Addr()
@@ -115,12 +124,15 @@ func resolveName(name string) (netip.Addr, error) {
 
 // takeDst makes the packet flags' --dst a targetValue.
 func takeDst(fs *pflag.FlagSet, pf *packetFlags, list bool) *targetValue {
-	v := &targetValue{into: &pf.dst, list: list}
+	v := &targetValue{into: &pf.dst, list: list, v6: pf.dst.v6}
 	f := fs.Lookup("dst")
 	f.Value = v
-	if list {
+	switch {
+	case list && v.v6:
+		f.Usage = "destinations: IPv4 and IPv6 addresses, host names and CIDR blocks, comma-separated (198.18.7.1,server,2001:2:0:1::1,198.18.7.0/28)"
+	case list:
 		f.Usage = "IPv4 destinations: addresses, host names and CIDR blocks, comma-separated (198.18.7.1,server,198.18.7.0/28)"
-	} else {
+	default:
 		f.Usage = "IPv4 destination: an address or a host name (resolved once)"
 	}
 	return v

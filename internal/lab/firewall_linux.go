@@ -17,8 +17,8 @@ const firewallTable = "rawcraft"
 // DropPort makes host silently drop incoming packets of protocol (6 TCP, 17
 // UDP) to port: a "filtered" port, which answers nothing. The rule is an
 // nftables rule in host's own namespace, made over netlink with
-// github.com/google/nftables (no nft binary): table ip rawcraft, chain
-// input, "meta l4proto P th dport N drop". It goes when the lab goes, or
+// github.com/google/nftables (no nft binary): table inet rawcraft, chain
+// input, "meta l4proto P th dport N drop" — over IPv4 and IPv6 alike. It goes when the lab goes, or
 // with the returned undo.
 func (l *Lab) DropPort(host string, protocol uint8, port uint16) (undo func() error, err error) {
 	f, err := netns.GetFromName(l.NS(host))
@@ -30,7 +30,7 @@ func (l *Lab) DropPort(host string, protocol uint8, port uint16) (undo func() er
 	if err != nil {
 		return nil, err
 	}
-	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: firewallTable})
+	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: firewallTable})
 	policy := nftables.ChainPolicyAccept
 	ch := c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &policy})

@@ -13,10 +13,10 @@ func (l *Lab) Servers(host, addr string) (stop func(), err error) {
 	var tl net.Listener
 	var ul net.PacketConn
 	if err := l.Do(host, func() (err error) {
-		if tl, err = net.Listen("tcp4", addr); err != nil {
+		if tl, err = net.Listen("tcp", addr); err != nil {
 			return err
 		}
-		ul, err = net.ListenPacket("udp4", addr)
+		ul, err = net.ListenPacket("udp", addr)
 		return err
 	}); err != nil {
 		if tl != nil {

@@ -1,0 +1,118 @@
+package probe
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/internal/oracle"
+	"github.com/rawcraft/rawcraft/listen"
+)
+
+// Over IPv6 in the dual-stack lab, rawcraft's state for an open, a closed
+// and a dropped port equals nmap -6's on the same ports of the same host:
+// TCP SYN (-sS) and UDP (-sU), where a closed port answers ICMPv6 port
+// unreachable (type 1 code 4).
+func TestIPv6ProbesAgreeWithNmap(t *testing.T) {
+	oracle.Require(t, "nmap")
+	l := lab.ForTest(t, lab.Config{})
+	stop, err := l.Servers(lab.Hs, "[2001:2:0:1::1]:9999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for _, proto := range []uint8{craft.ProtoTCP, craft.ProtoUDP} {
+		if _, err := l.DropPort(lab.Hs, proto, 9997); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		nmap  string
+		proto uint8
+		pk    craft.Packet
+		want  map[uint16]listen.Reason
+	}{
+		{"-sS", craft.ProtoTCP, craft.Packet{IPv6: &craft.IPv6{}, TCP: &craft.TCP{Flags: craft.TCPSyn, Window: 1024}},
+			map[uint16]listen.Reason{9997: listen.NoResponse, 9998: listen.Rst, 9999: listen.SynAck}},
+		{"-sU", craft.ProtoUDP, craft.Packet{IPv6: &craft.IPv6{}, UDP: &craft.UDP{}, Payload: []byte("rawcraft\n")},
+			map[uint16]listen.Reason{9997: listen.NoResponse, 9998: listen.ICMPPortUnreachable, 9999: listen.UDPReply}},
+	} {
+		cfg := Config{Proto: c.proto, Dst: lab.Addr6Hs, Ports: []uint16{9997, 9998, 9999}, Timeout: 300 * time.Millisecond, Retries: 1, Packet: c.pk}
+		rep := runIn(t, l, lab.Hc, cfg)
+		theirs := oracle.NmapStates(t, l.NS(lab.Hc), lab.Addr6Hs.String(), "9997-9999", "-6", c.nmap)
+		if len(rep.Results) != 3 {
+			t.Fatalf("%s: %d results", c.nmap, len(rep.Results))
+		}
+		for _, r := range rep.Results {
+			port := r.Probe.DstPort
+			if ours := string(r.State); ours != theirs[port] {
+				t.Errorf("nmap -6 %s, port %d: rawcraft %q (%s), nmap %q", c.nmap, port, ours, r.Reply.Reason, theirs[port])
+			}
+			if r.Reply.Reason != c.want[port] {
+				t.Errorf("%s port %d: reason %s, want %s", c.nmap, port, r.Reply.Reason, c.want[port])
+			}
+			if r.Reply.Reason != listen.NoResponse && (r.Reply.From != lab.Addr6Hs || r.RTT <= 0) {
+				t.Errorf("%s port %d: from %v after %v", c.nmap, port, r.Reply.From, r.RTT)
+			}
+		}
+	}
+}
+
+// An ICMPv6 echo answered; and one run over a list that mixes the
+// families gives each host's ports the states its own family's run gives.
+func TestIPv6EchoAndMixedTargets(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	stop, err := l.Servers(lab.Hs, "[::]:9999") // both families
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	echo := craft.Echo6(0, 0)
+	rep := runIn(t, l, lab.Hc, Config{Proto: craft.ProtoICMP, Dst: lab.Addr6Hs, Timeout: 500 * time.Millisecond,
+		Packet: craft.Packet{IPv6: &craft.IPv6{}, ICMPv6: &echo, Payload: []byte("ping")}})
+	if r := rep.Results[0]; r.State != listen.Up || r.Reply.Reason != listen.EchoReply || r.Probe.Proto != craft.ProtoICMPv6 {
+		t.Errorf("ICMPv6 echo: %s %s (proto %d)", r.State, r.Reply.Reason, r.Probe.Proto)
+	}
+	// The IPv4 shape goes to both: the engine makes its IPv6 twin.
+	cfg := syn(9998, 9999)
+	cfg.Timeout = 300 * time.Millisecond
+	cfg.Targets = []netip.Prefix{netip.PrefixFrom(lab.AddrHs, 32), netip.PrefixFrom(lab.Addr6Hs, 128)}
+	rep = runIn(t, l, lab.Hc, cfg)
+	got := map[string]listen.State{}
+	for _, r := range rep.Results {
+		got[netip.AddrPortFrom(r.Probe.Dst, r.Probe.DstPort).String()] = r.State
+	}
+	want := map[string]listen.State{"198.18.1.1:9998": listen.Closed, "198.18.1.1:9999": listen.Open,
+		"[2001:2:0:1::1]:9998": listen.Closed, "[2001:2:0:1::1]:9999": listen.Open}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q (all: %v)", k, got[k], w, got)
+		}
+	}
+}
+
+// Through R in the routed lab: a packet too big for the 1280-byte link to
+// Hf draws Packet Too Big from R with that MTU (routers never fragment
+// IPv6), and a hop limit of 1 draws time exceeded from R — each matched to
+// its probe through the packet R quotes.
+func TestIPv6RouterAnswers(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{Routed: true})
+	big := Config{Proto: craft.ProtoUDP, Dst: lab.Addr6Hf, Ports: []uint16{9999}, Timeout: 500 * time.Millisecond,
+		Packet: craft.Packet{IPv6: &craft.IPv6{}, UDP: &craft.UDP{}, Payload: make([]byte, 1400)}}
+	r := runIn(t, l, lab.Hc, big).Results[0]
+	if r.Reply.Reason != listen.ICMPPacketTooBig || r.Reply.MTU != 1280 || r.Reply.From != lab.Addr6R1 || r.State != listen.Filtered {
+		t.Errorf("1448-byte packet toward Hf: %s %s mtu %d from %v", r.State, r.Reply.Reason, r.Reply.MTU, r.Reply.From)
+	}
+	hop := Config{Proto: craft.ProtoTCP, Dst: lab.Addr6Hf, Ports: []uint16{9999}, Timeout: 500 * time.Millisecond,
+		Packet: craft.Packet{IPv6: &craft.IPv6{HopLimit: craft.Set[uint8](1)}, TCP: &craft.TCP{Flags: craft.TCPSyn}}}
+	r = runIn(t, l, lab.Hc, hop).Results[0]
+	if r.Reply.Reason != listen.ICMPTTLExceeded || r.Reply.From != lab.Addr6R1 || r.Reply.QuotedTTL != 1 {
+		t.Errorf("hop limit 1 toward Hf: %s from %v, quoted hop limit %d", r.Reply.Reason, r.Reply.From, r.Reply.QuotedTTL)
+	}
+	if d := r.Describe(); !strings.Contains(d, "ICMPv6 time exceeded") || !strings.Contains(d, "hop limit") {
+		t.Errorf("Describe: %q", d)
+	}
+}
