@@ -10,10 +10,10 @@ import (
 const MaxFloodCount = 10_000_000
 
 // FloodConfig is many copies of one packet sent in batches: packet k (from
-// 0) carries IP ID BaseID+k in each of its frames and, when VaryICMPSeq,
-// echo sequence number BaseICMPSeq+k in the frame that holds the ICMP
-// header, each patched in place with its checksums (craft.Template, RFC
-// 1624).
+// 0) carries IP ID BaseID+k in each of its frames (IPv4; IPv6 has none)
+// and, when VaryICMPSeq, echo sequence number BaseICMPSeq+k in the frame
+// that holds the ICMP or ICMPv6 header, each patched in place with its
+// checksums (craft.Template, RFC 1624).
 type FloodConfig struct {
 	// Packet is the frames of one packet, Ethernet headers included: the
 	// datagram, or its fragments in sending order.

@@ -105,8 +105,10 @@ func TestBadIPv6InputExits2(t *testing.T) {
 		{[]string{"build", "icmp", "--dst", "2001:db8::1", "--quote", "udp --dst 2001:db8::1"}, "is not an error"},
 		{[]string{"build", "udp", "--pointer", "3"}, "only parameter problem"},
 		{[]string{"build", "udp", "--dst", "fe80::1%eth0"}, "--dst"},
-		{[]string{"send", "udp", "--dst", "2001:db8::1"}, "this command speaks IPv4 only for now"},
-		{[]string{"send", "udp", "--src", "2001:db8::1"}, "this command speaks IPv4 only for now"},
+		// send takes IPv6 too; these are refused before any socket opens.
+		{[]string{"send", "udp", "--dst", "2001:db8::1", "--id", "5"}, "--id is an IPv4 header field"},
+		{[]string{"send", "udp", "--src", "2001:db8::1", "--dst", "198.18.1.1"}, "one is IPv4, the other IPv6"},
+		{[]string{"send", "arp", "--dst", "2001:db8::1"}, "IPv6 has no ARP"},
 		// probe takes IPv6; these are refused before anything is looked up
 		// or sent.
 		{[]string{"probe", "udp", "--dst", "2001:db8::1", "--ttl", "3"}, "--ttl is an IPv4 header field"},

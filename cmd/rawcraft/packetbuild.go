@@ -60,6 +60,9 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 		if err != nil {
 			return nil, err
 		}
+		if v6 && !p.set("src") && src.Is6() && !src.Is4In6() {
+			s6 = src // the route's, when a socket is about to send it
+		}
 		if v6 {
 			return p.build6(proto, s6, d6, out)
 		}

@@ -168,6 +168,9 @@ func (b *built) templates(pf *packetFlags) ([]craft.Template, error) {
 // echo says whether b is an ICMP echo request or reply, whose sequence
 // number counts the packets a send repeats.
 func (b *built) echo() bool {
+	if c := b.packet.ICMPv6; c != nil {
+		return c.Type == craft.ICMPv6EchoRequest || c.Type == craft.ICMPv6EchoReply
+	}
 	c := b.packet.ICMP
 	return c != nil && (c.Type == craft.ICMPEcho || c.Type == craft.ICMPEchoReply)
 }

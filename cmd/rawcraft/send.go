@@ -36,7 +36,7 @@ func newSendCmd() *cobra.Command {
 	o := &sendOpts{count: numValue{v: 1, bits: 32, rule: "the count is 1 to 10000000"}, cpus: numValue{bits: 8, rule: "1 to 255 workers"}}
 	cmd := &cobra.Command{
 		Use:   "send PROTO [packet flags] [--count N] [--interval D | --rate PPS] [--via ip|packet] [--iface NAME]",
-		Short: "send a crafted packet into the lab, through AF_PACKET (exact bytes) or a raw IPv4 socket",
+		Short: "send a crafted packet, through AF_PACKET (exact bytes) or a raw IP socket",
 		Long: `send builds the packet the flags describe, as build does, and puts it on the wire.
 
 --via packet (the default) sends the whole Ethernet frame through AF_PACKET,
@@ -48,9 +48,13 @@ table, the next hop's MAC from the neighbour table or an ARP request;
 --via ip sends the IPv4 datagram through a raw socket with IP_HDRINCL: the
 kernel adds the Ethernet header and fills the header checksum and total
 length, and the identification and source address when they are zero
-(raw(7)). -v lists what it will rewrite.
+(raw(7)). -v lists what it will rewrite. An IPv6 packet goes through a raw
+IPv6 socket (IPPROTO_RAW), which rewrites nothing in it.
 
---dst is an IPv4 address or a host name (resolved once, shown on stderr);
+--dst is an IPv4 or IPv6 address or a host name (resolved once, shown on
+stderr); an IPv6 one makes the packet IPv6 (icmp is then ICMPv6, and the
+IPv6 flags --hop-limit, --tclass, --flow-label and --ext apply), with the
+next hop's MAC from the neighbour table or a Neighbor Solicitation;
 loopback works (lo carries a 14-byte Ethernet header with zero MACs), and so
 do interfaces without ARP. Without --count one packet is sent, and then one
 a second. Outside rawcraft's lab the rails apply: --rate max, more than
@@ -71,14 +75,17 @@ a second. Outside rawcraft's lab the rails apply: --rate max, more than
   # a bad IPv4 checksum only AF_PACKET can send, five times, 10 a second
   sudo rawcraft lab exec hc -- rawcraft send udp --dst 198.18.1.1 --ip-csum 0xdead --count 5 --rate 10
   # three fragments of a 4000-byte datagram, last first, the middle one lost
-  sudo rawcraft lab exec hc -- rawcraft send udp --dst 198.18.1.1 --size 4000 --mtu 1500 --frag-order reverse --frag-drop 2`,
+  sudo rawcraft lab exec hc -- rawcraft send udp --dst 198.18.1.1 --size 4000 --mtu 1500 --frag-order reverse --frag-drop 2
+  # Exercise 7 over IPv6: the closed port's answer is ICMPv6 type 1 code 4
+  sudo rawcraft lab exec hc -- rawcraft send udp --dst 2001:2:0:1::1 --dport 9999 --data Hello`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	pf := newPacketFlags(cmd.Flags())
+	pf.allowIPv6()
 	fs := cmd.Flags()
 	o.dst = takeDst(fs, pf, false)
 	ownFlag(fs, &o.owned)
-	fs.StringVar(&o.via, "via", "packet", "packet: AF_PACKET, the exact frame; ip: raw IPv4 socket, the kernel adds the link layer")
+	fs.StringVar(&o.via, "via", "packet", "packet: AF_PACKET, the exact frame; ip: raw IP socket, the kernel adds the link layer")
 	fs.Var(&o.count, "count", "packets to send (1 to 10000000)")
 	durationVar(fs, &o.interval, "interval", time.Second, "time between packets")
 	fs.StringVar(&o.rate, "rate", "", "packets per second, instead of --interval; max: as fast as possible")
@@ -104,7 +111,7 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	// Everything is checked before anything is sent.
 	via, err := rawsock.ParseVia(o.via)
 	if err != nil {
-		return usagef("--via %q: packet (AF_PACKET, the exact frame) or ip (raw IPv4 socket)", o.via)
+		return usagef("--via %q: packet (AF_PACKET, the exact frame) or ip (raw IP socket)", o.via)
 	}
 	if o.count.v < 1 || o.count.v > rawsock.MaxFloodCount {
 		return usagef("--count %d: between 1 and %d", o.count.v, rawsock.MaxFloodCount)
@@ -141,7 +148,7 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		return err
 	}
 	if !pf.set("dst") {
-		return usagef("send needs --dst: an IPv4 address or a host name, such as 198.18.7.1 or localhost")
+		return usagef("send needs --dst: an address or a host name, such as 198.18.7.1, 2001:2:0:1::1 or localhost")
 	}
 	// The rails come after every value: they name the run, not one flag.
 	if _, err := checkRails(errw, rails(o.owned), probe.Ask{Targets: o.dst.targets, Count: o.count.v * uint64(max(1, len(pre.frames))),
@@ -190,7 +197,9 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if err != nil {
 		return err
 	}
-	if via == rawsock.ViaIP && o.verbose {
+	if via == rawsock.ViaIP && o.verbose && b.packet.IPv6 != nil {
+		fmt.Fprintln(errw, "kernel rewrites nothing: a raw IPv6 socket (IPPROTO_RAW) sends the packet as built, lying payload length and bad checksums included (rawv6_send_hdrinc); the route and the link layer are the kernel's")
+	} else if via == rawsock.ViaIP && o.verbose {
 		for _, fr := range b.frames {
 			for _, rw := range rawsock.KernelRewrites(fr.bytes) {
 				fmt.Fprintf(errw, "kernel rewrites %s: %s → %s (%s)\n", rw.Field, rw.From, rw.To, rw.Why)
@@ -233,7 +242,7 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 			if tmpls != nil {
 				t := &tmpls[j]
 				t.SetIPID(fc.BaseID + uint16(i))
-				if fc.VaryICMPSeq && t.Carries(craft.LayerICMP) {
+				if fc.VaryICMPSeq && (t.Carries(craft.LayerICMP) || t.Carries(craft.LayerICMPv6)) {
 					t.SetICMPSeq(fc.BaseICMPSeq + uint16(i))
 				}
 				fb = t.Bytes()
