@@ -33,7 +33,7 @@ type jsonHeard struct {
 
 func newListenCmd() *cobra.Command {
 	var iface, proto, pcapFile string
-	var host addrValue
+	host := addrValue{v6: true}
 	port := numValue{bits: 16, rule: "a port is 0 to 65535"}
 	count := numValue{v: 1000, bits: 32, rule: "the count is 1 to 10000000"}
 	var timeout time.Duration
@@ -43,7 +43,10 @@ func newListenCmd() *cobra.Command {
 		Use:   "listen [--iface NAME] [--count N] [--timeout D] [--json] [--pcap FILE] [--analyze] [-q]",
 		Short: "show every frame on an interface, decoded, with honest checksum status",
 		Long: `listen captures frames on one interface through AF_PACKET, with the filter
-(--proto, --host, --port) compiled to BPF and run in the kernel. Each frame
+(--proto, --host, --port) compiled to BPF and run in the kernel; IPv4, IPv6
+and ARP, or the family --host names (--proto icmp is ICMP in IPv4 and ICMPv6
+in IPv6; in IPv6 the protocol and port tests read what follows the fixed
+header, so packets with extension headers fail them). Each frame
 is shown with its kernel timestamp, direction (→ sent by this host, ← received),
 a one-line decode and its checksums. A checksum the sending kernel left for
 the NIC to fill (checksum offload; PACKET_AUXDATA says so) is shown as "not
@@ -70,7 +73,7 @@ transport-layer article's Exercise 5.`,
 	fs.Var(&count, "count", "stop after this many frames (1 to 10000000)")
 	durationVar(fs, &timeout, "timeout", time.Minute, "stop after this long")
 	fs.StringVar(&proto, "proto", "", "only tcp, udp or icmp")
-	fs.Var(&host, "host", "only frames from or to this address")
+	fs.Var(&host, "host", "only frames from or to this IPv4 or IPv6 address")
 	fs.Var(&port, "port", "only TCP or UDP from or to this port")
 	fs.BoolVar(&asJSON, "json", false, "one JSON object per frame")
 	fs.BoolVar(&analyze, "analyze", false, "follow TCP: retransmissions and their intervals, duplicate ACKs, zero windows")
@@ -239,7 +242,7 @@ func describeFilter(f rawsock.Filter) string {
 		parts = append(parts, fmt.Sprintf("port %d", f.Port))
 	}
 	if len(parts) == 0 {
-		return "IPv4 and ARP"
+		return "IPv4, IPv6 and ARP"
 	}
 	return strings.Join(parts, " and ")
 }
