@@ -356,8 +356,8 @@ func (x *run) record(host string, f rawsock.Filter) *listen.Recorder {
 func decoded(caps []listen.Captured, keep func(*craft.Decoded, *listen.Captured) bool) []*craft.Decoded {
 	var out []*craft.Decoded
 	for i := range caps {
-		d := new(craft.Decoded)
-		if d.DecodeFrame(caps[i].Frame) != nil && d.Layers&craft.LayerIPv4 == 0 {
+		d := &craft.Decoded{AcceptIPv6: true}
+		if d.DecodeFrame(caps[i].Frame) != nil && d.Layers&(craft.LayerIPv4|craft.LayerIPv6) == 0 {
 			continue
 		}
 		if keep(d, &caps[i]) {

@@ -39,6 +39,10 @@ var exercises = []*Exercise{
 	{ID: "7", Title: "UDP server not running",
 		Prediction: `A datagram to a port where no UDP server runs brings back an ICMP "port unreachable", quoting the datagram; the sending program itself is told nothing.`,
 		run:        ex7},
+	{ID: "7v6", Title: "UDP server not running, over IPv6",
+		PredictedBy: "RFC 4443 §3.1",
+		Prediction:  `The same datagram over IPv6 brings back an ICMPv6 "destination unreachable" of code 4, "port unreachable" (type 1, not ICMP's 3), quoting as much of the datagram as fits in 1280 bytes — the whole of it here; the sending program is told nothing.`,
+		run:         ex7v6},
 	{ID: "3way", Title: "TCP three-way handshake (the TCP article)",
 		Prediction: "SYN with the client's ISN x; SYN-ACK with the server's ISN y and ack x+1; ACK with seq x+1 and ack y+1: each SYN uses one sequence number.",
 		run:        exOpen},
@@ -474,6 +478,48 @@ func ex7(x *run) error {
 		}
 	} else {
 		x.differ("%d ICMP port unreachable at Hc, predicted one", len(icmp))
+	}
+	if sendErr != nil {
+		x.differ("the client was told %v", sendErr)
+	}
+	return nil
+}
+
+// ex7v6 is Exercise 7 between the lab's IPv6 addresses.
+func ex7v6(x *run) error {
+	atHc := x.record(lab.Hc, rawsock.Filter{Host: lab.Addr6Hs})
+	var sendErr error
+	_ = x.lab.Do(lab.Hc, func() error {
+		c, err := net.ListenPacket("udp6", "["+lab.Addr6Hc.String()+"]:0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, sendErr = c.WriteTo([]byte("Hello\n"), &net.UDPAddr{IP: lab.Addr6Hs.AsSlice(), Port: 8192})
+		return nil
+	})
+	isUnreach := func(d *craft.Decoded, c *listen.Captured) bool {
+		return d.Has(craft.LayerICMPv6) && d.ICMPv6.Type == craft.ICMPv6Unreachable && d.ICMPv6.Code == 4
+	}
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if len(decoded(atHc.Snapshot(), isUnreach)) > 0 {
+			break
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	icmp := decoded(atHc.Stop(), isUnreach)
+	x.see("the client's sendto returned %v", sendErr)
+	if len(icmp) == 1 {
+		d := icmp[0]
+		x.see("the capture at Hc shows: %s", d.Summary())
+		q := &d.Quoted
+		if q.Layers&craft.LayerUDP == 0 || q.UDP.DstPort != 8192 || string(q.Payload) != "Hello\n" || q.IPv6.Src != lab.Addr6Hc {
+			x.differ("the ICMPv6 error quotes %v, not our datagram", q.Layers)
+		} else {
+			x.see("it quotes our whole datagram: IPv6 %v → %v, UDP port %d, %q", q.IPv6.Src, q.IPv6.Dst, q.UDP.DstPort, q.Payload)
+		}
+	} else {
+		x.differ("%d ICMPv6 port unreachable at Hc, predicted one", len(icmp))
 	}
 	if sendErr != nil {
 		x.differ("the client was told %v", sendErr)
