@@ -40,15 +40,24 @@ type flowKey struct {
 }
 
 // Add puts one decoded packet captured at t on the ladder. Packets other
-// than IPv4 (ARP, undecoded) are skipped. Times come from one clock (a
+// than IPv4 and IPv6 (ARP, undecoded) are skipped. Times come from one clock (a
 // capture's, or the sender's monotonic clock): the diagram orders by them,
 // keeping the order of Add for equal times.
 func (l *Ladder) Add(t time.Time, d *craft.Decoded) {
-	if d.Layers&craft.LayerIPv4 == 0 {
+	if d.Layers&(craft.LayerIPv4|craft.LayerIPv6) == 0 {
 		return
 	}
-	from, to := l.lane(d.IPv4.Src), l.lane(d.IPv4.Dst)
+	src, dst := addrs(&d.Datagram)
+	from, to := l.lane(src), l.lane(dst)
 	l.arrows = append(l.arrows, Arrow{From: from, To: to, Label: l.label(d), time: t, order: len(l.arrows)})
+}
+
+// addrs are a datagram's source and destination, either family.
+func addrs(g *craft.Datagram) (src, dst netip.Addr) {
+	if g.Layers&craft.LayerIPv6 != 0 {
+		return g.IPv6.Src, g.IPv6.Dst
+	}
+	return g.IPv4.Src, g.IPv4.Dst
 }
 
 func (l *Ladder) lane(a netip.Addr) int {
@@ -75,6 +84,10 @@ func (l *Ladder) label(d *craft.Decoded) string {
 	var sb strings.Builder
 	g := &d.Datagram
 	switch {
+	case d.Frag == craft.LaterFragment && g.Layers&craft.LayerIPv6 != 0:
+		if f := g.FragExt(); f != nil {
+			fmt.Fprintf(&sb, "IPv6 fragment id=%d offset=%d len=%d", f.Ident(), int(f.FragOffset())*8, len(g.Payload))
+		}
 	case d.Frag == craft.LaterFragment:
 		fmt.Fprintf(&sb, "IPv4 fragment id=%d offset=%d len=%d", g.IPv4.ID, int(g.IPv4.FragOff)*8, len(g.Payload))
 	case g.Layers&craft.LayerTCP != 0:
@@ -82,7 +95,8 @@ func (l *Ladder) label(d *craft.Decoded) string {
 		if l.isn == nil {
 			l.isn = map[flowKey]uint32{}
 		}
-		fwd := flowKey{netip.AddrPortFrom(g.IPv4.Src, tcp.SrcPort), netip.AddrPortFrom(g.IPv4.Dst, tcp.DstPort)}
+		src, dst := addrs(g)
+		fwd := flowKey{netip.AddrPortFrom(src, tcp.SrcPort), netip.AddrPortFrom(dst, tcp.DstPort)}
 		rev := flowKey{fwd.dst, fwd.src}
 		isn, ok := l.isn[fwd]
 		if !ok || tcp.Flags&craft.TCPSyn != 0 {
@@ -108,10 +122,17 @@ func (l *Ladder) label(d *craft.Decoded) string {
 		if d.Quoted.Layers != 0 {
 			sb.WriteString(" quoting " + d.Quoted.Layers.String())
 		}
+	case g.Layers&craft.LayerICMPv6 != 0:
+		fmt.Fprintf(&sb, "ICMPv6 type=%d code=%d", g.ICMPv6.Type, g.ICMPv6.Code)
+		if d.Quoted.Layers != 0 {
+			sb.WriteString(" quoting " + d.Quoted.Layers.String())
+		}
+	case g.Layers&craft.LayerIPv6 != 0:
+		fmt.Fprintf(&sb, "IPv6 len=%d", len(g.Payload))
 	default:
 		fmt.Fprintf(&sb, "IPv4 proto=%d len=%d", g.IPv4.Protocol.Or(0), len(g.Payload))
 	}
-	if g.IPv4.Flags&craft.FlagMF != 0 {
+	if d.Frag == craft.FirstFragment {
 		sb.WriteString(" (first fragment)")
 	}
 	return sb.String()

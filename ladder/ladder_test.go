@@ -119,3 +119,37 @@ func TestLadderGolden(t *testing.T) {
 		})
 	}
 }
+
+// An IPv6 exchange gets the same ladder: lanes for the IPv6 hosts,
+// sequence numbers relative to each side's ISN, ICMPv6 named, later
+// fragments named by their Fragment header.
+func TestLadderIPv6(t *testing.T) {
+	c6, s6 := netip.MustParseAddr("2001:2:0:1::3"), netip.MustParseAddr("2001:2:0:1::1")
+	dec := func(p craft.Packet) *craft.Decoded {
+		b, err := p.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &craft.Decoded{AcceptIPv6: true}
+		_ = d.DecodeIP(b)
+		return d
+	}
+	var l Ladder
+	t0 := time.Unix(0, 0)
+	l.Add(t0, dec(craft.Packet{IPv6: &craft.IPv6{Src: c6, Dst: s6}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 500, Flags: craft.TCPSyn}}))
+	l.Add(t0.Add(time.Millisecond), dec(craft.Packet{IPv6: &craft.IPv6{Src: s6, Dst: c6}, TCP: &craft.TCP{SrcPort: 9999, DstPort: 40000, Seq: 0, Ack: 501, Flags: craft.TCPRst | craft.TCPAck}}))
+	l.Add(t0.Add(2*time.Millisecond), dec(craft.Packet{IPv6: &craft.IPv6{Src: s6, Dst: c6}, ICMPv6: &craft.ICMPv6{Type: craft.ICMPv6Unreachable, Code: 4}, Payload: make([]byte, 48)}))
+	l.Add(t0.Add(3*time.Millisecond), dec(craft.Packet{IPv6: &craft.IPv6{Src: c6, Dst: s6}, IPv6Ext: []craft.IPv6Ext{craft.FragmentExt(185, false, 77)}, Payload: make([]byte, 16)}))
+	as := l.Arrows()
+	if len(l.Hosts) != 2 || l.Hosts[0] != c6 || l.Hosts[1] != s6 || len(as) != 4 {
+		t.Fatalf("hosts %v, %d arrows", l.Hosts, len(as))
+	}
+	for i, want := range []string{"40000→9999 [S] seq=0 win=0 len=0", "9999→40000 [RA] seq=0 ack=1 win=0 len=0", "ICMPv6 type=1 code=4", "IPv6 fragment id=77 offset=1480 len=16"} {
+		if as[i].Label != want {
+			t.Errorf("arrow %d: %q, want %q", i, as[i].Label, want)
+		}
+	}
+	if as[1].From != 1 || as[1].To != 0 {
+		t.Errorf("the RST goes from lane %d to %d", as[1].From, as[1].To)
+	}
+}

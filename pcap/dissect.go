@@ -18,7 +18,7 @@ type Dissected struct {
 }
 
 // Dissect decodes p into d: an Ethernet frame with craft, another link's
-// header with ParseLink and then IPv4 (IPv6 and other network layers are
+// header with ParseLink and then IPv4 or IPv6 (other network layers are
 // named, not decoded). It appends the checksum verdicts to sums, knowing
 // offload: a TCP or UDP checksum that holds only the pseudo-header sum on a
 // packet this host sent is ChecksumPartial (the NIC had not filled it when
@@ -26,6 +26,7 @@ type Dissected struct {
 // says it may be so.
 func Dissect(p *Packet, d *craft.Decoded, sums []craft.ChecksumResult) (Dissected, []craft.ChecksumResult) {
 	x := Dissected{Dir: p.Direction}
+	d.AcceptIPv6 = true
 	if p.LinkType == LinkEthernet {
 		x.Ethernet, x.Decoded = true, true
 		x.Err = d.DecodeFrame(p.Data)
@@ -38,11 +39,9 @@ func Dissect(p *Packet, d *craft.Decoded, sums []craft.ChecksumResult) (Dissecte
 		switch {
 		case err != nil:
 			x.Note = err.Error()
-		case l.EtherType == EtherTypeIPv4:
+		case l.EtherType == EtherTypeIPv4, l.EtherType == EtherTypeIPv6:
 			x.Decoded = true
 			x.Err = d.DecodeIP(p.Data[l.Len:])
-		case l.EtherType == EtherTypeIPv6:
-			x.Note = fmt.Sprintf("%s: IPv6, not decoded (rawcraft decodes IPv4)", LinkName(p.LinkType))
 		default:
 			x.Note = fmt.Sprintf("%s: EtherType 0x%04x, not decoded", LinkName(p.LinkType), l.EtherType)
 		}
@@ -54,7 +53,7 @@ func Dissect(p *Packet, d *craft.Decoded, sums []craft.ChecksumResult) (Dissecte
 	sums = d.Checksums(sums)
 	for i := start; i < len(sums); i++ {
 		c := &sums[i]
-		if c.Quoted || c.Status != craft.ChecksumBad || (c.Layer != craft.LayerTCP && c.Layer != craft.LayerUDP) || d.Datagram.Layers&craft.LayerIPv4 == 0 {
+		if c.Quoted || c.Status != craft.ChecksumBad || (c.Layer != craft.LayerTCP && c.Layer != craft.LayerUDP) || d.Datagram.Layers&(craft.LayerIPv4|craft.LayerIPv6) == 0 {
 			continue
 		}
 		if c.Got == PseudoHeaderSum(&d.Datagram) {
@@ -70,14 +69,34 @@ func Dissect(p *Packet, d *craft.Decoded, sums []craft.ChecksumResult) (Dissecte
 
 // PseudoHeaderSum is what Linux leaves in a TCP or UDP checksum field it
 // hands to the NIC to finish (CHECKSUM_PARTIAL): the one's complement sum of
-// the pseudo-header, folded, not complemented (RFC 9293 §3.1, RFC 768).
+// the pseudo-header, folded, not complemented (RFC 9293 §3.1, RFC 768; for
+// IPv6 the addresses, the upper-layer length and next header of RFC 8200
+// §8.1).
 func PseudoHeaderSum(g *craft.Datagram) uint16 {
-	s, d := g.IPv4.Src.As4(), g.IPv4.Dst.As4()
-	ihl := int(g.IPv4.IHL.Or(5)) * 4
-	n := int(g.IPv4.TotalLen.Or(0)) - ihl
-	sum := uint32(binary.BigEndian.Uint16(s[:])) + uint32(binary.BigEndian.Uint16(s[2:])) +
-		uint32(binary.BigEndian.Uint16(d[:])) + uint32(binary.BigEndian.Uint16(d[2:])) +
-		uint32(g.IPv4.Protocol.Or(0)) + uint32(n&0xffff)
+	var sum uint32
+	add := func(b []byte) {
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(binary.BigEndian.Uint16(b[i:]))
+		}
+	}
+	if g.Layers&craft.LayerIPv6 != 0 {
+		s, d := g.IPv6.Src.As16(), g.IPv6.Dst.As16()
+		add(s[:])
+		add(d[:])
+		n := int(g.IPv6.PayloadLen.Or(0)) - (g.TransportOffset - g.IPOffset - craft.IPv6HeaderLen)
+		proto := craft.ProtoTCP
+		if g.Layers&craft.LayerUDP != 0 {
+			proto = craft.ProtoUDP
+		}
+		sum += uint32(n>>16&0xffff) + uint32(n&0xffff) + uint32(proto)
+	} else {
+		s, d := g.IPv4.Src.As4(), g.IPv4.Dst.As4()
+		add(s[:])
+		add(d[:])
+		ihl := int(g.IPv4.IHL.Or(5)) * 4
+		n := int(g.IPv4.TotalLen.Or(0)) - ihl
+		sum += uint32(g.IPv4.Protocol.Or(0)) + uint32(n&0xffff)
+	}
 	for sum > 0xffff {
 		sum = sum>>16 + sum&0xffff
 	}

@@ -53,8 +53,8 @@ judged.`,
 	fl.BoolVar(&o.diagram, "diagram", false, "the RFC bit diagram of every header, filled with the values")
 	fl.BoolVar(&o.asJSON, "json", false, "one JSON object per packet: fields, checksums, time, link, direction")
 	fl.StringVar(&o.packets, "packet", "", "only these packets, numbered from 1: 3, 2-5, 7-, comma-separated")
-	fl.StringVar(&o.proto, "proto", "", "only packets of this protocol: tcp, udp, icmp or arp")
-	fl.StringVar(&o.host, "host", "", "only packets from or to this IPv4 address")
+	fl.StringVar(&o.proto, "proto", "", "only packets of this protocol: tcp, udp, icmp (ICMP or ICMPv6) or arp")
+	fl.StringVar(&o.host, "host", "", "only packets from or to this IPv4 or IPv6 address")
 	fl.IntVar(&o.port, "port", -1, "only TCP or UDP packets from or to this port")
 	fl.BoolVar(&o.ladder, "ladder", false, "draw the exchange as a time-ordered sequence diagram, one lane per host")
 	fl.StringVar(&o.svg, "svg", "", "also write the ladder as an SVG file")
@@ -101,13 +101,17 @@ func (f *readFilter) keep(rp *readPacket) bool {
 		return false
 	}
 	d := &rp.d
-	if f.proto != 0 && !d.Has(f.proto) {
+	if f.proto != 0 && (d.Link|d.Layers)&f.proto == 0 {
 		return false
 	}
 	if f.host.IsValid() {
 		switch {
 		case d.Has(craft.LayerIPv4):
 			if d.IPv4.Src != f.host && d.IPv4.Dst != f.host {
+				return false
+			}
+		case d.Has(craft.LayerIPv6):
+			if d.IPv6.Src != f.host && d.IPv6.Dst != f.host {
 				return false
 			}
 		case d.Has(craft.LayerARP):

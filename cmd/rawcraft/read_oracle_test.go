@@ -19,8 +19,9 @@ import (
 
 // TestReadCorpusVerdictsAgainstTcpdump extends craft's corpus oracle
 // (classic Ethernet and raw IP files) to everything read decodes: pcapng,
-// Linux cooked, loopback. Where tcpdump -nn -vv and rawcraft both verify a
-// checksum of an outer TCP, UDP, ICMP or IPv4 header, they agree.
+// Linux cooked, loopback, and IPv6. Where tcpdump -nn -vv and rawcraft both
+// verify a checksum of an outer TCP, UDP, ICMP, ICMPv6 or IPv4 header, they
+// agree.
 func TestReadCorpusVerdictsAgainstTcpdump(t *testing.T) {
 	dir := corpusRoot(t)
 	oracle.Require(t, "tcpdump")
@@ -28,7 +29,7 @@ func TestReadCorpusVerdictsAgainstTcpdump(t *testing.T) {
 		t.Skip("the corpus takes a while: run without -short")
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	var compared, ngCompared, cookedCompared int
+	var compared, ngCompared, cookedCompared, v6Compared int
 	var disagree []string
 	for _, name := range files {
 		f, err := os.Open(name)
@@ -56,11 +57,14 @@ func TestReadCorpusVerdictsAgainstTcpdump(t *testing.T) {
 			*rp = readPacket{n: i + 1, p: p}
 			decodeCaptured(rp)
 			d := &rp.d
-			if !rp.linkOK || d.Layers&craft.LayerIPv4 == 0 || d.Quoted.Layers != 0 {
+			if !rp.linkOK || d.Layers&(craft.LayerIPv4|craft.LayerIPv6) == 0 || d.Quoted.Layers != 0 {
 				continue
 			}
-			if pr := d.IPv4.Protocol.Or(0); pr != craft.ProtoTCP && pr != craft.ProtoUDP && pr != craft.ProtoICMP {
+			if pr := d.IPv4.Protocol.Or(0); d.Layers&craft.LayerIPv4 != 0 && pr != craft.ProtoTCP && pr != craft.ProtoUDP && pr != craft.ProtoICMP {
 				continue // tunnels: tcpdump's verdicts may be the inner packet's
+			}
+			if d.Layers&craft.LayerIPv6 != 0 && d.Layers&(craft.LayerTCP|craft.LayerUDP|craft.LayerICMPv6) == 0 {
+				continue // a tunnel or another next header: tcpdump's verdicts are the inner packet's
 			}
 			for _, c := range rp.sums {
 				if c.Quoted || (c.Status != craft.ChecksumGood && c.Status != craft.ChecksumBad) {
@@ -77,11 +81,16 @@ func TestReadCorpusVerdictsAgainstTcpdump(t *testing.T) {
 					theirs = tv[i].UDP
 				case craft.LayerICMP:
 					theirs = map[bool]string{true: "bad", false: "good"}[tv[i].ICMP == "bad"]
+				case craft.LayerICMPv6:
+					theirs = tv[i].ICMPv6
 				}
 				if theirs == "" {
 					continue
 				}
 				compared++
+				if d.Layers&craft.LayerIPv6 != 0 {
+					v6Compared++
+				}
 				if pf.Format == pcap.FormatPcapNG {
 					ngCompared++
 				}
@@ -95,12 +104,12 @@ func TestReadCorpusVerdictsAgainstTcpdump(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d verdicts compared (%d in pcapng files, %d on links other than Ethernet and raw IP), %d disagree", compared, ngCompared, cookedCompared, len(disagree))
+	t.Logf("%d verdicts compared (%d in pcapng files, %d on links other than Ethernet and raw IP, %d of IPv6 packets), %d disagree", compared, ngCompared, cookedCompared, v6Compared, len(disagree))
 	for _, s := range disagree {
 		t.Error(s)
 	}
-	if ngCompared == 0 || cookedCompared == 0 {
-		t.Error("no verdict compared in a pcapng file or on a cooked/loopback link: the harness is broken")
+	if ngCompared == 0 || cookedCompared == 0 || v6Compared == 0 {
+		t.Error("no verdict compared in a pcapng file, on a cooked/loopback link or of an IPv6 packet: the harness is broken")
 	}
 }
 
@@ -115,6 +124,9 @@ func TestReadJSONAgainstTshark(t *testing.T) {
 		builtHex(t, "icmp", "--type", "8", "--ttl", "3"),
 		builtHex(t, "tcp", "--flags", "PA", "--seq", "1000", "--ack", "77", "--data", "x", "--csum", "0xdead"),
 		builtHex(t, "udp", "--ip-csum", "0xbeef", "--id", "4321", "--df"),
+		builtHex(t, "udp", "--dst", "2001:2:0:1::1", "--dport", "53", "--data", "hello", "--flow-label", "0x12345", "--tclass", "0x2e"),
+		builtHex(t, "tcp", "--dst", "2001:2:0:1::1", "--flags", "S", "--csum", "0xdead", "--hop-limit", "1"),
+		builtHex(t, "icmp", "--dst", "2001:2:0:1::1", "--icmp-id", "7", "--icmp-seq", "9"),
 	}
 	var cooked [][]byte
 	for _, p := range pkts {
@@ -146,7 +158,7 @@ func TestReadJSONAgainstTshark(t *testing.T) {
 				t.Fatal(err)
 			}
 			tl := map[string]any{}
-			for _, proto := range []string{"ip", "tcp", "udp", "icmp"} {
+			for _, proto := range []string{"ip", "ipv6", "tcp", "udp", "icmp", "icmpv6"} {
 				if raw, ok := theirs[i].Source.Layers[proto]; ok {
 					var m map[string]any
 					json.Unmarshal(raw, &m)
@@ -180,6 +192,11 @@ var tsharkNames = map[string]string{
 	"TCP/Acknowledgment Number": "tcp.ack_raw", "TCP/Window": "tcp.window_size_value", "TCP/Checksum": "tcp.checksum",
 	"UDP/Source Port": "udp.srcport", "UDP/Destination Port": "udp.dstport", "UDP/Length": "udp.length", "UDP/Checksum": "udp.checksum",
 	"ICMP/Type": "icmp.type", "ICMP/Code": "icmp.code", "ICMP/Checksum": "icmp.checksum",
+	"IPv6/Version": "ipv6.version", "IPv6/Traffic Class": "ipv6.tclass", "IPv6/Flow Label": "ipv6.flow",
+	"IPv6/Payload Length": "ipv6.plen", "IPv6/Next Header": "ipv6.nxt", "IPv6/Hop Limit": "ipv6.hlim",
+	"IPv6/Source Address": "ipv6.src", "IPv6/Destination Address": "ipv6.dst",
+	"ICMPv6/Type": "icmpv6.type", "ICMPv6/Code": "icmpv6.code", "ICMPv6/Checksum": "icmpv6.checksum",
+	"ICMPv6/Identifier": "icmpv6.echo.identifier", "ICMPv6/Sequence Number": "icmpv6.echo.sequence_number",
 }
 
 func compareFields(t *testing.T, what string, ours readJSONPacket, theirs map[string]any) {
@@ -210,7 +227,7 @@ func compareFields(t *testing.T, what string, ours readJSONPacket, theirs map[st
 	}
 	// Checksum verdicts: tshark's status fields say good (2) or bad (0).
 	for _, c := range ours.Checksums {
-		key := map[string]string{"IPv4": "ip.checksum.status", "TCP": "tcp.checksum.status", "UDP": "udp.checksum.status", "ICMP": "icmp.checksum.status"}[c.Layer]
+		key := map[string]string{"IPv4": "ip.checksum.status", "TCP": "tcp.checksum.status", "UDP": "udp.checksum.status", "ICMP": "icmp.checksum.status", "ICMPv6": "icmpv6.checksum.status"}[c.Layer]
 		tv, _ := theirs[key].(string)
 		want := map[string]string{"1": "good", "0": "bad"}[tv]
 		if want != "" && want != c.Status {

@@ -209,7 +209,7 @@ func TestReadBadInput(t *testing.T) {
 		{[]string{"read", file, "--packet", "0"}, `--packet "0": "0" is not a packet number`},
 		{[]string{"read", file, "--packet", "5-2"}, `"5-2" is not a range`},
 		{[]string{"read", file, "--proto", "sctp"}, `--proto "sctp"`},
-		{[]string{"read", file, "--host", "example"}, `--host "example": not an IPv4 address`},
+		{[]string{"read", file, "--host", "example"}, `--host "example": not an IPv4 or IPv6 address`},
 		{[]string{"read", file, "--port", "70000"}, "--port 70000: a port is 0 to 65535"},
 		{[]string{"read", file, "--link", "raw"}, `--link "raw": only for a hex dump`},
 		{[]string{"read", "/nonexistent/c.pcap"}, "no such file"},

@@ -71,7 +71,7 @@ func (o *readOpts) filter() (readFilter, error) {
 	case "udp":
 		f.proto = craft.LayerUDP
 	case "icmp":
-		f.proto = craft.LayerICMP
+		f.proto = craft.LayerICMP | craft.LayerICMPv6 // either family's
 	case "arp":
 		f.proto = craft.LayerARP
 	default:
@@ -79,8 +79,8 @@ func (o *readOpts) filter() (readFilter, error) {
 	}
 	if o.host != "" {
 		a, err := netip.ParseAddr(o.host)
-		if err != nil || !a.Is4() {
-			return f, usagef("--host %q: not an IPv4 address", o.host)
+		if err != nil || a.Zone() != "" || a.Is4In6() {
+			return f, usagef("--host %q: not an IPv4 or IPv6 address", o.host)
 		}
 		f.host = a
 	}

@@ -13,7 +13,7 @@ import (
 
 // Verdicts are tcpdump's checksum verdicts on one packet's outer headers:
 // "good", "bad" or "" (not said). tcpdump says ICMP's only when it is bad.
-type Verdicts struct{ IP, TCP, UDP, ICMP string }
+type Verdicts struct{ IP, TCP, UDP, ICMP, ICMPv6 string }
 
 var tcpdumpPacketStart = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d+ `)
 
@@ -55,6 +55,7 @@ func TcpdumpVerdicts(t testing.TB, file string, records int) []Verdicts {
 		if strings.Contains(b, "wrong icmp cksum") {
 			v.ICMP = "bad"
 		}
+		v.ICMPv6 = firstOf(b, "[icmp6 sum ok]", "[bad icmp6 cksum")
 	}
 	return vs
 }
