@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/packet"
 	"github.com/rawcraft/rawcraft/craft"
@@ -178,9 +179,10 @@ func listenIP(family int, iface string) (*IPConn, error) {
 // IPv4 datagram on a ListenIP socket, an IPv6 one on a ListenIP6 socket).
 // The kernel routes it by that address, and sends it whole or not at all:
 // one larger than the interface's MTU fails with EMSGSIZE and an error
-// saying to fragment.
+// saying to fragment. It allocates nothing, and may be called from several
+// goroutines at once.
 func (c *IPConn) Send(datagram []byte) (int, error) {
-	var sa unix.Sockaddr
+	var err error
 	if c.v6 {
 		if len(datagram) < craft.IPv6HeaderLen {
 			return 0, fmt.Errorf("datagram of %d bytes: shorter than an IPv6 header", len(datagram))
@@ -188,18 +190,19 @@ func (c *IPConn) Send(datagram []byte) (int, error) {
 		if datagram[0]>>4 == 4 {
 			return 0, errors.New("an IPv4 datagram on a raw IPv6 socket: send it toward an IPv4 address (ListenIP), or a version-4 IPv6 header through AF_PACKET (--via packet)")
 		}
-		sa6 := &unix.SockaddrInet6{Addr: [16]byte(datagram[24:40])}
-		if needsZone(netip.AddrFrom16(sa6.Addr)) {
-			sa6.ZoneId = uint32(c.ifidx)
+		sa := unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: [16]byte(datagram[24:40])}
+		if needsZone(netip.AddrFrom16(sa.Addr)) {
+			sa.Scope_id = uint32(c.ifidx)
 		}
-		sa = sa6
+		err = sendto(c.fd, datagram, unsafe.Pointer(&sa), unix.SizeofSockaddrInet6)
 	} else {
 		if len(datagram) < craft.IPv4HeaderLen {
 			return 0, fmt.Errorf("datagram of %d bytes: shorter than an IPv4 header", len(datagram))
 		}
-		sa = &unix.SockaddrInet4{Addr: [4]byte(datagram[16:20])}
+		sa := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: [4]byte(datagram[16:20])}
+		err = sendto(c.fd, datagram, unsafe.Pointer(&sa), unix.SizeofSockaddrInet4)
 	}
-	if err := unix.Sendto(c.fd, datagram, 0, sa); err != nil {
+	if err != nil {
 		if err == unix.EMSGSIZE {
 			if c.v6 {
 				return 0, fmt.Errorf("sendto: %w: the datagram (%d bytes) is larger than the interface's MTU, and a raw IPv6 socket never fragments (nor may any IPv6 router); send fragments (--frag or --mtu: Fragment headers), each its own datagram", err, len(datagram))
@@ -209,6 +212,17 @@ func (c *IPConn) Send(datagram []byte) (int, error) {
 		return 0, fmt.Errorf("sendto: %w", err)
 	}
 	return len(datagram), nil
+}
+
+// sendto is sendto(2) with a socket address on the caller's stack:
+// unix.Sendto takes a unix.Sockaddr interface, which costs an allocation
+// per datagram.
+func sendto(fd int, b []byte, sa unsafe.Pointer, salen uintptr) error {
+	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, uintptr(sa), salen)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // Close closes the socket.

@@ -32,7 +32,7 @@ type pair6 struct {
 	clientLL, serverLL   netip.Addr
 }
 
-func newPair6(t *testing.T) *pair6 {
+func newPair6(t testing.TB) *pair6 {
 	t.Helper()
 	p := &pair6{Pair: lab.PairForTest(t)}
 	for _, end := range []struct {
@@ -53,7 +53,7 @@ func newPair6(t *testing.T) *pair6 {
 			}
 			// Bounded wait for the link-local address to finish duplicate
 			// address detection (one probe, a second by default).
-			for i := 0; i < 300; i++ {
+			for i := 0; i < 1000; i++ {
 				addrs, err := netlink.AddrList(l, unix.AF_INET6)
 				if err != nil {
 					return err
@@ -77,7 +77,7 @@ func newPair6(t *testing.T) *pair6 {
 	return p
 }
 
-var errLinkLocal = &net.AddrError{Err: "no usable link-local address after 3 s", Addr: lab.PairIfc}
+var errLinkLocal = &net.AddrError{Err: "no usable link-local address after 10 s", Addr: lab.PairIfc}
 
 // sniff opens an AF_PACKET socket on the pair's veth end in ns.
 func sniff(t *testing.T, ns string, cfg *rawsock.Config) *rawsock.Conn {

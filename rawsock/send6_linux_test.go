@@ -113,6 +113,10 @@ func TestSend6ExactBytes(t *testing.T) {
 	// A raw IPv6 socket takes no IPv4 datagram, and no datagram larger than
 	// the link: EMSGSIZE, with what to do.
 	tx := open6(t, p.Client, v6Server, rawsock.ViaIP)
+	small, _ := (&craft.Packet{IPv6: &craft.IPv6{Src: v6Client, Dst: v6Server}, UDP: &craft.UDP{SrcPort: 1, DstPort: 9998}}).Append(nil)
+	if a := testing.AllocsPerRun(20, func() { _, _ = tx.Send(small) }); a != 0 {
+		t.Errorf("sending via ip allocates %v times a datagram", a)
+	}
 	dg4, _ := (&craft.Packet{IPv4: &craft.IPv4{Src: lab.PairClient, Dst: lab.PairServer}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}, Payload: make([]byte, 40)}).Append(nil)
 	if _, err := tx.Send(dg4); err == nil {
 		t.Error("an IPv4 datagram sent through a raw IPv6 socket")
@@ -358,5 +362,37 @@ func TestLinkLocalViaIP(t *testing.T) {
 		return d.Ethernet.Src == p.clientMAC && bytes.Equal(d.Raw[craft.EthernetLen:], dg)
 	}); got == nil {
 		t.Errorf("the link-local datagram did not arrive as built: %x", dg)
+	}
+}
+
+// BenchmarkIPConnSend: a datagram through a raw IPv4 or IPv6 socket (ViaIP)
+// allocates nothing.
+func BenchmarkIPConnSend(b *testing.B) {
+	p := newPair6(b)
+	for _, c := range []struct {
+		name   string
+		listen func(string) (*rawsock.IPConn, error)
+		p      craft.Packet
+	}{
+		{"IPv4", rawsock.ListenIP, craft.Packet{IPv4: &craft.IPv4{Src: lab.PairClient, Dst: lab.PairServer}, UDP: &craft.UDP{SrcPort: 1, DstPort: 9}}},
+		{"IPv6", rawsock.ListenIP6, craft.Packet{IPv6: &craft.IPv6{Src: v6Client, Dst: v6Server}, UDP: &craft.UDP{SrcPort: 1, DstPort: 9}}},
+	} {
+		var conn *rawsock.IPConn
+		if err := p.Do(p.Client, func() (err error) { conn, err = c.listen(""); return err }); err != nil {
+			b.Fatal(err)
+		}
+		dg, err := c.p.Append(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := conn.Send(dg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		conn.Close()
 	}
 }
