@@ -167,17 +167,14 @@ func (c *Config) check() ([]uint16, error) {
 		if !t.IsValid() || t.Addr().Is4In6() {
 			return nil, configErr("target %v: not an IPv4 or IPv6 address or block", t)
 		}
-		if _, err := c.packetFor(t.Addr()); err != nil {
+		if err := c.checkShape(t.Addr()); err != nil {
 			return nil, err
 		}
 	}
 	if len(c.Targets) == 0 {
-		if _, err := c.packetFor(c.Dst); err != nil {
+		if err := c.checkShape(c.Dst); err != nil {
 			return nil, err
 		}
-	}
-	if c.Frag != nil && !c.allIPv4() {
-		return nil, configErr("fragmented probes go to IPv4 targets only for now (rawcraft build --frag shows IPv6 fragments)")
 	}
 	if Hosts(c.Targets) > MaxHosts {
 		return nil, configErr("more than %d hosts (a /8) in one run", MaxHosts)
@@ -207,6 +204,37 @@ func (c *Config) check() ([]uint16, error) {
 		return nil, configErr("%d ports: at most 65536", len(c.Ports))
 	}
 	return c.Ports, nil
+}
+
+// checkShape checks that the probe can be built for dst's family, and
+// fragmented as Frag plans, before any route is looked up.
+func (c *Config) checkShape(dst netip.Addr) error {
+	p, err := c.packetFor(dst)
+	if err != nil || c.Frag == nil {
+		return err
+	}
+	if p.IPv6 != nil {
+		p.IPv6.Dst = dst
+	} else {
+		p.IPv4.Dst = dst
+	}
+	dg, err := p.Append(nil)
+	if err != nil {
+		return configErr("%v", err)
+	}
+	var frags []craft.Fragment
+	if p.IPv6 != nil {
+		_, frags, err = craft.Fragments6(nil, nil, dg, craft.FragOptions6{FragOptions: c.Frag.Options})
+	} else {
+		_, frags, err = craft.Fragments(nil, nil, dg, c.Frag.Options)
+	}
+	if err == nil {
+		_, err = c.Frag.Schedule.Plan(nil, len(frags))
+	}
+	if err != nil {
+		return configErr("fragments toward %v: %v", dst, err)
+	}
+	return nil
 }
 
 // scanType is how the answers to the run's TCP probes are read.

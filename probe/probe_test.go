@@ -71,8 +71,12 @@ func TestConfigErrors(t *testing.T) {
 		{"IPv6 target, ICMP timestamp", func(c *Config) {
 			c.Dst, c.Proto, c.Packet.TCP, c.Packet.ICMP = netip.MustParseAddr("2001:2::1"), craft.ProtoICMP, nil, &craft.ICMP{Type: 13}
 		}},
-		{"IPv6 target in a list, fragments", func(c *Config) {
-			c.Targets, c.Frag = []netip.Prefix{netip.MustParsePrefix("198.18.1.1/32"), netip.MustParsePrefix("2001:2::1/128")}, &Fragmenting{Options: craft.FragOptions{DataSize: 8}}
+		{"IPv6 target in a list, fragments below IPv6's 1280-byte minimum MTU", func(c *Config) {
+			c.Targets, c.Frag = []netip.Prefix{netip.MustParsePrefix("198.18.1.1/32"), netip.MustParsePrefix("2001:2::1/128")}, &Fragmenting{Options: craft.FragOptions{MTU: 1000}}
+			c.Packet.Payload = make([]byte, 3000)
+		}},
+		{"fragment data not a multiple of 8", func(c *Config) {
+			c.Frag, c.Packet.Payload = &Fragmenting{Options: craft.FragOptions{DataSize: 100}}, make([]byte, 3000)
 		}},
 		{"stateless IPv6", func(c *Config) { c.Dst, c.Stateless = netip.MustParseAddr("2001:2::1"), true }},
 		{"IPv4 target, IPv6 extension headers", func(c *Config) {

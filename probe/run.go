@@ -278,6 +278,7 @@ func setSrcPort(p *craft.Packet, port uint16) {
 type builder struct {
 	pk     *craft.Packet
 	frag   *Fragmenting
+	idHigh uint32 // IPv6: the high half of every Fragment header's 32-bit identification, one per run
 	tmpl   craft.Template
 	out    [][]byte
 	dgBuf  []byte
@@ -288,7 +289,7 @@ type builder struct {
 }
 
 func newBuilder(pk *craft.Packet, frag *Fragmenting) (*builder, error) {
-	b := &builder{pk: pk, frag: frag}
+	b := &builder{pk: pk, frag: frag, idHigh: random32() << 16}
 	if frag == nil {
 		t, err := pk.Template(nil)
 		if err != nil {
@@ -318,7 +319,9 @@ func (b *builder) frames(dport, icmpSeq, id uint16) ([][]byte, error) {
 		return b.out, nil
 	}
 	pk := b.pk
-	pk.IPv4.ID = id
+	if pk.IPv4 != nil {
+		pk.IPv4.ID = id
+	}
 	switch {
 	case pk.TCP != nil:
 		pk.TCP.DstPort = dport
@@ -326,6 +329,8 @@ func (b *builder) frames(dport, icmpSeq, id uint16) ([][]byte, error) {
 		pk.UDP.DstPort = dport
 	case pk.ICMP != nil:
 		pk.ICMP.Rest = pk.ICMP.Rest&0xffff0000 | uint32(icmpSeq)
+	case pk.ICMPv6 != nil:
+		pk.ICMPv6.Rest = pk.ICMPv6.Rest&0xffff0000 | uint32(icmpSeq)
 	}
 	eth := pk.Ethernet
 	pk.Ethernet = nil
@@ -335,7 +340,15 @@ func (b *builder) frames(dport, icmpSeq, id uint16) ([][]byte, error) {
 		return nil, err
 	}
 	b.dgBuf = dg
-	b.frBuf, b.frags, err = craft.Fragments(b.frBuf[:0], b.frags[:0], dg, b.frag.Options)
+	etherType := craft.EtherTypeIPv4
+	if pk.IPv6 != nil {
+		// Each attempt its own 32-bit identification (RFC 8200 §4.5), so
+		// that a receiver never joins fragments of two attempts.
+		etherType = craft.EtherTypeIPv6
+		b.frBuf, b.frags, err = craft.Fragments6(b.frBuf[:0], b.frags[:0], dg, craft.FragOptions6{FragOptions: b.frag.Options, ID: b.idHigh | uint32(id)})
+	} else {
+		b.frBuf, b.frags, err = craft.Fragments(b.frBuf[:0], b.frags[:0], dg, b.frag.Options)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +361,7 @@ func (b *builder) frames(dport, icmpSeq, id uint16) ([][]byte, error) {
 		if eth != nil {
 			e := *eth
 			fb := make([]byte, craft.EthernetLen, craft.EthernetLen+len(f))
-			if err := e.Encode(fb, craft.EtherTypeIPv4); err != nil {
+			if err := e.Encode(fb, etherType); err != nil {
 				return nil, err
 			}
 			f = append(fb, f...)

@@ -115,7 +115,7 @@ func TestBadIPv6InputExits2(t *testing.T) {
 		{[]string{"probe", "udp", "--dst", "fe80::1%eth0"}, "a zone is not taken here"},
 		{[]string{"probe", "udp", "--dst", "::ffff:198.18.1.1"}, "IPv4-mapped"},
 		{[]string{"probe", "udp", "--dst", "2001:db8::/64"}, "more than 16777216 hosts"},
-		{[]string{"probe", "udp", "--dst", "198.18.1.1,2001:db8::1", "--frag", "8"}, "fragmented probes go to IPv4 targets only"},
+		{[]string{"probe", "udp", "--dst", "2001:db8::1", "--size", "3000", "--mtu", "1000"}, "IPv6 requires every link to carry 1280 bytes"},
 		{[]string{"probe", "tcp", "--dst", "2001:db8::1", "--stateless"}, "plain IPv4 SYNs"},
 	}
 	for _, c := range cases {
