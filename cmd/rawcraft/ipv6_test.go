@@ -112,7 +112,11 @@ func TestBadIPv6InputExits2(t *testing.T) {
 		// probe takes IPv6; these are refused before anything is looked up
 		// or sent.
 		{[]string{"probe", "udp", "--dst", "2001:db8::1", "--ttl", "3"}, "--ttl is an IPv4 header field"},
-		{[]string{"probe", "udp", "--dst", "fe80::1%eth0"}, "a zone is not taken here"},
+		{[]string{"probe", "udp", "--dst", "fe80::1"}, "a link-local address means something only on one link"},
+		{[]string{"send", "udp", "--dst", "fe80::1"}, "a link-local address means something only on one link"},
+		{[]string{"probe", "udp", "--dst", "fe80::1%eth0", "--iface", "lo"}, "they must agree"},
+		{[]string{"probe", "udp", "--dst", "fe80::1%eth0,fe80::2%eth1"}, "one run leaves through one interface"},
+		{[]string{"probe", "udp", "--dst", "2001:db8::1%eth0"}, "only a link-local address"},
 		{[]string{"probe", "udp", "--dst", "::ffff:198.18.1.1"}, "IPv4-mapped"},
 		{[]string{"probe", "udp", "--dst", "2001:db8::/64"}, "more than 16777216 hosts"},
 		{[]string{"probe", "udp", "--dst", "2001:db8::1", "--size", "3000", "--mtu", "1000"}, "IPv6 requires every link to carry 1280 bytes"},

@@ -186,7 +186,11 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 	if !pf.set("dst") {
 		return cfg, usagef("probe needs --dst: addresses, host names or CIDR blocks, such as 198.18.7.1, localhost, 2001:2:0:1::1 or 198.18.7.0/28")
 	}
-	cfg.Dst, cfg.Ports, cfg.Via, cfg.Iface = pf.dst.a, ports, via, o.iface
+	iface, err := o.dst.iface(o.iface)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Dst, cfg.Ports, cfg.Via, cfg.Iface = pf.dst.a, ports, via, iface
 	if len(o.dst.targets) > 1 || !o.dst.targets[0].IsSingleIP() {
 		cfg.Targets = o.dst.targets
 	}

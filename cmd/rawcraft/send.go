@@ -150,6 +150,11 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if !pf.set("dst") {
 		return usagef("send needs --dst: an address or a host name, such as 198.18.7.1, 2001:2:0:1::1 or localhost")
 	}
+	iface, err := o.dst.iface(o.iface)
+	if err != nil {
+		return err
+	}
+	o.iface = iface
 	// The rails come after every value: they name the run, not one flag.
 	if _, err := checkRails(errw, rails(o.owned), probe.Ask{Targets: o.dst.targets, Count: o.count.v * uint64(max(1, len(pre.frames))),
 		RateMax: rateMax || interval == 0 && o.count.v > 1, Interval: interval, Paced: true}); err != nil {

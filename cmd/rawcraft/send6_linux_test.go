@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/rawsock"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 func sniff6(t *testing.T, l *lab.Lab, host string) *rawsock.Conn {
@@ -171,5 +174,42 @@ func TestListenIPv6(t *testing.T) {
 	}
 	if good != 1 {
 		t.Errorf("%d checksums judged, want the UDP one: %+v", good, h.Checksums)
+	}
+}
+
+// A link-local target with its zone: probe from Hc to Hs's fe80:: address
+// on the lab link; Hs's kernel answers the SYN to a closed port with
+// RST/ACK from that link-local address.
+func TestProbeLinkLocal(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	var ll netip.Addr
+	if err := l.Do(lab.Hs, func() error {
+		lk, err := netlink.LinkByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		addrs, err := netlink.AddrList(lk, unix.AF_INET6)
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.IsLinkLocalUnicast() {
+				ll = ip
+			}
+		}
+		return nil
+	}); err != nil || !ll.IsValid() {
+		t.Fatalf("Hs's link-local address: %v %v", ll, err)
+	}
+	code, out, errs := inNS(t, l.NS(lab.Hc), "probe", "tcp", "--dst", ll.String()+"%"+lab.HostIfc, "--ports", "9998", "--json", "--timeout", "500ms")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var j jsonProbe
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &j); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	if j.State != "closed" || j.Reason != "rst" || j.From != ll.String() || j.Dst != ll.String() {
+		t.Errorf("probe of %v%%%s: %+v", ll, lab.HostIfc, j)
 	}
 }

@@ -26,13 +26,14 @@ type targetValue struct {
 	into     *addrValue
 	list     bool
 	v6       bool
+	zone     string // the interface a link-local IPv6 target named (fe80::1%eth0)
 	raw      string
 	targets  []netip.Prefix
 	resolved []string // "name is addr" for each name
 }
 
 func (v *targetValue) Set(s string) error {
-	v.raw, v.targets, v.resolved = s, nil, nil
+	v.raw, v.targets, v.resolved, v.zone = s, nil, nil, ""
 	items := []string{s}
 	if v.list {
 		items = strings.Split(s, ",")
@@ -46,12 +47,17 @@ func (v *targetValue) Set(s string) error {
 			switch {
 			case a.Is6() && !v.v6:
 				return fmt.Errorf("%s is an IPv6 address: this command speaks IPv4 only for now (build, explain and probe take IPv6)", it)
-			case a.Zone() != "":
-				return fmt.Errorf("%s: a zone is not taken here; give the address without %%%s and the interface with --iface %s", it, a.Zone(), a.Zone())
+			case a.Zone() != "" && v.zone != "" && a.Zone() != v.zone:
+				return fmt.Errorf("%s: its zone %s differs from %s's: one run leaves through one interface", it, a.Zone(), v.zone)
+			case a.Zone() != "" && !a.IsLinkLocalUnicast():
+				return fmt.Errorf("%s: only a link-local address (fe80::/10) takes a zone", it)
 			case a.Is4In6():
 				return fmt.Errorf("%s: an IPv4-mapped address; write the IPv4 address itself (%v)", it, a.Unmap())
 			}
-			v.targets = append(v.targets, netip.PrefixFrom(a, a.BitLen()))
+			if a.Zone() != "" {
+				v.zone = a.Zone()
+			}
+			v.targets = append(v.targets, netip.PrefixFrom(a.WithZone(""), a.BitLen()))
 			continue
 		}
 		if strings.Contains(it, "/") {
@@ -86,6 +92,26 @@ func (v *targetValue) Set(s string) error {
 
 func (v *targetValue) String() string { return v.raw }
 func (v *targetValue) Type() string   { return "ADDR" }
+
+// iface checks the interface a zoned link-local target names against
+// --iface (given is its value, "" when not given) and returns the one to
+// use; a link-local target without either is a usage error: it means
+// something only on one link (RFC 4007 §6).
+func (v *targetValue) iface(given string) (string, error) {
+	switch {
+	case v.zone != "" && given != "" && given != v.zone:
+		return "", usagef("--dst names interface %s (%%%s) and --iface %s: they must agree", v.zone, v.zone, given)
+	case v.zone != "":
+		return v.zone, nil
+	case given == "":
+		for _, t := range v.targets {
+			if a := t.Addr(); a.Is6() && a.IsLinkLocalUnicast() {
+				return "", usagef("--dst %v: a link-local address means something only on one link: add its interface (%v%%eth0) or give --iface", a, a)
+			}
+		}
+	}
+	return given, nil
+}
 
 // addr is the one destination (the first of a list).
 func (v *targetValue) addr() netip.Addr {
