@@ -48,7 +48,7 @@ func (a *addrValue) Set(s string) error {
 		return nil
 	}
 	if err == nil && ip.Is6() {
-		return fmt.Errorf("%s is an IPv6 address: this command speaks IPv4 only for now (build and explain take IPv6)", s)
+		return fmt.Errorf("%s is an IPv6 address: this command speaks IPv4 only for now (build, explain, send, probe, listen and read take IPv6)", s)
 	}
 	if err != nil || !ip.Is4() {
 		return fmt.Errorf("not an IPv4 address: four numbers 0 to 255 separated by dots, like 198.18.1.1")

@@ -67,11 +67,11 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 			return p.build6(proto, s6, d6, out)
 		}
 	} else {
-		// Commands that send IPv4 only (send, probe, frag…) still read the
+		// Commands that send IPv4 only (handshake, reset…) still read the
 		// IPv6 header's flags: refuse them rather than drop them silently.
 		for _, n := range ipv6Only {
 			if p.set(n) {
-				return nil, usagef("--%s is an IPv6 header field, and this command sends IPv4 only (IPv6 sending is not built yet)", n)
+				return nil, usagef("--%s is an IPv6 header field, and this command sends IPv4 only (send, probe and frag take IPv6)", n)
 			}
 		}
 	}

@@ -171,7 +171,8 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 func (p *packetFlags) set(name string) bool { return p.fs.Changed(name) }
 
 // allowIPv6 lets --src and --dst take IPv6 addresses: build and explain
-// speak IPv6; send and probe do not yet, and refuse one at parse time.
+// speak IPv6, and so do send and probe; the commands that do not yet
+// (handshake, reset, …) refuse one at parse time.
 func (p *packetFlags) allowIPv6() { p.src.v6, p.dst.v6 = true, true }
 
 // Defaults over IPv6: the lab's Hc and Hs in 2001:2:0:1::/64 (RFC 5180).

@@ -46,7 +46,7 @@ func (v *targetValue) Set(s string) error {
 		if a, err := netip.ParseAddr(it); err == nil {
 			switch {
 			case a.Is6() && !v.v6:
-				return fmt.Errorf("%s is an IPv6 address: this command speaks IPv4 only for now (build, explain and probe take IPv6)", it)
+				return fmt.Errorf("%s is an IPv6 address: this command speaks IPv4 only for now (build, explain, send, probe, listen and read take IPv6)", it)
 			case a.Zone() != "" && v.zone != "" && a.Zone() != v.zone:
 				return fmt.Errorf("%s: its zone %s differs from %s's: one run leaves through one interface", it, a.Zone(), v.zone)
 			case a.Zone() != "" && !a.IsLinkLocalUnicast():
