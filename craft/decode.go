@@ -96,9 +96,10 @@ type Decoded struct {
 	Raw      []byte    // the input
 	Frag     FragState // fragment facts of the outer datagram
 	// AcceptIPv6 makes DecodeFrame decode IPv6 (EtherType 0x86dd) and
-	// DecodeIP decode a packet whose version is 6. Left false, IPv6 is not
-	// decoded, as before IPv6 support: for callers that read the IPv4
-	// fields of every datagram with a transport layer. Decoding keeps it.
+	// DecodeIP decode a packet whose version is 6; rawcraft's listener,
+	// capture reader and renderers set it. Left false, an IPv6 frame
+	// decodes as Ethernet alone: for callers that read IPv4 fields whenever
+	// a transport layer is present. Decoding keeps it.
 	AcceptIPv6 bool
 
 	vlanBuf [MaxVLANTags]VLAN // storage for Ethernet.VLANs
