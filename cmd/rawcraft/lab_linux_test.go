@@ -35,7 +35,9 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func sniff(t *testing.T, l *lab.Lab, host string) *rawsock.Conn {
+// sniff opens an AF_PACKET socket on host's lab interface, seeing the
+// frames of one EtherType (craft.EtherTypeIPv4 or EtherTypeIPv6).
+func sniff(t *testing.T, l *lab.Lab, host string, etherType uint16) *rawsock.Conn {
 	t.Helper()
 	var c *rawsock.Conn
 	if err := l.Do(host, func() error {
@@ -43,7 +45,7 @@ func sniff(t *testing.T, l *lab.Lab, host string) *rawsock.Conn {
 		if err != nil {
 			return err
 		}
-		c, err = rawsock.Listen(ifi, &rawsock.Config{EtherType: craft.EtherTypeIPv4})
+		c, err = rawsock.Listen(ifi, &rawsock.Config{EtherType: etherType})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -55,7 +57,7 @@ func sniff(t *testing.T, l *lab.Lab, host string) *rawsock.Conn {
 func waitFor(c *rawsock.Conn, wait time.Duration, keep func(*craft.Decoded) bool) []byte {
 	buf := make([]byte, 2048)
 	deadline := time.Now().Add(wait)
-	var d craft.Decoded
+	d := craft.Decoded{AcceptIPv6: true}
 	for time.Now().Before(deadline) {
 		_ = c.SetReadDeadline(deadline)
 		n, err := c.Recv(buf)
@@ -103,7 +105,7 @@ func TestLabExecSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	atHs, atHc := sniff(t, l, lab.Hs), sniff(t, l, lab.Hc)
+	atHs, atHc := sniff(t, l, lab.Hs, craft.EtherTypeIPv4), sniff(t, l, lab.Hc, craft.EtherTypeIPv4)
 	for _, via := range []string{"packet", "ip"} {
 		out, errs, code := rc("lab", "exec", "hc", "--", "rawcraft", "send", "tcp", "--dst", "198.18.1.1", "--dport", "9999", "--flags", "S", "--seq", "777", "--via", via, "--json")
 		if code != 0 {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/internal/oracle"
 	"github.com/vishvananda/netlink"
@@ -63,63 +61,6 @@ func withIPv6(t *testing.T, p *lab.Pair) {
 	}
 }
 
-// pairServers6 starts, on the pair's server, a TCP listener and a UDP echo
-// server on [pair6Server]:9999 (9998 stays closed) and drops 9997 with an
-// nftables inet rule.
-func pairServers6(t *testing.T, p *lab.Pair) {
-	t.Helper()
-	addr := netip.AddrPortFrom(pair6Server, 9999).String()
-	var tl net.Listener
-	var ul net.PacketConn
-	if err := p.Do(p.Server, func() (err error) {
-		if tl, err = net.Listen("tcp6", addr); err != nil {
-			return err
-		}
-		if ul, err = net.ListenPacket("udp6", addr); err != nil {
-			return err
-		}
-		c, err := nftables.New()
-		if err != nil {
-			return err
-		}
-		tb := c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: "test_drop6"})
-		pol := nftables.ChainPolicyAccept
-		ch := c.AddChain(&nftables.Chain{Name: "input", Table: tb, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &pol})
-		for _, proto := range []byte{unix.IPPROTO_TCP, unix.IPPROTO_UDP} {
-			c.AddRule(&nftables.Rule{Table: tb, Chain: ch, Exprs: []expr.Any{
-				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0x27, 0x0d}}, // 9997
-				&expr.Verdict{Kind: expr.VerdictDrop},
-			}})
-		}
-		return c.Flush()
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tl.Close(); ul.Close() })
-	go func() {
-		for {
-			c, err := tl.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := ul.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = ul.WriteTo(buf[:n], from)
-		}
-	}()
-}
-
 // On a namespace pair rawcraft did not build, with IPv6 as a user would
 // add it (DAD and router solicitations on, the kernel's ICMPv6 rate limit
 // in force), probe over IPv6 classifies open, closed and filtered ports as
@@ -127,7 +68,7 @@ func pairServers6(t *testing.T, p *lab.Pair) {
 func TestRealNetProbeIPv6AgreesWithNmap(t *testing.T) {
 	p := lab.PairForTest(t)
 	withIPv6(t, p)
-	pairServers6(t, p)
+	pairServers(t, p, pair6Server)
 	for _, c := range []struct{ proto, scan string }{{"tcp", "-sS"}, {"udp", "-sU"}} {
 		code, out, errs := inNS(t, p.Client, "probe", c.proto, "--dst", pair6Server.String(), "--ports", "9997-9999", "--timeout", "500ms", "--json")
 		if code != exitOK {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
@@ -74,25 +75,27 @@ func countIPv4(c *rawsock.Conn, wait time.Duration) int {
 	return n
 }
 
-// pairServers starts, in the pair's server, a TCP listener and a UDP echo
-// server on port 9999 (port 9998 stays closed) and drops 9997 TCP and UDP
-// with an nftables rule, as a firewall would.
-func pairServers(t *testing.T, p *lab.Pair) {
+// pairServers starts, on the pair's server at address at (IPv4 or IPv6), a
+// TCP listener and a UDP echo server on port 9999 (port 9998 stays closed)
+// and drops 9997 TCP and UDP with an nftables inet rule, as a firewall
+// would.
+func pairServers(t *testing.T, p *lab.Pair, at netip.Addr) {
 	t.Helper()
+	addr := netip.AddrPortFrom(at, 9999).String()
 	var tl net.Listener
 	var ul net.PacketConn
 	if err := p.Do(p.Server, func() (err error) {
-		if tl, err = net.Listen("tcp4", "198.18.7.1:9999"); err != nil {
+		if tl, err = net.Listen("tcp", addr); err != nil {
 			return err
 		}
-		if ul, err = net.ListenPacket("udp4", "198.18.7.1:9999"); err != nil {
+		if ul, err = net.ListenPacket("udp", addr); err != nil {
 			return err
 		}
 		c, err := nftables.New()
 		if err != nil {
 			return err
 		}
-		tb := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: "test_drop"})
+		tb := c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: "test_drop"})
 		pol := nftables.ChainPolicyAccept
 		ch := c.AddChain(&nftables.Chain{Name: "input", Table: tb, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &pol})
 		for _, proto := range []byte{unix.IPPROTO_TCP, unix.IPPROTO_UDP} {
@@ -167,7 +170,7 @@ func TestRealNetSendArrivesExact(t *testing.T) {
 // -sU do on the same ports of the same server.
 func TestRealNetProbeAgreesWithNmap(t *testing.T) {
 	p := lab.PairForTest(t)
-	pairServers(t, p)
+	pairServers(t, p, lab.PairServer)
 	for _, c := range []struct{ proto, scan string }{{"tcp", "-sS"}, {"udp", "-sU"}} {
 		code, out, errs := inNS(t, p.Client, "probe", c.proto, "--dst", "198.18.7.1", "--ports", "9997-9999", "--timeout", "500ms", "--json")
 		if code != exitOK {
@@ -322,7 +325,7 @@ func TestRealNetHandshake(t *testing.T) {
 // removes the guard before the process ends.
 func TestHandshakeSignalRemovesGuard(t *testing.T) {
 	p := lab.PairForTest(t)
-	pairServers(t, p) // 9997 dropped
+	pairServers(t, p, lab.PairServer) // 9997 dropped
 	bin := buildBinary(t)
 	cmd := exec.Command("ip", "netns", "exec", p.Client, bin, "handshake", "--dst", "198.18.7.1", "--dport", "9997", "--rto", "1s")
 	if err := cmd.Start(); err != nil {

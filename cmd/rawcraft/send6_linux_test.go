@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"net/netip"
 	"os/exec"
 	"strconv"
@@ -15,44 +14,9 @@ import (
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
-	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
-
-func sniff6(t *testing.T, l *lab.Lab, host string) *rawsock.Conn {
-	t.Helper()
-	var c *rawsock.Conn
-	if err := l.Do(host, func() error {
-		ifi, err := net.InterfaceByName(lab.HostIfc)
-		if err != nil {
-			return err
-		}
-		c, err = rawsock.Listen(ifi, &rawsock.Config{EtherType: craft.EtherTypeIPv6})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func waitFor6(c *rawsock.Conn, wait time.Duration, keep func(*craft.Decoded) bool) []byte {
-	buf := make([]byte, 2048)
-	deadline := time.Now().Add(wait)
-	d := craft.Decoded{AcceptIPv6: true}
-	for time.Now().Before(deadline) {
-		_ = c.SetReadDeadline(deadline)
-		n, err := c.Recv(buf)
-		if err != nil {
-			return nil
-		}
-		if d.DecodeFrame(buf[:n]) == nil && keep(&d) {
-			return append([]byte(nil), buf[:n]...)
-		}
-	}
-	return nil
-}
 
 // send over IPv6 from Hc: the SYN arrives at Hs byte for byte via packet
 // and via ip (the raw IPv6 socket rewrites nothing), Hs's kernel answers
@@ -61,7 +25,7 @@ func waitFor6(c *rawsock.Conn, wait time.Duration, keep func(*craft.Decoded) boo
 func TestSendIPv6(t *testing.T) {
 	bin := buildBinary(t)
 	l := lab.ForTest(t, lab.Config{})
-	atHs, atHc := sniff6(t, l, lab.Hs), sniff6(t, l, lab.Hc)
+	atHs, atHc := sniff(t, l, lab.Hs, craft.EtherTypeIPv6), sniff(t, l, lab.Hc, craft.EtherTypeIPv6)
 	rc := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("ip", append([]string{"netns", "exec", l.NS(lab.Hc), bin}, args...)...)
@@ -84,7 +48,7 @@ func TestSendIPv6(t *testing.T) {
 	for i, via := range []string{"packet", "ip"} {
 		seq := uint32(700 + i)
 		b := sent(rc("send", "tcp", "--dst", lab.Addr6Hs.String(), "--dport", "9999", "--flags", "S", "--seq", strconv.FormatUint(uint64(seq), 10), "--via", via, "--json"))
-		syn := waitFor6(atHs, 2*time.Second, func(d *craft.Decoded) bool {
+		syn := waitFor(atHs, 2*time.Second, func(d *craft.Decoded) bool {
 			return d.Has(craft.LayerTCP) && d.TCP.Seq == seq && d.IPv6.Src == lab.Addr6Hc
 		})
 		if syn == nil {
@@ -97,14 +61,14 @@ func TestSendIPv6(t *testing.T) {
 		if !bytes.Equal(wire, b) {
 			t.Errorf("via %s: Hs saw\n %x\nrawcraft sent\n %x", via, wire, b)
 		}
-		if rst := waitFor6(atHc, 2*time.Second, func(d *craft.Decoded) bool {
+		if rst := waitFor(atHc, 2*time.Second, func(d *craft.Decoded) bool {
 			return d.Has(craft.LayerTCP) && d.IPv6.Src == lab.Addr6Hs && d.TCP.Flags == craft.TCPRst|craft.TCPAck && d.TCP.Ack == seq+1
 		}); rst == nil {
 			t.Errorf("via %s: no RST/ACK from Hs", via)
 		}
 	}
 	rc("send", "udp", "--dst", lab.Addr6Hs.String(), "--sport", "40006", "--dport", "9996", "--data", "Hello", "--json")
-	if unreach := waitFor6(atHc, 2*time.Second, func(d *craft.Decoded) bool {
+	if unreach := waitFor(atHc, 2*time.Second, func(d *craft.Decoded) bool {
 		return d.Has(craft.LayerICMPv6) && d.ICMPv6.Type == craft.ICMPv6Unreachable && d.ICMPv6.Code == 4 &&
 			d.Quoted.Layers&craft.LayerUDP != 0 && d.Quoted.UDP.SrcPort == 40006 && d.Quoted.UDP.DstPort == 9996
 	}); unreach == nil {
@@ -112,7 +76,7 @@ func TestSendIPv6(t *testing.T) {
 	}
 	rc("send", "icmp", "--dst", lab.Addr6Hs.String(), "--icmp-id", "0x4242", "--count", "2", "--interval", "10ms", "--json")
 	for seq := uint16(0); seq < 2; seq++ {
-		if reply := waitFor6(atHc, 2*time.Second, func(d *craft.Decoded) bool {
+		if reply := waitFor(atHc, 2*time.Second, func(d *craft.Decoded) bool {
 			return d.Has(craft.LayerICMPv6) && d.ICMPv6.Type == craft.ICMPv6EchoReply && d.ICMPv6.ID() == 0x4242 && d.ICMPv6.Seq() == seq
 		}); reply == nil {
 			t.Errorf("no echo reply to sequence %d", seq)
