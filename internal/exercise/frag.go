@@ -22,7 +22,8 @@ const (
 	// SendPlanned sends FragConfig.Planned exactly as built, one by one.
 	SendPlanned FragSender = iota
 	// SendSocket writes the UDP payload to an ordinary UDP socket on Hc and
-	// lets Hc's kernel fragment it at the link's MTU.
+	// lets Hc's kernel fragment it at the link's MTU (over IPv6 too: there
+	// the source fragments, and only the source).
 	SendSocket
 )
 
@@ -30,17 +31,21 @@ const (
 const MaxFragWait = time.Minute
 
 // FragConfig is one fragmentation experiment: a datagram from Hc to Hs or
-// Hf on a routed lab of its own.
+// Hf on a routed lab of its own, over IPv4 or IPv6.
 type FragConfig struct {
 	// Packet is the datagram as described: its IPv4 header (Dst is
-	// lab.AddrHs or lab.AddrHf), one of UDP, TCP or ICMP, and Payload. The
-	// story and the matching of ICMP replies take the addresses, ports,
-	// ICMP identifier and sequence, TCP sequence number and IP ID from it.
+	// lab.AddrHs or lab.AddrHf), one of UDP, TCP or ICMP, and Payload; or
+	// its IPv6 header (Dst is lab.Addr6Hs or lab.Addr6Hf), extension
+	// headers, one of UDP, TCP or ICMPv6, and Payload. The story and the
+	// matching of ICMP replies take the addresses, ports, ICMP identifier
+	// and sequence, TCP sequence number and IP ID from it.
 	// Packet.Ethernet is ignored.
 	Packet craft.Packet
-	// Planned are the IPv4 datagrams to send from Hc, in sending order and
-	// without a link header: the fragments left after drops, with their
-	// duplicates, or the one unfragmented datagram. Ignored by SendSocket.
+	// Planned are the IP datagrams (of Packet's family) to send from Hc,
+	// in sending order and without a link header: the fragments left after
+	// drops, with their duplicates, or the one unfragmented datagram. Over
+	// IPv6 the Fragment header of the first planned fragment gives the
+	// identification. Ignored by SendSocket.
 	Planned [][]byte
 	// Order gives the fragment number (from 1) of each of Planned; Made
 	// counts the fragments the plan made. Both are zero when the datagram
@@ -66,15 +71,21 @@ type FragConfig struct {
 
 // FragReport is what a fragmentation experiment observed. Write tells it.
 type FragReport struct {
-	Proto   uint8 // craft.ProtoUDP, ProtoTCP or ProtoICMP
+	Proto   uint8 // craft.ProtoUDP, ProtoTCP, ProtoICMP or ProtoICMPv6
 	Dst     netip.Addr
 	Host    string // "Hs" or "Hf"
 	Payload []byte
-	ID      uint16 // IP ID: as planned, or as seen leaving Hc
-	Made    int    // fragments the plan made (0: not fragmented)
-	Order   []int  // fragment numbers in sending order
+	ID      uint16 // IP ID: as planned, or as seen leaving Hc (IPv4)
+	// FragID is the 32-bit identification of the Fragment headers (IPv6),
+	// as planned or as seen leaving Hc; HasFragID says whether any
+	// fragment carried one.
+	FragID    uint32
+	HasFragID bool
+	Made      int   // fragments the plan made (0: not fragmented)
+	Order     []int // fragment numbers in sending order
+	Sender    FragSender
 	// Frames are the bytes handed to Hc's socket, in order: Ethernet frames
-	// via packet, IPv4 datagrams via ip; nil with SendSocket.
+	// via packet, IP datagrams via ip; nil with SendSocket.
 	Frames [][]byte
 	// Left are the datagram's fragments leaving Hc, Arrived those reaching
 	// the destination, as captured on the hosts' interfaces.
@@ -83,6 +94,14 @@ type FragReport struct {
 	// overlaps discard the datagram) after each of Arrived it accepted.
 	Reassembly []craft.ReassemblyEvent
 	Complete   bool // craft's reassembler completed the datagram
+	// IPv6 only: what craft's model of Linux's IPv6 receiver says the
+	// destination answers. ModelParamProblem: a first fragment without the
+	// whole header chain was dropped, answered with parameter problem
+	// code 3 (RFC 8200 §4.5, RFC 7112). ModelTimeExceeded: a packet whose
+	// first fragment had arrived was given up within the wait, answered
+	// with time exceeded code 1. FragTime is the receivers' ip6frag_time.
+	ModelParamProblem, ModelTimeExceeded bool
+	FragTime                             time.Duration
 	// Delivered are the application's reads on the destination (UDP only),
 	// DeliveredAt when each returned.
 	Delivered   [][]byte
@@ -116,6 +135,11 @@ func Frag(cfg FragConfig) (*FragReport, error) {
 		wait = fragTime + 1500*time.Millisecond
 	}
 	pk := &cfg.Packet
+	v6 := pk.IPv6 != nil
+	udpNet, hc := "udp4", lab.AddrHc
+	if v6 {
+		udpNet, hc = "udp6", lab.Addr6Hc
+	}
 
 	// The application: an ordinary UDP socket on the destination. Its
 	// reader owns rep.Delivered until appExit is closed.
@@ -123,7 +147,7 @@ func Frag(cfg FragConfig) (*FragReport, error) {
 	var app net.PacketConn
 	if pk.UDP != nil {
 		if err := l.Do(target, func() (err error) {
-			app, err = net.ListenPacket("udp4", fmt.Sprintf("%v:%d", rep.Dst, pk.UDP.DstPort))
+			app, err = net.ListenPacket(udpNet, netip.AddrPortFrom(rep.Dst, pk.UDP.DstPort).String())
 			return err
 		}); err != nil {
 			return nil, err
@@ -139,12 +163,12 @@ func Frag(cfg FragConfig) (*FragReport, error) {
 		<-appExit
 	}
 	// Listeners at both ends, open before anything leaves.
-	atTarget, err := openListener(l, target)
+	atTarget, err := openListener(l, target, hc)
 	if err != nil {
 		return nil, err
 	}
 	defer atTarget.Close()
-	atHc, err := openListener(l, lab.Hc)
+	atHc, err := openListener(l, lab.Hc, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +184,7 @@ func Frag(cfg FragConfig) (*FragReport, error) {
 	}
 	// Wait for the application, or for the receiver to give up, telling
 	// the events as they come.
-	live := &fragLive{cfg: &cfg, start: sendStart, host: rep.Host}
+	live := &fragLive{cfg: &cfg, start: sendStart, host: rep.Host, v6: v6}
 	deadline := time.After(wait)
 	var linger <-chan time.Time
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -181,10 +205,16 @@ waiting:
 		}
 	}
 	tick.Stop()
+	stopped := time.Now()
 	hcSeen, targetSeen := recHc.Stop(), recTarget.Stop()
 	live.poll(hcSeen, targetSeen, true)
 	stopApp()
-	rep.observe(pk, hcSeen, targetSeen, fragTime)
+	if v6 {
+		rep.FragTime = fragTime
+		rep.observe6(pk, hcSeen, targetSeen, fragTime, stopped)
+	} else {
+		rep.observe(pk, hcSeen, targetSeen, fragTime)
+	}
 	return rep, nil
 }
 
@@ -211,10 +241,13 @@ var errFragConfig = errors.New("frag")
 
 func (cfg *FragConfig) check() (*FragReport, string, error) {
 	pk := &cfg.Packet
-	if pk.IPv4 == nil {
-		return nil, "", fmt.Errorf("%w: the packet has no IPv4 header", errFragConfig)
+	if pk.IPv6 != nil && pk.IPv4 == nil {
+		return cfg.check6()
 	}
-	rep := &FragReport{Dst: pk.IPv4.Dst, ID: pk.IPv4.ID, Payload: pk.Payload, Made: cfg.Made, Order: cfg.Order}
+	if pk.IPv4 == nil || pk.IPv6 != nil {
+		return nil, "", fmt.Errorf("%w: the packet has no IPv4 or IPv6 header, or both", errFragConfig)
+	}
+	rep := &FragReport{Dst: pk.IPv4.Dst, ID: pk.IPv4.ID, Payload: pk.Payload, Made: cfg.Made, Order: cfg.Order, Sender: cfg.Sender}
 	var target string
 	switch rep.Dst {
 	case lab.AddrHs:
@@ -234,30 +267,39 @@ func (cfg *FragConfig) check() (*FragReport, string, error) {
 	default:
 		return nil, "", fmt.Errorf("%w: the packet has no UDP, TCP or ICMP header", errFragConfig)
 	}
-	switch {
-	case cfg.Sender == SendSocket && pk.UDP == nil:
-		return nil, "", fmt.Errorf("%w: an ordinary socket sends UDP here", errFragConfig)
-	case cfg.Sender > SendSocket:
-		return nil, "", fmt.Errorf("%w: sender %d", errFragConfig, cfg.Sender)
-	case cfg.Via != rawsock.ViaPacket && cfg.Via != rawsock.ViaIP:
-		return nil, "", fmt.Errorf("%w: via %v", errFragConfig, cfg.Via)
-	case cfg.Wait < 0 || cfg.Wait > MaxFragWait:
-		return nil, "", fmt.Errorf("%w: wait %v: 0 (the default) to %v", errFragConfig, cfg.Wait, MaxFragWait)
-	case cfg.Sender == SendPlanned && len(cfg.Planned) == 0:
-		return nil, "", fmt.Errorf("%w: nothing planned to send", errFragConfig)
+	if err := cfg.checkSending(); err != nil {
+		return nil, "", err
 	}
 	return rep, target, nil
 }
 
-// openListener records host's lab interface: everything to or from Hc.
-func openListener(l *lab.Lab, host string) (*listen.Listener, error) {
+// checkSending checks what both families share: who sends, how, how long.
+func (cfg *FragConfig) checkSending() error {
+	switch {
+	case cfg.Sender == SendSocket && cfg.Packet.UDP == nil:
+		return fmt.Errorf("%w: an ordinary socket sends UDP here", errFragConfig)
+	case cfg.Sender > SendSocket:
+		return fmt.Errorf("%w: sender %d", errFragConfig, cfg.Sender)
+	case cfg.Via != rawsock.ViaPacket && cfg.Via != rawsock.ViaIP:
+		return fmt.Errorf("%w: via %v", errFragConfig, cfg.Via)
+	case cfg.Wait < 0 || cfg.Wait > MaxFragWait:
+		return fmt.Errorf("%w: wait %v: 0 (the default) to %v", errFragConfig, cfg.Wait, MaxFragWait)
+	case cfg.Sender == SendPlanned && len(cfg.Planned) == 0:
+		return fmt.Errorf("%w: nothing planned to send", errFragConfig)
+	}
+	return nil
+}
+
+// openListener records host's lab interface: everything to or from hc,
+// Hc's address of the experiment's family.
+func openListener(l *lab.Lab, host string, hc netip.Addr) (*listen.Listener, error) {
 	var ln *listen.Listener
 	err := l.Do(host, func() error {
 		ifi, err := net.InterfaceByName(lab.HostIfc)
 		if err != nil {
 			return err
 		}
-		prog, err := rawsock.Filter{Host: lab.AddrHc}.Compile()
+		prog, err := rawsock.Filter{Host: hc}.Compile()
 		if err != nil {
 			return err
 		}
@@ -270,8 +312,12 @@ func openListener(l *lab.Lab, host string) (*listen.Listener, error) {
 // send sends from Hc, in Hc's namespace.
 func (cfg *FragConfig) send(rep *FragReport) error {
 	pk := &cfg.Packet
+	udpNet, hc, etherType := "udp4", lab.AddrHc, craft.EtherTypeIPv4
+	if pk.IPv6 != nil {
+		udpNet, hc, etherType = "udp6", lab.Addr6Hc, craft.EtherTypeIPv6
+	}
 	if cfg.Sender == SendSocket {
-		c, err := net.ListenPacket("udp4", fmt.Sprintf("%v:%d", lab.AddrHc, pk.UDP.SrcPort))
+		c, err := net.ListenPacket(udpNet, netip.AddrPortFrom(hc, pk.UDP.SrcPort).String())
 		if err != nil {
 			return err
 		}
@@ -289,7 +335,7 @@ func (cfg *FragConfig) send(rep *FragReport) error {
 		b := dg
 		if eth != nil {
 			b = make([]byte, craft.EthernetLen, craft.EthernetLen+len(dg))
-			if err := eth.Encode(b, craft.EtherTypeIPv4); err != nil {
+			if err := eth.Encode(b, etherType); err != nil {
 				return err
 			}
 			b = append(b, dg...)
@@ -370,6 +416,7 @@ type fragLive struct {
 	cfg        *FragConfig
 	start      time.Time
 	host       string
+	v6         bool
 	hc, target int // frames of each recording told so far
 	last       time.Time
 }
@@ -395,14 +442,18 @@ func (f *fragLive) poll(hc, target []listen.Captured, all bool) {
 	}
 	var evs []ev
 	ripe := time.Now().Add(-100 * time.Millisecond)
-	var d craft.Decoded
+	d := craft.Decoded{AcceptIPv6: f.v6}
+	ipLayer := craft.LayerIPv4
+	if f.v6 {
+		ipLayer = craft.LayerIPv6
+	}
 	take := func(caps []listen.Captured, from *int, describe func(*craft.Decoded, bool) string) {
 		for ; *from < len(caps); *from++ {
 			c := caps[*from]
 			if !all && c.Meta.Time.After(ripe) {
 				return
 			}
-			if d.DecodeFrame(c.Frame) != nil && d.Layers&craft.LayerIPv4 == 0 {
+			if d.DecodeFrame(c.Frame) != nil && d.Layers&ipLayer == 0 {
 				continue
 			}
 			if s := describe(&d, c.Meta.Outgoing); s != "" {
@@ -410,21 +461,26 @@ func (f *fragLive) poll(hc, target []listen.Captured, all bool) {
 			}
 		}
 	}
-	take(hc, &f.hc, func(d *craft.Decoded, out bool) string {
-		switch {
-		case out && d.IPv4.Dst == f.cfg.Packet.IPv4.Dst && d.Layers&craft.LayerIPv4 != 0:
-			return "Hc → " + fragWords(d)
-		case !out && d.Has(craft.LayerICMP):
-			return "Hc ← " + d.Summary()
-		}
-		return ""
-	})
-	take(target, &f.target, func(d *craft.Decoded, out bool) string {
-		if !out && d.Layers&craft.LayerIPv4 != 0 && d.IPv4.Src == lab.AddrHc {
-			return f.host + " ← " + fragWords(d)
-		}
-		return ""
-	})
+	if f.v6 {
+		take(hc, &f.hc, f.describeHc6)
+		take(target, &f.target, f.describeTarget6)
+	} else {
+		take(hc, &f.hc, func(d *craft.Decoded, out bool) string {
+			switch {
+			case out && d.IPv4.Dst == f.cfg.Packet.IPv4.Dst && d.Layers&craft.LayerIPv4 != 0:
+				return "Hc → " + fragWords(d)
+			case !out && d.Has(craft.LayerICMP):
+				return "Hc ← " + d.Summary()
+			}
+			return ""
+		})
+		take(target, &f.target, func(d *craft.Decoded, out bool) string {
+			if !out && d.Layers&craft.LayerIPv4 != 0 && d.IPv4.Src == lab.AddrHc {
+				return f.host + " ← " + fragWords(d)
+			}
+			return ""
+		})
+	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].t.Before(evs[j].t) })
 	for _, e := range evs {
 		f.event(e.t, e.what)

@@ -13,16 +13,24 @@ import (
 	"github.com/rawcraft/rawcraft/listen"
 )
 
-var protoNames = map[uint8]string{craft.ProtoUDP: "UDP", craft.ProtoTCP: "TCP", craft.ProtoICMP: "ICMP"}
+var protoNames = map[uint8]string{craft.ProtoUDP: "UDP", craft.ProtoTCP: "TCP", craft.ProtoICMP: "ICMP", craft.ProtoICMPv6: "ICMPv6"}
 
 // Write tells the experiment's story to w: one line naming the datagram,
 // then a timeline in milliseconds from the first event — each fragment
 // leaving Hc, each arriving with the reassembler's view, the application's
-// reads, the ICMP that came back — and the outcome in words.
+// reads, the ICMP that came back — and the outcome in words. Over IPv6
+// the outcome puts what the destination's kernel did next to what craft's
+// model of Linux's IPv6 receiver expects.
 func (rep *FragReport) Write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	host := rep.Host
-	fmt.Fprintf(bw, "One %s datagram of %d data bytes from Hc to %s (%v), IP ID 0x%04x", protoNames[rep.Proto], len(rep.Payload), host, rep.Dst, rep.ID)
+	v6 := rep.Dst.Is6()
+	fmt.Fprintf(bw, "One %s datagram of %d data bytes from Hc to %s (%v)", protoNames[rep.Proto], len(rep.Payload), host, rep.Dst)
+	if v6 {
+		rep.writeID6(bw)
+	} else {
+		fmt.Fprintf(bw, ", IP ID 0x%04x", rep.ID)
+	}
 	if rep.Made > 0 {
 		fmt.Fprintf(bw, ", made into %d fragments, sent in the order %s", rep.Made, order(rep.Order))
 	}
@@ -32,13 +40,17 @@ func (rep *FragReport) Write(w io.Writer) error {
 		text string
 	}
 	var lines []line
+	describe, reasm := fragText, reasmText
+	if v6 {
+		describe, reasm = fragText6, reasmText6
+	}
 	for _, s := range rep.Left {
-		lines = append(lines, line{s.Meta.Time, fmt.Sprintf("Hc → %s", fragText(s))})
+		lines = append(lines, line{s.Meta.Time, fmt.Sprintf("Hc → %s", describe(s))})
 	}
 	for i, s := range rep.Arrived {
-		text := fmt.Sprintf("%s ← %s", host, fragText(s))
+		text := fmt.Sprintf("%s ← %s", host, describe(s))
 		if i < len(rep.Reassembly) {
-			text += "   reassembly: " + reasmText(rep.Reassembly[i])
+			text += "   reassembly: " + reasm(rep.Reassembly[i])
 		}
 		lines = append(lines, line{s.Meta.Time, text})
 	}
@@ -51,7 +63,11 @@ func (rep *FragReport) Write(w io.Writer) error {
 		lines = append(lines, line{t, fmt.Sprintf("%s's application received %d bytes in one read: %s", host, len(got), same)})
 	}
 	for i, r := range rep.Replies {
-		lines = append(lines, line{rep.ReplyFrames[i].Meta.Time, "Hc ← " + replyText(r)})
+		text := replyText(r)
+		if v6 {
+			text = rep.replyText6(i)
+		}
+		lines = append(lines, line{rep.ReplyFrames[i].Meta.Time, "Hc ← " + text})
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].t.Before(lines[j].t) })
 	var t0 time.Time
@@ -61,7 +77,11 @@ func (rep *FragReport) Write(w io.Writer) error {
 	for _, l := range lines {
 		fmt.Fprintf(bw, "  %+10.3f ms  %s\n", float64(l.t.Sub(t0).Nanoseconds())/1e6, l.text)
 	}
-	rep.writeOutcome(bw)
+	if v6 {
+		rep.writeOutcome6(bw)
+	} else {
+		rep.writeOutcome(bw)
+	}
 	return bw.Flush()
 }
 
