@@ -144,3 +144,20 @@ func TestIPv6FragmentedProbes(t *testing.T) {
 		t.Errorf("Describe: %q", d)
 	}
 }
+
+// A host of an IPv6 list that answers no Neighbor Solicitation is down:
+// its ports get no response and a note, and the run goes on to the next.
+func TestIPv6ListWithAbsentHost(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	absent := netip.MustParseAddr("2001:2:0:1::99")
+	cfg := syn(9998)
+	cfg.Timeout = 300 * time.Millisecond
+	cfg.Targets = []netip.Prefix{netip.PrefixFrom(absent, 128), netip.PrefixFrom(lab.Addr6Hs, 128)}
+	rep := runIn(t, l, lab.Hc, cfg)
+	if len(rep.Results) != 2 || rep.Results[0].Reply.Reason != listen.NoResponse || rep.Results[1].State != listen.Closed {
+		t.Fatalf("results %+v", rep.Results)
+	}
+	if len(rep.Notes) == 0 || !strings.Contains(rep.Notes[len(rep.Notes)-1], "Neighbor Solicitation") || !strings.Contains(rep.Notes[len(rep.Notes)-1], absent.String()) {
+		t.Errorf("notes %q", rep.Notes)
+	}
+}

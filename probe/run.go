@@ -54,7 +54,7 @@ func Run(cfg Config) (*Report, error) {
 			c := cfg
 			c.Targets, c.Dst = nil, a
 			rep, err := runHost(c)
-			if err != nil && errors.Is(err, rawsock.ErrNoARPReply) {
+			if err != nil && (errors.Is(err, rawsock.ErrNoARPReply) || errors.Is(err, rawsock.ErrNoNDPReply)) {
 				downs++
 				if len(down) < 5 {
 					down = append(down, a)
@@ -72,7 +72,7 @@ func Run(cfg Config) (*Report, error) {
 		if downs > len(down) {
 			more = " …"
 		}
-		all.Notes = append(all.Notes, fmt.Sprintf("%d host(s) answered no ARP request, so nothing was sent to them (down, or not on this link): %v%s", downs, down, more))
+		all.Notes = append(all.Notes, fmt.Sprintf("%d host(s) answered no ARP request or Neighbor Solicitation, so nothing was sent to them (down, or not on this link): %v%s", downs, down, more))
 	}
 	return all, nil
 }
