@@ -50,6 +50,18 @@ func TestFragBadFlagsExit2(t *testing.T) {
 		{[]string{"tcp", "--sender", "socket"}, "--sender socket sends UDP"},
 		{[]string{"arp"}, "frag arp: a fragmentation experiment sends udp, icmp or tcp"},
 		{[]string{"--size", "4000", "--frag", "1001"}, "--frag 1001: the data of every fragment but the last"},
+		// IPv6 (issue 16 item 6)
+		{[]string{"--dst", "2001:2:0:1::3"}, "--dst 2001:2:0:1::3: frag experiments go to Hs (198.18.1.1) or Hf (198.18.2.2), or over IPv6 to Hs (2001:2:0:1::1) or Hf (2001:2:0:2::1)"},
+		{[]string{"--dst", "2001:2:0:1::1", "--src", "2001:2:0:1::5"}, "--src 2001:2:0:1::5: frag sends from Hc (2001:2:0:1::3)"},
+		{[]string{"--dst", "2001:2:0:1::1", "--src", "198.18.1.3"}, "one is IPv4, the other IPv6"},
+		{[]string{"--dst", "2001:2:0:1::1", "--sender", "socket", "--ext", "dest"}, "--ext with --sender socket: the kernel builds the IPv6 header"},
+		{[]string{"--dst", "2001:2:0:1::1", "--sender", "socket", "--size", "4000", "--mtu", "1500"}, "--sender socket sends UDP through an ordinary socket"},
+		{[]string{"--dst", "2001:2:0:1::1", "--ext", "frag", "--size", "4000", "--frag", "1448"}, "--ext frag and --frag or --mtu: the fragments get Fragment headers of their own"},
+		{[]string{"--dst", "2001:2:0:1::1", "--size", "4000", "--mtu", "1000"}, "MTU 1000: IPv6 requires every link to carry 1280 bytes"},
+		{[]string{"--dst", "2001:2:0:1::1", "--df"}, "--df is an IPv4 header field"},
+		{[]string{"--hop-limit", "5"}, "--hop-limit is an IPv6 header field: give an IPv6 --dst"},
+		{[]string{"--dst", "2001:2:0:1::1", "--size", "4000", "--frag", "1448", "--frag-drop", "1,2,3"}, "--frag-drop 1,2,3: drops all 3 fragments"},
+		{[]string{"--dst", "2001:2:0:2::1", "--size", "4000", "--frag", "1452"}, "--frag 1452: the data of every fragment but the last"},
 	} {
 		out, errs, code := runCLI(t, append([]string{"frag"}, c.args...)...)
 		if code != exitUsage || !strings.Contains(errs, c.want) || strings.Count(errs, "\n") != 1 || out != "" {
