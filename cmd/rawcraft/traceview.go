@@ -12,22 +12,42 @@ import (
 )
 
 func traceHeading(c *probe.TraceConfig) string {
+	echo := c.Proto == craft.ProtoICMP || c.Proto == craft.ProtoICMPv6
+	if c.Dst.Is6() {
+		mode := "classic: the ports and the flow label change with every probe"
+		if echo {
+			mode = "classic: the checksum and the flow label change with every probe"
+		}
+		if c.Paris {
+			mode = "Paris: one flow identifier for every probe, the flow label too"
+		}
+		over := probe.ProtoName(c.Proto) + " (IPv6)"
+		if echo {
+			over = "ICMPv6 echo"
+		}
+		s := fmt.Sprintf("trace to %v over %s, hop limits %d to %d, %d probe%s a hop (%s)", c.Dst, over, c.FirstTTL, c.MaxTTL, c.Probes, plural(c.Probes), mode)
+		if c.PMTU {
+			s += ", finding the path MTU (ICMPv6 packet too big)"
+		}
+		return s
+	}
 	mode := "classic: the ports change with every probe"
-	if c.Proto == craft.ProtoICMP {
+	if echo {
 		mode = "classic: the checksum changes with every probe"
 	}
 	if c.Paris {
 		mode = "Paris: one flow identifier for every probe"
 	}
-	s := fmt.Sprintf("trace to %v over %s, hops %d to %d, %d probes a hop (%s)", c.Dst, probe.ProtoName(c.Proto), c.FirstTTL, c.MaxTTL, c.Probes, mode)
+	s := fmt.Sprintf("trace to %v over %s, hops %d to %d, %d probe%s a hop (%s)", c.Dst, probe.ProtoName(c.Proto), c.FirstTTL, c.MaxTTL, c.Probes, plural(c.Probes), mode)
 	if c.PMTU {
 		s += ", finding the path MTU"
 	}
 	return s
 }
 
-// traceHopText is one hop: a line per responder, its RTTs and what it said.
-func traceHopText(h *probe.Hop) string {
+// traceHopText is one hop: a line per responder, its RTTs and what it said;
+// v6 says the trace is IPv6's.
+func traceHopText(h *probe.Hop, v6 bool) string {
 	var b strings.Builder
 	type group struct {
 		from netip.Addr
@@ -41,7 +61,7 @@ func traceHopText(h *probe.Hop) string {
 			silent++
 			continue
 		}
-		what := traceMeaning(&p)
+		what := traceMeaning(&p, v6)
 		var g *group
 		for _, x := range groups {
 			if x.from == p.Reply.From && x.what == what {
@@ -54,9 +74,12 @@ func traceHopText(h *probe.Hop) string {
 		}
 		g.rtts = append(g.rtts, fmt.Sprintf("%.3f ms", float64(p.RTT.Nanoseconds())/1e6))
 	}
-	lead := fmt.Sprintf("%3d  ", h.TTL)
+	lead, width := fmt.Sprintf("%3d  ", h.TTL), 15
+	if v6 {
+		width = 24
+	}
 	for _, g := range groups {
-		fmt.Fprintf(&b, "%s%-15s  %s  %s\n", lead, g.from, strings.Join(g.rtts, "  "), g.what)
+		fmt.Fprintf(&b, "%s%-*s  %s  %s\n", lead, width, g.from, strings.Join(g.rtts, "  "), g.what)
 		lead = "     "
 	}
 	if silent > 0 {
@@ -66,7 +89,10 @@ func traceHopText(h *probe.Hop) string {
 }
 
 // traceMeaning says in words what answered a probe.
-func traceMeaning(p *probe.TraceProbe) string {
+func traceMeaning(p *probe.TraceProbe, v6 bool) string {
+	if v6 {
+		return traceMeaning6(p)
+	}
 	r := &p.Reply
 	var s string
 	switch r.Reason {
@@ -97,6 +123,36 @@ func traceMeaning(p *probe.TraceProbe) string {
 	return s
 }
 
+// traceMeaning6 says in words what answered an IPv6 probe: ICMPv6's names,
+// the hop limit an error quoted, a Packet Too Big's MTU.
+func traceMeaning6(p *probe.TraceProbe) string {
+	r := &p.Reply
+	var s string
+	switch r.Reason {
+	case listen.SynAck:
+		return "SYN-ACK: the port is open"
+	case listen.Rst:
+		return "RST: the port is closed"
+	case listen.UDPReply:
+		return "a UDP reply"
+	case listen.EchoReply:
+		s = fmt.Sprintf("ICMPv6 echo reply (type %d)", p.Type)
+	case listen.ICMPPacketTooBig:
+		s = fmt.Sprintf("ICMPv6 packet too big (type %d code %d)", p.Type, p.Code)
+	default:
+		s = fmt.Sprintf("ICMPv6 %s: %s (type %d code %d)", craft.ICMPv6TypeName(p.Type), craft.ICMPv6CodeName(p.Type, p.Code), p.Type, p.Code)
+	}
+	if p.Type < 128 { // an ICMPv6 error (RFC 4443 §2.1)
+		s += fmt.Sprintf(", quoted hop limit %d", r.QuotedTTL)
+	}
+	if r.Reason == listen.ICMPPacketTooBig {
+		s += fmt.Sprintf(", MTU %d: probes of %d bytes are too big", r.MTU, p.Size)
+	} else if p.Size >= 576 {
+		s += fmt.Sprintf(", %d-byte probes pass", p.Size)
+	}
+	return s
+}
+
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -120,20 +176,29 @@ func traceSummary(r *probe.TraceReport) string {
 	return s
 }
 
+// traceProbeJSON is one probe; an IPv4 probe has the keys ttl, icmp_type,
+// icmp_code, quoted_ttl and ip_id, an IPv6 one hop_limit, icmpv6_type,
+// icmpv6_code, quoted_hop_limit, flow_label and, in Paris UDP,
+// udp_checksum.
 type traceProbeJSON struct {
-	From      string         `json:"from,omitempty"`
-	Reason    string         `json:"reason"`
-	RTTms     float64        `json:"rtt_ms"`
-	ICMPType  *uint8         `json:"icmp_type,omitempty"`
-	ICMPCode  *uint8         `json:"icmp_code,omitempty"`
-	QuotedTTL uint8          `json:"quoted_ttl,omitempty"`
-	MTU       uint32         `json:"mtu,omitempty"`
-	Size      int            `json:"size"`
-	Sport     uint16         `json:"sport,omitempty"`
-	Dport     uint16         `json:"dport,omitempty"`
-	ICMPSeq   uint16         `json:"icmp_seq,omitempty"`
-	IPID      uint16         `json:"ip_id"`
-	MPLS      []traceMPLSLbl `json:"mpls,omitempty"`
+	From           string         `json:"from,omitempty"`
+	Reason         string         `json:"reason"`
+	RTTms          float64        `json:"rtt_ms"`
+	ICMPType       *uint8         `json:"icmp_type,omitempty"`
+	ICMPCode       *uint8         `json:"icmp_code,omitempty"`
+	ICMPv6Type     *uint8         `json:"icmpv6_type,omitempty"`
+	ICMPv6Code     *uint8         `json:"icmpv6_code,omitempty"`
+	QuotedTTL      uint8          `json:"quoted_ttl,omitempty"`
+	QuotedHopLimit uint8          `json:"quoted_hop_limit,omitempty"`
+	MTU            uint32         `json:"mtu,omitempty"`
+	Size           int            `json:"size"`
+	Sport          uint16         `json:"sport,omitempty"`
+	Dport          uint16         `json:"dport,omitempty"`
+	ICMPSeq        uint16         `json:"icmp_seq,omitempty"`
+	IPID           *uint16        `json:"ip_id,omitempty"`
+	FlowLabel      *uint32        `json:"flow_label,omitempty"`
+	UDPChecksum    uint16         `json:"udp_checksum,omitempty"`
+	MPLS           []traceMPLSLbl `json:"mpls,omitempty"`
 }
 
 type traceMPLSLbl struct {
@@ -144,20 +209,39 @@ type traceMPLSLbl struct {
 }
 
 type traceHopJSONv struct {
-	TTL    int              `json:"ttl"`
-	MTU    int              `json:"mtu,omitempty"`
-	Probes []traceProbeJSON `json:"probes"`
+	TTL      int              `json:"ttl,omitempty"`       // IPv4
+	HopLimit int              `json:"hop_limit,omitempty"` // IPv6
+	MTU      int              `json:"mtu,omitempty"`
+	Probes   []traceProbeJSON `json:"probes"`
 }
 
-func traceHopJSON(h *probe.Hop) traceHopJSONv {
+func traceHopJSON(h *probe.Hop, v6 bool) traceHopJSONv {
 	j := traceHopJSONv{TTL: h.TTL, MTU: h.MTU, Probes: []traceProbeJSON{}}
+	if v6 {
+		j.TTL, j.HopLimit = 0, h.TTL
+	}
 	for _, p := range h.Probes {
-		q := traceProbeJSON{Reason: p.Reply.Reason.String(), Size: p.Size, Sport: p.SrcPort, Dport: p.DstPort, ICMPSeq: p.ICMPSeq, IPID: p.IPID}
+		q := traceProbeJSON{Reason: p.Reply.Reason.String(), Size: p.Size, Sport: p.SrcPort, Dport: p.DstPort, ICMPSeq: p.ICMPSeq}
+		if v6 {
+			fl := p.FlowLabel
+			q.FlowLabel, q.UDPChecksum = &fl, p.UDPChecksum
+		} else {
+			id := p.IPID
+			q.IPID = &id
+		}
 		if p.Answered() {
-			q.From, q.RTTms, q.QuotedTTL, q.MTU = p.Reply.From.String(), float64(p.RTT.Nanoseconds())/1e6, p.Reply.QuotedTTL, p.Reply.MTU
-			if p.Reply.Reason != listen.SynAck && p.Reply.Reason != listen.Rst && p.Reply.Reason != listen.UDPReply {
-				t, c := p.Type, p.Code
-				q.ICMPType, q.ICMPCode = &t, &c
+			q.From, q.RTTms, q.MTU = p.Reply.From.String(), float64(p.RTT.Nanoseconds())/1e6, p.Reply.MTU
+			icmp := p.Reply.Reason != listen.SynAck && p.Reply.Reason != listen.Rst && p.Reply.Reason != listen.UDPReply
+			t, c := p.Type, p.Code
+			switch {
+			case v6 && icmp:
+				q.ICMPv6Type, q.ICMPv6Code, q.QuotedHopLimit = &t, &c, p.Reply.QuotedTTL
+			case v6:
+				q.QuotedHopLimit = p.Reply.QuotedTTL
+			case icmp:
+				q.ICMPType, q.ICMPCode, q.QuotedTTL = &t, &c, p.Reply.QuotedTTL
+			default:
+				q.QuotedTTL = p.Reply.QuotedTTL
 			}
 		}
 		for _, m := range p.MPLS {
