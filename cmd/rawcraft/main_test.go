@@ -63,7 +63,7 @@ func TestBadInputExits2(t *testing.T) {
 		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "0"}, `--dport 0: a server listens on a port from 1 to 65535`},
 		{[]string{"send", "tcp", "--dst", "198.18.1.1", "--frag", "7"}, `--frag 7: the data of every fragment`},
 		{[]string{"nosuch"}, "unknown command"},
-		{[]string{"exercise", "8"}, `exercise "8": one of 1, 2, 3, 4, 5, 6, 7, 3way, 4way, `},
+		{[]string{"exercise", "8"}, `exercise "8": one of 1, 2, 3, 4, 5, 6, 7, 7v6, 3way, 4way, `},
 		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "9999", "--guard", "maybe"}, `--guard "maybe"`},
 		// Outside the lab (here), the rails: nothing is sent.
 		{[]string{"probe", "tcp", "--dst", "192.0.2.1", "--ports", "1-2000"}, "--ports: 2000 ports; more than 1024 outside the lab; add --i-own-the-network"},
