@@ -27,8 +27,11 @@ const (
 	SendSocket
 )
 
-// MaxFragWait bounds FragConfig.Wait.
-const MaxFragWait = time.Minute
+// MaxFragWait bounds FragConfig.Wait, MaxFragTime FragConfig.FragTime.
+const (
+	MaxFragWait = time.Minute
+	MaxFragTime = 30
+)
 
 // FragConfig is one fragmentation experiment: a datagram from Hc to Hs or
 // Hf on a routed lab of its own, over IPv4 or IPv6.
@@ -59,6 +62,9 @@ type FragConfig struct {
 	// Wait bounds the wait for the application, or for the receiver to give
 	// up (0: the lab's ipfrag_time + 1.5 s); at most MaxFragWait.
 	Wait time.Duration
+	// FragTime is the lab's net.ipv4.ipfrag_time and ip6frag_time, in
+	// seconds, 1 to MaxFragTime (0: the lab's default, 3).
+	FragTime int
 	// SrcMAC and DstMAC, when not nil, replace the route's addresses in
 	// the Ethernet header (ViaPacket).
 	SrcMAC, DstMAC *craft.MAC
@@ -115,16 +121,18 @@ type FragReport struct {
 // Frag builds a routed lab, starts a UDP application on the destination,
 // records Hc's and the destination's interfaces, sends the datagram from Hc
 // as cfg says, waits, matches what came back and runs what arrived through
-// craft.Reassembler (RFC 815). The lab is removed before Frag returns.
-// Frag needs root; errors are the lab's, a socket's, or a bad cfg (an
-// unknown Via or Sender, a Dst that is neither Hs nor Hf, SendSocket with
-// a transport other than UDP, a Wait out of range).
+// craft.Reassembler (RFC 815) with Linux's rules, IPv4's or IPv6's as
+// Packet is. The lab is removed before Frag returns. Frag needs root;
+// errors are the lab's, a socket's, or a bad cfg (an unknown Via or
+// Sender, a Dst that is neither Hs nor Hf of the packet's family, an IPv6
+// source other than Hc, SendSocket with a transport other than UDP, a Wait
+// out of range).
 func Frag(cfg FragConfig) (*FragReport, error) {
 	rep, target, err := cfg.check()
 	if err != nil {
 		return nil, err
 	}
-	l, err := lab.Up(lab.Config{Name: fmt.Sprintf("frag%d", os.Getpid()), Routed: true})
+	l, err := lab.Up(lab.Config{Name: fmt.Sprintf("frag%d", os.Getpid()), Routed: true, FragTime: cfg.FragTime})
 	if err != nil {
 		return nil, err
 	}
@@ -284,6 +292,8 @@ func (cfg *FragConfig) checkSending() error {
 		return fmt.Errorf("%w: via %v", errFragConfig, cfg.Via)
 	case cfg.Wait < 0 || cfg.Wait > MaxFragWait:
 		return fmt.Errorf("%w: wait %v: 0 (the default) to %v", errFragConfig, cfg.Wait, MaxFragWait)
+	case cfg.FragTime < 0 || cfg.FragTime > MaxFragTime:
+		return fmt.Errorf("%w: fragment time %d s: 0 (the lab's default) to %d", errFragConfig, cfg.FragTime, MaxFragTime)
 	case cfg.Sender == SendPlanned && len(cfg.Planned) == 0:
 		return fmt.Errorf("%w: nothing planned to send", errFragConfig)
 	}

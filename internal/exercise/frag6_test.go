@@ -33,7 +33,9 @@ type frag6Case struct {
 var frag6ID uint32 = 0x6a000000
 
 // config builds the packet (UDP 41xxx → 9999, or an echo request) and its
-// plan, with a fresh Fragment header identification.
+// plan, with a fresh Fragment header identification. The lab's
+// ip6frag_time is 1 s (the CLI's is 3), so that a case that waits for the
+// receiver to give up takes 2.5 s.
 func (c frag6Case) config(t *testing.T) FragConfig {
 	t.Helper()
 	dst := lab.Addr6Hs
@@ -52,7 +54,7 @@ func (c frag6Case) config(t *testing.T) FragConfig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := FragConfig{Packet: pk, Via: c.via, Sender: c.sender, Wait: c.wait, OnEvent: c.onEvent}
+	cfg := FragConfig{Packet: pk, Via: c.via, Sender: c.sender, Wait: c.wait, FragTime: 1, OnEvent: c.onEvent}
 	if c.frag == (craft.FragOptions{}) {
 		cfg.Planned = [][]byte{dg}
 		return cfg
@@ -93,15 +95,6 @@ func frag6Run(t *testing.T, c frag6Case) (*FragReport, string) {
 	}
 	t.Logf("%s:\n%s", c.name, out.String())
 	return rep, out.String()
-}
-
-// slowWait is the default wait (past ip6frag_time, so that a time exceeded
-// the kernel sends, or does not send, is seen), or 1 s with -short.
-func slowWait() time.Duration {
-	if testing.Short() {
-		return time.Second
-	}
-	return 0
 }
 
 // quotedFrag returns the Fragment header an ICMPv6 error frame quotes.
@@ -193,22 +186,18 @@ func TestFrag6Lost(t *testing.T) {
 	if off, id := quotedFrag(t, rep.ReplyFrames[0].Frame); off != 0 || id != rep.FragID {
 		t.Errorf("the time exceeded quotes the fragment at %d, ID %#x; want the first, ID %#x", off, id, rep.FragID)
 	}
-	if after := rep.Replies[0].Time.Sub(rep.Arrived[0].Meta.Time); after < 2900*time.Millisecond || after > 4*time.Second {
-		t.Errorf("time exceeded %v after the first fragment arrived, want ip6frag_time (3 s)", after)
+	if after := rep.Replies[0].Time.Sub(rep.Arrived[0].Meta.Time); after < 950*time.Millisecond || after > 2*time.Second {
+		t.Errorf("time exceeded %v after the first fragment arrived, want ip6frag_time (1 s)", after)
 	}
 	for _, want := range []string{
 		"made into 3 fragments, sent in the order 1,3:",
 		"Hc ← ICMPv6 time exceeded, fragment reassembly time exceeded (type 3 code 1) from Hs (2001:2:0:1::1), quoting the fragment at offset 0",
-		"craft's model gives the packet up ip6frag_time (3 s) after its first fragment arrived and expects ICMPv6 time exceeded code 1; Hs's kernel sent it 3.",
+		"craft's model gives the packet up ip6frag_time (1 s) after its first fragment arrived and expects ICMPv6 time exceeded code 1; Hs's kernel sent it 1.",
 		" s after the first fragment reached Hs — they agree.\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("drop 2: the story lacks %q:\n%s", want, out)
 		}
-	}
-	if testing.Short() {
-		t.Log("drop 1 waits past ip6frag_time: left out with -short")
-		return
 	}
 	rep, out = frag6Run(t, frag6Case{name: "drop 1", payload: payload4000(), frag: f1448, sched: craft.Schedule{Drop: []int{1}}})
 	if len(rep.Delivered) != 0 || len(rep.Replies) != 0 || rep.ModelTimeExceeded || len(rep.Arrived) != 2 {
@@ -222,7 +211,7 @@ func TestFrag6Lost(t *testing.T) {
 // Overlapping fragments: RFC 5722 has the whole packet discarded, and Hs's
 // kernel does so, silently, as the model says.
 func TestFrag6Overlap(t *testing.T) {
-	rep, out := frag6Run(t, frag6Case{name: "overlap 8", payload: payload4000(), frag: craft.FragOptions{DataSize: 1448, Overlap: 8}, wait: slowWait()})
+	rep, out := frag6Run(t, frag6Case{name: "overlap 8", payload: payload4000(), frag: craft.FragOptions{DataSize: 1448, Overlap: 8}})
 	discarded := false
 	for _, e := range rep.Reassembly {
 		discarded = discarded || e.Discarded && e.Overlap == 8
@@ -253,7 +242,7 @@ func TestFrag6ChainSplit(t *testing.T) {
 	padN := append([]byte{1, 62}, make([]byte, 62)...) // one PadN option: a 72-byte Destination Options header
 	for _, c := range []frag6Case{
 		{name: "dest, tiny first", payload: bytes.Repeat([]byte("C"), 2000), ext: []craft.IPv6Ext{craft.DestOpts(nil)},
-			frag: craft.FragOptions{DataSize: 1448, TinyFirst: 8}, wait: slowWait()},
+			frag: craft.FragOptions{DataSize: 1448, TinyFirst: 8}},
 		{name: "big dest, 16-byte fragments", payload: bytes.Repeat([]byte("C"), 100), ext: []craft.IPv6Ext{craft.DestOpts(padN)},
 			frag: craft.FragOptions{DataSize: 16}, wait: time.Second},
 	} {
@@ -362,6 +351,8 @@ func TestFrag6RefusesBadConfig(t *testing.T) {
 			c.Sender, c.Packet.UDP, c.Packet.ICMPv6 = SendSocket, nil, &craft.ICMPv6{Type: 128}
 		}},
 		{"wait over a minute", func(c *FragConfig) { c.Wait = time.Hour }},
+		{"negative fragment time", func(c *FragConfig) { c.FragTime = -1 }},
+		{"fragment time over 30 s", func(c *FragConfig) { c.FragTime = 31 }},
 		{"nothing planned", func(c *FragConfig) { c.Planned = nil }},
 	} {
 		cfg := good
