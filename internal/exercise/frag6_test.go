@@ -20,6 +20,7 @@ type frag6Case struct {
 	name    string
 	dst     string // "" for Hs
 	icmp    bool   // an ICMPv6 echo request instead of UDP
+	tcp     bool   // a TCP SYN (to Hs's closed port) instead of UDP
 	payload []byte
 	ext     []craft.IPv6Ext
 	frag    craft.FragOptions // zero: not fragmented
@@ -44,10 +45,13 @@ func (c frag6Case) config(t *testing.T) FragConfig {
 	}
 	frag6ID++
 	pk := craft.Packet{IPv6: &craft.IPv6{HopLimit: craft.Set(uint8(64)), Src: lab.Addr6Hc, Dst: dst}, IPv6Ext: c.ext, Payload: c.payload}
-	if c.icmp {
+	switch {
+	case c.icmp:
 		e := craft.Echo6(uint16(frag6ID), 1)
 		pk.ICMPv6 = &e
-	} else {
+	case c.tcp:
+		pk.TCP = &craft.TCP{SrcPort: 41000 + uint16(frag6ID%1000), DstPort: 9999, Seq: frag6ID, Flags: craft.TCPSyn, Window: 64240}
+	default:
 		pk.UDP = &craft.UDP{SrcPort: 41000 + uint16(frag6ID%1000), DstPort: 9999}
 	}
 	dg, err := pk.Append(nil)
@@ -143,13 +147,22 @@ func TestFrag6Delivered(t *testing.T) {
 			t.Errorf("%s: story:\n%s", c.name, out)
 		}
 	}
-	// An echo request in fragments: Hs reassembles it and answers.
-	rep, out := frag6Run(t, frag6Case{name: "echo", icmp: true, payload: bytes.Repeat([]byte("e"), 3000), frag: f1448})
-	if len(rep.Replies) != 1 || rep.Replies[0].Reason != listen.EchoReply || rep.Replies[0].From != lab.Addr6Hs || !rep.Complete {
-		t.Errorf("fragmented echo request: replies %+v, model complete %v", rep.Replies, rep.Complete)
-	}
-	if !strings.Contains(out, "Hs's kernel answered it (echo-reply), so it reassembled it — they agree.") {
-		t.Errorf("echo: story:\n%s", out)
+	// An echo request and a SYN with data in fragments: Hs reassembles
+	// each and answers, echo reply and RST.
+	for _, c := range []struct {
+		frag6Case
+		reason listen.Reason
+	}{
+		{frag6Case{name: "echo", icmp: true, payload: bytes.Repeat([]byte("e"), 3000), frag: f1448, wait: time.Second}, listen.EchoReply},
+		{frag6Case{name: "SYN with data", tcp: true, payload: bytes.Repeat([]byte("s"), 3000), frag: f1448, wait: time.Second}, listen.Rst},
+	} {
+		rep, out := frag6Run(t, c.frag6Case)
+		if len(rep.Replies) != 1 || rep.Replies[0].Reason != c.reason || rep.Replies[0].From != lab.Addr6Hs || !rep.Complete {
+			t.Errorf("%s: replies %+v, model complete %v; want %v from Hs", c.name, rep.Replies, rep.Complete, c.reason)
+		}
+		if want := fmt.Sprintf("Hs's kernel answered it (%v), so it reassembled it — they agree.", c.reason); !strings.Contains(out, want) {
+			t.Errorf("%s: the story lacks %q:\n%s", c.name, want, out)
+		}
 	}
 }
 
