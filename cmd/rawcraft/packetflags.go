@@ -305,7 +305,7 @@ func (p *packetFlags) payload(proto string) ([]byte, error) {
 			return nil, err
 		}
 		if p.size.v > craft.MaxIPv4Len {
-			return nil, usagef("--size %d: an IPv4 datagram carries at most 65515 bytes of payload", p.size.v)
+			return nil, usagef("--size %d: at most 65535 bytes (an IPv4 datagram carries at most 65515 bytes of payload, an IPv6 packet 65535 less its headers)", p.size.v)
 		}
 		b = bytes.Repeat([]byte{c}, int(p.size.v))
 	}
@@ -341,7 +341,7 @@ func readDataFile(name string) ([]byte, error) {
 		n, err := f.Read(buf[len(buf):min(cap(buf), craft.MaxIPv4Len+1)])
 		buf = buf[:len(buf)+n]
 		if len(buf) > craft.MaxIPv4Len {
-			return nil, usagef("--data-file %q: more than 65535 bytes; an IPv4 datagram carries at most 65515", name)
+			return nil, usagef("--data-file %q: more than 65535 bytes; an IPv4 datagram carries at most 65515, an IPv6 packet 65535 less its headers", name)
 		}
 		switch {
 		case err == io.EOF && len(buf) == 0 && fifo && time.Now().Before(deadline):

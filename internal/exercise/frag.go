@@ -367,6 +367,8 @@ func (rep *FragReport) observe(pk *craft.Packet, hcSeen, targetSeen []listen.Cap
 		probe.SrcPort, probe.DstPort = pk.UDP.SrcPort, pk.UDP.DstPort
 	case pk.TCP != nil:
 		probe.SrcPort, probe.DstPort, probe.Seq = pk.TCP.SrcPort, pk.TCP.DstPort, pk.TCP.Seq
+		// The answer acknowledges the segment's data too (RFC 9293 §3.10.7.1).
+		probe.Flags, probe.Ack, probe.Len = pk.TCP.Flags, pk.TCP.Ack, len(pk.Payload)
 	case pk.ICMP != nil:
 		switch pk.ICMP.Type {
 		case craft.ICMPEcho, craft.ICMPEchoReply, craft.ICMPTimestamp, craft.ICMPTimestampReply:

@@ -269,3 +269,34 @@ Outcome:
 		t.Errorf("story:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// A SYN with data in fragments to Hs's closed TCP port: Hs reassembles it
+// and its kernel answers RST/ACK, acknowledging SYN and data (RFC 9293
+// §3.10.7.1): the story shows that answer, matched to the datagram.
+func TestFragSYNWithDataAnswered(t *testing.T) {
+	lab.RequireRoot(t)
+	udpID++
+	pk := craft.Packet{IPv4: &craft.IPv4{ID: udpID, TTL: craft.Set(uint8(64)), Src: lab.AddrHc, Dst: lab.AddrHs},
+		TCP: &craft.TCP{SrcPort: 41000, DstPort: 9998, Seq: 7000, Flags: craft.TCPSyn, Window: 1024}, Payload: bytes.Repeat([]byte("s"), 3000)}
+	dg, err := pk.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, frags, err := craft.Fragments(nil, nil, dg, craft.FragOptions{DataSize: 1480})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := FragConfig{Packet: pk, Made: len(frags), Wait: time.Second}
+	for i, f := range frags {
+		cfg.Planned, cfg.Order = append(cfg.Planned, f.Bytes), append(cfg.Order, i+1)
+	}
+	rep, err := Frag(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	_ = rep.Write(&out)
+	if len(rep.Replies) != 1 || rep.Replies[0].Reason != listen.Rst || !rep.Complete {
+		t.Fatalf("replies %+v, complete %v\n%s", rep.Replies, rep.Complete, out.String())
+	}
+}

@@ -32,7 +32,7 @@ func (rep *FragReport) Write(w io.Writer) error {
 		fmt.Fprintf(bw, ", IP ID 0x%04x", rep.ID)
 	}
 	if rep.Made > 0 {
-		fmt.Fprintf(bw, ", made into %d fragments, sent in the order %s", rep.Made, order(rep.Order))
+		fmt.Fprintf(bw, ", made into %d fragment%s, sent in the order %s", rep.Made, map[bool]string{true: "", false: "s"}[rep.Made == 1], order(rep.Order))
 	}
 	fmt.Fprintln(bw, ":")
 	type line struct {
