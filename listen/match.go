@@ -359,17 +359,28 @@ func (m *Matcher) quotedProbe(q *craft.Datagram) int {
 // matchError6 matches an ICMPv6 error (RFC 4443 §3) through the packet it
 // quotes, past any extension headers, as matchError does for ICMP.
 func (m *Matcher) matchError6(d *craft.Decoded, r Reply) (Kind, int, Reply) {
-	q := &d.Quoted
-	if q.Layers&craft.LayerIPv6 == 0 {
+	e, ok := ErrorReply6(d, r.Time)
+	if !ok {
 		return Unrelated, -1, r
+	}
+	if i := m.quotedProbe(&d.Quoted); i >= 0 {
+		return Answer, i, e
+	}
+	return Unrelated, -1, r
+}
+
+// ErrorReply6 reads an ICMPv6 error that quotes an IPv6 packet (RFC 4443
+// §3) as a Reply received at at: who sent it, the reason with its code,
+// Packet Too Big's MTU, a parameter problem's pointer, and the hop limit
+// the quote holds. ok is false for anything else (NDP, echo, an error
+// quoting nothing decodable).
+func ErrorReply6(d *craft.Decoded, at time.Time) (r Reply, ok bool) {
+	if d.Layers&craft.LayerICMPv6 == 0 || !d.ICMPv6.IsError() || d.Quoted.Layers&craft.LayerIPv6 == 0 {
+		return r, false
 	}
 	c := &d.ICMPv6
-	r.Code = c.Code
-	r.QuotedTTL, _ = q.IPv6.HopLimit.Get()
-	i := m.quotedProbe(q)
-	if i < 0 {
-		return Unrelated, -1, r
-	}
+	r = Reply{From: d.IPv6.Src, Code: c.Code, Time: at}
+	r.QuotedTTL, _ = d.Quoted.IPv6.HopLimit.Get()
 	switch {
 	case c.Type == craft.ICMPv6Unreachable && c.Code == 4: // port unreachable
 		r.Reason = ICMPPortUnreachable
@@ -384,9 +395,9 @@ func (m *Matcher) matchError6(d *craft.Decoded, r Reply) (Kind, int, Reply) {
 	case c.Type == craft.ICMPv6ParamProblem:
 		r.Reason, r.Pointer = ICMPParamProblem, c.Rest
 	default:
-		return Unrelated, -1, r
+		return r, false
 	}
-	return Answer, i, r
+	return r, true
 }
 
 // matchError matches an ICMP error through the datagram it quotes: the

@@ -128,7 +128,7 @@ func (rep *FragReport) observe6(pk *craft.Packet, hcSeen, targetSeen []listen.Ca
 		if f := q.FragExt(); f != nil && (!rep.HasFragID || f.Ident() != rep.FragID) {
 			continue // about another packet's fragment
 		}
-		r, ok := fragError6(&p.Decoded, s.Meta.Time)
+		r, ok := listen.ErrorReply6(&p.Decoded, s.Meta.Time)
 		if k, _, mr := m.Match(&p); k == listen.Answer {
 			r, ok = mr, true
 		} else if ok && (q.FragExt() == nil || q.IPv6.Src != lab.Addr6Hc || q.IPv6.Dst != rep.Dst) {
@@ -169,34 +169,6 @@ func (rep *FragReport) observe6(pk *craft.Packet, hcSeen, targetSeen []listen.Ca
 	for _, x := range ra.Expire(until) {
 		rep.ModelTimeExceeded = rep.ModelTimeExceeded || x.HadFirst
 	}
-}
-
-// fragError6 reads an ICMPv6 error as the Matcher would: its reason, code,
-// MTU or pointer. ok is false for anything else.
-func fragError6(d *craft.Decoded, at time.Time) (r listen.Reply, ok bool) {
-	if d.Layers&craft.LayerICMPv6 == 0 || !d.ICMPv6.IsError() || d.Quoted.Layers&craft.LayerIPv6 == 0 {
-		return r, false
-	}
-	c := &d.ICMPv6
-	r = listen.Reply{From: d.IPv6.Src, Code: c.Code, Time: at}
-	r.QuotedTTL, _ = d.Quoted.IPv6.HopLimit.Get()
-	switch {
-	case c.Type == craft.ICMPv6Unreachable && c.Code == 4:
-		r.Reason = listen.ICMPPortUnreachable
-	case c.Type == craft.ICMPv6Unreachable:
-		r.Reason = listen.ICMPUnreachable
-	case c.Type == craft.ICMPv6PacketTooBig:
-		r.Reason, r.MTU = listen.ICMPPacketTooBig, c.Rest
-	case c.Type == craft.ICMPv6TimeExceeded && c.Code == 1:
-		r.Reason = listen.ICMPReassemblyExceeded
-	case c.Type == craft.ICMPv6TimeExceeded:
-		r.Reason = listen.ICMPTTLExceeded
-	case c.Type == craft.ICMPv6ParamProblem:
-		r.Reason, r.Pointer = listen.ICMPParamProblem, c.Rest
-	default:
-		return r, false
-	}
-	return r, true
 }
 
 // isNDP reports a neighbor discovery message (RFC 4861: types 133 to 137),
