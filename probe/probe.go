@@ -176,6 +176,14 @@ func (c *Config) check() ([]uint16, error) {
 			return nil, err
 		}
 	}
+	if (c.Shard.Count != 0 || c.Shard.Index != 0) && !c.allIPv4() {
+		return nil, configErr("a sharded scan is stateless, and its cookies are IPv4's: IPv6 targets are probed without --shard")
+	}
+	for _, a := range append([]netip.Prefix{netip.PrefixFrom(c.Dst, c.Dst.BitLen())}, c.Targets...) {
+		if a.IsValid() && a.Addr().IsMulticast() {
+			return nil, configErr("destination %v is multicast: a probe asks one host, and every member of the group may answer; send to it and listen instead", prefixString(a))
+		}
+	}
 	if Hosts(c.Targets) > MaxHosts {
 		return nil, configErr("more than %d hosts (a /8) in one run", MaxHosts)
 	}

@@ -83,6 +83,12 @@ func TestConfigErrors(t *testing.T) {
 			c.Packet.IPv4, c.Packet.IPv6, c.Packet.IPv6Ext = nil, &craft.IPv6{}, []craft.IPv6Ext{craft.DestOpts(nil)}
 		}},
 		{"both IP headers", func(c *Config) { c.Packet.IPv6 = &craft.IPv6{} }},
+		{"sharded, IPv6 target", func(c *Config) { c.Dst, c.Shard = netip.MustParseAddr("2001:2::1"), Shard{Index: 0, Count: 4} }},
+		{"sharded, mixed list", func(c *Config) {
+			c.Targets, c.Shard = []netip.Prefix{netip.MustParsePrefix("198.18.1.1/32"), netip.MustParsePrefix("2001:2::1/128")}, Shard{Index: 1, Count: 2}
+		}},
+		{"multicast IPv6 destination", func(c *Config) { c.Dst = netip.MustParseAddr("ff02::1") }},
+		{"multicast IPv4 block", func(c *Config) { c.Targets = []netip.Prefix{netip.MustParsePrefix("224.0.0.0/30")} }},
 		{"stateless UDP", func(c *Config) {
 			c.Proto, c.Packet.TCP, c.Packet.UDP, c.Stateless = craft.ProtoUDP, nil, &craft.UDP{}, true
 		}},

@@ -181,12 +181,14 @@ func prefixString(p netip.Prefix) string {
 }
 
 // castKind says "broadcast" or "multicast" when t holds such an address:
-// 255.255.255.255, 224.0.0.0/4, or the directed broadcast of a subnet of one
-// of this namespace's interfaces.
+// 255.255.255.255, 224.0.0.0/4, IPv6's ff00::/8 (RFC 4291 §2.7: IPv6 has
+// no broadcast; all-nodes ff02::1 is its stand-in), or the directed
+// broadcast of a subnet of one of this namespace's interfaces.
 func castKind(t netip.Prefix) string {
-	mc := netip.MustParsePrefix("224.0.0.0/4")
-	if t.Overlaps(mc) {
-		return "multicast"
+	for _, mc := range []netip.Prefix{netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("ff00::/8")} {
+		if t.Overlaps(mc) {
+			return "multicast"
+		}
 	}
 	if t.Contains(netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
 		return "broadcast"

@@ -206,7 +206,10 @@ func (c *Config) wantsScan() bool {
 // scanOf runs Scan and returns every Result in the Report, in index order
 // (host by host in address order, ports in Config.Ports' order).
 func scanOf(cfg Config) (*Report, error) {
-	ports, _ := cfg.check()
+	ports, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
 	sp := newSpace(targetsOf(&cfg), ports)
 	parts := uint64(max(cfg.Shard.Count, 1))
 	rs := make([]Result, 0, min(sp.size()/parts+parts, 1<<20)) // a shard's share, give or take the skipped elements

@@ -75,6 +75,27 @@ func countIPv4(c *rawsock.Conn, wait time.Duration) int {
 	return n
 }
 
+// countSent6 counts the IPv6 frames c sees within wait that a refused
+// command could have sent — UDP, TCP, ICMPv6 echo — leaving out the
+// neighbour discovery and listener reports of a fresh link.
+func countSent6(c *rawsock.Conn, wait time.Duration) int {
+	buf := make([]byte, 2048)
+	deadline := time.Now().Add(wait)
+	n := 0
+	d := craft.Decoded{AcceptIPv6: true}
+	for time.Now().Before(deadline) {
+		_ = c.SetReadDeadline(deadline)
+		k, err := c.Recv(buf)
+		if err != nil {
+			break
+		}
+		if d.DecodeFrame(buf[:k]) == nil && d.Has(craft.LayerIPv6) && (d.Has(craft.LayerUDP) || d.Has(craft.LayerTCP) || d.Has(craft.LayerICMPv6) && d.ICMPv6.Type == craft.ICMPv6EchoRequest) {
+			n++
+		}
+	}
+	return n
+}
+
 // pairServers starts, on the pair's server at address at (IPv4 or IPv6), a
 // TCP listener and a UDP echo server on port 9999 (port 9998 stays closed)
 // and drops 9997 TCP and UDP with an nftables inet rule, as a firewall
@@ -240,6 +261,9 @@ func TestRailsOutsideTheLab(t *testing.T) {
 		{[]string{"send", "udp", "--dst", "198.18.7.255"}, "--dst 198.18.7.255: a broadcast destination"},
 		{[]string{"send", "udp", "--dst", "255.255.255.255"}, "broadcast"},
 		{[]string{"send", "udp", "--dst", "224.0.0.1"}, "--dst 224.0.0.1: a multicast destination"},
+		{[]string{"send", "udp", "--dst", "ff0e::1"}, "--dst ff0e::1: a multicast destination"},
+		{[]string{"send", "icmp", "--dst", "ff02::1%" + lab.PairIfc}, "--dst ff02::1: a multicast destination"},
+		{[]string{"send", "udp", "--dst", "ff05::2", "--iface", lab.PairIfc, "--count", "2"}, "--dst ff05::2: a multicast destination"},
 		{[]string{"probe", "tcp", "--dst", "198.18.7.1", "--ports", "1-1025"}, "--ports: 1025 ports; more than 1024"},
 		{[]string{"probe", "tcp", "--dst", "198.18.6.0/23", "--ports", "80"}, "--dst: 512 hosts; more than 256"},
 		{[]string{"probe", "tcp", "--dst", "127.0.0.1", "--rate", "max"}, "--rate max"},
@@ -252,6 +276,9 @@ func TestRailsOutsideTheLab(t *testing.T) {
 	}
 	if n, m := countIPv4(wire, 300*time.Millisecond), countIPv4(lo, 10*time.Millisecond); n+m != 0 {
 		t.Errorf("refused runs put %d frames on eth0 and %d on lo", n, m)
+	}
+	if n := countSent6(wire, 10*time.Millisecond); n != 0 {
+		t.Errorf("refused runs put %d IPv6 UDP or echo frames on eth0", n)
 	}
 	// With the flag: the warning on stderr, JSON alone on stdout.
 	code, out, errs := inNS(t, p.Client, "probe", "icmp", "--dst", "198.18.7.255", "--retries", "0", "--timeout", "200ms", "--json", "--i-own-the-network")

@@ -49,8 +49,8 @@ func (v *targetValue) Set(s string) error {
 				return fmt.Errorf("%s is an IPv6 address: this command speaks IPv4 only for now (build, explain, send, probe, listen and read take IPv6)", it)
 			case a.Zone() != "" && v.zone != "" && a.Zone() != v.zone:
 				return fmt.Errorf("%s: its zone %s differs from %s's: one run leaves through one interface", it, a.Zone(), v.zone)
-			case a.Zone() != "" && !a.IsLinkLocalUnicast():
-				return fmt.Errorf("%s: only a link-local address (fe80::/10) takes a zone", it)
+			case a.Zone() != "" && !linkScoped(a):
+				return fmt.Errorf("%s: only a link-local address (fe80::/10, ff02::/16) takes a zone", it)
 			case a.Is4In6():
 				return fmt.Errorf("%s: an IPv4-mapped address; write the IPv4 address itself (%v)", it, a.Unmap())
 			}
@@ -105,12 +105,19 @@ func (v *targetValue) iface(given string) (string, error) {
 		return v.zone, nil
 	case given == "":
 		for _, t := range v.targets {
-			if a := t.Addr(); a.Is6() && a.IsLinkLocalUnicast() {
+			if a := t.Addr(); linkScoped(a) {
 				return "", usagef("--dst %v: a link-local address means something only on one link: add its interface (%v%%eth0) or give --iface", a, a)
 			}
 		}
 	}
 	return given, nil
+}
+
+// linkScoped says whether a means something only on one link, so that it
+// needs an interface: an IPv6 link-local unicast address, or an interface-
+// or link-local multicast group (RFC 4007 §6).
+func linkScoped(a netip.Addr) bool {
+	return a.Is6() && (a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast())
 }
 
 // addr is the one destination (the first of a list).
