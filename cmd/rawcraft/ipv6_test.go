@@ -105,6 +105,8 @@ func TestBadIPv6InputExits2(t *testing.T) {
 		{[]string{"build", "icmp", "--dst", "2001:db8::1", "--quote", "udp --dst 2001:db8::1"}, "is not an error"},
 		{[]string{"build", "udp", "--pointer", "3"}, "only parameter problem"},
 		{[]string{"build", "udp", "--dst", "fe80::1%eth0"}, "--dst"},
+		{[]string{"build", "udp", "--id", "0x10000"}, "--id 65536: the IPv4 identification is 16 bits"},
+		{[]string{"build", "udp", "--dst", "2001:db8::1", "--id", "0x100000000", "--frag", "1448", "--size", "4000"}, "0 to 4294967295"},
 		// send takes IPv6 too; these are refused before any socket opens.
 		{[]string{"send", "udp", "--dst", "2001:db8::1", "--id", "5"}, "--id is an IPv4 header field"},
 		{[]string{"send", "udp", "--src", "2001:db8::1", "--dst", "198.18.1.1"}, "one is IPv4, the other IPv6"},

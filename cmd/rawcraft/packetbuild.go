@@ -96,6 +96,9 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 	if err != nil {
 		return nil, err
 	}
+	if p.id.v > 0xffff {
+		return nil, usagef("--id %d: the IPv4 identification is 16 bits, 0 to 65535 (an IPv6 Fragment header's is 32)", p.id.v)
+	}
 	ip := &craft.IPv4{TOS: uint8(p.tos.v), ID: uint16(p.id.v), FragOff: uint16(p.fragOffset.v),
 		TTL: craft.Set(uint8(p.ttl.v)), Src: src, Dst: p.dst.a, Options: p.ipOpt.b}
 	if p.df {

@@ -64,7 +64,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	p := &packetFlags{fs: fs}
 	p.ttl = numValue{v: 64, bits: 8, rule: "a TTL is 0 to 255"}
 	p.tos = numValue{bits: 8, rule: "the type of service is one byte, 0 to 255"}
-	p.id = numValue{v: 1, bits: 16, rule: "the identification is 0 to 65535"}
+	p.id = numValue{v: 1, bits: 32, rule: "the identification is 0 to 65535 (IPv4) or 0 to 4294967295 (an IPv6 Fragment header)"}
 	p.fragOffset = numValue{bits: 13, rule: "the fragment offset is 0 to 8191, in units of 8 bytes"}
 	p.ihl = numValue{bits: 4, rule: "the IHL is 4 bits, 0 to 15 words"}
 	p.ipLen = numValue{bits: 16, rule: "the total length is 0 to 65535"}
