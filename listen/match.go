@@ -143,6 +143,10 @@ const (
 	ProbeCopy      // the probe itself, leaving this host: its kernel timestamp times the RTT
 	Answer         // the reply to a probe
 	KernelRST      // this host's kernel resetting a connection a probe's SYN-ACK opened
+	// ProbeFragment: an IPv6 fragment of a probe leaving this host that
+	// does not carry the transport header (a later fragment, or a first one
+	// cut before it), known by its Fragment identification (SentFragID).
+	ProbeFragment
 )
 
 // tuple identifies a probe: for TCP and UDP the addresses and ports, for
@@ -165,6 +169,7 @@ type Matcher struct {
 	probes []Probe
 	ids    [][]uint16 // IP IDs each probe was sent with, one per attempt
 	index  map[tuple]int32
+	frag6  map[uint32]int32 // IPv6 Fragment identification → probe
 }
 
 // NewMatcher returns a Matcher with room for n probes.
@@ -191,6 +196,32 @@ func (m *Matcher) Add(p Probe) (int, error) {
 	m.probes = append(m.probes, p)
 	m.ids = append(m.ids, nil)
 	return len(m.probes) - 1, nil
+}
+
+// SentFragID records that probe i was (re)sent in IPv6 fragments with
+// Fragment identification id (RFC 8200 §4.5), so that an ICMPv6 error
+// quoting a fragment without the transport header — parameter problem
+// code 3 for a first fragment that does not hold the whole header chain
+// (RFC 7112), or one about a later fragment — still matches it.
+func (m *Matcher) SentFragID(i int, id uint32) {
+	if m.frag6 == nil {
+		m.frag6 = make(map[uint32]int32, cap(m.probes))
+	}
+	m.frag6[id] = int32(i)
+}
+
+// fragProbe finds the probe whose fragments carry g's Fragment
+// identification between g's addresses, or -1.
+func (m *Matcher) fragProbe(g *craft.Datagram) int {
+	f := g.FragExt()
+	if f == nil || g.Layers&craft.LayerIPv6 == 0 {
+		return -1
+	}
+	i, ok := m.frag6[f.Ident()]
+	if !ok || m.probes[i].Src != g.IPv6.Src || m.probes[i].Dst != g.IPv6.Dst {
+		return -1
+	}
+	return int(i)
 }
 
 // Probe returns probe i.
@@ -313,7 +344,12 @@ func (m *Matcher) Match(pkt *Packet) (Kind, int, Reply) {
 			return m.matchError6(d, r)
 		}
 	default:
-		// A later fragment of a probe: nothing to match.
+		// A fragment of a probe without its transport header: IPv6 ones
+		// are known by their Fragment identification; IPv4 ones are not
+		// matched.
+		if i := m.fragProbe(&d.Datagram); i >= 0 {
+			return ProbeFragment, i, r
+		}
 	}
 	return Unrelated, -1, r
 }
@@ -364,6 +400,9 @@ func (m *Matcher) matchError6(d *craft.Decoded, r Reply) (Kind, int, Reply) {
 		return Unrelated, -1, r
 	}
 	if i := m.quotedProbe(&d.Quoted); i >= 0 {
+		return Answer, i, e
+	}
+	if i := m.fragProbe(&d.Quoted); i >= 0 {
 		return Answer, i, e
 	}
 	return Unrelated, -1, r

@@ -427,4 +427,24 @@ func TestMatcherIPv6(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() { m.Match(p) }); n != 0 {
 		t.Errorf("Match allocates %v times", n)
 	}
+	// A first fragment cut before the UDP header, and the parameter
+	// problem (code 3, RFC 7112) quoting it: known by the Fragment
+	// identification alone, once the probe's was recorded.
+	cut := craft.Packet{IPv6: &craft.IPv6{Src: hc6, Dst: hs6}, IPv6Ext: []craft.IPv6Ext{craft.FragmentExt(0, true, 0xabcd0001), craft.DestOpts(nil)}}
+	pp := craft.Packet{IPv6: &craft.IPv6{Src: hs6, Dst: hc6}, ICMPv6: &craft.ICMPv6{Type: craft.ICMPv6ParamProblem, Code: 3}, Payload: quoteOf6(t, cut)}
+	if k, _, _ := m.Match(packet(t, frame(t, pp), false)); k != Unrelated {
+		t.Errorf("before SentFragID: kind %d", k)
+	}
+	m.SentFragID(1, 0xabcd0001)
+	if k, i, r := m.Match(packet(t, frame(t, pp), false)); k != Answer || i != 1 || r.Reason != ICMPParamProblem || r.Code != 3 {
+		t.Errorf("parameter problem quoting the cut fragment: kind %d probe %d %v code %d", k, i, r.Reason, r.Code)
+	}
+	if k, i, _ := m.Match(packet(t, frame(t, cut), true)); k != ProbeFragment || i != 1 {
+		t.Errorf("the cut fragment leaving: kind %d probe %d", k, i)
+	}
+	other := cut
+	other.IPv6 = &craft.IPv6{Src: hc6, Dst: router6}
+	if k, _, _ := m.Match(packet(t, frame(t, other), true)); k != Unrelated {
+		t.Errorf("the same identification toward another host: kind %d", k)
+	}
 }

@@ -143,6 +143,17 @@ func TestIPv6FragmentedProbes(t *testing.T) {
 	if d := r.Describe(); !strings.Contains(d, "ICMPv6 fragment reassembly time exceeded") {
 		t.Errorf("Describe: %q", d)
 	}
+	// A first fragment cut inside the header chain (RFC 7112): Hs's kernel
+	// drops it with parameter problem code 3, which quotes no UDP header;
+	// the Matcher knows it by the Fragment identification.
+	tiny := shape(craft.Schedule{})
+	tiny.Packet.IPv6Ext = []craft.IPv6Ext{craft.DestOpts(nil)}
+	tiny.Frag.Options.TinyFirst = 8
+	tiny.Timeout = time.Second
+	r = runIn(t, l, lab.Hc, tiny).Results[0]
+	if r.Reply.Reason != listen.ICMPParamProblem || r.Reply.Code != 3 || r.Reply.From != lab.Addr6Hs || r.State != listen.Filtered || r.RTT <= 0 {
+		t.Errorf("first fragment without the UDP header: %s %s code %d from %v after %v", r.State, r.Reply.Reason, r.Reply.Code, r.Reply.From, r.RTT)
+	}
 }
 
 // A host of an IPv6 list that answers no Neighbor Solicitation is down:

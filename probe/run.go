@@ -232,6 +232,9 @@ func runHost(cfg Config) (*Report, error) {
 			pr := m.Probe(i)
 			id := baseID + uint16(attempt*m.Len()+i) // every attempt of every probe its own ID
 			frames, err := b.frames(pr.DstPort, pr.ICMPSeq, id)
+			if b.frag != nil && v6 {
+				m.SentFragID(i, b.idHigh|uint32(id))
+			}
 			return frames, id, err
 		}}
 	p.onProgress = cfg.OnProgress
@@ -398,6 +401,10 @@ type prober struct {
 	sent          int
 	firstS, lastS time.Time
 	res           []Result
+	// userSent is when each probe's latest attempt was handed to the
+	// socket, by this process's clock: the RTT's start when the kernel's
+	// timestamp of the outgoing copy is missing or comes after the reply's.
+	userSent []time.Time
 
 	onProgress func(sent, answered int) // Config.OnProgress
 }
@@ -408,6 +415,7 @@ func (cfg *prober) run() (*Report, error) {
 	rep := &Report{Results: make([]Result, n)}
 	res := rep.Results
 	cfg.res = res
+	cfg.userSent = make([]time.Time, n)
 	for i := range res {
 		res[i].Probe = *m.Probe(i)
 	}
@@ -425,6 +433,12 @@ func (cfg *prober) run() (*Report, error) {
 			if res.Reply.Reason == listen.NoResponse && !p.Meta.Time.IsZero() {
 				res.Sent = p.Meta.Time
 			}
+		case listen.ProbeFragment:
+			// A first fragment without the transport header starts the
+			// probe on the wire as the transport's copy would.
+			if f := p.Decoded.FragExt(); f != nil && f.FragOffset() == 0 && res.Reply.Reason == listen.NoResponse && !p.Meta.Time.IsZero() {
+				res.Sent = p.Meta.Time
+			}
 		case listen.Answer:
 			if r.Reason == listen.ICMPPortUnreachable && len(cfg.unreachAt) < 1<<17 {
 				cfg.unreachAt = append(cfg.unreachAt, r.Time)
@@ -432,6 +446,14 @@ func (cfg *prober) run() (*Report, error) {
 			if res.Reply.Reason == listen.NoResponse {
 				res.Reply = r
 				res.RTT = r.Time.Sub(res.Sent)
+				if res.RTT < 0 {
+					// The capture's stamp of the probe's own copy came
+					// after the reply's (seen now and then with fragments
+					// on a busy host): time from the send call instead,
+					// which can only overstate the RTT.
+					res.Sent = cfg.userSent[i]
+					res.RTT = max(r.Time.Sub(res.Sent), 0)
+				}
 				answered++
 				if r.Reason == listen.SynAck {
 					synAcks++
@@ -466,6 +488,7 @@ func (cfg *prober) run() (*Report, error) {
 		}
 		m.SentID(i, id)
 		res[i].Sent = time.Now()
+		cfg.userSent[i] = res[i].Sent
 		res[i].Attempts++
 		if cfg.sent == 0 {
 			cfg.firstS = res[i].Sent
