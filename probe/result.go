@@ -123,20 +123,20 @@ func (r Result) Describe() string {
 	var why string
 	switch r.Reply.Reason {
 	case listen.SynAck:
-		why = fmt.Sprintf("SYN/ACK from %v:%d in %s — a program listens there: the port is open", from, p.DstPort, in)
+		why = fmt.Sprintf("SYN/ACK from %v in %s — a program listens there: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
 		if r.KernelRST {
 			why += "; then this host's kernel sent RST, because it has no socket for a connection rawcraft opened by hand"
 		}
 	case listen.Rst:
 		switch p.Scan {
 		case listen.ScanACK:
-			why = fmt.Sprintf("RST from %v:%d in %s — the ACK reached the host: unfiltered; an ACK for no connection draws a RST from an open and a closed port alike (RFC 9293 §3.10.7), so it cannot tell them apart", from, p.DstPort, in)
+			why = fmt.Sprintf("RST from %v in %s — the ACK reached the host: unfiltered; an ACK for no connection draws a RST from an open and a closed port alike (RFC 9293 §3.10.7), so it cannot tell them apart", netip.AddrPortFrom(from, p.DstPort), in)
 		case listen.ScanWindow:
-			why = fmt.Sprintf("RST from %v:%d with window %d in %s — the window scan reads a non-zero window as open and zero as closed; Linux answers every port with window 0", from, p.DstPort, r.Reply.Window, in)
+			why = fmt.Sprintf("RST from %v with window %d in %s — the window scan reads a non-zero window as open and zero as closed; Linux answers every port with window 0", netip.AddrPortFrom(from, p.DstPort), r.Reply.Window, in)
 		case listen.ScanFIN:
-			why = fmt.Sprintf("RST/ACK from %v:%d in %s — closed: a closed port answers any segment but a RST (RFC 9293 §3.10.7.1), an open one drops one without SYN, ACK or RST", from, p.DstPort, in)
+			why = fmt.Sprintf("RST/ACK from %v in %s — closed: a closed port answers any segment but a RST (RFC 9293 §3.10.7.1), an open one drops one without SYN, ACK or RST", netip.AddrPortFrom(from, p.DstPort), in)
 		default:
-			why = fmt.Sprintf("RST/ACK from %v:%d in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", from, p.DstPort, in)
+			why = fmt.Sprintf("RST/ACK from %v in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", netip.AddrPortFrom(from, p.DstPort), in)
 		}
 	case listen.ICMPPortUnreachable:
 		if v6 {
@@ -165,7 +165,7 @@ func (r Result) Describe() string {
 	case listen.ICMPReassemblyExceeded:
 		why = fmt.Sprintf("%s fragment reassembly time exceeded from %v in %s — it received the first fragment but not all the others, and gave up", icmp, from, in)
 	case listen.UDPReply:
-		why = fmt.Sprintf("UDP reply from %v:%d in %s — a program answered: the port is open", from, p.DstPort, in)
+		why = fmt.Sprintf("UDP reply from %v in %s — a program answered: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
 	case listen.EchoReply:
 		why = fmt.Sprintf("echo reply from %v in %s — the host is up", from, in)
 	case listen.ICMPRateLimited:

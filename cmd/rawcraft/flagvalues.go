@@ -47,8 +47,17 @@ func (a *addrValue) Set(s string) error {
 		a.a = ip
 		return nil
 	}
+	if err == nil && ip.Is6() && a.v6 && ip.Zone() != "" {
+		return fmt.Errorf("%s: the zone %%%s names an interface, not part of the address; give the address without it (and the interface with --iface)", s, ip.Zone())
+	}
+	if err == nil && ip.Is4In6() && a.v6 {
+		return fmt.Errorf("%s: an IPv4-mapped address; write the IPv4 address itself (%v)", s, ip.Unmap())
+	}
 	if err == nil && ip.Is6() {
 		return fmt.Errorf("%s is an IPv6 address: this command speaks IPv4 only for now (build, explain, send, probe, listen and read take IPv6)", s)
+	}
+	if err != nil && a.v6 {
+		return fmt.Errorf("not an IPv4 address (four numbers 0 to 255 separated by dots, like 198.18.1.1) nor an IPv6 one (like 2001:2:0:1::1)")
 	}
 	if err != nil || !ip.Is4() {
 		return fmt.Errorf("not an IPv4 address: four numbers 0 to 255 separated by dots, like 198.18.1.1")

@@ -107,6 +107,11 @@ func TestBadIPv6InputExits2(t *testing.T) {
 		{[]string{"build", "udp", "--dst", "fe80::1%eth0"}, "--dst"},
 		{[]string{"build", "udp", "--id", "0x10000"}, "--id 65536: the IPv4 identification is 16 bits"},
 		{[]string{"build", "udp", "--dst", "2001:db8::1", "--id", "0x100000000", "--frag", "1448", "--size", "4000"}, "0 to 4294967295"},
+		{[]string{"send", "udp", "--dst", "::"}, "the unspecified address (::) is no destination"},
+		{[]string{"probe", "udp", "--dst", "fe80::1%nosuchif"}, "zone nosuchif: no such interface here"},
+		{[]string{"probe", "udp", "--dst", "2001:db8::zz"}, "not an IPv4 or IPv6 address, nor a host name"},
+		{[]string{"listen", "--host", "2001:db8::zz"}, "nor an IPv6 one"},
+		{[]string{"listen", "--host", "fe80::1%lo"}, "names an interface"},
 		// send takes IPv6 too; these are refused before any socket opens.
 		{[]string{"send", "udp", "--dst", "2001:db8::1", "--id", "5"}, "--id is an IPv4 header field"},
 		{[]string{"send", "udp", "--src", "2001:db8::1", "--dst", "198.18.1.1"}, "one is IPv4, the other IPv6"},

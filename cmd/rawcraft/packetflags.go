@@ -103,7 +103,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	_ = p.dst.Set(defaultDst)
 
 	// IPv4 (RFC 791 §3.1)
-	fs.Var(&p.src, "src", "IPv4 source address")
+	fs.Var(&p.src, "src", "source address (IPv4, or IPv6 where the command takes it)")
 	fs.Var(&p.dst, "dst", "IPv4 destination address")
 	fs.Var(&p.ttl, "ttl", "time to live")
 	fs.Var(&p.tos, "tos", "type of service byte (DSCP and ECN)")

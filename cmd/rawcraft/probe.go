@@ -95,7 +95,7 @@ destinations need --i-own-the-network, and each is announced on stderr.`,
 	fs.Var(&o.retries, "retries", "send an unanswered probe again this many times (0 to 10)")
 	durationVar(fs, &o.interval, "interval", 0, "pause between probes")
 	durationVar(fs, &o.rlBudget, "rate-limit-budget", 30*time.Second, "UDP: how long to probe silent ports again below the host's ICMP rate limit (at most 5m)")
-	fs.StringVar(&o.via, "via", "packet", "packet (AF_PACKET) or ip (raw IPv4 socket)")
+	fs.StringVar(&o.via, "via", "packet", "packet (AF_PACKET) or ip (raw IP socket)")
 	fs.Var(ifaceValue{&o.iface}, "iface", "outgoing interface, instead of the routing table's")
 	fs.BoolVar(&o.asJSON, "json", false, "one JSON object per probe")
 	fs.StringVar(&o.pcapFile, "pcap", "", "write probes and replies, in time order, to a pcap file")

@@ -53,6 +53,12 @@ func (v *targetValue) Set(s string) error {
 				return fmt.Errorf("%s: only a link-local address (fe80::/10, ff02::/16) takes a zone", it)
 			case a.Is4In6():
 				return fmt.Errorf("%s: an IPv4-mapped address; write the IPv4 address itself (%v)", it, a.Unmap())
+			case a.IsUnspecified():
+				return fmt.Errorf("the unspecified address (%s) is no destination", it)
+			case a.Zone() != "":
+				if _, err := net.InterfaceByName(a.Zone()); err != nil {
+					return fmt.Errorf("%s: zone %s: no such interface here (see ip link)", it, a.Zone())
+				}
 			}
 			if a.Zone() != "" {
 				v.zone = a.Zone()
@@ -71,7 +77,7 @@ func (v *targetValue) Set(s string) error {
 			v.targets = append(v.targets, p.Masked())
 			continue
 		}
-		a, err := resolveName(it)
+		a, err := resolveName(it, v.v6)
 		if err != nil {
 			return err
 		}
@@ -135,10 +141,13 @@ func (v *targetValue) showResolved(w io.Writer) {
 	}
 }
 
-// resolveName looks name up once (IPv4, at most 5 s) and takes the first
-// address.
-func resolveName(name string) (netip.Addr, error) {
-	if name == "" || strings.ContainsAny(name, " \t:") {
+// resolveName looks name up once (at most 5 s) and takes the first IPv4
+// address, or with v6, the first IPv6 one when the name has no IPv4 one.
+func resolveName(name string, v6 bool) (netip.Addr, error) {
+	if name == "" || strings.ContainsAny(name, " \t:%[]") {
+		if v6 {
+			return netip.Addr{}, fmt.Errorf("%q: not an IPv4 or IPv6 address, nor a host name", name)
+		}
 		return netip.Addr{}, fmt.Errorf("%q: not an IPv4 address or host name", name)
 	}
 	if strings.Trim(name, "0123456789.") == "" {
@@ -149,7 +158,13 @@ func resolveName(name string) (netip.Addr, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	as, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", name)
+	if (err != nil || len(as) == 0) && v6 {
+		as, err = net.DefaultResolver.LookupNetIP(ctx, "ip6", name)
+	}
 	if err != nil || len(as) == 0 {
+		if v6 {
+			return netip.Addr{}, fmt.Errorf("%s: no address for this host name (%v)", name, err)
+		}
 		return netip.Addr{}, fmt.Errorf("%s: no IPv4 address for this host name (%v)", name, err)
 	}
 	return as[0].Unmap(), nil

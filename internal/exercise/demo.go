@@ -105,7 +105,7 @@ func Demo(out, errw io.Writer) error {
 			case werr != nil:
 				r.udpSocket = "sendto(): " + werr.Error()
 			case rerr == nil:
-				r.udpSocket, r.udpSocketOK = fmt.Sprintf("sendto() ok; reply %q", buf[:min(n, 14)]), true
+				r.udpSocket, r.udpSocketOK = fmt.Sprintf("sendto() ok; reply %q", buf[:n]), true
 			default:
 				r.udpSocket = "sendto() ok; then nothing at all"
 			}

@@ -484,7 +484,11 @@ func udpToClosedPort(x *run, src, dst netip.Addr) error {
 	time.Sleep(50 * time.Millisecond)
 	icmp := decoded(atHc.Stop(), isUnreach)
 	name := map[bool]string{false: "ICMP", true: "ICMPv6"}[v6]
-	x.see("the client's sendto returned %v", sendErr)
+	if sendErr == nil {
+		x.see("the client's sendto returned no error")
+	} else {
+		x.see("the client's sendto returned %v", sendErr)
+	}
 	if len(icmp) == 1 {
 		d := icmp[0]
 		x.see("the capture at Hc shows: %s", d.Summary())
