@@ -317,7 +317,11 @@ func (m *Matcher) Match(pkt *Packet) (Kind, int, Reply) {
 		c := &d.ICMP
 		switch {
 		case c.Type == craft.ICMPEcho:
-			if i := m.lookup(craft.ProtoICMP, ip.Src, ip.Dst, c.ID(), c.Seq()); i >= 0 {
+			// The IP ID too: a Paris traceroute holds the echo's identity
+			// (and so its checksum) and tells its probes apart by IP ID; a
+			// later hop's copy taken for an earlier one would time that
+			// one from the wrong send.
+			if i := m.lookup(craft.ProtoICMP, ip.Src, ip.Dst, c.ID(), c.Seq()); i >= 0 && m.sentWith(i, ip.ID) {
 				return ProbeCopy, i, r
 			}
 		case c.Type == craft.ICMPEchoReply:
