@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,17 +23,38 @@ import (
 	"github.com/rawcraft/rawcraft/rawsock"
 )
 
-func TestMain(m *testing.M) { os.Exit(lab.RunTests(m)) }
+func TestMain(m *testing.M) {
+	code := lab.RunTests(m)
+	if testBin.dir != "" {
+		os.RemoveAll(testBin.dir)
+	}
+	os.Exit(code)
+}
 
-// buildBinary builds rawcraft once per test run.
+// testBin is the binary the tests share: go build takes seconds, and seven
+// tests run the binary.
+var testBin struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// buildBinary builds rawcraft once per test process and returns its path.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "rawcraft")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	testBin.once.Do(func() {
+		if testBin.dir, testBin.err = os.MkdirTemp("", "rawcraft-test-"); testBin.err != nil {
+			return
+		}
+		testBin.bin = filepath.Join(testBin.dir, "rawcraft")
+		if out, err := exec.Command("go", "build", "-o", testBin.bin, ".").CombinedOutput(); err != nil {
+			testBin.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if testBin.err != nil {
+		t.Fatal(testBin.err)
 	}
-	return bin
+	return testBin.bin
 }
 
 // sniff opens an AF_PACKET socket on host's lab interface, seeing the
@@ -215,16 +237,8 @@ func TestLabExecSend(t *testing.T) {
 // inside the lab's Hc.
 func TestSendWithoutPrivilege(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
-	dir, err := os.MkdirTemp("", "rawcraft-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "rawcraft")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
+	bin := buildBinary(t)
+	if err := os.Chmod(filepath.Dir(bin), 0o755); err != nil { // nobody must reach it
 		t.Fatal(err)
 	}
 	for _, via := range []string{"packet", "ip"} {

@@ -105,7 +105,8 @@ type FragReport struct {
 	// whole header chain was dropped, answered with parameter problem
 	// code 3 (RFC 8200 §4.5, RFC 7112). ModelTimeExceeded: a packet whose
 	// first fragment had arrived was given up within the wait, answered
-	// with time exceeded code 1. FragTime is the receivers' ip6frag_time.
+	// with time exceeded code 1. FragTime is the receivers' ipfrag_time and
+	// ip6frag_time.
 	ModelParamProblem, ModelTimeExceeded bool
 	FragTime                             time.Duration
 	// Delivered are the application's reads on the destination (UDP only),
@@ -217,8 +218,8 @@ waiting:
 	hcSeen, targetSeen := recHc.Stop(), recTarget.Stop()
 	live.poll(hcSeen, targetSeen, true)
 	stopApp()
+	rep.FragTime = fragTime
 	if v6 {
-		rep.FragTime = fragTime
 		rep.observe6(pk, hcSeen, targetSeen, fragTime, stopped)
 	} else {
 		rep.observe(pk, hcSeen, targetSeen, fragTime)

@@ -119,7 +119,7 @@ func TestFragReassemblyAgainstLinux(t *testing.T) {
 			} else { // past what one datagram holds: the header by hand
 				data = append([]byte{byte(udp.SrcPort >> 8), byte(udp.SrcPort), 0x27, 0x0f, 0, 0, 0, 0}, p...)
 			}
-			cfg := FragConfig{Packet: pk, Wait: 0}
+			cfg := FragConfig{Packet: pk, FragTime: 1} // a 1 s ipfrag_time: each case waits 2.5 s, not 4.5
 			for i, f := range c.pieces {
 				h := *ip
 				h.FragOff = uint16(f.lo / 8)
@@ -150,7 +150,7 @@ func TestFragReassemblyAgainstLinux(t *testing.T) {
 					t.Errorf("the kernel delivered %d bytes that are not the payload", len(got))
 				}
 			}
-			model := modelOutcome(t, rep.Arrived, 3*time.Second)
+			model := modelOutcome(t, rep.Arrived, rep.FragTime)
 			if kernel != model {
 				t.Errorf("kernel: %v; craft.Reassembler (Linux): %v", kernel, model)
 			}
