@@ -198,7 +198,7 @@ func loadReplay(name string, in io.Reader, o *replayOpts) (pkts []replayPacket, 
 		}
 		// Not IPv4 (ARP, IPv6), or no IPv4 header that decodes: skipped.
 		t, err := craft.ParseTemplate(p.Data, eth)
-		if err != nil {
+		if err != nil || !t.Carries(craft.LayerIPv4) {
 			notIPv4++
 			continue
 		}

@@ -187,6 +187,8 @@ func TestReplayBadInputSendsNothing(t *testing.T) {
 	}
 	arpOnly := writeTestPcap(t, dir, "arp.pcap", pcap.LinkEthernet, buildBytes(t, craft.Packet{Ethernet: &craft.Ethernet{Dst: craft.Broadcast},
 		ARP: &craft.ARP{Op: craft.ARPRequest, SenderIP: netip.MustParseAddr("198.18.1.3"), TargetIP: netip.MustParseAddr("198.18.1.1")}}))
+	v6Only := writeTestPcap(t, dir, "v6.pcap", pcap.LinkRaw, buildBytes(t, craft.Packet{IPv6: &craft.IPv6{Src: lab.Addr6Hc, Dst: lab.Addr6Hs},
+		UDP: &craft.UDP{SrcPort: 40000, DstPort: 9998}, Payload: []byte("six")}))
 	rec := recordHs(t, l)
 	for _, c := range []struct {
 		args []string
@@ -196,6 +198,7 @@ func TestReplayBadInputSendsNothing(t *testing.T) {
 		{[]string{"replay", sll}, "link type"},
 		{[]string{"replay", damaged}, "after packet 1"},
 		{[]string{"replay", arpOnly}, "no IPv4 packet to replay (1 not IPv4"},
+		{[]string{"replay", v6Only}, "no IPv4 packet to replay (1 not IPv4"},
 		{[]string{"replay", good, "--rate", "0"}, `--rate "0": packets per second`},
 		{[]string{"replay", good, "--timing", "fast"}, `--timing "fast"`},
 		{[]string{"replay", good, "--duration", "2h"}, "--duration 2h0m0s"},
