@@ -151,10 +151,15 @@ func textual(b []byte) bool {
 }
 
 // GuessLink returns the link type of bytes of unknown origin: LinkRaw when
-// they start as an IPv4 header (version 4, header length 20 to 60 bytes),
-// else LinkEthernet.
+// they start as an IPv4 header (version 4, header length 20 to 60 bytes)
+// or as an IPv6 header whose payload length accounts for exactly the
+// bytes after it (version 6 alone would take an Ethernet frame to a MAC
+// beginning 6x: for one), else LinkEthernet.
 func GuessLink(b []byte) uint32 {
 	if len(b) >= 20 && b[0]>>4 == 4 && b[0]&0xf >= 5 {
+		return LinkRaw
+	}
+	if len(b) >= 40 && b[0]>>4 == 6 && 40+int(binary.BigEndian.Uint16(b[4:6])) == len(b) {
 		return LinkRaw
 	}
 	return LinkEthernet

@@ -319,3 +319,26 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// GuessLink takes raw IPv4, and raw IPv6 whose payload length fits the
+// bytes exactly, for raw IP; anything else for Ethernet.
+func TestGuessLink(t *testing.T) {
+	v6 := make([]byte, 48)
+	v6[0], v6[5] = 0x60, 8 // version 6, payload length 8
+	eth := append([]byte{0x60, 0, 0, 0, 0, 1}, make([]byte, 54)...)
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want uint32
+	}{
+		{"IPv4 header", append([]byte{0x45}, make([]byte, 27)...), LinkRaw},
+		{"IPv6 header, payload length exact", v6, LinkRaw},
+		{"IPv6 header, payload length off by one", append(append([]byte(nil), v6...), 0), LinkEthernet},
+		{"a frame to a MAC starting 60:", eth, LinkEthernet},
+		{"short", []byte{0x60}, LinkEthernet},
+	} {
+		if got := GuessLink(c.b); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}
