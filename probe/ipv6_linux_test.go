@@ -168,6 +168,9 @@ func TestIPv6ListWithAbsentHost(t *testing.T) {
 	if len(rep.Results) != 2 || rep.Results[0].Reply.Reason != listen.NoResponse || rep.Results[1].State != listen.Closed {
 		t.Fatalf("results %+v", rep.Results)
 	}
+	if d := rep.Results[0].Describe(); !strings.Contains(d, "nothing was sent") {
+		t.Errorf("the absent host: %q", d)
+	}
 	if len(rep.Notes) == 0 || !strings.Contains(rep.Notes[len(rep.Notes)-1], "Neighbor Solicitation") || !strings.Contains(rep.Notes[len(rep.Notes)-1], absent.String()) {
 		t.Errorf("notes %q", rep.Notes)
 	}

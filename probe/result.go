@@ -170,6 +170,12 @@ func (r Result) Describe() string {
 		why = fmt.Sprintf("echo reply from %v in %s — the host is up", from, in)
 	case listen.ICMPRateLimited:
 		why = fmt.Sprintf("no reply to %d probes while %v was rate-limiting its ICMP errors — unresolved: a closed port's port unreachable may have been swallowed, so neither closed nor open|filtered can be said", r.Attempts, p.Dst)
+	case listen.NoResponse:
+		if r.Attempts == 0 {
+			why = "nothing was sent: the host's link address could not be found (no ARP reply or Neighbor Advertisement), so it is down or not on this link"
+			break
+		}
+		fallthrough
 	default:
 		why = fmt.Sprintf("no reply to %d probe%s", r.Attempts, plural(r.Attempts))
 		switch p.Proto {
