@@ -151,7 +151,7 @@ func (r Result) Describe() string {
 		}
 		why = fmt.Sprintf("%s destination unreachable, code %d (%s), from %v in %s — something on the path refuses it", icmp, r.Reply.Code, name, from, in)
 	case listen.ICMPPacketTooBig:
-		why = fmt.Sprintf("ICMPv6 Packet Too Big from %v in %s: next-hop MTU %d — IPv6 routers never fragment (RFC 8200 §5); only the source may, in smaller packets or with a Fragment header", from, in, r.Reply.MTU)
+		why = fmt.Sprintf("ICMPv6 Packet Too Big from %v in %s: next-hop MTU %d — IPv6 routers never fragment (RFC 8200 §5); only the source may, in smaller packets or with a Fragment header; the probe never reached the port (nmap, which ignores Packet Too Big, would say open|filtered)", from, in, r.Reply.MTU)
 	case listen.ICMPParamProblem:
 		why = fmt.Sprintf("%s parameter problem, code %d, pointer %d, from %v in %s — the receiver could not process the field at that offset of our packet, and dropped it", icmp, r.Reply.Code, r.Reply.Pointer, from, in)
 	case listen.ICMPFragNeeded:

@@ -129,7 +129,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	fs.Var(&p.csum, "csum", "force the TCP, UDP or ICMP checksum (UDP: 0 means no checksum)")
 	fs.Var(&p.udpLen, "udp-len", "force the UDP length")
 	// ICMP (RFC 792)
-	fs.Var(&p.icmpType, "type", "ICMP type: 8 echo request, 0 echo reply, 3 unreachable, 11 time exceeded")
+	fs.Var(&p.icmpType, "type", "ICMP type: 8 echo request, 0 echo reply, 3 unreachable, 11 time exceeded; ICMPv6 (an IPv6 --dst): 128 echo request, 129 echo reply, 1 unreachable, 2 packet too big, 3 time exceeded")
 	fs.Var(&p.icmpCode, "code", "ICMP code")
 	fs.Var(&p.icmpID, "icmp-id", "ICMP echo identifier")
 	fs.Var(&p.icmpSeq, "icmp-seq", "ICMP echo sequence number")

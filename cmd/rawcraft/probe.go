@@ -49,7 +49,12 @@ nmap does. TCP: SYN-ACK open, RST closed, ICMP unreachable or nothing
 filtered. UDP: a UDP reply open, ICMP port unreachable closed, other ICMP
 errors filtered, nothing open|filtered. ICMP: echo reply up. IPv6 targets
 get the same probes over IPv6 (icmp is ICMPv6; a closed UDP port answers
-ICMPv6 type 1 code 4), and a list may mix both families.
+ICMPv6 type 1 code 4), and a list may mix both families: the flags shape
+the first target's family, and each other target gets the same probe in
+its own (--ttl and --tos become the hop limit and traffic class; --df and
+--id, which IPv6 has not, are left out). A router's Packet Too Big reads
+filtered: the probe never reached the port (nmap, which ignores it, says
+open|filtered).
 
 Above 25 ports a host's text lists, as nmap does, its open ports and the
 states few ports share, then counts each state held by more than 25 in one
