@@ -29,10 +29,22 @@ func title(i, n int, f frame, d *craft.Decoded, total int) string {
 	s := fmt.Sprintf("packet %d of %d", i+1, n)
 	if f.frag > 0 {
 		off, mf := int(d.IPv4.FragOff)*8, d.IPv4.Flags&craft.FlagMF != 0
+		n := len(d.Payload) + d.TransportLen
 		if fe := d.FragExt(); fe != nil {
+			// The fragment's data is all that follows its Fragment header,
+			// extension headers of the fragmentable part included (RFC
+			// 8200 §4.5).
 			off, mf = int(fe.FragOffset())*8, fe.More()
+			per := 0
+			for i := range d.NExt {
+				per += d.Ext[i].Len()
+				if d.Ext[i].Kind == craft.ProtoFragment {
+					break
+				}
+			}
+			n = int(d.IPv6.PayloadLen.Or(0)) - per
 		}
-		s += fmt.Sprintf(" — fragment %d of %d (data bytes %d…%d", f.frag, total, off, off+len(d.Payload)+d.TransportLen-1)
+		s += fmt.Sprintf(" — fragment %d of %d (data bytes %d…%d", f.frag, total, off, off+n-1)
 		if mf {
 			s += ", more follow)"
 		} else {
