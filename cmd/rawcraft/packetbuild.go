@@ -174,7 +174,14 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 		}
 		return nil, usagef("payload of %d bytes: %s; fragmenting does not raise that limit", len(pk.Payload), rule)
 	}
-	// Build the datagram (without Ethernet), then frames.
+	return out.frame(craft.EtherTypeIPv4, p.fragments)
+}
+
+// frame builds out's packet as a datagram without its Ethernet header,
+// splits it as split says (the fragment flags of its family), and frames
+// each piece behind the Ethernet header, when there is one, with etherType.
+func (out *built) frame(etherType uint16, split func([]byte) ([]frame, int, error)) (*built, error) {
+	pk := &out.packet
 	eth := pk.Ethernet
 	pk.Ethernet = nil
 	dg, err := pk.Append(nil)
@@ -183,7 +190,7 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 		return nil, usageError{err}
 	}
 	out.datagram = dg
-	pieces, made, err := p.fragments(dg)
+	pieces, made, err := split(dg)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +200,7 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 		if eth != nil {
 			e := *eth
 			fb := make([]byte, e.Len(), e.Len()+len(b))
-			if err := e.Encode(fb, craft.EtherTypeIPv4); err != nil {
+			if err := e.Encode(fb, etherType); err != nil {
 				return nil, err
 			}
 			b = append(fb, b...)

@@ -50,32 +50,7 @@ func (p *packetFlags) build6(proto string, src, dst netip.Addr, out *built) (*bu
 		return nil, usagef("payload of %d bytes: an IPv6 payload length is at most 65535, so with these headers %s carries at most %d (jumbograms are not built)",
 			len(pk.Payload), strings.ToUpper(proto), max)
 	}
-	eth := pk.Ethernet
-	pk.Ethernet = nil
-	dg, err := pk.Append(nil)
-	pk.Ethernet = eth
-	if err != nil {
-		return nil, usageError{err}
-	}
-	out.datagram = dg
-	pieces, made, err := p.fragments6(dg)
-	if err != nil {
-		return nil, err
-	}
-	out.nfrags = made
-	for _, pc := range pieces {
-		b := pc.bytes
-		if eth != nil {
-			e := *eth
-			fb := make([]byte, e.Len(), e.Len()+len(b))
-			if err := e.Encode(fb, craft.EtherTypeIPv6); err != nil {
-				return nil, err
-			}
-			b = append(fb, b...)
-		}
-		out.frames = append(out.frames, frame{bytes: b, frag: pc.frag})
-	}
-	return out, nil
+	return out.frame(craft.EtherTypeIPv6, p.fragments6)
 }
 
 // fragments6 splits an IPv6 packet with Fragment headers when a fragment
