@@ -281,12 +281,16 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 		} else if ack && (!st.ackSeen || t.Ack != st.lastAck) {
 			st.dups = 0
 		}
-		seg := st.segments[t.Seq]
+		below := seqLen > 0 && st.seen && int32(t.Seq-st.nextSeq) < 0
+		var seg *Segment
+		if below { // only a segment below the flow's edge can have been seen
+			seg = st.segments[t.Seq]
+		}
 		switch {
-		case seqLen > 0 && st.seen && int32(t.Seq-st.nextSeq) < 0 && seg == nil && !fastRetransmit(t.Seq, rev, p.Meta.Time) &&
+		case below && seg == nil && !fastRetransmit(t.Seq, rev, p.Meta.Time) &&
 			p.Meta.Time.Sub(st.nextSeqTime) < st.conn.outOfOrderWindow() && t.Seq+seqLen != st.nextSeq:
 			ev.Note |= TCPOutOfOrder
-		case seqLen > 0 && st.seen && int32(t.Seq-st.nextSeq) < 0:
+		case below:
 			if seg == nil {
 				seg = &Segment{Flow: f, Seq: t.Seq, Len: n}
 				st.segments[t.Seq] = seg
