@@ -175,3 +175,20 @@ func TestIPv6ListWithAbsentHost(t *testing.T) {
 		t.Errorf("notes %q", rep.Notes)
 	}
 }
+
+// A datagram whose IP option is malformed (a record route of length 2, too
+// short to hold its pointer) is dropped by Hs's kernel with ICMP parameter
+// problem, the pointer on the option's length byte (RFC 792; Linux's
+// ip_options_compile): the same reason as ICMPv6's, for IPv4.
+func TestIPv4ParameterProblem(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	cfg := Config{Proto: craft.ProtoUDP, Dst: lab.AddrHs, Ports: []uint16{9998}, Timeout: 500 * time.Millisecond,
+		Packet: craft.Packet{IPv4: &craft.IPv4{Options: []byte{7, 2, 0, 0}}, UDP: &craft.UDP{}, Payload: []byte("opt")}}
+	r := runIn(t, l, lab.Hc, cfg).Results[0]
+	if r.Reply.Reason != listen.ICMPParamProblem || r.Reply.Code != 0 || r.Reply.Pointer != 21 || r.Reply.From != lab.AddrHs || r.State != listen.Filtered {
+		t.Errorf("malformed record route: %s %s code %d pointer %d from %v", r.State, r.Reply.Reason, r.Reply.Code, r.Reply.Pointer, r.Reply.From)
+	}
+	if d := r.Describe(); !strings.Contains(d, "ICMP parameter problem, code 0, pointer 21") {
+		t.Errorf("Describe: %q", d)
+	}
+}
