@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Direction says which way a packet went through the interface it was
@@ -74,7 +71,7 @@ type File struct {
 	LinkType uint32
 
 	classic *Reader
-	ng      *pcapgo.NgReader
+	ng      *ngReader
 	hex     [][]byte
 }
 
@@ -85,8 +82,8 @@ const pcapngMagic = 0x0a0d0d0a // the section header block type
 
 // Open recognises a capture from its first bytes and returns a File that
 // reads its packets: classic pcap (libpcap's rules, see Reader), pcapng
-// (through gopacket's pcapgo reader: every interface, mixed link types,
-// the direction flag), either of them gzip-compressed, or a hex dump in
+// (every section and interface, mixed link types, binary and decimal
+// timestamp resolutions, the direction flag), either of them gzip-compressed, or a hex dump in
 // text (see ParseHex). Anything else is ErrFormat, naming its first bytes.
 func Open(r io.Reader) (*File, error) {
 	br := bufio.NewReader(r)
@@ -113,9 +110,9 @@ func Open(r io.Reader) (*File, error) {
 		f.Format, f.classic, f.LinkType = FormatPcap, rd, rd.LinkType
 		return f, nil
 	case le == pcapngMagic:
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		ng, err := newNgReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("pcap: pcapng: %v", err)
+			return nil, err
 		}
 		f.Format, f.ng = FormatPcapNG, ng
 		return f, nil
@@ -176,37 +173,7 @@ func (f *File) Next() (Packet, error) {
 		}
 		return Packet{Time: rec.Time, Data: rec.Data, OrigLen: rec.OrigLen, LinkType: f.LinkType}, nil
 	case f.ng != nil:
-		data, ci, opts, err := f.ng.ReadPacketDataWithOptions()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return Packet{}, io.EOF
-			}
-			return Packet{}, fmt.Errorf("pcap: pcapng: %v", err)
-		}
-		p := Packet{Time: ci.Timestamp, Data: data, OrigLen: ci.Length, Interface: ci.InterfaceIndex}
-		if iface, err := f.ng.Interface(ci.InterfaceIndex); err == nil {
-			p.LinkType = uint32(iface.LinkType)
-			// libpcap cuts a block longer than its interface's snapshot
-			// length to it; so does this reader.
-			if s := iface.SnapLength; s != 0 && uint32(len(p.Data)) > s {
-				p.Data = p.Data[:s]
-			}
-		}
-		if len(p.Data) > MaxSnapLen {
-			p.Data = p.Data[:MaxSnapLen]
-		}
-		if p.OrigLen < len(p.Data) {
-			p.OrigLen = len(p.Data) // a simple packet block says only one length
-		}
-		if opts.Flags != nil {
-			switch opts.Flags.Direction {
-			case pcapgo.NgEpbFlagDirectionInbound:
-				p.Direction = DirInbound
-			case pcapgo.NgEpbFlagDirectionOutbound:
-				p.Direction = DirOutbound
-			}
-		}
-		return p, nil
+		return f.ng.next()
 	default:
 		if len(f.hex) == 0 {
 			return Packet{}, io.EOF

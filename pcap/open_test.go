@@ -289,6 +289,8 @@ func FuzzOpen(f *testing.F) {
 	f.Add(file)
 	f.Add(classicFile(0x04000001, 53, bytes.Repeat([]byte{1}, 60)))
 	f.Add([]byte(frameHex))
+	crash, _ := hex.DecodeString(issue29Crash)
+	f.Add(crash)
 	for i, name := range corpusFiles(f) {
 		if i%8 != 0 {
 			continue

@@ -320,3 +320,19 @@ func TestReadTimeSequence(t *testing.T) {
 		t.Errorf("a capture without TCP: exit %d, %q", code, errs)
 	}
 }
+
+// Issue 29: a 108-byte pcapng made gopacket's pcapng reader divide by zero
+// and read print a Go stack trace. It is one line and exit 2.
+func TestReadHostilePcapNGIsOneLine(t *testing.T) {
+	b, _ := hex.DecodeString("0a0d0d0a440000004d3c2b1a010000003030303030303030303020003030303030303030303030303030303030303030" +
+		"303030303030303030303030303000003030303001000000200000003030303030303030303004004130303009000000" +
+		"303030303030303030303030")
+	name := filepath.Join(t.TempDir(), "crash.pcapng")
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runCLI(t, "read", name)
+	if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "pcapng") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one line naming pcapng", code, out, errs)
+	}
+}
