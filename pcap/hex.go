@@ -46,11 +46,18 @@ type hexParser struct {
 	last    []byte // bytes of the previous offset line, for od's "*"
 	repeat  bool
 	toks    []hexToken
+	done    int // bytes of the packets in out
 }
+
+// MaxHexBytes is the most bytes of packets ParseHex returns from one dump.
+// od's "*" stands for any number of repeated lines, so a few lines of text
+// can stand for megabytes; past this the dump is refused, not expanded.
+const MaxHexBytes = MaxHexText
 
 func (p *hexParser) end() {
 	if len(p.cur) > 0 {
 		p.out = append(p.out, p.cur)
+		p.done += len(p.cur)
 	}
 	p.cur, p.offsets, p.octal, p.last, p.repeat = nil, false, false, nil, false
 }
@@ -171,10 +178,15 @@ func (p *hexParser) line(n int, raw []byte) error {
 		if !p.repeat || len(p.last) == 0 {
 			return fmt.Errorf("pcap: hex dump line %d: offset 0x%x, but the lines before hold %d bytes (0x%x): a line is missing", n, at, len(p.cur), len(p.cur))
 		}
-		for len(p.cur) < at && at-len(p.cur) <= MaxSnapLen {
-			k := min(len(p.last), at-len(p.cur))
-			p.cur = append(p.cur, p.last[:k]...)
+		if at > MaxSnapLen {
+			return fmt.Errorf("pcap: hex dump line %d: a packet of more than %d bytes", n, MaxSnapLen)
 		}
+		if err := p.room(n, at-len(p.cur)); err != nil {
+			return err
+		}
+		// The repeated line, as many times as the gap holds, in one copy.
+		need := at - len(p.cur)
+		p.cur = append(p.cur, bytes.Repeat(p.last, need/len(p.last)+1)[:need]...)
 	}
 	p.repeat = false
 	if len(p.cur) > MaxSnapLen {
@@ -199,6 +211,14 @@ func (p *hexParser) line(n int, raw []byte) error {
 		}
 	}
 	p.last = append(p.last[:0], p.cur[start:]...)
+	return nil
+}
+
+// room checks that k more bytes keep the dump within MaxHexBytes.
+func (p *hexParser) room(n, k int) error {
+	if p.done+len(p.cur)+k > MaxHexBytes {
+		return fmt.Errorf("pcap: hex dump line %d: more than %d bytes of packets", n, MaxHexBytes)
+	}
 	return nil
 }
 
@@ -234,6 +254,9 @@ func (p *hexParser) plain(n int, toks []hexToken) error {
 			return nil // an odd number of digits: a word, not bytes
 		}
 		return fmt.Errorf("pcap: hex dump line %d: %d hex digits, an odd number: a digit is missing", n, total)
+	}
+	if err := p.room(n, total/2); err != nil {
+		return err
 	}
 	for _, b := range clean {
 		if len(b)%2 != 0 {

@@ -196,3 +196,22 @@ func FuzzParseHex(f *testing.F) {
 		}
 	})
 }
+
+// od's "*" lets three short lines stand for a 256 KiB packet; a dump of
+// such lines once made ParseHex expand megabytes per line of text (and
+// FuzzParseHex time out). Expansion stops at MaxHexBytes with one error.
+func TestParseHexRepeatsAreBounded(t *testing.T) {
+	bomb := strings.Repeat("0000 41\n*\n40000\n", 1000)
+	pkts, err := ParseHex([]byte(bomb))
+	if err == nil || !strings.Contains(err.Error(), "bytes of packets") || pkts != nil {
+		t.Fatalf("%d packets, %v; want the MaxHexBytes error", len(pkts), err)
+	}
+	// Within the bound the repeat is expanded exactly.
+	pkts, err = ParseHex([]byte("0000 41 42\n*\n0007\n"))
+	if err != nil || len(pkts) != 1 || string(pkts[0]) != "ABABABA" {
+		t.Fatalf("%q, %v", pkts, err)
+	}
+	if _, err := ParseHex([]byte("0000 41\n*\n50000\n")); err == nil || !strings.Contains(err.Error(), "more than 262144") {
+		t.Fatalf("a repeat past the largest packet: %v", err)
+	}
+}
