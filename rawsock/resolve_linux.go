@@ -54,7 +54,11 @@ func Resolve(dst netip.Addr, cfg *ResolveConfig) (Route, error) {
 		}
 		opts.Oif = c.Iface
 	}
-	routes, err := netlink.RouteGetWithOptions(dst.AsSlice(), opts)
+	var routes []netlink.Route
+	err = contained("route lookup", func() (err error) {
+		routes, err = netlink.RouteGetWithOptions(dst.AsSlice(), opts)
+		return err
+	})
 	if err != nil || len(routes) == 0 {
 		if err == nil {
 			err = errors.New("the routing table has none")
@@ -171,7 +175,12 @@ func mappedMAC(ifi *net.Interface, hop netip.Addr, own craft.MAC) (craft.MAC, st
 	if hop.Is4() && (hop == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || IsDirectedBroadcast(ifi, hop)) {
 		return craft.Broadcast, "broadcast", true
 	}
-	if l, err := netlink.LinkByIndex(ifi.Index); err == nil && l.Attrs().RawFlags&unix.IFF_NOARP != 0 {
+	var l netlink.Link
+	err := contained("link lookup", func() (err error) {
+		l, err = netlink.LinkByIndex(ifi.Index)
+		return err
+	})
+	if err == nil && l.Attrs().RawFlags&unix.IFF_NOARP != 0 {
 		return own, "NOARP interface: its own address, as Linux sends", true
 	}
 	return craft.MAC{}, "", false
@@ -184,7 +193,11 @@ func neighbour(ifindex int, ip netip.Addr) (craft.MAC, bool) {
 	if ip.Is6() {
 		family = unix.AF_INET6
 	}
-	neighs, err := netlink.NeighList(ifindex, family)
+	var neighs []netlink.Neigh
+	err := contained("neighbour table", func() (err error) {
+		neighs, err = netlink.NeighList(ifindex, family)
+		return err
+	})
 	if err != nil {
 		return craft.MAC{}, false
 	}
@@ -198,4 +211,18 @@ func neighbour(ifindex int, ip netip.Addr) (craft.MAC, bool) {
 		}
 	}
 	return craft.MAC{}, false
+}
+
+// contained runs fn, a call into the netlink library that parses the
+// kernel's reply, and turns a panic inside the library into an error naming
+// the call. The library's parsers are fuzzed (FuzzNetlinkReplies); this is
+// the last line, so that a bug there ends one command with a message, not
+// rawcraft with a stack trace.
+func contained(call string, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: the netlink library failed to parse the kernel's reply: %v", call, r)
+		}
+	}()
+	return fn()
 }

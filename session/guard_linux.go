@@ -116,6 +116,18 @@ func SweepGuards() (removed []string, err error) {
 	if err != nil {
 		return nil, err
 	}
+	return sweepGuards(c)
+}
+
+// sweepGuards is SweepGuards over the connection c. The nftables library
+// parses the kernel's replies; a panic inside it ends the sweep with an
+// error (FuzzGuardSweepReplies feeds it arbitrary replies).
+func sweepGuards(c *nftables.Conn) (removed []string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sweeping guard tables: the nftables library failed to parse the kernel's reply: %v", r)
+		}
+	}()
 	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
 	if err != nil {
 		if errors.Is(err, os.ErrPermission) {

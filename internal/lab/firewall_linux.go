@@ -63,11 +63,18 @@ func (l *Lab) DropPort(host string, protocol uint8, port uint16) (undo func() er
 // that start with prefix: what a test checks a run left behind.
 func Tables(ns, prefix string) ([]string, error) {
 	var names []string
-	err := DoIn(ns, func() error {
+	err := DoIn(ns, func() (err error) {
 		c, err := nftables.New()
 		if err != nil {
 			return err
 		}
+		// The library parses the kernel's reply: a panic inside it is an
+		// error of this call, not a crash (see session's sweep fuzzer).
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("listing nftables tables in %s: the nftables library failed to parse the kernel's reply: %v", ns, r)
+			}
+		}()
 		tables, err := c.ListTables()
 		for _, tb := range tables {
 			if strings.HasPrefix(tb.Name, prefix) {
