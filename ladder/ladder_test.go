@@ -141,8 +141,8 @@ func TestLadderIPv6(t *testing.T) {
 	l.Add(t0.Add(2*time.Millisecond), dec(craft.Packet{IPv6: &craft.IPv6{Src: s6, Dst: c6}, ICMPv6: &craft.ICMPv6{Type: craft.ICMPv6Unreachable, Code: 4}, Payload: make([]byte, 48)}))
 	l.Add(t0.Add(3*time.Millisecond), dec(craft.Packet{IPv6: &craft.IPv6{Src: c6, Dst: s6}, IPv6Ext: []craft.IPv6Ext{craft.FragmentExt(185, false, 77)}, Payload: make([]byte, 16)}))
 	as := l.Arrows()
-	if len(l.Hosts) != 2 || l.Hosts[0] != c6 || l.Hosts[1] != s6 || len(as) != 4 {
-		t.Fatalf("hosts %v, %d arrows", l.Hosts, len(as))
+	if len(l.Lanes) != 2 || l.Lanes[0].Addr != c6 || l.Lanes[1].Addr != s6 || len(as) != 4 {
+		t.Fatalf("lanes %v, %d arrows", l.Lanes, len(as))
 	}
 	for i, want := range []string{"40000→9999 [S] seq=0 win=0 len=0", "9999→40000 [RA] seq=0 ack=1 win=0 len=0", "ICMPv6 type=1 code=4", "IPv6 fragment id=77 offset=1480 len=16"} {
 		if as[i].Label != want {
