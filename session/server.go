@@ -69,6 +69,8 @@ type ServerConfig struct {
 
 // ServerResult is how an accepted connection went.
 type ServerResult struct {
+	// Steps is the one record of the connection: every segment seen on
+	// the wire, both directions, in the order of their times.
 	Steps     []Step
 	Client    netip.AddrPort // who connected
 	Connected bool           // the handshake completed
@@ -159,7 +161,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		}
 		s.GuardNote = fmt.Sprintf("guard: firewall — an nftables rule in this namespace drops the RSTs this host's kernel would send from %v:%d (nothing of its own listens there), removed at the end (table %s)", cfg.Addr, cfg.Port, GuardTable())
 	}
-	if s.rx, s.tx, err = openOn(ifi, rawsock.Filter{Proto: craft.ProtoTCP, Host: cfg.Addr, Port: cfg.Port}); err != nil {
+	if s.rx, err = listenOn(ifi, rawsock.Filter{Proto: craft.ProtoTCP, Host: cfg.Addr, Port: cfg.Port}); err == nil {
+		s.tx, err = rawsock.Listen(ifi, &rawsock.Config{SendOnly: true})
+	}
+	if err != nil {
 		_ = s.Close()
 		return nil, err
 	}
@@ -244,6 +249,7 @@ func (s *Server) Run() (ServerResult, error) {
 	}
 	r := &recv{cfg: cfg, mac: s.mac, rx: s.rx, tx: s.tx, iss: cfg.ISN, sndNxt: cfg.ISN, ourShift: -1, peerShift: -1, start: time.Now(), tsBase: random32()}
 	r.res.OurScale, r.res.PeerScale = -1, -1
+	r.log = newWireLog(s.rx, netip.AddrPortFrom(cfg.Addr, cfg.Port), &r.res.Steps, cfg.Step)
 	err := r.run()
 	return r.res, err
 }
