@@ -153,3 +153,46 @@ func TestLadderIPv6(t *testing.T) {
 		t.Errorf("the RST goes from lane %d to %d", as[1].From, as[1].To)
 	}
 }
+
+// A host talking to itself (a connection to its own address, on lo): the
+// two ends get a lane each, named address:port, and the arrows go between
+// them; a packet without ports to itself is drawn "(to itself)".
+func TestLadderToItself(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	decode := func(p craft.Packet) *craft.Decoded {
+		b, err := p.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := new(craft.Decoded)
+		if err := d.DecodeIP(b); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	t0 := time.Unix(1700000000, 0)
+	var l Ladder
+	l.Add(t0, decode(craft.Packet{IPv4: &craft.IPv4{Src: lo, Dst: lo}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1, Flags: craft.TCPSyn}}))
+	l.Add(t0.Add(time.Millisecond), decode(craft.Packet{IPv4: &craft.IPv4{Src: lo, Dst: lo}, TCP: &craft.TCP{SrcPort: 9999, DstPort: 40000, Seq: 7, Ack: 2, Flags: craft.TCPSyn | craft.TCPAck}}))
+	want := []Lane{{lo, 40000}, {lo, 9999}}
+	if as := l.Arrows(); len(l.Lanes) != 2 || l.Lanes[0] != want[0] || l.Lanes[1] != want[1] || as[0].From != 0 || as[0].To != 1 || as[1].From != 1 || as[1].To != 0 {
+		t.Fatalf("lanes %v, arrows %+v", l.Lanes, as)
+	}
+	var out bytes.Buffer
+	if err := l.Text(&out); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !bytes.Contains(out.Bytes(), []byte("time (s)  127.0.0.1:40000")) || !bytes.Contains(out.Bytes(), []byte("127.0.0.1:9999\n")) ||
+		!bytes.Contains(out.Bytes(), []byte("|---")) || !bytes.Contains(out.Bytes(), []byte("|<---")) {
+		t.Errorf("text:\n%s", s)
+	}
+	var icmp Ladder
+	icmp.Add(t0, decode(craft.Packet{IPv4: &craft.IPv4{Src: lo, Dst: lo}, ICMP: &craft.ICMP{Type: 8}}))
+	out.Reset()
+	if err := icmp.Text(&out); err != nil {
+		t.Fatal(err)
+	}
+	if len(icmp.Lanes) != 1 || !bytes.Contains(out.Bytes(), []byte("|<-- (to itself)")) {
+		t.Errorf("lanes %v, text:\n%s", icmp.Lanes, out.String())
+	}
+}
