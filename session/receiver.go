@@ -9,7 +9,6 @@ import (
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/listen"
-	"github.com/rawcraft/rawcraft/rawsock"
 )
 
 // recv is the receiving end of one connection (Server.Run).
@@ -18,7 +17,7 @@ type recv struct {
 	res      ServerResult
 	mac      craft.MAC
 	rx       *listen.Listener
-	tx       *rawsock.Conn
+	tx       frameSender
 	peer     netip.Addr
 	peerPort uint16
 	peerMAC  craft.MAC

@@ -53,7 +53,12 @@ or with RST after --for.
 Your kernel would answer the client's SYN with RST (nothing of its own
 listens there). On this host's own address (--addr) an nftables rule drops
 its RSTs from that port, removed at the end; with --ghost rawcraft speaks
-for an address no interface owns, answering ARP for it (the lab only).`,
+for an address no interface owns, answering ARP for it (the lab only).
+
+serve listens on the interface --addr belongs to. A client on this same
+host reaches the host's own addresses over lo, not that interface: serve it
+on --addr 127.0.0.1 (rawcraft then answers through a raw IP socket, since
+Linux drops frames injected on lo through a packet socket).`,
 		Example: `  sudo rawcraft lab up
   sudo rawcraft lab exec hs -- rawcraft serve --addr 198.18.1.1 --port 8080 --win 0 &
   sudo rawcraft lab exec hc -- sh -c 'head -c 5000 /dev/zero | nc 198.18.1.1 8080'   # zero-window probes
