@@ -490,3 +490,50 @@ func TestResetOnLoopback(t *testing.T) {
 		t.Error("the RST did not reset the connection")
 	}
 }
+
+// serve on 127.0.0.1 with a client on the same host: the segments travel
+// on lo, rawcraft answers through a raw IP socket, and the client's kernel
+// connects, sends and closes in order; each segment is listed once.
+func TestServeOnLoopback(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	ch := make(chan ran, 1)
+	go func() {
+		var out, errb strings.Builder
+		var code int
+		_ = l.Do(lab.Hs, func() error {
+			code = run([]string{"serve", "--addr", "127.0.0.1", "--port", "9402", "--wait", "10s", "--for", "5s"}, &out, &errb)
+			return nil
+		})
+		ch <- ran{code, out.String(), errb.String()}
+	}()
+	var c net.Conn
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := l.Do(lab.Hs, func() (err error) { c, err = net.DialTimeout("tcp4", "127.0.0.1:9402", time.Second); return err })
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // not listening yet: the kernel refused us
+	}
+	port := c.LocalAddr().(*net.TCPAddr).Port
+	if _, err := c.Write([]byte("over lo")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.(*net.TCPConn).CloseWrite()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, rerr := c.Read(make([]byte, 10)) // the server's FIN: an orderly EOF
+	c.Close()
+	r := <-ch
+	if n != 0 || !errors.Is(rerr, io.EOF) {
+		t.Errorf("the client read %d bytes, %v; want the server's FIN (EOF)", n, rerr)
+	}
+	if r.code != 0 || !strings.Contains(r.out, "received 7 bytes from 127.0.0.1:"+strconv.Itoa(port)+", closed in order (four-way close)\n") {
+		t.Fatalf("exit %d: %s\n%s", r.code, r.err, r.out)
+	}
+	if list := parseList(t, r.out); len(list) != 9 || list[0].from != "client" || list[0].flags != craft.TCPSyn || list[1].by != "rawcraft" {
+		t.Errorf("%d segments listed, want 9 (the three of the handshake, data and its ACK, each FIN and its ACK), each once\n%s", len(list), r.out)
+	}
+}
