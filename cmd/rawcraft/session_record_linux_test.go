@@ -207,8 +207,8 @@ func near(a, b time.Duration) bool { return (a - b).Abs() <= 2*time.Microsecond 
 // one record: the same segments, in the same order, at the same times,
 // never going back; and that record is what the wire carried — a tcpdump
 // capture of Hc's interface, read by tshark, has the same segments in the
-// same order at the same kernel timestamps, the same number of RSTs, and so
-// has the --pcap file.
+// same order from the same senders and the same number of RSTs, and so has
+// the --pcap file.
 func TestHandshakeListAndLadderAreTheWire(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
 	acceptOne(t, l, "9999")
@@ -258,8 +258,12 @@ func TestHandshakeListAndLadderAreTheWire(t *testing.T) {
 			t.Errorf("segment %d: listed %s → %s %s seq %d, drawn %s, --pcap %#x seq %d; tcpdump saw %#x seq %d from %s", i, list[i].from, list[i].to,
 				craft.FlagNames(list[i].flags), list[i].seq, craft.FlagNames(lad[i].flags), file[i].flags, file[i].seq, w.flags, w.seq, w.src)
 		}
-		if !near(list[i].at, lad[i].at) || !near(list[i].at, w.at) || !near(file[i].at, w.at) {
-			t.Errorf("segment %d: listed at %v, drawn at %v, --pcap at %v; tcpdump's kernel timestamp %v", i, list[i].at, lad[i].at, file[i].at, w.at)
+		// The same record: the same time in the list, the ladder and the
+		// file. (tcpdump's own timestamps are not compared: its TPACKET_V3
+		// ring stamps a frame when it reaches that socket, which on a busy
+		// machine can be some hundred µs from when it reached rawcraft's.)
+		if !near(list[i].at, lad[i].at) || !near(list[i].at, file[i].at) {
+			t.Errorf("segment %d: listed at %v, drawn at %v, --pcap at %v (tcpdump: %v)", i, list[i].at, lad[i].at, file[i].at, w.at)
 		}
 		if i > 0 && list[i].at < list[i-1].at {
 			t.Errorf("segment %d listed at %v, after %v", i, list[i].at, list[i-1].at)
