@@ -207,6 +207,9 @@ func DescribeTCPOption(o Option) string {
 			// TCP_MAX_WSCALE).
 			return fmt.Sprintf("window scale %d: above the maximum 14, so receivers use 14 (RFC 7323 §2.3): windows count in units of %d bytes", d[0], 1<<MaxWindowScale)
 		}
+		if d[0] == 0 {
+			return "window scale 0: windows count in units of 1 byte: unscaled, though scaling is on"
+		}
 		return fmt.Sprintf("window scale %d: windows count in units of %d bytes", d[0], 1<<d[0])
 	case o.Kind == TCPOptSACKOK && o.Len == 2:
 		return "SACK permitted: selective acknowledgments may be used"

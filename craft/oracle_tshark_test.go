@@ -309,7 +309,7 @@ func TestDissectionAgainstTshark(t *testing.T) {
 			if v := m["tcp.options.wscale.multiplier"]; len(v) > 0 {
 				found := false
 				for _, f := range fields {
-					found = found || strings.Contains(f.Meaning, "units of "+v[0]+" bytes")
+					found = found || strings.Contains(f.Meaning, "units of "+v[0]+" byte") // "1 byte", "128 bytes"
 				}
 				if !found {
 					t.Errorf("window scale: tshark multiplier %s, not in rawcraft's explanation", v[0])

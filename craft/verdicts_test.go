@@ -160,9 +160,9 @@ func TestWindowScaleClamped(t *testing.T) {
 	for _, c := range []struct {
 		shift uint8
 		want  string
-	}{{7, "units of 128 bytes"}, {14, "units of 16384 bytes"}, {15, "receivers use 14"}, {255, "units of 16384 bytes"}} {
+	}{{0, "units of 1 byte: unscaled"}, {7, "units of 128 bytes"}, {14, "units of 16384 bytes"}, {15, "receivers use 14"}, {255, "units of 16384 bytes"}} {
 		m := DescribeTCPOption(Option{Kind: TCPOptWScale, Len: 3, Data: []byte{c.shift}})
-		if !strings.Contains(m, c.want) || strings.Contains(m, "32768") {
+		if !strings.Contains(m, c.want) || strings.Contains(m, "32768") || strings.Contains(m, " 1 bytes") {
 			t.Errorf("wscale %d: %q, want %q", c.shift, m, c.want)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 // Arrow is one packet of the diagram.
 type Arrow struct {
 	At       time.Duration // since the first packet of the diagram
-	From, To int           // lanes (indexes into Ladder.Hosts)
+	From, To int           // lanes (indexes into Ladder.Lanes)
 	Label    string        // "[S] seq=0 win=64240 len=0 <mss 1460>"
 	time     time.Time
 	order    int
@@ -28,11 +28,29 @@ type Arrow struct {
 // Ladder collects packets and draws them. The zero value is ready to use.
 // It is not safe for concurrent use.
 type Ladder struct {
-	// Hosts are the lanes, left to right, in the order their addresses
-	// first appear.
-	Hosts  []netip.Addr
+	// Lanes are the vertical lines, left to right, in the order they first
+	// appear: one per host, or, for a host talking to itself (a TCP or UDP
+	// packet whose source and destination addresses are the same), one per
+	// endpoint, so that a connection to this host's own address still has
+	// two sides.
+	Lanes  []Lane
 	arrows []Arrow
 	isn    map[flowKey]uint32 // each direction's initial sequence number
+}
+
+// Lane is one vertical line of a Ladder: a host (Port 0), or one endpoint
+// of a host that talks to itself.
+type Lane struct {
+	Addr netip.Addr
+	Port uint16
+}
+
+// String is the lane's heading: "198.18.1.1", or "198.18.1.1:9999".
+func (n Lane) String() string {
+	if n.Port == 0 {
+		return n.Addr.String()
+	}
+	return netip.AddrPortFrom(n.Addr, n.Port).String()
 }
 
 type flowKey struct {
@@ -48,8 +66,16 @@ func (l *Ladder) Add(t time.Time, d *craft.Decoded) {
 		return
 	}
 	src, dst := addrs(&d.Datagram)
-	from, to := l.lane(src), l.lane(dst)
-	l.arrows = append(l.arrows, Arrow{From: from, To: to, Label: l.label(d), time: t, order: len(l.arrows)})
+	from, to := Lane{Addr: src}, Lane{Addr: dst}
+	if src == dst {
+		switch g := &d.Datagram; {
+		case g.Layers&craft.LayerTCP != 0:
+			from.Port, to.Port = g.TCP.SrcPort, g.TCP.DstPort
+		case g.Layers&craft.LayerUDP != 0:
+			from.Port, to.Port = g.UDP.SrcPort, g.UDP.DstPort
+		}
+	}
+	l.arrows = append(l.arrows, Arrow{From: l.lane(from), To: l.lane(to), Label: l.label(d), time: t, order: len(l.arrows)})
 }
 
 // addrs are a datagram's source and destination, either family.
@@ -60,14 +86,14 @@ func addrs(g *craft.Datagram) (src, dst netip.Addr) {
 	return g.IPv4.Src, g.IPv4.Dst
 }
 
-func (l *Ladder) lane(a netip.Addr) int {
-	for i, h := range l.Hosts {
+func (l *Ladder) lane(a Lane) int {
+	for i, h := range l.Lanes {
 		if h == a {
 			return i
 		}
 	}
-	l.Hosts = append(l.Hosts, a)
-	return len(l.Hosts) - 1
+	l.Lanes = append(l.Lanes, a)
+	return len(l.Lanes) - 1
 }
 
 // Arrows returns the arrows in time order, with At set from the earliest.

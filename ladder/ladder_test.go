@@ -141,8 +141,8 @@ func TestLadderIPv6(t *testing.T) {
 	l.Add(t0.Add(2*time.Millisecond), dec(craft.Packet{IPv6: &craft.IPv6{Src: s6, Dst: c6}, ICMPv6: &craft.ICMPv6{Type: craft.ICMPv6Unreachable, Code: 4}, Payload: make([]byte, 48)}))
 	l.Add(t0.Add(3*time.Millisecond), dec(craft.Packet{IPv6: &craft.IPv6{Src: c6, Dst: s6}, IPv6Ext: []craft.IPv6Ext{craft.FragmentExt(185, false, 77)}, Payload: make([]byte, 16)}))
 	as := l.Arrows()
-	if len(l.Hosts) != 2 || l.Hosts[0] != c6 || l.Hosts[1] != s6 || len(as) != 4 {
-		t.Fatalf("hosts %v, %d arrows", l.Hosts, len(as))
+	if len(l.Lanes) != 2 || l.Lanes[0].Addr != c6 || l.Lanes[1].Addr != s6 || len(as) != 4 {
+		t.Fatalf("lanes %v, %d arrows", l.Lanes, len(as))
 	}
 	for i, want := range []string{"40000→9999 [S] seq=0 win=0 len=0", "9999→40000 [RA] seq=0 ack=1 win=0 len=0", "ICMPv6 type=1 code=4", "IPv6 fragment id=77 offset=1480 len=16"} {
 		if as[i].Label != want {
@@ -151,5 +151,48 @@ func TestLadderIPv6(t *testing.T) {
 	}
 	if as[1].From != 1 || as[1].To != 0 {
 		t.Errorf("the RST goes from lane %d to %d", as[1].From, as[1].To)
+	}
+}
+
+// A host talking to itself (a connection to its own address, on lo): the
+// two ends get a lane each, named address:port, and the arrows go between
+// them; a packet without ports to itself is drawn "(to itself)".
+func TestLadderToItself(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	decode := func(p craft.Packet) *craft.Decoded {
+		b, err := p.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := new(craft.Decoded)
+		if err := d.DecodeIP(b); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	t0 := time.Unix(1700000000, 0)
+	var l Ladder
+	l.Add(t0, decode(craft.Packet{IPv4: &craft.IPv4{Src: lo, Dst: lo}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1, Flags: craft.TCPSyn}}))
+	l.Add(t0.Add(time.Millisecond), decode(craft.Packet{IPv4: &craft.IPv4{Src: lo, Dst: lo}, TCP: &craft.TCP{SrcPort: 9999, DstPort: 40000, Seq: 7, Ack: 2, Flags: craft.TCPSyn | craft.TCPAck}}))
+	want := []Lane{{lo, 40000}, {lo, 9999}}
+	if as := l.Arrows(); len(l.Lanes) != 2 || l.Lanes[0] != want[0] || l.Lanes[1] != want[1] || as[0].From != 0 || as[0].To != 1 || as[1].From != 1 || as[1].To != 0 {
+		t.Fatalf("lanes %v, arrows %+v", l.Lanes, as)
+	}
+	var out bytes.Buffer
+	if err := l.Text(&out); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !bytes.Contains(out.Bytes(), []byte("time (s)  127.0.0.1:40000")) || !bytes.Contains(out.Bytes(), []byte("127.0.0.1:9999\n")) ||
+		!bytes.Contains(out.Bytes(), []byte("|---")) || !bytes.Contains(out.Bytes(), []byte("|<---")) {
+		t.Errorf("text:\n%s", s)
+	}
+	var icmp Ladder
+	icmp.Add(t0, decode(craft.Packet{IPv4: &craft.IPv4{Src: lo, Dst: lo}, ICMP: &craft.ICMP{Type: 8}}))
+	out.Reset()
+	if err := icmp.Text(&out); err != nil {
+		t.Fatal(err)
+	}
+	if len(icmp.Lanes) != 1 || !bytes.Contains(out.Bytes(), []byte("|<-- (to itself)")) {
+		t.Errorf("lanes %v, text:\n%s", icmp.Lanes, out.String())
 	}
 }

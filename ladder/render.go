@@ -21,7 +21,7 @@ func (l *Ladder) Text(w io.Writer) error {
 	for _, a := range as {
 		gap = max(gap, utf8.RuneCountInString(a.Label)+4)
 	}
-	lanes := len(l.Hosts)
+	lanes := len(l.Lanes)
 	width := (lanes-1)*(gap+1) + 1
 	if lanes == 0 {
 		_, err := io.WriteString(w, "(no IPv4 packet)\n")
@@ -31,7 +31,7 @@ func (l *Ladder) Text(w io.Writer) error {
 	var sb strings.Builder
 	// Header: each host's address centred on its lane.
 	head := []rune(strings.Repeat(" ", width+gap))
-	for i, h := range l.Hosts {
+	for i, h := range l.Lanes {
 		s := []rune(h.String())
 		at := max(0, i*(gap+1)-len(s)/2)
 		if i == 0 {
@@ -56,7 +56,7 @@ func (l *Ladder) Text(w io.Writer) error {
 				lab = append(lab, r)
 			}
 		}
-		row := []rune(lanesRow(lanes, gap))
+		row := []rune(lanesRow(lanes, gap) + "                ") // room for "<-- (to itself)" after the last lane
 		switch {
 		case a.From == a.To:
 			copy(row[x0+1:], []rune("<-- (to itself)"))
@@ -97,7 +97,7 @@ func (l *Ladder) SVG(w io.Writer) error {
 		gap = max(gap, utf8.RuneCountInString(a.Label)+4)
 	}
 	laneW := gap * charW
-	lanes := max(len(l.Hosts), 1)
+	lanes := max(len(l.Lanes), 1)
 	width := left + (lanes-1)*laneW + 80
 	height := top + len(as)*rowH + 30
 	var sb strings.Builder
@@ -105,7 +105,7 @@ func (l *Ladder) SVG(w io.Writer) error {
 	sb.WriteString(`<defs><marker id="head" markerWidth="10" markerHeight="8" refX="10" refY="4" orient="auto"><path d="M0,0 L10,4 L0,8 z"/></marker></defs>` + "\n")
 	sb.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
 	fmt.Fprintf(&sb, `<text x="10" y="%d">time (s)</text>`+"\n", top-25)
-	for i, h := range l.Hosts {
+	for i, h := range l.Lanes {
 		x := left + i*laneW
 		fmt.Fprintf(&sb, `<text x="%d" y="%d" text-anchor="middle" font-weight="bold">%s</text>`+"\n", x, top-25, html.EscapeString(h.String()))
 		fmt.Fprintf(&sb, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="gray"/>`+"\n", x, top-15, x, height-10)

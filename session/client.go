@@ -118,8 +118,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		src, srcMAC = ghost, GhostMAC(ghost)
 	}
 	sport := cfg.SrcPort
-	if sport == 0 {
+	for sport == 0 || cfg.SrcPort == 0 && src == cfg.Dst && sport == cfg.DstPort {
 		sport = uint16(32768 + random32()%28000)
+	}
+	if src == cfg.Dst && sport == cfg.DstPort {
+		return nil, fmt.Errorf("port %d on %v: the server's own address and port; a connection to itself", sport, src)
 	}
 	switch guard {
 	case GuardGhost:
@@ -140,7 +143,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if opts == nil {
 		opts = DefaultSYNOptions(random32())
 	}
-	rx, tx, err := openOn(rt.Iface, rawsock.Filter{Proto: craft.ProtoTCP, Host: src, Port: sport})
+	srt := rt
+	srt.Src, srt.SrcMAC = src, srcMAC
+	rx, tx, err := openOn(srt, cfg.Dst, rawsock.Filter{Proto: craft.ProtoTCP, Host: src, Port: sport})
 	if err != nil {
 		_ = c.Close()
 		return nil, err
@@ -179,21 +184,31 @@ func (c *Client) Close() error {
 	return c.release()
 }
 
-// openOn opens, on ifi, a listener with filter f and a send-only AF_PACKET
-// socket: what a Client and Reset talk through.
-func openOn(ifi *net.Interface, f rawsock.Filter) (*listen.Listener, *rawsock.Conn, error) {
-	prog, err := f.Compile()
+// openOn opens, on the route's interface, a listener with filter f and the
+// socket that sends toward dst: AF_PACKET, or on lo (rt.Datagrams) a raw IP
+// socket, since lo's input routing drops a frame with no route attached —
+// a local source address is a martian there (fib_validate_source) — while
+// a datagram sent through a raw socket carries its route (rawsock.Open).
+// What a Client and Reset talk through.
+func openOn(rt rawsock.Route, dst netip.Addr, f rawsock.Filter) (*listen.Listener, *rawsock.Tx, error) {
+	rx, err := listenOn(rt.Iface, f)
 	if err != nil {
 		return nil, nil, err
 	}
-	rx, err := listen.Listen(ifi, &listen.Config{Filter: prog})
-	if err != nil {
-		return nil, nil, err
-	}
-	tx, err := rawsock.Listen(ifi, &rawsock.Config{SendOnly: true})
+	srcMAC, dstMAC := rt.SrcMAC, rt.DstMAC
+	tx, err := rawsock.Open(dst, rawsock.ViaPacket, &rawsock.OpenConfig{Iface: rt.Iface.Name, Src: rt.Src, SrcMAC: &srcMAC, DstMAC: &dstMAC})
 	if err != nil {
 		rx.Close()
 		return nil, nil, err
 	}
 	return rx, tx, nil
+}
+
+// listenOn opens a listener on ifi with filter f.
+func listenOn(ifi *net.Interface, f rawsock.Filter) (*listen.Listener, error) {
+	prog, err := f.Compile()
+	if err != nil {
+		return nil, err
+	}
+	return listen.Listen(ifi, &listen.Config{Filter: prog})
 }

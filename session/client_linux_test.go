@@ -178,6 +178,17 @@ func checkSteps(t *testing.T, name string, c *session.Client, res session.Result
 	if !syn.Out || syn.Flags != craft.TCPSyn || syn.Seq != c.Config.ISN || !slices.Equal(syn.Options, craft.DescribeOptions(c.Config.Options, false)) || len(c.Config.Options) != 20 {
 		t.Errorf("%s: first step %+v; want our SYN with ISN %d and the default options", name, syn, c.Config.ISN)
 	}
+	// One record, in the wire's order, each segment timed by the kernel
+	// and labelled by its addresses and ports.
+	us, them := netip.AddrPortFrom(c.Config.Src, c.Config.SrcPort), netip.AddrPortFrom(c.Config.Dst, c.Config.DstPort)
+	for i, s := range res.Steps {
+		if !s.Wire || i > 0 && s.Time.Before(res.Steps[i-1].Time) {
+			t.Errorf("%s: step %d (%s) at %v, wire time %v; want kernel timestamps in order", name, i, craft.FlagNames(s.Flags), s.Time, s.Wire)
+		}
+		if s.Out && (s.From != us || s.To != them) || !s.Out && (s.From != them || s.To != us) {
+			t.Errorf("%s: step %d (%s, ours %v) from %v to %v; we are %v, the server %v", name, i, craft.FlagNames(s.Flags), s.Out, s.From, s.To, us, them)
+		}
+	}
 	var synAck, handshakeAck, serverFIN bool
 	for _, s := range res.Steps {
 		if s.Kernel {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/listen"
-	"github.com/rawcraft/rawcraft/rawsock"
 )
 
 // recv is the receiving end of one connection (Server.Run).
@@ -18,7 +17,7 @@ type recv struct {
 	res      ServerResult
 	mac      craft.MAC
 	rx       *listen.Listener
-	tx       *rawsock.Conn
+	tx       frameSender
 	peer     netip.Addr
 	peerPort uint16
 	peerMAC  craft.MAC
@@ -46,6 +45,7 @@ type recv struct {
 	finRetrans       int
 	finAcked         bool
 	buf              []byte
+	log              *wireLog
 }
 
 type oooSeg struct {
@@ -57,6 +57,14 @@ func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
 
 // run: SYN, SYN-ACK, the handshake's ACK, then the data until the end.
 func (r *recv) run() error {
+	defer r.log.finish(func(deadline time.Time) error {
+		s, _, err := r.segment(deadline)
+		if s != nil && r.peer.IsValid() {
+			s.Why = "after the connection ended: rawcraft no longer answers"
+			r.record(*s)
+		}
+		return err
+	})
 	if err := r.awaitSYN(); err != nil {
 		return err
 	}
@@ -69,12 +77,12 @@ func (r *recv) run() error {
 // segment reads the next segment of the connection (or, before it, a SYN
 // to our port); nil for other frames.
 func (r *recv) segment(deadline time.Time) (*Step, *craft.Decoded, error) {
-	p, err := r.rx.Next(deadline)
-	if err != nil {
+	p, fromUs, err := r.log.next(deadline)
+	if err != nil || p == nil || fromUs {
 		return nil, nil, err
 	}
 	d := &p.Decoded
-	if p.Err != nil || !d.Has(craft.LayerTCP) || p.Meta.Outgoing || d.IPv4.Dst != r.cfg.Addr || d.TCP.DstPort != r.cfg.Port {
+	if d.IPv4.Dst != r.cfg.Addr || d.TCP.DstPort != r.cfg.Port {
 		return nil, nil, nil
 	}
 	t := &d.TCP
@@ -84,8 +92,9 @@ func (r *recv) segment(deadline time.Time) (*Step, *craft.Decoded, error) {
 	if !r.peer.IsValid() && t.Flags&(craft.TCPSyn|craft.TCPAck) != craft.TCPSyn {
 		return nil, nil, nil
 	}
-	s := Step{Time: p.Meta.Time, Flags: t.Flags, Seq: t.Seq, Ack: t.Ack, Len: len(d.Payload), Window: t.Window, Scale: r.peerShift,
-		Payload: append([]byte(nil), d.Payload...), Options: craft.DescribeOptions(t.Options, false)}
+	s := Step{Time: p.Meta.Time, Wire: true, From: netip.AddrPortFrom(d.IPv4.Src, t.SrcPort), To: netip.AddrPortFrom(d.IPv4.Dst, t.DstPort),
+		Flags: t.Flags, Seq: t.Seq, Ack: t.Ack, Len: len(d.Payload), Window: t.Window, Scale: r.peerShift,
+		Payload: append([]byte(nil), d.Payload...), Options: craft.DescribeOptions(t.Options, false), Frame: append([]byte(nil), p.Frame...)}
 	if t.Flags&craft.TCPSyn != 0 {
 		s.Scale = -1
 	}
@@ -188,7 +197,7 @@ func (r *recv) handshake() error {
 		}
 		rto *= 2
 	}
-	return fmt.Errorf("%w: our SYN-ACK, after %d retransmissions", ErrNoAnswer, r.cfg.Retries)
+	return fmt.Errorf("%w: our SYN-ACK, after %s", ErrNoAnswer, units(r.cfg.Retries, "retransmission"))
 }
 
 // receive handles the client's segments, the application's reads, the
@@ -253,7 +262,7 @@ func (r *recv) timers(now time.Time) error {
 			// A window update when the client may be stalled: the window
 			// it knows is less than a segment (RFC 9293 §3.8.6.2.2).
 			if r.lastWin < r.mss && r.res.Connected && !r.finRcvd && r.cfg.Withhold >= 0 {
-				if err := r.sendAck(fmt.Sprintf("window update: the application read %d bytes; the window opens to %d bytes", r.cfg.ReadBytes, int(r.right-r.rcvNxt))); err != nil {
+				if err := r.sendAck(fmt.Sprintf("window update: the application read %s; the window opens to %s", units(r.cfg.ReadBytes, "byte"), units(int(r.right-r.rcvNxt), "byte"))); err != nil {
 					return err
 				}
 			}
@@ -267,7 +276,7 @@ func (r *recv) timers(now time.Time) error {
 	}
 	if due := r.finDue(); !due.IsZero() && !now.Before(due) {
 		if r.finRetrans >= r.cfg.Retries {
-			return fmt.Errorf("%w: our FIN, after %d retransmissions", ErrNoAnswer, r.cfg.Retries)
+			return fmt.Errorf("%w: our FIN, after %s", ErrNoAnswer, units(r.cfg.Retries, "retransmission"))
 		}
 		r.finRetrans++
 		r.finSent = now
@@ -324,17 +333,17 @@ func (r *recv) absorb(s *Step, d *craft.Decoded) error {
 	win := int(int32(r.right - r.rcvNxt))
 	switch {
 	case n > 0 && seqGE(r.rcvNxt, s.Seq+uint32(n)):
-		s.Why = fmt.Sprintf("%d bytes we already have (seq relative %d): a retransmission", n, s.RelSeq)
+		s.Why = fmt.Sprintf("%s we already have (seq relative %d): a retransmission", units(n, "byte"), s.RelSeq)
 		r.record(*s)
 		return r.ackNow(n, "duplicate ACK: we had those bytes already")
 	case n > 0 && win <= 0 && s.Seq == r.rcvNxt:
-		s.Why = fmt.Sprintf("%d bytes into a closed window: a zero-window probe carrying data; not accepted", n)
+		s.Why = fmt.Sprintf("%s into a closed window: a zero-window probe carrying data; not accepted", units(n, "byte"))
 		r.record(*s)
 		r.res.Probes++
 		return r.ackNow(n, "ACK answering the probe: the window is still "+r.windowWords())
 	case n > 0 && seqLT(r.rcvNxt, s.Seq):
 		if !seqLT(s.Seq, r.right) {
-			s.Why = fmt.Sprintf("%d bytes beyond our window's edge %d: dropped", n, r.right)
+			s.Why = fmt.Sprintf("%s beyond our window's edge %d: dropped", units(n, "byte"), r.right)
 			r.record(*s)
 			return r.ackNow(n, "ACK: the window ends at "+fmt.Sprint(r.right))
 		}
@@ -343,7 +352,7 @@ func (r *recv) absorb(s *Step, d *craft.Decoded) error {
 			data = data[:room]
 		}
 		r.holdOOO(s.Seq, data)
-		s.Why = fmt.Sprintf("%d bytes out of order at seq %d (relative %d): we expected %d (relative %d) — a hole before them", n, s.Seq, s.RelSeq, r.rcvNxt, r.rcvNxt-r.irs)
+		s.Why = fmt.Sprintf("%s out of order at seq %d (relative %d): we expected %d (relative %d) — a hole before them", units(n, "byte"), s.Seq, s.RelSeq, r.rcvNxt, r.rcvNxt-r.irs)
 		r.record(*s)
 		r.res.DupAcks++
 		why := "duplicate ACK: we still expect " + fmt.Sprint(r.rcvNxt) + "; the sender's third one triggers its fast retransmit (RFC 5681 §3.2)"
@@ -371,11 +380,11 @@ func (r *recv) absorb(s *Step, d *craft.Decoded) error {
 	}
 	switch {
 	case fin && r.finRcvd:
-		s.Why = fmt.Sprintf("FIN from the client (with %d bytes): it has no more data; the FIN uses one sequence number", took)
+		s.Why = fmt.Sprintf("FIN from the client (with %s): it has no more data; the FIN uses one sequence number", units(took, "byte"))
 	case took < n:
-		s.Why = fmt.Sprintf("%d bytes in order, of which %d fit the window (%s)", n, took, r.windowWords())
+		s.Why = fmt.Sprintf("%s in order, of which %d fit the window (%s)", units(n, "byte"), took, r.windowWords())
 	default:
-		s.Why = fmt.Sprintf("%d bytes in order at seq %d (relative %d)", n, s.Seq, s.RelSeq)
+		s.Why = fmt.Sprintf("%s in order at seq %d (relative %d)", units(n, "byte"), s.Seq, s.RelSeq)
 	}
 	r.record(*s)
 	if r.finRcvd {
@@ -555,7 +564,7 @@ func (r *recv) windowWords() string {
 	if w == 0 {
 		return "zero"
 	}
-	return fmt.Sprintf("%d bytes", w)
+	return units(w, "byte")
 }
 
 // send builds a segment from our address to the client, sends it and
@@ -590,20 +599,16 @@ func (r *recv) send(flags uint8, seq, ack uint32, opts, data []byte, retrans int
 		}
 	}
 	s := Step{Time: sentAt, Out: true, Flags: flags, Seq: seq, Ack: ack, RelSeq: seq - r.iss, RelAck: ack - r.irs, Len: len(data),
-		Window: win, Scale: r.ourShift, Payload: data, Retrans: retrans, Options: craft.DescribeOptions(opts, false), Why: why}
+		Window: win, Scale: r.ourShift, Payload: data, Retrans: retrans, Options: craft.DescribeOptions(opts, false), Why: why,
+		From: netip.AddrPortFrom(r.cfg.Addr, r.cfg.Port), To: netip.AddrPortFrom(r.peer, r.peerPort)}
 	if flags&craft.TCPSyn != 0 {
 		s.Scale = -1
 	}
-	r.record(s)
+	r.log.sent(s, b)
 	return nil
 }
 
-func (r *recv) record(s Step) {
-	r.res.Steps = append(r.res.Steps, s)
-	if r.cfg.Step != nil {
-		r.cfg.Step(s)
-	}
-}
+func (r *recv) record(s Step) { r.log.record(s) }
 
 func (r *recv) synAckWhy(n int) string {
 	why := fmt.Sprintf("SYN-ACK: our ISN is %d; ack %d = the client's ISN + 1; window %d", r.iss, r.rcvNxt, min(r.cfg.Window, 65535))

@@ -85,7 +85,7 @@ func Reset(cfg ResetConfig) (ResetResult, error) {
 		return res, err
 	}
 	res.Src = rt.Src
-	rx, tx, err := openOn(rt.Iface, rawsock.Filter{Proto: craft.ProtoTCP, Host: cfg.Dst, Port: cfg.DstPort})
+	rx, tx, err := openOn(rt, cfg.Dst, rawsock.Filter{Proto: craft.ProtoTCP, Host: cfg.Dst, Port: cfg.DstPort})
 	if err != nil {
 		return res, err
 	}

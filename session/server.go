@@ -69,6 +69,8 @@ type ServerConfig struct {
 
 // ServerResult is how an accepted connection went.
 type ServerResult struct {
+	// Steps is the one record of the connection: every segment seen on
+	// the wire, both directions, in the order of their times.
 	Steps     []Step
 	Client    netip.AddrPort // who connected
 	Connected bool           // the handshake completed
@@ -105,7 +107,7 @@ type Server struct {
 	cfg       ServerConfig
 	mac       craft.MAC
 	rx        *listen.Listener
-	tx        *rawsock.Conn
+	tx        frameSender
 	held
 }
 
@@ -159,15 +161,33 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		}
 		s.GuardNote = fmt.Sprintf("guard: firewall — an nftables rule in this namespace drops the RSTs this host's kernel would send from %v:%d (nothing of its own listens there), removed at the end (table %s)", cfg.Addr, cfg.Port, GuardTable())
 	}
-	if s.rx, s.tx, err = openOn(ifi, rawsock.Filter{Proto: craft.ProtoTCP, Host: cfg.Addr, Port: cfg.Port}); err != nil {
+	if s.rx, err = listenOn(ifi, rawsock.Filter{Proto: craft.ProtoTCP, Host: cfg.Addr, Port: cfg.Port}); err == nil {
+		if ifi.Flags&net.FlagLoopback != 0 {
+			// lo: a frame sent there through AF_PACKET carries no route,
+			// and the input routing drops it as a martian; a raw IP socket
+			// bound to lo delivers it (rawsock.Open, Route.Datagrams).
+			s.tx, err = rawsock.Open(cfg.Addr, rawsock.ViaPacket, &rawsock.OpenConfig{Iface: ifi.Name, Src: cfg.Addr, SrcMAC: &craft.MAC{}, DstMAC: &craft.MAC{}})
+		} else {
+			s.tx, err = rawsock.Listen(ifi, &rawsock.Config{SendOnly: true})
+		}
+	}
+	if err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+// frameSender sends the Server's frames: an AF_PACKET socket, or on lo a
+// rawsock.Tx that sends their datagrams through a raw IP socket.
+type frameSender interface {
+	Send(frame []byte) (int, error)
+	Close() error
+}
+
 // ifaceFor finds the interface that owns a (ghost false) or has a subnet
-// holding it (ghost true), and its MAC.
+// holding it (ghost true), and its MAC: zero on lo, which carries a
+// 14-byte Ethernet header with both MACs zero.
 func ifaceFor(a netip.Addr, ghost bool) (*net.Interface, craft.MAC, error) {
 	ifs, err := net.Interfaces()
 	if err != nil {
@@ -181,6 +201,9 @@ func ifaceFor(a netip.Addr, ghost bool) (*net.Interface, craft.MAC, error) {
 				continue
 			}
 			if !ghost && pfx.Addr() == a || ghost && pfx.Addr().Is4() && pfx.Bits() <= 30 && pfx.Masked().Contains(a) && pfx.Addr() != a {
+				if !ghost && ifs[i].Flags&net.FlagLoopback != 0 {
+					return &ifs[i], craft.MAC{}, nil
+				}
 				if len(ifs[i].HardwareAddr) != 6 {
 					return nil, craft.MAC{}, fmt.Errorf("%v is on %s, which has no Ethernet address", a, ifs[i].Name)
 				}
@@ -212,7 +235,7 @@ func (s *Server) Close() error {
 		s.rx = nil
 	}
 	if s.tx != nil {
-		s.tx.Close()
+		_ = s.tx.Close()
 		s.tx = nil
 	}
 	return s.release()
@@ -244,6 +267,7 @@ func (s *Server) Run() (ServerResult, error) {
 	}
 	r := &recv{cfg: cfg, mac: s.mac, rx: s.rx, tx: s.tx, iss: cfg.ISN, sndNxt: cfg.ISN, ourShift: -1, peerShift: -1, start: time.Now(), tsBase: random32()}
 	r.res.OurScale, r.res.PeerScale = -1, -1
+	r.log = newWireLog(s.rx, netip.AddrPortFrom(cfg.Addr, cfg.Port), &r.res.Steps, cfg.Step)
 	err := r.run()
 	return r.res, err
 }

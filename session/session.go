@@ -44,15 +44,27 @@ type Config struct {
 	// Linger is how long to wait for the server's reply data and FIN after
 	// our data is acknowledged (default 500 ms).
 	Linger time.Duration
-	Tx     *rawsock.Conn
-	Rx     *listen.Listener // sees frames to Src (a ghost's included: AF_PACKET sees other hosts' frames)
-	// Step is called for every segment sent or received, as it happens.
+	// Tx sends the frames: through AF_PACKET, or on lo through a raw IP
+	// socket (rawsock.Open, Route.Datagrams: lo's input routing drops a
+	// frame sent there through AF_PACKET as a martian).
+	Tx *rawsock.Tx
+	Rx *listen.Listener // sees frames to and from Src (a ghost's included: AF_PACKET sees other hosts' frames)
+	// Step is called for every segment of the record (Result.Steps) once
+	// it is final: timed by the kernel, in the order the conversation
+	// took them, which is the wire's but for two frames racing each other.
 	Step func(Step)
 }
 
 // Step is one segment of the conversation, explained.
 type Step struct {
-	Time     time.Time
+	// Time is when the frame passed the interface, the kernel's timestamp
+	// (one clock for both directions) when Wire is set; otherwise
+	// rawcraft's clock just before sending (its copy was never seen).
+	Time time.Time
+	Wire bool
+	// From and To are the segment's sender and receiver: which end sent
+	// it is read from them, whichever end rawcraft plays.
+	From, To netip.AddrPort
 	Out      bool // sent by rawcraft
 	Flags    uint8
 	Seq, Ack uint32 // absolute
@@ -71,10 +83,16 @@ type Step struct {
 	// Kernel: not rawcraft's segment but this host's kernel's, sent from our
 	// address (without a guard): the RST that ends a hand-made connection.
 	Kernel bool
+	// Frame is the segment as an Ethernet frame, as sent or as captured
+	// (on lo both MACs are zero): what a ladder or a pcap file is drawn from.
+	Frame []byte
 }
 
 // Result is how the conversation went.
 type Result struct {
+	// Steps is the one record of the conversation: every segment of the
+	// connection seen on the wire, both directions — rawcraft's, the
+	// server's, this host's kernel's — in the order of their times.
 	Steps      []Step
 	Connected  bool   // the handshake completed
 	Refused    bool   // the server answered the SYN with RST
@@ -109,6 +127,7 @@ type conv struct {
 	finRcvd             bool
 	finAckd             bool
 	buf                 []byte
+	log                 *wireLog
 }
 
 // Run drives the conversation and returns what happened, step by step.
@@ -132,7 +151,14 @@ func Run(cfg Config) (Result, error) {
 	if o := parseOptions(cfg.Options); o.ts {
 		c.tsBase = o.tsval
 	}
+	c.log = newWireLog(cfg.Rx, netip.AddrPortFrom(cfg.Src, cfg.SrcPort), &c.res.Steps, cfg.Step)
 	err := c.run()
+	// The last frames: copies of what we sent last, and what the server
+	// still sends (a second RST, a retransmission), recorded, not answered.
+	c.log.finish(func(deadline time.Time) error {
+		_, err := c.next(deadline)
+		return err
+	})
 	return c.res, err
 }
 
@@ -236,7 +262,7 @@ func (c *conv) exchange(send func(retrans int) error, done func(*Step) bool) (*S
 		}
 		rto *= 2
 	}
-	return nil, fmt.Errorf("%w after %d retransmissions", ErrNoAnswer, c.cfg.Retries)
+	return nil, fmt.Errorf("%w after %s", ErrNoAnswer, units(c.cfg.Retries, "retransmission"))
 }
 
 // collect handles the server's segments until deadline, or until it has

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -27,7 +28,8 @@ func (c *conv) send(flags uint8, seq, ack uint32, opts, data []byte, retrans int
 		return err
 	}
 	s := Step{Time: sentAt, Out: true, Flags: flags, Seq: seq, Ack: ack, RelSeq: seq - c.cfg.ISN, Len: len(data),
-		Window: win, Scale: c.ourShift, Payload: data, Retrans: retrans}
+		Window: win, Scale: c.ourShift, Payload: data, Retrans: retrans,
+		From: netip.AddrPortFrom(c.cfg.Src, c.cfg.SrcPort), To: netip.AddrPortFrom(c.cfg.Dst, c.cfg.DstPort)}
 	if flags&craft.TCPSyn != 0 {
 		s.Scale = -1
 	}
@@ -36,38 +38,43 @@ func (c *conv) send(flags uint8, seq, ack uint32, opts, data []byte, retrans int
 	}
 	s.Options = craft.DescribeOptions(opts, false)
 	s.Why = c.explainOut(&s)
-	c.record(s)
+	c.log.sent(s, b)
 	return nil
 }
 
 // next returns the next segment from the server, or nil for frames that are
-// not part of this conversation.
+// not part of this conversation (and for this host's kernel's, recorded).
 func (c *conv) next(deadline time.Time) (*Step, error) {
-	p, err := c.cfg.Rx.Next(deadline)
-	if err != nil {
+	p, fromUs, err := c.log.next(deadline)
+	if err != nil || p == nil {
 		return nil, err
 	}
 	d := &p.Decoded
-	if p.Err != nil || !d.Has(craft.LayerTCP) {
-		return nil, nil
-	}
 	t := &d.TCP
-	if p.Meta.Outgoing && d.IPv4.Src == c.cfg.Src && d.IPv4.Dst == c.cfg.Dst && t.SrcPort == c.cfg.SrcPort && t.DstPort == c.cfg.DstPort && t.Flags&craft.TCPRst != 0 {
-		// rawcraft never sends RST here: this is the kernel's.
-		c.res.KernelRST = true
-		s := Step{Time: p.Meta.Time, Out: true, Kernel: true, Flags: t.Flags, Seq: t.Seq, Ack: t.Ack, RelSeq: t.Seq - c.cfg.ISN,
-			Why: "this host's kernel sent RST: a SYN-ACK arrived for a connection it never opened (rawcraft opened it by hand), so it resets it and the server drops the connection. A guard (--guard ghost or firewall) keeps the kernel out"}
-		c.record(s)
+	from, to := netip.AddrPortFrom(d.IPv4.Src, t.SrcPort), netip.AddrPortFrom(d.IPv4.Dst, t.DstPort)
+	if fromUs {
+		if to != netip.AddrPortFrom(c.cfg.Dst, c.cfg.DstPort) {
+			return nil, nil
+		}
+		// From our address and port, but not a segment rawcraft sent:
+		// this host's kernel's (no guard). A SYN-ACK for a connection it
+		// never opened earns its RST.
+		s := Step{Time: p.Meta.Time, Wire: true, From: from, To: to, Out: true, Kernel: true, Flags: t.Flags, Seq: t.Seq, Ack: t.Ack,
+			RelSeq: t.Seq - c.cfg.ISN, Len: len(d.Payload), Frame: append([]byte(nil), p.Frame...)}
+		if t.Flags&craft.TCPRst != 0 {
+			c.res.KernelRST = true
+			s.Why = "this host's kernel sent RST: a SYN-ACK arrived for a connection it never opened (rawcraft opened it by hand), so it resets it and the server drops the connection. A guard (--guard ghost or firewall) keeps the kernel out"
+		} else {
+			s.Why = "this host's kernel sent this segment from our address and port: rawcraft did not"
+		}
+		c.log.record(s)
 		return nil, nil
 	}
-	if p.Meta.Outgoing {
+	if from != netip.AddrPortFrom(c.cfg.Dst, c.cfg.DstPort) || to != netip.AddrPortFrom(c.cfg.Src, c.cfg.SrcPort) {
 		return nil, nil
 	}
-	if d.IPv4.Src != c.cfg.Dst || d.IPv4.Dst != c.cfg.Src || t.SrcPort != c.cfg.DstPort || t.DstPort != c.cfg.SrcPort {
-		return nil, nil
-	}
-	s := Step{Time: p.Meta.Time, Flags: t.Flags, Seq: t.Seq, Ack: t.Ack, Len: len(d.Payload), Window: t.Window, Scale: c.peerShift,
-		Payload: append([]byte(nil), d.Payload...), Options: craft.DescribeOptions(t.Options, false)}
+	s := Step{Time: p.Meta.Time, Wire: true, From: from, To: to, Flags: t.Flags, Seq: t.Seq, Ack: t.Ack, Len: len(d.Payload), Window: t.Window, Scale: c.peerShift,
+		Payload: append([]byte(nil), d.Payload...), Options: craft.DescribeOptions(t.Options, false), Frame: append([]byte(nil), p.Frame...)}
 	if t.Flags&craft.TCPSyn != 0 {
 		s.Scale = -1
 		c.synAck = parseOptions(t.Options)
@@ -81,15 +88,8 @@ func (c *conv) next(deadline time.Time) (*Step, error) {
 	}
 	s.RelSeq, s.RelAck = t.Seq-irs, t.Ack-c.cfg.ISN
 	s.Why = c.explainIn(&s, irs)
-	c.record(s)
+	c.log.record(s)
 	return &c.res.Steps[len(c.res.Steps)-1], nil
-}
-
-func (c *conv) record(s Step) {
-	c.res.Steps = append(c.res.Steps, s)
-	if c.cfg.Step != nil {
-		c.cfg.Step(s)
-	}
 }
 
 func (c *conv) explainOut(s *Step) string {
@@ -101,9 +101,9 @@ func (c *conv) explainOut(s *Step) string {
 	case s.Flags == craft.TCPSyn:
 		return fmt.Sprintf("SYN: our initial sequence number is %d; the SYN itself uses one sequence number, so our data will start at %d%s", s.Seq, s.Seq+1, re)
 	case s.Flags&craft.TCPFin != 0:
-		return fmt.Sprintf("FIN: no more data from us; seq %d (relative %d) = ISN + 1 + %d data bytes; the FIN uses one sequence number%s", s.Seq, s.RelSeq, len(c.cfg.Data), re)
+		return fmt.Sprintf("FIN: no more data from us; seq %d (relative %d) = ISN + 1 + %s of data; the FIN uses one sequence number%s", s.Seq, s.RelSeq, units(len(c.cfg.Data), "byte"), re)
 	case s.Len > 0:
-		return fmt.Sprintf("%d data bytes at seq %d (relative %d); once acknowledged the server's ACK will read %d (relative %d)%s", s.Len, s.Seq, s.RelSeq, s.Seq+uint32(s.Len), s.RelSeq+uint32(s.Len), re)
+		return fmt.Sprintf("%s of data at seq %d (relative %d); once acknowledged the server's ACK will read %d (relative %d)%s", units(s.Len, "byte"), s.Seq, s.RelSeq, s.Seq+uint32(s.Len), s.RelSeq+uint32(s.Len), re)
 	case !c.res.Connected:
 		return fmt.Sprintf("ACK: ack %d = the server's ISN %d + 1 (its SYN used one number); the three-way handshake is complete", s.Ack, c.irs)
 	case c.finRcvd && c.finAckd:
@@ -125,9 +125,18 @@ func (c *conv) explainIn(s *Step, irs uint32) string {
 	case s.Flags&craft.TCPFin != 0:
 		return fmt.Sprintf("FIN/ACK from the server: it has no more data either; seq %d (relative %d), ack %d (relative %d)", s.Seq, s.RelSeq, s.Ack, s.RelAck)
 	case s.Len > 0 && seqGE(c.rcvNxt, s.Seq+uint32(s.Len)) && c.res.Connected && s.Seq != c.rcvNxt:
-		return fmt.Sprintf("the server retransmitted %d bytes we already have (seq relative %d): our ACK must have been lost; we acknowledge again", s.Len, s.RelSeq)
+		return fmt.Sprintf("the server retransmitted %s we already have (seq relative %d): our ACK must have been lost; we acknowledge again", units(s.Len, "byte"), s.RelSeq)
 	case s.Len > 0:
-		return fmt.Sprintf("%d bytes of data from the server at seq %d (relative %d); it acknowledges up to %d (relative %d)", s.Len, s.Seq, s.RelSeq, s.Ack, s.RelAck)
+		return fmt.Sprintf("%s of data from the server at seq %d (relative %d); it acknowledges up to %d (relative %d)", units(s.Len, "byte"), s.Seq, s.RelSeq, s.Ack, s.RelAck)
 	}
 	return fmt.Sprintf("ACK: the server has everything up to %d (relative %d)", s.Ack, s.RelAck)
+}
+
+// units is n with its unit, singular for one: "1 byte", "2 bytes",
+// "0 retransmissions".
+func units(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }

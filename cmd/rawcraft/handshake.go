@@ -18,6 +18,7 @@ import (
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/ladder"
 	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/pcap"
 	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/rawcraft/rawcraft/session"
 	"github.com/spf13/cobra"
@@ -34,6 +35,7 @@ type handshakeOpts struct {
 	rto     time.Duration
 	retries numValue
 	svg     string
+	pcap    string
 }
 
 func newHandshakeCmd() *cobra.Command {
@@ -49,10 +51,20 @@ server's FIN/ACK, and the last ACK. Every step shows the sequence and
 acknowledgement numbers, absolute and relative, and the arithmetic behind
 them. rawcraft retransmits its own segments when they go unanswered (the
 timeout doubling, at most --retries times) and acknowledges the server's
-retransmissions. A closed port ends it with the RST, explained. At the end
-the whole exchange is drawn as a ladder, every segment of both directions
-in the order the wire saw them (the kernel's timestamps, one clock);
---svg FILE writes the same ladder as SVG.
+retransmissions. A closed port ends it with the RST, explained.
+
+When the connection ends, every segment of both directions is listed in
+the order the wire saw them — the kernel's timestamps of the frames on the
+interface, one clock for what was sent and what arrived — and the same
+record is drawn as a ladder; --svg FILE writes the ladder as SVG, --pcap
+FILE the same segments as a capture. Who sent a segment is read from its
+addresses and ports: client → server or server → client, marked rawcraft
+when rawcraft built it and KERNEL when this host's kernel did.
+
+To this host's own address (127.0.0.1, or an address of one of its
+interfaces) the segments travel on lo, where rawcraft sends through a raw
+IP socket: Linux drops a frame injected on lo through a packet socket (its
+source is a local address, a martian there).
 
 Your own kernel would reset the connection as soon as the SYN-ACK arrives —
 it has no socket for it. A guard keeps it out:
@@ -89,6 +101,7 @@ auto picks ghost when a free address answers no ARP, else firewall.`,
 	durationVar(fs, &o.rto, "rto", 300*time.Millisecond, "first retransmission timeout; it doubles")
 	fs.Var(&o.retries, "retries", "retransmissions of one segment before giving up (0 to 10)")
 	fs.StringVar(&o.svg, "svg", "", "also write the exchange's ladder as an SVG file")
+	fs.StringVar(&o.pcap, "pcap", "", "also write the exchange's segments, both directions, to a pcap file")
 	_ = cmd.MarkFlagRequired("dst")
 	_ = cmd.MarkFlagRequired("dport")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -120,6 +133,15 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 		return session.Result{}, err
 	}
 	defer svg.Close()
+	var pw *pcap.Writer
+	if o.pcap != "" {
+		w, closeFile, err := createPcap(o.pcap, pcap.LinkEthernet)
+		if err != nil {
+			return session.Result{}, err
+		}
+		defer closeFile()
+		pw = w
+	}
 	o.dst.showResolved(errw)
 	var opts []byte // nil: session's default, as Linux
 	if o.tcpOpt.shown != "" {
@@ -133,7 +155,6 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 		Dst: o.dst.addr(), DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Options: opts, Data: []byte(o.data),
 		RTO: o.rto, Retries: retries, Guard: guard, Ghost: o.ghost.a,
 		Scope: guardScope(),
-		Step:  stepPrinter(out),
 	})
 	if errors.Is(err, session.ErrBadGhost) {
 		return session.Result{}, usagef("--ghost %v: %v", o.ghost.a, err)
@@ -164,21 +185,23 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 		}
 	}()
 	fmt.Fprintln(out, c.GuardNote)
-	wire, werr := recordWire(c.Route.Iface, o.dst.addr(), uint16(o.dport.v))
 	res, err := c.Run()
 	if stopping.Load() {
 		select {} // Run ended because the signal closed its sockets: the signal's goroutine exits with 130
 	}
-	if werr == nil {
-		src, sport := c.Config.Src, c.Config.SrcPort
-		l := wire.ladder(func(d *craft.Decoded) bool {
-			return connOf(d, src, sport, o.dst.addr(), uint16(o.dport.v))
-		})
-		if lerr := writeLadder(out, svg, "The exchange as the wire saw it", l); lerr != nil {
-			fmt.Fprintln(errw, lerr)
+	// One record, the list and the ladder: the same segments, times and order.
+	server := netip.AddrPortFrom(o.dst.addr(), uint16(o.dport.v))
+	printSteps(out, res.Steps, server)
+	if lerr := writeLadder(out, svg, "The exchange as the wire saw it", ladderOfSteps(res.Steps)); lerr != nil {
+		fmt.Fprintln(errw, lerr)
+	}
+	if pw != nil {
+		for _, s := range res.Steps {
+			if werr := pw.Write(s.Time, s.Frame); werr != nil {
+				fmt.Fprintf(errw, "rawcraft: --pcap %s: %v\n", o.pcap, werr)
+				break
+			}
 		}
-	} else {
-		fmt.Fprintf(errw, "rawcraft: no ladder: %v\n", werr)
 	}
 	switch {
 	case err != nil:
@@ -190,39 +213,55 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	case res.Reset:
 		fmt.Fprintln(out, "the server reset the connection")
 	case res.Closed:
-		fmt.Fprintf(out, "connection opened, %d bytes sent, %d received, closed in order (four-way close)\n", len(o.data), len(res.Received))
+		fmt.Fprintf(out, "connection opened, %s sent, %d received, closed in order (four-way close)\n", bytesWord(len(o.data)), len(res.Received))
 	default:
 		fmt.Fprintln(out, "the connection did not close in order")
 	}
 	return res, err
 }
 
-// stepPrinter renders each segment of the conversation as it happens: time
-// since the first, direction, who, flags, numbers, options, data, and why.
-func stepPrinter(out io.Writer) func(session.Step) {
+// printSteps lists steps, timed from the first.
+func printSteps(out io.Writer, steps []session.Step, server netip.AddrPort) {
+	p := stepPrinter(out, server)
+	for _, s := range steps {
+		p(s)
+	}
+}
+
+// stepPrinter renders each segment of a conversation with the server at
+// server: time since the first, who sent it to whom (read from the
+// segment's addresses and ports), who built it when this host did
+// (rawcraft, or its KERNEL), flags, numbers, options, data, and why.
+func stepPrinter(out io.Writer, server netip.AddrPort) func(session.Step) {
 	var t0 time.Time
 	return func(s session.Step) {
 		if t0.IsZero() {
 			t0 = s.Time
 		}
-		dir := "→"
-		who := "rawcraft"
-		if !s.Out {
-			dir, who = "←", "server"
+		from, to := "client", "server"
+		if s.From == server {
+			from, to = "server", "client"
 		}
-		if s.Kernel {
-			who = "KERNEL"
+		by := ""
+		switch {
+		case s.Kernel:
+			by = "KERNEL"
+		case s.Out:
+			by = "rawcraft"
 		}
-		line := fmt.Sprintf("%9.3f ms %s %-8s %-8s seq %d (rel %d)", float64(s.Time.Sub(t0).Nanoseconds())/1e6, dir, who, craft.FlagNames(s.Flags), s.Seq, s.RelSeq)
+		line := fmt.Sprintf("%9.3f ms %s → %s %-8s %-8s seq %d (rel %d)", float64(s.Time.Sub(t0).Nanoseconds())/1e6, from, to, by, craft.FlagNames(s.Flags), s.Seq, s.RelSeq)
 		if s.Flags&craft.TCPAck != 0 {
 			line += fmt.Sprintf(" ack %d (rel %d)", s.Ack, s.RelAck)
 		}
 		if !s.Kernel {
 			if s.Scale > 0 {
-				line += fmt.Sprintf(" win %d (×%d = %d bytes) len %d", s.Window, 1<<s.Scale, int(s.Window)<<s.Scale, s.Len)
+				line += fmt.Sprintf(" win %d (×%d = %s) len %d", s.Window, 1<<s.Scale, bytesWord(int(s.Window)<<s.Scale), s.Len)
 			} else {
 				line += fmt.Sprintf(" win %d len %d", s.Window, s.Len)
 			}
+		}
+		if !s.Wire {
+			line += " (time from rawcraft's clock: its frame was not seen on the wire)"
 		}
 		fmt.Fprintln(out, line)
 		if len(s.Options) > 0 {
@@ -235,12 +274,34 @@ func stepPrinter(out io.Writer) func(session.Step) {
 	}
 }
 
+// bytesWord is n with its unit: "1 byte", "2 bytes".
+func bytesWord(n int) string {
+	if n == 1 {
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// ladderOfSteps draws a conversation's record: the same segments, times
+// and order as its list.
+func ladderOfSteps(steps []session.Step) *ladder.Ladder {
+	l := new(ladder.Ladder)
+	d := new(craft.Decoded)
+	for _, s := range steps {
+		if err := d.DecodeFrame(s.Frame); err != nil && d.Layers&craft.LayerIPv4 == 0 {
+			continue
+		}
+		l.Add(s.Time, d)
+	}
+	return l
+}
+
 // wireRecorder records the TCP frames to and from one server port on an
 // interface, both directions, each with the kernel's timestamp: AF_PACKET
 // stamps a frame leaving this host (the copy it hands every packet socket
 // but the sender's) and one arriving with the same clock, so the ladder's
-// order is the wire's — unlike a step's time, taken from time.Now() before
-// sending and from the kernel on receipt.
+// order is the wire's. reset draws its ladder from it (session.Reset keeps
+// no record of a connection it only watches).
 type wireRecorder struct {
 	rx  *listen.Listener
 	rec *listen.Recorder
@@ -270,6 +331,17 @@ func (w *wireRecorder) ladder(keep func(*craft.Decoded) bool) *ladder.Ladder {
 	// outgoing frame is queued before the send returns.
 	time.Sleep(20 * time.Millisecond)
 	frames := w.rec.Stop()
+	if ifi := w.rx.Interface(); ifi != nil && ifi.Flags&net.FlagLoopback != 0 {
+		// On lo every frame shows twice, leaving and arriving: keep the
+		// arriving copy, as libpcap does.
+		kept := frames[:0]
+		for _, f := range frames {
+			if !f.Meta.Outgoing {
+				kept = append(kept, f)
+			}
+		}
+		frames = kept
+	}
 	w.rx.Close()
 	return ladderOf(frames, keep)
 }

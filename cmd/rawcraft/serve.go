@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -43,13 +44,21 @@ rawcraft builds, and receives by hand: it advertises the window you choose
 (--ack-delay) or withholds them (--withhold N: the first N data segments;
 --no-ack: all), and answers out-of-order data with duplicate ACKs carrying
 SACK blocks. Window scaling and timestamps follow what the SYNs negotiated.
-Every segment is shown with its numbers and why; the connection ends when
-the client closes, or with RST after --for.
+Every segment is shown as it happens, with the kernel's timestamp of its
+frame on the interface, who sent it (client → server or server → client,
+read from its addresses and ports; rawcraft marks the segments rawcraft
+built), its numbers and why; the connection ends when the client closes,
+or with RST after --for.
 
 Your kernel would answer the client's SYN with RST (nothing of its own
 listens there). On this host's own address (--addr) an nftables rule drops
 its RSTs from that port, removed at the end; with --ghost rawcraft speaks
-for an address no interface owns, answering ARP for it (the lab only).`,
+for an address no interface owns, answering ARP for it (the lab only).
+
+serve listens on the interface --addr belongs to. A client on this same
+host reaches the host's own addresses over lo, not that interface: serve it
+on --addr 127.0.0.1 (rawcraft then answers through a raw IP socket, since
+Linux drops frames injected on lo through a packet socket).`,
 		Example: `  sudo rawcraft lab up
   sudo rawcraft lab exec hs -- rawcraft serve --addr 198.18.1.1 --port 8080 --win 0 &
   sudo rawcraft lab exec hc -- sh -c 'head -c 5000 /dev/zero | nc 198.18.1.1 8080'   # zero-window probes
@@ -115,13 +124,14 @@ func runServe(out, errw io.Writer, o *serveOpts) (session.ServerResult, error) {
 		return none, usagef("--retries %d, --rto %v: at most 10 retries, a timeout up to 10s", o.retries.v, o.rto)
 	}
 	cfg := session.ServerConfig{Addr: o.addr.a, Port: uint16(o.port.v), Window: o.win, AckDelay: o.ackDelay, Withhold: o.withhold,
-		Wait: o.wait, For: o.life, RTO: o.rto, Retries: int(o.retries.v), Scope: guardScope(), Step: stepPrinter(out)}
+		Wait: o.wait, For: o.life, RTO: o.rto, Retries: int(o.retries.v), Scope: guardScope()}
 	if cfg.Retries == 0 {
 		cfg.Retries = -1
 	}
 	if o.ghost.a.IsValid() {
 		cfg.Addr, cfg.Ghost = o.ghost.a, true
 	}
+	cfg.Step = stepPrinter(out, netip.AddrPortFrom(cfg.Addr, cfg.Port))
 	if o.noAck {
 		cfg.Withhold = -1
 	}
@@ -167,11 +177,11 @@ func runServe(out, errw io.Writer, o *serveOpts) (session.ServerResult, error) {
 	case err != nil:
 		fmt.Fprintf(out, "gave up: %v\n", err)
 	case res.Expired:
-		fmt.Fprintf(out, "the %v were up: rawcraft reset the connection after receiving %d bytes\n", o.life, res.Bytes)
+		fmt.Fprintf(out, "the %v were up: rawcraft reset the connection after receiving %s\n", o.life, bytesWord(res.Bytes))
 	case res.Reset:
-		fmt.Fprintf(out, "the client reset the connection after %d bytes\n", res.Bytes)
+		fmt.Fprintf(out, "the client reset the connection after %s\n", bytesWord(res.Bytes))
 	case res.Closed:
-		fmt.Fprintf(out, "received %d bytes from %v, closed in order (four-way close)\n", res.Bytes, res.Client)
+		fmt.Fprintf(out, "received %s from %v, closed in order (four-way close)\n", bytesWord(res.Bytes), res.Client)
 	default:
 		fmt.Fprintln(out, "the connection did not close in order")
 	}
