@@ -199,8 +199,19 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 	case ICMPv6RouterSolicit, ICMPv6RouterAdvert, ICMPv6NeighborSolicit, ICMPv6NeighborAdvert, ICMPv6Redirect:
 		x.ndp(g, h)
 		return
+	case ICMPv6MLDQuery, ICMPv6MLDReport, ICMPv6MLDDone, ICMPv6MLDv2Report:
+		x.mld(g, h)
+		return
+	case ICMPv6Unreachable, ICMPv6TimeExceeded:
+		x.rfc = "RFC 4443 §3"
+		x.icmpLengthField(32, ICMPv6ExtLength(h.Rest), true)
+		x.unused(40, 24, uint64(h.Rest&0xffffff))
+		if !quoted {
+			x.icmpQuote(g.Payload, h.Rest, true, "the quoted packet: as much of the packet that caused this error as fits in 1280 bytes (RFC 4443 §2.4(c))")
+			return
+		}
 	default:
-		x.add("Unused", 32, 32, uint64(h.Rest), "", map[bool]string{true: "zero", false: "should be zero"}[h.Rest == 0])
+		x.unused(32, 32, uint64(h.Rest))
 	}
 	if h.IsError() {
 		what = "the quoted packet: as much of the packet that caused this error as fits in 1280 bytes (RFC 4443 §2.4(c))"
