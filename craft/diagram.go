@@ -78,6 +78,10 @@ func Diagram(fields []Field, layer string) string {
 			texts.WriteString(text + "|")
 			at = b
 		}
+		if e := lo + extent(r); at < e { // bits no field explains, to the row's end
+			names.WriteString(strings.Repeat(" ", 2*(e-at)-1) + "|")
+			texts.WriteString(strings.Repeat(" ", 2*(e-at)-1) + "|")
+		}
 		sb.WriteString(names.String() + "\n" + texts.String() + "\n")
 		r++
 		sb.WriteString(dashes(max(extent(r-1), extent(r))))

@@ -101,7 +101,9 @@ func (x *explainer) ethernet(e *Ethernet) {
 	x.add("Source", 48, 48, 0, e.Src.String(), "the sending interface")
 	bit := 96
 	for i, v := range e.VLANs {
-		x.layer, x.base, x.rfc = "802.1Q", 12+4*i, "IEEE 802.1Q §9.6"
+		// One layer for every tag, each tag 32 bits after the one before.
+		x.layer, x.base, x.rfc = "802.1Q", 12, "IEEE 802.1Q §9.6"
+		t := 32 * i
 		what := "802.1Q tag (C-tag)"
 		switch {
 		case v.TPID != EtherTypeVLAN:
@@ -109,10 +111,10 @@ func (x *explainer) ethernet(e *Ethernet) {
 		case i > 0:
 			what = "802.1Q inner tag (C-tag) of a QinQ frame"
 		}
-		x.add("TPID", 0, 16, uint64(v.TPID), fmt.Sprintf("0x%04x", v.TPID), what)
-		x.add("PCP", 16, 3, uint64(v.PCP), "", fmt.Sprintf("priority %d (0 best effort, 7 highest)", v.PCP))
+		x.add("TPID", t, 16, uint64(v.TPID), fmt.Sprintf("0x%04x", v.TPID), what)
+		x.add("PCP", t+16, 3, uint64(v.PCP), "", fmt.Sprintf("priority %d (0 best effort, 7 highest)", v.PCP))
 		dei := map[bool]uint64{true: 1}[v.DEI]
-		x.add("DEI", 19, 1, dei, "", map[bool]string{true: "drop eligible under congestion", false: "not drop eligible"}[v.DEI])
+		x.add("DEI", t+19, 1, dei, "", map[bool]string{true: "drop eligible under congestion", false: "not drop eligible"}[v.DEI])
 		vm := fmt.Sprintf("VLAN %d", v.ID)
 		switch v.ID {
 		case 0:
@@ -120,7 +122,7 @@ func (x *explainer) ethernet(e *Ethernet) {
 		case 0xfff:
 			vm = "4095: reserved, must not be sent"
 		}
-		x.add("VLAN ID", 20, 12, uint64(v.ID), "", vm)
+		x.add("VLAN ID", t+20, 12, uint64(v.ID), "", vm)
 		bit += 32
 	}
 	x.layer, x.base, x.rfc = "Ethernet", 0, "IEEE 802.3 §3.2"

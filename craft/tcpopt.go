@@ -53,9 +53,9 @@ var tcpOptKinds = map[uint8]tcpOptKind{
 	18:  {"Trailer Checksum Option", ianaTCP, 3, 3},
 	19:  {"MD5 Signature Option", "RFC 2385 §3.0", 18, 18},
 	20:  {"SCPS Capabilities", ianaTCP, 0, 2},
-	21:  {"Selective Negative Acknowledgements", ianaTCP, 0, 2},
-	22:  {"Record Boundaries", ianaTCP, 0, 2},
-	23:  {"Corruption experienced", ianaTCP, 0, 2},
+	21:  {"Selective Negative Acknowledgements", ianaTCP, 6, 6},
+	22:  {"Record Boundaries", ianaTCP, 2, 2},
+	23:  {"Corruption experienced", ianaTCP, 2, 2},
 	24:  {"SNAP", ianaTCP, 0, 2},
 	25:  {"Unassigned", ianaTCP, 0, 2},
 	26:  {"TCP Compression Filter", ianaTCP, 0, 2},
@@ -64,8 +64,8 @@ var tcpOptKinds = map[uint8]tcpOptKind{
 	29:  {"The TCP Authentication Option", "RFC 5925 §2.2", 0, 4},
 	30:  {"Multipath TCP", "RFC 8684 §3", 0, 3},
 	34:  {"TCP Fast Open Cookie", "RFC 7413 §4.1.1", 0, 2},
-	76:  {"Riverbed Probe", ianaTCP, 0, 2},
-	78:  {"Riverbed Transparency", ianaTCP, 0, 2},
+	76:  {"Riverbed Probe", ianaTCP, 0, 3},
+	78:  {"Riverbed Transparency", ianaTCP, 16, 16},
 	172: {"Accurate ECN Order 0", "draft-ietf-tcpm-accurate-ecn", 0, 2},
 	174: {"Accurate ECN Order 1", "draft-ietf-tcpm-accurate-ecn", 0, 2},
 	253: {"RFC3692-style Experiment 1", "RFC 4727 §7.2, RFC 6994 §3", 0, 4},
@@ -102,10 +102,14 @@ func tcpOptValid(o Option) bool {
 	case o.Kind == TCPOptSACK:
 		return o.Len >= 10 && (o.Len-2)%8 == 0
 	case o.Kind == TCPOptFastOpen:
-		// a cookie request (no cookie) or a cookie of 4 to 16 bytes
-		return o.Len == 2 || o.Len >= 6 && o.Len <= 18
+		// RFC 7413 §4.1.1: "Length ... range 6 to 18 (bytes) ... The
+		// number MUST be even", or 2 for a cookie request.
+		return o.Len == 2 || o.Len >= 6 && o.Len <= 18 && o.Len%2 == 0
 	case isFastOpenExp(o):
-		return o.Len == 4 || o.Len >= 8 && o.Len <= 20
+		return o.Len == 4 || o.Len >= 8 && o.Len <= 20 && o.Len%2 == 0
+	case o.Kind == 172 || o.Kind == 174:
+		// AccECN: 0 to 3 counters of 3 bytes each
+		return o.Len >= 2 && o.Len <= 11 && (o.Len-2)%3 == 0
 	case k.size > 0:
 		return o.Len == k.size
 	}
@@ -113,7 +117,7 @@ func tcpOptValid(o Option) bool {
 }
 
 func isFastOpenExp(o Option) bool {
-	return (o.Kind == TCPOptExp1 || o.Kind == TCPOptExp2) && len(o.Data) >= 2 && binary.BigEndian.Uint16(o.Data) == TCPExIDFastOpen
+	return o.Kind == TCPOptExp2 && len(o.Data) >= 2 && binary.BigEndian.Uint16(o.Data) == TCPExIDFastOpen
 }
 
 // tcpOptionRFC is the citation of o's fields: the experiment's for an
@@ -251,9 +255,11 @@ func tcpOptLengths(k uint8) string {
 	case TCPOptSACK:
 		return "10, 18, 26 or 34"
 	case TCPOptFastOpen:
-		return "2, or 6 to 18"
+		return "2, or an even number from 6 to 18"
 	case TCPOptExp1, TCPOptExp2:
-		return "at least 4"
+		return "at least 4; with ExID 0xf989 (TCP Fast Open) 4, or an even number from 8 to 20"
+	case 172, 174:
+		return "2, 5, 8 or 11"
 	}
 	o := tcpOptKinds[k]
 	if o.size > 0 {
