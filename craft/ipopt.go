@@ -197,7 +197,14 @@ func (x *explainer) ipOptions(opts []byte, bit int) {
 			off = next
 			continue
 		}
-		x.add("Option Length", b+8, 8, uint64(o.Len), "", fmt.Sprintf("%d bytes, type and length included", o.Len))
+		lm := fmt.Sprintf("%d bytes, type and length included", o.Len)
+		switch {
+		case routeOption(o.Kind) && o.Len < 3:
+			lm += ": below 3, no room for the pointer; malformed"
+		case o.Kind == IPOptTimestamp && o.Len < 4:
+			lm += ": below 4, no room for pointer, overflow and flag; malformed"
+		}
+		x.add("Option Length", b+8, 8, uint64(o.Len), "", lm)
 		d, db := o.Data, b+16
 		switch {
 		case routeOption(o.Kind) && len(d) >= 1:
