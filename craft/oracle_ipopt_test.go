@@ -156,7 +156,7 @@ func TestIPv4OptionPointerRule(t *testing.T) {
 		{3, 39, 4, 4, craft.IPOptPointer{Slots: 9, Before: true}},
 		{6, 39, 4, 4, craft.IPOptPointer{Slots: 9, Middle: true}},
 		{12, 14, 4, 4, craft.IPOptPointer{Slots: 2, Filled: 2, NoRoom: true}},
-		{5, 20, 5, 8, craft.IPOptPointer{Slots: 2}},  // flag 1, length 20: two pairs, not four
+		{5, 20, 5, 8, craft.IPOptPointer{Slots: 2}}, // flag 1, length 20: two pairs, not four
 		{13, 20, 5, 8, craft.IPOptPointer{Slots: 2, Filled: 1}},
 		{21, 20, 5, 8, craft.IPOptPointer{Slots: 2, Filled: 2, Full: true}},
 		{9, 20, 5, 8, craft.IPOptPointer{Slots: 2, Middle: true}},
