@@ -50,7 +50,22 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 	off := g.IPOffset + IPv6HeaderLen
 	for i := range g.NExt {
 		e := &g.Ext[i]
+		n := len(x.out)
 		x.ext(e, q, off, frag)
+		// A header kind met again (Destination Options before a Routing
+		// header and at the end) is a layer of its own: its fields start
+		// at bit 0 again.
+		seen := 1
+		for j := range i {
+			if g.Ext[j].Kind == e.Kind {
+				seen++
+			}
+		}
+		if seen > 1 {
+			for k := n; k < len(x.out); k++ {
+				x.out[k].Layer = fmt.Sprintf("%s (%s)", x.out[k].Layer, ordinal(seen))
+			}
+		}
 		off += 2 + len(e.Data)
 	}
 	switch {
