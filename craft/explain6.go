@@ -201,9 +201,13 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 	cs := h.Checksum.Or(0)
 	x.addRFC("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMPv6, quoted), "RFC 4443 §2.3")
 	what := "data"
+	// Each message's section defines its fields after the checksum.
+	if sec, ok := map[uint8]string{ICMPv6Unreachable: "§3.1", ICMPv6PacketTooBig: "§3.2", ICMPv6TimeExceeded: "§3.3", ICMPv6ParamProblem: "§3.4",
+		ICMPv6EchoRequest: "§4.1", ICMPv6EchoReply: "§4.2"}[h.Type]; ok {
+		x.rfc = "RFC 4443 " + sec
+	}
 	switch h.Type {
 	case ICMPv6EchoRequest, ICMPv6EchoReply:
-		x.rfc = "RFC 4443 §4"
 		x.add("Identifier", 32, 16, uint64(h.ID()), "", "chosen by the sender to match replies")
 		x.add("Sequence Number", 48, 16, uint64(h.Seq()), "", "counts the requests")
 		what = "echo data, returned unchanged in the reply"
@@ -218,7 +222,6 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 		x.mld(g, h)
 		return
 	case ICMPv6Unreachable, ICMPv6TimeExceeded:
-		x.rfc = "RFC 4443 §3"
 		x.icmpLengthField(32, ICMPv6ExtLength(h.Rest), true)
 		x.unused(40, 24, uint64(h.Rest&0xffffff))
 		if !quoted {
@@ -236,7 +239,7 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 
 func (x *explainer) ndp(g *Datagram, h *ICMPv6) {
 	n, err := ParseNDP(h, g.Payload)
-	x.rfc = "RFC 4861 §4"
+	x.rfc = map[uint8]string{ICMPv6RouterSolicit: "RFC 4861 §4.1", ICMPv6NeighborSolicit: "RFC 4861 §4.3", ICMPv6Redirect: "RFC 4861 §4.5"}[h.Type]
 	switch h.Type {
 	case ICMPv6RouterAdvert:
 		x.rfc = "RFC 4861 §4.2"

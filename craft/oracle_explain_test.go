@@ -153,6 +153,17 @@ func explainCorpus(t testing.TB) []explainCase {
 		craft.FragmentExt(0, false, 9))
 	ns := craft.NDP{Type: craft.ICMPv6NeighborSolicit, Target: oHs6, Options: craft.AppendNDPOptLinkAddr(nil, craft.NDPOptSourceLinkAddr, craft.MAC{2, 0, 0, 0, 1, 3})}
 	v6("neighbor solicitation", ns.Header(), ns.AppendBody(nil))
+	na := craft.NDP{Type: craft.ICMPv6NeighborAdvert, Flags: 0x60, Target: oHs6}
+	v6("neighbor advertisement", na.Header(), na.AppendBody(nil))
+	ra := craft.NDP{Type: craft.ICMPv6RouterAdvert, CurHopLimit: 64, RouterLifetime: 1800, ReachableTime: 30000, RetransTimer: 1000,
+		Options: craft.AppendNDPOptLinkAddr(nil, craft.NDPOptSourceLinkAddr, craft.MAC{2, 0, 0, 0, 1, 1})}
+	v6("router advertisement", ra.Header(), ra.AppendBody(nil))
+	rs := craft.NDP{Type: craft.ICMPv6RouterSolicit}
+	v6("router solicitation", rs.Header(), rs.AppendBody(nil))
+	rd := craft.NDP{Type: craft.ICMPv6Redirect, Target: oHs6, Destination: oHc6}
+	v6("redirect", rd.Header(), rd.AppendBody(nil))
+	v6("echo reply through a routing header", craft.EchoReply6(1, 1), []byte("pong"), craft.RoutingType0(0, oHs6))
+	cs = append(cs, explainCase{"IPv4 carrying GRE (no transport rawcraft decodes)", build(t, craft.Packet{IPv4: &craft.IPv4{Src: oHc, Dst: oHs, Protocol: craft.Set[uint8](47)}, Payload: []byte("gre!")}), false})
 	cs = append(cs, explainCase{"TCP over IPv6 with options", build(t, craft.Packet{IPv6: &craft.IPv6{Src: oHc6, Dst: oHs6},
 		TCP: &craft.TCP{SrcPort: 1, DstPort: 2, Flags: craft.TCPSyn, Options: append(craft.AppendTCPOptNOP(craft.AppendTCPOptMSS(nil, 1440)), 34, 2, 1, 0)}}), false})
 	arp := craft.Packet{Ethernet: &craft.Ethernet{Dst: craft.Broadcast, Src: craft.MAC{2, 0, 0, 0, 1, 3}}, ARP: &craft.ARP{Op: craft.ARPRequest, SenderHW: craft.MAC{2, 0, 0, 0, 1, 3}, SenderIP: oHc, TargetIP: oHs}}

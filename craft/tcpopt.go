@@ -9,8 +9,8 @@ import (
 const (
 	TCPOptMD5      uint8 = 19  // TCP MD5 Signature (RFC 2385 §3.0), 16-byte digest
 	TCPOptFastOpen uint8 = 34  // TCP Fast Open Cookie (RFC 7413 §4.1.1)
-	TCPOptExp1     uint8 = 253 // RFC 3692-style experiment 1 (RFC 4727 §7.2), ExID first (RFC 6994)
-	TCPOptExp2     uint8 = 254 // RFC 3692-style experiment 2 (RFC 4727 §7.2), ExID first (RFC 6994)
+	TCPOptExp1     uint8 = 253 // RFC 3692-style experiment 1 (RFC 4727), ExID first (RFC 6994)
+	TCPOptExp2     uint8 = 254 // RFC 3692-style experiment 2 (RFC 4727), ExID first (RFC 6994)
 	// TCPExIDFastOpen is the experiment identifier (RFC 6994) under which
 	// TCP Fast Open ran as kind 254 before kind 34 was assigned; Linux
 	// still sends and accepts it (IANA "TCP Experimental Option Experiment
@@ -38,14 +38,14 @@ var tcpOptKinds = map[uint8]tcpOptKind{
 	3:   {"Window Scale", "RFC 7323 §2.2", 3, 3},
 	4:   {"SACK Permitted", "RFC 2018 §2", 2, 2},
 	5:   {"SACK", "RFC 2018 §3", 0, 10},
-	6:   {"Echo", "RFC 1072 §4.1", 6, 6},
-	7:   {"Echo Reply", "RFC 1072 §4.2", 6, 6},
+	6:   {"Echo", "RFC 1072", 6, 6},
+	7:   {"Echo Reply", "RFC 1072", 6, 6},
 	8:   {"Time Stamp Option", "RFC 7323 §3.2", 10, 10},
 	9:   {"Partial Order Connection Permitted", "RFC 1693", 2, 2},
-	10:  {"Partial Order Service Profile", "RFC 1693", 3, 3},
-	11:  {"CC", "RFC 1644 §3.1", 6, 6},
-	12:  {"CC.NEW", "RFC 1644 §3.1", 6, 6},
-	13:  {"CC.ECHO", "RFC 1644 §3.1", 6, 6},
+	10:  {"Partial Order Service Profile", "RFC 1693", 0, 2},
+	11:  {"CC", "RFC 1644", 6, 6},
+	12:  {"CC.NEW", "RFC 1644", 6, 6},
+	13:  {"CC.ECHO", "RFC 1644", 6, 6},
 	14:  {"TCP Alternate Checksum Request", "RFC 1146", 3, 3},
 	15:  {"TCP Alternate Checksum Data", "RFC 1146", 0, 2},
 	16:  {"Skeeter", ianaTCP, 0, 2},
@@ -59,17 +59,17 @@ var tcpOptKinds = map[uint8]tcpOptKind{
 	24:  {"SNAP", ianaTCP, 0, 2},
 	25:  {"Unassigned", ianaTCP, 0, 2},
 	26:  {"TCP Compression Filter", ianaTCP, 0, 2},
-	27:  {"Quick-Start Response", "RFC 4782 §4.2", 8, 8},
-	28:  {"User Timeout Option", "RFC 5482 §2", 4, 4},
+	27:  {"Quick-Start Response", "RFC 4782", 8, 8},
+	28:  {"User Timeout Option", "RFC 5482", 4, 4},
 	29:  {"The TCP Authentication Option", "RFC 5925 §2.2", 0, 4},
-	30:  {"Multipath TCP", "RFC 8684 §3", 0, 3},
+	30:  {"Multipath TCP", "RFC 8684", 0, 3},
 	34:  {"TCP Fast Open Cookie", "RFC 7413 §4.1.1", 0, 2},
 	76:  {"Riverbed Probe", ianaTCP, 0, 3},
 	78:  {"Riverbed Transparency", ianaTCP, 16, 16},
 	172: {"Accurate ECN Order 0", "draft-ietf-tcpm-accurate-ecn", 0, 2},
 	174: {"Accurate ECN Order 1", "draft-ietf-tcpm-accurate-ecn", 0, 2},
-	253: {"RFC3692-style Experiment 1", "RFC 4727 §7.2, RFC 6994 §3", 0, 4},
-	254: {"RFC3692-style Experiment 2", "RFC 4727 §7.2, RFC 6994 §3", 0, 4},
+	253: {"RFC3692-style Experiment 1", "RFC 4727, RFC 6994 §3", 0, 4},
+	254: {"RFC3692-style Experiment 2", "RFC 4727, RFC 6994 §3", 0, 4},
 }
 
 // TCPOptionName names TCP option kind k as the IANA registry and Wireshark
