@@ -31,7 +31,7 @@ var citations = map[string]string{
 	"TCP/kind 253/*": "RFC 4727, RFC 6994 §3", "TCP/kind 254/*": "RFC 4727, RFC 6994 §3",
 	"TCP/kind 254 0xf989/*": "RFC 6994 §3, RFC 7413 §4.1.1", "TCP/other/*": "RFC 9293 §3.1",
 
-	"UDP/*": "RFC 768",
+	"UDP/*":  "RFC 768",
 	"ICMP/*": "RFC 792", "ICMP/Length": "RFC 4884 §4.1", "ICMP/Next-Hop MTU": "RFC 1191 §4",
 
 	"IPv6/*": "RFC 8200 §3", "IPv6/Traffic Class": "RFC 8200 §7, RFC 2474 §3, RFC 3168 §5", "IPv6/Flow Label": "RFC 6437",
