@@ -305,7 +305,10 @@ func DescribeTCPOption(o Option) string {
 	case o.Kind == TCPOptMSS:
 		return fmt.Sprintf("MSS %d: the largest segment data the sender will accept", binary.BigEndian.Uint16(d))
 	case o.Kind == TCPOptWScale:
-		return "window scale " + wscaleMeaning(d[0])
+		if d[0] > MaxWindowScale {
+			return "window scale " + wscaleMeaning(d[0])
+		}
+		return fmt.Sprintf("window scale %d: %s", d[0], wscaleMeaning(d[0]))
 	case o.Kind == TCPOptSACKOK:
 		return "SACK permitted: selective acknowledgments may be used"
 	case o.Kind == TCPOptSACK:
