@@ -36,6 +36,9 @@ var citations = map[string]string{
 
 	"IPv6/*": "RFC 8200 §3", "IPv6/Traffic Class": "RFC 8200 §7, RFC 2474 §3, RFC 3168 §5", "IPv6/Flow Label": "RFC 6437",
 	"Hop-by-Hop/*": "RFC 8200 §4.3", "Dest Options/*": "RFC 8200 §4.6", "Routing/*": "RFC 8200 §4.4", "Fragment/*": "RFC 8200 §4.5",
+	"Hop-by-Hop/Option Type": "RFC 8200 §4.2", "Hop-by-Hop/Opt Data Len": "RFC 8200 §4.2", "Hop-by-Hop/Option Data": "RFC 8200 §4.2",
+	"Dest Options/Option Type": "RFC 8200 §4.2", "Dest Options/Opt Data Len": "RFC 8200 §4.2", "Dest Options/Option Data": "RFC 8200 §4.2",
+	"Hop-by-Hop/Router Alert Value": "RFC 2711 §2.1", "Hop-by-Hop/Jumbo Payload Length": "RFC 2675 §2",
 
 	"ICMPv6/Type": "RFC 4443 §2.1", "ICMPv6/Code": "RFC 4443 §2.1", "ICMPv6/Checksum": "RFC 4443 §2.3",
 	"ICMPv6/type 1/*": "RFC 4443 §3.1", "ICMPv6/type 1/Length": "RFC 4884 §4.2", "ICMPv6/type 2/*": "RFC 4443 §3.2",

@@ -1,6 +1,7 @@
 package craft
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 )
@@ -157,15 +158,7 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 	}
 	x.add("Hdr Ext Len", 8, 8, uint64(hel), "", hm)
 	if e.IsOptions() {
-		for o := 0; o < len(e.Data); {
-			opt, next, err := NextIPv6Option(e.Data, o)
-			m := DescribeIPv6Option(opt)
-			if err != nil {
-				m = fmt.Sprintf("type 0x%02x with length %d: runs past the header", opt.Type, opt.Len)
-			}
-			x.add("Option", 16+8*o, 8*(next-o), uint64(opt.Type), fmt.Sprintf("%x", e.Data[o:next]), m)
-			o = next
-		}
+		x.ipv6Options(e.Data, 16)
 		return
 	}
 	if e.Kind == ProtoRouting && len(e.Data) >= 2 {
@@ -187,6 +180,53 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 	}
 	if len(e.Data) > 0 {
 		x.add("Data", 16, 8*len(e.Data), 0, fmt.Sprintf("%d bytes: %s", len(e.Data), preview(e.Data)), "")
+	}
+}
+
+// ipv6Options explains the TLV options of a Hop-by-Hop or Destination
+// Options header (RFC 8200 §4.2) at bit of the header, field by field.
+func (x *explainer) ipv6Options(data []byte, bit int) {
+	saved := x.rfc
+	defer func() { x.rfc = saved }()
+	x.rfc = "RFC 8200 §4.2"
+	for o := 0; o < len(data); {
+		opt, next, err := NextIPv6Option(data, o)
+		b := bit + 8*o
+		x.add("Option Type", b, 8, uint64(opt.Type), fmt.Sprintf("0x%02x", opt.Type), DescribeIPv6Option(opt))
+		if opt.Type == IPv6OptPad1 {
+			o = next
+			continue
+		}
+		if o+1 >= len(data) {
+			x.out[len(x.out)-1].Meaning = fmt.Sprintf("type 0x%02x: its length byte is missing, the header ends here", opt.Type)
+			return
+		}
+		lm := fmt.Sprintf("%d bytes of option data", opt.Len)
+		if err != nil {
+			lm = fmt.Sprintf("%d bytes of option data, but only %d remain: the option runs past the header", opt.Len, len(data)-o-2)
+		}
+		x.add("Opt Data Len", b+8, 8, uint64(opt.Len), "", lm)
+		d, db := opt.Data, b+16
+		switch {
+		case err != nil || len(d) == 0:
+			x.optData(d, db, "")
+		case opt.Type == IPv6OptRouterAlert && len(d) == 2:
+			v := binary.BigEndian.Uint16(d)
+			x.addRFC("Router Alert Value", db, 16, uint64(v), "", map[uint16]string{0: "0: the datagram holds a Multicast Listener Discovery message", 1: "1: the datagram holds an RSVP message", 2: "2: the datagram holds an Active Networks message"}[v], "RFC 2711 §2.1")
+		case opt.Type == IPv6OptJumbo && len(d) == 4:
+			x.addRFC("Jumbo Payload Length", db, 32, uint64(binary.BigEndian.Uint32(d)), "", "the packet's length after the IPv6 header, when above 65535", "RFC 2675 §2")
+		case opt.Type == IPv6OptPadN:
+			m := "padding: zeros that make the header a multiple of 8 bytes"
+			for _, c := range d {
+				if c != 0 {
+					m = "padding that should be zeros; receivers ignore its value (RFC 8200 §4.2)"
+				}
+			}
+			x.optData(d, db, m)
+		default:
+			x.optData(d, db, "")
+		}
+		o = next
 	}
 }
 

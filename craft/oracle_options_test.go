@@ -234,3 +234,71 @@ var tcpLengthDifferences = map[int]string{
 	34:  `RFC 7413 §4.1.1: "Length ... range 6 to 18 (bytes) ... The number MUST be even", or 2 for a cookie request`,
 	254: `RFC 7413 §4.1.1 (via ExID 0xf989, IANA TCP ExIDs): a TCP Fast Open cookie makes the length 4, or even from 8 to 20`,
 }
+
+// genIPv6Options returns options for a Hop-by-Hop or Destination Options
+// header, filled to a multiple of 8 bytes with Pad1 and PadN.
+func genIPv6Options(r *rand.Rand) []byte {
+	var b []byte
+	for len(b) < 30 {
+		switch r.IntN(6) {
+		case 0:
+			b = append(b, craft.IPv6OptPad1)
+		case 1:
+			b = craft.AppendIPv6OptPadN(b, 2+r.IntN(4))
+		case 2:
+			b = craft.AppendIPv6OptRouterAlert(b, uint16(r.IntN(3)))
+		case 3:
+			b = craft.AppendIPv6Opt(b, craft.IPv6OptJumbo, []byte{0, 1, 0, byte(r.IntN(256))})
+		default:
+			d := make([]byte, r.IntN(6))
+			for i := range d {
+				d[i] = byte(r.IntN(256))
+			}
+			b = craft.AppendIPv6Opt(b, byte(0x1e|r.IntN(4)<<6|r.IntN(2)<<5), d)
+		}
+	}
+	for (len(b)+2)%8 != 0 {
+		if n := 8 - (len(b)+2)%8; n >= 2 {
+			b = craft.AppendIPv6OptPadN(b, n)
+		} else {
+			b = append(b, craft.IPv6OptPad1)
+		}
+	}
+	return b
+}
+
+// TestIPv6OptionFieldsAgainstTshark: the option fields of generated
+// Hop-by-Hop and Destination Options headers are where tshark finds them,
+// with its values; and every one is drawn in the header's diagram.
+func TestIPv6OptionFieldsAgainstTshark(t *testing.T) {
+	tshark := oracle.Require(t, "tshark")
+	r := rand.New(rand.NewPCG(24, 4))
+	var frames [][]byte
+	for range 200 {
+		p := craft.Packet{Ethernet: eth(), IPv6: &craft.IPv6{Src: oHc6, Dst: oHs6},
+			IPv6Ext: []craft.IPv6Ext{craft.HopByHop(genIPv6Options(r)), craft.DestOpts(genIPv6Options(r))},
+			UDP:     &craft.UDP{SrcPort: 1, DstPort: 2}}
+		frames = append(frames, build(t, p))
+	}
+	ts := runTsharkOpts(t, tshark, frames, "-x")
+	keys := []keyName{{"ipv6.opt.type", "Option Type"}, {"ipv6.opt.length", "Opt Data Len"},
+		{"ipv6.opt.router_alert", "Router Alert Value"}, {"ipv6.opt.jumbo", "Jumbo Payload Length"}}
+	n := 0
+	for i, b := range frames {
+		fields := explainCase{b: b, frame: true}.fields()
+		// tshark's fields of both headers, in order, against ours merged
+		var merged []craft.Field
+		for _, f := range fields {
+			if f.Layer == "Hop-by-Hop" || f.Layer == "Dest Options" {
+				f.Layer = "options"
+				merged = append(merged, f)
+			}
+		}
+		n += compareRaw(t, fmt.Sprintf("packet %d", i), ts[i], merged, "options", keys)
+		checkDiagrams(t, fmt.Sprintf("packet %d", i), fields)
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("compared %d IPv6 option fields with tshark", n)
+}
