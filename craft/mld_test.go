@@ -87,3 +87,18 @@ func FuzzMLD(f *testing.F) {
 		checkDecoded6(t, &d, b, err)
 	})
 }
+
+func TestParseMLDAllocs(t *testing.T) {
+	h := &ICMPv6{Type: ICMPv6MLDv2Report, Rest: 1}
+	body := append([]byte{1, 0, 0, 1}, make([]byte, 32)...)
+	q := &ICMPv6{Type: ICMPv6MLDQuery}
+	qb := append(make([]byte, 16), 0x0a, 0x95, 0, 1)
+	qb = append(qb, make([]byte, 16)...)
+	if n := testing.AllocsPerRun(100, func() {
+		m, _ := ParseMLD(h, body)
+		_, _, _ = NextMLDRecord(m.Records, 0)
+		_, _ = ParseMLD(q, qb)
+	}); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
