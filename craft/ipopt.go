@@ -281,7 +281,12 @@ func (x *explainer) timestampEntries(o Option, bit int) {
 		pm = p.String()
 	}
 	x.add("Pointer", bit, 8, uint64(d[0]), "", pm)
-	x.add("Overflow", bit+8, 4, uint64(d[1]>>4), "", "routers that found no room to write a timestamp")
+	ov := d[1] >> 4
+	om := fmt.Sprintf("%d routers found the area full and wrote no timestamp", ov)
+	if ov == 15 {
+		om += "; the count can go no higher, and RFC 791 calls the datagram in error when it would"
+	}
+	x.add("Overflow", bit+8, 4, uint64(ov), "", om)
 	fm := map[uint8]string{0: "0: timestamps only, 4 bytes each", 1: "1: each timestamp follows the address of the router that wrote it, 8 bytes a pair",
 		3: "3: the sender prespecified the addresses; only those routers write their timestamp"}[flag]
 	if fm == "" {
