@@ -30,7 +30,7 @@ func Diagram(fields []Field, layer string) string {
 	sb.WriteString(" 0                   1                   2                   3\n")
 	sb.WriteString(" 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1\n")
 	nrows := (end + 31) / 32
-	// extent[r] is how many bits of row r the layer reaches into.
+	// extent(r) is how many bits of row r the layer reaches into.
 	extent := func(r int) int { return min(32, max(0, end-32*r)) }
 	sb.WriteString(dashes(extent(0)))
 	fi := 0 // the first field that may reach row r
