@@ -65,6 +65,9 @@ func Explain(d *Decoded) []Field {
 	if d.Quoted.Layers&LayerIPv6 != 0 {
 		x.datagram6(&d.Quoted, "quoted ", checks, true, NotFragment)
 	}
+	if d.Frag != LaterFragment {
+		x.extensions(&d.Datagram)
+	}
 	if t := d.Datagram.Trailer; len(t) > 0 && d.Datagram.Layers&LayerIPv6 != 0 {
 		x.trailer6(d, t)
 	}
@@ -98,7 +101,9 @@ func (x *explainer) ethernet(e *Ethernet) {
 	x.add("Source", 48, 48, 0, e.Src.String(), "the sending interface")
 	bit := 96
 	for i, v := range e.VLANs {
-		x.layer, x.base, x.rfc = "802.1Q", 12+4*i, "IEEE 802.1Q §9.6"
+		// One layer for every tag, each tag 32 bits after the one before.
+		x.layer, x.base, x.rfc = "802.1Q", 12, "IEEE 802.1Q §9.6"
+		t := 32 * i
 		what := "802.1Q tag (C-tag)"
 		switch {
 		case v.TPID != EtherTypeVLAN:
@@ -106,10 +111,10 @@ func (x *explainer) ethernet(e *Ethernet) {
 		case i > 0:
 			what = "802.1Q inner tag (C-tag) of a QinQ frame"
 		}
-		x.add("TPID", 0, 16, uint64(v.TPID), fmt.Sprintf("0x%04x", v.TPID), what)
-		x.add("PCP", 16, 3, uint64(v.PCP), "", fmt.Sprintf("priority %d (0 best effort, 7 highest)", v.PCP))
+		x.add("TPID", t, 16, uint64(v.TPID), fmt.Sprintf("0x%04x", v.TPID), what)
+		x.add("PCP", t+16, 3, uint64(v.PCP), "", fmt.Sprintf("priority %d (0 best effort, 7 highest)", v.PCP))
 		dei := map[bool]uint64{true: 1}[v.DEI]
-		x.add("DEI", 19, 1, dei, "", map[bool]string{true: "drop eligible under congestion", false: "not drop eligible"}[v.DEI])
+		x.add("DEI", t+19, 1, dei, "", map[bool]string{true: "drop eligible under congestion", false: "not drop eligible"}[v.DEI])
 		vm := fmt.Sprintf("VLAN %d", v.ID)
 		switch v.ID {
 		case 0:
@@ -117,7 +122,7 @@ func (x *explainer) ethernet(e *Ethernet) {
 		case 0xfff:
 			vm = "4095: reserved, must not be sent"
 		}
-		x.add("VLAN ID", 20, 12, uint64(v.ID), "", vm)
+		x.add("VLAN ID", t+20, 12, uint64(v.ID), "", vm)
 		bit += 32
 	}
 	x.layer, x.base, x.rfc = "Ethernet", 0, "IEEE 802.3 §3.2"
@@ -272,33 +277,11 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 }
 
 func (x *explainer) options(opts []byte, bit int, ip bool) {
-	if len(opts) == 0 {
-		return
-	}
-	saved := x.rfc
 	if ip {
-		x.rfc = "RFC 791 §3.1"
+		x.ipOptions(opts, bit)
 	} else {
-		x.rfc = "RFC 9293 §3.1"
+		x.tcpOptions(opts, bit)
 	}
-	for off := 0; off < len(opts); {
-		o, next, err := NextOption(opts, off)
-		name, m := "Option", ""
-		if err != nil {
-			m = fmt.Sprintf("kind %d with length %d: %v, runs past the options", o.Kind, o.Len, err)
-		} else if ip {
-			m = DescribeIPOption(o)
-		} else {
-			m = DescribeTCPOption(o)
-		}
-		if o.Kind == 0 {
-			next = len(opts)
-			name = "Option EOL + padding"
-		}
-		x.add(name, bit+8*off, 8*(next-off), uint64(o.Kind), fmt.Sprintf("%x", opts[off:next]), m)
-		off = next
-	}
-	x.rfc = saved
 }
 
 func (x *explainer) payload(p []byte, byteOff int, what string) {
@@ -495,23 +478,60 @@ func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted 
 		x.add("Identifier", 32, 16, uint64(h.ID()), "", "chosen by the sender to match replies")
 		x.add("Sequence Number", 48, 16, uint64(h.Seq()), "", "counts the requests")
 	case h.Type == ICMPUnreachable && h.Code == CodeFragNeeded:
-		x.add("Unused", 32, 16, uint64(h.Rest>>16), "", "")
+		x.unused(32, 8, uint64(h.Rest>>24))
+		x.icmpLengthField(40, ICMPExtLength(h.Rest), false)
 		x.addRFC("Next-Hop MTU", 48, 16, uint64(h.MTU()), "", "the largest datagram the next link carries", "RFC 1191 §4")
 	case h.Type == ICMPParamProblem:
 		x.add("Pointer", 32, 8, uint64(h.Rest>>24), "", "byte of the quoted header that is wrong")
-		x.add("Unused", 40, 24, uint64(h.Rest&0xffffff), "", "")
+		x.icmpLengthField(40, ICMPExtLength(h.Rest), false)
+		x.unused(48, 16, uint64(h.Rest&0xffff))
+	case HasICMPExtLength(h.Type):
+		x.unused(32, 8, uint64(h.Rest>>24))
+		x.icmpLengthField(40, ICMPExtLength(h.Rest), false)
+		x.unused(48, 16, uint64(h.Rest&0xffff))
 	case h.Type == ICMPRedirect:
 		var a [4]byte
 		binary.BigEndian.PutUint32(a[:], h.Rest)
 		x.add("Gateway Address", 32, 32, uint64(h.Rest), fmt.Sprintf("%d.%d.%d.%d", a[0], a[1], a[2], a[3]), "the better first hop")
 	default:
-		x.add("Unused", 32, 32, uint64(h.Rest), "", map[bool]string{true: "zero", false: "should be zero"}[h.Rest == 0])
+		x.unused(32, 32, uint64(h.Rest))
+	}
+	if HasICMPExtLength(h.Type) && !quoted {
+		x.icmpQuote(g.Payload, h.Rest, false, "the quoted datagram: IP header and first data bytes of the packet that caused this error")
+		return
 	}
 	what := "echo data, returned unchanged in the reply"
 	if h.IsError() {
 		what = "the quoted datagram: IP header and first 8 data bytes of the packet that caused this error"
 	}
 	x.payload(g.Payload, ICMPHeaderLen, what)
+}
+
+// unused explains bits no field uses: zero, as senders must set them.
+func (x *explainer) unused(bit, width int, v uint64) {
+	x.add("Unused", bit, width, v, "", map[bool]string{true: "zero", false: "should be zero; receivers ignore it"}[v == 0])
+}
+
+// extensions explains the RFC 4884 extension structure an ICMP or ICMPv6
+// error of the outer datagram carries after its quote.
+func (x *explainer) extensions(g *Datagram) {
+	var body []byte
+	var objs []byte
+	var err error
+	layer := "ICMP extension"
+	switch {
+	case g.Layers&LayerICMP != 0 && HasICMPExtLength(g.ICMP.Type) && g.TransportLen >= ICMPHeaderLen:
+		body = g.Payload
+		objs, err = ICMPExtensions(g.ICMP.Rest, body)
+	case g.Layers&LayerICMPv6 != 0 && HasICMPv6ExtLength(g.ICMPv6.Type) && g.TransportLen >= ICMPHeaderLen:
+		body, layer = g.Payload, "ICMPv6 extension"
+		objs, err = ICMPv6Extensions(g.ICMPv6.Rest, body)
+	}
+	if err != nil || objs == nil {
+		return
+	}
+	start := len(body) - len(objs) - icmpExtHeaderLen
+	x.icmpExtensions(body[start:], g.PayloadOffset+start, layer)
 }
 
 // Layers returns the layer names of fields in order of first appearance.
@@ -523,108 +543,6 @@ func Layers(fields []Field) []string {
 		}
 	}
 	return out
-}
-
-// Diagram draws the fields of one layer as an RFC 791/793-style bit diagram,
-// 32 bits to a row, each cell holding the field's name and value. Options
-// and data, whose length varies, get one row each.
-func Diagram(fields []Field, layer string) string {
-	var sb strings.Builder
-	sb.WriteString(" 0                   1                   2                   3\n")
-	sb.WriteString(" 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1\n")
-	var fs []Field
-	for _, f := range fields {
-		if f.Layer == layer && f.Width > 0 {
-			fs = append(fs, f)
-		}
-	}
-	if len(fs) == 0 {
-		return ""
-	}
-	sep := func(bits int) string { return strings.Repeat("+-", bits) + "+\n" }
-	type cell struct {
-		width      int
-		name, text string
-	}
-	row := 0
-	sb.WriteString(sep(32))
-	i := 0
-	for i < len(fs) {
-		f := fs[i]
-		// Variable-length regions (options, data) past the fixed header get
-		// a row of their own.
-		if variableField(f.Name) {
-			if f.Bit%32 == 0 && row*32 == f.Bit || f.Bit >= row*32 {
-				label := f.Name + ": " + f.Text
-				if strings.HasPrefix(f.Name, "Option") && f.Meaning != "" {
-					label = f.Meaning
-				}
-				sb.WriteString("|" + center(label, 63) + "|\n")
-				sb.WriteString(sep(32))
-				row = (f.Bit + f.Width + 31) / 32
-				i++
-				continue
-			}
-		}
-		start, end := row*32, row*32+32
-		var cells []cell
-		bits := 0
-		for j := i; j < len(fs) && fs[j].Bit < end; j++ {
-			g := fs[j]
-			if variableField(g.Name) {
-				break
-			}
-			lo, hi := max(g.Bit, start), min(g.Bit+g.Width, end)
-			if hi <= lo {
-				continue
-			}
-			name, text := g.Name, g.Text
-			if short, ok := diagramNames[name]; ok && len(name) > 2*(hi-lo)-1 {
-				name = short
-			}
-			if lo > g.Bit {
-				name, text = "(cont.)", ""
-			}
-			if hi < g.Bit+g.Width && lo == g.Bit && 2*(hi-lo)-1 < len(text) {
-				text = "→"
-			}
-			if lo > g.Bit && g.Bit+g.Width == hi && len(fs[j].Text) <= 2*(hi-lo)-1 && 2*(g.Bit+g.Width-start) < len(g.Text) {
-				text = g.Text
-			}
-			cells = append(cells, cell{hi - lo, name, text})
-			bits = hi - start
-		}
-		if len(cells) == 0 {
-			i++
-			continue
-		}
-		var l1, l2 strings.Builder
-		l1.WriteString("|")
-		l2.WriteString("|")
-		for _, c := range cells {
-			w := 2*c.width - 1
-			l1.WriteString(center(c.name, w) + "|")
-			l2.WriteString(center(c.text, w) + "|")
-		}
-		sb.WriteString(l1.String() + "\n" + l2.String() + "\n" + sep(bits))
-		row++
-		for i < len(fs) && fs[i].Bit+fs[i].Width <= row*32 && !(variableField(fs[i].Name)) {
-			i++
-		}
-	}
-	return sb.String()
-}
-
-// variableField reports whether a field's length varies (options, data,
-// trailer): the diagram gives it a row of its own.
-func variableField(name string) bool {
-	return name == "Data" || name == "Trailer" || name == "Padding" || strings.HasPrefix(name, "Option")
-}
-
-// diagramNames are the RFCs' abbreviations for cells too narrow for a name.
-var diagramNames = map[string]string{
-	"Data Offset": "Offset", "Reserved": "Rsrvd", "Version": "Ver", "Hardware length": "HLen",
-	"Protocol length": "PLen", "Type of Service": "TOS", "Time to Live": "TTL",
 }
 
 func center(s string, w int) string {

@@ -1,6 +1,7 @@
 package craft
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 )
@@ -50,7 +51,22 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 	off := g.IPOffset + IPv6HeaderLen
 	for i := range g.NExt {
 		e := &g.Ext[i]
+		n := len(x.out)
 		x.ext(e, q, off, frag)
+		// A header kind met again (Destination Options before a Routing
+		// header and at the end) is a layer of its own: its fields start
+		// at bit 0 again.
+		seen := 1
+		for j := range i {
+			if g.Ext[j].Kind == e.Kind {
+				seen++
+			}
+		}
+		if seen > 1 {
+			for k := n; k < len(x.out); k++ {
+				x.out[k].Layer = fmt.Sprintf("%s (%s)", x.out[k].Layer, ordinal(seen))
+			}
+		}
 		off += 2 + len(e.Data)
 	}
 	switch {
@@ -142,15 +158,7 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 	}
 	x.add("Hdr Ext Len", 8, 8, uint64(hel), "", hm)
 	if e.IsOptions() {
-		for o := 0; o < len(e.Data); {
-			opt, next, err := NextIPv6Option(e.Data, o)
-			m := DescribeIPv6Option(opt)
-			if err != nil {
-				m = fmt.Sprintf("type 0x%02x with length %d: runs past the header", opt.Type, opt.Len)
-			}
-			x.add("Option", 16+8*o, 8*(next-o), uint64(opt.Type), fmt.Sprintf("%x", e.Data[o:next]), m)
-			o = next
-		}
+		x.ipv6Options(e.Data, 16)
 		return
 	}
 	if e.Kind == ProtoRouting && len(e.Data) >= 2 {
@@ -175,6 +183,53 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 	}
 }
 
+// ipv6Options explains the TLV options of a Hop-by-Hop or Destination
+// Options header (RFC 8200 §4.2) at bit of the header, field by field.
+func (x *explainer) ipv6Options(data []byte, bit int) {
+	saved := x.rfc
+	defer func() { x.rfc = saved }()
+	x.rfc = "RFC 8200 §4.2"
+	for o := 0; o < len(data); {
+		opt, next, err := NextIPv6Option(data, o)
+		b := bit + 8*o
+		x.add("Option Type", b, 8, uint64(opt.Type), fmt.Sprintf("0x%02x", opt.Type), DescribeIPv6Option(opt))
+		if opt.Type == IPv6OptPad1 {
+			o = next
+			continue
+		}
+		if o+1 >= len(data) {
+			x.out[len(x.out)-1].Meaning = fmt.Sprintf("type 0x%02x: its length byte is missing, the header ends here", opt.Type)
+			return
+		}
+		lm := fmt.Sprintf("%d bytes of option data", opt.Len)
+		if err != nil {
+			lm = fmt.Sprintf("%d bytes of option data, but only %d remain: the option runs past the header", opt.Len, len(data)-o-2)
+		}
+		x.add("Opt Data Len", b+8, 8, uint64(opt.Len), "", lm)
+		d, db := opt.Data, b+16
+		switch {
+		case err != nil || len(d) == 0:
+			x.optData(d, db, "")
+		case opt.Type == IPv6OptRouterAlert && len(d) == 2:
+			v := binary.BigEndian.Uint16(d)
+			x.addRFC("Router Alert Value", db, 16, uint64(v), "", map[uint16]string{0: "0: the datagram holds a Multicast Listener Discovery message", 1: "1: the datagram holds an RSVP message", 2: "2: the datagram holds an Active Networks message"}[v], "RFC 2711 §2.1")
+		case opt.Type == IPv6OptJumbo && len(d) == 4:
+			x.addRFC("Jumbo Payload Length", db, 32, uint64(binary.BigEndian.Uint32(d)), "", "the packet's length after the IPv6 header, when above 65535", "RFC 2675 §2")
+		case opt.Type == IPv6OptPadN:
+			m := "padding: zeros that make the header a multiple of 8 bytes"
+			for _, c := range d {
+				if c != 0 {
+					m = "padding that should be zeros; receivers ignore its value (RFC 8200 §4.2)"
+				}
+			}
+			x.optData(d, db, m)
+		default:
+			x.optData(d, db, "")
+		}
+		o = next
+	}
+}
+
 func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quoted bool) {
 	h := &g.ICMPv6
 	x.layer, x.base, x.rfc = q+"ICMPv6", g.TransportOffset, "RFC 4443 §2.1"
@@ -186,9 +241,13 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 	cs := h.Checksum.Or(0)
 	x.addRFC("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMPv6, quoted), "RFC 4443 §2.3")
 	what := "data"
+	// Each message's section defines its fields after the checksum.
+	if sec, ok := map[uint8]string{ICMPv6Unreachable: "§3.1", ICMPv6PacketTooBig: "§3.2", ICMPv6TimeExceeded: "§3.3", ICMPv6ParamProblem: "§3.4",
+		ICMPv6EchoRequest: "§4.1", ICMPv6EchoReply: "§4.2"}[h.Type]; ok {
+		x.rfc = "RFC 4443 " + sec
+	}
 	switch h.Type {
 	case ICMPv6EchoRequest, ICMPv6EchoReply:
-		x.rfc = "RFC 4443 §4"
 		x.add("Identifier", 32, 16, uint64(h.ID()), "", "chosen by the sender to match replies")
 		x.add("Sequence Number", 48, 16, uint64(h.Seq()), "", "counts the requests")
 		what = "echo data, returned unchanged in the reply"
@@ -199,8 +258,18 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 	case ICMPv6RouterSolicit, ICMPv6RouterAdvert, ICMPv6NeighborSolicit, ICMPv6NeighborAdvert, ICMPv6Redirect:
 		x.ndp(g, h)
 		return
+	case ICMPv6MLDQuery, ICMPv6MLDReport, ICMPv6MLDDone, ICMPv6MLDv2Report:
+		x.mld(g, h)
+		return
+	case ICMPv6Unreachable, ICMPv6TimeExceeded:
+		x.icmpLengthField(32, ICMPv6ExtLength(h.Rest), true)
+		x.unused(40, 24, uint64(h.Rest&0xffffff))
+		if !quoted {
+			x.icmpQuote(g.Payload, h.Rest, true, "the quoted packet: as much of the packet that caused this error as fits in 1280 bytes (RFC 4443 §2.4(c))")
+			return
+		}
 	default:
-		x.add("Unused", 32, 32, uint64(h.Rest), "", map[bool]string{true: "zero", false: "should be zero"}[h.Rest == 0])
+		x.unused(32, 32, uint64(h.Rest))
 	}
 	if h.IsError() {
 		what = "the quoted packet: as much of the packet that caused this error as fits in 1280 bytes (RFC 4443 §2.4(c))"
@@ -210,7 +279,7 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 
 func (x *explainer) ndp(g *Datagram, h *ICMPv6) {
 	n, err := ParseNDP(h, g.Payload)
-	x.rfc = "RFC 4861 §4"
+	x.rfc = map[uint8]string{ICMPv6RouterSolicit: "RFC 4861 §4.1", ICMPv6NeighborSolicit: "RFC 4861 §4.3", ICMPv6Redirect: "RFC 4861 §4.5"}[h.Type]
 	switch h.Type {
 	case ICMPv6RouterAdvert:
 		x.rfc = "RFC 4861 §4.2"

@@ -33,6 +33,17 @@ func checkDecoded(t *testing.T, d *Decoded, in []byte, err error) {
 	fields := Explain(d)
 	for _, l := range Layers(fields) {
 		_ = Diagram(fields, l)
+		end := 0
+		for _, f := range fields {
+			if f.Layer == l && f.Width > 0 {
+				// The diagram draws each field at its bits: none may
+				// overlap the one before.
+				if f.Bit < end {
+					t.Fatalf("%s %s at bit %d overlaps the field before, which ends at %d", l, f.Name, f.Bit, end)
+				}
+				end = f.Bit + f.Width
+			}
+		}
 	}
 	for _, f := range fields {
 		if f.Offset < 0 || f.Offset > len(in) {

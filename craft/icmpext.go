@@ -48,6 +48,21 @@ type MPLSEntry struct {
 // the quoted datagram's length in 32-bit words, 0 when the sender set none.
 func ICMPExtLength(rest uint32) uint8 { return uint8(rest >> 16) }
 
+// ICMPv6ExtLength returns the RFC 4884 length field of an ICMPv6 error's
+// Rest (its fifth octet, RFC 4884 §4.2): the quoted packet's length in
+// 64-bit words, 0 when the sender set none.
+func ICMPv6ExtLength(rest uint32) uint8 { return uint8(rest >> 24) }
+
+// HasICMPExtLength reports whether ICMP type t carries the RFC 4884 length
+// field: destination unreachable, time exceeded and parameter problem.
+func HasICMPExtLength(t uint8) bool {
+	return t == ICMPUnreachable || t == ICMPTimeExceeded || t == ICMPParamProblem
+}
+
+// HasICMPv6ExtLength reports whether ICMPv6 type t carries the RFC 4884
+// length field: destination unreachable and time exceeded.
+func HasICMPv6ExtLength(t uint8) bool { return t == ICMPv6Unreachable || t == ICMPv6TimeExceeded }
+
 // ICMPExtensions returns the objects of the extension structure that body
 // — the bytes after an ICMP time exceeded or unreachable header whose Rest
 // is rest — carries after its quoted datagram, without the structure's
@@ -58,13 +73,25 @@ func ICMPExtLength(rest uint32) uint8 { return uint8(rest >> 16) }
 // body, or below 128 bytes, is an error wrapping ErrMalformed or
 // ErrTruncated.
 func ICMPExtensions(rest uint32, body []byte) ([]byte, error) {
-	n := int(ICMPExtLength(rest)) * 4
+	return icmpExtensions(int(ICMPExtLength(rest))*4, body, 5)
+}
+
+// ICMPv6Extensions is ICMPExtensions for an ICMPv6 destination unreachable
+// or time exceeded message, whose length field counts 64-bit words
+// (RFC 4884 §4.2).
+func ICMPv6Extensions(rest uint32, body []byte) ([]byte, error) {
+	return icmpExtensions(int(ICMPv6ExtLength(rest))*8, body, 4)
+}
+
+// icmpExtensions finds the structure after a quote of n bytes (0: none
+// said); at is the length field's offset in the ICMP header, for errors.
+func icmpExtensions(n int, body []byte, at int) ([]byte, error) {
 	compat := n == 0
 	if compat {
 		n = ICMPExtMinQuote
 	}
 	if n < ICMPExtMinQuote {
-		return nil, &ParseError{Layer: icmpExtLayerLabel, Field: "length", Offset: 5, Err: ErrMalformed,
+		return nil, &ParseError{Layer: icmpExtLayerLabel, Field: "length", Offset: at, Err: ErrMalformed,
 			Detail: "a quoted datagram followed by extensions is padded to 128 bytes (RFC 4884 §4.1)"}
 	}
 	if len(body) < n+icmpExtHeaderLen {

@@ -78,18 +78,49 @@ func TestAppendMPLSEntriesAllocs(t *testing.T) {
 	}
 }
 
+// FuzzICMPExtensions feeds extension structures to both finders and
+// explains the ICMP and ICMPv6 errors that would carry them.
 func FuzzICMPExtensions(f *testing.F) {
-	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), AppendMPLSExtension(nil, []MPLSEntry{{Label: 7, S: true, TTL: 1}})...))
+	mpls := AppendMPLSExtension(nil, []MPLSEntry{{Label: 7, S: true, TTL: 1}})
+	two := AppendMPLSExtension(nil, []MPLSEntry{{Label: 16001, TTL: 1}, {Label: 299776, TC: 5, S: true, TTL: 1}})
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), mpls...))
+	f.Add(uint32(0), append(make([]byte, ICMPExtMinQuote), two...))
 	f.Add(uint32(0), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0xdf, 0xfb, 0, 4, 1, 1))
 	f.Add(uint32(255<<16), []byte{1, 2, 3})
+	f.Add(uint32(16<<24), append(make([]byte, ICMPExtMinQuote), two...))                                // ICMPv6: 16 × 8 bytes
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0, 0, 3, 1, 1, 0, 0))       // object length 3
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0, 0, 7, 1, 1, 0, 0, 1))    // MPLS object with a partial entry
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0, 0, 8, 2, 1, 0, 0, 0, 7)) // interface information
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0))                         // a header without objects
 	f.Fuzz(func(t *testing.T, rest uint32, body []byte) {
-		objs, err := ICMPExtensions(rest, body)
-		if err != nil {
+		for _, find := range []func(uint32, []byte) ([]byte, error){ICMPExtensions, ICMPv6Extensions} {
+			objs, err := find(rest, body)
+			if err != nil {
+				continue
+			}
+			if len(objs) > 0 && !inside(objs, body) {
+				t.Fatal("objects outside the body")
+			}
+			entries, _ := AppendMPLSEntries(nil, objs)
+			if len(entries) > len(objs)/4 {
+				t.Fatalf("%d entries from %d bytes", len(entries), len(objs))
+			}
+		}
+		if len(body) > 1400 {
 			return
 		}
-		entries, _ := AppendMPLSEntries(nil, objs)
-		if len(entries) > len(objs)/4 {
-			t.Fatalf("%d entries from %d bytes", len(entries), len(objs))
+		for _, p := range []Packet{
+			{IPv4: &IPv4{Src: hs, Dst: hc}, ICMP: &ICMP{Type: ICMPTimeExceeded, Rest: rest}, Payload: body},
+			{IPv4: &IPv4{Src: hs, Dst: hc}, ICMP: &ICMP{Type: ICMPParamProblem, Rest: rest}, Payload: body},
+			{IPv6: &IPv6{Src: hs6, Dst: hc6}, ICMPv6: &ICMPv6{Type: ICMPv6Unreachable, Rest: rest}, Payload: body},
+		} {
+			b, err := p.Append(nil)
+			if err != nil {
+				continue
+			}
+			d := Decoded{AcceptIPv6: true}
+			err = d.DecodeIP(b)
+			checkDecoded(t, &d, b, err)
 		}
 	})
 }

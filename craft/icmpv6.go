@@ -166,6 +166,14 @@ func ICMPv6TypeName(t uint8) string {
 		return "echo request"
 	case ICMPv6EchoReply:
 		return "echo reply"
+	case ICMPv6MLDQuery:
+		return "multicast listener query"
+	case ICMPv6MLDReport:
+		return "multicast listener report"
+	case ICMPv6MLDDone:
+		return "multicast listener done"
+	case ICMPv6MLDv2Report:
+		return "version 2 multicast listener report"
 	case ICMPv6RouterSolicit:
 		return "router solicitation"
 	case ICMPv6RouterAdvert:

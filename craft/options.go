@@ -1,7 +1,6 @@
 package craft
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -189,57 +188,6 @@ func ParseHex(s string) ([]byte, error) {
 // MaxWindowScale is the largest window scale shift a receiver uses: a larger
 // one is taken as 14 (RFC 7323 §2.3), so a window is at most 2^30 bytes.
 const MaxWindowScale = 14
-
-// DescribeTCPOption says what one TCP option means, in words.
-func DescribeTCPOption(o Option) string {
-	d := o.Data
-	switch {
-	case o.Kind == TCPOptEOL:
-		return "EOL (end of option list)"
-	case o.Kind == TCPOptNOP:
-		return "NOP (padding)"
-	case o.Kind == TCPOptMSS && o.Len == 4 && len(d) == 2:
-		return fmt.Sprintf("MSS %d: the largest segment data the sender will accept", binary.BigEndian.Uint16(d))
-	case o.Kind == TCPOptWScale && o.Len == 3 && len(d) == 1:
-		if d[0] > MaxWindowScale {
-			// RFC 7323 §2.3: a shift above 14 is logged and used as 14;
-			// Linux does the same (tcp_parse_options clamps to
-			// TCP_MAX_WSCALE).
-			return fmt.Sprintf("window scale %d: above the maximum 14, so receivers use 14 (RFC 7323 §2.3): windows count in units of %d bytes", d[0], 1<<MaxWindowScale)
-		}
-		if d[0] == 0 {
-			return "window scale 0: windows count in units of 1 byte: unscaled, though scaling is on"
-		}
-		return fmt.Sprintf("window scale %d: windows count in units of %d bytes", d[0], 1<<d[0])
-	case o.Kind == TCPOptSACKOK && o.Len == 2:
-		return "SACK permitted: selective acknowledgments may be used"
-	case o.Kind == TCPOptSACK && o.Len >= 2 && (o.Len-2)%8 == 0 && len(d) == o.Len-2:
-		s := "SACK"
-		for i := 0; i+8 <= len(d); i += 8 {
-			s += fmt.Sprintf(" %d-%d", binary.BigEndian.Uint32(d[i:]), binary.BigEndian.Uint32(d[i+4:]))
-		}
-		return s + ": these blocks arrived beyond the cumulative ACK"
-	case o.Kind == TCPOptTimestamps && o.Len == 10 && len(d) == 8:
-		return fmt.Sprintf("timestamps TSval %d TSecr %d", binary.BigEndian.Uint32(d), binary.BigEndian.Uint32(d[4:]))
-	}
-	return fmt.Sprintf("kind %d, length %d, data %x (unknown or malformed)", o.Kind, o.Len, d)
-}
-
-// DescribeIPOption says what one IPv4 option means, in words.
-func DescribeIPOption(o Option) string {
-	d := o.Data
-	switch {
-	case o.Kind == IPOptEOL:
-		return "EOL (end of option list)"
-	case o.Kind == IPOptNOP:
-		return "NOP (padding)"
-	case o.Kind == IPOptRR && len(d) >= 1:
-		return fmt.Sprintf("record route, %d slots, pointer %d (%d recorded)", (o.Len-3)/4, d[0], max(0, int(d[0])-4)/4)
-	case o.Kind == IPOptTimestamp && len(d) >= 2:
-		return fmt.Sprintf("timestamp, %d slots, pointer %d, overflow %d, flag %d", (o.Len-4)/4, d[0], d[1]>>4, d[1]&0xf)
-	}
-	return fmt.Sprintf("type %d (copied %d, class %d, number %d), length %d, data %x", o.Kind, o.Kind>>7, o.Kind>>5&3, o.Kind&0x1f, o.Len, d)
-}
 
 // DescribeOptions describes each option of an IPv4 (ip true) or TCP option
 // area, and says where it stops making sense.

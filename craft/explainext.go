@@ -1,0 +1,116 @@
+package craft
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// icmpLengthField explains the RFC 4884 length octet of an ICMP (v6 false,
+// bit 40, 32-bit words) or ICMPv6 (v6, bit 32, 64-bit words) error.
+func (x *explainer) icmpLengthField(bit int, n uint8, v6 bool) {
+	unit, rfc := 4, "RFC 4884 §4.1"
+	if v6 {
+		unit, rfc = 8, "RFC 4884 §4.2"
+	}
+	m := "0: no length given; the quote runs to the end of the message (a sender without RFC 4884 extensions)"
+	if n > 0 {
+		m = fmt.Sprintf("the quoted datagram is %d × %d = %d bytes, zero-padded; ICMP extensions (RFC 4884) follow it", n, unit, int(n)*unit)
+	}
+	x.addRFC("Length", bit, 8, uint64(n), "", m, rfc)
+}
+
+// icmpQuote explains an ICMP error's data: the quoted datagram and,
+// when an RFC 4884 extension structure follows, its padding. It returns
+// the extension structure's offset in body, or -1.
+func (x *explainer) icmpQuote(body []byte, rest uint32, v6 bool, what string) int {
+	objs, err := icmpExtOf(body, rest, v6)
+	if err != nil {
+		x.payload(body, ICMPHeaderLen, what+"; the length field does not fit: "+err.Error())
+		return -1
+	}
+	if objs == nil {
+		x.payload(body, ICMPHeaderLen, what)
+		return -1
+	}
+	start := len(body) - len(objs) - icmpExtHeaderLen
+	x.payload(body[:start], ICMPHeaderLen, what+fmt.Sprintf(", zero-padded to %d bytes; the extension structure follows", start))
+	return start
+}
+
+func icmpExtOf(body []byte, rest uint32, v6 bool) ([]byte, error) {
+	if v6 {
+		return ICMPv6Extensions(rest, body)
+	}
+	return ICMPExtensions(rest, body)
+}
+
+// icmpExtensions explains the RFC 4884 extension structure at ext, byte
+// off of the input: its header and each object, an MPLS label stack
+// (RFC 4950) entry by entry.
+func (x *explainer) icmpExtensions(ext []byte, off int, layer string) {
+	x.layer, x.base, x.rfc = layer, off, "RFC 4884 §7"
+	x.add("Version", 0, 4, uint64(ext[0]>>4), "", "2: the ICMP extension structure")
+	r := binary.BigEndian.Uint16(ext) & 0xfff
+	x.add("Reserved", 4, 12, uint64(r), "", map[bool]string{true: "zero", false: "should be zero"}[r == 0])
+	cs := binary.BigEndian.Uint16(ext[2:])
+	cm := "good: the one's complement sum over the whole structure"
+	switch {
+	case cs == 0:
+		cm = "0: not computed"
+	case Checksum(ext) != 0:
+		cm = "BAD"
+	}
+	x.add("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), cm)
+	objs := ext[icmpExtHeaderLen:]
+	for o := 0; o < len(objs); {
+		bit := 8 * (icmpExtHeaderLen + o)
+		x.rfc = "RFC 4884 §8"
+		if len(objs)-o < icmpExtObjHdrLen {
+			x.optData(objs[o:], bit, "not a whole object header: malformed")
+			return
+		}
+		l := int(binary.BigEndian.Uint16(objs[o:]))
+		class, ctype := objs[o+2], objs[o+3]
+		lm := fmt.Sprintf("%d bytes, this header included", l)
+		bad := l < icmpExtObjHdrLen || o+l > len(objs)
+		if bad {
+			lm = fmt.Sprintf("%d: malformed, the object needs at least 4 bytes and has %d", l, len(objs)-o)
+		}
+		x.add("Length", bit, 16, uint64(l), "", lm)
+		mpls := class == ICMPExtClassMPLS && ctype == ICMPExtCTypeMPLS
+		cname := map[uint8]string{1: "MPLS label stack (RFC 4950)", 2: "interface information (RFC 5837)", 3: "interface identification (RFC 8335)"}[class]
+		if cname == "" {
+			cname = "unknown class"
+		}
+		x.add("Class-Num", bit+16, 8, uint64(class), "", cname)
+		x.add("C-Type", bit+24, 8, uint64(ctype), "", map[bool]string{true: "1: incoming MPLS label stack", false: ""}[mpls])
+		if bad {
+			x.optData(objs[o+icmpExtObjHdrLen:], bit+32, "unreadable after a wrong length")
+			return
+		}
+		p := objs[o+icmpExtObjHdrLen : o+l]
+		if mpls {
+			x.rfc = "RFC 4950 §7, RFC 3032 §2.1"
+			i := 0
+			for ; i+mplsEntryLen <= len(p); i += mplsEntryLen {
+				w := binary.BigEndian.Uint32(p[i:])
+				eb := bit + 32 + 8*i
+				lm := "the label the router received"
+				if w>>12 < 16 {
+					lm = "a reserved label (0-15, RFC 3032 §2.1)"
+				}
+				x.add("Label", eb, 20, uint64(w>>12), "", lm)
+				x.addRFC("TC", eb+20, 3, uint64(w>>9&7), "", "traffic class (once EXP)", "RFC 4950 §7, RFC 5462")
+				s := uint64(w >> 8 & 1)
+				x.add("S", eb+23, 1, s, "", map[uint64]string{1: "bottom of the stack", 0: "more entries follow"}[s])
+				x.add("TTL", eb+24, 8, uint64(w&0xff), "", "the label's TTL as the packet arrived")
+			}
+			if i < len(p) {
+				x.optData(p[i:], bit+32+8*i, "not a whole label stack entry: malformed")
+			}
+		} else if len(p) > 0 {
+			x.add("Object Payload", bit+32, 8*len(p), 0, fmt.Sprintf("%d bytes: %x", len(p), p), "")
+		}
+		o += l
+	}
+}

@@ -1,0 +1,104 @@
+package craft
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+)
+
+// The RFC 3810 §5.1.3 and §5.1.9 examples of the floating-point codes.
+func TestMLDCodes(t *testing.T) {
+	for _, c := range []struct {
+		code uint16
+		want uint32
+	}{{0, 0}, {1000, 1000}, {0x7fff, 0x7fff}, {0x8000, 0x1000 << 3}, {0xffff, 0x1fff << 10}} {
+		if got := MLDMaxRespDelay(c.code); got != c.want {
+			t.Errorf("Maximum Response Code 0x%04x: %d ms, want %d", c.code, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		code uint8
+		want uint32
+	}{{125, 125}, {0x80, 0x10 << 3}, {0xff, 0x1f << 10}} {
+		if got := MLDQueryInterval(c.code); got != c.want {
+			t.Errorf("QQIC 0x%02x: %d s, want %d", c.code, got, c.want)
+		}
+	}
+}
+
+func TestParseMLDRefuses(t *testing.T) {
+	q := &ICMPv6{Type: ICMPv6MLDQuery}
+	if _, err := ParseMLD(q, make([]byte, 10)); !errors.Is(err, ErrTruncated) {
+		t.Errorf("short query: %v", err)
+	}
+	if _, err := ParseMLD(q, make([]byte, 18)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("26-byte query (RFC 3810 §8.1 ignores it): %v", err)
+	}
+	if m, err := ParseMLD(q, make([]byte, 16)); err != nil || m.Version != 1 {
+		t.Errorf("24-byte query: version %d, %v", m.Version, err)
+	}
+	if _, err := ParseMLD(&ICMPv6{Type: ICMPv6EchoRequest}, nil); !errors.Is(err, ErrMalformed) {
+		t.Errorf("echo request: %v", err)
+	}
+	rec := binary.BigEndian.AppendUint16([]byte{1, 1}, 2) // two sources and one aux word announced
+	rec = append(rec, make([]byte, 16+16)...)
+	if r, _, err := NextMLDRecord(rec, 0); !errors.Is(err, ErrTruncated) || len(r.Sources) != 16 {
+		t.Errorf("record cut short: %d source bytes, %v", len(r.Sources), err)
+	}
+}
+
+func FuzzMLD(f *testing.F) {
+	f.Add(ICMPv6MLDQuery, uint32(10000<<16), make([]byte, 16))
+	f.Add(ICMPv6MLDQuery, uint32(0x8abc<<16), append(make([]byte, 16), 0x0a, 0x95, 0, 1))
+	f.Add(ICMPv6MLDQuery, uint32(0), append(append(make([]byte, 16), 0x0a, 0x95, 0, 2), make([]byte, 20)...))
+	f.Add(ICMPv6MLDReport, uint32(0), make([]byte, 16))
+	f.Add(ICMPv6MLDDone, uint32(0), make([]byte, 15))
+	f.Add(ICMPv6MLDv2Report, uint32(2), append([]byte{4, 0, 0, 0}, make([]byte, 16)...))
+	f.Add(ICMPv6MLDv2Report, uint32(1), append([]byte{1, 1, 0, 1}, make([]byte, 36)...))
+	f.Add(ICMPv6MLDv2Report, uint32(1), []byte{1, 255, 255, 255})
+	f.Fuzz(func(t *testing.T, typ uint8, rest uint32, body []byte) {
+		h := &ICMPv6{Type: typ, Rest: rest}
+		m, err := ParseMLD(h, body)
+		if err == nil && (len(m.Sources) > 0 && !inside(m.Sources, body) || len(m.Sources)%16 != 0 || len(m.Sources)/16 > int(m.NumSources)) {
+			t.Fatalf("sources %d bytes of %d announced", len(m.Sources), m.NumSources)
+		}
+		for off := 0; off < len(m.Records); {
+			r, next, rerr := NextMLDRecord(m.Records, off)
+			if next <= off {
+				t.Fatalf("records do not advance at %d", off)
+			}
+			if len(r.Sources)%16 != 0 || len(r.Sources)/16 > int(r.NumSources) || len(r.Aux) > 4*int(r.AuxLen) {
+				t.Fatalf("record %+v", r)
+			}
+			if rerr != nil {
+				break
+			}
+			off = next
+		}
+		if len(body) > 1400 {
+			return
+		}
+		b, err := (&Packet{IPv6: &IPv6{Src: hc6, Dst: hs6}, ICMPv6: h, Payload: body}).Append(nil)
+		if err != nil {
+			return
+		}
+		d := Decoded{AcceptIPv6: true}
+		err = d.DecodeIP(b)
+		checkDecoded6(t, &d, b, err)
+	})
+}
+
+func TestParseMLDAllocs(t *testing.T) {
+	h := &ICMPv6{Type: ICMPv6MLDv2Report, Rest: 1}
+	body := append([]byte{1, 0, 0, 1}, make([]byte, 32)...)
+	q := &ICMPv6{Type: ICMPv6MLDQuery}
+	qb := append(make([]byte, 16), 0x0a, 0x95, 0, 1)
+	qb = append(qb, make([]byte, 16)...)
+	if n := testing.AllocsPerRun(100, func() {
+		m, _ := ParseMLD(h, body)
+		_, _, _ = NextMLDRecord(m.Records, 0)
+		_, _ = ParseMLD(q, qb)
+	}); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
