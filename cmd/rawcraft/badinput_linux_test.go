@@ -46,6 +46,19 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{[]string{"listen", "--proto", "icmp", "--port", "80", "--timeout", "1s"}, `--port 80: ICMP has no ports`},
 		{[]string{"reset", "--dst", "198.18.1.1", "--dport", "9999", "--offset", "abc"}, `--offset "abc"`},
 		{[]string{"lab", "up", "--name", ""}, `--name`},
+		// Issue 24: a value the user set goes out exactly or is refused,
+		// naming the kernel's rule (rawsock.KernelRewrites, KernelRefuses,
+		// each checked against Hc's kernel in rawsock's tests).
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--ip-csum", "0xdead"}, `--ip-csum 0xdead: through a raw IPv4 socket with IP_HDRINCL the kernel rewrites the header checksum (always computed by the kernel, raw(7))`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--ip-len", "1000"}, `--ip-len 1000: through a raw IPv4 socket with IP_HDRINCL the kernel rewrites the total length`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--id", "0"}, `--id 0: through a raw IPv4 socket with IP_HDRINCL the kernel rewrites the identification`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--src", "0.0.0.0"}, `--src 0.0.0.0: through a raw IPv4 socket with IP_HDRINCL the kernel rewrites the source address`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--ihl", "15"}, `--via ip: IHL 15 says the header is 60 bytes, longer than the 30-byte datagram: the kernel refuses it (EINVAL`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--ihl", "4"}, `--via ip: IHL 4 says the header is 16 bytes`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--size", "1473", "--via", "ip"}, `--via ip: the 1501-byte datagram is longer than the link's MTU 1500, and a raw IP socket never fragments`},
+		{[]string{"send", "udp", "--dst", "2001:2:0:1::1", "--size", "1453", "--via", "ip"}, `--via ip: the 1501-byte datagram is longer than the link's MTU 1500`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--size", "100", "--frag", "48", "--ip-csum", "0xdead"}, `--ip-csum with fragments: each of the 3 fragments gets its own`},
+		{[]string{"send", "udp", "--dst", "2001:2:0:1::1", "--size", "3000", "--mtu", "1280", "--payload-len", "8"}, `--payload-len with fragments`},
 	} {
 		code, out, errs := inHc(t, l, c.args...)
 		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.want) {
