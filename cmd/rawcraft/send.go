@@ -176,7 +176,7 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		return usagef("send needs --dst: an address or a host name, such as 198.18.7.1, 2001:2:0:1::1 or localhost")
 	}
 	if via == rawsock.ViaIP {
-		if err := viaIPExact(pf, pre, 0, false); err != nil {
+		if err := viaIPExact(pf, pre, 0, false, false); err != nil {
 			return err
 		}
 	}
@@ -232,12 +232,15 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if err != nil {
 		return err
 	}
-	if via == rawsock.ViaIP {
+	if via == rawsock.ViaIP || rt.Datagrams {
+		// Toward this host's own address even --via packet hands the
+		// datagram to a raw IP socket (rawsock.Route.Datagrams): the
+		// same kernel rules apply.
 		mtu := 0
 		if rt.Iface != nil {
 			mtu = rt.Iface.MTU
 		}
-		if err := viaIPExact(pf, b, mtu, true); err != nil {
+		if err := viaIPExact(pf, b, mtu, true, via == rawsock.ViaPacket); err != nil {
 			return err
 		}
 	}
@@ -328,19 +331,32 @@ var rewriteFlags = map[string]string{"total length": "ip-len", "header checksum"
 // (rawsock.KernelRewrites), or a datagram it refuses (rawsock.KernelRefuses,
 // checked against the link's MTU when known). routed: b was built with
 // the route's source address, so the checksum the kernel computes is known
-// even when --src was not given.
-func viaIPExact(pf *packetFlags, b *built, mtu int, routed bool) error {
+// even when --src was not given. loopback: --via packet toward this host's
+// own address, whose frames lose their link header and go through a raw
+// IP socket all the same.
+func viaIPExact(pf *packetFlags, b *built, mtu int, routed, loopback bool) error {
+	how, instead := "sent --via ip", "send it --via packet, which hands AF_PACKET the frame as built"
+	if loopback {
+		how, instead = "sent toward this host's own address", "no socket sends it to this host as built (lo drops such frames as martians); send it to another host"
+	}
 	for _, fr := range b.frames {
-		if err := rawsock.KernelRefuses(fr.bytes, mtu); err != nil {
-			return usagef("--via ip: %v; send it --via packet, which hands AF_PACKET the frame as built", err)
+		dg := fr.bytes
+		if b.linkEth {
+			if len(dg) < craft.EthernetLen {
+				continue
+			}
+			dg = dg[craft.EthernetLen:]
 		}
-		for _, rw := range rawsock.KernelRewrites(fr.bytes) {
+		if err := rawsock.KernelRefuses(dg, mtu); err != nil {
+			return usagef("%s: %v; %s", how, err, instead)
+		}
+		for _, rw := range rawsock.KernelRewrites(dg) {
 			flag := rewriteFlags[rw.Field]
 			if !rw.Changed || flag == "" || !pf.set(flag) || flag == "ip-csum" && !routed && !pf.set("src") {
 				continue
 			}
-			return usagef("--%s %s: through a raw IPv4 socket with IP_HDRINCL the kernel rewrites the %s (%s, raw(7)), so it would go out as %s, not as given; send it --via packet, which hands AF_PACKET the frame as built",
-				flag, rw.From, rw.Field, rw.Why, rw.To)
+			return usagef("--%s %s: %s, the datagram goes through a raw IPv4 socket with IP_HDRINCL, whose kernel rewrites the %s (%s, raw(7)), so it would go out as %s, not as given; %s",
+				flag, rw.From, how, rw.Field, rw.Why, rw.To, instead)
 		}
 	}
 	return nil
