@@ -123,3 +123,41 @@ func TestRouterPortUnreachableAgreesWithNmap(t *testing.T) {
 		}
 	}
 }
+
+// An echo request refused with port unreachable: from the target itself
+// (Hf rejects echo requests, as iptables' plain REJECT does) the host answered, so
+// it is up — nmap's host discovery (-sn -PE) says up, reason
+// port-unreach; from R, on the path, the host is unreachable and nmap
+// says down. Over IPv4 and IPv6.
+func TestEchoRejectedAgreesWithNmap(t *testing.T) {
+	oracle.Require(t, "nmap")
+	for _, at := range []string{lab.Hf, lab.R} {
+		l := lab.ForTest(t, lab.Config{Routed: true})
+		if _, err := l.RejectEcho(at); err != nil {
+			t.Fatal(err)
+		}
+		for _, dst := range []netip.Addr{lab.AddrHf, lab.Addr6Hf} {
+			cfg := Config{Proto: craft.ProtoICMP, Dst: dst, Ports: []uint16{0}, Timeout: 500 * time.Millisecond, Retries: 1}
+			var extra []string
+			if dst.Is6() {
+				cfg.Packet = craft.Packet{IPv6: &craft.IPv6{}, ICMPv6: &craft.ICMPv6{Type: craft.ICMPv6EchoRequest}}
+				extra = []string{"-6"}
+			} else {
+				cfg.Packet = craft.Packet{IPv4: &craft.IPv4{}, ICMP: &craft.ICMP{Type: craft.ICMPEcho}}
+			}
+			r := runIn(t, l, lab.Hc, cfg).Results[0]
+			state, reason := oracle.NmapHost(t, l.NS(lab.Hc), dst.String(), "-PE", extra...)
+			want := listen.Unreachable
+			if state == "up" {
+				want = listen.Up
+			}
+			if r.State != want || r.Reply.Reason != listen.ICMPPortUnreachable {
+				t.Errorf("%v, rejected at %s: rawcraft %s (%s from %v); nmap %s (%s)", dst, at, r.State, r.Reply.Reason, r.Reply.From, state, reason)
+			}
+			if (at == lab.Hf) != (state == "up") {
+				t.Errorf("%v, rejected at %s: nmap says %s (%s)", dst, at, state, reason)
+			}
+			t.Logf("%s", r.Describe())
+		}
+	}
+}
