@@ -52,9 +52,9 @@ length, and the identification and source address when they are zero
 (raw(7)). -v lists what it will rewrite. A value you set that it would
 rewrite (--ip-csum, --ip-len, --id 0, --src 0.0.0.0) and a datagram it would
 refuse (an IHL below 5 or past the datagram's end, more than the link's MTU)
-are refused before anything is sent (exit 2): send those --via packet. An
-IPv6 packet goes through a raw IPv6 socket (IPPROTO_RAW), which rewrites
-nothing in it.
+are refused before anything is sent (exit 2): send those --via packet, and
+one over the MTU in fragments (--frag or --mtu). An IPv6 packet goes
+through a raw IPv6 socket (IPPROTO_RAW), which rewrites nothing in it.
 
 Each run picks a fresh random identification (the IPv4 ID, or the IPv6
 Fragment headers' identification), as frag does, so that the fragments of
@@ -348,6 +348,10 @@ func viaIPExact(pf *packetFlags, b *built, mtu int, routed, loopback bool) error
 			dg = dg[craft.EthernetLen:]
 		}
 		if err := rawsock.KernelRefuses(dg, mtu); err != nil {
+			if mtu > 0 && len(dg) > mtu {
+				// AF_PACKET refuses a frame over the MTU too.
+				return usagef("%s: %v; send fragments (--frag or --mtu), each its own datagram", how, err)
+			}
 			return usagef("%s: %v; %s", how, err, instead)
 		}
 		for _, rw := range rawsock.KernelRewrites(dg) {
