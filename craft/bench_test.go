@@ -76,6 +76,20 @@ func BenchmarkBuildFragment4000(b *testing.B) {
 	}
 }
 
+// BenchmarkFragmentWhole is the plan of a 1029-byte datagram with MTU
+// 1500: it fits, and comes back whole into the caller's buffer.
+func BenchmarkFragmentWhole(b *testing.B) {
+	dg, _ := (&Packet{IPv4: &IPv4{ID: 1, Src: hc, Dst: hs}, UDP: &UDP{SrcPort: 1, DstPort: 2}, Payload: make([]byte, 1001)}).Append(nil)
+	buf, frags := make([]byte, 0, 2048), make([]Fragment, 0, 4)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(dg)))
+	for i := 0; i < b.N; i++ {
+		if _, _, err := Fragments(buf[:0], frags[:0], dg, FragOptions{MTU: 1500}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkChecksum1500(b *testing.B) {
 	buf := make([]byte, 1500)
 	b.ReportAllocs()

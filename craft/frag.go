@@ -18,6 +18,11 @@ type FragOptions struct {
 	// MTU, instead of DataSize, is the largest fragment, header included:
 	// DataSize becomes (MTU − header length) rounded down to a multiple of
 	// 8. MTU 1500 with a 20-byte header gives 1480, the article's split.
+	// A datagram no longer than MTU is not fragmented (RFC 791 §2.3: only
+	// a datagram larger than the link's MTU is; Linux's ip_finish_output
+	// fragments only past it): it comes back whole, byte for byte, as one
+	// Fragment with Whole set — unless TinyFirst asks for a cut. Over IPv6
+	// it carries no Fragment header (RFC 8200 §5).
 	MTU int
 	// TinyFirst, when not zero, makes the first fragment carry only this many
 	// data bytes (a multiple of 8): 8 holds a UDP header or the ports and
@@ -36,6 +41,10 @@ type Fragment struct {
 	Len    int    // data bytes it carries
 	MF     bool   // More Fragments: set on all but the last
 	Bytes  []byte // the whole fragment, header and data; a view into the buffer Fragments appended to
+	// Whole: the datagram fit the MTU and was not fragmented; Bytes is the
+	// datagram as given (no offset, length or checksum rewritten, and over
+	// IPv6 no Fragment header).
+	Whole bool
 }
 
 // dataSize returns the per-fragment data size for a header of hl bytes.
@@ -93,6 +102,9 @@ func Fragments(buf []byte, frags []Fragment, datagram []byte, o FragOptions) ([]
 		return buf, frags, fmt.Errorf("overlap %d: a multiple of 8, smaller than the fragment size %d and no larger than a tiny first fragment", o.Overlap, size)
 	}
 	hdr, data := datagram[:hl], datagram[hl:]
+	if o.fits(len(datagram)) {
+		return whole(buf, frags, datagram, len(data), binary.BigEndian.Uint16(hdr[6:])&0x2000 != 0)
+	}
 	// The header of later fragments: the fixed part and the copied options.
 	var later [60]byte
 	ln := copy(later[:], hdr[:IPv4HeaderLen])
@@ -163,6 +175,19 @@ func Fragments(buf []byte, frags []Fragment, datagram []byte, o FragOptions) ([]
 		pos += n
 	}
 	return buf, frags, nil
+}
+
+// fits says whether a datagram of n bytes goes whole: it fits the MTU and
+// no tiny first fragment was asked for.
+func (o FragOptions) fits(n int) bool { return o.MTU > 0 && o.TinyFirst == 0 && n <= o.MTU }
+
+// whole appends datagram to buf unchanged, as the one piece of a datagram
+// that needs no fragmenting; data is its data length (after the IP
+// header, or IPv6's per-fragment part), mf its own More Fragments flag.
+func whole(buf []byte, frags []Fragment, datagram []byte, data int, mf bool) ([]byte, []Fragment, error) {
+	at := len(buf)
+	buf = append(buf, datagram...)
+	return buf, append(frags, Fragment{Index: 1, Len: data, MF: mf, Bytes: buf[at:len(buf):len(buf)], Whole: true}), nil
 }
 
 func boolInt(b bool) int {

@@ -8,7 +8,8 @@ import (
 // FragOptions6 says how to split an IPv6 packet with Fragment headers
 // (RFC 8200 §4.5). DataSize, MTU, TinyFirst and Overlap mean what they mean
 // for IPv4 (the MTU counts the per-fragment headers and the 8-byte Fragment
-// header).
+// header a fragment carries; a packet no longer than the MTU carries none
+// and goes whole).
 type FragOptions6 struct {
 	FragOptions
 	// ID is the 32-bit identification every fragment carries.
@@ -52,6 +53,11 @@ func Fragments6(buf []byte, frags []Fragment, packet []byte, o FragOptions6) ([]
 		}
 		if o.Overlap < 0 || o.Overlap%8 != 0 || o.Overlap >= size || (o.TinyFirst > 0 && o.Overlap > o.TinyFirst) {
 			return buf, frags, fmt.Errorf("overlap %d: a multiple of 8, smaller than the fragment size %d and no larger than a tiny first fragment", o.Overlap, size)
+		}
+		if o.fits(len(packet)) {
+			// Within the MTU a packet goes whole, without a Fragment
+			// header (RFC 8200 §5; Linux's ip6_finish_output).
+			return whole(buf, frags, packet, len(data), false)
 		}
 	}
 	first, firstFrag := len(buf), len(frags)

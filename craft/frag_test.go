@@ -3,6 +3,7 @@ package craft
 import (
 	"bytes"
 	"encoding/binary"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -265,5 +266,70 @@ func TestReassemblerDiscardOverlaps(t *testing.T) {
 	}
 	if !last.Complete {
 		t.Error("a duplicate discarded the datagram")
+	}
+}
+
+// A datagram that fits the MTU is not fragmented (RFC 791 §2.3; Linux
+// fragments only past the MTU, as TestMTUFragmentsAgreeWithLinux in
+// cmd/rawcraft observes): it comes back whole, byte for byte — a forced
+// checksum included — and IPv6 adds no Fragment header. One byte more and
+// it is cut. The case: 1001 data bytes with --mtu 1030 is 1029
+// bytes, one packet.
+func TestFragmentsOnlyPastTheMTU(t *testing.T) {
+	for _, c := range []struct {
+		v6          bool
+		size, mtu   int
+		whole       bool
+		fragsIfCut  int
+		forceChksum bool
+	}{
+		{false, 1001, 1030, true, 0, false},
+		{false, 1002, 1030, true, 0, true},
+		{false, 1003, 1030, false, 2, false},
+		{true, 1232, 1280, true, 0, false},
+		{true, 1233, 1280, false, 2, false},
+	} {
+		p := Packet{UDP: &UDP{SrcPort: 1, DstPort: 2}, Payload: make([]byte, c.size)}
+		if c.v6 {
+			p.IPv6 = &IPv6{Src: netip.MustParseAddr("2001:2::1"), Dst: netip.MustParseAddr("2001:2::2")}
+		} else {
+			p.IPv4 = &IPv4{ID: 9, Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("198.18.0.2")}
+			if c.forceChksum {
+				p.IPv4.Checksum = Set[uint16](0xdead)
+			}
+		}
+		dg, err := p.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var frags []Fragment
+		if c.v6 {
+			_, frags, err = Fragments6(nil, nil, dg, FragOptions6{FragOptions: FragOptions{MTU: c.mtu}, ID: 5})
+		} else {
+			_, frags, err = Fragments(nil, nil, dg, FragOptions{MTU: c.mtu})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.whole {
+			if len(frags) != 1 || !frags[0].Whole || !bytes.Equal(frags[0].Bytes, dg) || frags[0].MF {
+				t.Errorf("v6=%v, %d-byte datagram, MTU %d: %d pieces (whole=%v), want the datagram unchanged", c.v6, len(dg), c.mtu, len(frags), len(frags) == 1 && frags[0].Whole)
+			}
+			continue
+		}
+		if len(frags) != c.fragsIfCut || frags[0].Whole {
+			t.Errorf("v6=%v, %d-byte datagram, MTU %d: %d fragments, want %d", c.v6, len(dg), c.mtu, len(frags), c.fragsIfCut)
+		}
+		for _, f := range frags {
+			if len(f.Bytes) > c.mtu {
+				t.Errorf("v6=%v: a %d-byte fragment over MTU %d", c.v6, len(f.Bytes), c.mtu)
+			}
+		}
+	}
+	// A tiny first fragment asked for is cut even when the datagram fits.
+	p := Packet{IPv4: &IPv4{ID: 9}, UDP: &UDP{}, Payload: make([]byte, 100)}
+	dg, _ := p.Append(nil)
+	if _, frags, err := Fragments(nil, nil, dg, FragOptions{MTU: 1500, TinyFirst: 8}); err != nil || len(frags) != 2 {
+		t.Errorf("tiny first fragment within the MTU: %d fragments, %v", len(frags), err)
 	}
 }

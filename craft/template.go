@@ -50,6 +50,9 @@ type Template struct {
 	// transport checksum's pseudo-header holds instead of the IPv6
 	// destination field (RFC 8200 §8.1).
 	routed bool
+	// fragID is the offset of an IPv6 Fragment header's identification,
+	// 0 when the packet has none.
+	fragID int
 }
 
 // Template builds p into buf (as p.Append(buf[:0]) does, reusing buf when it
@@ -131,6 +134,9 @@ func (p *Packet) template6(buf []byte) (Template, error) {
 	l4 := t.ip + IPv6HeaderLen
 	for i := range p.IPv6Ext {
 		e := &p.IPv6Ext[i]
+		if e.Kind == ProtoFragment && t.fragID == 0 && l4+8 <= len(b) {
+			t.fragID = l4 + 4
+		}
 		if e.Kind == ProtoFragment && len(e.Data) >= 2 && binary.BigEndian.Uint16(e.Data)>>3 != 0 {
 			return t, nil // a later fragment: its data starts mid-transport
 		}
@@ -251,8 +257,13 @@ func parseTemplate6(t Template) (Template, error) {
 			return Template{}, err
 		}
 	}
+	off := t.ip + IPv6HeaderLen
 	for i := range g.NExt {
 		e := &g.Ext[i]
+		if e.Kind == ProtoFragment && t.fragID == 0 && off+8 <= len(t.b) {
+			t.fragID = off + 4
+		}
+		off += e.Len()
 		if e.Kind == ProtoFragment && e.FragOffset() != 0 {
 			return t, nil
 		}
@@ -470,10 +481,20 @@ func (t *Template) setAddr6(at int, a netip.Addr, pseudo bool) {
 
 // SetIPID sets the IPv4 identification (RFC 791 §3.1; RFC 6864 on its
 // uniqueness) and updates the header checksum (RFC 1624 §3). An IPv6 header
-// has no identification (only a Fragment header does): it does nothing there.
+// has no identification (only a Fragment header does, see SetFragID): it
+// does nothing there.
 func (t *Template) SetIPID(v uint16) {
 	if t.b != nil && !t.v6 {
 		t.setIP(t.ip+4, v)
+	}
+}
+
+// SetFragID sets the 32-bit identification of the IPv6 Fragment header the
+// frame carries (RFC 8200 §4.5), which no checksum covers; a frame without
+// one is left alone.
+func (t *Template) SetFragID(v uint32) {
+	if t.b != nil && t.fragID > 0 {
+		binary.BigEndian.PutUint32(t.b[t.fragID:], v)
 	}
 }
 

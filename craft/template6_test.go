@@ -178,3 +178,48 @@ func TestTemplate6Allocs(t *testing.T) {
 		t.Errorf("%v allocations per packet", n)
 	}
 }
+
+// SetFragID writes an IPv6 fragment's 32-bit identification, and only
+// that, in every fragment (first and later) of a parsed template; a packet
+// without a Fragment header is left alone. It allocates nothing.
+func TestTemplateSetFragID(t *testing.T) {
+	p := Packet{IPv6: &IPv6{Src: netip.MustParseAddr("2001:2::1"), Dst: netip.MustParseAddr("2001:2::2")}, UDP: &UDP{SrcPort: 1, DstPort: 2}, Payload: make([]byte, 2000)}
+	dg, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, frags, err := Fragments6(nil, nil, dg, FragOptions6{FragOptions: FragOptions{MTU: 1280}, ID: 0x01020304})
+	if err != nil || len(frags) != 2 {
+		t.Fatalf("%d fragments, %v", len(frags), err)
+	}
+	for i, f := range frags {
+		tm, err := ParseTemplate(f.Bytes, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := append([]byte(nil), tm.Bytes()...)
+		if n := testing.AllocsPerRun(100, func() { tm.SetFragID(0xa1b2c3d4) }); n != 0 {
+			t.Errorf("SetFragID allocates %v times", n)
+		}
+		var d Decoded
+		d.AcceptIPv6 = true
+		if err := d.DecodeIP(tm.Bytes()); err != nil || d.FragExt() == nil || d.FragExt().Ident() != 0xa1b2c3d4 {
+			t.Fatalf("fragment %d: identification not set: %v", i+1, err)
+		}
+		diff := 0
+		for j := range before {
+			if before[j] != tm.Bytes()[j] {
+				diff++
+			}
+		}
+		if diff != 4 {
+			t.Errorf("fragment %d: %d bytes changed, want the 4 of the identification", i+1, diff)
+		}
+	}
+	whole, _ := p.Template(nil)
+	b := append([]byte(nil), whole.Bytes()...)
+	whole.SetFragID(7)
+	if !bytes.Equal(b, whole.Bytes()) {
+		t.Error("SetFragID changed a packet without a Fragment header")
+	}
+}

@@ -78,45 +78,6 @@ const (
 	Unreachable State = "unreachable" // ICMP echo answered by an error
 )
 
-// Classify maps a probe's reply to a state as nmap does (nmap's "Port
-// Scanning Techniques"): TCP SYN — SYN-ACK open, RST closed, ICMP
-// unreachable or nothing filtered; UDP — a UDP reply open, ICMP port
-// unreachable closed, other ICMP errors filtered, nothing open|filtered;
-// ICMP echo — a reply up, an error unreachable, nothing filtered. The same
-// holds over IPv6, with ICMPv6's port unreachable (type 1 code 4).
-func Classify(proto uint8, r Reason) State {
-	switch proto {
-	case craft.ProtoTCP:
-		switch r {
-		case SynAck:
-			return Open
-		case Rst:
-			return Closed
-		}
-		return Filtered
-	case craft.ProtoUDP:
-		switch r {
-		case UDPReply:
-			return Open
-		case ICMPPortUnreachable:
-			return Closed
-		case NoResponse:
-			return OpenFiltered
-		case ICMPRateLimited:
-			return Unresolved
-		}
-		return Filtered
-	default:
-		switch r {
-		case EchoReply:
-			return Up
-		case NoResponse:
-			return Filtered
-		}
-		return Unreachable
-	}
-}
-
 // Reply is what answered a probe.
 type Reply struct {
 	Reason   Reason
@@ -549,36 +510,87 @@ func ScanOf(flags uint8, window bool) ScanType {
 	return ScanFIN
 }
 
-// ClassifyProbe is Classify for a probe whose TCP scan type matters: the
-// state nmap gives a port for this reply to this kind of probe.
+// ClassifyProbe says what a reply means for the probe that drew it: the
+// state nmap gives (nmap's "Port Scanning Techniques"; scan_engine_raw.cc).
+// Who answered is part of the answer: only the target itself can say that a
+// port is closed or that it is up. An ICMP or ICMPv6 port unreachable from
+// the target closes a UDP port; the same error from another host — a
+// router or firewall on the path — says only that something there refused
+// the probe: filtered.
+//
+// TCP SYN scan: SYN-ACK open, RST closed, any ICMP error or nothing
+// filtered. ACK, window, FIN/null/Xmas scans: see ScanType. UDP: a UDP
+// reply open, port unreachable from the target closed, any other ICMP
+// error filtered, nothing open|filtered (unresolved while the host was
+// rate-limiting). ICMP echo: a reply up; a port or protocol unreachable
+// from the target itself up too (the host answered; nmap's host discovery
+// reads it so), any other error unreachable, nothing filtered.
 func ClassifyProbe(p *Probe, r *Reply) State {
-	if p.Proto != craft.ProtoTCP {
-		return Classify(p.Proto, r.Reason)
-	}
-	switch p.Scan {
-	case ScanACK:
-		if r.Reason == Rst {
-			return Unfiltered
+	fromTarget := r.FromTarget(p)
+	switch p.Proto {
+	case craft.ProtoTCP:
+		switch p.Scan {
+		case ScanACK:
+			if r.Reason == Rst {
+				return Unfiltered
+			}
+			return Filtered
+		case ScanWindow:
+			switch {
+			case r.Reason == Rst && r.Window > 0:
+				return Open
+			case r.Reason == Rst:
+				return Closed
+			}
+			return Filtered
+		case ScanFIN:
+			switch r.Reason {
+			case Rst:
+				return Closed
+			case NoResponse:
+				return OpenFiltered
+			}
+			return Filtered
+		case ScanNone:
+			return Filtered
 		}
-		return Filtered
-	case ScanWindow:
-		switch {
-		case r.Reason == Rst && r.Window > 0:
-			return Open
-		case r.Reason == Rst:
-			return Closed
-		}
-		return Filtered
-	case ScanFIN:
 		switch r.Reason {
+		case SynAck:
+			return Open
 		case Rst:
 			return Closed
-		case NoResponse:
-			return OpenFiltered
 		}
 		return Filtered
-	case ScanNone:
+	case craft.ProtoUDP:
+		switch r.Reason {
+		case UDPReply:
+			return Open
+		case ICMPPortUnreachable:
+			if fromTarget {
+				return Closed
+			}
+		case NoResponse:
+			return OpenFiltered
+		case ICMPRateLimited:
+			return Unresolved
+		}
 		return Filtered
+	default:
+		switch {
+		case r.Reason == EchoReply:
+			return Up
+		case r.Reason == NoResponse:
+			return Filtered
+		case fromTarget && (r.Reason == ICMPPortUnreachable || r.Reason == ICMPUnreachable && p.Dst.Is4() && r.Code == craft.CodeProtoUnreachable):
+			return Up
+		}
+		return Unreachable
 	}
-	return Classify(p.Proto, r.Reason)
+}
+
+// FromTarget says whether the reply came from the probe's destination
+// itself, rather than from another host on the path (a router, a
+// firewall). A missing reply is from nobody.
+func (r *Reply) FromTarget(p *Probe) bool {
+	return r.Reason != NoResponse && r.From.IsValid() && r.From.Unmap() == p.Dst.Unmap()
 }

@@ -130,20 +130,46 @@ func TestMatcher(t *testing.T) {
 	}
 }
 
+// Every reply, from the target and from another host, gets nmap's state
+// for it (scan_engine_raw.cc: a port unreachable closes a UDP port only
+// "from_target"; get_ping_pcap_result: a port or protocol unreachable from
+// the target itself means the host is up).
 func TestClassify(t *testing.T) {
+	hs, r1 := netip.MustParseAddr("198.18.1.1"), netip.MustParseAddr("198.18.1.254")
+	hs6, r6 := netip.MustParseAddr("2001:2:0:1::1"), netip.MustParseAddr("2001:2:0:1::2")
 	cases := []struct {
 		proto uint8
+		dst   netip.Addr
 		r     Reason
+		code  uint8
+		from  netip.Addr
 		want  State
 	}{
-		{craft.ProtoTCP, SynAck, Open}, {craft.ProtoTCP, Rst, Closed}, {craft.ProtoTCP, ICMPUnreachable, Filtered}, {craft.ProtoTCP, NoResponse, Filtered},
-		{craft.ProtoUDP, UDPReply, Open}, {craft.ProtoUDP, ICMPPortUnreachable, Closed}, {craft.ProtoUDP, ICMPUnreachable, Filtered},
-		{craft.ProtoUDP, NoResponse, OpenFiltered}, {craft.ProtoUDP, ICMPReassemblyExceeded, Filtered},
-		{craft.ProtoICMP, EchoReply, Up}, {craft.ProtoICMP, NoResponse, Filtered}, {craft.ProtoICMP, ICMPUnreachable, Unreachable},
+		{craft.ProtoTCP, hs, SynAck, 0, hs, Open}, {craft.ProtoTCP, hs, Rst, 0, hs, Closed},
+		{craft.ProtoTCP, hs, ICMPUnreachable, 13, hs, Filtered}, {craft.ProtoTCP, hs, ICMPUnreachable, 1, r1, Filtered},
+		{craft.ProtoTCP, hs, ICMPPortUnreachable, 3, hs, Filtered}, {craft.ProtoTCP, hs, ICMPPortUnreachable, 3, r1, Filtered},
+		{craft.ProtoTCP, hs6, ICMPPortUnreachable, 4, hs6, Filtered}, {craft.ProtoTCP, hs6, ICMPPortUnreachable, 4, r6, Filtered},
+		{craft.ProtoTCP, hs, NoResponse, 0, netip.Addr{}, Filtered},
+		{craft.ProtoUDP, hs, UDPReply, 0, hs, Open},
+		{craft.ProtoUDP, hs, ICMPPortUnreachable, 3, hs, Closed}, {craft.ProtoUDP, hs, ICMPPortUnreachable, 3, r1, Filtered},
+		{craft.ProtoUDP, hs6, ICMPPortUnreachable, 4, hs6, Closed}, {craft.ProtoUDP, hs6, ICMPPortUnreachable, 4, r6, Filtered},
+		{craft.ProtoUDP, netip.MustParseAddr("::ffff:198.18.1.1"), ICMPPortUnreachable, 3, hs, Closed},
+		{craft.ProtoUDP, hs, ICMPUnreachable, 10, hs, Filtered}, {craft.ProtoUDP, hs, ICMPUnreachable, 1, r1, Filtered},
+		{craft.ProtoUDP, hs, NoResponse, 0, netip.Addr{}, OpenFiltered}, {craft.ProtoUDP, hs, ICMPReassemblyExceeded, 1, hs, Filtered},
+		{craft.ProtoUDP, hs, ICMPTTLExceeded, 0, r1, Filtered}, {craft.ProtoUDP, hs, ICMPRateLimited, 0, netip.Addr{}, Unresolved},
+		{craft.ProtoICMP, hs, EchoReply, 0, hs, Up}, {craft.ProtoICMP, hs, NoResponse, 0, netip.Addr{}, Filtered},
+		{craft.ProtoICMP, hs, ICMPUnreachable, 1, r1, Unreachable}, {craft.ProtoICMP, hs, ICMPUnreachable, 13, hs, Unreachable},
+		{craft.ProtoICMP, hs, ICMPUnreachable, 2, hs, Up}, {craft.ProtoICMP, hs, ICMPUnreachable, 2, r1, Unreachable},
+		{craft.ProtoICMP, hs, ICMPPortUnreachable, 3, hs, Up}, {craft.ProtoICMP, hs, ICMPPortUnreachable, 3, r1, Unreachable},
+		{craft.ProtoICMPv6, hs6, ICMPPortUnreachable, 4, hs6, Up}, {craft.ProtoICMPv6, hs6, ICMPPortUnreachable, 4, r6, Unreachable},
+		{craft.ProtoICMPv6, hs6, ICMPUnreachable, 2, hs6, Unreachable}, // code 2 is beyond scope over ICMPv6, not protocol unreachable
+		{craft.ProtoICMP, hs, ICMPTTLExceeded, 0, r1, Unreachable},
 	}
 	for _, c := range cases {
-		if got := Classify(c.proto, c.r); got != c.want {
-			t.Errorf("Classify(%d, %v) = %s, want %s", c.proto, c.r, got, c.want)
+		p := Probe{Proto: c.proto, Dst: c.dst}
+		r := Reply{Reason: c.r, Code: c.code, From: c.from}
+		if got := ClassifyProbe(&p, &r); got != c.want {
+			t.Errorf("proto %d to %v, %v code %d from %v: %s, want %s", c.proto, c.dst, c.r, c.code, c.from, got, c.want)
 		}
 	}
 }

@@ -99,8 +99,8 @@ func (cfg *prober) resolveRateLimit(rep *Report, attempt int, send func(i, attem
 	}
 	closed := 0
 	for _, i := range retried {
-		if res[i].Reply.Reason == listen.ICMPPortUnreachable {
-			closed++
+		if res[i].Reply.Reason == listen.ICMPPortUnreachable && res[i].Reply.FromTarget(&res[i].Probe) {
+			closed++ // only the target's own port unreachable closes a port
 		}
 	}
 	note := fmt.Sprintf("%v answered with ICMP port unreachable at about %.0f a second while the probes went out at %.0f a second: an ICMP rate limit may have swallowed answers. The %d silent ports were probed again, at last one every %v, in %d round(s): %d answered (closed)",

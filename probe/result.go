@@ -120,6 +120,7 @@ func (r Result) Describe() string {
 	}
 	head := fmt.Sprintf("%-22s %-13s %-22s", target, r.State, r.ReasonText())
 	from, in := r.Reply.From, Millis(r.RTT)
+	fromTarget := r.Reply.FromTarget(&p)
 	var why string
 	switch r.Reply.Reason {
 	case listen.SynAck:
@@ -139,37 +140,59 @@ func (r Result) Describe() string {
 			why = fmt.Sprintf("RST/ACK from %v in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", netip.AddrPortFrom(from, p.DstPort), in)
 		}
 	case listen.ICMPPortUnreachable:
-		if v6 {
-			why = fmt.Sprintf("ICMPv6 port unreachable (type 1 code 4) from %v in %s, quoting our packet — nothing listens on UDP port %d; an unconnected UDP socket is never told", from, in, p.DstPort)
-			break
+		why = fmt.Sprintf("%s port unreachable%s %s in %s, quoting our %s — ", icmp, v6code(v6, 4), r.sender(), in, r.quoted())
+		switch {
+		case p.Proto == craft.ProtoUDP && fromTarget:
+			why += fmt.Sprintf("nothing listens on UDP port %d; an unconnected UDP socket is never told", p.DstPort)
+		case p.Proto == craft.ProtoUDP:
+			why += fmt.Sprintf("%v is not the target: a router or firewall on the path refused the datagram, so UDP port %d's own state is unknown: filtered (only the target itself can say closed)", from, p.DstPort)
+		case p.Proto == craft.ProtoTCP && fromTarget:
+			why += fmt.Sprintf("a closed TCP port answers RST, not this: a firewall on the target rejected the segment to TCP port %d (an nft or iptables reject rule): filtered", p.DstPort)
+		case p.Proto == craft.ProtoTCP:
+			why += fmt.Sprintf("%v is not the target: a firewall on the path rejected the segment to TCP port %d: filtered", from, p.DstPort)
+		case fromTarget:
+			why += "the target itself answered, so it is up; a firewall there rejects echo requests"
+		default:
+			why += fmt.Sprintf("%v is not the target: a firewall on the path rejects echo requests toward it", from)
 		}
-		why = fmt.Sprintf("ICMP port unreachable from %v in %s, quoting our datagram (IP ID 0x%04x) — nothing listens on UDP port %d; an unconnected UDP socket is never told", from, in, r.Reply.QuotedID, p.DstPort)
 	case listen.ICMPUnreachable:
 		name := craft.ICMPCodeName(craft.ICMPUnreachable, r.Reply.Code)
 		if v6 {
 			name = craft.ICMPv6CodeName(craft.ICMPv6Unreachable, r.Reply.Code)
 		}
-		why = fmt.Sprintf("%s destination unreachable, code %d (%s), from %v in %s — something on the path refuses it", icmp, r.Reply.Code, name, from, in)
+		why = fmt.Sprintf("%s destination unreachable, code %d (%s), %s in %s — ", icmp, r.Reply.Code, name, r.sender(), in)
+		switch {
+		case r.State == listen.Up:
+			why += "the target itself answered, so it is up"
+		case fromTarget:
+			why += fmt.Sprintf("the target itself refused the %s", r.probeNoun())
+		default:
+			why += fmt.Sprintf("%v, on the path, would not deliver the %s to the target", from, r.probeNoun())
+		}
 	case listen.ICMPPacketTooBig:
-		why = fmt.Sprintf("ICMPv6 Packet Too Big from %v in %s: next-hop MTU %d — IPv6 routers never fragment (RFC 8200 §5); only the source may, in smaller packets or with a Fragment header; the probe never reached the port (nmap, which ignores Packet Too Big, would say open|filtered)", from, in, r.Reply.MTU)
+		why = fmt.Sprintf("ICMPv6 Packet Too Big %s in %s: next-hop MTU %d — IPv6 routers never fragment (RFC 8200 §5); only the source may, in smaller packets or with a Fragment header; the probe never reached the target (nmap ignores Packet Too Big and reads the silence as %s)", r.sender(), in, r.Reply.MTU, listen.ClassifyProbe(&p, &listen.Reply{}))
 	case listen.ICMPParamProblem:
-		why = fmt.Sprintf("%s parameter problem, code %d, pointer %d, from %v in %s — the receiver could not process the field at that offset of our packet, and dropped it", icmp, r.Reply.Code, r.Reply.Pointer, from, in)
+		who := "the target"
+		if !fromTarget {
+			who = from.String() + ", on the path,"
+		}
+		why = fmt.Sprintf("%s parameter problem, code %d, pointer %d, %s in %s — %s could not process the field at that offset of our %s, and dropped it", icmp, r.Reply.Code, r.Reply.Pointer, r.sender(), in, who, r.probeNoun())
 	case listen.ICMPFragNeeded:
-		why = fmt.Sprintf("ICMP fragmentation needed from %v in %s: next-hop MTU %d — the datagram has DF set and is too big for the next link (RFC 1191)", from, in, r.Reply.MTU)
+		why = fmt.Sprintf("ICMP fragmentation needed %s in %s: next-hop MTU %d — the datagram has DF set and is too big for the next link (RFC 1191)", r.sender(), in, r.Reply.MTU)
 	case listen.ICMPTTLExceeded:
 		if v6 {
-			why = fmt.Sprintf("ICMPv6 time exceeded (hop limit exceeded in transit) from router %v in %s — the hop limit ran out there", from, in)
+			why = fmt.Sprintf("ICMPv6 time exceeded (hop limit exceeded in transit) %s in %s — the hop limit ran out there", r.sender(), in)
 			break
 		}
-		why = fmt.Sprintf("ICMP time exceeded in transit from router %v in %s — the TTL ran out there", from, in)
+		why = fmt.Sprintf("ICMP time exceeded in transit %s in %s — the TTL ran out there", r.sender(), in)
 	case listen.ICMPReassemblyExceeded:
-		why = fmt.Sprintf("%s fragment reassembly time exceeded from %v in %s — it received the first fragment but not all the others, and gave up", icmp, from, in)
+		why = fmt.Sprintf("%s fragment reassembly time exceeded %s in %s — it received the first fragment but not all the others, and gave up", icmp, r.sender(), in)
 	case listen.UDPReply:
 		why = fmt.Sprintf("UDP reply from %v in %s — a program answered: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
 	case listen.EchoReply:
 		why = fmt.Sprintf("echo reply from %v in %s — the host is up", from, in)
 	case listen.ICMPRateLimited:
-		why = fmt.Sprintf("no reply to %d probes while %v was rate-limiting its ICMP errors — unresolved: a closed port's port unreachable may have been swallowed, so neither closed nor open|filtered can be said", r.Attempts, p.Dst)
+		why = fmt.Sprintf("no reply to %d probe%s while %v was rate-limiting its %s errors — unresolved: a closed port's port unreachable may have been swallowed, so neither closed nor open|filtered can be said", r.Attempts, plural(r.Attempts), p.Dst, icmp)
 	case listen.NoResponse:
 		if r.Attempts == 0 {
 			why = "nothing was sent: the host's link address could not be found (no ARP reply or Neighbor Advertisement), so it is down or not on this link"
@@ -192,7 +215,7 @@ func (r Result) Describe() string {
 				}
 			}
 		case craft.ProtoUDP:
-			why += " — open or filtered: a closed port would have answered ICMP port unreachable, an open one may stay silent"
+			why += " — open or filtered: a closed port would have answered " + icmp + " port unreachable, an open one may stay silent"
 			if p.Frag {
 				why += "; a datagram that was never reassembled reaches no port at all"
 			}
@@ -214,10 +237,58 @@ func (r Result) ReasonText() string {
 		s += fmt.Sprintf(" mtu %d", r.Reply.MTU)
 	case listen.ICMPParamProblem:
 		s += fmt.Sprintf(" pointer %d", r.Reply.Pointer)
-	case listen.ICMPTTLExceeded:
-		s += " from " + r.Reply.From.String()
+	}
+	if r.Reply.Reason != listen.NoResponse && r.Reply.Reason != listen.ICMPRateLimited && !r.Reply.FromTarget(&r.Probe) {
+		s += " from " + r.Reply.From.String() // nmap's port_reason_str: the sender, when it is not the target
 	}
 	return s
+}
+
+// sender says who sent an ICMP error: the target, or another host on the
+// path (a router whose TTL ran out says "router").
+func (r Result) sender() string {
+	switch {
+	case r.Reply.FromTarget(&r.Probe):
+		return fmt.Sprintf("from the target %v itself", r.Reply.From)
+	case r.Reply.Reason == listen.ICMPTTLExceeded || r.Reply.Reason == listen.ICMPFragNeeded || r.Reply.Reason == listen.ICMPPacketTooBig:
+		return fmt.Sprintf("from router %v", r.Reply.From)
+	}
+	return fmt.Sprintf("from %v (not the target)", r.Reply.From)
+}
+
+// probeNoun names what the probe was, in its own protocol's words.
+func (r Result) probeNoun() string {
+	switch r.Probe.Proto {
+	case craft.ProtoTCP:
+		return "TCP segment"
+	case craft.ProtoUDP:
+		return "UDP datagram"
+	case craft.ProtoICMPv6:
+		return "ICMPv6 echo request"
+	}
+	if r.Probe.Dst.Is6() && !r.Probe.Dst.Is4In6() {
+		return "ICMPv6 echo request"
+	}
+	return "ICMP echo request"
+}
+
+// quoted names what an ICMP error quoted: the probe, and over IPv4 the IP
+// ID that tied the error to it.
+func (r Result) quoted() string {
+	n := r.probeNoun()
+	if r.Probe.Dst.Is4() {
+		n += fmt.Sprintf(" (IP ID 0x%04x)", r.Reply.QuotedID)
+	}
+	return n
+}
+
+// v6code names ICMPv6's type and code where ICMP's name alone would leave
+// them out.
+func v6code(v6 bool, code uint8) string {
+	if v6 {
+		return fmt.Sprintf(" (type 1 code %d)", code)
+	}
+	return ""
 }
 
 // Summary is one line over a run's results: the count of each state, the

@@ -202,9 +202,13 @@ func runHost(cfg Config) (*Report, error) {
 	if cfg.Fixed&FixIPID != 0 && !v6 {
 		baseID = pk.IPv4.ID
 	}
+	b, err := newBuilder(pk, cfg.Frag)
+	if err != nil {
+		return nil, err
+	}
 	m := listen.NewMatcher(len(ports))
 	for i, port := range ports {
-		p := listen.Probe{Proto: cfg.Proto, Src: src, Dst: cfg.Dst, DstPort: port, Frag: cfg.Frag != nil}
+		p := listen.Probe{Proto: cfg.Proto, Src: src, Dst: cfg.Dst, DstPort: port, Frag: b.fragmented()}
 		if v6 && cfg.Proto == craft.ProtoICMP {
 			p.Proto = craft.ProtoICMPv6
 		}
@@ -221,10 +225,6 @@ func runHost(cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
-	b, err := newBuilder(pk, cfg.Frag)
-	if err != nil {
-		return nil, err
-	}
 	p := &prober{m: m, rx: rx, timeout: cfg.Timeout, retries: cfg.Retries, interval: cfg.Interval, linger: 100 * time.Millisecond,
 		onPacket: cfg.OnPacket, paceDown: cfg.Proto == craft.ProtoUDP && len(ports) > 1, paceBudget: cfg.RateLimitBudget, host: cfg.Dst,
 		send: func(f []byte) error { _, err := tx.Send(f); return err },
@@ -232,7 +232,7 @@ func runHost(cfg Config) (*Report, error) {
 			pr := m.Probe(i)
 			id := baseID + uint16(attempt*m.Len()+i) // every attempt of every probe its own ID
 			frames, err := b.frames(pr.DstPort, pr.ICMPSeq, id)
-			if b.frag != nil && v6 {
+			if b.fragmented() && v6 {
 				m.SentFragID(i, b.idHigh|uint32(id))
 			}
 			return frames, id, err
@@ -305,6 +305,12 @@ func newBuilder(pk *craft.Packet, frag *Fragmenting) (*builder, error) {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	return b, nil
+}
+
+// fragmented says whether the probes leave in fragments: not when a
+// datagram fits the MTU it was to be cut for (craft.Fragment.Whole).
+func (b *builder) fragmented() bool {
+	return b.frag != nil && !(len(b.frags) == 1 && b.frags[0].Whole)
 }
 
 // frames returns the frames of a probe to dport (an echo: with sequence

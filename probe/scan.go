@@ -421,7 +421,7 @@ func scan(cfg *Config, sp *space, walk Walk, pk *craft.Packet, rx *listen.Listen
 			Reply:    listen.Reply{Reason: reason, From: d.IPv4.Src, Time: at, Flags: t.Flags, Window: t.Window},
 			Attempts: attempt + 1, RTT: time.Duration((ticks(at)-sent)&stampMask) * StampTick}
 		r.Sent = at.Add(-r.RTT)
-		r.State = listen.Classify(craft.ProtoTCP, reason)
+		r.State = listen.ClassifyProbe(&r.Probe, &r.Reply)
 		emit(&r)
 	}
 	_, _, _ = rx.Stats()
@@ -506,7 +506,8 @@ func scan(cfg *Config, sp *space, walk Walk, pk *craft.Packet, rx *listen.Listen
 			}
 			dst, port := sp.at(i)
 			r = Result{Probe: listen.Probe{Proto: craft.ProtoTCP, Src: src, Dst: dst, DstPort: port, Flags: craft.TCPSyn, Scan: listen.ScanSYN},
-				Attempts: attempt, State: listen.Classify(craft.ProtoTCP, listen.NoResponse)}
+				Attempts: attempt}
+			r.State = listen.ClassifyProbe(&r.Probe, &r.Reply)
 			emit(&r)
 		}
 	}

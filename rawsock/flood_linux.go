@@ -69,6 +69,9 @@ func Flood(ifi *net.Interface, cfg FloodConfig) (uint64, time.Duration, error) {
 // patch gives frame t the identity of packet k.
 func (cfg *FloodConfig) patch(t *craft.Template, k uint64) {
 	t.SetIPID(cfg.BaseID + uint16(k))
+	if cfg.VaryFragID {
+		t.SetFragID(cfg.BaseFragID + uint32(k))
+	}
 	if cfg.VaryICMPSeq { // an ICMP or ICMPv6 echo; SetICMPSeq leaves other frames alone
 		t.SetICMPSeq(cfg.BaseICMPSeq + uint16(k))
 	}

@@ -59,6 +59,10 @@ type Rewrite struct {
 	From  string // as built
 	To    string // what the kernel writes, when known before sending
 	Why   string
+	// Changed: what goes out differs from what was built (or may: a value
+	// the kernel chooses). A field the kernel rewrites to the value it
+	// already holds is not changed.
+	Changed bool
 }
 
 // KernelRewrites says which fields of datagram the kernel will fill or
@@ -68,9 +72,11 @@ type Rewrite struct {
 // length always, the identification when it is zero and DF is clear (with
 // DF set Linux leaves a zero ID alone, which raw(7) does not say), the
 // source address when it is 0.0.0.0 (raw(7), "IP_HDRINCL"; net/ipv4/raw.c,
-// raw_send_hdrinc; net/ipv4/route.h, ip_select_ident_segs).
-// Everything else goes out as built. A deliberately bad checksum or a lying
-// total length therefore needs AF_PACKET (--via packet).
+// raw_send_hdrinc; net/ipv4/route.h, ip_select_ident_segs). Everything else
+// goes out as built. A deliberately bad checksum or a lying total length
+// therefore needs AF_PACKET (--via packet). What the kernel refuses
+// outright, an IHL below 5 among it, is KernelRefuses's; for such a
+// datagram KernelRewrites returns nil.
 func KernelRewrites(datagram []byte) []Rewrite {
 	if len(datagram) > 0 && datagram[0]>>4 == 6 {
 		return KernelRewrites6(datagram)
@@ -78,37 +84,72 @@ func KernelRewrites(datagram []byte) []Rewrite {
 	if len(datagram) < craft.IPv4HeaderLen {
 		return nil
 	}
+	ihl := int(datagram[0]&0xf) * 4
+	if ihl < craft.IPv4HeaderLen {
+		return nil // refused (KernelRefuses)
+	}
 	var out []Rewrite
 	tl := binary.BigEndian.Uint16(datagram[2:])
 	if int(tl) != len(datagram) {
-		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(len(datagram)), "always set to the length handed to sendto"})
+		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(len(datagram)), "always set to the length handed to sendto", true})
 	} else {
-		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(tl), "always set to the length handed to sendto (here the same)"})
+		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(tl), "always set to the length handed to sendto (here the same)", false})
 	}
-	ihl := int(datagram[0]&0xf) * 4
-	hdr := datagram[:min(max(ihl, craft.IPv4HeaderLen), len(datagram))]
+	hdr := datagram[:min(ihl, len(datagram))]
 	cs := binary.BigEndian.Uint16(datagram[10:])
 	var fixed [60]byte
 	n := copy(fixed[:], hdr)
 	binary.BigEndian.PutUint16(fixed[2:], uint16(len(datagram)))
 	fixed[10], fixed[11] = 0, 0
-	if binary.BigEndian.Uint16(datagram[4:]) != 0 && datagram[12]|datagram[13]|datagram[14]|datagram[15] != 0 {
+	idFilled := binary.BigEndian.Uint16(datagram[4:]) == 0 && datagram[6]&0x40 == 0
+	srcFilled := datagram[12]|datagram[13]|datagram[14]|datagram[15] == 0
+	if !idFilled && !srcFilled {
 		want := craft.Checksum(fixed[:n])
-		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), fmt.Sprintf("0x%04x", want), "always computed by the kernel"})
+		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), fmt.Sprintf("0x%04x", want), "always computed by the kernel", cs != want})
 	} else {
-		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), "computed", "always computed by the kernel"})
+		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), "computed", "always computed by the kernel, over the identification and source it fills in", true})
 	}
 	if binary.BigEndian.Uint16(datagram[4:]) == 0 {
-		if datagram[6]&0x40 != 0 {
-			out = append(out, Rewrite{"identification", "0", "0", "left zero: with DF set the datagram is atomic and Linux keeps a zero ID (ip_select_ident; RFC 6864)"})
+		if !idFilled {
+			out = append(out, Rewrite{"identification", "0", "0", "left zero: with DF set the datagram is atomic and Linux keeps a zero ID (ip_select_ident; RFC 6864)", false})
 		} else {
-			out = append(out, Rewrite{"identification", "0", "chosen by the kernel", "filled in when zero (and DF clear)"})
+			out = append(out, Rewrite{"identification", "0", "chosen by the kernel", "filled in when zero (and DF clear)", true})
 		}
 	}
-	if datagram[12]|datagram[13]|datagram[14]|datagram[15] == 0 {
-		out = append(out, Rewrite{"source address", "0.0.0.0", "the outgoing interface's address", "filled in when zero"})
+	if srcFilled {
+		out = append(out, Rewrite{"source address", "0.0.0.0", "the outgoing interface's address", "filled in when zero", true})
 	}
 	return out
+}
+
+// KernelRefuses says why the kernel would refuse to send datagram through
+// a raw IP socket (ViaIP) on a link of the given MTU (0: not known yet), or
+// returns nil. Linux's raw_send_hdrinc (net/ipv4/raw.c) refuses an IPv4
+// datagram longer than the MTU (EMSGSIZE: a raw socket never fragments),
+// shorter than a 20-byte header (EINVAL), or whose IHL×4 runs past its end
+// (EINVAL); an IHL below 5 is refused too (EINVAL, measured on Linux 6.18
+// by TestIPConnKernelRefusesAndChanges). rawv6_send_hdrinc refuses an IPv6
+// packet longer than the MTU (EMSGSIZE) or shorter than its 40-byte header
+// (EINVAL). The error names the rule; AF_PACKET (ViaPacket) sends such
+// bytes as built.
+func KernelRefuses(datagram []byte, mtu int) error {
+	v6 := len(datagram) > 0 && datagram[0]>>4 == 6
+	least := craft.IPv4HeaderLen
+	if v6 {
+		least = craft.IPv6HeaderLen
+	}
+	switch {
+	case mtu > 0 && len(datagram) > mtu:
+		return fmt.Errorf("the %d-byte datagram is longer than the link's MTU %d, and a raw IP socket never fragments: the kernel refuses it (EMSGSIZE, raw(7))", len(datagram), mtu)
+	case len(datagram) < least:
+		return fmt.Errorf("the %d-byte datagram is shorter than a %d-byte header: the kernel refuses it (EINVAL, raw(7))", len(datagram), least)
+	case !v6 && datagram[0]&0xf < 5:
+		return fmt.Errorf("IHL %d says the header is %d bytes, shorter than the 20 bytes every IPv4 header has: the kernel refuses it (EINVAL)", datagram[0]&0xf, int(datagram[0]&0xf)*4)
+	case !v6 && int(datagram[0]&0xf)*4 > len(datagram):
+		return fmt.Errorf("IHL %d says the header is %d bytes, longer than the %d-byte datagram: the kernel refuses it (EINVAL, raw(7): IP_HDRINCL checks the header length against the length handed to sendto)",
+			datagram[0]&0xf, int(datagram[0]&0xf)*4, len(datagram))
+	}
+	return nil
 }
 
 // KernelRewrites6 says which fields of an IPv6 datagram the kernel fills or

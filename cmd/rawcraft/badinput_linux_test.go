@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
 )
@@ -46,6 +47,20 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{[]string{"listen", "--proto", "icmp", "--port", "80", "--timeout", "1s"}, `--port 80: ICMP has no ports`},
 		{[]string{"reset", "--dst", "198.18.1.1", "--dport", "9999", "--offset", "abc"}, `--offset "abc"`},
 		{[]string{"lab", "up", "--name", ""}, `--name`},
+		// Issue 24: a value the user set goes out exactly or is refused,
+		// naming the kernel's rule (rawsock.KernelRewrites, KernelRefuses,
+		// each checked against Hc's kernel in rawsock's tests).
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--ip-csum", "0xdead"}, `--ip-csum 0xdead: sent --via ip, the datagram goes through a raw IPv4 socket with IP_HDRINCL, whose kernel rewrites the header checksum (always computed by the kernel, raw(7))`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--ip-len", "1000"}, `--ip-len 1000: sent --via ip, the datagram goes through a raw IPv4 socket with IP_HDRINCL, whose kernel rewrites the total length`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--id", "0"}, `--id 0: sent --via ip, the datagram goes through a raw IPv4 socket with IP_HDRINCL, whose kernel rewrites the identification`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--src", "0.0.0.0"}, `--src 0.0.0.0: sent --via ip, the datagram goes through a raw IPv4 socket with IP_HDRINCL, whose kernel rewrites the source address`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--ihl", "15"}, `sent --via ip: IHL 15 says the header is 60 bytes, longer than the 30-byte datagram: the kernel refuses it (EINVAL`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--data", "Hi", "--via", "ip", "--ihl", "4"}, `sent --via ip: IHL 4 says the header is 16 bytes`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--size", "1473", "--via", "ip"}, `sent --via ip: the 1501-byte datagram is longer than the link's MTU 1500, and a raw IP socket never fragments: the kernel refuses it (EMSGSIZE, raw(7)); send fragments (--frag or --mtu)`},
+		{[]string{"send", "udp", "--dst", "2001:2:0:1::1", "--size", "1453", "--via", "ip"}, `sent --via ip: the 1501-byte datagram is longer than the link's MTU 1500`},
+		{[]string{"send", "udp", "--dst", "198.18.1.3", "--data", "Hi", "--ip-csum", "0xdead"}, `--ip-csum 0xdead: sent toward this host's own address, the datagram goes through a raw IPv4 socket with IP_HDRINCL, whose kernel rewrites the header checksum`},
+		{[]string{"send", "udp", "--dst", "198.18.1.1", "--size", "100", "--frag", "48", "--ip-csum", "0xdead"}, `--ip-csum with fragments: each of the 3 fragments gets its own`},
+		{[]string{"send", "udp", "--dst", "2001:2:0:1::1", "--size", "3000", "--mtu", "1280", "--payload-len", "8"}, `--payload-len with fragments`},
 	} {
 		code, out, errs := inHc(t, l, c.args...)
 		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.want) {
@@ -57,8 +72,8 @@ func TestBadInputSendsNothing(t *testing.T) {
 	for _, g := range rec.Stop() {
 		var p listen.Packet
 		_ = p.Decoded.DecodeFrame(g.Frame)
-		if p.Decoded.IPv4.Protocol.Or(0) == 2 {
-			continue // IGMP: the kernel joining multicast groups as the lab's links came up
+		if p.Decoded.IPv4.Protocol.Or(0) == 2 || p.Decoded.Ethernet.Dst == (craft.MAC{0x33, 0x33, 0, 0, 0, 0x16}) {
+			continue // IGMP and MLDv2 reports (to ff02::16): the kernel joining multicast groups as the lab's links came up
 		}
 		what = append(what, p.Decoded.Summary())
 	}

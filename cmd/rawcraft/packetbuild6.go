@@ -67,18 +67,7 @@ func (p *packetFlags) fragments6(dg []byte) ([]frame, int, error) {
 	if err != nil {
 		return nil, 0, usageError{err}
 	}
-	plan, err := s.Plan(nil, len(frags))
-	if err != nil {
-		return nil, 0, usageError{err}
-	}
-	if len(plan) == 0 {
-		return nil, 0, usagef("--frag-drop %s: drops all %d fragments, so nothing would be sent", p.fragDrop, len(frags))
-	}
-	out := make([]frame, 0, len(plan))
-	for _, i := range plan {
-		out = append(out, frame{bytes: frags[i-1].Bytes, frag: i})
-	}
-	return out, len(frags), nil
+	return p.schedule(frags, s)
 }
 
 // icmpv6 reads the ICMP flags as an ICMPv6 message (RFC 4443): the type

@@ -146,7 +146,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	fs.StringVar(&p.fill, "fill", "A", "the byte --size repeats: a character or 0xNN")
 	// Fragments (RFC 791 §2.3)
 	fs.Var(&p.frag, "frag", "split into fragments carrying BYTES of data each (a multiple of 8)")
-	fs.Var(&p.mtu, "mtu", "split into fragments no larger than N bytes")
+	fs.Var(&p.mtu, "mtu", "split into fragments no larger than N bytes, as a link of MTU N would: a datagram of at most N bytes goes whole")
 	fs.StringVar(&p.fragOrder, "frag-order", "", "send order: a list like 3,1,2, reverse or random")
 	fs.StringVar(&p.fragDrop, "frag-drop", "", "fragments not sent, like 2 or 1,3")
 	fs.StringVar(&p.fragDup, "frag-dup", "", "fragments sent twice")

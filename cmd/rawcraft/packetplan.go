@@ -71,6 +71,23 @@ func (p *packetFlags) fragments(dg []byte) ([]frame, int, error) {
 	if err != nil {
 		return nil, 0, usageError{err}
 	}
+	return p.schedule(frags, s)
+}
+
+// schedule puts fragments in the order the flags ask for, and returns them
+// with their count: 0 when the datagram fit the MTU and goes whole (RFC
+// 791 §2.3, RFC 8200 §5). A forced header field that every fragment
+// recomputes for itself (total length, header checksum, IPv6 payload
+// length) is refused rather than lost.
+func (p *packetFlags) schedule(frags []craft.Fragment, s craft.Schedule) ([]frame, int, error) {
+	whole := len(frags) == 1 && frags[0].Whole
+	if !whole {
+		for _, n := range []string{"ip-len", "ip-csum", "payload-len"} {
+			if p.set(n) {
+				return nil, 0, usagef("--%s with fragments: each of the %d fragments gets its own, computed from its own header and length, so one forced value cannot be sent as given; force it on one fragment built by hand (--mf, --frag-offset) instead", n, len(frags))
+			}
+		}
+	}
 	plan, err := s.Plan(nil, len(frags))
 	if err != nil {
 		return nil, 0, usageError{err}
@@ -80,7 +97,14 @@ func (p *packetFlags) fragments(dg []byte) ([]frame, int, error) {
 	}
 	out := make([]frame, 0, len(plan))
 	for _, i := range plan {
+		if whole {
+			out = append(out, frame{bytes: frags[0].Bytes})
+			continue
+		}
 		out = append(out, frame{bytes: frags[i-1].Bytes, frag: i})
+	}
+	if whole {
+		return out, 0, nil
 	}
 	return out, len(frags), nil
 }

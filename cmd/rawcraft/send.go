@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -48,8 +49,17 @@ table, the next hop's MAC from the neighbour table or an ARP request;
 --via ip sends the IPv4 datagram through a raw socket with IP_HDRINCL: the
 kernel adds the Ethernet header and fills the header checksum and total
 length, and the identification and source address when they are zero
-(raw(7)). -v lists what it will rewrite. An IPv6 packet goes through a raw
-IPv6 socket (IPPROTO_RAW), which rewrites nothing in it.
+(raw(7)). -v lists what it will rewrite. A value you set that it would
+rewrite (--ip-csum, --ip-len, --id 0, --src 0.0.0.0) and a datagram it would
+refuse (an IHL below 5 or past the datagram's end, more than the link's MTU)
+are refused before anything is sent (exit 2): send those --via packet, and
+one over the MTU in fragments (--frag or --mtu). An IPv6 packet goes
+through a raw IPv6 socket (IPPROTO_RAW), which rewrites nothing in it.
+
+Each run picks a fresh random identification (the IPv4 ID, or the IPv6
+Fragment headers' identification), as frag does, so that the fragments of
+two runs within the receiver's ipfrag_time never join into one datagram;
+--id sets it. With --count, packet k carries the identification plus k.
 
 --dst is an IPv4 or IPv6 address or a host name (resolved once, shown on
 stderr); an IPv6 one makes the packet IPv6 (icmp is then ICMPv6, and the
@@ -83,6 +93,10 @@ a second. Outside rawcraft's lab the rails apply: --rate max, more than
 	pf := newPacketFlags(cmd.Flags())
 	pf.allowIPv6()
 	fs := cmd.Flags()
+	if f := fs.Lookup("id"); f != nil {
+		f.Usage += "; without it each run picks a fresh random one"
+		f.DefValue = "0" // not 1: shown as no default
+	}
 	o.dst = takeDst(fs, pf, false)
 	ownFlag(fs, &o.owned)
 	fs.StringVar(&o.via, "via", "packet", "packet: AF_PACKET, the exact frame; ip: raw IP socket, the kernel adds the link layer")
@@ -143,12 +157,28 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if via == rawsock.ViaIP && (pf.ether || pf.set("src-mac") || pf.set("dst-mac") || pf.set("vlan")) {
 		return usagef("--via ip: the kernel adds the link layer; --ether, --src-mac and --dst-mac need --via packet")
 	}
+	if !pf.set("id") && proto != "arp" {
+		// A fresh identification each run, as frag picks one: two runs
+		// within the receiver's ipfrag_time that shared one would have
+		// their fragments joined into one datagram (RFC 791 §3.2; RFC 8200
+		// §4.5), and the lesson of a lost fragment would disappear.
+		_, _, v6, err := pf.family()
+		if err != nil {
+			return err
+		}
+		pf.id.v = freshID(v6)
+	}
 	pre, err := pf.build(proto) // every packet flag, before any socket
 	if err != nil {
 		return err
 	}
 	if !pf.set("dst") {
 		return usagef("send needs --dst: an address or a host name, such as 198.18.7.1, 2001:2:0:1::1 or localhost")
+	}
+	if via == rawsock.ViaIP {
+		if err := viaIPExact(pf, pre, 0, false, false); err != nil {
+			return err
+		}
 	}
 	iface, err := o.dst.iface(o.iface)
 	if err != nil {
@@ -202,6 +232,18 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if err != nil {
 		return err
 	}
+	if via == rawsock.ViaIP || rt.Datagrams {
+		// Toward this host's own address even --via packet hands the
+		// datagram to a raw IP socket (rawsock.Route.Datagrams): the
+		// same kernel rules apply.
+		mtu := 0
+		if rt.Iface != nil {
+			mtu = rt.Iface.MTU
+		}
+		if err := viaIPExact(pf, b, mtu, true, via == rawsock.ViaPacket); err != nil {
+			return err
+		}
+	}
 	if via == rawsock.ViaIP && o.verbose && b.packet.IPv6 != nil {
 		fmt.Fprintln(errw, "kernel rewrites nothing: a raw IPv6 socket (IPPROTO_RAW) sends the packet as built, lying payload length and bad checksums included (rawv6_send_hdrinc); the route and the link layer are the kernel's")
 	} else if via == rawsock.ViaIP && o.verbose {
@@ -217,7 +259,8 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		return err
 	}
 	fc := rawsock.FloodConfig{Packet: tmpls, Count: o.count.v, Interval: interval, Workers: int(o.cpus.v),
-		BaseID: uint16(pf.id.v), BaseICMPSeq: uint16(pf.icmpSeq.v), VaryICMPSeq: b.echo(), Ring: o.txRing, QdiscBypass: rateMax}
+		BaseID: uint16(pf.id.v), BaseICMPSeq: uint16(pf.icmpSeq.v), VaryICMPSeq: b.echo(), Ring: o.txRing, QdiscBypass: rateMax,
+		VaryFragID: b.nfrags > 0 && b.packet.IPv6 != nil, BaseFragID: uint32(pf.id.v)}
 	if tmpls != nil && via == rawsock.ViaPacket && o.count.v > 1 && (rateMax || interval < time.Millisecond) && pw == nil && !o.asJSON {
 		// Many packets, fast: batches through sendmmsg, patched in place; no
 		// line per packet at this pace, a running count on a terminal.
@@ -247,6 +290,9 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 			if tmpls != nil {
 				t := &tmpls[j]
 				t.SetIPID(fc.BaseID + uint16(i))
+				if fc.VaryFragID {
+					t.SetFragID(fc.BaseFragID + uint32(i))
+				}
 				if fc.VaryICMPSeq && (t.Carries(craft.LayerICMP) || t.Carries(craft.LayerICMPv6)) {
 					t.SetICMPSeq(fc.BaseICMPSeq + uint16(i))
 				}
@@ -274,6 +320,59 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	el := time.Since(start)
 	fmt.Fprintf(errw, "sent %d packet%s (%d bytes) via %s on %s in %v\n", sent, plural(sent), bytes, via, ifname, el.Round(time.Microsecond))
 	return nil
+}
+
+// rewriteFlags are the flags that set the IPv4 header fields a raw socket's
+// kernel may rewrite (rawsock.KernelRewrites names them by field).
+var rewriteFlags = map[string]string{"total length": "ip-len", "header checksum": "ip-csum", "identification": "id", "source address": "src"}
+
+// viaIPExact refuses, before anything is sent, what a raw IP socket would
+// not send as given: a value the user set that the kernel rewrites
+// (rawsock.KernelRewrites), or a datagram it refuses (rawsock.KernelRefuses,
+// checked against the link's MTU when known). routed: b was built with
+// the route's source address, so the checksum the kernel computes is known
+// even when --src was not given. loopback: --via packet toward this host's
+// own address, whose frames lose their link header and go through a raw
+// IP socket all the same.
+func viaIPExact(pf *packetFlags, b *built, mtu int, routed, loopback bool) error {
+	how, instead := "sent --via ip", "send it --via packet, which hands AF_PACKET the frame as built"
+	if loopback {
+		how, instead = "sent toward this host's own address", "no socket sends it to this host as built (lo drops such frames as martians); send it to another host"
+	}
+	for _, fr := range b.frames {
+		dg := fr.bytes
+		if b.linkEth {
+			if len(dg) < craft.EthernetLen {
+				continue
+			}
+			dg = dg[craft.EthernetLen:]
+		}
+		if err := rawsock.KernelRefuses(dg, mtu); err != nil {
+			if mtu > 0 && len(dg) > mtu {
+				// AF_PACKET refuses a frame over the MTU too.
+				return usagef("%s: %v; send fragments (--frag or --mtu), each its own datagram", how, err)
+			}
+			return usagef("%s: %v; %s", how, err, instead)
+		}
+		for _, rw := range rawsock.KernelRewrites(dg) {
+			flag := rewriteFlags[rw.Field]
+			if !rw.Changed || flag == "" || !pf.set(flag) || flag == "ip-csum" && !routed && !pf.set("src") {
+				continue
+			}
+			return usagef("--%s %s: %s, the datagram goes through a raw IPv4 socket with IP_HDRINCL, whose kernel rewrites the %s (%s, raw(7)), so it would go out as %s, not as given; %s",
+				flag, rw.From, how, rw.Field, rw.Why, rw.To, instead)
+		}
+	}
+	return nil
+}
+
+// freshID is a random identification, never 0: 16 bits for IPv4's header,
+// 32 for an IPv6 Fragment header.
+func freshID(v6 bool) uint64 {
+	if v6 {
+		return uint64(rand.Uint32() | 1)
+	}
+	return uint64(uint16(rand.Uint32()) | 1)
 }
 
 // openConfig is what the packet flags override of the route.

@@ -38,6 +38,22 @@ func nmapReason(r *probe.Result) string {
 	case listen.ICMPPortUnreachable:
 		return "port-unreach"
 	case listen.ICMPUnreachable, listen.ICMPFragNeeded:
+		if r.Probe.Dst.Is6() && !r.Probe.Dst.Is4In6() {
+			// ICMPv6's codes are not ICMP's (RFC 4443 §3.1; nmap's icmpv6_to_reason).
+			switch r.Reply.Code {
+			case 0:
+				return "no-route"
+			case 1, 5:
+				return "admin-prohibited"
+			case 2:
+				return "beyond-scope"
+			case 3:
+				return "host-unreach"
+			case 6:
+				return "reject-route"
+			}
+			return "dest-unreach"
+		}
 		switch r.Reply.Code {
 		case 0:
 			return "net-unreach"
@@ -53,6 +69,13 @@ func nmapReason(r *probe.Result) string {
 			return "admin-prohibited"
 		}
 		return "dest-unreach"
+	case listen.ICMPParamProblem:
+		if r.Probe.Dst.Is6() && !r.Probe.Dst.Is4In6() {
+			return "param-problem"
+		}
+		return "unknown-response" // nmap names no reason for ICMP type 12
+	case listen.ICMPPacketTooBig:
+		return "unknown-response" // nor for ICMPv6 type 2
 	case listen.ICMPTTLExceeded, listen.ICMPReassemblyExceeded:
 		return "time-exceeded"
 	case listen.UDPReply:

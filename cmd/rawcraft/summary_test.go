@@ -168,3 +168,28 @@ func TestSummaryICMPHosts(t *testing.T) {
 		t.Errorf("got\n%s", out.String())
 	}
 }
+
+// The reason words of the "Not shown" lines are nmap's (portreasons.cc,
+// icmpv4_to_reason and icmpv6_to_reason): ICMPv6's codes are not ICMP's,
+// and an ICMP error that answered is never "no-response".
+func TestNmapReasonWords(t *testing.T) {
+	v4, v6 := netip.MustParseAddr("198.18.1.1"), netip.MustParseAddr("2001:2:0:1::1")
+	for _, c := range []struct {
+		dst    netip.Addr
+		reason listen.Reason
+		code   uint8
+		want   string
+	}{
+		{v4, listen.ICMPUnreachable, 1, "host-unreach"}, {v4, listen.ICMPUnreachable, 13, "admin-prohibited"}, {v4, listen.ICMPFragNeeded, 4, "dest-unreach"},
+		{v6, listen.ICMPUnreachable, 0, "no-route"}, {v6, listen.ICMPUnreachable, 1, "admin-prohibited"}, {v6, listen.ICMPUnreachable, 2, "beyond-scope"},
+		{v6, listen.ICMPUnreachable, 3, "host-unreach"}, {v6, listen.ICMPUnreachable, 5, "admin-prohibited"}, {v6, listen.ICMPUnreachable, 6, "reject-route"},
+		{v4, listen.ICMPPortUnreachable, 3, "port-unreach"}, {v6, listen.ICMPPortUnreachable, 4, "port-unreach"},
+		{v6, listen.ICMPParamProblem, 0, "param-problem"}, {v4, listen.ICMPParamProblem, 0, "unknown-response"}, {v6, listen.ICMPPacketTooBig, 0, "unknown-response"},
+		{v4, listen.ICMPTTLExceeded, 0, "time-exceeded"}, {v6, listen.ICMPReassemblyExceeded, 1, "time-exceeded"},
+	} {
+		r := probe.Result{Probe: listen.Probe{Proto: craft.ProtoUDP, Dst: c.dst}, Reply: listen.Reply{Reason: c.reason, Code: c.code}}
+		if got := nmapReason(&r); got != c.want {
+			t.Errorf("%v %v code %d: %q, want %q", c.dst, c.reason, c.code, got, c.want)
+		}
+	}
+}

@@ -79,7 +79,7 @@ func (rep *FragReport) replyText6(i int) string {
 		}
 		return fmt.Sprintf("ICMPv6 %s (type 4 code %d, pointer %d) from %v, %s", what, r.Code, r.Pointer, from, quoting)
 	case listen.ICMPPortUnreachable:
-		return fmt.Sprintf("ICMPv6 port unreachable (type 1 code 4) from %v, %s: the packet was reassembled, but nothing listens on its port", from, quoting)
+		return fmt.Sprintf("ICMPv6 port unreachable (type 1 code 4) from %v, %s: %s", from, quoting, strings.Replace(rep.portUnreachWhy(r), "datagram", "packet", 1))
 	case listen.EchoReply:
 		return fmt.Sprintf("ICMPv6 echo reply from %v: the echo request was reassembled and answered", from)
 	case listen.UDPReply:

@@ -63,7 +63,7 @@ func (rep *FragReport) Write(w io.Writer) error {
 		lines = append(lines, line{t, fmt.Sprintf("%s's application received %d bytes in one read: %s", host, len(got), same)})
 	}
 	for i, r := range rep.Replies {
-		text := replyText(r)
+		text := rep.replyText(r)
 		if v6 {
 			text = rep.replyText6(i)
 		}
@@ -199,14 +199,29 @@ func reasmText(e craft.ReassemblyEvent) string {
 	return strings.Join(parts, "; ")
 }
 
-func replyText(r listen.Reply) string {
+// portUnreachWhy says what a port unreachable about a reassembled
+// datagram means: who sent it and the probe's protocol decide (only the
+// target closes a port, and only a UDP one).
+func (rep *FragReport) portUnreachWhy(r listen.Reply) string {
+	switch {
+	case r.From != rep.Dst:
+		return "not the target: a router or firewall on the path refused the datagram"
+	case rep.Proto == craft.ProtoUDP:
+		return "the datagram was reassembled, but nothing listens on its UDP port"
+	case rep.Proto == craft.ProtoTCP:
+		return "the datagram was reassembled, and a firewall there rejected the TCP segment (a closed TCP port answers RST)"
+	}
+	return "the datagram was reassembled, and a firewall there rejects echo requests"
+}
+
+func (rep *FragReport) replyText(r listen.Reply) string {
 	switch r.Reason {
 	case listen.ICMPReassemblyExceeded:
 		return fmt.Sprintf("ICMP time exceeded, fragment reassembly (type 11 code 1) from %v, quoting fragment 1 (IP ID 0x%04x): matched to the datagram", r.From, r.QuotedID)
 	case listen.ICMPFragNeeded:
 		return fmt.Sprintf("ICMP fragmentation needed (type 3 code 4) from %v, next-hop MTU %d: the DF datagram is too big for the next link (RFC 1191)", r.From, r.MTU)
 	case listen.ICMPPortUnreachable:
-		return fmt.Sprintf("ICMP port unreachable from %v (IP ID 0x%04x quoted): the datagram was reassembled, but nothing listens on its port", r.From, r.QuotedID)
+		return fmt.Sprintf("ICMP port unreachable from %v (IP ID 0x%04x quoted): %s", r.From, r.QuotedID, rep.portUnreachWhy(r))
 	case listen.UDPReply:
 		return fmt.Sprintf("UDP reply from %v", r.From)
 	}

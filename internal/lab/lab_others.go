@@ -80,6 +80,16 @@ func (l *Lab) DropPort(host string, protocol uint8, port uint16) (undo func() er
 	return nil, notLinux("nftables")
 }
 
+// RejectEcho returns an error wrapping ErrNotLinux.
+func (l *Lab) RejectEcho(host string) (undo func() error, err error) {
+	return nil, notLinux("nftables")
+}
+
+// RejectPort returns an error wrapping ErrNotLinux.
+func (l *Lab) RejectPort(host string, protocol uint8, port uint16) (undo func() error, err error) {
+	return nil, notLinux("nftables")
+}
+
 // RequireRoot skips the test: the lab needs Linux, whatever the privilege.
 func RequireRoot(t TB) {
 	t.Helper()

@@ -66,3 +66,37 @@ func NmapStates(t testing.TB, ns, target, ports string, scan ...string) map[uint
 	}
 	return m
 }
+
+// NmapHost runs nmap's host discovery (-sn) with ping (e.g. "-PE", an ICMP
+// echo) inside network namespace ns against target, and returns the host's
+// state, "up" or "down", and nmap's reason for it ("echo-reply",
+// "port-unreach", … ; "" when down). extra are more arguments ("-6").
+func NmapHost(t testing.TB, ns, target, ping string, extra ...string) (state, reason string) {
+	t.Helper()
+	nmap := Require(t, "nmap")
+	args := append([]string{"netns", "exec", ns, nmap, "-sn", ping, "-n", "--max-retries", "1", "-oX", "-"}, extra...)
+	cmd := exec.Command("ip", append(args, target)...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("nmap -sn %s: %v: %s", ping, err, errb.String())
+	}
+	var r struct {
+		Hosts []struct {
+			Status struct {
+				State  string `xml:"state,attr"`
+				Reason string `xml:"reason,attr"`
+			} `xml:"status"`
+		} `xml:"host"`
+	}
+	if err := xml.Unmarshal(out, &r); err != nil {
+		t.Fatalf("nmap -sn output: %v\n%s", err, out)
+	}
+	for _, h := range r.Hosts {
+		if h.Status.State == "up" {
+			return "up", h.Status.Reason
+		}
+	}
+	return "down", ""
+}
