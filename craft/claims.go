@@ -92,6 +92,8 @@ const (
 	ClaimRSTWindowZero
 	ClaimUnconnectedUDPNeverTold
 	ClaimSYNACKAnsweredRST
+	ClaimClosedUDPPortUnreachable
+	ClaimReassemblyTimeExceeded
 	numClaims
 )
 
@@ -333,7 +335,7 @@ var claims = [numClaims]Claim{
 	ClaimClosedPortAnswersRST: {Name: "closed-port-answers-rst",
 		Text: "a closed port answers any segment but a RST (RFC 9293 §3.10.7.1)",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
-			return tcpFlags(h, h.ClosedPort, TCPAck, TCPFin, 0, TCPSyn|TCPFin, TCPFin|TCPPsh|TCPUrg)
+			return tcpFlags(h, h.ClosedPort, TCPSyn, TCPAck, TCPFin, 0, TCPSyn|TCPFin, TCPFin|TCPPsh|TCPUrg)
 		}},
 	ClaimOpenPortDropsNoSYN: {Name: "open-port-drops-no-syn",
 		Text: "an open one drops one without SYN, ACK or RST (RFC 9293 §3.10.7.2)",
@@ -343,7 +345,13 @@ var claims = [numClaims]Claim{
 	ClaimACKAnsweredRST: {Name: "ack-answered-rst",
 		Text: "any host answers an ACK for no connection with RST",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
-			return tcpFlags(h, h.OpenPort, TCPAck)
+			open, err := tcpFlags(h, h.OpenPort, TCPAck)
+			if err != nil {
+				return nil, err
+			}
+			closed, err := tcpFlags(h, h.ClosedPort, TCPAck)
+			closed[0].Note = "closed port"
+			return append(open, closed...), err
 		}},
 	ClaimSYNFINDropped: {Name: "syn-fin-dropped",
 		Text: "its host drops SYN|FIN, as Linux does",
@@ -373,6 +381,35 @@ var claims = [numClaims]Claim{
 		Text: "a SYN-ACK arrived for a connection it never opened, so it resets it",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
 			return tcpFlags(h, h.ClosedPort, TCPSyn|TCPAck)
+		}},
+	ClaimClosedUDPPortUnreachable: {Name: "closed-udp-port-unreachable",
+		Text: "a closed port would have answered ICMP port unreachable",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			c4, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40012, DstPort: h.ClosedPort}, Payload: []byte("claim")})
+			if err != nil {
+				return nil, err
+			}
+			c6, err := v6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, UDP: &UDP{SrcPort: 40012, DstPort: h.ClosedPort}, Payload: []byte("claim")})
+			c6.Note = "IPv6"
+			return []ClaimPacket{c4, c6}, err
+		}},
+	ClaimReassemblyTimeExceeded: {Name: "reassembly-time-exceeded",
+		Text: "it received the first fragment but not all the others, and gave up",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// The first 16 of 21 data bytes, MF set; then, alone, the last 5
+			// of another datagram: no answer for that one.
+			dg, err := (&Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40013, DstPort: h.OpenPort}, Payload: []byte("claim, fragmented")}).Append(nil)
+			if err != nil {
+				return nil, err
+			}
+			first, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, ID: 0x2415, Flags: FlagMF, Protocol: Set(ProtoUDP)}, Payload: dg[IPv4HeaderLen : IPv4HeaderLen+16]})
+			if err != nil {
+				return nil, err
+			}
+			first.Note = "first fragment"
+			later, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, ID: 0x2416, FragOff: 2, Protocol: Set(ProtoUDP)}, Payload: dg[IPv4HeaderLen+16:]})
+			later.Note = "later fragment"
+			return []ClaimPacket{first, later}, err
 		}},
 }
 

@@ -223,7 +223,26 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 		o.moved(t, "Icmp:InDestUnreachs")
 	},
 	craft.ClaimSYNACKAnsweredRST: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.answer(t, lab.AddrHs, rstWindow(-1)) },
+	craft.ClaimClosedUDPPortUnreachable: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note == "IPv6" {
+			o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6Unreachable, 4, 0))
+			return
+		}
+		o.answer(t, lab.AddrHs, icmpIs(craft.ICMPUnreachable, craft.CodePortUnreachable, 0))
+	},
+	craft.ClaimReassemblyTimeExceeded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note == "first fragment" {
+			o.answer(t, lab.AddrHs, icmpIs(craft.ICMPTimeExceeded, craft.CodeReassemblyExceeded, 0))
+			return
+		}
+		o.silent(t, "Ip:ReasmTimeout") // gave up without a word: it never had the first fragment
+	},
 }
+
+// claimWait is how long to wait for an answer, or to be sure of silence,
+// where 1.5 s is not enough: the lab's ipfrag_time is 1 s here, and
+// Linux's reassembly timer fires up to a second later.
+var claimWait = map[craft.ClaimID]time.Duration{craft.ClaimReassemblyTimeExceeded: 3500 * time.Millisecond}
 
 // Every claim in the table has a lab proof, and every proof a claim.
 func TestEveryClaimHasALabProof(t *testing.T) {
@@ -245,7 +264,7 @@ func TestEveryClaimHasALabProof(t *testing.T) {
 // sentence says: the answer that comes back, or silence with the counter
 // of the drop moved, and what Hs's sockets read.
 func TestClaimsOnLinux(t *testing.T) {
-	l := lab.ForTest(t, lab.Config{Routed: true})
+	l := lab.ForTest(t, lab.Config{Routed: true, FragTime: 1})
 	h := craft.ClaimHosts{Src: lab.AddrHc, Dst: lab.AddrHs, Far: lab.AddrHf, Src6: lab.Addr6Hc, Dst6: lab.Addr6Hs, Far6: lab.Addr6Hf,
 		OpenPort: 7001, ConnectedPort: 7002, ClosedPort: 7003}
 	srv := startClaimServers(t, l, h)
@@ -280,7 +299,11 @@ func TestClaimsOnLinux(t *testing.T) {
 				name += fmt.Sprint("/", i)
 			}
 			t.Run(name, func(t *testing.T) {
-				o := sendClaim(t, l, tx, rec, srv, c)
+				wait := claimWait[cl.ID]
+				if wait == 0 {
+					wait = 1500 * time.Millisecond
+				}
+				o := sendClaim(t, l, tx, rec, srv, c, wait)
 				t.Logf("%v", o)
 				claimProofs[cl.ID](t, c, o)
 			})
@@ -360,10 +383,10 @@ func (s *claimServers) take() (delivered [][]byte, openErr, connErr []error) {
 }
 
 // sendClaim sends one packet from Hc and observes: answers at Hc from the
-// node the packet is about, within a second (silence is waited for 500 ms
-// after the node's counters show the packet arrived), and the counters'
-// change.
-func sendClaim(t *testing.T, l *lab.Lab, tx *rawsock.Conn, rec *listen.Recorder, srv *claimServers, c craft.ClaimPacket) *claimObs {
+// node the packet is about, within wait (silence is waited for as long;
+// the proofs check that the node's counters show the packet arrived), and
+// the counters' change.
+func sendClaim(t *testing.T, l *lab.Lab, tx *rawsock.Conn, rec *listen.Recorder, srv *claimServers, c craft.ClaimPacket, wait time.Duration) *claimObs {
 	t.Helper()
 	node, dstMAC, from4, from6 := lab.Hs, lab.MACHs, lab.AddrHs, lab.Addr6Hs
 	if c.Far {
@@ -383,7 +406,7 @@ func sendClaim(t *testing.T, l *lab.Lab, tx *rawsock.Conn, rec *listen.Recorder,
 		t.Fatal(err)
 	}
 	o := &claimObs{}
-	deadline := time.Now().Add(1500 * time.Millisecond)
+	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 		o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6)

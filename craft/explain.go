@@ -84,7 +84,7 @@ func (x *explainer) trailer(d *Decoded, t []byte) {
 	for _, c := range t {
 		zero = zero && c == 0
 	}
-	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv4 total length %d: not part of the datagram; the receiver trims them", len(t), d.totalLen()), "RFC 791 §3.1"
+	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv4 total length %d: not part of the datagram; %s", len(t), d.totalLen(), ClaimIPv4TrailerTrimmed.Text()), "RFC 791 §3.1"
 	if d.Link&LayerEthernet != 0 && len(d.Raw) <= MinFrameLen && zero {
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header; the IPv4 total length leaves them out", len(t)), "IEEE 802.3 §3.2.8"
 	}
@@ -178,7 +178,7 @@ func checkMeaning(checks []ChecksumResult, l Layer, quoted bool) string {
 			switch c.Status {
 			case ChecksumGood:
 				if c.NegZero {
-					return fmt.Sprintf("good: 0x%04x and the computed 0x%04x are −0 and +0, the same in one's complement; receivers accept either (RFC 1624 §3)", c.Got, c.Want)
+					return fmt.Sprintf("good: 0x%04x and the computed 0x%04x are −0 and +0, the same in one's complement; %s", c.Got, c.Want, ClaimNegativeZeroAccepted.Text())
 				}
 				return "good"
 			case ChecksumBad:
@@ -193,31 +193,32 @@ func checkMeaning(checks []ChecksumResult, l Layer, quoted bool) string {
 
 // badFate says what a receiver does with a bad checksum in layer l: what
 // Linux does, which is what RFC 1122 asks (§3.2.1.2 for IPv4, §4.1.3.4 for
-// UDP, §4.2.2.7 for TCP, §3.2.2 for ICMP).
+// UDP, §4.2.2.7 for TCP, §3.2.2 for ICMP). The sentences are claims,
+// proved in the lab.
 func badFate(l Layer, quoted bool) string {
 	if quoted {
-		return "a host receiving the ICMP error does not check the quoted datagram's checksums (it only matches the quote to a socket)"
+		return ClaimQuotedChecksumsUnchecked.Text()
 	}
 	switch l {
 	case LayerIPv4:
-		return "the receiving host (and any router) drops the packet unread (RFC 1122 §3.2.1.2)"
+		return ClaimIPv4ChecksumBad.Text()
 	case LayerTCP:
-		return "the receiving host drops the segment silently: no RST, no ACK (RFC 1122 §4.2.2.7)"
+		return ClaimTCPChecksumBad.Text()
 	case LayerUDP:
-		return "the receiving host drops the datagram silently: no ICMP port unreachable (RFC 1122 §4.1.3.4)"
+		return ClaimUDPChecksumBad.Text()
 	case LayerICMP:
-		return "the receiving host drops the message: an echo request gets no reply (RFC 1122 §3.2.2)"
+		return ClaimICMPChecksumBad.Text()
 	case LayerICMPv6:
-		return "the receiving host drops the message: an echo request gets no reply, a neighbor solicitation no advertisement (RFC 4443 §2.3)"
+		return ClaimICMPv6ChecksumBad.Text()
 	}
-	return "a receiver drops the packet"
+	return ""
 }
 
 func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quoted bool, frag FragState) {
 	h := &g.IPv4
 	x.layer, x.base, x.rfc = q+"IPv4", g.IPOffset, "RFC 791 §3.1"
 	ver, ihl, total := h.Version.Or(0), h.IHL.Or(0), h.TotalLen.Or(0)
-	x.add("Version", 0, 4, uint64(ver), "", map[bool]string{true: "IPv4", false: "not 4: receivers drop it"}[ver == 4])
+	x.add("Version", 0, 4, uint64(ver), "", map[bool]string{true: "IPv4", false: ClaimIPv4VersionDropped.Text()}[ver == 4])
 	x.add("IHL", 4, 4, uint64(ihl), "", fmt.Sprintf("header length: %d words = %d bytes", ihl, int(ihl)*4))
 	x.addRFC("Type of Service", 8, 8, uint64(h.TOS), fmt.Sprintf("0x%02x", h.TOS),
 		fmt.Sprintf("DSCP %d, ECN %d", h.TOS>>2, h.TOS&3), "RFC 2474 §3, RFC 3168 §5")
@@ -242,7 +243,7 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 	}
 	x.add("Fragment Offset", 51, 13, uint64(h.FragOff), "", fm)
 	ttl := h.TTL.Or(0)
-	x.add("Time to Live", 64, 8, uint64(ttl), "", "hops left before a router drops it")
+	x.add("Time to Live", 64, 8, uint64(ttl), "", ClaimTTLExpires.Text())
 	p := h.Protocol.Or(0)
 	x.add("Protocol", 72, 8, uint64(p), "", protoName(p))
 	cs := h.Checksum.Or(0)
@@ -349,7 +350,7 @@ func ipFlagMeaning(f uint8) string {
 		parts = append(parts, "reserved bit set (the RFC 3514 evil bit; must be zero)")
 	}
 	if f&FlagDF != 0 {
-		parts = append(parts, "don't fragment: a router that must split it drops it and answers ICMP fragmentation needed")
+		parts = append(parts, ClaimDFTooBig.Text())
 	}
 	if f&FlagMF != 0 {
 		parts = append(parts, "more fragments follow")
@@ -471,7 +472,7 @@ func (x *explainer) udp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	cm := checkMeaning(checks, LayerUDP, quoted)
 	if cs == 0 && g.Layers&LayerIPv6 != 0 {
 		x.rfc = "RFC 8200 §8.1"
-		cm = "ZERO: \"no checksum\" exists only over IPv4; RFC 8200 §8.1 forbids it over IPv6 and the receiver drops the datagram"
+		cm = "ZERO: \"no checksum\" exists only over IPv4; " + ClaimUDP6ZeroChecksum.Text()
 	}
 	add("Checksum", 48, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), cm)
 	x.rfc = "RFC 768"

@@ -308,9 +308,7 @@ func DescribeIPv6Option(o IPv6Option) string {
 		}
 		return "Jumbo Payload with a length other than 4 (RFC 2675)"
 	}
-	act := [4]string{"skip it", "discard the packet",
-		"discard the packet and send parameter problem code 2",
-		"discard the packet and send parameter problem code 2 unless multicast"}[o.Type>>6]
+	act := [4]ClaimID{ClaimIPv6OptSkip, ClaimIPv6OptDiscard, ClaimIPv6OptParamProblem, ClaimIPv6OptParamProblemUnicast}[o.Type>>6].Text()
 	return fmt.Sprintf("option type 0x%02x, %d data bytes: a node that does not know it must %s", o.Type, o.Len, act)
 }
 

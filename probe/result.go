@@ -125,25 +125,25 @@ func (r Result) Describe() string {
 	case listen.SynAck:
 		why = fmt.Sprintf("SYN/ACK from %v in %s — a program listens there: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
 		if r.KernelRST {
-			why += "; then this host's kernel sent RST, because it has no socket for a connection rawcraft opened by hand"
+			why += "; then this host's kernel sent RST: " + craft.ClaimSYNACKAnsweredRST.Text() + " (rawcraft opened it by hand)"
 		}
 	case listen.Rst:
 		switch p.Scan {
 		case listen.ScanACK:
-			why = fmt.Sprintf("RST from %v in %s — the ACK reached the host: unfiltered; an ACK for no connection draws a RST from an open and a closed port alike (RFC 9293 §3.10.7), so it cannot tell them apart", netip.AddrPortFrom(from, p.DstPort), in)
+			why = fmt.Sprintf("RST from %v in %s — the ACK reached the host: unfiltered; %s, from an open and a closed port alike (RFC 9293 §3.10.7), so it cannot tell them apart", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimACKAnsweredRST.Text())
 		case listen.ScanWindow:
-			why = fmt.Sprintf("RST from %v with window %d in %s — the window scan reads a non-zero window as open and zero as closed; Linux answers every port with window 0", netip.AddrPortFrom(from, p.DstPort), r.Reply.Window, in)
+			why = fmt.Sprintf("RST from %v with window %d in %s — the window scan reads a non-zero window as open and zero as closed; %s", netip.AddrPortFrom(from, p.DstPort), r.Reply.Window, in, craft.ClaimRSTWindowZero.Text())
 		case listen.ScanFIN:
-			why = fmt.Sprintf("RST/ACK from %v in %s — closed: a closed port answers any segment but a RST (RFC 9293 §3.10.7.1), an open one drops one without SYN, ACK or RST", netip.AddrPortFrom(from, p.DstPort), in)
+			why = fmt.Sprintf("RST/ACK from %v in %s — closed: %s, %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimClosedPortAnswersRST.Text(), craft.ClaimOpenPortDropsNoSYN.Text())
 		default:
 			why = fmt.Sprintf("RST/ACK from %v in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", netip.AddrPortFrom(from, p.DstPort), in)
 		}
 	case listen.ICMPPortUnreachable:
 		if v6 {
-			why = fmt.Sprintf("ICMPv6 port unreachable (type 1 code 4) from %v in %s, quoting our packet — nothing listens on UDP port %d; an unconnected UDP socket is never told", from, in, p.DstPort)
+			why = fmt.Sprintf("ICMPv6 port unreachable (type 1 code 4) from %v in %s, quoting our packet — nothing listens on UDP port %d; %s", from, in, p.DstPort, craft.ClaimUnconnectedUDPNeverTold.Text())
 			break
 		}
-		why = fmt.Sprintf("ICMP port unreachable from %v in %s, quoting our datagram (IP ID 0x%04x) — nothing listens on UDP port %d; an unconnected UDP socket is never told", from, in, r.Reply.QuotedID, p.DstPort)
+		why = fmt.Sprintf("ICMP port unreachable from %v in %s, quoting our datagram (IP ID 0x%04x) — nothing listens on UDP port %d; %s", from, in, r.Reply.QuotedID, p.DstPort, craft.ClaimUnconnectedUDPNeverTold.Text())
 	case listen.ICMPUnreachable:
 		name := craft.ICMPCodeName(craft.ICMPUnreachable, r.Reply.Code)
 		if v6 {
@@ -151,9 +151,9 @@ func (r Result) Describe() string {
 		}
 		why = fmt.Sprintf("%s destination unreachable, code %d (%s), from %v in %s — something on the path refuses it", icmp, r.Reply.Code, name, from, in)
 	case listen.ICMPPacketTooBig:
-		why = fmt.Sprintf("ICMPv6 Packet Too Big from %v in %s: next-hop MTU %d — IPv6 routers never fragment (RFC 8200 §5); only the source may, in smaller packets or with a Fragment header; the probe never reached the port (nmap, which ignores Packet Too Big, would say open|filtered)", from, in, r.Reply.MTU)
+		why = fmt.Sprintf("ICMPv6 Packet Too Big from %v in %s: next-hop MTU %d — %s (RFC 8200 §5), or use a Fragment header; the probe never reached the port (nmap, which ignores Packet Too Big, would say open|filtered)", from, in, r.Reply.MTU, craft.ClaimIPv6RoutersNeverFragment.Text())
 	case listen.ICMPParamProblem:
-		why = fmt.Sprintf("%s parameter problem, code %d, pointer %d, from %v in %s — the receiver could not process the field at that offset of our packet, and dropped it", icmp, r.Reply.Code, r.Reply.Pointer, from, in)
+		why = fmt.Sprintf("%s parameter problem, code %d, pointer %d, from %v in %s — %s", icmp, r.Reply.Code, r.Reply.Pointer, from, in, craft.ClaimParamProblemDropped.Text())
 	case listen.ICMPFragNeeded:
 		why = fmt.Sprintf("ICMP fragmentation needed from %v in %s: next-hop MTU %d — the datagram has DF set and is too big for the next link (RFC 1191)", from, in, r.Reply.MTU)
 	case listen.ICMPTTLExceeded:
@@ -163,7 +163,7 @@ func (r Result) Describe() string {
 		}
 		why = fmt.Sprintf("ICMP time exceeded in transit from router %v in %s — the TTL ran out there", from, in)
 	case listen.ICMPReassemblyExceeded:
-		why = fmt.Sprintf("%s fragment reassembly time exceeded from %v in %s — it received the first fragment but not all the others, and gave up", icmp, from, in)
+		why = fmt.Sprintf("%s fragment reassembly time exceeded from %v in %s — %s", icmp, from, in, craft.ClaimReassemblyTimeExceeded.Text())
 	case listen.UDPReply:
 		why = fmt.Sprintf("UDP reply from %v in %s — a program answered: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
 	case listen.EchoReply:
@@ -182,17 +182,17 @@ func (r Result) Describe() string {
 		case craft.ProtoTCP:
 			switch p.Scan {
 			case listen.ScanFIN:
-				why += " — open or filtered: a closed port would have answered RST; an open port drops a segment without SYN, ACK or RST (RFC 9293 §3.10.7.2), and so does a firewall"
+				why += " — open or filtered: " + craft.ClaimClosedPortAnswersRST.Text() + "; " + craft.ClaimOpenPortDropsNoSYN.Text() + ", and so does a firewall"
 			case listen.ScanACK, listen.ScanWindow:
-				why += " — filtered: any host answers an ACK for no connection with RST, so something dropped the ACK or its answer"
+				why += " — filtered: " + craft.ClaimACKAnsweredRST.Text() + ", so something dropped the ACK or its answer"
 			default:
-				why += " — filtered: a closed port would have answered RST, so something dropped the SYN or its answer"
+				why += " — filtered: " + craft.ClaimClosedPortAnswersRST.Text() + ", so something dropped the SYN or its answer"
 				if p.Flags&craft.TCPFin != 0 {
-					why += " — or the port is open and its host drops SYN|FIN, as Linux does"
+					why += " — or the port is open and " + craft.ClaimSYNFINDropped.Text()
 				}
 			}
 		case craft.ProtoUDP:
-			why += " — open or filtered: a closed port would have answered ICMP port unreachable, an open one may stay silent"
+			why += " — open or filtered: " + craft.ClaimClosedUDPPortUnreachable.Text() + ", an open one may stay silent"
 			if p.Frag {
 				why += "; a datagram that was never reassembled reaches no port at all"
 			}
