@@ -356,13 +356,18 @@ const (
 	// fill (checksum offload) and a capture on the sending host saw it
 	// before that; the field holds only the pseudo-header sum. craft cannot
 	// tell this from the bytes; the listener sets it from PACKET_AUXDATA
-	// (TP_STATUS_CSUMNOTREADY).
+	// (TP_STATUS_CSUMNOTREADY), the capture reader from the direction.
 	ChecksumPartial
+	// ChecksumPartialOrBad: the field holds what a sender's checksum
+	// offload leaves for its NIC (0 in an IPv4 header, the pseudo-header
+	// sum in TCP or UDP), in a capture that does not say whether the
+	// sending host took it: not yet filled there, bad anywhere else.
+	ChecksumPartialOrBad
 )
 
 // String names the status.
 func (s ChecksumStatus) String() string {
-	return [...]string{"good", "bad", "absent", "unverifiable", "not yet filled (offload)"}[s]
+	return [...]string{"good", "bad", "absent", "unverifiable", "not yet filled (offload)", "not yet filled (offload), or bad"}[s]
 }
 
 // ChecksumResult is the check of one checksum field.

@@ -44,9 +44,16 @@ func (x *explainer) addRFC(name string, bit, width int, v uint64, text, meaning,
 // datagram included, with what each value means. Checksums are checked:
 // their meaning says good, or bad with the value they should hold.
 func Explain(d *Decoded) []Field {
-	x := &explainer{}
 	var sums [4]ChecksumResult
-	checks := d.Checksums(sums[:0])
+	return ExplainChecked(d, d.Checksums(sums[:0]))
+}
+
+// ExplainChecked is Explain with the checksum verdicts given, as a
+// capture reader settles them knowing offload (pcap.Dissect): each
+// checksum field's meaning starts with its verdict, so that the field
+// table says what the summary line says.
+func ExplainChecked(d *Decoded, checks []ChecksumResult) []Field {
+	x := &explainer{}
 	if d.Link&LayerEthernet != 0 {
 		x.ethernet(&d.Ethernet)
 	}
@@ -178,13 +185,22 @@ func checkMeaning(checks []ChecksumResult, l Layer, quoted bool) string {
 			switch c.Status {
 			case ChecksumGood:
 				if c.NegZero {
-					return fmt.Sprintf("good: 0x%04x and the computed 0x%04x are −0 and +0, the same in one's complement; %s", c.Got, c.Want, ClaimNegativeZeroAccepted.Text())
+					return c.Verdict() + ", the same number; " + ClaimNegativeZeroAccepted.Text()
 				}
 				return "good"
 			case ChecksumBad:
-				return fmt.Sprintf("BAD: should be 0x%04x; %s", c.Want, badFate(l, quoted))
+				return c.Verdict() + ": " + badFate(l, quoted)
+			case ChecksumPartial:
+				return c.Verdict() + ": the sending host's kernel left it for its NIC to fill, after the capture took the packet"
+			case ChecksumPartialOrBad:
+				what := "the pseudo-header sum"
+				if l == LayerIPv4 {
+					what = "0x0000"
+				}
+				return fmt.Sprintf("%s: %s is what a sender with checksum offload leaves for its NIC to fill; captured on that host, the wire carried 0x%04x; captured on the path, %s",
+					c.Verdict(), what, c.Want, badFate(l, quoted))
 			default:
-				return c.Status.String()
+				return c.Verdict()
 			}
 		}
 	}
