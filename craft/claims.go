@@ -69,12 +69,12 @@ const (
 	ClaimIPv6RoutersNeverFragment
 	ClaimIPv4TrailerTrimmed
 	ClaimIPv6TrailerTrimmed
-	ClaimIPv4TotalShorterThanHeader
+	ClaimIPv4HeaderLengthError
 	ClaimIPv4OptionPastHeader
-	ClaimUDPLengthPastData
+	ClaimUDPLengthBad
 	ClaimUDPLengthShort
 	ClaimTCPDataOffsetBad
-	ClaimJumboTooShort
+	ClaimJumboBad
 	ClaimIPv6OptSkip
 	ClaimIPv6OptDiscard
 	ClaimIPv6OptParamProblem
@@ -232,10 +232,28 @@ var claims = [numClaims]Claim{
 			c.Datagram = append(c.Datagram, "TRAIL"...)
 			return []ClaimPacket{c}, err
 		}},
-	ClaimIPv4TotalShorterThanHeader: {Name: "ipv4-total-shorter-than-header",
+	ClaimIPv4HeaderLengthError: {Name: "ipv4-header-length-error",
 		Text: "the receiver drops it as a header error, without an answer",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
-			return one4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, TotalLen: Set[uint16](10)}, ICMP: claimPtr(Echo(0x240d, 1)), Payload: []byte("claim")})
+			var out []ClaimPacket
+			for _, c := range []struct {
+				note string
+				ip   IPv4
+			}{
+				{"total length 10", IPv4{TotalLen: Set[uint16](10)}},
+				{"IHL 4", IPv4{IHL: Set[uint8](4)}},
+				{"IHL 8, total length 28", IPv4{IHL: Set[uint8](8), TotalLen: Set[uint16](28)}},
+			} {
+				ip := c.ip
+				ip.Src, ip.Dst = h.Src, h.Dst
+				p, err := v4(Packet{IPv4: &ip, ICMP: claimPtr(Echo(0x240d, 1)), Payload: []byte("claim")})
+				if err != nil {
+					return nil, err
+				}
+				p.Note = c.note
+				out = append(out, p)
+			}
+			return out, nil
 		}},
 	ClaimIPv4OptionPastHeader: {Name: "ipv4-option-past-header",
 		Text: "the receiver drops the datagram and answers ICMP parameter problem pointing at the option",
@@ -244,7 +262,7 @@ var claims = [numClaims]Claim{
 			// option of kind 0x9c, length 0x40.
 			return one4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, IHL: Set[uint8](6)}, UDP: &UDP{SrcPort: 40000, DstPort: h.OpenPort}, Payload: []byte("Hello")})
 		}},
-	ClaimUDPLengthPastData: {Name: "udp-length-past-data",
+	ClaimUDPLengthBad: {Name: "udp-length-bad",
 		Text: "the receiver drops the datagram: nothing is delivered, no port unreachable is sent",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
 			open, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40007, DstPort: h.OpenPort, Length: Set[uint16](100)}, Payload: []byte("claim")})
@@ -252,11 +270,21 @@ var claims = [numClaims]Claim{
 				return nil, err
 			}
 			closed, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40007, DstPort: h.ClosedPort, Length: Set[uint16](100)}, Payload: []byte("claim")})
+			if err != nil {
+				return nil, err
+			}
 			closed.Note = "closed port"
-			return []ClaimPacket{open, closed}, err
+			short, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40007, DstPort: h.OpenPort, Length: Set[uint16](4)}, Payload: []byte("claim")})
+			if err != nil {
+				return nil, err
+			}
+			short.Note = "length 4"
+			long6, err := v6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, UDP: &UDP{SrcPort: 40007, DstPort: h.OpenPort, Length: Set[uint16](100)}, Payload: []byte("claim")})
+			long6.Note = "IPv6"
+			return []ClaimPacket{open, closed, short, long6}, err
 		}},
 	ClaimUDPLengthShort: {Name: "udp-length-short",
-		Text: "the receiver takes only the UDP length's bytes as the datagram: the rest is not data, and the checksum covers only them",
+		Text: "the receiver takes only the UDP length's bytes, and checks the checksum over them alone",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
 			// "cl" is the datagram; "aim" follows it inside the IPv4 data.
 			c, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40008, DstPort: h.OpenPort}, Payload: []byte("cl")})
@@ -267,7 +295,14 @@ var claims = [numClaims]Claim{
 			binary.BigEndian.PutUint16(c.Datagram[2:], uint16(len(c.Datagram)))
 			binary.BigEndian.PutUint16(c.Datagram[10:], 0)
 			binary.BigEndian.PutUint16(c.Datagram[10:], Checksum(c.Datagram[:IPv4HeaderLen]))
-			return []ClaimPacket{c}, nil
+			c6, err := v6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, UDP: &UDP{SrcPort: 40008, DstPort: h.OpenPort}, Payload: []byte("cl")})
+			if err != nil {
+				return nil, err
+			}
+			c6.Datagram = append(c6.Datagram, "aim"...)
+			binary.BigEndian.PutUint16(c6.Datagram[4:], uint16(len(c6.Datagram)-IPv6HeaderLen))
+			c6.Note = "IPv6"
+			return []ClaimPacket{c, c6}, nil
 		}},
 	ClaimTCPDataOffsetBad: {Name: "tcp-data-offset-bad",
 		Text: "the receiver drops the segment silently: no RST",
@@ -278,15 +313,30 @@ var claims = [numClaims]Claim{
 			}
 			short.Note = "data offset 4"
 			long, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, TCP: &TCP{SrcPort: 40009, DstPort: h.ClosedPort, Seq: 1, Flags: TCPSyn, Window: 1024, DataOffset: Set[uint8](15)}})
+			if err != nil {
+				return nil, err
+			}
 			long.Note = "data offset 15 past the segment"
-			return []ClaimPacket{short, long}, err
+			short6, err := v6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, TCP: &TCP{SrcPort: 40009, DstPort: h.ClosedPort, Seq: 1, Flags: TCPSyn, Window: 1024, DataOffset: Set[uint8](4)}})
+			short6.Note = "IPv6 data offset 4"
+			return []ClaimPacket{short, long, short6}, err
 		}},
-	ClaimJumboTooShort: {Name: "jumbo-too-short",
-		Text: "Linux drops the packet and answers ICMPv6 parameter problem code 0 pointing at the Jumbo Payload Length, which must exceed 65535 (RFC 2675 §2)",
+	ClaimJumboBad: {Name: "jumbo-bad",
+		Text: "Linux drops the packet and answers ICMPv6 parameter problem code 0 pointing at it (RFC 2675 §3)",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
-			// --ext hop-by-hop=c2040000001e --payload-len 0
-			return one6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6, PayloadLen: Set[uint16](0)},
+			// --ext hop-by-hop=c2040000001e --payload-len 0: the pointer is
+			// 44, the Jumbo Payload Length.
+			short, err := v6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6, PayloadLen: Set[uint16](0)},
 				IPv6Ext: []IPv6Ext{HopByHop([]byte{0xc2, 4, 0, 0, 0, 0x1e})}, UDP: &UDP{SrcPort: 40010, DstPort: h.OpenPort}, Payload: []byte("claim")})
+			if err != nil {
+				return nil, err
+			}
+			short.Note = "length 30"
+			// A Payload Length that is not 0: the pointer is 42, the option.
+			nonzero, err := v6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6},
+				IPv6Ext: []IPv6Ext{HopByHop([]byte{0xc2, 4, 0, 1, 0, 0})}, UDP: &UDP{SrcPort: 40010, DstPort: h.OpenPort}, Payload: []byte("claim")})
+			nonzero.Note = "payload length not 0"
+			return []ClaimPacket{short, nonzero}, err
 		}},
 	ClaimIPv6OptSkip:                {Name: "ipv6-opt-skip", Text: "skip it", Demo: unknownOpt(0x1e)},
 	ClaimIPv6OptDiscard:             {Name: "ipv6-opt-discard", Text: "discard the packet", Demo: unknownOpt(0x5e)},

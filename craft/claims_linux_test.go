@@ -144,7 +144,7 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 	},
 	craft.ClaimIPv4TrailerTrimmed: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.delivers(t, "claim") },
 	craft.ClaimIPv6TrailerTrimmed: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.delivers(t, "claim") },
-	craft.ClaimIPv4TotalShorterThanHeader: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+	craft.ClaimIPv4HeaderLengthError: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		o.silent(t, "Ip:InHdrErrors")
 	},
 	craft.ClaimIPv4OptionPastHeader: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
@@ -152,20 +152,28 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 		o.moved(t, "Ip:InHdrErrors")
 		o.deliversNothing(t)
 	},
-	craft.ClaimUDPLengthPastData: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
-		o.silent(t, "Udp:InErrors")
+	craft.ClaimUDPLengthBad: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note == "IPv6" {
+			o.silent(t, "Udp6InErrors")
+		} else {
+			o.silent(t, "Udp:InErrors")
+		}
 		o.deliversNothing(t)
 	},
 	craft.ClaimUDPLengthShort: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.delivers(t, "cl") },
 	craft.ClaimTCPDataOffsetBad: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
-		if c.Note == "data offset 4" {
+		if c.Note != "data offset 15 past the segment" {
 			o.silent(t, "Tcp:InErrs")
 			return
 		}
 		o.silent(t, "Tcp:InSegs") // dropped before any error counter (tcp_v4_rcv: pskb_may_pull)
 	},
-	craft.ClaimJumboTooShort: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
-		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 44))
+	craft.ClaimJumboBad: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		pointer := uint32(44) // the Jumbo Payload Length
+		if c.Note == "payload length not 0" {
+			pointer = 42 // the option
+		}
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, pointer))
 		o.moved(t, "Ip6InHdrErrors")
 		o.deliversNothing(t)
 	},

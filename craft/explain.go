@@ -235,10 +235,17 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 	x.layer, x.base, x.rfc = q+"IPv4", g.IPOffset, "RFC 791 §3.1"
 	ver, ihl, total := h.Version.Or(0), h.IHL.Or(0), h.TotalLen.Or(0)
 	x.add("Version", 0, 4, uint64(ver), "", map[bool]string{true: "IPv4", false: ClaimIPv4VersionDropped.Text()}[ver == 4])
-	x.add("IHL", 4, 4, uint64(ihl), "", fmt.Sprintf("header length: %d words = %d bytes", ihl, int(ihl)*4))
+	hm := fmt.Sprintf("header length: %d words = %d bytes", ihl, int(ihl)*4)
+	if ihl < 5 {
+		hm += ", fewer than the fixed header's 5: " + ClaimIPv4HeaderLengthError.Text()
+	}
+	x.add("IHL", 4, 4, uint64(ihl), "", hm)
 	x.addRFC("Type of Service", 8, 8, uint64(h.TOS), fmt.Sprintf("0x%02x", h.TOS),
 		fmt.Sprintf("DSCP %d, ECN %d", h.TOS>>2, h.TOS&3), "RFC 2474 §3, RFC 3168 §5")
 	tm := fmt.Sprintf("%d bytes: %d header + %d data", total, int(ihl)*4, int(total)-int(ihl)*4)
+	if int(total) < int(ihl)*4 {
+		tm = fmt.Sprintf("%d bytes: shorter than the %d-byte header the IHL announces; %s", total, int(ihl)*4, ClaimIPv4HeaderLengthError.Text())
+	}
 	if g.Truncated {
 		tm += fmt.Sprintf("; only %d present", len(g.ipHdr)+len(g.l4))
 		if quoted {
@@ -413,7 +420,15 @@ func (x *explainer) tcp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	}
 	add("Acknowledgment Number", 64, 32, uint64(h.Ack), "", am)
 	off := h.DataOffset.Or(0)
-	add("Data Offset", 96, 4, uint64(off), "", fmt.Sprintf("header length: %d words = %d bytes", off, int(off)*4))
+	om := fmt.Sprintf("header length: %d words = %d bytes", off, int(off)*4)
+	switch {
+	case quoted:
+	case off < 5:
+		om += ", fewer than the fixed header's 5: " + ClaimTCPDataOffsetBad.Text()
+	case int(off)*4 > len(g.l4) && !g.Truncated && !g.fragmented():
+		om += fmt.Sprintf(", past the %d-byte segment: %s", len(g.l4), ClaimTCPDataOffsetBad.Text())
+	}
+	add("Data Offset", 96, 4, uint64(off), "", om)
 	add("Reserved", 100, 4, uint64(h.Reserved), "", map[bool]string{true: "zero, as it must be", false: "must be zero"}[h.Reserved == 0])
 	add("Control Bits", 104, 8, uint64(h.Flags), tcpFlagWords(h.Flags), tcpFlagMeaning(h.Flags))
 	add("Window", 112, 16, uint64(h.Window), "", "bytes the sender can receive now (before window scaling)")
@@ -483,7 +498,7 @@ func (x *explainer) udp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	add("Source Port", 0, 16, uint64(h.SrcPort), "", "")
 	add("Destination Port", 16, 16, uint64(h.DstPort), "", "")
 	l := h.Length.Or(0)
-	add("Length", 32, 16, uint64(l), "", fmt.Sprintf("%d bytes: 8 header + %d data", l, int(l)-8))
+	add("Length", 32, 16, uint64(l), "", udpLengthMeaning(g, int(l), quoted))
 	cs := h.Checksum.Or(0)
 	cm := checkMeaning(checks, LayerUDP, quoted)
 	if cs == 0 && g.Layers&LayerIPv6 != 0 {
@@ -495,6 +510,33 @@ func (x *explainer) udp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	if g.TransportLen >= UDPHeaderLen && !(quoted && len(g.Payload) == 0) {
 		x.payload(g.Payload, UDPHeaderLen, "datagram data")
 	}
+}
+
+// fragmented reports whether g is one fragment of a larger datagram, whose
+// transport lengths count the other fragments' bytes too.
+func (g *Datagram) fragmented() bool {
+	if g.Layers&LayerIPv6 != 0 {
+		f := g.FragExt()
+		return f != nil && (f.More() || f.FragOffset() != 0)
+	}
+	return g.IPv4.IsFragment()
+}
+
+// udpLengthMeaning explains a UDP length against the IP data that carries
+// it (RFC 768): the IPv4 total length less the header, or the IPv6 payload
+// length less the extension headers.
+func udpLengthMeaning(g *Datagram, l int, quoted bool) string {
+	carried := len(g.l4) // what the IP lengths give the transport, as far as it is here
+	switch {
+	case l < UDPHeaderLen:
+		return fmt.Sprintf("%d bytes: shorter than the 8-byte header; %s", l, ClaimUDPLengthBad.Text())
+	case quoted || g.Truncated || g.fragmented():
+	case l > carried:
+		return fmt.Sprintf("%d bytes: more than the %d bytes the IP header leaves for UDP; %s", l, carried, ClaimUDPLengthBad.Text())
+	case l < carried:
+		return fmt.Sprintf("%d bytes: 8 header + %d data; the %d bytes after it are in the IP data but not in the datagram: %s", l, l-8, carried-l, ClaimUDPLengthShort.Text())
+	}
+	return fmt.Sprintf("%d bytes: 8 header + %d data", l, l-8)
 }
 
 func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted bool) {

@@ -34,6 +34,9 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 	x.addRFC("Flow Label", 12, 20, uint64(h.FlowLabel), fmt.Sprintf("0x%05x", h.FlowLabel), fm, "RFC 6437")
 	pl := g.payloadLen()
 	pm := fmt.Sprintf("%d bytes after this header, extension headers included", pl)
+	if pl == 0 && h.NextHeader.Or(0) == ProtoHopByHop && !quoted {
+		pm = "0 before a Hop-by-Hop header: a jumbogram's, whose length is in the Jumbo Payload option (RFC 2675 §2)"
+	}
 	if g.Truncated {
 		pm += fmt.Sprintf("; only %d present", len(g.l4)+g.TransportOffset-g.IPOffset-IPv6HeaderLen)
 		if quoted {

@@ -304,7 +304,11 @@ func DescribeIPv6Option(o IPv6Option) string {
 		return "Router Alert with a length other than 2 (RFC 2711)"
 	case IPv6OptJumbo:
 		if len(o.Data) == 4 {
-			return fmt.Sprintf("Jumbo Payload length %d (RFC 2675)", binary.BigEndian.Uint32(o.Data))
+			jl := binary.BigEndian.Uint32(o.Data)
+			if jl <= 0xffff {
+				return fmt.Sprintf("Jumbo Payload length %d, not above 65535 as RFC 2675 §2 requires: %s", jl, ClaimJumboBad.Text())
+			}
+			return fmt.Sprintf("Jumbo Payload length %d (RFC 2675)", jl)
 		}
 		return "Jumbo Payload with a length other than 4 (RFC 2675)"
 	}
