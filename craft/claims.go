@@ -31,6 +31,7 @@ type Claim struct {
 // ClosedPort nothing.
 type ClaimHosts struct {
 	Src, Dst, Far, Src6, Dst6, Far6     netip.Addr
+	SrcLinkLocal                        netip.Addr // the sender's fe80:: address
 	OpenPort, ConnectedPort, ClosedPort uint16
 }
 
@@ -94,6 +95,7 @@ const (
 	ClaimSYNACKAnsweredRST
 	ClaimClosedUDPPortUnreachable
 	ClaimReassemblyTimeExceeded
+	ClaimLinkLocalNotForwarded
 	numClaims
 )
 
@@ -460,6 +462,13 @@ var claims = [numClaims]Claim{
 			later, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, ID: 0x2416, FragOff: 2, Protocol: Set(ProtoUDP)}, Payload: dg[IPv4HeaderLen+16:]})
 			later.Note = "later fragment"
 			return []ClaimPacket{first, later}, err
+		}},
+	ClaimLinkLocalNotForwarded: {Name: "link-local-not-forwarded",
+		Text: "link-local: never forwarded by a router",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			c, err := v6(Packet{IPv6: &IPv6{Src: h.SrcLinkLocal, Dst: h.Far6}, ICMPv6: claimPtr(Echo6(0x2417, 1)), Payload: []byte("claim")})
+			c.Far = true
+			return []ClaimPacket{c}, err
 		}},
 }
 

@@ -245,7 +245,22 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 		}
 		o.silent(t, "Ip:ReasmTimeout") // gave up without a word: it never had the first fragment
 	},
+	craft.ClaimLinkLocalNotForwarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		// R refuses it: destination unreachable, beyond scope of source
+		// address (RFC 4443 §3.1 code 2), and forwards nothing.
+		o.answer(t, r1LinkLocal, icmp6Is(craft.ICMPv6Unreachable, 2, 0))
+		o.moved(t, "Ip6InAddrErrors")
+		if o.delta["Ip6OutForwDatagrams"] != 0 {
+			t.Errorf("forwarded: %v", o)
+		}
+	},
 }
+
+// hcLinkLocal is Hc's fe80:: address, from its MAC (RFC 4291 §2.5.1).
+var (
+	hcLinkLocal = netip.MustParseAddr("fe80::ff:fe00:103")
+	r1LinkLocal = netip.MustParseAddr("fe80::ff:fe00:1fe") // R toward S1
+)
 
 // claimWait is how long to wait for an answer, or to be sure of silence,
 // where 1.5 s is not enough: the lab's ipfrag_time is 1 s here, and
@@ -274,7 +289,7 @@ func TestEveryClaimHasALabProof(t *testing.T) {
 func TestClaimsOnLinux(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{Routed: true, FragTime: 1})
 	h := craft.ClaimHosts{Src: lab.AddrHc, Dst: lab.AddrHs, Far: lab.AddrHf, Src6: lab.Addr6Hc, Dst6: lab.Addr6Hs, Far6: lab.Addr6Hf,
-		OpenPort: 7001, ConnectedPort: 7002, ClosedPort: 7003}
+		SrcLinkLocal: hcLinkLocal, OpenPort: 7001, ConnectedPort: 7002, ClosedPort: 7003}
 	srv := startClaimServers(t, l, h)
 	var tx *rawsock.Conn
 	var rx *listen.Listener
@@ -451,14 +466,19 @@ func answersFrom(caps []listen.Captured, from4, from6 netip.Addr) []craft.Decode
 				continue
 			}
 		case d.Has(craft.LayerIPv6):
-			// Every answer goes to the claim packet's source, Hc's global
-			// address; neighbor discovery of the hosts' own goes between
-			// link-local and multicast addresses.
-			if d.Datagram.IPv6.Src != from6 || d.Datagram.IPv6.Dst != lab.Addr6Hc {
+			// Every answer goes to the claim packet's source, one of Hc's
+			// addresses; the hosts' own neighbor discovery, which goes to
+			// link-local and multicast addresses, is not an answer.
+			switch {
+			case d.Datagram.IPv6.Dst == lab.Addr6Hc && d.Datagram.IPv6.Src == from6:
+			case d.Datagram.IPv6.Dst == hcLinkLocal && d.Datagram.IPv6.Src.IsLinkLocalUnicast():
+				// an answer to a link-local source comes from a link-local one
+			default:
 				continue
 			}
-			if d.Has(craft.LayerICMPv6) && d.ICMPv6.Type == craft.ICMPv6NeighborSolicit {
-				continue // Hs resolving Hc before it answers
+			if d.Has(craft.LayerICMPv6) && (d.ICMPv6.Type == craft.ICMPv6NeighborSolicit ||
+				d.ICMPv6.Type == craft.ICMPv6NeighborAdvert && d.Datagram.IPv6.Dst == hcLinkLocal) {
+				continue // Hs resolving Hc before it answers, or confirming itself to Hc's own solicitation
 			}
 		default:
 			continue

@@ -9,7 +9,8 @@ import (
 
 var claimHostsForTest = ClaimHosts{Src: hc, Dst: hs, Far: netip.MustParseAddr("198.18.2.2"),
 	Src6: netip.MustParseAddr("2001:2:0:1::3"), Dst6: netip.MustParseAddr("2001:2:0:1::1"), Far6: netip.MustParseAddr("2001:2:0:2::1"),
-	OpenPort: 7001, ConnectedPort: 7002, ClosedPort: 7003}
+	SrcLinkLocal: netip.MustParseAddr("fe80::ff:fe00:103"),
+	OpenPort:     7001, ConnectedPort: 7002, ClosedPort: 7003}
 
 // printedElsewhere are the claims rawcraft prints about an answer or a
 // probe's outcome (probe's reasons, the exercises), not when it explains

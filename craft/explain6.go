@@ -82,7 +82,7 @@ func addrMeaning(a netip.Addr) string {
 	case a.IsLoopback():
 		return "loopback"
 	case a.IsLinkLocalUnicast():
-		return "link-local: never forwarded by a router"
+		return ClaimLinkLocalNotForwarded.Text()
 	case a.IsMulticast():
 		b := a.As16()
 		if b[1]&0xf == 2 && b[11] == 1 && b[12] == 0xff {
