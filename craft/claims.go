@@ -96,6 +96,7 @@ const (
 	ClaimClosedUDPPortUnreachable
 	ClaimReassemblyTimeExceeded
 	ClaimLinkLocalNotForwarded
+	ClaimJumboMissing
 	numClaims
 )
 
@@ -469,6 +470,12 @@ var claims = [numClaims]Claim{
 			c, err := v6(Packet{IPv6: &IPv6{Src: h.SrcLinkLocal, Dst: h.Far6}, ICMPv6: claimPtr(Echo6(0x2417, 1)), Payload: []byte("claim")})
 			c.Far = true
 			return []ClaimPacket{c}, err
+		}},
+	ClaimJumboMissing: {Name: "jumbo-missing",
+		Text: "RFC 2675 §3 asks for a parameter problem pointing at the Payload Length, but Linux reads the packet to the end of the frame and delivers it",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return one6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6, PayloadLen: Set[uint16](0)},
+				IPv6Ext: []IPv6Ext{HopByHop(AppendIPv6OptPadN(nil, 6))}, UDP: &UDP{SrcPort: 40014, DstPort: h.OpenPort}, Payload: []byte("claim")})
 		}},
 }
 

@@ -245,6 +245,12 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 		}
 		o.silent(t, "Ip:ReasmTimeout") // gave up without a word: it never had the first fragment
 	},
+	craft.ClaimJumboMissing: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if len(o.answers) != 0 {
+			t.Errorf("answered: %v", o)
+		}
+		o.delivers(t, "claim")
+	},
 	craft.ClaimLinkLocalNotForwarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		// R refuses it: destination unreachable, beyond scope of source
 		// address (RFC 4443 §3.1 code 2), and forwards nothing.

@@ -258,8 +258,9 @@ func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []Chec
 
 // checkJumbo checks a Hop-by-Hop header at base against RFC 2675 §3, as
 // Linux's ipv6_hop_jumbo does: a Jumbo Payload option needs a Payload
-// Length of 0 and a length above 65535; a Payload Length of 0 with no such
-// option leaves the packet's length unsaid.
+// Length of 0 and a length above 65535. A Payload Length of 0 with no such
+// option is an error for RFC 2675 §3 but not for Linux, which reads the
+// packet to the end of the frame.
 func (g *Datagram) checkJumbo(e *IPv6Ext, base int) error {
 	for o := 0; o < len(e.Data); {
 		opt, next, err := NextIPv6Option(e.Data, o)
@@ -281,9 +282,25 @@ func (g *Datagram) checkJumbo(e *IPv6Ext, base int) error {
 		}
 		o = next
 	}
-	if g.payloadLen() == 0 {
-		return &ParseError{Layer: "IPv6", Field: "payload length", Offset: base - IPv6HeaderLen + 4, Err: ErrMalformed,
-			Detail: "0 before a Hop-by-Hop header without a Jumbo Payload option: the packet's length is not said (RFC 2675 §3)"}
+	return nil // no Jumbo Payload option: Linux reads to the frame's end (claim jumbo-missing)
+}
+
+// hasJumbo reports whether the first extension header is a Hop-by-Hop
+// header holding a Jumbo Payload option.
+func (g *Datagram) hasJumbo() bool {
+	if g.NExt == 0 || g.Ext[0].Kind != ProtoHopByHop {
+		return false
 	}
-	return nil
+	e := &g.Ext[0]
+	for o := 0; o < len(e.Data); {
+		opt, next, err := NextIPv6Option(e.Data, o)
+		if err != nil {
+			return false
+		}
+		if opt.Type == IPv6OptJumbo {
+			return true
+		}
+		o = next
+	}
+	return false
 }

@@ -36,6 +36,9 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 	pm := fmt.Sprintf("%d bytes after this header, extension headers included", pl)
 	if pl == 0 && h.NextHeader.Or(0) == ProtoHopByHop && !quoted {
 		pm = "0 before a Hop-by-Hop header: a jumbogram's, whose length is in the Jumbo Payload option (RFC 2675 §2)"
+		if !g.hasJumbo() {
+			pm = "0 before a Hop-by-Hop header without a Jumbo Payload option: " + ClaimJumboMissing.Text()
+		}
 	}
 	if g.Truncated {
 		pm += fmt.Sprintf("; only %d present", len(g.l4)+g.TransportOffset-g.IPOffset-IPv6HeaderLen)
