@@ -22,6 +22,11 @@ type Claim struct {
 	// Demo returns the packets that demonstrate the claim, sent from h.Src
 	// (h.Src6) to the host or router the sentence is about.
 	Demo func(h ClaimHosts) ([]ClaimPacket, error)
+	// ProvedIn names, instead of Demo, the lab test that proves a claim
+	// about a live connection, whose packet depends on its sequence
+	// numbers: "session/reset_test.go TestResetByHand". The test names
+	// the claim.
+	ProvedIn string
 }
 
 // ClaimHosts are the addresses a claim's packets travel between: a sender,
@@ -97,6 +102,9 @@ const (
 	ClaimReassemblyTimeExceeded
 	ClaimLinkLocalNotForwarded
 	ClaimJumboMissing
+	ClaimRSTOutsideWindowIgnored
+	ClaimRSTInWindowChallenged
+	ClaimRSTExactResets
 	numClaims
 )
 
@@ -477,6 +485,15 @@ var claims = [numClaims]Claim{
 			return one6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6, PayloadLen: Set[uint16](0)},
 				IPv6Ext: []IPv6Ext{HopByHop(AppendIPv6OptPadN(nil, 6))}, UDP: &UDP{SrcPort: 40014, DstPort: h.OpenPort}, Payload: []byte("claim")})
 		}},
+	ClaimRSTOutsideWindowIgnored: {Name: "rst-outside-window-ignored",
+		Text:     "the RST was outside the window, and the server silently ignored it (RFC 5961 §3.2); the connection lives on",
+		ProvedIn: "session/reset_test.go TestResetByHand"},
+	ClaimRSTInWindowChallenged: {Name: "rst-in-window-challenged",
+		Text:     "the RST was in the window but not at the expected number, so the server asks the real client to confirm (RFC 5961 §3.2); the connection lives on",
+		ProvedIn: "session/reset_test.go TestResetByHand"},
+	ClaimRSTExactResets: {Name: "rst-exact-resets",
+		Text:     "the RST was exactly at the expected number: the server reset the connection; its application's next read gets ECONNRESET",
+		ProvedIn: "session/reset_test.go TestResetByHand"},
 }
 
 func init() {

@@ -39,7 +39,7 @@ func TestClaimPacketsPrintTheirClaim(t *testing.T) {
 			t.Errorf("claim name %s twice", c.Name)
 		}
 		names[c.Name] = true
-		if printedElsewhere[c.ID] {
+		if printedElsewhere[c.ID] || c.Demo == nil {
 			continue
 		}
 		pkts, err := c.Demo(claimHostsForTest)
