@@ -105,6 +105,7 @@ const (
 	ClaimRSTOutsideWindowIgnored
 	ClaimRSTInWindowChallenged
 	ClaimRSTExactResets
+	ClaimRoutingType0Refused
 	numClaims
 )
 
@@ -494,6 +495,11 @@ var claims = [numClaims]Claim{
 	ClaimRSTExactResets: {Name: "rst-exact-resets",
 		Text:     "the RST was exactly at the expected number: the server reset the connection; its application's next read gets ECONNRESET",
 		ProvedIn: "session/reset_test.go TestResetByHand"},
+	ClaimRoutingType0Refused: {Name: "routing-type0-refused",
+		Text: "with segments left, the receiver drops the packet and answers parameter problem code 0 pointing at the routing type",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return one6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, IPv6Ext: []IPv6Ext{RoutingType0(1, h.Far6)}, ICMPv6: claimPtr(Echo6(0x2418, 1)), Payload: []byte("claim")})
+		}},
 }
 
 func init() {

@@ -246,6 +246,9 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 		}
 		o.silent(t, "Ip:ReasmTimeout") // gave up without a word: it never had the first fragment
 	},
+	craft.ClaimRoutingType0Refused: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 42)) // the Routing header at 40: its type at 42
+	},
 	craft.ClaimJumboMissing: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		if len(o.answers) != 0 {
 			t.Errorf("answered: %v", o)

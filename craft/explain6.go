@@ -161,9 +161,12 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 	}
 	if e.Kind == ProtoRouting && len(e.Data) >= 2 {
 		rt := e.RoutingType()
-		rm := map[uint8]string{0: "type 0 source route: deprecated, nodes must not process it (RFC 5095)",
+		rm := map[uint8]string{0: "type 0 source route: deprecated (RFC 5095)",
 			2: "type 2, mobile IPv6 home address (RFC 6275 §6.4)", 3: "RPL source route (RFC 6554)",
 			4: "segment routing header (RFC 8754)"}[rt]
+		if rt == 0 && e.SegmentsLeft() > 0 {
+			rm += "; " + ClaimRoutingType0Refused.Text()
+		}
 		x.add("Routing Type", 16, 8, uint64(rt), "", rm)
 		sl := e.SegmentsLeft()
 		sm := ClaimRoutingSegmentsLeftZero.Text()
