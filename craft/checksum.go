@@ -283,3 +283,23 @@ func tcpHeaderLen(seg []byte) int {
 	}
 	return int(seg[12]>>4) * 4
 }
+
+// Verdict is the check's one verdict, the same words in every view (a
+// capture's summary line, the field table, JSON): "good", "BAD (0xdead,
+// should be 0x1c46)", "not yet filled (offload), 0x1c2b here and 0x7439 on
+// the wire"…
+func (c ChecksumResult) Verdict() string {
+	switch c.Status {
+	case ChecksumGood:
+		if c.NegZero {
+			return fmt.Sprintf("good (0x%04x = 0x%04x: −0 and +0 in one's complement)", c.Got, c.Want)
+		}
+	case ChecksumBad:
+		return fmt.Sprintf("BAD (0x%04x, should be 0x%04x)", c.Got, c.Want)
+	case ChecksumPartial:
+		return fmt.Sprintf("not yet filled (offload), 0x%04x here and 0x%04x on the wire", c.Got, c.Want)
+	case ChecksumPartialOrBad:
+		return fmt.Sprintf("not yet filled (offload), or BAD (0x%04x, should be 0x%04x)", c.Got, c.Want)
+	}
+	return c.Status.String()
+}

@@ -222,6 +222,10 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 	}
 	g.ipHdr = b[:n]
 	end := g.totalLen()
+	var optErr error
+	if !quoted {
+		optErr = checkIPv4Options(g.IPv4.Options, base, n)
+	}
 	switch {
 	case end < n:
 		return &ParseError{Layer: layer, Field: "total length", Offset: base + 2, Err: ErrMalformed,
@@ -238,7 +242,7 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 	g.PayloadOffset = base + n
 	g.Payload = data
 	if g.IPv4.FragOff != 0 {
-		return nil // a later fragment: its data starts mid-transport
+		return optErr // a later fragment: its data starts mid-transport
 	}
 	fragment := g.IPv4.Flags&FlagMF != 0
 	// claimed is the IPv4 data the total length announces; data holds what
@@ -306,7 +310,7 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 			}
 		}
 	default:
-		return nil
+		return optErr
 	}
 	g.TransportLen = hl
 	if hl > len(data) {
@@ -314,11 +318,44 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 	}
 	g.Payload = data[hl:]
 	g.PayloadOffset = g.TransportOffset + hl
+	if optErr != nil {
+		// A receiver reads the options before the transport header: their
+		// error is the one it answers.
+		return optErr
+	}
 	if err != nil && errors.Is(err, ErrTruncated) && (quoted || fragment) {
 		g.Truncated = g.Truncated || quoted
 		return nil
 	}
 	return err
+}
+
+// checkIPv4Options walks the options of an n-byte header at base as a
+// receiver does (RFC 791 §3.1; Linux's ip_options_compile): up to End of
+// Option List, every option but NOP and EOL has a length byte of at least
+// 2 that keeps it inside the header. The first that breaks the rule is the
+// error, at the option's type byte, where the receiver's ICMP parameter
+// problem points.
+func checkIPv4Options(opts []byte, base, n int) error {
+	for off := 0; off < len(opts); {
+		o, next, err := NextOption(opts, off)
+		if o.Kind == IPOptEOL {
+			return nil
+		}
+		if err != nil {
+			what := fmt.Sprintf("kind %d with length %d runs past the %d-byte header", o.Kind, o.Len, n)
+			switch {
+			case off+1 >= len(opts):
+				what = fmt.Sprintf("kind %d in the header's last byte has no room for its length", o.Kind)
+			case o.Len < 2:
+				what = fmt.Sprintf("kind %d with length %d, less than its own 2 bytes", o.Kind, o.Len)
+			}
+			return &ParseError{Layer: "IPv4", Field: "options", Offset: base + IPv4HeaderLen + off, Err: ErrMalformed,
+				Detail: fmt.Sprintf("option at byte %d: %s; %s", IPv4HeaderLen+off, what, ClaimIPv4OptionPastHeader.Text())}
+		}
+		off = next
+	}
+	return nil
 }
 
 // prefix names a layer of the quoted datagram without building a string,
@@ -356,13 +393,18 @@ const (
 	// fill (checksum offload) and a capture on the sending host saw it
 	// before that; the field holds only the pseudo-header sum. craft cannot
 	// tell this from the bytes; the listener sets it from PACKET_AUXDATA
-	// (TP_STATUS_CSUMNOTREADY).
+	// (TP_STATUS_CSUMNOTREADY), the capture reader from the direction.
 	ChecksumPartial
+	// ChecksumPartialOrBad: the field holds what a sender's checksum
+	// offload leaves for its NIC (0 in an IPv4 header, the pseudo-header
+	// sum in TCP or UDP), in a capture that does not say whether the
+	// sending host took it: not yet filled there, bad anywhere else.
+	ChecksumPartialOrBad
 )
 
 // String names the status.
 func (s ChecksumStatus) String() string {
-	return [...]string{"good", "bad", "absent", "unverifiable", "not yet filled (offload)"}[s]
+	return [...]string{"good", "bad", "absent", "unverifiable", "not yet filled (offload)", "not yet filled (offload), or bad"}[s]
 }
 
 // ChecksumResult is the check of one checksum field.

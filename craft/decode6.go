@@ -67,6 +67,13 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 	}
 	g.ipHdr = b[:IPv6HeaderLen]
 	end := IPv6HeaderLen + g.payloadLen()
+	// A Payload Length of 0 before a Hop-by-Hop header announces a
+	// jumbogram, whose length is in its Jumbo Payload option (RFC 2675 §2):
+	// a receiver does not cut the packet at 40 bytes (Linux's ipv6_rcv).
+	jumbo := g.payloadLen() == 0 && g.IPv6.NextHeader.Or(0) == ProtoHopByHop && !quoted
+	if jumbo {
+		end = len(b)
+	}
 	switch {
 	case end > len(b):
 		g.Truncated = true
@@ -95,6 +102,13 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 		}
 		if e.Kind == ProtoFragment && e.FragOffset() != 0 {
 			later = true
+		}
+		if g.NExt == 1 && e.Kind == ProtoHopByHop && !quoted {
+			if jerr := g.checkJumbo(e, base+off); jerr != nil {
+				err = jerr
+				off += n
+				break
+			}
 		}
 		next = e.NextHeader.Or(0)
 		off += n
@@ -240,4 +254,53 @@ func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []Chec
 		return dst
 	}
 	return append(dst, r)
+}
+
+// checkJumbo checks a Hop-by-Hop header at base against RFC 2675 §3, as
+// Linux's ipv6_hop_jumbo does: a Jumbo Payload option needs a Payload
+// Length of 0 and a length above 65535. A Payload Length of 0 with no such
+// option is an error for RFC 2675 §3 but not for Linux, which reads the
+// packet to the end of the frame.
+func (g *Datagram) checkJumbo(e *IPv6Ext, base int) error {
+	for o := 0; o < len(e.Data); {
+		opt, next, err := NextIPv6Option(e.Data, o)
+		if err != nil {
+			break
+		}
+		at := base + 2 + o
+		if opt.Type == IPv6OptJumbo && len(opt.Data) == 4 {
+			jl := binary.BigEndian.Uint32(opt.Data)
+			switch {
+			case g.payloadLen() != 0:
+				return &ParseError{Layer: "IPv6 ext", Field: "Jumbo Payload", Offset: at, Err: ErrMalformed,
+					Detail: fmt.Sprintf("a Jumbo Payload option in a packet whose Payload Length is %d, not 0: %s", g.payloadLen(), ClaimJumboBad.Text())}
+			case jl <= 0xffff:
+				return &ParseError{Layer: "IPv6 ext", Field: "Jumbo Payload Length", Offset: at + 2, Err: ErrMalformed,
+					Detail: fmt.Sprintf("Jumbo Payload Length %d, not above 65535 as it must be: %s", jl, ClaimJumboBad.Text())}
+			}
+			return nil
+		}
+		o = next
+	}
+	return nil // no Jumbo Payload option: Linux reads to the frame's end (claim jumbo-missing)
+}
+
+// hasJumbo reports whether the first extension header is a Hop-by-Hop
+// header holding a Jumbo Payload option.
+func (g *Datagram) hasJumbo() bool {
+	if g.NExt == 0 || g.Ext[0].Kind != ProtoHopByHop {
+		return false
+	}
+	e := &g.Ext[0]
+	for o := 0; o < len(e.Data); {
+		opt, next, err := NextIPv6Option(e.Data, o)
+		if err != nil {
+			return false
+		}
+		if opt.Type == IPv6OptJumbo {
+			return true
+		}
+		o = next
+	}
+	return false
 }

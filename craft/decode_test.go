@@ -137,7 +137,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"19 bytes", syn[:19], ErrTruncated, "IPv4", "header", 0},
 		{"version 6", mod(func(b []byte) []byte { b[0] = 0x65; return b }), ErrMalformed, "IPv4", "version", 0},
 		{"IHL 4", mod(func(b []byte) []byte { b[0] = 0x44; return b }), ErrMalformed, "IPv4", "IHL", 0},
-		{"IHL 15 past the end", mod(func(b []byte) []byte { b[0] = 0x4f; return b[:40] }), ErrTruncated, "IPv4", "IHL", 0},
+		// A 60-byte header in a 44-byte datagram: the lengths disagree,
+		// whatever was captured (issue 24).
+		{"IHL 15 past the total length", mod(func(b []byte) []byte { b[0] = 0x4f; return b[:40] }), ErrMalformed, "IPv4", "total length", 2},
+		{"IHL 15 past the end", mod(func(b []byte) []byte { b[0], b[2], b[3] = 0x4f, 0, 100; return b[:40] }), ErrTruncated, "IPv4", "IHL", 0},
 		{"total length below header", mod(func(b []byte) []byte { b[2], b[3] = 0, 10; return b }), ErrMalformed, "IPv4", "total length", 2},
 		{"total length past the end", mod(func(b []byte) []byte { b[2], b[3] = 0, 200; return b }), ErrTruncated, "IPv4", "total length", 2},
 		{"TCP data offset 4", mod(func(b []byte) []byte { b[32] = 0x40; return b }), ErrMalformed, "TCP", "data offset", 32},

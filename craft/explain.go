@@ -44,9 +44,16 @@ func (x *explainer) addRFC(name string, bit, width int, v uint64, text, meaning,
 // datagram included, with what each value means. Checksums are checked:
 // their meaning says good, or bad with the value they should hold.
 func Explain(d *Decoded) []Field {
-	x := &explainer{}
 	var sums [4]ChecksumResult
-	checks := d.Checksums(sums[:0])
+	return ExplainChecked(d, d.Checksums(sums[:0]))
+}
+
+// ExplainChecked is Explain with the checksum verdicts given, as a
+// capture reader settles them knowing offload (pcap.Dissect): each
+// checksum field's meaning starts with its verdict, so that the field
+// table says what the summary line says.
+func ExplainChecked(d *Decoded, checks []ChecksumResult) []Field {
+	x := &explainer{}
 	if d.Link&LayerEthernet != 0 {
 		x.ethernet(&d.Ethernet)
 	}
@@ -87,7 +94,7 @@ func (x *explainer) trailer(d *Decoded, t []byte) {
 	for _, c := range t {
 		zero = zero && c == 0
 	}
-	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv4 total length %d: not part of the datagram; the receiver trims them", len(t), d.totalLen()), "RFC 791 §3.1"
+	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv4 total length %d: not part of the datagram; %s", len(t), d.totalLen(), ClaimIPv4TrailerTrimmed.Text()), "RFC 791 §3.1"
 	if d.Link&LayerEthernet != 0 && len(d.Raw) <= MinFrameLen && zero {
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header; the IPv4 total length leaves them out", len(t)), "IEEE 802.3 §3.2.8"
 	}
@@ -183,13 +190,22 @@ func checkMeaning(checks []ChecksumResult, l Layer, quoted bool) string {
 			switch c.Status {
 			case ChecksumGood:
 				if c.NegZero {
-					return fmt.Sprintf("good: 0x%04x and the computed 0x%04x are −0 and +0, the same in one's complement; receivers accept either (RFC 1624 §3)", c.Got, c.Want)
+					return c.Verdict() + ", the same number; " + ClaimNegativeZeroAccepted.Text()
 				}
 				return "good"
 			case ChecksumBad:
-				return fmt.Sprintf("BAD: should be 0x%04x; %s", c.Want, badFate(l, quoted))
+				return c.Verdict() + ": " + badFate(l, quoted)
+			case ChecksumPartial:
+				return c.Verdict() + ": the sending host's kernel left it for its NIC to fill, after the capture took the packet"
+			case ChecksumPartialOrBad:
+				what := "the pseudo-header sum"
+				if l == LayerIPv4 {
+					what = "0x0000"
+				}
+				return fmt.Sprintf("%s: %s is what a sender with checksum offload leaves for its NIC to fill; captured on that host, the wire carried 0x%04x; captured on the path, %s",
+					c.Verdict(), what, c.Want, badFate(l, quoted))
 			default:
-				return c.Status.String()
+				return c.Verdict()
 			}
 		}
 	}
@@ -198,35 +214,43 @@ func checkMeaning(checks []ChecksumResult, l Layer, quoted bool) string {
 
 // badFate says what a receiver does with a bad checksum in layer l: what
 // Linux does, which is what RFC 1122 asks (§3.2.1.2 for IPv4, §4.1.3.4 for
-// UDP, §4.2.2.7 for TCP, §3.2.2 for ICMP).
+// UDP, §4.2.2.7 for TCP, §3.2.2 for ICMP). The sentences are claims,
+// proved in the lab.
 func badFate(l Layer, quoted bool) string {
 	if quoted {
-		return "a host receiving the ICMP error does not check the quoted datagram's checksums (it only matches the quote to a socket)"
+		return ClaimQuotedChecksumsUnchecked.Text()
 	}
 	switch l {
 	case LayerIPv4:
-		return "the receiving host (and any router) drops the packet unread (RFC 1122 §3.2.1.2)"
+		return ClaimIPv4ChecksumBad.Text()
 	case LayerTCP:
-		return "the receiving host drops the segment silently: no RST, no ACK (RFC 1122 §4.2.2.7)"
+		return ClaimTCPChecksumBad.Text()
 	case LayerUDP:
-		return "the receiving host drops the datagram silently: no ICMP port unreachable (RFC 1122 §4.1.3.4)"
+		return ClaimUDPChecksumBad.Text()
 	case LayerICMP:
-		return "the receiving host drops the message: an echo request gets no reply (RFC 1122 §3.2.2)"
+		return ClaimICMPChecksumBad.Text()
 	case LayerICMPv6:
-		return "the receiving host drops the message: an echo request gets no reply, a neighbor solicitation no advertisement (RFC 4443 §2.3)"
+		return ClaimICMPv6ChecksumBad.Text()
 	}
-	return "a receiver drops the packet"
+	return ""
 }
 
 func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quoted bool, frag FragState) {
 	h := &g.IPv4
 	x.layer, x.base, x.rfc = q+"IPv4", g.IPOffset, "RFC 791 §3.1"
 	ver, ihl, total := h.Version.Or(0), h.IHL.Or(0), h.TotalLen.Or(0)
-	x.add("Version", 0, 4, uint64(ver), "", map[bool]string{true: "IPv4", false: "not 4: receivers drop it"}[ver == 4])
-	x.add("IHL", 4, 4, uint64(ihl), "", fmt.Sprintf("header length: %d words = %d bytes", ihl, int(ihl)*4))
+	x.add("Version", 0, 4, uint64(ver), "", map[bool]string{true: "IPv4", false: ClaimIPv4VersionDropped.Text()}[ver == 4])
+	hm := fmt.Sprintf("header length: %d words = %d bytes", ihl, int(ihl)*4)
+	if ihl < 5 {
+		hm += ", fewer than the fixed header's 5: " + ClaimIPv4HeaderLengthError.Text()
+	}
+	x.add("IHL", 4, 4, uint64(ihl), "", hm)
 	x.addRFC("Type of Service", 8, 8, uint64(h.TOS), fmt.Sprintf("0x%02x", h.TOS),
 		fmt.Sprintf("DSCP %d, ECN %d", h.TOS>>2, h.TOS&3), "RFC 2474 §3, RFC 3168 §5")
 	tm := fmt.Sprintf("%d bytes: %d header + %d data", total, int(ihl)*4, int(total)-int(ihl)*4)
+	if int(total) < int(ihl)*4 {
+		tm = fmt.Sprintf("%d bytes: shorter than the %d-byte header the IHL announces; %s", total, int(ihl)*4, ClaimIPv4HeaderLengthError.Text())
+	}
 	if g.Truncated {
 		tm += fmt.Sprintf("; only %d present", len(g.ipHdr)+len(g.l4))
 		if quoted {
@@ -247,7 +271,7 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 	}
 	x.add("Fragment Offset", 51, 13, uint64(h.FragOff), "", fm)
 	ttl := h.TTL.Or(0)
-	x.add("Time to Live", 64, 8, uint64(ttl), "", "hops left before a router drops it")
+	x.add("Time to Live", 64, 8, uint64(ttl), "", ClaimTTLExpires.Text())
 	p := h.Protocol.Or(0)
 	x.add("Protocol", 72, 8, uint64(p), "", protoName(p))
 	cs := h.Checksum.Or(0)
@@ -332,7 +356,7 @@ func ipFlagMeaning(f uint8) string {
 		parts = append(parts, "reserved bit set (the RFC 3514 evil bit; must be zero)")
 	}
 	if f&FlagDF != 0 {
-		parts = append(parts, "don't fragment: a router that must split it drops it and answers ICMP fragmentation needed")
+		parts = append(parts, ClaimDFTooBig.Text())
 	}
 	if f&FlagMF != 0 {
 		parts = append(parts, "more fragments follow")
@@ -379,7 +403,15 @@ func (x *explainer) tcp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	}
 	add("Acknowledgment Number", 64, 32, uint64(h.Ack), "", am)
 	off := h.DataOffset.Or(0)
-	add("Data Offset", 96, 4, uint64(off), "", fmt.Sprintf("header length: %d words = %d bytes", off, int(off)*4))
+	om := fmt.Sprintf("header length: %d words = %d bytes", off, int(off)*4)
+	switch {
+	case quoted:
+	case off < 5:
+		om += ", fewer than the fixed header's 5: " + ClaimTCPDataOffsetBad.Text()
+	case int(off)*4 > len(g.l4) && !g.Truncated && !g.fragmented():
+		om += fmt.Sprintf(", past the %d-byte segment: %s", len(g.l4), ClaimTCPDataOffsetBad.Text())
+	}
+	add("Data Offset", 96, 4, uint64(off), "", om)
 	add("Reserved", 100, 4, uint64(h.Reserved), "", map[bool]string{true: "zero, as it must be", false: "must be zero"}[h.Reserved == 0])
 	add("Control Bits", 104, 8, uint64(h.Flags), tcpFlagWords(h.Flags), tcpFlagMeaning(h.Flags))
 	add("Window", 112, 16, uint64(h.Window), "", "bytes the sender can receive now (before window scaling)")
@@ -449,18 +481,45 @@ func (x *explainer) udp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	add("Source Port", 0, 16, uint64(h.SrcPort), "", "")
 	add("Destination Port", 16, 16, uint64(h.DstPort), "", "")
 	l := h.Length.Or(0)
-	add("Length", 32, 16, uint64(l), "", fmt.Sprintf("%d bytes: 8 header + %d data", l, int(l)-8))
+	add("Length", 32, 16, uint64(l), "", udpLengthMeaning(g, int(l), quoted))
 	cs := h.Checksum.Or(0)
 	cm := checkMeaning(checks, LayerUDP, quoted)
 	if cs == 0 && g.Layers&LayerIPv6 != 0 {
 		x.rfc = "RFC 8200 §8.1"
-		cm = "ZERO: \"no checksum\" exists only over IPv4; RFC 8200 §8.1 forbids it over IPv6 and the receiver drops the datagram"
+		cm = "ZERO: \"no checksum\" exists only over IPv4; " + ClaimUDP6ZeroChecksum.Text()
 	}
 	add("Checksum", 48, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), cm)
 	x.rfc = "RFC 768"
 	if g.TransportLen >= UDPHeaderLen && !(quoted && len(g.Payload) == 0) {
 		x.payload(g.Payload, UDPHeaderLen, "datagram data")
 	}
+}
+
+// fragmented reports whether g is one fragment of a larger datagram, whose
+// transport lengths count the other fragments' bytes too.
+func (g *Datagram) fragmented() bool {
+	if g.Layers&LayerIPv6 != 0 {
+		f := g.FragExt()
+		return f != nil && (f.More() || f.FragOffset() != 0)
+	}
+	return g.IPv4.IsFragment()
+}
+
+// udpLengthMeaning explains a UDP length against the IP data that carries
+// it (RFC 768): the IPv4 total length less the header, or the IPv6 payload
+// length less the extension headers.
+func udpLengthMeaning(g *Datagram, l int, quoted bool) string {
+	carried := len(g.l4) // what the IP lengths give the transport, as far as it is here
+	switch {
+	case l < UDPHeaderLen:
+		return fmt.Sprintf("%d bytes: shorter than the 8-byte header; %s", l, ClaimUDPLengthBad.Text())
+	case quoted || g.Truncated || g.fragmented():
+	case l > carried:
+		return fmt.Sprintf("%d bytes: more than the %d bytes the IP header leaves for UDP; %s", l, carried, ClaimUDPLengthBad.Text())
+	case l < carried:
+		return fmt.Sprintf("%d bytes: 8 header + %d data; the %d bytes after it are in the IP data but not in the datagram: %s", l, l-8, carried-l, ClaimUDPLengthShort.Text())
+	}
+	return fmt.Sprintf("%d bytes: 8 header + %d data", l, l-8)
 }
 
 func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted bool) {

@@ -14,7 +14,7 @@ func (x *explainer) trailer6(d *Decoded, t []byte) {
 	for _, c := range t {
 		zero = zero && c == 0
 	}
-	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv6 payload length %d: not part of the packet; the receiver trims them", len(t), d.payloadLen()), "RFC 8200 §3"
+	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv6 payload length %d: not part of the packet; %s", len(t), d.payloadLen(), ClaimIPv6TrailerTrimmed.Text()), "RFC 8200 §3"
 	if d.Link&LayerEthernet != 0 && len(d.Raw) <= MinFrameLen && zero {
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding", len(t)), "IEEE 802.3 §3.2.8"
 	}
@@ -25,7 +25,7 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 	h := &g.IPv6
 	x.layer, x.base, x.rfc = q+"IPv6", g.IPOffset, "RFC 8200 §3"
 	ver := h.Version.Or(0)
-	x.add("Version", 0, 4, uint64(ver), "", map[bool]string{true: "IPv6", false: "not 6: receivers drop it"}[ver == 6])
+	x.add("Version", 0, 4, uint64(ver), "", map[bool]string{true: "IPv6", false: ClaimIPv6VersionDropped.Text()}[ver == 6])
 	x.addRFC("Traffic Class", 4, 8, uint64(h.TrafficClass), fmt.Sprintf("0x%02x", h.TrafficClass),
 		fmt.Sprintf("DSCP %d, ECN %d", h.TrafficClass>>2, h.TrafficClass&3), "RFC 8200 §7, RFC 2474 §3, RFC 3168 §5")
 	fm := "no flow"
@@ -35,6 +35,12 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 	x.addRFC("Flow Label", 12, 20, uint64(h.FlowLabel), fmt.Sprintf("0x%05x", h.FlowLabel), fm, "RFC 6437")
 	pl := g.payloadLen()
 	pm := fmt.Sprintf("%d bytes after this header, extension headers included", pl)
+	if pl == 0 && h.NextHeader.Or(0) == ProtoHopByHop && !quoted {
+		pm = "0 before a Hop-by-Hop header: a jumbogram's, whose length is in the Jumbo Payload option (RFC 2675 §2)"
+		if !g.hasJumbo() {
+			pm = "0 before a Hop-by-Hop header without a Jumbo Payload option: " + ClaimJumboMissing.Text()
+		}
+	}
 	if g.Truncated {
 		pm += fmt.Sprintf("; only %d present", len(g.l4)+g.TransportOffset-g.IPOffset-IPv6HeaderLen)
 		if quoted {
@@ -45,7 +51,7 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 	nh := h.NextHeader.Or(0)
 	x.add("Next Header", 48, 8, uint64(nh), "", IPv6NextHeaderName(nh))
 	hl := h.HopLimit.Or(0)
-	x.add("Hop Limit", 56, 8, uint64(hl), "", "hops left before a router drops it and answers time exceeded")
+	x.add("Hop Limit", 56, 8, uint64(hl), "", ClaimHopLimitExpires.Text())
 	x.add("Source Address", 64, 128, 0, h.Src.String(), addrMeaning(h.Src))
 	x.add("Destination Address", 192, 128, 0, h.Dst.String(), addrMeaning(h.Dst))
 	off := g.IPOffset + IPv6HeaderLen
@@ -95,7 +101,7 @@ func addrMeaning(a netip.Addr) string {
 	case a.IsLoopback():
 		return "loopback"
 	case a.IsLinkLocalUnicast():
-		return "link-local: never forwarded by a router"
+		return ClaimLinkLocalNotForwarded.Text()
 	case a.IsMulticast():
 		b := a.As16()
 		if b[1]&0xf == 2 && b[11] == 1 && b[12] == 0xff {
@@ -127,7 +133,7 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 	x.add("Next Header", 0, 8, uint64(nh), "", IPv6NextHeaderName(nh))
 	n := 2 + len(e.Data)
 	if e.Kind == ProtoFragment {
-		x.add("Reserved", 8, 8, uint64(hel), "", map[bool]string{true: "zero", false: "should be zero; receivers ignore it"}[hel == 0])
+		x.add("Reserved", 8, 8, uint64(hel), "", map[bool]string{true: "zero", false: ClaimReservedIgnored.Text()}[hel == 0])
 		if len(e.Data) < 6 {
 			return
 		}
@@ -139,7 +145,7 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 		case frag == LaterFragment:
 			fm += ": a later fragment"
 		case fo == 0 && !e.More():
-			fm += ": an atomic fragment, the whole packet (RFC 8021); reassembly passes it through"
+			fm += ": " + ClaimAtomicFragment.Text()
 		}
 		x.add("Fragment Offset", 16, 13, uint64(fo), "", fm)
 		x.add("Res", 29, 2, uint64(e.FragRes()), "", "reserved, zero")
@@ -163,13 +169,19 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 	}
 	if e.Kind == ProtoRouting && len(e.Data) >= 2 {
 		rt := e.RoutingType()
-		rm := map[uint8]string{0: "type 0 source route: deprecated, nodes must not process it (RFC 5095)",
+		rm := map[uint8]string{0: "type 0 source route: deprecated (RFC 5095)",
 			2: "type 2, mobile IPv6 home address (RFC 6275 §6.4)", 3: "RPL source route (RFC 6554)",
 			4: "segment routing header (RFC 8754)"}[rt]
+		if rt == 0 && e.SegmentsLeft() > 0 {
+			rm += "; " + ClaimRoutingType0Refused.Text()
+		}
 		x.add("Routing Type", 16, 8, uint64(rt), "", rm)
 		sl := e.SegmentsLeft()
-		sm := "no segments left: nodes ignore the header"
-		if sl > 0 {
+		sm := ClaimRoutingSegmentsLeftZero.Text()
+		switch {
+		case sl == 0 && (rt == 3 || rt == 4):
+			sm = "no segments left: " + ClaimRoutingSegmentsLeftZeroDropped.Text()
+		case sl > 0:
 			sm = fmt.Sprintf("%d segments to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1)", sl)
 		}
 		x.add("Segments Left", 24, 8, uint64(sl), "", sm)
@@ -252,7 +264,7 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 		x.add("Sequence Number", 48, 16, uint64(h.Seq()), "", "counts the requests")
 		what = "echo data, returned unchanged in the reply"
 	case ICMPv6PacketTooBig:
-		x.addRFC("MTU", 32, 32, uint64(h.Rest), "", "the next link's MTU: the source must send smaller packets (routers never fragment IPv6)", "RFC 4443 §3.2")
+		x.addRFC("MTU", 32, 32, uint64(h.Rest), "", "the next link's MTU: "+ClaimIPv6RoutersNeverFragment.Text(), "RFC 4443 §3.2")
 	case ICMPv6ParamProblem:
 		x.addRFC("Pointer", 32, 32, uint64(h.Rest), "", "byte of the quoted packet where the error was found", "RFC 4443 §3.4")
 	case ICMPv6RouterSolicit, ICMPv6RouterAdvert, ICMPv6NeighborSolicit, ICMPv6NeighborAdvert, ICMPv6Redirect:
@@ -295,7 +307,7 @@ func (x *explainer) ndp(g *Datagram, h *ICMPv6) {
 		x.add("Flags", 32, 3, uint64(n.Flags>>5), fmt.Sprintf("R=%d S=%d O=%d", n.Flags>>7, n.Flags>>6&1, n.Flags>>5&1), "R router, S solicited, O override the cached link address")
 		x.add("Reserved", 35, 29, uint64(h.Rest&0x1fffffff), "", "")
 	default:
-		x.add("Reserved", 32, 32, uint64(h.Rest), "", map[bool]string{true: "zero", false: "should be zero; receivers ignore it"}[h.Rest == 0])
+		x.add("Reserved", 32, 32, uint64(h.Rest), "", map[bool]string{true: "zero", false: ClaimReservedIgnored.Text()}[h.Rest == 0])
 	}
 	bit := 64
 	if h.Type == ICMPv6RouterAdvert {
@@ -319,7 +331,7 @@ func (x *explainer) ndp(g *Datagram, h *ICMPv6) {
 		opt, next, oerr := NextNDPOption(n.Options, o)
 		m := DescribeNDPOption(opt)
 		if oerr != nil {
-			m = fmt.Sprintf("option type %d with length %d: malformed, receivers discard the message (RFC 4861 §4.6)", opt.Type, opt.Len)
+			m = fmt.Sprintf("option type %d with length %d: %s", opt.Type, opt.Len, ClaimNDPOptionMalformed.Text())
 		}
 		x.add("Option", bit+8*o, 8*(next-o), uint64(opt.Type), fmt.Sprintf("%x", n.Options[o:next]), m)
 		o = next

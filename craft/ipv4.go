@@ -185,6 +185,13 @@ func (h *IPv4) decode(b []byte, base int, layer string) (int, error) {
 			Detail: fmt.Sprintf("IHL %d (%d bytes), the header has at least 5 words", ihl, int(ihl)*4)}
 	}
 	n := int(ihl) * 4
+	if tl := int(h.TotalLen.Or(0)); n > len(b) && tl != 0 && tl < n {
+		// The header the IHL announces ends past the datagram the total
+		// length announces: a header error, whatever the bytes in hand.
+		h.Options = b[20:]
+		return 0, &ParseError{Layer: layer, Field: "total length", Offset: base + 2, Err: ErrMalformed,
+			Detail: fmt.Sprintf("total length %d is shorter than the %d-byte header the IHL announces", tl, n)}
+	}
 	if n > len(b) {
 		h.Options = b[20:]
 		return 0, &ParseError{Layer: layer, Field: "IHL", Offset: base, Err: ErrTruncated,

@@ -304,13 +304,15 @@ func DescribeIPv6Option(o IPv6Option) string {
 		return "Router Alert with a length other than 2 (RFC 2711)"
 	case IPv6OptJumbo:
 		if len(o.Data) == 4 {
-			return fmt.Sprintf("Jumbo Payload length %d (RFC 2675)", binary.BigEndian.Uint32(o.Data))
+			jl := binary.BigEndian.Uint32(o.Data)
+			if jl <= 0xffff {
+				return fmt.Sprintf("Jumbo Payload length %d, not above 65535 as RFC 2675 §2 requires: %s", jl, ClaimJumboBad.Text())
+			}
+			return fmt.Sprintf("Jumbo Payload length %d (RFC 2675)", jl)
 		}
 		return "Jumbo Payload with a length other than 4 (RFC 2675)"
 	}
-	act := [4]string{"skip it", "discard the packet",
-		"discard the packet and send parameter problem code 2",
-		"discard the packet and send parameter problem code 2 unless multicast"}[o.Type>>6]
+	act := [4]ClaimID{ClaimIPv6OptSkip, ClaimIPv6OptDiscard, ClaimIPv6OptParamProblem, ClaimIPv6OptParamProblemUnicast}[o.Type>>6].Text()
 	return fmt.Sprintf("option type 0x%02x, %d data bytes: a node that does not know it must %s", o.Type, o.Len, act)
 }
 

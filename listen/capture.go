@@ -2,7 +2,6 @@ package listen
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"time"
@@ -81,11 +80,7 @@ func (p *Packet) Notes() []string {
 		if c.Quoted {
 			name = "quoted " + name
 		}
-		note := name + " checksum " + c.Status.String()
-		if c.Status == craft.ChecksumBad {
-			note = fmt.Sprintf("%s checksum BAD 0x%04x, should be 0x%04x", name, c.Got, c.Want)
-		}
-		notes = append(notes, note)
+		notes = append(notes, name+" checksum "+c.Verdict())
 	}
 	if p.Err != nil {
 		notes = append(notes, p.Err.Error())

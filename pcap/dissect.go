@@ -20,10 +20,11 @@ type Dissected struct {
 // Dissect decodes p into d: an Ethernet frame with craft, another link's
 // header with ParseLink and then IPv4 or IPv6 (other network layers are
 // named, not decoded). It appends the checksum verdicts to sums, knowing
-// offload: a TCP or UDP checksum that holds only the pseudo-header sum on a
-// packet this host sent is ChecksumPartial (the NIC had not filled it when
-// the capture took it), not bad; on a packet of unknown direction the note
-// says it may be so.
+// offload: a TCP or UDP checksum that holds only the pseudo-header sum, or
+// an IPv4 header checksum of 0, on a packet this host sent is
+// ChecksumPartial (the NIC had not filled it when the capture took it),
+// not bad; on a packet of unknown direction it is ChecksumPartialOrBad;
+// on one the capture saw arrive it is bad, with a note for the transport's.
 func Dissect(p *Packet, d *craft.Decoded, sums []craft.ChecksumResult) (Dissected, []craft.ChecksumResult) {
 	x := Dissected{Dir: p.Direction}
 	d.AcceptIPv6 = true
@@ -53,15 +54,26 @@ func Dissect(p *Packet, d *craft.Decoded, sums []craft.ChecksumResult) (Dissecte
 	sums = d.Checksums(sums)
 	for i := start; i < len(sums); i++ {
 		c := &sums[i]
-		if c.Quoted || c.Status != craft.ChecksumBad || (c.Layer != craft.LayerTCP && c.Layer != craft.LayerUDP) || d.Datagram.Layers&(craft.LayerIPv4|craft.LayerIPv6) == 0 {
+		if c.Quoted || c.Status != craft.ChecksumBad || d.Datagram.Layers&(craft.LayerIPv4|craft.LayerIPv6) == 0 {
 			continue
 		}
-		if c.Got == PseudoHeaderSum(&d.Datagram) {
-			if x.Dir == DirOutbound {
-				c.Status = craft.ChecksumPartial
-			} else {
-				x.Note = fmt.Sprintf("the %v checksum holds only the pseudo-header sum: a packet its own host sent, captured before the NIC filled it (offload)?", c.Layer)
-			}
+		var unfilled bool
+		switch c.Layer {
+		case craft.LayerTCP, craft.LayerUDP:
+			unfilled = c.Got == PseudoHeaderSum(&d.Datagram)
+		case craft.LayerIPv4:
+			unfilled = c.Got == 0
+		}
+		switch {
+		case !unfilled:
+		case x.Dir == DirOutbound:
+			c.Status = craft.ChecksumPartial
+		case x.Dir == DirUnknown:
+			c.Status = craft.ChecksumPartialOrBad
+		case c.Layer != craft.LayerIPv4:
+			// Bad as it arrived here, unless a virtual link (veth,
+			// loopback) carried it from a sender that left it unfilled.
+			x.Note = fmt.Sprintf("the %v checksum holds only the pseudo-header sum: a packet its own host sent, captured before the NIC filled it (offload)?", c.Layer)
 		}
 	}
 	return x, sums

@@ -126,16 +126,16 @@ func (r Result) Describe() string {
 	case listen.SynAck:
 		why = fmt.Sprintf("SYN/ACK from %v in %s — a program listens there: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
 		if r.KernelRST {
-			why += "; then this host's kernel sent RST, because it has no socket for a connection rawcraft opened by hand"
+			why += "; then this host's kernel sent RST: " + craft.ClaimSYNACKAnsweredRST.Text() + " (rawcraft opened it by hand)"
 		}
 	case listen.Rst:
 		switch p.Scan {
 		case listen.ScanACK:
-			why = fmt.Sprintf("RST from %v in %s — the ACK reached the host: unfiltered; an ACK for no connection draws a RST from an open and a closed port alike (RFC 9293 §3.10.7), so it cannot tell them apart", netip.AddrPortFrom(from, p.DstPort), in)
+			why = fmt.Sprintf("RST from %v in %s — the ACK reached the host: unfiltered; %s, from an open and a closed port alike (RFC 9293 §3.10.7), so it cannot tell them apart", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimACKAnsweredRST.Text())
 		case listen.ScanWindow:
-			why = fmt.Sprintf("RST from %v with window %d in %s — the window scan reads a non-zero window as open and zero as closed; Linux answers every port with window 0", netip.AddrPortFrom(from, p.DstPort), r.Reply.Window, in)
+			why = fmt.Sprintf("RST from %v with window %d in %s — the window scan reads a non-zero window as open and zero as closed; %s", netip.AddrPortFrom(from, p.DstPort), r.Reply.Window, in, craft.ClaimRSTWindowZero.Text())
 		case listen.ScanFIN:
-			why = fmt.Sprintf("RST/ACK from %v in %s — closed: a closed port answers any segment but a RST (RFC 9293 §3.10.7.1), an open one drops one without SYN, ACK or RST", netip.AddrPortFrom(from, p.DstPort), in)
+			why = fmt.Sprintf("RST/ACK from %v in %s — closed: %s, %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimClosedPortAnswersRST.Text(), craft.ClaimOpenPortDropsNoSYN.Text())
 		default:
 			why = fmt.Sprintf("RST/ACK from %v in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", netip.AddrPortFrom(from, p.DstPort), in)
 		}
@@ -143,7 +143,7 @@ func (r Result) Describe() string {
 		why = fmt.Sprintf("%s port unreachable%s %s in %s, quoting our %s — ", icmp, v6code(v6, 4), r.sender(), in, r.quoted())
 		switch {
 		case p.Proto == craft.ProtoUDP && fromTarget:
-			why += fmt.Sprintf("nothing listens on UDP port %d; an unconnected UDP socket is never told", p.DstPort)
+			why += fmt.Sprintf("nothing listens on UDP port %d; %s", p.DstPort, craft.ClaimUnconnectedUDPNeverTold.Text())
 		case p.Proto == craft.ProtoUDP:
 			why += fmt.Sprintf("%v is not the target: a router or firewall on the path refused the datagram, so UDP port %d's own state is unknown: filtered (only the target itself can say closed)", from, p.DstPort)
 		case p.Proto == craft.ProtoTCP && fromTarget:
@@ -170,13 +170,12 @@ func (r Result) Describe() string {
 			why += fmt.Sprintf("%v, on the path, would not deliver the %s to the target", from, r.probeNoun())
 		}
 	case listen.ICMPPacketTooBig:
-		why = fmt.Sprintf("ICMPv6 Packet Too Big %s in %s: next-hop MTU %d — IPv6 routers never fragment (RFC 8200 §5); only the source may, in smaller packets or with a Fragment header; the probe never reached the target (nmap ignores Packet Too Big and reads the silence as %s)", r.sender(), in, r.Reply.MTU, listen.ClassifyProbe(&p, &listen.Reply{}))
+		why = fmt.Sprintf("ICMPv6 Packet Too Big %s in %s: next-hop MTU %d — %s (RFC 8200 §5), or use a Fragment header; the probe never reached the target (nmap ignores Packet Too Big and reads the silence as %s)", r.sender(), in, r.Reply.MTU, craft.ClaimIPv6RoutersNeverFragment.Text(), listen.ClassifyProbe(&p, &listen.Reply{}))
 	case listen.ICMPParamProblem:
-		who := "the target"
+		why = fmt.Sprintf("%s parameter problem, code %d, pointer %d, %s in %s — %s", icmp, r.Reply.Code, r.Reply.Pointer, r.sender(), in, craft.ClaimParamProblemDropped.Text())
 		if !fromTarget {
-			who = from.String() + ", on the path,"
+			why += fmt.Sprintf(" (the receiver here is %v, on the path, not the target)", from)
 		}
-		why = fmt.Sprintf("%s parameter problem, code %d, pointer %d, %s in %s — %s could not process the field at that offset of our %s, and dropped it", icmp, r.Reply.Code, r.Reply.Pointer, r.sender(), in, who, r.probeNoun())
 	case listen.ICMPFragNeeded:
 		why = fmt.Sprintf("ICMP fragmentation needed %s in %s: next-hop MTU %d — the datagram has DF set and is too big for the next link (RFC 1191)", r.sender(), in, r.Reply.MTU)
 	case listen.ICMPTTLExceeded:
@@ -186,7 +185,7 @@ func (r Result) Describe() string {
 		}
 		why = fmt.Sprintf("ICMP time exceeded in transit %s in %s — the TTL ran out there", r.sender(), in)
 	case listen.ICMPReassemblyExceeded:
-		why = fmt.Sprintf("%s fragment reassembly time exceeded %s in %s — it received the first fragment but not all the others, and gave up", icmp, r.sender(), in)
+		why = fmt.Sprintf("%s fragment reassembly time exceeded %s in %s — %s", icmp, r.sender(), in, craft.ClaimReassemblyTimeExceeded.Text())
 	case listen.UDPReply:
 		why = fmt.Sprintf("UDP reply from %v in %s — a program answered: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
 	case listen.EchoReply:
@@ -205,17 +204,17 @@ func (r Result) Describe() string {
 		case craft.ProtoTCP:
 			switch p.Scan {
 			case listen.ScanFIN:
-				why += " — open or filtered: a closed port would have answered RST; an open port drops a segment without SYN, ACK or RST (RFC 9293 §3.10.7.2), and so does a firewall"
+				why += " — open or filtered: " + craft.ClaimClosedPortAnswersRST.Text() + "; " + craft.ClaimOpenPortDropsNoSYN.Text() + ", and so does a firewall"
 			case listen.ScanACK, listen.ScanWindow:
-				why += " — filtered: any host answers an ACK for no connection with RST, so something dropped the ACK or its answer"
+				why += " — filtered: " + craft.ClaimACKAnsweredRST.Text() + ", so something dropped the ACK or its answer"
 			default:
-				why += " — filtered: a closed port would have answered RST, so something dropped the SYN or its answer"
+				why += " — filtered: " + craft.ClaimClosedPortAnswersRST.Text() + ", so something dropped the SYN or its answer"
 				if p.Flags&craft.TCPFin != 0 {
-					why += " — or the port is open and its host drops SYN|FIN, as Linux does"
+					why += " — or the port is open and " + craft.ClaimSYNFINDropped.Text()
 				}
 			}
 		case craft.ProtoUDP:
-			why += " — open or filtered: a closed port would have answered " + icmp + " port unreachable, an open one may stay silent"
+			why += " — open or filtered: " + craft.ClaimClosedUDPPortUnreachable.Text() + ", an open one may stay silent"
 			if p.Frag {
 				why += "; a datagram that was never reassembled reaches no port at all"
 			}

@@ -13,6 +13,9 @@ import (
 
 // A RST built by hand at the expected sequence number kills a connection
 // between two ordinary programs; off the mark it does not (RFC 5961 §3.2).
+// It proves three claims of craft's table, whose packets depend on the
+// connection's sequence numbers: rst-outside-window-ignored,
+// rst-in-window-challenged, rst-exact-resets.
 func TestResetByHand(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
 	var ln net.Listener

@@ -245,7 +245,7 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		if !rp.linkOK || !(o.explain || o.diagram) {
 			return nil
 		}
-		fields := craft.Explain(&rp.d)
+		fields := craft.ExplainChecked(&rp.d, rp.sums)
 		if rp.derr != nil {
 			fmt.Fprintf(w, "  (a receiver reads it as: %v)\n", rp.derr)
 		}

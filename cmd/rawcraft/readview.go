@@ -44,11 +44,7 @@ func readSummary(rp *readPacket, t0 time.Time) string {
 		if c.Quoted {
 			name = "quoted " + name
 		}
-		if c.Status == craft.ChecksumBad {
-			fmt.Fprintf(&sb, " · %s checksum BAD (0x%04x, should be 0x%04x)", name, c.Got, c.Want)
-		} else {
-			fmt.Fprintf(&sb, " · %s checksum %v", name, c.Status)
-		}
+		fmt.Fprintf(&sb, " · %s checksum %s", name, c.Verdict())
 	}
 	if rp.p.Truncated() {
 		fmt.Fprintf(&sb, " · truncated: %d of %d bytes captured", len(rp.p.Data), rp.p.OrigLen)
@@ -78,7 +74,7 @@ type readJSONPacket struct {
 func readJSON(rp *readPacket, t0 time.Time) readJSONPacket {
 	var fields []craft.Field
 	if rp.linkOK {
-		fields = craft.Explain(&rp.d)
+		fields = craft.ExplainChecked(&rp.d, rp.sums)
 	}
 	jp := toJSON(rp.n-1, frame{bytes: rp.p.Data}, &rp.d, rp.derr, fields, rp.sums)
 	if !rp.linkOK {

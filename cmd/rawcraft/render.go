@@ -85,14 +85,7 @@ func dissect(w io.Writer, fields []craft.Field, sums []craft.ChecksumResult) {
 			if c.Quoted {
 				name = "quoted " + name
 			}
-			st := c.Status.String()
-			if c.NegZero {
-				st = fmt.Sprintf("good (0x%04x = 0x%04x: −0 and +0 in one's complement)", c.Got, c.Want)
-			}
-			if c.Status == craft.ChecksumBad {
-				st = fmt.Sprintf("BAD (0x%04x, should be 0x%04x)", c.Got, c.Want)
-			}
-			parts = append(parts, name+" "+st)
+			parts = append(parts, name+" "+c.Verdict())
 		}
 		fmt.Fprintf(w, "  checksums: %s\n", strings.Join(parts, " · "))
 	}

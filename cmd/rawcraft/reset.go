@@ -88,13 +88,13 @@ func runReset(out io.Writer, o *resetOpts) (session.ResetResult, error) {
 	}
 	fmt.Fprintf(out, "RST sent as %v:%d → %v:%d with seq %d (the server expects %d; offset %+d)\n", r.Src, r.SrcPort, r.Dst, r.DstPort, r.Seq, r.Expected, r.Offset)
 	if r.ChallengeACK {
-		fmt.Fprintf(out, "challenge ACK from the server, ack %d: the RST was in the window but not at the expected number, so the server asks the real client to confirm (RFC 5961 §3.2); the connection lives on\n", r.Expected)
+		fmt.Fprintf(out, "challenge ACK from the server, ack %d: %s\n", r.Expected, craft.ClaimRSTInWindowChallenged.Text())
 	}
 	switch {
 	case r.Exact:
-		fmt.Fprintln(out, "the RST was exactly at the expected number: the server reset the connection; its application's next read gets ECONNRESET")
+		fmt.Fprintln(out, craft.ClaimRSTExactResets.Text())
 	case !r.ChallengeACK:
-		fmt.Fprintln(out, "no answer: the RST was outside the window, and the server silently ignored it (RFC 5961 §3.2); the connection lives on")
+		fmt.Fprintln(out, "no answer: "+craft.ClaimRSTOutsideWindowIgnored.Text())
 	}
 	return r, nil
 }

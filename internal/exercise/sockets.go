@@ -648,7 +648,7 @@ func (rep *SocketsReport) Write(w io.Writer) error {
 	}
 	fmt.Fprintln(w, "  rawcraft build, explain, checksum and read need no privilege; sudo setcap cap_net_raw,cap_net_admin+ep on the binary gives it the capability without root.")
 	fmt.Fprintln(w, "\nA raw socket gets a copy of every incoming packet of its protocol (raw(7)): the RST reaches the raw TCP socket though no TCP socket asked;")
-	fmt.Fprintln(w, "the port unreachable is ICMP, so the raw ICMP socket gets it and the UDP socket, unconnected, is never told (udp(7), IP_RECVERR);")
+	fmt.Fprintf(w, "the port unreachable is ICMP, so the raw ICMP socket gets it, and %s (udp(7), IP_RECVERR);\n", craft.ClaimUnconnectedUDPNeverTold.Text())
 	fmt.Fprintln(w, "the ping socket gets only the reply that carries its own identifier; a packet socket sees every frame on the interface (packet(7)).")
 	return nil
 }

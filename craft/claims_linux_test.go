@@ -1,0 +1,559 @@
+package craft_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/listen"
+	"github.com/rawcraft/rawcraft/rawsock"
+)
+
+func TestMain(m *testing.M) { os.Exit(lab.RunTests(m)) }
+
+// claimObs is what the lab saw after one claim packet: the answers that
+// came back to Hc from the host or router, the change of that node's SNMP
+// counters, what the UDP sockets on Hs read, and the errors they got.
+type claimObs struct {
+	answers   []craft.Decoded
+	delta     map[string]int64
+	delivered [][]byte // read by the unconnected UDP sockets on OpenPort (both families)
+	openErr   []error  // errors those sockets read
+	connErr   []error  // errors the connected socket read
+}
+
+func (o *claimObs) String() string {
+	var a []string
+	for i := range o.answers {
+		a = append(a, o.answers[i].Summary())
+	}
+	var moved []string
+	for k, v := range o.delta {
+		moved = append(moved, fmt.Sprintf("%s+%d", k, v))
+	}
+	return fmt.Sprintf("answers %q; counters %v; delivered %q; socket errors %v, connected %v", a, moved, o.delivered, o.openErr, o.connErr)
+}
+
+// silent fails unless nothing answered and every counter moved.
+func (o *claimObs) silent(t *testing.T, counters ...string) {
+	t.Helper()
+	if len(o.answers) > 0 {
+		t.Errorf("answered: %v", o)
+	}
+	o.moved(t, counters...)
+}
+
+func (o *claimObs) moved(t *testing.T, counters ...string) {
+	t.Helper()
+	for _, c := range counters {
+		if o.delta[c] < 1 {
+			t.Errorf("counter %s did not move: %v", c, o)
+		}
+	}
+}
+
+// answer fails unless exactly one answer came, and want accepts it.
+func (o *claimObs) answer(t *testing.T, from netip.Addr, want func(d *craft.Decoded) bool) {
+	t.Helper()
+	if len(o.answers) != 1 || o.answers[0].Datagram.IPv4.Src != from && o.answers[0].Datagram.IPv6.Src != from || !want(&o.answers[0]) {
+		t.Errorf("want one answer from %v: %v", from, o)
+	}
+}
+
+func icmpIs(typ, code uint8, rest uint32) func(d *craft.Decoded) bool {
+	return func(d *craft.Decoded) bool {
+		return d.Has(craft.LayerICMP) && d.ICMP.Type == typ && d.ICMP.Code == code && d.ICMP.Rest == rest
+	}
+}
+
+func icmp6Is(typ, code uint8, rest uint32) func(d *craft.Decoded) bool {
+	return func(d *craft.Decoded) bool {
+		return d.Has(craft.LayerICMPv6) && d.ICMPv6.Type == typ && d.ICMPv6.Code == code && d.ICMPv6.Rest == rest
+	}
+}
+
+func rstWindow(win int) func(d *craft.Decoded) bool {
+	return func(d *craft.Decoded) bool {
+		return d.Has(craft.LayerTCP) && d.TCP.Flags&craft.TCPRst != 0 && (win < 0 || int(d.TCP.Window) == win)
+	}
+}
+
+func (o *claimObs) delivers(t *testing.T, want string) {
+	t.Helper()
+	if len(o.delivered) != 1 || string(o.delivered[0]) != want {
+		t.Errorf("want %q delivered: %v", want, o)
+	}
+}
+
+func (o *claimObs) deliversNothing(t *testing.T) {
+	t.Helper()
+	if len(o.delivered) != 0 {
+		t.Errorf("delivered: %v", o)
+	}
+}
+
+// claimProofs say, for each claim, what Linux must be seen doing with each
+// of its packets (c.Note tells them apart).
+var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *claimObs){
+	craft.ClaimIPv4ChecksumBad: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "IpExt:InCsumErrors", "Ip:InHdrErrors") // at Hs, or at R for the far one
+	},
+	craft.ClaimTCPChecksumBad:    func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Tcp:InCsumErrors") },
+	craft.ClaimUDPChecksumBad:    func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Udp:InCsumErrors") },
+	craft.ClaimICMPChecksumBad:   func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Icmp:InCsumErrors") },
+	craft.ClaimICMPv6ChecksumBad: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Icmp6InCsumErrors") },
+	craft.ClaimQuotedChecksumsUnchecked: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if len(o.connErr) != 1 || !errors.Is(o.connErr[0], syscall.ECONNREFUSED) {
+			t.Errorf("the connected socket was not told: %v", o)
+		}
+		o.moved(t, "Icmp:InDestUnreachs")
+	},
+	craft.ClaimNegativeZeroAccepted: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.AddrHs, func(d *craft.Decoded) bool { return d.Has(craft.LayerICMP) && d.ICMP.Type == craft.ICMPEchoReply })
+	},
+	craft.ClaimUDP6ZeroChecksum: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Udp6InCsumErrors")
+		o.deliversNothing(t)
+	},
+	craft.ClaimIPv4VersionDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Ip:InHdrErrors") },
+	craft.ClaimIPv6VersionDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Ip6InHdrErrors") },
+	craft.ClaimTTLExpires: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.AddrR1, icmpIs(craft.ICMPTimeExceeded, 0, 0))
+	},
+	craft.ClaimHopLimitExpires: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6R1, icmp6Is(craft.ICMPv6TimeExceeded, 0, 0))
+	},
+	craft.ClaimDFTooBig: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.AddrR1, icmpIs(craft.ICMPUnreachable, craft.CodeFragNeeded, 1280))
+	},
+	craft.ClaimIPv6RoutersNeverFragment: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6R1, icmp6Is(craft.ICMPv6PacketTooBig, 0, 1280))
+		o.moved(t, "Icmp6OutPktTooBigs")
+	},
+	craft.ClaimIPv4TrailerTrimmed: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.delivers(t, "claim") },
+	craft.ClaimIPv6TrailerTrimmed: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.delivers(t, "claim") },
+	craft.ClaimIPv4HeaderLengthError: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip:InHdrErrors")
+	},
+	craft.ClaimIPv4OptionPastHeader: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.AddrHs, icmpIs(craft.ICMPParamProblem, 0, 20<<24))
+		o.moved(t, "Ip:InHdrErrors")
+		o.deliversNothing(t)
+	},
+	craft.ClaimUDPLengthBad: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note == "IPv6" {
+			o.silent(t, "Udp6InErrors")
+		} else {
+			o.silent(t, "Udp:InErrors")
+		}
+		o.deliversNothing(t)
+	},
+	craft.ClaimUDPLengthShort: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.delivers(t, "cl") },
+	craft.ClaimTCPDataOffsetBad: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note != "data offset 15 past the segment" {
+			o.silent(t, "Tcp:InErrs")
+			return
+		}
+		o.silent(t, "Tcp:InSegs") // dropped before any error counter (tcp_v4_rcv: pskb_may_pull)
+	},
+	craft.ClaimJumboBad: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		pointer := uint32(44) // the Jumbo Payload Length
+		if c.Note == "payload length not 0" {
+			pointer = 42 // the option
+		}
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, pointer))
+		o.moved(t, "Ip6InHdrErrors")
+		o.deliversNothing(t)
+	},
+	craft.ClaimIPv6OptSkip: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6EchoReply, 0, uint32(0x2420+0x1e)<<16|1))
+	},
+	craft.ClaimIPv6OptDiscard: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Ip6InHdrErrors") },
+	craft.ClaimIPv6OptParamProblem: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 2, 42))
+	},
+	craft.ClaimIPv6OptParamProblemUnicast: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Multicast {
+			o.silent(t, "Ip6InMcastPkts", "Ip6InHdrErrors")
+			return
+		}
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 2, 42))
+	},
+	craft.ClaimReservedIgnored: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note == "neighbor solicitation" {
+			o.answer(t, lab.Addr6Hs, func(d *craft.Decoded) bool {
+				return d.Has(craft.LayerICMPv6) && d.ICMPv6.Type == craft.ICMPv6NeighborAdvert
+			})
+			return
+		}
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6EchoReply, 0, 0x2411<<16|1))
+	},
+	craft.ClaimNDPOptionMalformed: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Icmp6InNeighborSolicits")
+	},
+	craft.ClaimAtomicFragment: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6EchoReply, 0, 0x2412<<16|1))
+	},
+	craft.ClaimRoutingSegmentsLeftZero: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, func(d *craft.Decoded) bool { return d.Has(craft.LayerICMPv6) && d.ICMPv6.Type == craft.ICMPv6EchoReply })
+	},
+	craft.ClaimRoutingSegmentsLeftZeroDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip6InReceives")
+		if o.delta["Icmp6InEchos"] != 0 {
+			t.Errorf("the echo request reached ICMPv6: %v", o)
+		}
+	},
+	craft.ClaimParamProblemDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.AddrHs, icmpIs(craft.ICMPParamProblem, 0, 21<<24))
+		o.deliversNothing(t)
+	},
+	craft.ClaimClosedPortAnswersRST: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.answer(t, lab.AddrHs, rstWindow(-1)) },
+	craft.ClaimOpenPortDropsNoSYN:   func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Tcp:InSegs") },
+	craft.ClaimACKAnsweredRST:       func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.answer(t, lab.AddrHs, rstWindow(-1)) },
+	craft.ClaimSYNFINDropped:        func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Tcp:InSegs") },
+	craft.ClaimRSTWindowZero:        func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.answer(t, lab.AddrHs, rstWindow(0)) },
+	craft.ClaimUnconnectedUDPNeverTold: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if len(o.openErr) != 0 {
+			t.Errorf("the unconnected socket was told: %v", o)
+		}
+		o.moved(t, "Icmp:InDestUnreachs")
+	},
+	craft.ClaimSYNACKAnsweredRST: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.answer(t, lab.AddrHs, rstWindow(-1)) },
+	craft.ClaimClosedUDPPortUnreachable: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note == "IPv6" {
+			o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6Unreachable, 4, 0))
+			return
+		}
+		o.answer(t, lab.AddrHs, icmpIs(craft.ICMPUnreachable, craft.CodePortUnreachable, 0))
+	},
+	craft.ClaimReassemblyTimeExceeded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note == "first fragment" {
+			o.answer(t, lab.AddrHs, icmpIs(craft.ICMPTimeExceeded, craft.CodeReassemblyExceeded, 0))
+			return
+		}
+		o.silent(t, "Ip:ReasmTimeout") // gave up without a word: it never had the first fragment
+	},
+	craft.ClaimRoutingType0Refused: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 42)) // the Routing header at 40: its type at 42
+	},
+	craft.ClaimJumboMissing: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if len(o.answers) != 0 {
+			t.Errorf("answered: %v", o)
+		}
+		o.delivers(t, "claim")
+	},
+	craft.ClaimLinkLocalNotForwarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		// R refuses it: destination unreachable, beyond scope of source
+		// address (RFC 4443 §3.1 code 2), and forwards nothing.
+		o.answer(t, r1LinkLocal, icmp6Is(craft.ICMPv6Unreachable, 2, 0))
+		o.moved(t, "Ip6InAddrErrors")
+		if o.delta["Ip6OutForwDatagrams"] != 0 {
+			t.Errorf("forwarded: %v", o)
+		}
+	},
+}
+
+// hcLinkLocal is Hc's fe80:: address, from its MAC (RFC 4291 §2.5.1).
+var (
+	hcLinkLocal = netip.MustParseAddr("fe80::ff:fe00:103")
+	r1LinkLocal = netip.MustParseAddr("fe80::ff:fe00:1fe") // R toward S1
+)
+
+// claimWait is how long to wait for an answer, or to be sure of silence,
+// where 1.5 s is not enough: the lab's ipfrag_time is 1 s here, and
+// Linux's reassembly timer fires up to a second later.
+var claimWait = map[craft.ClaimID]time.Duration{craft.ClaimReassemblyTimeExceeded: 3500 * time.Millisecond}
+
+// Every claim in the table has a lab proof, and every proof a claim: here,
+// or in the lab test it names (a claim about a live connection), which
+// must exist and name the claim.
+func TestEveryClaimHasALabProof(t *testing.T) {
+	n := 0
+	for _, c := range craft.Claims() {
+		if c.ProvedIn != "" {
+			file, test, _ := strings.Cut(c.ProvedIn, " ")
+			b, err := os.ReadFile(filepath.Join("..", file))
+			if err != nil || !bytes.Contains(b, []byte("func "+test+"(t *testing.T)")) || !bytes.Contains(b, []byte(c.Name)) || c.Demo != nil {
+				t.Errorf("claim %s: proved in %q, which does not hold %s naming the claim (%v)", c.Name, c.ProvedIn, test, err)
+			}
+			continue
+		}
+		n++
+		if claimProofs[c.ID] == nil {
+			t.Errorf("claim %s (%q) has no lab proof", c.Name, c.Text)
+		}
+		if c.Demo == nil {
+			t.Errorf("claim %s has no packet", c.Name)
+		}
+	}
+	if len(claimProofs) != n {
+		t.Errorf("%d proofs for %d claims", len(claimProofs), n)
+	}
+}
+
+// TestClaimsOnLinux sends every claim's packets from Hc into a routed lab
+// and checks that Hs (or R, for the claims about routers) does what the
+// sentence says: the answer that comes back, or silence with the counter
+// of the drop moved, and what Hs's sockets read.
+func TestClaimsOnLinux(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{Routed: true, FragTime: 1})
+	h := craft.ClaimHosts{Src: lab.AddrHc, Dst: lab.AddrHs, Far: lab.AddrHf, Src6: lab.Addr6Hc, Dst6: lab.Addr6Hs, Far6: lab.Addr6Hf,
+		SrcLinkLocal: hcLinkLocal, OpenPort: 7001, ConnectedPort: 7002, ClosedPort: 7003}
+	srv := startClaimServers(t, l, h)
+	var tx *rawsock.Conn
+	var rx *listen.Listener
+	if err := l.Do(lab.Hc, func() error {
+		ifi, err := net.InterfaceByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		if tx, err = rawsock.Listen(ifi, &rawsock.Config{SendOnly: true}); err != nil {
+			return err
+		}
+		rx, err = listen.Listen(ifi, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	rec := listen.Record(rx, 0)
+	defer func() { rec.Stop(); rx.Close() }()
+	for _, cl := range craft.Claims() {
+		if cl.Demo == nil {
+			continue // proved in cl.ProvedIn
+		}
+		pkts, err := cl.Demo(h)
+		if err != nil {
+			t.Fatalf("%s: %v", cl.Name, err)
+		}
+		for i, c := range pkts {
+			name := cl.Name
+			if c.Note != "" {
+				name += "/" + c.Note
+			} else if len(pkts) > 1 {
+				name += fmt.Sprint("/", i)
+			}
+			t.Run(name, func(t *testing.T) {
+				wait := claimWait[cl.ID]
+				if wait == 0 {
+					wait = 1500 * time.Millisecond
+				}
+				o := sendClaim(t, l, tx, rec, srv, c, wait)
+				t.Logf("%v", o)
+				claimProofs[cl.ID](t, c, o)
+			})
+		}
+	}
+}
+
+// claimServers are Hs's sockets: a TCP listener and an unconnected UDP
+// socket on OpenPort in each family, and a UDP socket on ConnectedPort
+// connected to Hc's ClosedPort. Their readers record what they read.
+type claimServers struct {
+	mu        sync.Mutex
+	delivered [][]byte
+	openErr   []error
+	connErr   []error
+}
+
+func startClaimServers(t *testing.T, l *lab.Lab, h craft.ClaimHosts) *claimServers {
+	s := &claimServers{}
+	var closers []func() error
+	err := l.Do(lab.Hs, func() error {
+		for _, a := range []netip.Addr{h.Dst, h.Dst6} {
+			tl, err := net.Listen("tcp", netip.AddrPortFrom(a, h.OpenPort).String())
+			if err != nil {
+				return err
+			}
+			closers = append(closers, tl.Close)
+			u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, h.OpenPort)))
+			if err != nil {
+				return err
+			}
+			closers = append(closers, u.Close)
+			go s.read(u, &s.openErr, true)
+		}
+		c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(h.Dst, h.ConnectedPort)), net.UDPAddrFromAddrPort(netip.AddrPortFrom(h.Src, h.ClosedPort)))
+		if err != nil {
+			return err
+		}
+		closers = append(closers, c.Close)
+		go s.read(c, &s.connErr, false)
+		return nil
+	})
+	t.Cleanup(func() {
+		for _, c := range closers {
+			c()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *claimServers) read(u *net.UDPConn, errs *[]error, deliver bool) {
+	buf := make([]byte, 2048)
+	for {
+		n, err := u.Read(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		s.mu.Lock()
+		if err != nil {
+			*errs = append(*errs, err)
+		} else if deliver {
+			s.delivered = append(s.delivered, append([]byte(nil), buf[:n]...))
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *claimServers) take() (delivered [][]byte, openErr, connErr []error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delivered, openErr, connErr = s.delivered, s.openErr, s.connErr
+	s.delivered, s.openErr, s.connErr = nil, nil, nil
+	return
+}
+
+// sendClaim sends one packet from Hc and observes: answers at Hc from the
+// node the packet is about, within wait (silence is waited for as long;
+// the proofs check that the node's counters show the packet arrived), and
+// the counters' change.
+func sendClaim(t *testing.T, l *lab.Lab, tx *rawsock.Conn, rec *listen.Recorder, srv *claimServers, c craft.ClaimPacket, wait time.Duration) *claimObs {
+	t.Helper()
+	node, dstMAC, from4, from6 := lab.Hs, lab.MACHs, lab.AddrHs, lab.Addr6Hs
+	if c.Far {
+		node, dstMAC, from4, from6 = lab.R, lab.MACR1, lab.AddrR1, lab.Addr6R1
+	}
+	if c.Multicast {
+		dstMAC = craft.MAC{0x33, 0x33, 0, 0, 0, 1}
+	}
+	before := snmp(t, l, node)
+	srv.take()
+	seen := len(rec.Snapshot())
+	frame := append([]byte(nil), dstMAC[:]...)
+	frame = append(frame, lab.MACHc[:]...)
+	frame = append(frame, byte(c.EtherType>>8), byte(c.EtherType))
+	frame = append(frame, c.Datagram...)
+	if _, err := tx.Send(frame); err != nil {
+		t.Fatal(err)
+	}
+	o := &claimObs{}
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6)
+		if len(o.answers) > 0 {
+			time.Sleep(100 * time.Millisecond) // a second answer would be wrong too
+			o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6)
+			break
+		}
+	}
+	o.delivered, o.openErr, o.connErr = srv.take()
+	after := snmp(t, l, node)
+	o.delta = map[string]int64{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			o.delta[k] = d
+		}
+	}
+	return o
+}
+
+// answersFrom are the IP packets the node sent to Hc: ARP and the
+// neighbor solicitations the node sends to reach Hc at all left out.
+func answersFrom(caps []listen.Captured, from4, from6 netip.Addr) []craft.Decoded {
+	var out []craft.Decoded
+	for _, s := range caps {
+		var d craft.Decoded
+		d.AcceptIPv6 = true
+		if err := d.DecodeFrame(s.Frame); err != nil && d.Datagram.Layers == 0 {
+			continue
+		}
+		switch {
+		case d.Has(craft.LayerIPv4):
+			if d.Datagram.IPv4.Src != from4 || d.Datagram.IPv4.Dst != lab.AddrHc {
+				continue
+			}
+		case d.Has(craft.LayerIPv6):
+			// Every answer goes to the claim packet's source, one of Hc's
+			// addresses; the hosts' own neighbor discovery, which goes to
+			// link-local and multicast addresses, is not an answer.
+			switch {
+			case d.Datagram.IPv6.Dst == lab.Addr6Hc && d.Datagram.IPv6.Src == from6:
+			case d.Datagram.IPv6.Dst == hcLinkLocal && d.Datagram.IPv6.Src.IsLinkLocalUnicast():
+				// an answer to a link-local source comes from a link-local one
+			default:
+				continue
+			}
+			if d.Has(craft.LayerICMPv6) && (d.ICMPv6.Type == craft.ICMPv6NeighborSolicit ||
+				d.ICMPv6.Type == craft.ICMPv6NeighborAdvert && d.Datagram.IPv6.Dst == hcLinkLocal) {
+				continue // Hs resolving Hc before it answers, or confirming itself to Hc's own solicitation
+			}
+		default:
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// snmp reads the node's counters from /proc/net/snmp, /proc/net/netstat
+// ("Ip:InHdrErrors", "IpExt:InCsumErrors") and /proc/net/snmp6
+// ("Ip6InHdrErrors"), in the node's namespace.
+func snmp(t *testing.T, l *lab.Lab, node string) map[string]int64 {
+	t.Helper()
+	m := map[string]int64{}
+	err := l.Do(node, func() error {
+		for _, f := range []string{"snmp", "netstat"} {
+			b, err := os.ReadFile("/proc/thread-self/net/" + f)
+			if err != nil {
+				return err
+			}
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			for i := 0; i+1 < len(lines); i += 2 {
+				names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+				if len(names) != len(values) || len(names) == 0 || names[0] != values[0] {
+					return fmt.Errorf("%s: unexpected lines %q %q", f, lines[i], lines[i+1])
+				}
+				prefix := names[0]
+				for j := 1; j < len(names); j++ {
+					v, _ := strconv.ParseInt(values[j], 10, 64)
+					m[prefix+names[j]] = v
+				}
+			}
+		}
+		b, err := os.ReadFile("/proc/thread-self/net/snmp6")
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) == 2 {
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				m[f[0]] = v
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
