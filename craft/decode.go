@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 )
 
 // Layer is a set of layers, as bits.
@@ -409,7 +410,7 @@ func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []Check
 	dst = append(dst, r)
 	seg := g.l4
 	unverifiable := partial || g.Truncated
-	src, dstAddr := g.IPv4.Src, g.IPv4.Dst
+	src, dstAddr := g.IPv4.Src, netip.AddrFrom4(finalDst4(g.IPv4.Options, as4(g.IPv4.Dst)))
 	switch {
 	case g.Layers&LayerTCP != 0 && len(seg) >= 18:
 		r = ChecksumResult{Layer: LayerTCP, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[16:])}

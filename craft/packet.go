@@ -177,11 +177,15 @@ func (p *Packet) encode(b []byte) error {
 	}
 	var proto uint8
 	var err error
+	final := dst // the pseudo-header's: a source route's last address (srcroute.go)
+	if len(p.IPv4.Options) > 0 {
+		final = finalDst4(p.IPv4.Options, dst)
+	}
 	switch {
 	case p.TCP != nil:
-		proto, err = ProtoTCP, p.TCP.encode(b[tOff:], pseudoAddrs4(src, dst))
+		proto, err = ProtoTCP, p.TCP.encode(b[tOff:], pseudoAddrs4(src, final))
 	case p.UDP != nil:
-		proto, err = ProtoUDP, p.UDP.encode(b[tOff:], pseudoAddrs4(src, dst))
+		proto, err = ProtoUDP, p.UDP.encode(b[tOff:], pseudoAddrs4(src, final))
 	case p.ICMP != nil:
 		proto, err = ProtoICMP, p.ICMP.Encode(b[tOff:])
 	}
