@@ -390,9 +390,21 @@ func (d *Decoded) Checksums(dst []ChecksumResult) []ChecksumResult {
 	if d.Quoted.Layers != 0 {
 		// A quoted datagram that is whole (Linux quotes up to 576 bytes)
 		// can be checked; a cut one is Truncated and cannot.
-		dst = d.Quoted.checksums(dst, true, false)
+		// A quoted fragment's transport checksum covers data the quote
+		// does not hold: the other fragments.
+		dst = d.Quoted.checksums(dst, true, d.Quoted.isFragment())
 	}
 	return dst
+}
+
+// isFragment reports whether the datagram is a fragment: IPv4 MF or an
+// offset, an IPv6 Fragment header with M or an offset.
+func (g *Datagram) isFragment() bool {
+	if g.Layers&LayerIPv4 != 0 {
+		return g.IPv4.IsFragment()
+	}
+	f := g.FragExt()
+	return f != nil && (f.More() || f.FragOffset() != 0)
 }
 
 func skipSum(b []byte, at int) uint16 { return ^fold(sum(b[at+2:], sum(b[:at], 0))) }
