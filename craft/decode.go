@@ -196,6 +196,9 @@ func (d *Decoded) decodeOuter(b []byte, base int) error {
 			return qerr
 		}
 	}
+	if oerr := d.optionsError(); oerr != nil {
+		return oerr
+	}
 	if d.Truncated {
 		return &ParseError{Layer: "IPv4", Field: "total length", Offset: base + 2, Err: ErrTruncated,
 			Detail: fmt.Sprintf("total length %d, %d bytes present", d.totalLen(), len(b))}

@@ -41,6 +41,9 @@ func (d *Decoded) decodeOuter6(b []byte, base int) error {
 			return qerr
 		}
 	}
+	if oerr := d.optionsError(); oerr != nil {
+		return oerr
+	}
 	if d.Truncated {
 		return &ParseError{Layer: "IPv6", Field: "payload length", Offset: base + 4, Err: ErrTruncated,
 			Detail: fmt.Sprintf("payload length %d, %d bytes present after the header", d.payloadLen(), len(b)-IPv6HeaderLen)}
