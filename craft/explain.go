@@ -491,7 +491,8 @@ func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted 
 	cs := h.Checksum.Or(0)
 	x.add("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMP, quoted))
 	switch {
-	case h.Type == ICMPEcho || h.Type == ICMPEchoReply || h.Type == ICMPTimestamp || h.Type == ICMPTimestampReply:
+	case h.Type == ICMPEcho || h.Type == ICMPEchoReply || h.Type == ICMPTimestamp || h.Type == ICMPTimestampReply,
+		h.Type >= ICMPInfoRequest && h.Type <= ICMPAddrMaskReply: // RFC 792, RFC 950: the same two fields
 		x.add("Identifier", 32, 16, uint64(h.ID()), "", "chosen by the sender to match replies")
 		x.add("Sequence Number", 48, 16, uint64(h.Seq()), "", "counts the requests")
 	case h.Type == ICMPUnreachable && h.Code == CodeFragNeeded:

@@ -1,6 +1,7 @@
 package craft
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -64,4 +65,32 @@ func TestExplainChecksumMeaning(t *testing.T) {
 func hexWord(b []byte) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[b[0]>>4], digits[b[0]&15], digits[b[1]>>4], digits[b[1]&15]})
+}
+
+// TestExplainInfoAndMaskIDs: information and address mask messages carry
+// an identifier and a sequence number (RFC 792, RFC 950), which Explain
+// once called "Unused … should be zero" (found by the tshark differential
+// harness).
+func TestExplainInfoAndMaskIDs(t *testing.T) {
+	for _, typ := range []uint8{ICMPInfoRequest, ICMPInfoReply, ICMPAddrMaskReq, ICMPAddrMaskReply} {
+		p := Packet{IPv4: &IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")},
+			ICMP: &ICMP{Type: typ, Rest: 0x1234<<16 | 7}, Payload: make([]byte, 4)}
+		b, err := p.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d Decoded
+		if err := d.DecodeIP(b); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]uint64{}
+		for _, f := range Explain(&d) {
+			if f.Layer == "ICMP" {
+				got[f.Name] = f.Value
+			}
+		}
+		if got["Identifier"] != 0x1234 || got["Sequence Number"] != 7 {
+			t.Errorf("type %d (%s): fields %v, want Identifier 0x1234 and Sequence Number 7", typ, ICMPTypeName(typ), got)
+		}
+	}
 }
