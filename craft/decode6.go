@@ -70,6 +70,10 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 	}
 	g.ipHdr = b[:IPv6HeaderLen]
 	end := IPv6HeaderLen + g.payloadLen()
+	if jl, ok := jumboLen(b); ok && g.payloadLen() == 0 {
+		// A Jumbo Payload option gives the length (RFC 2675 §2).
+		end = IPv6HeaderLen + int(min(jl, uint32(len(b))+1))
+	}
 	switch {
 	case end > len(b):
 		g.Truncated = true
@@ -165,6 +169,37 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 			Detail: fmt.Sprintf("payload length %d leaves %d bytes after the extension headers; the header has %d", g.payloadLen(), claimed, want)}
 	}
 	return err
+}
+
+// jumboLen returns the Jumbo Payload Length (RFC 2675 §2) of the packet b
+// starts with, when its first extension header is a whole Hop-by-Hop
+// Options header holding a well-formed Jumbo Payload option.
+func jumboLen(b []byte) (uint32, bool) {
+	l, _, ok := jumboOption(b)
+	return l, ok
+}
+
+// jumboOption is jumboLen with the offset of the length field in b.
+func jumboOption(b []byte) (uint32, int, bool) {
+	if len(b) < IPv6HeaderLen+8 || b[6] != ProtoHopByHop {
+		return 0, 0, false
+	}
+	n := 8 * (int(b[IPv6HeaderLen+1]) + 1)
+	if IPv6HeaderLen+n > len(b) {
+		return 0, 0, false
+	}
+	opts := b[IPv6HeaderLen+2 : IPv6HeaderLen+n]
+	for off := 0; off < len(opts); {
+		o, next, err := NextIPv6Option(opts, off)
+		if err != nil {
+			return 0, 0, false
+		}
+		if o.Type == IPv6OptJumbo && len(o.Data) == 4 {
+			return binary.BigEndian.Uint32(o.Data), IPv6HeaderLen + 2 + off + 2, true
+		}
+		off = next
+	}
+	return 0, 0, false
 }
 
 func extLayer(quoted bool) string {

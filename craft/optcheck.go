@@ -37,6 +37,19 @@ func (d *Decoded) optionsError() error {
 	if g.Layers&LayerIPv6 == 0 {
 		return nil
 	}
+	// A Jumbo Payload option goes with a payload length of 0 and a length
+	// above 65535 (RFC 2675 §3: otherwise the receiver answers parameter
+	// problem, as Linux's ipv6_hop_jumbo does).
+	if jl, at, ok := jumboOption(d.Raw[g.IPOffset:]); ok {
+		switch {
+		case g.payloadLen() != 0:
+			return &ParseError{Layer: "IPv6", Field: "payload length", Offset: g.IPOffset + 4, Err: ErrMalformed,
+				Detail: fmt.Sprintf("payload length %d with a Jumbo Payload option, which requires 0 (RFC 2675 §3)", g.payloadLen())}
+		case jl <= 0xffff:
+			return &ParseError{Layer: "IPv6 ext", Field: "Jumbo Payload Length", Offset: g.IPOffset + at, Err: ErrMalformed,
+				Detail: fmt.Sprintf("Jumbo Payload Length %d: a jumbogram is longer than 65535 bytes (RFC 2675 §3)", jl)}
+		}
+	}
 	at := g.IPOffset + IPv6HeaderLen
 	for i := range g.NExt {
 		e := &g.Ext[i]

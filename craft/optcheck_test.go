@@ -50,3 +50,46 @@ func TestLyingOptionsAreMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestJumboPayload: a payload length of 0 with a Jumbo Payload option
+// takes its length from the option (RFC 2675 §2), so the chain and the
+// transport decode (found by the tshark differential harness: rawcraft
+// read no byte past the IPv6 header); a jumbo length of at most 65535, or
+// a payload length that is not 0, is malformed (RFC 2675 §3; Linux answers
+// parameter problem).
+func TestJumboPayload(t *testing.T) {
+	s, d := netip.MustParseAddr("2001:2:0:1::3"), netip.MustParseAddr("2001:2:0:1::1")
+	build := func(jumbo uint32, pl Auto[uint16]) []byte {
+		opt := AppendIPv6Opt(nil, IPv6OptJumbo, []byte{byte(jumbo >> 24), byte(jumbo >> 16), byte(jumbo >> 8), byte(jumbo)})
+		b, err := (&Packet{IPv6: &IPv6{Src: s, Dst: d, PayloadLen: pl}, IPv6Ext: []IPv6Ext{HopByHop(opt)},
+			UDP: &UDP{SrcPort: 1, DstPort: 2}, Payload: []byte("Hello")}).Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name  string
+		b     []byte
+		field string // the malformed field; "" for none
+	}{
+		{"jumbo length 70000, payload length 0: cut, not malformed", build(70000, Set[uint16](0)), ""},
+		{"jumbo length 21 (the packet's own)", build(21, Set[uint16](0)), "IPv6 ext Jumbo Payload Length"},
+		{"payload length not 0", build(70000, Auto[uint16]{}), "IPv6 payload length"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dec := Decoded{AcceptIPv6: true}
+			err := dec.DecodeIP(c.b)
+			var pe *ParseError
+			switch {
+			case c.field == "" && errors.Is(err, ErrMalformed):
+				t.Errorf("error %v, want no malformed", err)
+			case c.field != "" && (!errors.As(err, &pe) || !errors.Is(err, ErrMalformed) || pe.Layer+" "+pe.Field != c.field):
+				t.Errorf("error %v, want ErrMalformed at %s", err, c.field)
+			}
+			if dec.Layers&LayerUDP == 0 || dec.UDP.DstPort != 2 {
+				t.Errorf("layers %v, UDP %+v: the transport was not decoded", dec.Layers, dec.UDP)
+			}
+		})
+	}
+}
