@@ -31,6 +31,12 @@ func (d *Decoded) optionsError() error {
 			if o.Kind == IPOptEOL {
 				break
 			}
+			// The options rawcraft names have a floor of their own
+			// (RFC 791 §3.1; Linux's ip_options_compile answers below it).
+			if floor := map[uint8]int{IPOptRR: 3, IPOptLSRR: 3, IPOptSSRR: 3, IPOptTimestamp: 4}[o.Kind]; o.Len < floor {
+				return &ParseError{Layer: "IPv4", Field: "option length", Offset: g.IPOffset + IPv4HeaderLen + off, Err: ErrMalformed,
+					Detail: fmt.Sprintf("option type %d with length %d: its pointer and data need at least %d", o.Kind, o.Len, floor)}
+			}
 			off = next
 		}
 	}

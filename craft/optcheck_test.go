@@ -24,6 +24,7 @@ func TestLyingOptionsAreMalformed(t *testing.T) {
 	}{
 		{"IPv4 option past the header", Packet{IPv4: &IPv4{Src: v4s, Dst: v4d, Options: []byte{IPOptRR, 39, 4, 0}}, UDP: &UDP{SrcPort: 1, DstPort: 2}}, "IPv4 option length", LayerUDP},
 		{"IPv4 option length 1", Packet{IPv4: &IPv4{Src: v4s, Dst: v4d, Options: []byte{IPOptTimestamp, 1, 0, 0}}, UDP: &UDP{SrcPort: 1, DstPort: 2}}, "IPv4 option length", LayerUDP},
+		{"IPv4 timestamp of length 2", Packet{IPv4: &IPv4{Src: v4s, Dst: v4d, Options: []byte{IPOptTimestamp, 2, 0, 0}}, UDP: &UDP{SrcPort: 1, DstPort: 2}}, "IPv4 option length", LayerUDP},
 		{"IPv4 options fine", Packet{IPv4: &IPv4{Src: v4s, Dst: v4d, Options: AppendIPOptRecordRoute(nil, 2)}, UDP: &UDP{SrcPort: 1, DstPort: 2}}, "", LayerUDP},
 		{"IPv6 dest option past the header", Packet{IPv6: &IPv6{Src: v6s, Dst: v6d}, IPv6Ext: []IPv6Ext{DestOpts([]byte{0x1e, 30})}, UDP: &UDP{SrcPort: 1, DstPort: 2}}, "IPv6 ext option length", LayerUDP},
 		{"NDP option length 0", Packet{IPv6: &IPv6{Src: v6s, Dst: v6d, HopLimit: Set[uint8](255)}, ICMPv6: &nsh, Payload: append(ns.AppendBody(nil), 1, 0, 0, 0, 0, 0, 0, 0)}, "NDP option length", LayerICMPv6},
