@@ -52,6 +52,9 @@ func Explain(d *Decoded) []Field {
 	}
 	if d.Link&LayerARP != 0 {
 		x.arp(&d.ARP, d.Ethernet.Len())
+		if end := d.Ethernet.Len() + ARPLen; len(d.Raw) > end {
+			x.arpTrailer(d, end)
+		}
 	}
 	if d.Datagram.Layers&LayerIPv4 != 0 {
 		x.datagram(&d.Datagram, "", checks, false, d.Frag)
@@ -90,6 +93,22 @@ func (x *explainer) trailer(d *Decoded, t []byte) {
 	}
 	text := fmt.Sprintf("%d bytes: %s", len(t), preview(t))
 	x.addRFC(name, 0, 8*len(t), 0, text, m, rfc)
+}
+
+// arpTrailer shows the bytes after an ARP packet: Ethernet padding of the
+// 42-byte frame ARP makes, or bytes the packet does not count.
+func (x *explainer) arpTrailer(d *Decoded, end int) {
+	t := d.Raw[end:]
+	x.layer, x.base = "Trailer", end
+	zero := true
+	for _, c := range t {
+		zero = zero && c == 0
+	}
+	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the 28-byte ARP packet: not part of it", len(t)), "RFC 826"
+	if len(d.Raw) <= MinFrameLen && zero {
+		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header", len(t)), "IEEE 802.3 §3.2.8"
+	}
+	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%d bytes: %s", len(t), preview(t)), m, rfc)
 }
 
 func (x *explainer) ethernet(e *Ethernet) {

@@ -94,3 +94,27 @@ func TestExplainInfoAndMaskIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainARPPadding: the zero bytes that pad an ARP frame to 60 bytes
+// are shown, as after an IP packet (found by the tshark differential
+// harness: Explain skipped them).
+func TestExplainARPPadding(t *testing.T) {
+	b, err := (&Packet{Ethernet: &Ethernet{Dst: Broadcast}, ARP: &ARP{Op: ARPRequest, SenderIP: netip.MustParseAddr("198.18.1.3"), TargetIP: netip.MustParseAddr("198.18.1.1")}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, make([]byte, MinFrameLen-len(b))...)
+	var d Decoded
+	if err := d.DecodeFrame(b); err != nil {
+		t.Fatal(err)
+	}
+	var pad *Field
+	for _, f := range Explain(&d) {
+		if f.Name == "Padding" {
+			pad = &f
+		}
+	}
+	if pad == nil || pad.Width != 8*18 || pad.Offset != 42 {
+		t.Errorf("padding field %+v, want 18 bytes at byte 42", pad)
+	}
+}
