@@ -118,3 +118,12 @@ func TestExplainARPPadding(t *testing.T) {
 		t.Errorf("padding field %+v, want 18 bytes at byte 42", pad)
 	}
 }
+
+// TestSACKWithoutBlocks: a SACK option of length 2 holds no block, which
+// RFC 2018 §3 does not allow (length 2+8n, n ≥ 1); it is not described as
+// blocks that arrived (found by the tshark differential harness).
+func TestSACKWithoutBlocks(t *testing.T) {
+	if d := DescribeTCPOption(Option{Kind: TCPOptSACK, Len: 2}); !strings.Contains(d, "malformed") {
+		t.Errorf("SACK of length 2: %q", d)
+	}
+}

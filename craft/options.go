@@ -210,7 +210,7 @@ func DescribeTCPOption(o Option) string {
 		return fmt.Sprintf("window scale %d: windows count in units of %d bytes", d[0], 1<<d[0])
 	case o.Kind == TCPOptSACKOK && o.Len == 2:
 		return "SACK permitted: selective acknowledgments may be used"
-	case o.Kind == TCPOptSACK && o.Len >= 2 && (o.Len-2)%8 == 0 && len(d) == o.Len-2:
+	case o.Kind == TCPOptSACK && o.Len >= 10 && (o.Len-2)%8 == 0 && len(d) == o.Len-2: // at least one block (RFC 2018 §3)
 		s := "SACK"
 		for i := 0; i+8 <= len(d); i += 8 {
 			s += fmt.Sprintf(" %d-%d", binary.BigEndian.Uint32(d[i:]), binary.BigEndian.Uint32(d[i+4:]))
