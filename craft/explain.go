@@ -502,13 +502,18 @@ func (x *explainer) udp(g *Datagram, q string, checks []ChecksumResult, quoted b
 func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted bool) {
 	h := &g.ICMP
 	x.layer, x.base, x.rfc = q+"ICMP", g.TransportOffset, "RFC 792"
-	if g.TransportLen < ICMPHeaderLen {
-		return
+	add := func(name string, bit, width int, v uint64, text, m string) {
+		if present(g, bit, width) {
+			x.add(name, bit, width, v, text, m)
+		}
 	}
-	x.add("Type", 0, 8, uint64(h.Type), "", ICMPTypeName(h.Type))
-	x.add("Code", 8, 8, uint64(h.Code), "", ICMPCodeName(h.Type, h.Code))
+	add("Type", 0, 8, uint64(h.Type), "", ICMPTypeName(h.Type))
+	add("Code", 8, 8, uint64(h.Code), "", ICMPCodeName(h.Type, h.Code))
 	cs := h.Checksum.Or(0)
-	x.add("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMP, quoted))
+	add("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMP, quoted))
+	if g.TransportLen < ICMPHeaderLen {
+		return // cut: the fields whose bytes are here are shown
+	}
 	switch {
 	case h.Type == ICMPEcho || h.Type == ICMPEchoReply || h.Type == ICMPTimestamp || h.Type == ICMPTimestampReply,
 		h.Type >= ICMPInfoRequest && h.Type <= ICMPAddrMaskReply: // RFC 792, RFC 950: the same two fields

@@ -178,13 +178,19 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quoted bool) {
 	h := &g.ICMPv6
 	x.layer, x.base, x.rfc = q+"ICMPv6", g.TransportOffset, "RFC 4443 §2.1"
-	if g.TransportLen < ICMPHeaderLen {
-		return
+	if present(g, 0, 8) {
+		x.add("Type", 0, 8, uint64(h.Type), "", ICMPv6TypeName(h.Type))
 	}
-	x.add("Type", 0, 8, uint64(h.Type), "", ICMPv6TypeName(h.Type))
-	x.add("Code", 8, 8, uint64(h.Code), "", ICMPv6CodeName(h.Type, h.Code))
+	if present(g, 8, 8) {
+		x.add("Code", 8, 8, uint64(h.Code), "", ICMPv6CodeName(h.Type, h.Code))
+	}
 	cs := h.Checksum.Or(0)
-	x.addRFC("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMPv6, quoted), "RFC 4443 §2.3")
+	if present(g, 16, 16) {
+		x.addRFC("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMPv6, quoted), "RFC 4443 §2.3")
+	}
+	if g.TransportLen < ICMPHeaderLen {
+		return // cut: the fields whose bytes are here are shown
+	}
 	what := "data"
 	switch h.Type {
 	case ICMPv6EchoRequest, ICMPv6EchoReply:

@@ -127,3 +127,33 @@ func TestSACKWithoutBlocks(t *testing.T) {
 		t.Errorf("SACK of length 2: %q", d)
 	}
 }
+
+// TestExplainCutICMP: an ICMP or ICMPv6 header cut short shows the fields
+// whose bytes are there, as a cut TCP or UDP header does (found by the
+// tshark differential harness: Explain showed none).
+func TestExplainCutICMP(t *testing.T) {
+	v4, err := (&Packet{IPv4: &IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")}, ICMP: &ICMP{Type: ICMPEcho}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := (&Packet{IPv6: &IPv6{Src: netip.MustParseAddr("2001:2:0:1::3"), Dst: netip.MustParseAddr("2001:2:0:1::1")}, ICMPv6: &ICMPv6{Type: ICMPv6EchoRequest}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		b     []byte
+		layer string
+	}{{v4[:IPv4HeaderLen+5], "ICMP"}, {v6[:IPv6HeaderLen+5], "ICMPv6"}} {
+		d := Decoded{AcceptIPv6: true}
+		_ = d.DecodeIP(c.b)
+		var names []string
+		for _, f := range Explain(&d) {
+			if f.Layer == c.layer {
+				names = append(names, f.Name)
+			}
+		}
+		if strings.Join(names, ",") != "Type,Code,Checksum" {
+			t.Errorf("%s cut after 5 bytes: fields %v, want Type, Code, Checksum", c.layer, names)
+		}
+	}
+}
