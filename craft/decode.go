@@ -188,7 +188,7 @@ func (d *Decoded) decodeOuter(b []byte, base int) error {
 		}
 	}
 	if err != nil {
-		return err
+		return d.firstError(err)
 	}
 	if d.Layers&LayerICMP != 0 && d.ICMP.IsError() && d.Frag != LaterFragment {
 		q := d.Payload

@@ -34,7 +34,7 @@ func (d *Decoded) decodeOuter6(b []byte, base int) error {
 		}
 	}
 	if err != nil {
-		return err
+		return d.firstError(err)
 	}
 	if d.Layers&LayerICMPv6 != 0 && d.ICMPv6.IsError() && d.Frag != LaterFragment && len(d.Payload) > 0 && d.Payload[0]>>4 == 6 {
 		if qerr := d.Quoted.decode6(d.Payload, d.PayloadOffset, true); qerr != nil && !errors.Is(qerr, ErrTruncated) {

@@ -90,6 +90,18 @@ func (d *Decoded) optionsError() error {
 	return nil
 }
 
+// firstError returns err, or the option error that comes before it in the
+// packet: a Hop-by-Hop option that lies is found before the UDP length
+// behind it.
+func (d *Decoded) firstError(err error) error {
+	oerr := d.optionsError()
+	var a, b *ParseError
+	if oerr != nil && errors.As(oerr, &a) && errors.As(err, &b) && a.Offset < b.Offset {
+		return oerr
+	}
+	return err
+}
+
 func optionLie(err error, l int) string {
 	if errors.Is(err, ErrMalformed) && l < 2 {
 		return "a length counts the type and length bytes, so it is at least 2"

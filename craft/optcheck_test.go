@@ -94,3 +94,19 @@ func TestJumboPayload(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionErrorFirst: a lying option is reported before an error of a
+// layer behind it (found by the tshark differential harness: the UDP length
+// was named, the Hop-by-Hop option that came first was not).
+func TestOptionErrorFirst(t *testing.T) {
+	b, err := (&Packet{IPv6: &IPv6{Src: netip.MustParseAddr("2001:2:0:1::3"), Dst: netip.MustParseAddr("2001:2:0:1::1")},
+		IPv6Ext: []IPv6Ext{HopByHop([]byte{0x1e, 29})}, UDP: &UDP{SrcPort: 1, DstPort: 2, Length: Set[uint16](65535)}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Decoded{AcceptIPv6: true}
+	var pe *ParseError
+	if err := d.DecodeIP(b); !errors.As(err, &pe) || pe.Layer != "IPv6 ext" || pe.Field != "option length" {
+		t.Errorf("error %v, want the Hop-by-Hop option's length", err)
+	}
+}
