@@ -88,7 +88,7 @@ func (x *explainer) trailer(d *Decoded, t []byte) {
 		zero = zero && c == 0
 	}
 	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv4 total length %d: not part of the datagram; the receiver trims them", len(t), d.totalLen()), "RFC 791 §3.1"
-	if d.Link&LayerEthernet != 0 && len(d.Raw) <= MinFrameLen && zero {
+	if d.Link&LayerEthernet != 0 && len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header; the IPv4 total length leaves them out", len(t)), "IEEE 802.3 §3.2.8"
 	}
 	text := fmt.Sprintf("%d bytes: %s", len(t), preview(t))
@@ -105,7 +105,7 @@ func (x *explainer) arpTrailer(d *Decoded, end int) {
 		zero = zero && c == 0
 	}
 	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the 28-byte ARP packet: not part of it", len(t)), "RFC 826"
-	if len(d.Raw) <= MinFrameLen && zero {
+	if len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header", len(t)), "IEEE 802.3 §3.2.8"
 	}
 	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%d bytes: %s", len(t), preview(t)), m, rfc)

@@ -14,7 +14,7 @@ func (x *explainer) trailer6(d *Decoded, t []byte) {
 		zero = zero && c == 0
 	}
 	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv6 payload length %d: not part of the packet; the receiver trims them", len(t), d.payloadLen()), "RFC 8200 §3"
-	if d.Link&LayerEthernet != 0 && len(d.Raw) <= MinFrameLen && zero {
+	if d.Link&LayerEthernet != 0 && len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding", len(t)), "IEEE 802.3 §3.2.8"
 	}
 	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%d bytes: %s", len(t), preview(t)), m, rfc)

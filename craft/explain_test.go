@@ -157,3 +157,33 @@ func TestExplainCutICMP(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainZerosInShortFrameAreTrailer: zero bytes past the IPv4 total
+// length of a frame shorter than 60 bytes are not Ethernet padding, which
+// fills a frame to exactly 60 (found by the tshark differential harness).
+func TestExplainZerosInShortFrameAreTrailer(t *testing.T) {
+	b, err := (&Packet{Ethernet: &Ethernet{}, IPv4: &IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")},
+		UDP: &UDP{SrcPort: 1, DstPort: 2}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{len(b) + 2, "Trailer"}, {MinFrameLen, "Padding"}} {
+		f := append(append([]byte(nil), b...), make([]byte, c.n-len(b))...)
+		var d Decoded
+		if err := d.DecodeFrame(f); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, x := range Explain(&d) {
+			if x.Layer == "Trailer" {
+				got = x.Name
+			}
+		}
+		if got != c.want {
+			t.Errorf("%d-byte frame: %q, want %q", c.n, got, c.want)
+		}
+	}
+}
