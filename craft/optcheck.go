@@ -66,6 +66,12 @@ func (d *Decoded) optionsError() error {
 					return &ParseError{Layer: "IPv6 ext", Field: "option length", Offset: at + 2 + off, Err: ErrMalformed,
 						Detail: fmt.Sprintf("%s option type 0x%02x with length %d runs past the header", IPv6NextHeaderName(e.Kind), o.Type, o.Len)}
 				}
+				// A Router Alert option has 2 data bytes (RFC 2711 §2.1);
+				// Linux drops the packet otherwise (ipv6_hop_ra).
+				if o.Type == IPv6OptRouterAlert && e.Kind == ProtoHopByHop && o.Len != 2 {
+					return &ParseError{Layer: "IPv6 ext", Field: "Router Alert option", Offset: at + 2 + off, Err: ErrMalformed,
+						Detail: fmt.Sprintf("data length %d: the option has 2 data bytes (RFC 2711 §2.1)", o.Len)}
+				}
 				// A Jumbo Payload option has 4 data bytes and starts at
 				// 4n+2 (RFC 2675 §2); Linux drops it otherwise.
 				if o.Type == IPv6OptJumbo && e.Kind == ProtoHopByHop && (o.Len != 4 || (2+off)%4 != 2) {

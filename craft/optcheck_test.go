@@ -29,6 +29,7 @@ func TestLyingOptionsAreMalformed(t *testing.T) {
 		{"IPv6 dest option past the header", Packet{IPv6: &IPv6{Src: v6s, Dst: v6d}, IPv6Ext: []IPv6Ext{DestOpts([]byte{0x1e, 30})}, UDP: &UDP{SrcPort: 1, DstPort: 2}}, "IPv6 ext option length", LayerUDP},
 		{"Jumbo Payload option of length 11", Packet{IPv6: &IPv6{Src: v6s, Dst: v6d}, IPv6Ext: []IPv6Ext{HopByHop([]byte{0, IPv6OptJumbo, 11, 1, 2, 0, 0xc7, 1, 5, 0, 0, 0, 0, 0})}, UDP: &UDP{SrcPort: 1, DstPort: 2}}, "IPv6 ext Jumbo Payload option", LayerUDP},
 		{"Jumbo Payload option off 4n+2", Packet{IPv6: &IPv6{Src: v6s, Dst: v6d, PayloadLen: Set[uint16](0)}, IPv6Ext: []IPv6Ext{HopByHop([]byte{0, IPv6OptJumbo, 4, 0, 1, 0, 0})}, UDP: &UDP{SrcPort: 1, DstPort: 2}}, "IPv6 ext Jumbo Payload option", LayerUDP},
+		{"Router Alert of length 11", Packet{IPv6: &IPv6{Src: v6s, Dst: v6d}, IPv6Ext: []IPv6Ext{HopByHop([]byte{IPv6OptRouterAlert, 11, 1, 4, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0})}, UDP: &UDP{SrcPort: 1, DstPort: 2}}, "IPv6 ext Router Alert option", LayerUDP},
 		{"NDP option length 0", Packet{IPv6: &IPv6{Src: v6s, Dst: v6d, HopLimit: Set[uint8](255)}, ICMPv6: &nsh, Payload: append(ns.AppendBody(nil), 1, 0, 0, 0, 0, 0, 0, 0)}, "NDP option length", LayerICMPv6},
 		{"NDP body cut", Packet{IPv6: &IPv6{Src: v6s, Dst: v6d, HopLimit: Set[uint8](255)}, ICMPv6: &nsh, Payload: ns.AppendBody(nil)[:10]}, "NDP body", LayerICMPv6},
 		{"TCP option past the options", Packet{IPv4: &IPv4{Src: v4s, Dst: v4d}, TCP: &TCP{SrcPort: 1, DstPort: 2, Options: []byte{TCPOptSACK, 30, 0, 0}}}, "", LayerTCP},
