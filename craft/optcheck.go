@@ -33,7 +33,7 @@ func (d *Decoded) optionsError() error {
 			}
 			// The options rawcraft names have a floor of their own
 			// (RFC 791 §3.1; Linux's ip_options_compile answers below it).
-			if floor := map[uint8]int{IPOptRR: 3, IPOptLSRR: 3, IPOptSSRR: 3, IPOptTimestamp: 4}[o.Kind]; o.Len < floor {
+			if floor := ipOptionFloor(o.Kind); o.Len < floor {
 				return &ParseError{Layer: "IPv4", Field: "option length", Offset: g.IPOffset + IPv4HeaderLen + off, Err: ErrMalformed,
 					Detail: fmt.Sprintf("option type %d with length %d: its pointer and data need at least %d", o.Kind, o.Len, floor)}
 			}
@@ -112,6 +112,19 @@ func (d *Decoded) firstError(err error) error {
 		return oerr
 	}
 	return err
+}
+
+// ipOptionFloor is the least length of an option rawcraft names: type,
+// length and pointer for a route, and the overflow and flags byte too for
+// a timestamp; 0 for the others.
+func ipOptionFloor(kind uint8) int {
+	switch kind {
+	case IPOptRR, IPOptLSRR, IPOptSSRR:
+		return 3
+	case IPOptTimestamp:
+		return 4
+	}
+	return 0
 }
 
 func optionLie(err error, l int) string {

@@ -113,3 +113,21 @@ func TestOptionErrorFirst(t *testing.T) {
 		t.Errorf("error %v, want the Hop-by-Hop option's length", err)
 	}
 }
+
+// TestOptionCheckAllocates: checking the options of a well-formed packet
+// allocates nothing, as decoding must not.
+func TestOptionCheckAllocates(t *testing.T) {
+	b, err := (&Packet{IPv4: &IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1"),
+		Options: append(AppendIPOptRecordRoute(nil, 2), AppendIPOptTimestamp(nil, 2)...)}, UDP: &UDP{SrcPort: 1, DstPort: 2}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decoded
+	if n := testing.AllocsPerRun(100, func() {
+		if err := d.DecodeIP(b); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("decoding a datagram with options allocates %v times", n)
+	}
+}
