@@ -202,6 +202,32 @@ func jumboOption(b []byte) (uint32, int, bool) {
 	return 0, 0, false
 }
 
+// IPv6OptHomeAddress is the Home Address destination option of Mobile
+// IPv6 (RFC 6275 §6.3).
+const IPv6OptHomeAddress uint8 = 0xc9
+
+// homeAddress returns the address of a Home Address option (RFC 6275 §6.3)
+// in a Destination Options header: a mobile node's packet carries its
+// care-of address as the source and its home address there, and the
+// transport checksum covers the home address ("the checksum is computed
+// using the home address"; Linux: ipv6_dest_hao swaps them on receipt).
+func homeAddress(exts []IPv6Ext) ([16]byte, bool) {
+	for i := range exts {
+		e := &exts[i]
+		for off := 0; e.Kind == ProtoDestOpts && off < len(e.Data); {
+			o, next, err := NextIPv6Option(e.Data, off)
+			if err != nil {
+				break
+			}
+			if o.Type == IPv6OptHomeAddress && len(o.Data) == 16 {
+				return [16]byte(o.Data), true
+			}
+			off = next
+		}
+	}
+	return [16]byte{}, false
+}
+
 func extLayer(quoted bool) string {
 	if quoted {
 		return "quoted IPv6 ext"
@@ -239,6 +265,9 @@ func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []Chec
 	seg := g.l4
 	unverifiable := partial || g.Truncated
 	s, d := g.IPv6.Src.As16(), g.finalDst6()
+	if h, ok := homeAddress(g.Exts()); ok {
+		s = h
+	}
 	addrs := pseudoAddrs6(&s, &d)
 	var r ChecksumResult
 	switch {

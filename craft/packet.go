@@ -242,6 +242,9 @@ func (p *Packet) encode6(b []byte, off int) error {
 	}
 	// The pseudo-header's destination is the final one (RFC 8200 §8.1).
 	src, dst := as16(p.IPv6.Src), as16(p.IPv6.Dst)
+	if h, ok := homeAddress(p.IPv6Ext); ok {
+		src = h // a mobile node's home address (RFC 6275 §6.3)
+	}
 	for i := range p.IPv6Ext {
 		if d, ok := p.IPv6Ext[i].finalDst(); ok {
 			dst = d

@@ -74,3 +74,38 @@ func naiveSum(b []byte) uint16 {
 	}
 	return ^uint16(s)
 }
+
+// TestHomeAddressPseudoHeader: with a Home Address destination option
+// (Mobile IPv6), the transport checksum covers the home address in place
+// of the source, as tshark and Linux compute it (RFC 6275 §6.3; found by
+// the tshark differential harness).
+func TestHomeAddressPseudoHeader(t *testing.T) {
+	coa, home := netip.MustParseAddr("2001:2:0:2::3"), netip.MustParseAddr("2001:2:0:1::3")
+	dst := netip.MustParseAddr("2001:2:0:1::1")
+	h16 := home.As16()
+	p := Packet{IPv6: &IPv6{Src: coa, Dst: dst}, IPv6Ext: []IPv6Ext{DestOpts(append(AppendIPv6OptPadN(nil, 4), AppendIPv6Opt(nil, IPv6OptHomeAddress, h16[:])...))},
+		UDP: &UDP{SrcPort: 40000, DstPort: 9999}, Payload: []byte("Hello")}
+	b, err := p.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := append([]byte(nil), b[len(b)-13:]...)
+	binary.BigEndian.PutUint16(seg[6:], 0)
+	ps := append(append(home.AsSlice(), dst.AsSlice()...), 0, 0, 0, byte(len(seg)), 0, 0, 0, ProtoUDP)
+	want := naiveSum(append(ps, seg...))
+	if want == 0 {
+		want = 0xffff
+	}
+	if got := binary.BigEndian.Uint16(b[len(b)-13+6:]); got != want {
+		t.Errorf("built UDP checksum 0x%04x, want 0x%04x (over the home address)", got, want)
+	}
+	d := Decoded{AcceptIPv6: true}
+	if err := d.DecodeIP(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range d.Checksums(nil) {
+		if r.Status != ChecksumGood {
+			t.Errorf("%v checksum %v", r.Layer, r.Status)
+		}
+	}
+}
