@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 )
 
 // Layer is a set of layers, as bits.
@@ -187,13 +188,16 @@ func (d *Decoded) decodeOuter(b []byte, base int) error {
 		}
 	}
 	if err != nil {
-		return err
+		return d.firstError(err)
 	}
 	if d.Layers&LayerICMP != 0 && d.ICMP.IsError() && d.Frag != LaterFragment {
 		q := d.Payload
 		if qerr := d.Quoted.decode(q, d.PayloadOffset, true); qerr != nil && !errors.Is(qerr, ErrTruncated) {
 			return qerr
 		}
+	}
+	if oerr := d.optionsError(); oerr != nil {
+		return oerr
 	}
 	if d.Truncated {
 		return &ParseError{Layer: "IPv4", Field: "total length", Offset: base + 2, Err: ErrTruncated,
@@ -431,9 +435,21 @@ func (d *Decoded) Checksums(dst []ChecksumResult) []ChecksumResult {
 	if d.Quoted.Layers != 0 {
 		// A quoted datagram that is whole (Linux quotes up to 576 bytes)
 		// can be checked; a cut one is Truncated and cannot.
-		dst = d.Quoted.checksums(dst, true, false)
+		// A quoted fragment's transport checksum covers data the quote
+		// does not hold: the other fragments.
+		dst = d.Quoted.checksums(dst, true, d.Quoted.isFragment())
 	}
 	return dst
+}
+
+// isFragment reports whether the datagram is a fragment: IPv4 MF or an
+// offset, an IPv6 Fragment header with M or an offset.
+func (g *Datagram) isFragment() bool {
+	if g.Layers&LayerIPv4 != 0 {
+		return g.IPv4.IsFragment()
+	}
+	f := g.FragExt()
+	return f != nil && (f.More() || f.FragOffset() != 0)
 }
 
 func skipSum(b []byte, at int) uint16 { return ^fold(sum(b[at+2:], sum(b[:at], 0))) }
@@ -451,7 +467,7 @@ func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []Check
 	dst = append(dst, r)
 	seg := g.l4
 	unverifiable := partial || g.Truncated
-	src, dstAddr := g.IPv4.Src, g.IPv4.Dst
+	src, dstAddr := g.IPv4.Src, netip.AddrFrom4(finalDst4(g.IPv4.Options, as4(g.IPv4.Dst)))
 	switch {
 	case g.Layers&LayerTCP != 0 && len(seg) >= 18:
 		r = ChecksumResult{Layer: LayerTCP, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[16:])}

@@ -34,12 +34,15 @@ func (d *Decoded) decodeOuter6(b []byte, base int) error {
 		}
 	}
 	if err != nil {
-		return err
+		return d.firstError(err)
 	}
 	if d.Layers&LayerICMPv6 != 0 && d.ICMPv6.IsError() && d.Frag != LaterFragment && len(d.Payload) > 0 && d.Payload[0]>>4 == 6 {
 		if qerr := d.Quoted.decode6(d.Payload, d.PayloadOffset, true); qerr != nil && !errors.Is(qerr, ErrTruncated) {
 			return qerr
 		}
+	}
+	if oerr := d.optionsError(); oerr != nil {
+		return oerr
 	}
 	if d.Truncated {
 		return &ParseError{Layer: "IPv6", Field: "payload length", Offset: base + 4, Err: ErrTruncated,
@@ -68,11 +71,16 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 	g.ipHdr = b[:IPv6HeaderLen]
 	end := IPv6HeaderLen + g.payloadLen()
 	// A Payload Length of 0 before a Hop-by-Hop header announces a
-	// jumbogram, whose length is in its Jumbo Payload option (RFC 2675 §2):
-	// a receiver does not cut the packet at 40 bytes (Linux's ipv6_rcv).
-	jumbo := g.payloadLen() == 0 && g.IPv6.NextHeader.Or(0) == ProtoHopByHop && !quoted
-	if jumbo {
+	// jumbogram (RFC 2675 §2): a well-formed Jumbo Payload option gives the
+	// length; without one, Linux's ipv6_rcv reads to the frame's end (claim
+	// jumbo-missing) instead of cutting the packet at 40 bytes. Whether the
+	// option's values are legal is checkOptions' verdict, not a reason to
+	// stop decoding.
+	if g.payloadLen() == 0 && g.IPv6.NextHeader.Or(0) == ProtoHopByHop && !quoted {
 		end = len(b)
+		if jl, ok := jumboLen(b); ok {
+			end = IPv6HeaderLen + int(min(jl, uint32(len(b))+1))
+		}
 	}
 	switch {
 	case end > len(b):
@@ -102,13 +110,6 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 		}
 		if e.Kind == ProtoFragment && e.FragOffset() != 0 {
 			later = true
-		}
-		if g.NExt == 1 && e.Kind == ProtoHopByHop && !quoted {
-			if jerr := g.checkJumbo(e, base+off); jerr != nil {
-				err = jerr
-				off += n
-				break
-			}
 		}
 		next = e.NextHeader.Or(0)
 		off += n
@@ -178,6 +179,63 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 	return err
 }
 
+// jumboLen returns the Jumbo Payload Length (RFC 2675 §2) of the packet b
+// starts with, when its first extension header is a whole Hop-by-Hop
+// Options header holding a well-formed Jumbo Payload option.
+func jumboLen(b []byte) (uint32, bool) {
+	l, _, ok := jumboOption(b)
+	return l, ok
+}
+
+// jumboOption is jumboLen with the offset of the length field in b.
+func jumboOption(b []byte) (uint32, int, bool) {
+	if len(b) < IPv6HeaderLen+8 || b[6] != ProtoHopByHop {
+		return 0, 0, false
+	}
+	n := 8 * (int(b[IPv6HeaderLen+1]) + 1)
+	if IPv6HeaderLen+n > len(b) {
+		return 0, 0, false
+	}
+	opts := b[IPv6HeaderLen+2 : IPv6HeaderLen+n]
+	for off := 0; off < len(opts); {
+		o, next, err := NextIPv6Option(opts, off)
+		if err != nil {
+			return 0, 0, false
+		}
+		if o.Type == IPv6OptJumbo && len(o.Data) == 4 {
+			return binary.BigEndian.Uint32(o.Data), IPv6HeaderLen + 2 + off + 2, true
+		}
+		off = next
+	}
+	return 0, 0, false
+}
+
+// IPv6OptHomeAddress is the Home Address destination option of Mobile
+// IPv6 (RFC 6275 §6.3).
+const IPv6OptHomeAddress uint8 = 0xc9
+
+// homeAddress returns the address of a Home Address option (RFC 6275 §6.3)
+// in a Destination Options header: a mobile node's packet carries its
+// care-of address as the source and its home address there, and the
+// transport checksum covers the home address ("the checksum is computed
+// using the home address"; Linux: ipv6_dest_hao swaps them on receipt).
+func homeAddress(exts []IPv6Ext) ([16]byte, bool) {
+	for i := range exts {
+		e := &exts[i]
+		for off := 0; e.Kind == ProtoDestOpts && off < len(e.Data); {
+			o, next, err := NextIPv6Option(e.Data, off)
+			if err != nil {
+				break
+			}
+			if o.Type == IPv6OptHomeAddress && len(o.Data) == 16 {
+				return [16]byte(o.Data), true
+			}
+			off = next
+		}
+	}
+	return [16]byte{}, false
+}
+
 func extLayer(quoted bool) string {
 	if quoted {
 		return "quoted IPv6 ext"
@@ -215,6 +273,9 @@ func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []Chec
 	seg := g.l4
 	unverifiable := partial || g.Truncated
 	s, d := g.IPv6.Src.As16(), g.finalDst6()
+	if h, ok := homeAddress(g.Exts()); ok {
+		s = h
+	}
 	addrs := pseudoAddrs6(&s, &d)
 	var r ChecksumResult
 	switch {
@@ -254,35 +315,6 @@ func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []Chec
 		return dst
 	}
 	return append(dst, r)
-}
-
-// checkJumbo checks a Hop-by-Hop header at base against RFC 2675 §3, as
-// Linux's ipv6_hop_jumbo does: a Jumbo Payload option needs a Payload
-// Length of 0 and a length above 65535. A Payload Length of 0 with no such
-// option is an error for RFC 2675 §3 but not for Linux, which reads the
-// packet to the end of the frame.
-func (g *Datagram) checkJumbo(e *IPv6Ext, base int) error {
-	for o := 0; o < len(e.Data); {
-		opt, next, err := NextIPv6Option(e.Data, o)
-		if err != nil {
-			break
-		}
-		at := base + 2 + o
-		if opt.Type == IPv6OptJumbo && len(opt.Data) == 4 {
-			jl := binary.BigEndian.Uint32(opt.Data)
-			switch {
-			case g.payloadLen() != 0:
-				return &ParseError{Layer: "IPv6 ext", Field: "Jumbo Payload", Offset: at, Err: ErrMalformed,
-					Detail: fmt.Sprintf("a Jumbo Payload option in a packet whose Payload Length is %d, not 0: %s", g.payloadLen(), ClaimJumboBad.Text())}
-			case jl <= 0xffff:
-				return &ParseError{Layer: "IPv6 ext", Field: "Jumbo Payload Length", Offset: at + 2, Err: ErrMalformed,
-					Detail: fmt.Sprintf("Jumbo Payload Length %d, not above 65535 as it must be: %s", jl, ClaimJumboBad.Text())}
-			}
-			return nil
-		}
-		o = next
-	}
-	return nil // no Jumbo Payload option: Linux reads to the frame's end (claim jumbo-missing)
 }
 
 // hasJumbo reports whether the first extension header is a Hop-by-Hop

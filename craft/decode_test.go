@@ -3,6 +3,7 @@ package craft
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"testing"
 )
 
@@ -213,5 +214,35 @@ func TestAllocations(t *testing.T) {
 	fbuf, frags := make([]byte, 0, 8192), make([]Fragment, 0, 8)
 	if n := testing.AllocsPerRun(1000, func() { _, _, _ = Fragments(fbuf[:0], frags[:0], big, FragOptions{MTU: 1500}) }); n != 0 {
 		t.Errorf("Fragments allocates %v times", n)
+	}
+}
+
+// TestQuotedFragmentChecksumUnverifiable: an ICMP error quoting the whole
+// first fragment of a TCP segment cannot check the TCP checksum, which
+// covers every fragment's data (found by the tshark differential harness:
+// rawcraft called such a checksum bad, or good).
+func TestQuotedFragmentChecksumUnverifiable(t *testing.T) {
+	src, dst := netip.MustParseAddr("198.18.1.3"), netip.MustParseAddr("198.18.1.1")
+	whole, err := (&Packet{IPv4: &IPv4{Src: src, Dst: dst, ID: 9}, TCP: &TCP{SrcPort: 1, DstPort: 2, Flags: TCPAck}, Payload: bytes.Repeat([]byte("F"), 64)}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, frags, err := Fragments(nil, nil, whole, FragOptions{DataSize: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := frags[0].Bytes
+	b, err := (&Packet{IPv4: &IPv4{Src: dst, Dst: src}, ICMP: &ICMP{Type: ICMPTimeExceeded, Code: CodeReassemblyExceeded}, Payload: first}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decoded
+	if err := d.DecodeIP(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range d.Checksums(nil) {
+		if c.Quoted && c.Layer == LayerTCP && c.Status != ChecksumUnverifiable {
+			t.Errorf("quoted first fragment's TCP checksum: %v, want unverifiable", c.Status)
+		}
 	}
 }

@@ -59,6 +59,9 @@ func ExplainChecked(d *Decoded, checks []ChecksumResult) []Field {
 	}
 	if d.Link&LayerARP != 0 {
 		x.arp(&d.ARP, d.Ethernet.Len())
+		if end := d.Ethernet.Len() + ARPLen; len(d.Raw) > end {
+			x.arpTrailer(d, end)
+		}
 	}
 	if d.Datagram.Layers&LayerIPv4 != 0 {
 		x.datagram(&d.Datagram, "", checks, false, d.Frag)
@@ -95,11 +98,27 @@ func (x *explainer) trailer(d *Decoded, t []byte) {
 		zero = zero && c == 0
 	}
 	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv4 total length %d: not part of the datagram; %s", len(t), d.totalLen(), ClaimIPv4TrailerTrimmed.Text()), "RFC 791 §3.1"
-	if d.Link&LayerEthernet != 0 && len(d.Raw) <= MinFrameLen && zero {
+	if d.Link&LayerEthernet != 0 && len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header; the IPv4 total length leaves them out", len(t)), "IEEE 802.3 §3.2.8"
 	}
 	text := fmt.Sprintf("%d bytes: %s", len(t), preview(t))
 	x.addRFC(name, 0, 8*len(t), 0, text, m, rfc)
+}
+
+// arpTrailer shows the bytes after an ARP packet: Ethernet padding of the
+// 42-byte frame ARP makes, or bytes the packet does not count.
+func (x *explainer) arpTrailer(d *Decoded, end int) {
+	t := d.Raw[end:]
+	x.layer, x.base = "Trailer", end
+	zero := true
+	for _, c := range t {
+		zero = zero && c == 0
+	}
+	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the 28-byte ARP packet: not part of it", len(t)), "RFC 826"
+	if len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
+		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header", len(t)), "IEEE 802.3 §3.2.8"
+	}
+	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%d bytes: %s", len(t), preview(t)), m, rfc)
 }
 
 func (x *explainer) ethernet(e *Ethernet) {
@@ -525,15 +544,21 @@ func udpLengthMeaning(g *Datagram, l int, quoted bool) string {
 func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted bool) {
 	h := &g.ICMP
 	x.layer, x.base, x.rfc = q+"ICMP", g.TransportOffset, "RFC 792"
-	if g.TransportLen < ICMPHeaderLen {
-		return
+	add := func(name string, bit, width int, v uint64, text, m string) {
+		if present(g, bit, width) {
+			x.add(name, bit, width, v, text, m)
+		}
 	}
-	x.add("Type", 0, 8, uint64(h.Type), "", ICMPTypeName(h.Type))
-	x.add("Code", 8, 8, uint64(h.Code), "", ICMPCodeName(h.Type, h.Code))
+	add("Type", 0, 8, uint64(h.Type), "", ICMPTypeName(h.Type))
+	add("Code", 8, 8, uint64(h.Code), "", ICMPCodeName(h.Type, h.Code))
 	cs := h.Checksum.Or(0)
-	x.add("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMP, quoted))
+	add("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMP, quoted))
+	if g.TransportLen < ICMPHeaderLen {
+		return // cut: the fields whose bytes are here are shown
+	}
 	switch {
-	case h.Type == ICMPEcho || h.Type == ICMPEchoReply || h.Type == ICMPTimestamp || h.Type == ICMPTimestampReply:
+	case h.Type == ICMPEcho || h.Type == ICMPEchoReply || h.Type == ICMPTimestamp || h.Type == ICMPTimestampReply,
+		h.Type >= ICMPInfoRequest && h.Type <= ICMPAddrMaskReply: // RFC 792, RFC 950: the same two fields
 		x.add("Identifier", 32, 16, uint64(h.ID()), "", "chosen by the sender to match replies")
 		x.add("Sequence Number", 48, 16, uint64(h.Seq()), "", "counts the requests")
 	case h.Type == ICMPUnreachable && h.Code == CodeFragNeeded:

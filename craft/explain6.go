@@ -15,7 +15,7 @@ func (x *explainer) trailer6(d *Decoded, t []byte) {
 		zero = zero && c == 0
 	}
 	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv6 payload length %d: not part of the packet; %s", len(t), d.payloadLen(), ClaimIPv6TrailerTrimmed.Text()), "RFC 8200 §3"
-	if d.Link&LayerEthernet != 0 && len(d.Raw) <= MinFrameLen && zero {
+	if d.Link&LayerEthernet != 0 && len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding", len(t)), "IEEE 802.3 §3.2.8"
 	}
 	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%d bytes: %s", len(t), preview(t)), m, rfc)
@@ -245,13 +245,19 @@ func (x *explainer) ipv6Options(data []byte, bit int) {
 func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quoted bool) {
 	h := &g.ICMPv6
 	x.layer, x.base, x.rfc = q+"ICMPv6", g.TransportOffset, "RFC 4443 §2.1"
-	if g.TransportLen < ICMPHeaderLen {
-		return
+	if present(g, 0, 8) {
+		x.add("Type", 0, 8, uint64(h.Type), "", ICMPv6TypeName(h.Type))
 	}
-	x.add("Type", 0, 8, uint64(h.Type), "", ICMPv6TypeName(h.Type))
-	x.add("Code", 8, 8, uint64(h.Code), "", ICMPv6CodeName(h.Type, h.Code))
+	if present(g, 8, 8) {
+		x.add("Code", 8, 8, uint64(h.Code), "", ICMPv6CodeName(h.Type, h.Code))
+	}
 	cs := h.Checksum.Or(0)
-	x.addRFC("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMPv6, quoted), "RFC 4443 §2.3")
+	if present(g, 16, 16) {
+		x.addRFC("Checksum", 16, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerICMPv6, quoted), "RFC 4443 §2.3")
+	}
+	if g.TransportLen < ICMPHeaderLen {
+		return // cut: the fields whose bytes are here are shown
+	}
 	what := "data"
 	// Each message's section defines its fields after the checksum.
 	if sec, ok := map[uint8]string{ICMPv6Unreachable: "§3.1", ICMPv6PacketTooBig: "§3.2", ICMPv6TimeExceeded: "§3.3", ICMPv6ParamProblem: "§3.4",

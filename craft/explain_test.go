@@ -1,6 +1,7 @@
 package craft
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -64,4 +65,125 @@ func TestExplainChecksumMeaning(t *testing.T) {
 func hexWord(b []byte) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[b[0]>>4], digits[b[0]&15], digits[b[1]>>4], digits[b[1]&15]})
+}
+
+// TestExplainInfoAndMaskIDs: information and address mask messages carry
+// an identifier and a sequence number (RFC 792, RFC 950), which Explain
+// once called "Unused … should be zero" (found by the tshark differential
+// harness).
+func TestExplainInfoAndMaskIDs(t *testing.T) {
+	for _, typ := range []uint8{ICMPInfoRequest, ICMPInfoReply, ICMPAddrMaskReq, ICMPAddrMaskReply} {
+		p := Packet{IPv4: &IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")},
+			ICMP: &ICMP{Type: typ, Rest: 0x1234<<16 | 7}, Payload: make([]byte, 4)}
+		b, err := p.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d Decoded
+		if err := d.DecodeIP(b); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]uint64{}
+		for _, f := range Explain(&d) {
+			if f.Layer == "ICMP" {
+				got[f.Name] = f.Value
+			}
+		}
+		if got["Identifier"] != 0x1234 || got["Sequence Number"] != 7 {
+			t.Errorf("type %d (%s): fields %v, want Identifier 0x1234 and Sequence Number 7", typ, ICMPTypeName(typ), got)
+		}
+	}
+}
+
+// TestExplainARPPadding: the zero bytes that pad an ARP frame to 60 bytes
+// are shown, as after an IP packet (found by the tshark differential
+// harness: Explain skipped them).
+func TestExplainARPPadding(t *testing.T) {
+	b, err := (&Packet{Ethernet: &Ethernet{Dst: Broadcast}, ARP: &ARP{Op: ARPRequest, SenderIP: netip.MustParseAddr("198.18.1.3"), TargetIP: netip.MustParseAddr("198.18.1.1")}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, make([]byte, MinFrameLen-len(b))...)
+	var d Decoded
+	if err := d.DecodeFrame(b); err != nil {
+		t.Fatal(err)
+	}
+	var pad *Field
+	for _, f := range Explain(&d) {
+		if f.Name == "Padding" {
+			pad = &f
+		}
+	}
+	if pad == nil || pad.Width != 8*18 || pad.Offset != 42 {
+		t.Errorf("padding field %+v, want 18 bytes at byte 42", pad)
+	}
+}
+
+// TestSACKWithoutBlocks: a SACK option of length 2 holds no block, which
+// RFC 2018 §3 does not allow (length 2+8n, n ≥ 1); it is not described as
+// blocks that arrived (found by the tshark differential harness).
+func TestSACKWithoutBlocks(t *testing.T) {
+	if d := DescribeTCPOption(Option{Kind: TCPOptSACK, Len: 2}); !strings.Contains(d, "malformed") {
+		t.Errorf("SACK of length 2: %q", d)
+	}
+}
+
+// TestExplainCutICMP: an ICMP or ICMPv6 header cut short shows the fields
+// whose bytes are there, as a cut TCP or UDP header does (found by the
+// tshark differential harness: Explain showed none).
+func TestExplainCutICMP(t *testing.T) {
+	v4, err := (&Packet{IPv4: &IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")}, ICMP: &ICMP{Type: ICMPEcho}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := (&Packet{IPv6: &IPv6{Src: netip.MustParseAddr("2001:2:0:1::3"), Dst: netip.MustParseAddr("2001:2:0:1::1")}, ICMPv6: &ICMPv6{Type: ICMPv6EchoRequest}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		b     []byte
+		layer string
+	}{{v4[:IPv4HeaderLen+5], "ICMP"}, {v6[:IPv6HeaderLen+5], "ICMPv6"}} {
+		d := Decoded{AcceptIPv6: true}
+		_ = d.DecodeIP(c.b)
+		var names []string
+		for _, f := range Explain(&d) {
+			if f.Layer == c.layer {
+				names = append(names, f.Name)
+			}
+		}
+		if strings.Join(names, ",") != "Type,Code,Checksum" {
+			t.Errorf("%s cut after 5 bytes: fields %v, want Type, Code, Checksum", c.layer, names)
+		}
+	}
+}
+
+// TestExplainZerosInShortFrameAreTrailer: zero bytes past the IPv4 total
+// length of a frame shorter than 60 bytes are not Ethernet padding, which
+// fills a frame to exactly 60 (found by the tshark differential harness).
+func TestExplainZerosInShortFrameAreTrailer(t *testing.T) {
+	b, err := (&Packet{Ethernet: &Ethernet{}, IPv4: &IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")},
+		UDP: &UDP{SrcPort: 1, DstPort: 2}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{len(b) + 2, "Trailer"}, {MinFrameLen, "Padding"}} {
+		f := append(append([]byte(nil), b...), make([]byte, c.n-len(b))...)
+		var d Decoded
+		if err := d.DecodeFrame(f); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, x := range Explain(&d) {
+			if x.Layer == "Trailer" {
+				got = x.Name
+			}
+		}
+		if got != c.want {
+			t.Errorf("%d-byte frame: %q, want %q", c.n, got, c.want)
+		}
+	}
 }

@@ -16,6 +16,10 @@ const (
 	ICMPParamProblem   uint8 = 12
 	ICMPTimestamp      uint8 = 13
 	ICMPTimestampReply uint8 = 14
+	ICMPInfoRequest    uint8 = 15 // information request (RFC 792), obsolete (RFC 6918)
+	ICMPInfoReply      uint8 = 16 // information reply (RFC 792), obsolete (RFC 6918)
+	ICMPAddrMaskReq    uint8 = 17 // address mask request (RFC 950), obsolete (RFC 6918)
+	ICMPAddrMaskReply  uint8 = 18 // address mask reply (RFC 950), obsolete (RFC 6918)
 )
 
 // Destination unreachable codes (RFC 792; RFC 1122 §3.2.2.1; RFC 1812 §5.2.7.1).
@@ -174,6 +178,14 @@ func ICMPTypeName(t uint8) string {
 		return "timestamp"
 	case ICMPTimestampReply:
 		return "timestamp reply"
+	case ICMPInfoRequest:
+		return "information request"
+	case ICMPInfoReply:
+		return "information reply"
+	case ICMPAddrMaskReq:
+		return "address mask request"
+	case ICMPAddrMaskReply:
+		return "address mask reply"
 	}
 	return fmt.Sprintf("type %d", t)
 }

@@ -177,11 +177,15 @@ func (p *Packet) encode(b []byte) error {
 	}
 	var proto uint8
 	var err error
+	final := dst // the pseudo-header's: a source route's last address (srcroute.go)
+	if len(p.IPv4.Options) > 0 {
+		final = finalDst4(p.IPv4.Options, dst)
+	}
 	switch {
 	case p.TCP != nil:
-		proto, err = ProtoTCP, p.TCP.encode(b[tOff:], pseudoAddrs4(src, dst))
+		proto, err = ProtoTCP, p.TCP.encode(b[tOff:], pseudoAddrs4(src, final))
 	case p.UDP != nil:
-		proto, err = ProtoUDP, p.UDP.encode(b[tOff:], pseudoAddrs4(src, dst))
+		proto, err = ProtoUDP, p.UDP.encode(b[tOff:], pseudoAddrs4(src, final))
 	case p.ICMP != nil:
 		proto, err = ProtoICMP, p.ICMP.Encode(b[tOff:])
 	}
@@ -238,6 +242,9 @@ func (p *Packet) encode6(b []byte, off int) error {
 	}
 	// The pseudo-header's destination is the final one (RFC 8200 §8.1).
 	src, dst := as16(p.IPv6.Src), as16(p.IPv6.Dst)
+	if h, ok := homeAddress(p.IPv6Ext); ok {
+		src = h // a mobile node's home address (RFC 6275 §6.3)
+	}
 	for i := range p.IPv6Ext {
 		if d, ok := p.IPv6Ext[i].finalDst(); ok {
 			dst = d
