@@ -259,7 +259,11 @@ func versionLine(bi *debug.BuildInfo, ok bool) string {
 func flagError(_ *cobra.Command, err error) error {
 	var iv *pflag.InvalidValueError
 	if errors.As(err, &iv) {
-		return usagef("--%s %q: %v", iv.GetFlag().Name, iv.GetValue(), iv.Unwrap())
+		msg := iv.Unwrap().Error()
+		if strings.Contains(msg, "strconv.") || strings.Contains(msg, "time: ") {
+			msg = plainRule(iv.GetFlag(), iv.Unwrap()) // pflag's own types speak Go
+		}
+		return usagef("--%s %q: %s", iv.GetFlag().Name, iv.GetValue(), msg)
 	}
 	return usageError{err}
 }
