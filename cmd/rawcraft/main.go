@@ -107,6 +107,7 @@ sockets never see.`,
 	// Made now, not on Execute, so that the walk below reaches them.
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	addGroupHelp(root)
 	strictArgs(root)
 	for _, c := range root.Commands() {
 		c.SetUsageTemplate(usageTemplate)
