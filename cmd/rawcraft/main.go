@@ -1,5 +1,5 @@
-// Command rawcraft hand-builds IPv4, UDP, TCP, ICMP, ARP and Ethernet
-// packets, explains them field by field, sends them into a lab of network
+// Command rawcraft hand-builds IPv4 and IPv6 packets (Ethernet, ARP, UDP,
+// TCP, ICMP, ICMPv6), explains them field by field, sends them into a lab of network
 // namespaces and shows the replies that ordinary sockets never see.
 package main
 
@@ -71,8 +71,7 @@ const usageTemplate = `{{if .HasExample}}Examples:
 Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
   {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
 
-Flags:
-{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
+{{groupedFlags .}}{{end}}{{if .HasAvailableInheritedFlags}}
 
 Global flags:
 {{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
@@ -83,13 +82,14 @@ Use "{{.CommandPath}} help [command]" for more about a command.{{end}}
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "rawcraft",
-		Short: "hand-build packets, send them into a lab, and see what really comes back",
-		Long: `rawcraft builds IPv4, UDP, TCP, ICMP, ARP and Ethernet packets byte for byte,
-explains every field with the RFC that defines it, and (with privileges) sends
-them into a lab of network namespaces to show the replies that ordinary
-sockets never see.`,
+		Short: "hand-build IPv4 and IPv6 packets, send them into a lab, and see what really comes back",
+		Long: `rawcraft builds IPv4 and IPv6 packets — Ethernet, ARP, UDP, TCP, ICMP and
+ICMPv6 inside — byte for byte, explains every field with the RFC that
+defines it, and (with privileges) sends them into a lab of network
+namespaces to show the replies that ordinary sockets never see.`,
 		Example: `  rawcraft build tcp --dst 198.18.1.1 --dport 9999 --flags S --tcp-opt mss=1460,sackok
   rawcraft explain udp --dport 8192 --data "Hello"
+  rawcraft build udp --dst 2001:2:0:1::1 --dport 9999 --data Hello
   rawcraft checksum Computer
   rawcraft build udp --size 4000 --mtu 1500 --pcap frags.pcap`,
 		SilenceErrors: true,
@@ -108,6 +108,8 @@ sockets never see.`,
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	addGroupHelp(root)
+	tidyHelp(root)
+	registerCompletions(root)
 	strictArgs(root)
 	for _, c := range root.Commands() {
 		c.SetUsageTemplate(usageTemplate)
