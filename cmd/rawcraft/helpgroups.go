@@ -138,10 +138,11 @@ func helpProto(c *cobra.Command) string {
 	return ""
 }
 
-// groupedFlags is the usage template's flag list: one block per group of
-// flagGroups, each flag once, in the group's order; hidden flags and, after
-// a protocol ("send tcp --help"), the flags that protocol does not take,
-// left out.
+// groupedFlags is the usage template's flag list. For the commands of the
+// packet flags (packetProtos) it is one block per group of flagGroups, each
+// flag once, in the group's order, the rest under "Other flags"; hidden
+// flags and, after a protocol ("send tcp --help"), the flags that protocol
+// does not take, left out. Other commands keep one block.
 func groupedFlags(c *cobra.Command) string {
 	local := c.LocalFlags()
 	proto := helpProto(c)
@@ -169,7 +170,7 @@ func groupedFlags(c *cobra.Command) string {
 	title := "Flags"
 	var rest []string
 	local.VisitAll(func(f *pflag.Flag) { rest = append(rest, f.Name) })
-	if countGrouped(local) >= 12 {
+	if packetProtos[c.CommandPath()] != nil {
 		for _, g := range flagGroups {
 			block(g.title, g.flags)
 		}
@@ -184,18 +185,6 @@ func groupedFlags(c *cobra.Command) string {
 		}
 	}
 	return b.String()
-}
-
-// countGrouped counts the visible flags: a command with few is listed in
-// one block, as before.
-func countGrouped(fs *pflag.FlagSet) int {
-	n := 0
-	fs.VisitAll(func(f *pflag.Flag) {
-		if !f.Hidden {
-			n++
-		}
-	})
-	return n
 }
 
 func init() { cobra.AddTemplateFunc("groupedFlags", groupedFlags) }
