@@ -222,7 +222,7 @@ func TestExplainAndChecksum(t *testing.T) {
 		t.Errorf("steps say %q, the packet holds %q", last, want)
 	}
 	out, _, code = runCLI(t, "help", "build")
-	if code != 0 || !strings.HasPrefix(out, "build makes") || strings.Index(out, "Examples:") > strings.Index(out, "Flags:") {
+	if ex, flags := strings.Index(out, "Examples:"), strings.Index(out, "\n      --"); code != 0 || !strings.HasPrefix(out, "build makes") || ex < 0 || flags < 0 || ex > flags {
 		t.Errorf("help build: examples must come before flags")
 	}
 }
