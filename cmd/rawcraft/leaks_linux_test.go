@@ -42,7 +42,8 @@ var goInternal = regexp.MustCompile(`strconv\.|syscall\.|errno|runtime error|gor
 
 // TestNoErrorLeaksGoInternals gives every flag of every command each of
 // leakValues, as the built binary, and greps what it prints for Go's
-// internals. The binary runs as nobody in a network namespace of its own
+// internals; a value refused as bad input (exit 2) must be answered in one
+// line. The binary runs as nobody in a network namespace of its own
 // with nothing but a down loopback: whatever a value lets through fails for
 // want of privilege or a route — its error path is then checked too — and
 // nothing (not even a DNS query for a host name) leaves.
@@ -105,7 +106,7 @@ func TestNoErrorLeaksGoInternals(t *testing.T) {
 	}
 	walk(newRoot(io.Discard, io.Discard))
 	t.Logf("%d invocations", len(invs))
-	leaks := map[string]bool{}
+	leaks, multi := map[string]bool{}, map[string]bool{}
 	ran := 0
 	for _, iv := range invs {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -130,6 +131,9 @@ func TestNoErrorLeaksGoInternals(t *testing.T) {
 			t.Errorf("rawcraft %s: still running after 20 s", strings.Join(iv.args, " "))
 			continue
 		}
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == exitUsage && strings.Count(strings.TrimSpace(out.String()), "\n") != 0 {
+			multi["rawcraft "+strings.Join(iv.args, " ")+"\n\t"+strings.ReplaceAll(strings.TrimSpace(out.String()), "\n", "\n\t")] = true
+		}
 		if m := goInternal.FindString(out.String()); m != "" {
 			line := ""
 			for _, l := range strings.Split(out.String(), "\n") {
@@ -148,6 +152,14 @@ func TestNoErrorLeaksGoInternals(t *testing.T) {
 	sort.Strings(ls)
 	for _, l := range ls {
 		t.Errorf("Go's internals reach the user: %s", l)
+	}
+	ls = ls[:0]
+	for l := range multi {
+		ls = append(ls, l)
+	}
+	sort.Strings(ls)
+	for _, l := range ls {
+		t.Errorf("bad input (exit 2) answered in more than one line: %s", l)
 	}
 	if ran != len(invs) || len(invs) < 1000 {
 		t.Errorf("%d of %d invocations ran", ran, len(invs))
