@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -139,6 +140,48 @@ func TestDocsUseTheBuiltBinary(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// What the documented commands leave in the clone — the example programs
+// they build, the captures, graphs and JSON they write — is in .gitignore,
+// so that following the README never leaves a stray file for git add.
+func TestDocsOutputsIgnored(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git")
+	}
+	root := filepath.Join("..", "..")
+	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
+		t.Skip("not a git checkout")
+	}
+	outputs := regexp.MustCompile(`go build (?:-o (\S+) )?\./(?:examples|cmd)/(\w+)|--(?:pcap|svg) (\S+\.(?:pcap|pcapng|svg))|> (\S+\.json)`)
+	names := map[string]bool{}
+	for _, file := range []string{"README.md", "docs/tutorial.md", "docs/guide.md", "docs/json.md", "docs/scale.md"} {
+		data, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range outputs.FindAllStringSubmatch(string(data), -1) {
+			for _, n := range []string{m[1], m[3], m[4]} {
+				if n != "" {
+					names[strings.ReplaceAll(n, "$i", "0")] = true
+				}
+			}
+			if m[1] == "" && m[2] != "" {
+				names[m[2]] = true
+			}
+		}
+	}
+	if !names["tcp_server"] || !names["rawcraft"] {
+		t.Fatalf("found %v: the pattern no longer finds the builds", names)
+	}
+	for n := range names {
+		cmd := exec.Command(git, "check-ignore", "-q", "--no-index", n)
+		cmd.Dir = root
+		if err := cmd.Run(); err != nil {
+			t.Errorf("%s, which the docs' commands write in the clone, is not in .gitignore", n)
 		}
 	}
 }
