@@ -40,6 +40,23 @@ type Report struct {
 	// Notes say what the results alone do not: a caveat a person should
 	// read beside them.
 	Notes []string
+	// streamed counts, by state, the results Scan handed to its emit
+	// function instead of keeping them in Results.
+	streamed *[numStates]int
+}
+
+// summaryStates are the states a summary counts, in its order.
+var summaryStates = [...]listen.State{listen.Open, listen.Closed, listen.Filtered, listen.OpenFiltered, listen.Up, listen.Unreachable}
+
+const numStates = len(summaryStates) + 1 // the last: any other state
+
+func stateIndex(s listen.State) int {
+	for i, t := range summaryStates {
+		if s == t {
+			return i
+		}
+	}
+	return len(summaryStates)
 }
 
 type jsonResult struct {
@@ -313,8 +330,17 @@ func (rep *Report) Summary() string {
 	}
 	var b strings.Builder
 	if rep.Stateless {
+		n := len(rs)
+		if rep.streamed != nil { // Scan emitted the results instead of keeping them
+			for i, c := range rep.streamed {
+				n += c
+				if i < len(summaryStates) {
+					counts[summaryStates[i]] += c
+				}
+			}
+		}
 		fmt.Fprintf(&b, "stateless scan of %d ports in %v (%.0f probes/s): %d open, %d closed, %d filtered; %d stray replies; the kernel captured %d frames and dropped %d",
-			len(rs), rep.Elapsed.Round(time.Millisecond), float64(len(rs))/rep.Elapsed.Seconds(), counts[listen.Open], counts[listen.Closed], counts[listen.Filtered], rep.Stray, rep.Stats.Captured, rep.Stats.Dropped)
+			n, rep.Elapsed.Round(time.Millisecond), float64(n)/rep.Elapsed.Seconds(), counts[listen.Open], counts[listen.Closed], counts[listen.Filtered], rep.Stray, rep.Stats.Captured, rep.Stats.Dropped)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "%d probe%s: %s", len(rs), plural(len(rs)), strings.Join(parts, ", "))

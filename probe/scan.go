@@ -341,7 +341,16 @@ func Scan(cfg Config, emit func(*Result)) (*Report, error) {
 	pk := &clone
 	pk.IPv4.Src, pk.IPv4.Dst = src, first
 	pk.Ethernet = tx.Ethernet()
-	rep, probes, err := scan(&cfg, sp, pm.Walk(cfg.Shard), pk, rx, emit)
+	// The lines go out as they come; the summary still counts them.
+	var streamed [numStates]int
+	counted := func(r *Result) {
+		streamed[stateIndex(r.State)]++
+		emit(r)
+	}
+	rep, probes, err := scan(&cfg, sp, pm.Walk(cfg.Shard), pk, rx, counted)
+	if rep != nil {
+		rep.streamed = &streamed
+	}
 	if rep != nil && cfg.Shard.Sharded() {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("shard %v of a scan of %d hosts × %d ports (seed %#x): %d probes; the shards 0/%d … %d/%d with this seed cover it once", cfg.Shard, sp.hosts, len(sp.ports), seed, probes, cfg.Shard.Count, cfg.Shard.Count-1, cfg.Shard.Count))
 	}

@@ -89,7 +89,24 @@ func (c *Conn) Send(frame []byte) (int, error) {
 		clear(c.pad[n:])
 		b = c.pad[:]
 	}
-	return c.c.WriteTo(b, &packet.Addr{HardwareAddr: net.HardwareAddr(b[:6])})
+	n, err := c.c.WriteTo(b, &packet.Addr{HardwareAddr: net.HardwareAddr(b[:6])})
+	if errors.Is(err, unix.EMSGSIZE) {
+		return n, frameTooBig(c.ifi, len(frame))
+	}
+	return n, err
+}
+
+// frameTooBig explains EMSGSIZE from an AF_PACKET send: the kernel refuses
+// a frame whose bytes after the link header exceed the interface's MTU
+// (packet_snd: len > dev->mtu + reserve), whole — an AF_PACKET socket never
+// fragments, and the error says only "message too long".
+func frameTooBig(ifi *net.Interface, frame int) error {
+	name, mtu := "the interface", 0
+	if ifi != nil {
+		name, mtu = ifi.Name, ifi.MTU
+	}
+	return fmt.Errorf("sendto: %w: the frame carries %d bytes after its Ethernet header, more than %s's MTU (%d), and AF_PACKET sends a frame whole or not at all, never fragmenting; send fragments (--frag or --mtu), each its own frame, or fewer bytes",
+		unix.EMSGSIZE, frame-craft.EthernetLen, name, mtu)
 }
 
 // Recv reads one frame into b.

@@ -108,6 +108,13 @@ func (s *Sender) SendBatch(frames [][]byte) (int, error) {
 		case unix.EAGAIN:
 			return 0, ErrSendTimeout
 		}
+		if errno == unix.EMSGSIZE {
+			big := 0
+			for _, f := range frames[:n] {
+				big = max(big, len(f))
+			}
+			return 0, frameTooBig(s.ifi, big)
+		}
 		return 0, fmt.Errorf("sendmmsg: %w", errno)
 	}
 }

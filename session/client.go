@@ -20,7 +20,7 @@ const MaxData = 1400
 // talks over and closes by hand, guarded against this host's kernel.
 type ClientConfig struct {
 	Dst     netip.Addr // the server, IPv4
-	DstPort uint16     // the server's port, 1 to 65535
+	DstPort uint16     // the server's port, 0 to 65535 (0 is a port on the wire; no Linux socket listens there)
 	SrcPort uint16     // our port; 0: a random one from 32768 to 60767
 	ISN     uint32     // our initial sequence number; 0: a random one
 	Window  uint16     // our receive window; 0: 64240
@@ -77,8 +77,6 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	switch {
 	case !cfg.Dst.Is4():
 		return nil, fmt.Errorf("server %v: an IPv4 address", cfg.Dst)
-	case cfg.DstPort == 0:
-		return nil, errors.New("server port 0: a server listens on a port from 1 to 65535")
 	case len(cfg.Data) > MaxData:
 		return nil, fmt.Errorf("data: %d bytes; a Client sends one segment, at most %d bytes", len(cfg.Data), MaxData)
 	}

@@ -35,8 +35,9 @@ import (
 // one lab of the test's own: each block is a bash script whose every
 // foreground command must exit 0; "sudo" is a no-op (the test runs as root),
 // "go build … ./cmd/rawcraft" puts the test's binary where it says, "rawcraft"
-// on the PATH is that binary, and "rawcraft lab" works on the test's lab
-// (--name). A background command ("… &") must be ended by the block itself:
+// is not on the PATH (a fresh clone has only ./rawcraft; inside lab exec,
+// "rawcraft" is lab exec's own binary), and "rawcraft lab" works on the
+// test's lab (--name). A background command ("… &") must be ended by the block itself:
 // one still running when the block ends fails the test.
 
 // docCmd is one command of a block and the output the docs show for it.
@@ -180,8 +181,9 @@ type docEnv struct {
 
 // newDocEnv makes a scratch directory that looks like a clone (every
 // top-level entry of the repository linked in, so that go build ./examples/…
-// works there) and a bin directory with sudo, go and rawcraft.
-func newDocEnv(t *testing.T) *docEnv {
+// works there) and a bin directory with sudo and go — and rawcraft when
+// installedToo.
+func newDocEnv(t *testing.T, installedToo bool) *docEnv {
 	t.Helper()
 	bin := buildBinary(t)
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -237,10 +239,20 @@ if [ "$1" = build ]; then
 fi
 exec %q "$@"
 `, bin, realGo))
-	if err := os.Symlink(bin, filepath.Join(tools, "rawcraft")); err != nil {
+	// rawcraft on the PATH for the help examples, whose "rawcraft" is an
+	// installed one; the documentation's blocks run without it, as in a
+	// fresh clone: they use ./rawcraft, which the set-up built.
+	installed := t.TempDir()
+	if err := os.Symlink(bin, filepath.Join(installed, "rawcraft")); err != nil {
 		t.Fatal(err)
 	}
-	e := &docEnv{dir: dir, bin: bin, labName: fmt.Sprintf("dc%d", os.Getpid()), path: tools + ":" + os.Getenv("PATH")}
+	e := &docEnv{dir: dir, bin: bin, labName: fmt.Sprintf("dc%d", os.Getpid()), path: tools + ":" + installed + ":" + os.Getenv("PATH")}
+	if !installedToo {
+		e.path = tools + ":" + os.Getenv("PATH")
+		if p, err := exec.LookPath("rawcraft"); err == nil {
+			t.Fatalf("a rawcraft on the test's own PATH (%s) would hide a block that forgets ./", p)
+		}
+	}
 	t.Cleanup(func() { e.labDown() })
 	return e
 }
@@ -347,16 +359,22 @@ func matchesShown(out, shown string) bool {
 	return false
 }
 
-// TestDocsRunnable runs the runnable blocks of README.md and docs/tutorial.md.
+// docFiles are the documents whose runnable blocks TestDocsRunnable runs.
+var docFiles = []string{"README.md", "docs/tutorial.md", "docs/guide.md", "docs/json.md", "docs/scale.md"}
+
+// TestDocsRunnable runs the runnable blocks of docFiles, each file in a
+// scratch clone of its own, without a rawcraft on the PATH: a block that
+// says "rawcraft" where a fresh clone has only ./rawcraft fails with
+// "command not found", as it would for a reader.
 func TestDocsRunnable(t *testing.T) {
 	lab.RequireRoot(t)
-	for _, file := range []string{"README.md", "docs/tutorial.md"} {
+	for _, file := range docFiles {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			blocks := docBlocks(t, filepath.Join("..", "..", file))
 			if len(blocks) == 0 {
 				t.Fatalf("%s has no runnable block", file)
 			}
-			e := newDocEnv(t)
+			e := newDocEnv(t, false)
 			for _, b := range blocks {
 				if b.slow && testing.Short() {
 					t.Logf("%s: slow, left out with -short", b.where)
@@ -374,11 +392,11 @@ var helpSkip = []struct{ part, why string }{
 	{"127.0.0.1", "sends from the machine's own namespace"},
 	{"192.168.", "a real network"},
 	{"printer.local", "a real network"},
-	{"nc -l", "needs nc, which is not a prerequisite (README's TCP by hand uses the article's server)"},
+	{"nc -l", "needs nc, which is not a prerequisite (docs/guide.md's TCP by hand uses the article's server)"},
 	{"rawcraft serve", "waits for a client: the examples' client is nc, which is not a prerequisite (session's tests drive serve with real clients)"},
 	{"| nc ", "needs nc, which is not a prerequisite"},
 	{"rawcraft handshake --dst 198.18.1.1 --dport 9999", "needs the server nc would have started"},
-	{"rawcraft reset", "needs a live connection (README's TCP by hand sets one up)"},
+	{"rawcraft reset", "needs a live connection (docs/guide.md's TCP by hand sets one up)"},
 	{"rawcraft listen --count", "waits for traffic nobody sends"},
 	{"rawcraft listen --proto", "waits for traffic nobody sends"},
 	{"rawcraft listen -q", "waits for traffic nobody sends"},
@@ -388,10 +406,10 @@ var helpSkip = []struct{ part, why string }{
 	{"exercise all", "every exercise: about a minute"},
 	{"--for 60s", "runs for the minute it says"},
 	{"capture.pcapng", "needs a capture file of the reader's"},
-	{"frag --size 4000 --mtu 1500", "README's Fragmentation block runs it"},
-	{"frag --size 4000 --frag 1480 --frag-drop", "README's Fragmentation block runs it"},
-	{"frag --dst 198.18.2.2 --size 1400 --df", "README's Fragmentation block runs it"},
-	{"frag --size 4000 --sender socket", "README's Fragmentation block runs it"},
+	{"frag --size 4000 --mtu 1500", "docs/guide.md's Fragmentation block runs it"},
+	{"frag --size 4000 --frag 1480 --frag-drop", "docs/guide.md's Fragmentation block runs it"},
+	{"frag --dst 198.18.2.2 --size 1400 --df", "docs/guide.md's Fragmentation block runs it"},
+	{"frag --size 4000 --sender socket", "docs/guide.md's Fragmentation block runs it"},
 }
 
 // slowHelp marks help examples left out with -short: they build labs.
@@ -403,7 +421,7 @@ var slowHelp = []string{"sudo rawcraft "}
 // lab and ending with the test's lab removed.
 func TestDocsHelpExamples(t *testing.T) {
 	lab.RequireRoot(t)
-	e := newDocEnv(t)
+	e := newDocEnv(t, true)
 	root := newRoot(io.Discard, io.Discard)
 	var cmds []*commandExample
 	collectExamples(root, &cmds)

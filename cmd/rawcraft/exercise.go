@@ -48,28 +48,20 @@ minute. --svg DIR writes the TCP exercises' time-sequence graphs there.
 			} else {
 				return usagef("exercise %q: one of %s, or all", args[0], strings.Join(ids, ", "))
 			}
+			if err := checkSVGDir(exercise.SVGDir); err != nil {
+				return err
+			}
 			if os.Geteuid() != 0 {
 				return labErr(lab.ErrPermission)
 			}
-			out := cmd.OutOrStdout()
-			failed := 0
-			for _, e := range todo {
-				o, err := runExercise(out, cmd.ErrOrStderr(), e, fast, verbose, quiet)
-				if err != nil {
-					return err
-				}
-				if !o.Matches() {
-					failed++
-				}
-			}
-			if failed > 0 {
-				return fmt.Errorf("%d of %d exercises did not match their prediction", failed, len(todo))
-			}
-			return nil
+			errw := cmd.ErrOrStderr()
+			return runExercises(cmd.OutOrStdout(), todo, func(e *exercise.Exercise) (*exercise.Outcome, error) {
+				return runExercise(cmd.OutOrStdout(), errw, e, fast, verbose, quiet)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&fast, "fast", false, "divide the article's delays by ten")
-	cmd.Flags().StringVar(&exercise.SVGDir, "svg", exercise.SVGDir, "write the TCP exercises' time-sequence graphs (ID.svg) into this directory")
+	cmd.Flags().StringVar(&exercise.SVGDir, "svg", exercise.SVGDir, "write the TCP exercises' time-sequence graphs (ID.svg) into this directory (checked before anything runs)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show the programs' own output as they run")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live timeline on the terminal while the exercise runs")
 	return cmd

@@ -39,7 +39,7 @@ type handshakeOpts struct {
 }
 
 func newHandshakeCmd() *cobra.Command {
-	o := &handshakeOpts{dport: port("a port is 1 to 65535"), sport: port("a port is 1 to 65535"),
+	o := &handshakeOpts{dport: port("a port is 0 to 65535"), sport: port("a port is 1 to 65535"),
 		retries: numValue{v: 5, bits: 8, rule: "retries are 0 to 10"}, tcpOpt: bytesValue{parse: craft.ParseTCPOptions}}
 	cmd := &cobra.Command{
 		Use:   "handshake --dst ADDR --dport P [--data STR] [--tcp-opt …] [--guard auto|ghost|firewall|none]",
@@ -92,7 +92,7 @@ auto picks ghost when a free address answers no ARP, else firewall.`,
 	}
 	fs := cmd.Flags()
 	fs.Var(&o.dst, "dst", "the server: an IPv4 address or a host name (resolved once)")
-	fs.Var(&o.dport, "dport", "the server's port")
+	fs.Var(&o.dport, "dport", "the server's port, 0 to 65535: 0 is sent as given, like any port you name (no Linux socket can listen on it, so expect a RST)")
 	fs.Var(&o.sport, "sport", "our port (default: random)")
 	fs.StringVar(&o.data, "data", "", "data to send once connected")
 	fs.Var(&o.tcpOpt, "tcp-opt", "the SYN's options (default mss=1460,sackok,ts=…,nop,wscale=7, as Linux)")
@@ -118,9 +118,6 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	}
 	if o.ghost.a.IsValid() && guard != session.GuardGhost && guard != session.GuardAuto {
 		return session.Result{}, usagef("--ghost %v: goes with --guard ghost (or auto), not %s", o.ghost.a, guard)
-	}
-	if o.dport.v == 0 {
-		return session.Result{}, usagef("--dport 0: a server listens on a port from 1 to 65535")
 	}
 	if o.retries.v > 10 || o.rto <= 0 || o.rto > 10*time.Second {
 		return session.Result{}, usagef("--retries %d, --rto %v: at most 10 retries, a timeout up to 10s", o.retries.v, o.rto)

@@ -10,13 +10,14 @@ import (
 	"syscall"
 
 	"github.com/rawcraft/rawcraft/internal/lab"
+	"github.com/rawcraft/rawcraft/internal/owner"
 	"github.com/spf13/cobra"
 )
 
 func newLabCmd() *cobra.Command {
 	var name string
 	cmd := &cobra.Command{
-		Use:   "lab up | down [--all] | status | break | restore | exec HOST -- CMD...",
+		Use:   "lab up | down [--all | --all-users] | status | break | restore | exec HOST -- CMD...",
 		Short: "build, inspect, break and remove the lab: the article's Figure 1 in network namespaces",
 		Long: `The lab is the transport-layer article's Figure 1 built from network
 namespaces: client Hc (198.18.1.3) — switch S1 — switch S2 — server Hs
@@ -80,18 +81,32 @@ interfaces, routes and firewall are never touched. Needs root.`,
 	}
 	up.Flags().BoolVar(&routed, "routed", false, "add router R and far host Hf (198.18.2.0/24, MTU 1280 on R–Hf)")
 	up.Flags().BoolVar(&offload, "offload", false, "leave checksum offload on, to see its effect on captures")
-	var all bool
+	var all, allUsers bool
 	down := &cobra.Command{
-		Use: "down", Short: "remove the lab (--all: every lab whose owner is not running)", Args: cobra.NoArgs,
+		Use:   "down [--all | --all-users]",
+		Short: "remove the lab (--all: also your other labs and any whose run died; --all-users: everyone's)",
+		Long: `lab down removes the lab --name says (lab by default). A lab a running
+process uses (demo, exercise, frag, a test, or another lab command) is never
+removed: that process removes it when it ends.
+
+--all removes every lab you kept with lab up — "you" being the user who ran
+sudo, or the caller without sudo — and every lab whose run died (a killed
+demo, exercise, frag or test, anyone's: rawcraft cleanup removes those
+alone). Other users' kept labs stay, and so do labs made by an older
+rawcraft that recorded no user; --all-users removes those too.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if os.Geteuid() != 0 {
 				return labErr(lab.ErrPermission)
 			}
 			var removed []string
 			var err error
-			if all {
+			switch {
+			case allUsers:
 				removed, err = lab.Sweep(true)
-			} else {
+			case all:
+				removed, err = lab.SweepUser(owner.Caller())
+			default:
 				removed, err = lab.Remove(name)
 			}
 			for _, ns := range removed {
@@ -100,10 +115,17 @@ interfaces, routes and firewall are never touched. Needs root.`,
 			if len(removed) == 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "nothing to remove")
 			}
+			if all && !allUsers {
+				if n := othersLabs(owner.Caller()); n > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "left %d lab(s) of other users or of no recorded user (lab status lists them; --all-users removes them)\n", n)
+				}
+			}
 			return err
 		},
 	}
-	down.Flags().BoolVar(&all, "all", false, "remove every lab kept by lab up or left by a dead run; never one whose owner still runs")
+	down.Flags().BoolVar(&all, "all", false, "remove every lab you kept with lab up and every lab whose run died; never one whose owner still runs, nor another user's")
+	down.Flags().BoolVar(&allUsers, "all-users", false, "as --all, and also other users' kept labs and labs with no recorded user")
+	down.MarkFlagsMutuallyExclusive("all", "all-users")
 	status := &cobra.Command{
 		Use: "status", Short: "say what exists", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -210,11 +232,14 @@ func ownerLine(o lab.Owned) string {
 	case lab.Live:
 		return "in use by running process " + o.Owner
 	case lab.KeptByUser:
-		return "kept by lab up (lab down removes it)"
+		if o.User >= 0 {
+			return fmt.Sprintf("kept by lab up for user %d (lab down removes it)", o.User)
+		}
+		return "kept by lab up, no user recorded (lab down removes it)"
 	case lab.Orphan:
 		return "ORPHAN: its owner " + o.Owner + " is gone (rawcraft cleanup removes it)"
 	}
-	return "no owner recorded (lab down --all removes it)"
+	return "no owner recorded (lab down --all-users removes it)"
 }
 
 // exitCode passes a child's exit status through.
@@ -249,4 +274,16 @@ func runChild(l *lab.Lab, host string, c *exec.Cmd) error {
 			return err
 		}
 	}
+}
+
+// othersLabs counts the labs lab down --all leaves for --all-users: kept
+// by another user, or with no user recorded.
+func othersLabs(user int) int {
+	n := 0
+	for _, o := range lab.Inventory() {
+		if o.State == lab.KeptByUser && o.User != user || o.State == lab.Unrecorded {
+			n++
+		}
+	}
+	return n
 }

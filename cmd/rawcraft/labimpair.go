@@ -180,7 +180,7 @@ shows what is set and what each rule has done.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "both", "direction: both, to-hs (Hc → Hs) or to-hc (Hs → Hc)")
-	f.Float64Var(&loss, "loss", 0, "random loss, percent of frames (0–100, steps of 0.01)")
+	f.Var(percentValue{&loss}, "loss", "random loss, percent of frames: 0 to 100 in steps of 0.01, with or without % (10, 10%, 2.5%)")
 	f.IntVar(&nth, "drop-nth", 0, "drop the Nth frame that matches --match-*, once (1 = the first)")
 	f.IntVar(&also, "drop-also", 0, "and the Mth one too, once (two holes, for SACK)")
 	f.Int64Var(&seq, "match-seq", -1, "match: TCP sequence number")
@@ -189,7 +189,7 @@ shows what is set and what each rule has done.`,
 	f.StringVar(&flags, "match-flags", "", "match: these TCP flags set (letters: S A F R P U)")
 	f.IntVar(&minLen, "min-len", 0, "match: IPv4 total length at least N bytes (53 = a Linux data segment with timestamps)")
 	f.IntVar(&maxL, "max-len", 0, "match: IPv4 total length at most N bytes")
-	f.Float64Var(&dup, "dup", 0, "duplicate, percent of frames")
+	f.Var(percentValue{&dup}, "dup", "duplicate, percent of frames: 0 to 100, with or without % (50, 50%)")
 	f.StringVar(&rate, "rate", "", "bottleneck in bit/s (8mbit, 500k)")
 	f.IntVar(&queue, "queue", 0, "bottleneck queue in bytes (default 65536)")
 	f.DurationVar(&delay, "delay", 0, "one-way delay (a forwarder in this process; lasts while it runs)")

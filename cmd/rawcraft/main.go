@@ -1,5 +1,5 @@
-// Command rawcraft hand-builds IPv4, UDP, TCP, ICMP, ARP and Ethernet
-// packets, explains them field by field, sends them into a lab of network
+// Command rawcraft hand-builds IPv4 and IPv6 packets (Ethernet, ARP, UDP,
+// TCP, ICMP, ICMPv6), explains them field by field, sends them into a lab of network
 // namespaces and shows the replies that ordinary sockets never see.
 package main
 
@@ -71,8 +71,7 @@ const usageTemplate = `{{if .HasExample}}Examples:
 Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
   {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
 
-Flags:
-{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
+{{groupedFlags .}}{{end}}{{if .HasAvailableInheritedFlags}}
 
 Global flags:
 {{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
@@ -83,13 +82,14 @@ Use "{{.CommandPath}} help [command]" for more about a command.{{end}}
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "rawcraft",
-		Short: "hand-build packets, send them into a lab, and see what really comes back",
-		Long: `rawcraft builds IPv4, UDP, TCP, ICMP, ARP and Ethernet packets byte for byte,
-explains every field with the RFC that defines it, and (with privileges) sends
-them into a lab of network namespaces to show the replies that ordinary
-sockets never see.`,
+		Short: "hand-build IPv4 and IPv6 packets, send them into a lab, and see what really comes back",
+		Long: `rawcraft builds IPv4 and IPv6 packets — Ethernet, ARP, UDP, TCP, ICMP and
+ICMPv6 inside — byte for byte, explains every field with the RFC that
+defines it, and (with privileges) sends them into a lab of network
+namespaces to show the replies that ordinary sockets never see.`,
 		Example: `  rawcraft build tcp --dst 198.18.1.1 --dport 9999 --flags S --tcp-opt mss=1460,sackok
   rawcraft explain udp --dport 8192 --data "Hello"
+  rawcraft build udp --dst 2001:2:0:1::1 --dport 9999 --data Hello
   rawcraft checksum Computer
   rawcraft build udp --size 4000 --mtu 1500 --pcap frags.pcap`,
 		SilenceErrors: true,
@@ -107,6 +107,9 @@ sockets never see.`,
 	// Made now, not on Execute, so that the walk below reaches them.
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	addGroupHelp(root)
+	tidyHelp(root)
+	registerCompletions(root)
 	strictArgs(root)
 	for _, c := range root.Commands() {
 		c.SetUsageTemplate(usageTemplate)
@@ -259,7 +262,11 @@ func versionLine(bi *debug.BuildInfo, ok bool) string {
 func flagError(_ *cobra.Command, err error) error {
 	var iv *pflag.InvalidValueError
 	if errors.As(err, &iv) {
-		return usagef("--%s %q: %v", iv.GetFlag().Name, iv.GetValue(), iv.Unwrap())
+		msg := iv.Unwrap().Error()
+		if strings.Contains(msg, "strconv.") || strings.Contains(msg, "time: ") {
+			msg = plainRule(iv.GetFlag(), iv.Unwrap()) // pflag's own types speak Go
+		}
+		return usagef("--%s %q: %s", iv.GetFlag().Name, iv.GetValue(), msg)
 	}
 	return usageError{err}
 }

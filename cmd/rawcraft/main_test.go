@@ -60,7 +60,7 @@ func TestBadInputExits2(t *testing.T) {
 		{[]string{"probe", "tcp", "--dst", "198.18.1.1", "--ports", "80-22"}, `runs downwards`},
 		{[]string{"probe", "tcp", "--dst", "198.18.1.1", "--timeout", "abc"}, `--timeout "abc": a duration is a number with a unit`},
 		{[]string{"reset", "--dst", "198.18.1.1", "--dport", "9999", "--offset", "abc"}, `--offset "abc": a sequence-number offset is a whole number`},
-		{[]string{"handshake", "--dst", "198.18.1.1", "--dport", "0"}, `--dport 0: a server listens on a port from 1 to 65535`},
+		{[]string{"reset", "--dst", "198.18.1.1", "--dport", "0"}, `--dport 0: a server listens on a port from 1 to 65535`},
 		{[]string{"send", "tcp", "--dst", "198.18.1.1", "--frag", "7"}, `--frag 7: the data of every fragment`},
 		{[]string{"nosuch"}, "unknown command"},
 		{[]string{"exercise", "8"}, `exercise "8": one of 1, 2, 3, 4, 5, 6, 7, 7v6, 3way, 4way, `},
@@ -222,7 +222,7 @@ func TestExplainAndChecksum(t *testing.T) {
 		t.Errorf("steps say %q, the packet holds %q", last, want)
 	}
 	out, _, code = runCLI(t, "help", "build")
-	if code != 0 || !strings.HasPrefix(out, "build makes") || strings.Index(out, "Examples:") > strings.Index(out, "Flags:") {
+	if ex, flags := strings.Index(out, "Examples:"), strings.Index(out, "\n      --"); code != 0 || !strings.HasPrefix(out, "build makes") || ex < 0 || flags < 0 || ex > flags {
 		t.Errorf("help build: examples must come before flags")
 	}
 }

@@ -104,7 +104,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 
 	// IPv4 (RFC 791 §3.1)
 	fs.Var(&p.src, "src", "source address (IPv4, or IPv6 where the command takes it)")
-	fs.Var(&p.dst, "dst", "IPv4 destination address")
+	fs.Var(&p.dst, "dst", "destination address, IPv4 or IPv6 (an IPv6 one makes the packet IPv6)")
 	fs.Var(&p.ttl, "ttl", "time to live")
 	fs.Var(&p.tos, "tos", "type of service byte (DSCP and ECN)")
 	fs.Var(&p.id, "id", "identification, shared by the fragments of one datagram (IPv6: of the Fragment headers --frag or --mtu make)")

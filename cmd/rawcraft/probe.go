@@ -95,7 +95,7 @@ destinations need --i-own-the-network, and each is announced on stderr.`,
 	o.dst = takeDst(fs, pf, true)
 	ownFlag(fs, &o.owned)
 	fs.StringVar(&o.rate, "rate", "", "probes per second, instead of --interval; max: as fast as possible (default outside the lab: 100)")
-	fs.StringVar(&o.ports, "ports", "", "ports to probe: 9999, 22,80 or 9990-9999 (default: --dport)")
+	fs.StringVar(&o.ports, "ports", "", "ports to probe: 9999, 22,80 or 9990-9999 (default: --dport); port 0 is probed when you name it, as nmap does (0, 0-1023)")
 	durationVar(fs, &o.timeout, "timeout", time.Second, "wait this long for replies after the last probe of a round")
 	fs.Var(&o.retries, "retries", "send an unanswered probe again this many times (0 to 10)")
 	durationVar(fs, &o.interval, "interval", 0, "pause between probes")

@@ -180,8 +180,10 @@ func takeDst(fs *pflag.FlagSet, pf *packetFlags, list bool) *targetValue {
 		f.Usage = "destinations: IPv4 and IPv6 addresses, host names and CIDR blocks, comma-separated (198.18.7.1,server,2001:2:0:1::1,198.18.7.0/28)"
 	case list:
 		f.Usage = "IPv4 destinations: addresses, host names and CIDR blocks, comma-separated (198.18.7.1,server,198.18.7.0/28)"
+	case v.v6:
+		f.Usage = "destination, required: an IPv4 or IPv6 address or a host name (resolved once)"
 	default:
-		f.Usage = "IPv4 destination: an address or a host name (resolved once)"
+		f.Usage = "IPv4 destination, required: an address or a host name (resolved once)"
 	}
 	return v
 }

@@ -88,8 +88,13 @@ func (m Match) String() string {
 	if m.FlagMask != 0 {
 		p = append(p, fmt.Sprintf("flags %#02x/%#02x", m.Flags, m.FlagMask))
 	}
-	if m.MinLen != 0 || m.MaxLen != 0 {
+	switch { // 0 leaves a side open: "53–0" would read as an empty range
+	case m.MinLen != 0 && m.MaxLen != 0:
 		p = append(p, fmt.Sprintf("ip length %d–%d", m.MinLen, m.MaxLen))
+	case m.MinLen != 0:
+		p = append(p, fmt.Sprintf("ip length ≥ %d", m.MinLen))
+	case m.MaxLen != 0:
+		p = append(p, fmt.Sprintf("ip length ≤ %d", m.MaxLen))
 	}
 	if len(p) == 0 {
 		return "any IPv4"

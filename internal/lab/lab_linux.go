@@ -86,7 +86,8 @@ func (c Config) describe() string {
 }
 
 // Keep hands the lab over to the user: it outlives this process, and only
-// Remove (rawcraft lab down) or Sweep(true) (lab down --all) removes it.
+// Remove (rawcraft lab down), SweepUser (lab down --all, for the user it
+// was built for) or Sweep(true) (lab down --all-users) removes it.
 // rawcraft lab up keeps the lab it built.
 func (l *Lab) Keep() error {
 	buildMu.Lock()

@@ -264,3 +264,68 @@ func TestUDPClosedPortsNotRateLimited(t *testing.T) {
 		t.Fatalf("%d of %d ports closed; the rest: %v", closed, len(ports), other)
 	}
 }
+
+// lab down --all on a shared machine: the caller's kept labs and every
+// dead run's go; another user's kept lab, a lab with no recorded user and a
+// live run's lab stay. --all-users (Sweep(true)) takes the first two too.
+func TestSweepUserLeavesOthers(t *testing.T) {
+	RequireRoot(t)
+	p := fmt.Sprintf("t%d-u", os.Getpid())
+	mineKept, otherKept, oldKept, dead, live := p+"mine", p+"other", p+"old", p+"dead", p+"live"
+	fakeLab(t, mineKept, Kept)
+	fakeLab(t, otherKept, Kept)
+	fakeLab(t, oldKept, Kept)
+	fakeLab(t, dead, deadOwner(t))
+	fakeLab(t, live, liveOwner(t))
+	me := owner.Caller()
+	setUser := func(name, line string) {
+		b, err := os.ReadFile(recordPath(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.Replace(string(b), fmt.Sprintf("user %d\n", me), line, 1)
+		if err := os.WriteFile(recordPath(name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setUser(otherKept, fmt.Sprintf("user %d\n", me+4242))
+	setUser(oldKept, "") // a record from before records named their user
+	users := map[string]int{}
+	for _, o := range Inventory() {
+		users[o.Name] = o.User
+	}
+	if users[mineKept] != me || users[otherKept] != me+4242 || users[oldKept] != -1 {
+		t.Fatalf("users read back: %v (me %d)", users, me)
+	}
+	mine := func(n string) bool { return strings.HasPrefix(n, p) }
+	removed, err := sweepUser(me, mine)
+	slices.Sort(removed)
+	want := []string{nsName(dead, Hc), nsName(mineKept, Hc)}
+	slices.Sort(want)
+	if err != nil || !slices.Equal(removed, want) {
+		t.Fatalf("lab down --all removed %v (%v), want %v", removed, err, want)
+	}
+	removed, err = sweep(true, mine)
+	slices.Sort(removed)
+	want = []string{nsName(oldKept, Hc), nsName(otherKept, Hc)}
+	slices.Sort(want)
+	if err != nil || !slices.Equal(removed, want) {
+		t.Fatalf("lab down --all-users removed %v (%v), want %v", removed, err, want)
+	}
+	if !nsExists(nsName(live, Hc)) {
+		t.Fatal("the live run's lab was removed")
+	}
+}
+
+// The user a lab is recorded for is the one who ran sudo.
+func TestCallerIsSudoUser(t *testing.T) {
+	RequireRoot(t)
+	t.Setenv("SUDO_UID", "4321")
+	if u := owner.Caller(); u != 4321 {
+		t.Fatalf("Caller under sudo = %d, want 4321", u)
+	}
+	t.Setenv("SUDO_UID", "")
+	if u := owner.Caller(); u != os.Getuid() {
+		t.Fatalf("Caller = %d, want %d", u, os.Getuid())
+	}
+}

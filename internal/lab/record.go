@@ -28,6 +28,7 @@ const Kept = "kept"
 // record is a lab's record file.
 type record struct {
 	owner string // owner.Owner.String(), or Kept
+	user  int    // owner.Caller() of the run that wrote it; -1 in an older record
 	cfg   Config
 }
 
@@ -37,6 +38,9 @@ func (r record) encode() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "owner %s\nrouted %t\noffload %t\nfarmtu %d\nfragtime %d\n",
 		r.owner, r.cfg.Routed, r.cfg.Offload, r.cfg.FarMTU, r.cfg.FragTime)
+	if r.user >= 0 {
+		fmt.Fprintf(&b, "user %d\n", r.user)
+	}
 	return b.Bytes()
 }
 
@@ -47,7 +51,7 @@ func writeRecord(cfg Config, own string) error {
 		return fmt.Errorf("lab record: %w", err)
 	}
 	tmp := recordPath(cfg.Name) + ".new" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(tmp, record{own, cfg}.encode(), 0o644); err != nil {
+	if err := os.WriteFile(tmp, record{owner: own, user: owner.Caller(), cfg: cfg}.encode(), 0o644); err != nil {
 		return fmt.Errorf("lab record: %w", err)
 	}
 	if err := os.Rename(tmp, recordPath(cfg.Name)); err != nil {
@@ -64,6 +68,7 @@ func readRecord(name string) (r record, ok bool) {
 		return r, false
 	}
 	r.cfg.Name = name
+	r.user = -1
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		k, v, _ := strings.Cut(sc.Text(), " ")
@@ -78,6 +83,10 @@ func readRecord(name string) (r record, ok bool) {
 			r.cfg.FarMTU, _ = strconv.Atoi(v)
 		case "fragtime":
 			r.cfg.FragTime, _ = strconv.Atoi(v)
+		case "user":
+			if u, err := strconv.Atoi(v); err == nil && u >= 0 {
+				r.user = u
+			}
 		}
 	}
 	return r, r.owner != ""
@@ -101,7 +110,7 @@ const (
 	// Orphan: the owning process is gone (killed); rawcraft cleanup removes it.
 	Orphan
 	// Unrecorded: namespaces without a record and without a process ID in
-	// their name (made by an older rawcraft): lab down --all removes them,
+	// their name (made by an older rawcraft): lab down --all-users removes them,
 	// rawcraft cleanup leaves them, since it cannot tell.
 	Unrecorded
 )
@@ -117,6 +126,7 @@ type Owned struct {
 	Hosts []string // sorted
 	Owner string   // "PID.START", Kept, "PID" read from a name without a record, or ""
 	State OwnerState
+	User  int // the user the lab was built for (owner.Caller()); -1 when no record says
 }
 
 // legacyPID reads the process ID that labs made before records carried
@@ -198,6 +208,10 @@ func Inventory() []Owned {
 	for _, o := range byName {
 		sort.Strings(o.Hosts)
 		o.Owner, o.State = stateOf(o.Name)
+		o.User = -1
+		if r, ok := readRecord(o.Name); ok {
+			o.User = r.user
+		}
 		out = append(out, *o)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -261,18 +275,39 @@ func removeLab(name string) ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
+// SweepUser removes what rawcraft lab down --all removes: the labs whose
+// owner is gone (Orphan), whoever built them, and the labs user kept with
+// lab up. Other users' kept labs and unrecorded ones (made by an older
+// rawcraft: nobody can say whose) stay; lab down --all-users (Sweep(true))
+// removes them. Never a lab whose owner runs.
+func SweepUser(user int) ([]string, error) { return sweepUser(user, nil) }
+
+// sweepUser is SweepUser over the labs whose name only accepts (all when nil).
+func sweepUser(user int, only func(name string) bool) ([]string, error) {
+	return sweepIf(func(o Owned) bool {
+		return (o.State == Orphan || o.State == KeptByUser && o.User == user) && (only == nil || only(o.Name))
+	})
+}
+
 // Sweep removes the labs whose owner is gone (Orphan) — with all, also the
 // kept and unrecorded ones — and never a lab whose owner runs. It returns
 // the namespaces and records removed. rawcraft cleanup is Sweep(false);
-// rawcraft lab down --all is Sweep(true).
+// rawcraft lab down --all-users is Sweep(true); lab down --all is SweepUser.
 func Sweep(all bool) ([]string, error) { return sweep(all, nil) }
 
 // sweep is Sweep over the labs whose name only accepts (all when nil).
 func sweep(all bool, only func(name string) bool) ([]string, error) {
+	return sweepIf(func(o Owned) bool {
+		return (all || o.State == Orphan) && (only == nil || only(o.Name))
+	})
+}
+
+// sweepIf removes the labs take accepts, never one whose owner runs.
+func sweepIf(take func(Owned) bool) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, o := range Inventory() {
-		if o.State == Live || !all && o.State != Orphan || only != nil && !only(o.Name) {
+		if o.State == Live || !take(o) {
 			continue
 		}
 		ns, err := removeLab(o.Name)

@@ -9,6 +9,7 @@ package owner
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -40,3 +41,18 @@ func Parse(s string) (Owner, error) {
 func Self() Owner { return selfOwner }
 
 var selfOwner = self()
+
+// Caller is the user a command acts for: the user who ran sudo (SUDO_UID)
+// when it runs as root through sudo, else the real user ID. A resource kept
+// past its process (a lab from lab up) records it, so that one user's
+// sweep leaves another user's resources alone. Root may always claim any
+// user; the record keeps honest people from removing each other's work,
+// it is no security boundary.
+func Caller() int {
+	if os.Geteuid() == 0 {
+		if u, err := strconv.Atoi(os.Getenv("SUDO_UID")); err == nil && u >= 0 {
+			return u
+		}
+	}
+	return os.Getuid()
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// plainRule says what a flag of one of pflag's own types takes, for a value
+// it refused: pflag's error is strconv's ("strconv.ParseFloat: parsing
+// "10%": invalid syntax"), which names Go, not the rule.
+func plainRule(f *pflag.Flag, err error) string {
+	var ne *strconv.NumError
+	rng := errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange)
+	switch t := f.Value.Type(); {
+	case rng:
+		return "out of range for this flag"
+	case t == "float64" || t == "float32":
+		return "a number is expected, like 10 or 2.5"
+	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint"):
+		return "a whole number is expected, like 10"
+	case t == "bool":
+		return "true or false is expected (or the flag alone)"
+	case t == "duration":
+		return "a duration is a number with a unit, like 500ms, 2s or 1m"
+	}
+	return goInternals.Replace(err.Error())
+}
+
+// goInternals strips what names Go's packages from a message that must be
+// read by a user.
+var goInternals = strings.NewReplacer("strconv.ParseFloat: ", "", "strconv.ParseInt: ", "", "strconv.ParseUint: ", "", "strconv.Atoi: ", "")
+
+// percentValue is a percentage 0 to 100, written with or without "%":
+// 10, 10% and 2.5% (lab impair --loss and --dup).
+type percentValue struct{ p *float64 }
+
+func (v percentValue) Set(s string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+	if err != nil || f < 0 || f > 100 || f != f {
+		return fmt.Errorf("a percentage is 0 to 100, like 10, 10%% or 2.5%%")
+	}
+	*v.p = f
+	return nil
+}
+func (v percentValue) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(*v.p, 'f', -1, 64)
+}
+func (v percentValue) Type() string { return "PCT" }
