@@ -66,7 +66,17 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 		return err
 	}
 	g.ipHdr = b[:IPv6HeaderLen]
-	end := IPv6HeaderLen + g.payloadLen()
+	plen := g.payloadLen()
+	if plen == 0 && !quoted {
+		// A jumbogram's length is in its Jumbo Payload option (RFC 2675
+		// §2); without one, segmentation offload (LenFromCapture).
+		if jl, ok := jumboLen(b); ok {
+			plen = int(min(jl, 1<<30))
+		} else {
+			plen, g.LenFromCapture = len(b)-IPv6HeaderLen, true
+		}
+	}
+	end := IPv6HeaderLen + plen
 	switch {
 	case end > len(b):
 		g.Truncated = true
@@ -116,7 +126,7 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 	if later {
 		return nil // a later fragment: its data starts mid-transport
 	}
-	claimed := g.payloadLen() - (off - IPv6HeaderLen)
+	claimed := plen - (off - IPv6HeaderLen)
 	var hl, want int
 	switch next {
 	case ProtoTCP:
@@ -135,7 +145,7 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 			case fragment:
 			case ul > claimed && !quoted:
 				err = &ParseError{Layer: "UDP", Field: "length", Offset: g.TransportOffset + 4, Err: ErrMalformed,
-					Detail: fmt.Sprintf("UDP length %d > upper-layer length %d (payload length %d − %d bytes of extension headers)", ul, claimed, g.payloadLen(), off-IPv6HeaderLen)}
+					Detail: fmt.Sprintf("UDP length %d > upper-layer length %d (payload length %d − %d bytes of extension headers)", ul, claimed, plen, off-IPv6HeaderLen)}
 			default:
 				g.Truncated = true
 			}
@@ -159,9 +169,30 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 			return nil // cut short: the payload length error says so
 		}
 		return &ParseError{Layer: layerOf(next), Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
-			Detail: fmt.Sprintf("payload length %d leaves %d bytes after the extension headers; the header has %d", g.payloadLen(), claimed, want)}
+			Detail: fmt.Sprintf("payload length %d leaves %d bytes after the extension headers; the header has %d", plen, claimed, want)}
 	}
 	return err
+}
+
+// jumboLen returns the length a Jumbo Payload option of the Hop-by-Hop
+// header that follows the IPv6 header in b says (RFC 2675 §2).
+func jumboLen(b []byte) (uint32, bool) {
+	if len(b) < IPv6HeaderLen+8 || b[6] != ProtoHopByHop {
+		return 0, false
+	}
+	hl := 8 + int(b[IPv6HeaderLen+1])*8
+	opts := b[IPv6HeaderLen+2 : min(IPv6HeaderLen+hl, len(b))]
+	for off := 0; off < len(opts); {
+		o, next, err := NextIPv6Option(opts, off)
+		if err != nil {
+			break
+		}
+		if o.Type == IPv6OptJumbo && len(o.Data) == 4 {
+			return binary.BigEndian.Uint32(o.Data), true
+		}
+		off = next
+	}
+	return 0, false
 }
 
 func extLayer(quoted bool) string {
@@ -199,7 +230,7 @@ func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []Chec
 		return dst
 	}
 	seg := g.l4
-	unverifiable := partial || g.Truncated
+	unverifiable := partial || g.Truncated || g.LenFromCapture // see checksums
 	s, d := g.IPv6.Src.As16(), g.finalDst6()
 	addrs := pseudoAddrs6(&s, &d)
 	var r ChecksumResult
@@ -215,7 +246,7 @@ func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []Chec
 	case g.Layers&LayerUDP != 0 && len(seg) >= 8:
 		r = ChecksumResult{Layer: LayerUDP, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[6:])}
 		ul := int(binary.BigEndian.Uint16(seg[4:]))
-		if partial || ul > len(seg) || ul < 8 {
+		if partial || g.LenFromCapture || ul > len(seg) || ul < 8 {
 			r.Status = ChecksumUnverifiable
 			break
 		}

@@ -228,6 +228,9 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 			tm += " (an ICMP error quotes only the start)"
 		}
 	}
+	if g.LenFromCapture {
+		tm = "0: " + offloadWords(len(g.ipHdr)+len(g.l4))
+	}
 	x.add("Total Length", 16, 16, uint64(total), "", tm)
 	x.add("Identification", 32, 16, uint64(h.ID), fmt.Sprintf("0x%04x", h.ID), "shared by every fragment of this datagram")
 	x.addRFC("Flags", 48, 3, uint64(h.Flags), ipFlagText(h.Flags), ipFlagMeaning(h.Flags), "RFC 791 §3.1, RFC 3514")

@@ -88,6 +88,15 @@ func writeDatagram(sb *strings.Builder, g *Datagram, frag FragState) {
 	if ip.Flags&FlagDF != 0 {
 		sb.WriteString(" DF")
 	}
+	if g.LenFromCapture {
+		fmt.Fprintf(sb, " · total length 0: %s", offloadWords(len(g.ipHdr)+len(g.l4)))
+	}
+}
+
+// offloadWords says why a length field of 0 was read as the bytes captured
+// (Datagram.LenFromCapture).
+func offloadWords(n int) string {
+	return fmt.Sprintf("as a capture on the sending host shows it under segmentation offload (TSO): the NIC writes each segment's length; decoded with the %d bytes captured", n)
 }
 
 func writeDatagram6(sb *strings.Builder, g *Datagram, frag FragState) {
@@ -145,4 +154,7 @@ func writeDatagram6(sb *strings.Builder, g *Datagram, frag FragState) {
 		}
 	}
 	fmt.Fprintf(sb, " hlim %d", ip.HopLimit.Or(0))
+	if g.LenFromCapture {
+		fmt.Fprintf(sb, " · payload length 0 and no Jumbo Payload option: %s", offloadWords(len(g.ipHdr)+g.TransportOffset-g.IPOffset-IPv6HeaderLen+len(g.l4)))
+	}
 }
