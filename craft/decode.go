@@ -265,8 +265,8 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 	switch g.IPv4.Protocol.Or(0) {
 	case ProtoTCP:
 		tlayer = "TCP"
-		g.Layers |= LayerTCP
 		hl, err = g.TCP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+		g.Layers |= headerIn(LayerTCP, data)
 		if err != nil && errors.Is(err, ErrTruncated) && !quoted && !fragment {
 			want := TCPHeaderLen
 			if len(data) >= 13 {
@@ -285,8 +285,8 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 		}
 	case ProtoUDP:
 		tlayer = "UDP"
-		g.Layers |= LayerUDP
 		hl, err = g.UDP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+		g.Layers |= headerIn(LayerUDP, data)
 		if err == nil {
 			ul, _ := g.UDP.Length.Get()
 			switch {
@@ -310,8 +310,8 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 		}
 	case ProtoICMP:
 		tlayer = "ICMP"
-		g.Layers |= LayerICMP
 		hl, err = g.ICMP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+		g.Layers |= headerIn(LayerICMP, data)
 		if err != nil && errors.Is(err, ErrTruncated) && !quoted && !fragment {
 			if claimed >= ICMPHeaderLen {
 				err = nil // cut short: the IPv4 total length error says so
@@ -334,6 +334,16 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 		return nil
 	}
 	return err
+}
+
+// headerIn is l when some of its header is in data: a layer whose header
+// is not in the bytes (a first fragment that ends before it, a datagram
+// cut or lying short) is not named, so that nothing shows its fields.
+func headerIn(l Layer, data []byte) Layer {
+	if len(data) == 0 {
+		return 0
+	}
+	return l
 }
 
 // prefix names a layer of the quoted datagram without building a string,

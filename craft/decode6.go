@@ -130,12 +130,12 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 	var hl, want int
 	switch next {
 	case ProtoTCP:
-		g.Layers |= LayerTCP
 		hl, err = g.TCP.decode(data, g.TransportOffset, prefix(quoted, "TCP"))
+		g.Layers |= headerIn(LayerTCP, data)
 		want = TCPHeaderLen
 	case ProtoUDP:
-		g.Layers |= LayerUDP
 		hl, err = g.UDP.decode(data, g.TransportOffset, prefix(quoted, "UDP"))
+		g.Layers |= headerIn(LayerUDP, data)
 		want = UDPHeaderLen
 		if err == nil {
 			ul := int(g.UDP.Length.Or(0))
@@ -151,8 +151,8 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 			}
 		}
 	case ProtoICMPv6:
-		g.Layers |= LayerICMPv6
 		hl, err = g.ICMPv6.decode(data, g.TransportOffset, prefix(quoted, "ICMPv6"))
+		g.Layers |= headerIn(LayerICMPv6, data)
 		want = ICMPHeaderLen
 	default:
 		return nil
