@@ -82,6 +82,18 @@ type readPacket struct {
 	eth    bool
 	sums   []craft.ChecksumResult
 	sumBuf [8]craft.ChecksumResult
+	tcp    listen.TCPEvent // the TCP analysis of the packet, over every packet before it
+}
+
+// analyze runs the TCP analysis (Wireshark's tcp.analysis) on a packet;
+// readAll calls it for every packet of the capture, kept or not, so that
+// the analysis and its frame numbers are the capture's.
+func analyze(an *listen.TCPAnalyzer, rp *readPacket) {
+	lp := listen.Packet{Frame: rp.p.Data, Meta: rawsock.Meta{Time: rp.p.Time, Len: rp.p.OrigLen}}
+	if rp.linkOK {
+		lp.Decoded, lp.Err = rp.d, rp.derr
+	}
+	rp.tcp = an.Add(&lp)
 }
 
 // decodeCaptured decodes one packet of a capture (pcap.Dissect).
@@ -191,6 +203,7 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 	}
 	defer closeFn()
 	rp := new(readPacket)
+	an := listen.NewTCPAnalyzer()
 	numbered := false // a packet whose number --packet names exists
 	for n := 1; ; n++ {
 		p, err := pf.Next()
@@ -210,6 +223,7 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 		numbered = numbered || inRanges(flt.ranges, n)
 		*rp = readPacket{n: n, p: p}
 		decodeCaptured(rp)
+		analyze(an, rp)
 		if !flt.keep(rp) {
 			continue
 		}
@@ -225,7 +239,6 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 	}
 	var t0 time.Time
 	first := true
-	an := listen.NewTCPAnalyzer()
 	var graph tcpseq.First
 	_, err := readAll(name, in, o, func(rp *readPacket) error {
 		if first {
@@ -233,7 +246,7 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		}
 		if o.tcpseq != "" && rp.linkOK {
 			lp := listen.Packet{Frame: rp.p.Data, Meta: rawsock.Meta{Time: rp.p.Time, Len: rp.p.OrigLen}, Decoded: rp.d, Err: rp.derr}
-			graph.Add(&lp, an.Add(&lp))
+			graph.Add(&lp, rp.tcp)
 		}
 		if o.asJSON {
 			return writeJSON(w, readJSON(rp, t0))
@@ -248,6 +261,9 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		fields := craft.Explain(&rp.d)
 		if rp.derr != nil {
 			fmt.Fprintf(w, "  (a receiver reads it as: %v)\n", rp.derr)
+		}
+		if txt := rp.tcp.Text(); txt != "" {
+			fmt.Fprintf(w, "  TCP analysis: %s\n", txt)
 		}
 		if o.diagram {
 			for _, l := range craft.Layers(fields) {
