@@ -152,8 +152,8 @@ func (d *Decoded) DecodeFrame(b []byte) error {
 		return d.decodeOuter(b[n:], n)
 	case EtherTypeARP:
 		err := d.ARP.decode(b[n:], n)
-		if len(b) >= n+ARPLen {
-			d.Link |= LayerARP // fields were read, even if the lengths are odd
+		if err == nil {
+			d.Link |= LayerARP // every address the lengths announce is here
 		}
 		return err
 	default:

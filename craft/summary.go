@@ -11,16 +11,24 @@ func (d *Decoded) Summary() string {
 	var sb strings.Builder
 	if d.Link&LayerARP != 0 {
 		a := &d.ARP
+		sha, spa, tpa := arpHW(a, 0), arpProtoText(a, 1), arpProtoText(a, 3)
 		if a.Op == ARPRequest {
-			fmt.Fprintf(&sb, "ARP who has %v? tell %v (%v)", a.TargetIP, a.SenderIP, a.SenderHW)
+			fmt.Fprintf(&sb, "ARP who has %s? tell %s (%s)", tpa, spa, sha)
 		} else {
-			fmt.Fprintf(&sb, "ARP %v is at %v (op %d)", a.SenderIP, a.SenderHW, a.Op)
+			fmt.Fprintf(&sb, "ARP %s is at %s (op %d)", spa, sha, a.Op)
+		}
+		if !a.IsEthernetIPv4() || a.HType.Or(1) != 1 {
+			fmt.Fprintf(&sb, " [hardware type %d, protocol type 0x%04x, hlen %d, plen %d]", a.HType.Or(1), a.PType.Or(EtherTypeIPv4), a.HLen.Or(6), a.PLen.Or(4))
 		}
 		return sb.String()
 	}
 	if d.Layers&(LayerIPv4|LayerIPv6) == 0 {
 		if d.Link&LayerEthernet != 0 {
-			return fmt.Sprintf("Ethernet %v → %v type 0x%04x", d.Ethernet.Src, d.Ethernet.Dst, d.Ethernet.Type.Or(0))
+			s := fmt.Sprintf("Ethernet %v → %v type 0x%04x", d.Ethernet.Src, d.Ethernet.Dst, d.Ethernet.Type.Or(0))
+			if d.Ethernet.Type.Or(0) == EtherTypeARP {
+				s += " (ARP, shorter than its address lengths announce)"
+			}
+			return s
 		}
 		return "not IP"
 	}
@@ -223,4 +231,36 @@ func writeNoHeader(sb *strings.Builder, g *Datagram, proto uint8, frag FragState
 	default:
 		sb.WriteString(" (no transport header in the bytes)")
 	}
+}
+
+// arpHW shows ARP address i (0 sender, 2 target hardware) as a MAC when it
+// is 6 bytes long, else in hex, as tshark does.
+func arpHW(a *ARP, i int) string {
+	if a.HLen.Or(6) == 6 {
+		if i == 0 {
+			return a.SenderHW.String()
+		}
+		return a.TargetHW.String()
+	}
+	return arpHex(a.Addrs[i])
+}
+
+// arpProtoText shows ARP address i (1 sender, 3 target protocol) as an
+// IPv4 address when the protocol is IPv4 and the address 4 bytes long,
+// else in hex, as tshark does.
+func arpProtoText(a *ARP, i int) string {
+	if a.PLen.Or(4) == 4 && a.PType.Or(EtherTypeIPv4) == EtherTypeIPv4 {
+		if i == 1 {
+			return a.SenderIP.String()
+		}
+		return a.TargetIP.String()
+	}
+	return arpHex(a.Addrs[i])
+}
+
+func arpHex(b []byte) string {
+	if len(b) == 0 {
+		return "(none)"
+	}
+	return fmt.Sprintf("%x", b)
 }
