@@ -41,7 +41,15 @@ A checksum that is wrong on a packet the capturing host sent, and holds only
 the pseudo-header sum, was captured before the network card filled it
 (checksum offload): it is "not yet filled (offload)", not bad. A packet the
 capture cut short (its snapshot length) says so, and what it lacks is not
-judged.`,
+judged. An IPv4 total length (or IPv6 payload length) of 0 is what a capture
+on a sender with segmentation offload shows: the packet is decoded with the
+bytes captured, and the line says so.
+
+TCP segments carry Wireshark's analysis words, as its Info column shows them
+([TCP Retransmission], [TCP Dup ACK 12#1], [TCP ZeroWindow], [TCP Window
+Update], [TCP Keep-Alive], [TCP Out-Of-Order], …; --json: "analysis"),
+worked out over the whole capture whatever the filters keep, with the
+capture's frame numbers.`,
 		Example: `  rawcraft read capture.pcapng
   rawcraft read --explain --packet 3 any.pcap.gz
   tcpdump -xx -c 1 -r capture.pcap | rawcraft read --diagram -
