@@ -81,6 +81,16 @@ type Datagram struct {
 	// Trailer holds bytes after the IPv4 total length: Ethernet padding of
 	// short frames.
 	Trailer []byte
+	// LenFromCapture: the IPv4 total length (or the IPv6 payload length,
+	// without a Jumbo Payload option) is 0, and the layers inside were
+	// decoded with the bytes in hand. A capture on the sending host shows
+	// this for a packet its kernel handed to the NIC for segmentation
+	// offload (TSO): Linux's BIG TCP (gso_ipv4_max_size, gso_max_size
+	// above 65535) leaves the field 0 because the length does not fit in
+	// it, and the NIC writes each segment's own length; tshark reads it the
+	// same way ("reported as 0, presumed to be because of TCP segmentation
+	// offload"). Never set for a quoted datagram.
+	LenFromCapture bool
 
 	ipHdr []byte // the IPv4 header as received
 	l4    []byte // the IPv4 data as received (up to the total length)
@@ -143,8 +153,8 @@ func (d *Decoded) DecodeFrame(b []byte) error {
 		return d.decodeOuter(b[n:], n)
 	case EtherTypeARP:
 		err := d.ARP.decode(b[n:], n)
-		if len(b) >= n+ARPLen {
-			d.Link |= LayerARP // fields were read, even if the lengths are odd
+		if err == nil {
+			d.Link |= LayerARP // every address the lengths announce is here
 		}
 		return err
 	default:
@@ -175,7 +185,7 @@ func (d *Decoded) reset(b []byte) {
 
 func (g *Datagram) reset() {
 	g.Payload, g.Trailer, g.ipHdr, g.l4 = nil, nil, nil, nil
-	g.Truncated, g.TransportLen, g.NExt = false, 0, 0
+	g.Truncated, g.TransportLen, g.NExt, g.LenFromCapture = false, 0, 0, false
 	g.IPOffset, g.TransportOffset, g.PayloadOffset = 0, 0, 0
 }
 
@@ -225,7 +235,12 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 		return err
 	}
 	g.ipHdr = b[:n]
-	end := g.totalLen()
+	total := g.totalLen()
+	if total == 0 && !quoted {
+		// Segmentation offload: the NIC writes each segment's length.
+		total, g.LenFromCapture = len(b), true
+	}
+	end := total
 	var optErr error
 	if !quoted {
 		optErr = checkIPv4Options(g.IPv4.Options, base, n)
@@ -253,13 +268,13 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 	// of it is here. A transport length beyond claimed is that field's lie;
 	// beyond data but within claimed, the bytes were cut (the IPv4 total
 	// length error decodeOuter reports).
-	claimed := g.totalLen() - n
+	claimed := total - n
 	var hl int
 	switch g.IPv4.Protocol.Or(0) {
 	case ProtoTCP:
 		tlayer = "TCP"
-		g.Layers |= LayerTCP
 		hl, err = g.TCP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+		g.Layers |= headerIn(LayerTCP, data)
 		if err != nil && errors.Is(err, ErrTruncated) && !quoted && !fragment {
 			want := TCPHeaderLen
 			if len(data) >= 13 {
@@ -270,16 +285,16 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 				err = nil // cut short: the IPv4 total length error says so
 			case want == TCPHeaderLen && len(data) < 13:
 				err = &ParseError{Layer: tlayer, Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
-					Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; a TCP header has at least 20", g.totalLen(), claimed, n)}
+					Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; a TCP header has at least 20", total, claimed, n)}
 			default:
 				err = &ParseError{Layer: tlayer, Field: "data offset", Offset: g.TransportOffset + 12, Err: ErrMalformed,
-					Detail: fmt.Sprintf("data offset %d (%d bytes) > IP payload length %d (total length %d − %d-byte IPv4 header)", want/4, want, claimed, g.totalLen(), n)}
+					Detail: fmt.Sprintf("data offset %d (%d bytes) > IP payload length %d (total length %d − %d-byte IPv4 header)", want/4, want, claimed, total, n)}
 			}
 		}
 	case ProtoUDP:
 		tlayer = "UDP"
-		g.Layers |= LayerUDP
 		hl, err = g.UDP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+		g.Layers |= headerIn(LayerUDP, data)
 		if err == nil {
 			ul, _ := g.UDP.Length.Get()
 			switch {
@@ -291,7 +306,7 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 				// The UDP length claims more than the IPv4 datagram
 				// carries: the UDP length lies (tshark: "bad length").
 				err = &ParseError{Layer: tlayer, Field: "length", Offset: g.TransportOffset + 4, Err: ErrMalformed,
-					Detail: fmt.Sprintf("UDP length %d > IP payload length %d (total length %d − %d-byte IPv4 header)", ul, claimed, g.totalLen(), n)}
+					Detail: fmt.Sprintf("UDP length %d > IP payload length %d (total length %d − %d-byte IPv4 header)", ul, claimed, total, n)}
 			default:
 				g.Truncated = true
 			}
@@ -299,18 +314,18 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 			err = nil // cut short: the IPv4 total length error says so
 		} else if errors.Is(err, ErrTruncated) && !quoted && !fragment {
 			err = &ParseError{Layer: tlayer, Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
-				Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; a UDP header has 8", g.totalLen(), claimed, n)}
+				Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; a UDP header has 8", total, claimed, n)}
 		}
 	case ProtoICMP:
 		tlayer = "ICMP"
-		g.Layers |= LayerICMP
 		hl, err = g.ICMP.decode(data, g.TransportOffset, prefix(quoted, tlayer))
+		g.Layers |= headerIn(LayerICMP, data)
 		if err != nil && errors.Is(err, ErrTruncated) && !quoted && !fragment {
 			if claimed >= ICMPHeaderLen {
 				err = nil // cut short: the IPv4 total length error says so
 			} else {
 				err = &ParseError{Layer: tlayer, Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
-					Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; an ICMP header has 8", g.totalLen(), claimed, n)}
+					Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; an ICMP header has 8", total, claimed, n)}
 			}
 		}
 	default:
@@ -360,6 +375,16 @@ func checkIPv4Options(opts []byte, base, n int) error {
 		off = next
 	}
 	return nil
+}
+
+// headerIn is l when some of its header is in data: a layer whose header
+// is not in the bytes (a first fragment that ends before it, a datagram
+// cut or lying short) is not named, so that nothing shows its fields.
+func headerIn(l Layer, data []byte) Layer {
+	if len(data) == 0 {
+		return 0
+	}
+	return l
 }
 
 // prefix names a layer of the quoted datagram without building a string,
@@ -466,7 +491,10 @@ func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []Check
 	r.Status, r.NegZero = status(r.Got, r.Want)
 	dst = append(dst, r)
 	seg := g.l4
-	unverifiable := partial || g.Truncated
+	// A segmentation-offload packet's transport checksum is the NIC's to
+	// fill, segment by segment: the capture holds only what the kernel
+	// left for it (LenFromCapture).
+	unverifiable := partial || g.Truncated || g.LenFromCapture
 	src, dstAddr := g.IPv4.Src, netip.AddrFrom4(finalDst4(g.IPv4.Options, as4(g.IPv4.Dst)))
 	switch {
 	case g.Layers&LayerTCP != 0 && len(seg) >= 18:
@@ -484,7 +512,7 @@ func (g *Datagram) checksums(dst []ChecksumResult, quoted, partial bool) []Check
 		switch {
 		case r.Got == 0:
 			r.Status = ChecksumAbsent
-		case partial || ul > len(seg) || ul < 8:
+		case partial || g.LenFromCapture || ul > len(seg) || ul < 8:
 			// A fragment, or a UDP length whose bytes are not all here.
 			// A cut IPv4 datagram whose UDP length fits the bytes in hand
 			// is checked: they are all the checksum covers (RFC 768).

@@ -69,19 +69,22 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 		return err
 	}
 	g.ipHdr = b[:IPv6HeaderLen]
-	end := IPv6HeaderLen + g.payloadLen()
-	// A Payload Length of 0 before a Hop-by-Hop header announces a
-	// jumbogram (RFC 2675 §2): a well-formed Jumbo Payload option gives the
-	// length; without one, Linux's ipv6_rcv reads to the frame's end (claim
-	// jumbo-missing) instead of cutting the packet at 40 bytes. Whether the
-	// option's values are legal is checkOptions' verdict, not a reason to
-	// stop decoding.
-	if g.payloadLen() == 0 && g.IPv6.NextHeader.Or(0) == ProtoHopByHop && !quoted {
-		end = len(b)
+	plen := g.payloadLen()
+	if plen == 0 && !quoted && g.IPv6.NextHeader.Or(0) != ProtoNoNext {
+		// A Payload Length of 0 with something to follow (with No Next
+		// Header it is simply empty): a jumbogram's length is in its Jumbo
+		// Payload option (RFC 2675 §2); without one, the packet is read to
+		// the frame's end, as Linux's ipv6_rcv does (claim jumbo-missing)
+		// and as a capture on a sender with segmentation offload needs
+		// (LenFromCapture). Whether a Jumbo option's values are legal is
+		// checkOptions' verdict, not a reason to stop decoding.
 		if jl, ok := jumboLen(b); ok {
-			end = IPv6HeaderLen + int(min(jl, uint32(len(b))+1))
+			plen = int(min(jl, uint32(len(b)-IPv6HeaderLen)+1))
+		} else {
+			plen, g.LenFromCapture = len(b)-IPv6HeaderLen, true
 		}
 	}
+	end := IPv6HeaderLen + plen
 	switch {
 	case end > len(b):
 		g.Truncated = true
@@ -131,16 +134,16 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 	if later {
 		return nil // a later fragment: its data starts mid-transport
 	}
-	claimed := g.payloadLen() - (off - IPv6HeaderLen)
+	claimed := plen - (off - IPv6HeaderLen)
 	var hl, want int
 	switch next {
 	case ProtoTCP:
-		g.Layers |= LayerTCP
 		hl, err = g.TCP.decode(data, g.TransportOffset, prefix(quoted, "TCP"))
+		g.Layers |= headerIn(LayerTCP, data)
 		want = TCPHeaderLen
 	case ProtoUDP:
-		g.Layers |= LayerUDP
 		hl, err = g.UDP.decode(data, g.TransportOffset, prefix(quoted, "UDP"))
+		g.Layers |= headerIn(LayerUDP, data)
 		want = UDPHeaderLen
 		if err == nil {
 			ul := int(g.UDP.Length.Or(0))
@@ -150,14 +153,14 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 			case fragment:
 			case ul > claimed && !quoted:
 				err = &ParseError{Layer: "UDP", Field: "length", Offset: g.TransportOffset + 4, Err: ErrMalformed,
-					Detail: fmt.Sprintf("UDP length %d > upper-layer length %d (payload length %d − %d bytes of extension headers)", ul, claimed, g.payloadLen(), off-IPv6HeaderLen)}
+					Detail: fmt.Sprintf("UDP length %d > upper-layer length %d (payload length %d − %d bytes of extension headers)", ul, claimed, plen, off-IPv6HeaderLen)}
 			default:
 				g.Truncated = true
 			}
 		}
 	case ProtoICMPv6:
-		g.Layers |= LayerICMPv6
 		hl, err = g.ICMPv6.decode(data, g.TransportOffset, prefix(quoted, "ICMPv6"))
+		g.Layers |= headerIn(LayerICMPv6, data)
 		want = ICMPHeaderLen
 	default:
 		return nil
@@ -174,7 +177,7 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 			return nil // cut short: the payload length error says so
 		}
 		return &ParseError{Layer: layerOf(next), Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
-			Detail: fmt.Sprintf("payload length %d leaves %d bytes after the extension headers; the header has %d", g.payloadLen(), claimed, want)}
+			Detail: fmt.Sprintf("payload length %d leaves %d bytes after the extension headers; the header has %d", plen, claimed, want)}
 	}
 	return err
 }
@@ -271,7 +274,7 @@ func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []Chec
 		return dst
 	}
 	seg := g.l4
-	unverifiable := partial || g.Truncated
+	unverifiable := partial || g.Truncated || g.LenFromCapture // see checksums
 	s, d := g.IPv6.Src.As16(), g.finalDst6()
 	if h, ok := homeAddress(g.Exts()); ok {
 		s = h
@@ -290,7 +293,7 @@ func (g *Datagram) checksums6(dst []ChecksumResult, quoted, partial bool) []Chec
 	case g.Layers&LayerUDP != 0 && len(seg) >= 8:
 		r = ChecksumResult{Layer: LayerUDP, Quoted: quoted, Got: binary.BigEndian.Uint16(seg[6:])}
 		ul := int(binary.BigEndian.Uint16(seg[4:]))
-		if partial || ul > len(seg) || ul < 8 {
+		if partial || g.LenFromCapture || ul > len(seg) || ul < 8 {
 			r.Status = ChecksumUnverifiable
 			break
 		}

@@ -197,10 +197,20 @@ func (x *explainer) arp(a *ARP, base int) {
 		op = "unknown operation"
 	}
 	x.add("Operation", 48, 16, uint64(a.Op), "", op)
-	x.add("Sender hardware address", 64, 48, 0, a.SenderHW.String(), "")
-	x.add("Sender protocol address", 112, 32, 0, a.SenderIP.String(), "")
-	x.add("Target hardware address", 144, 48, 0, a.TargetHW.String(), map[bool]string{true: "unknown yet: what a request asks for", false: ""}[a.Op == ARPRequest])
-	x.add("Target protocol address", 192, 32, 0, a.TargetIP.String(), "")
+	// Each address is as long as its length field says (RFC 826).
+	h, p := int(hl)*8, int(pl)*8
+	sm, tm := "", map[bool]string{true: "unknown yet: what a request asks for", false: ""}[a.Op == ARPRequest]
+	if hl != 6 {
+		sm, tm = fmt.Sprintf("%d bytes, as the hardware length says", hl), fmt.Sprintf("%d bytes, as the hardware length says", hl)
+	}
+	pm := ""
+	if pl != 4 || pt != EtherTypeIPv4 {
+		pm = fmt.Sprintf("%d bytes, as the protocol length says", pl)
+	}
+	x.add("Sender hardware address", 64, h, 0, arpHW(a, 0), sm)
+	x.add("Sender protocol address", 64+h, p, 0, arpProtoText(a, 1), pm)
+	x.add("Target hardware address", 64+h+p, h, 0, arpHW(a, 2), tm)
+	x.add("Target protocol address", 64+2*h+p, p, 0, arpProtoText(a, 3), pm)
 }
 
 func checkMeaning(checks []ChecksumResult, l Layer, quoted bool) string {
@@ -275,6 +285,9 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 		if quoted {
 			tm += " (an ICMP error quotes only the start)"
 		}
+	}
+	if g.LenFromCapture {
+		tm = "0: " + offloadWords(len(g.ipHdr)+len(g.l4))
 	}
 	x.add("Total Length", 16, 16, uint64(total), "", tm)
 	x.add("Identification", 32, 16, uint64(h.ID), fmt.Sprintf("0x%04x", h.ID), "shared by every fragment of this datagram")

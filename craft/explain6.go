@@ -47,6 +47,12 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 			pm += " (an ICMPv6 error quotes what fits in 1280 bytes)"
 		}
 	}
+	if g.LenFromCapture {
+		pm = "0 and no Jumbo Payload option: " + offloadWords(IPv6HeaderLen+len(g.l4)+g.TransportOffset-g.IPOffset-IPv6HeaderLen)
+		if h.NextHeader.Or(0) == ProtoHopByHop {
+			pm += "; if it was sent so, before a Hop-by-Hop header: " + ClaimJumboMissing.Text()
+		}
+	}
 	x.add("Payload Length", 32, 16, uint64(pl), "", pm)
 	nh := h.NextHeader.Or(0)
 	x.add("Next Header", 48, 8, uint64(nh), "", IPv6NextHeaderName(nh))

@@ -76,6 +76,10 @@ func checkDecoded6(t *testing.T, d *Decoded, in []byte, err error) {
 
 func FuzzDecodeIPv6(f *testing.F) {
 	seedPackets6(f, false)
+	// A first fragment holding no UDP header, once summarised as UDP :0;
+	// a payload length of 0 without a Jumbo option (offload).
+	f.Add(mustBuild(f, Packet{IPv6: &IPv6{Src: hc6, Dst: hs6}, IPv6Ext: []IPv6Ext{FragmentExt(0, true, 0x42)}, Payload: nil}))
+	f.Add(mustBuild(f, Packet{IPv6: &IPv6{Src: hc6, Dst: hs6, PayloadLen: Set[uint16](0)}, TCP: &TCP{SrcPort: 1, DstPort: 2}, Payload: []byte("data")}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := Decoded{AcceptIPv6: true}
 		in := b[:len(b):len(b)]

@@ -30,6 +30,7 @@ func seedPackets(f *testing.F, frames bool) {
 func checkDecoded(t *testing.T, d *Decoded, in []byte, err error) {
 	var sums [8]ChecksumResult
 	_ = d.Checksums(sums[:0])
+	_ = d.Summary()
 	fields := Explain(d)
 	for _, l := range Layers(fields) {
 		_ = Diagram(fields, l)
@@ -51,7 +52,7 @@ func checkDecoded(t *testing.T, d *Decoded, in []byte, err error) {
 		}
 	}
 	// Every view must lie inside the input.
-	for _, v := range [][]byte{d.Payload, d.Trailer, d.IPv4.Options, d.TCP.Options, d.Quoted.Payload, d.Quoted.IPv4.Options} {
+	for _, v := range [][]byte{d.Payload, d.Trailer, d.IPv4.Options, d.TCP.Options, d.Quoted.Payload, d.Quoted.IPv4.Options, d.ARP.Addrs[0], d.ARP.Addrs[1], d.ARP.Addrs[2], d.ARP.Addrs[3]} {
 		if len(v) > 0 && !inside(v, in) {
 			t.Fatalf("a decoded view points outside the input")
 		}
@@ -89,6 +90,12 @@ func FuzzDecodeFrame(f *testing.F) {
 	seedPackets(f, true)
 	// Once explained ARP fields of a frame too short to hold them.
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 1, 3, 0x08, 0x06})
+	// ARP with 8-byte hardware addresses, once read at the 6/4 offsets.
+	f.Add(append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 1, 3, 0x08, 0x06, 0, 1, 8, 0, 8, 4, 0, 1},
+		2, 0, 0, 0, 1, 3, 0, 0, 198, 18, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 198, 18, 1, 1))
+	// IPv4 total length 0: segmentation offload on the sender.
+	tso := mustBuild(f, Packet{Ethernet: &Ethernet{}, IPv4: &IPv4{Src: hc, Dst: hs, TotalLen: Set[uint16](0)}, TCP: &TCP{SrcPort: 1, DstPort: 2}, Payload: []byte("data")})
+	f.Add(tso)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var d Decoded
 		in := b[:len(b):len(b)]

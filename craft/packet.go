@@ -81,7 +81,7 @@ func (p *Packet) Len() int {
 		n += p.Ethernet.Len()
 	}
 	if p.ARP != nil {
-		n += ARPLen
+		n += p.ARP.Len()
 	}
 	if p.IPv4 != nil {
 		n += p.IPv4.Len()

@@ -11,16 +11,24 @@ func (d *Decoded) Summary() string {
 	var sb strings.Builder
 	if d.Link&LayerARP != 0 {
 		a := &d.ARP
+		sha, spa, tpa := arpHW(a, 0), arpProtoText(a, 1), arpProtoText(a, 3)
 		if a.Op == ARPRequest {
-			fmt.Fprintf(&sb, "ARP who has %v? tell %v (%v)", a.TargetIP, a.SenderIP, a.SenderHW)
+			fmt.Fprintf(&sb, "ARP who has %s? tell %s (%s)", tpa, spa, sha)
 		} else {
-			fmt.Fprintf(&sb, "ARP %v is at %v (op %d)", a.SenderIP, a.SenderHW, a.Op)
+			fmt.Fprintf(&sb, "ARP %s is at %s (op %d)", spa, sha, a.Op)
+		}
+		if !a.IsEthernetIPv4() || a.HType.Or(1) != 1 {
+			fmt.Fprintf(&sb, " [hardware type %d, protocol type 0x%04x, hlen %d, plen %d]", a.HType.Or(1), a.PType.Or(EtherTypeIPv4), a.HLen.Or(6), a.PLen.Or(4))
 		}
 		return sb.String()
 	}
 	if d.Layers&(LayerIPv4|LayerIPv6) == 0 {
 		if d.Link&LayerEthernet != 0 {
-			return fmt.Sprintf("Ethernet %v → %v type 0x%04x", d.Ethernet.Src, d.Ethernet.Dst, d.Ethernet.Type.Or(0))
+			s := fmt.Sprintf("Ethernet %v → %v type 0x%04x", d.Ethernet.Src, d.Ethernet.Dst, d.Ethernet.Type.Or(0))
+			if d.Ethernet.Type.Or(0) == EtherTypeARP {
+				s += " (ARP, shorter than its address lengths announce)"
+			}
+			return s
 		}
 		return "not IP"
 	}
@@ -52,31 +60,14 @@ func (d *Decoded) Summary() string {
 func writeDatagram(sb *strings.Builder, g *Datagram, frag FragState) {
 	ip := &g.IPv4
 	switch {
-	case g.Layers&LayerTCP != 0:
-		t := &g.TCP
-		fmt.Fprintf(sb, "%v:%d → %v:%d TCP %s seq %d", ip.Src, t.SrcPort, ip.Dst, t.DstPort, tcpFlagWords(t.Flags), t.Seq)
-		if t.Flags&TCPAck != 0 {
-			fmt.Fprintf(sb, " ack %d", t.Ack)
-		}
-		if g.TransportLen >= TCPHeaderLen {
-			fmt.Fprintf(sb, " win %d len %d", t.Window, len(g.Payload))
-		}
-	case g.Layers&LayerUDP != 0:
-		u := &g.UDP
-		fmt.Fprintf(sb, "%v:%d → %v:%d UDP len %d", ip.Src, u.SrcPort, ip.Dst, u.DstPort, u.Length.Or(0))
+	case g.Layers&(LayerTCP|LayerUDP) != 0 && g.TransportLen >= 4:
+		writePorts(sb, g, ip.Src.String(), ip.Dst.String())
 	case g.Layers&LayerICMP != 0:
-		c := &g.ICMP
-		fmt.Fprintf(sb, "%v → %v ICMP %s", ip.Src, ip.Dst, ICMPTypeName(c.Type))
-		switch {
-		case c.Type == ICMPEcho || c.Type == ICMPEchoReply:
-			fmt.Fprintf(sb, " id %d seq %d", c.ID(), c.Seq())
-		case c.Type == ICMPUnreachable && c.Code == CodeFragNeeded:
-			fmt.Fprintf(sb, " (fragmentation needed, next-hop MTU %d)", c.MTU())
-		case c.IsError():
-			fmt.Fprintf(sb, " (%s)", ICMPCodeName(c.Type, c.Code))
-		}
-	default:
+		fmt.Fprintf(sb, "%v → %v ", ip.Src, ip.Dst)
+		writeICMP(sb, g)
+	default: // no transport, or one cut before its ports
 		fmt.Fprintf(sb, "%v → %v proto %d", ip.Src, ip.Dst, ip.Protocol.Or(0))
+		writeNoHeader(sb, g, ip.Protocol.Or(0), frag)
 	}
 	if frag != NotFragment || ip.IsFragment() {
 		mf := ""
@@ -88,28 +79,31 @@ func writeDatagram(sb *strings.Builder, g *Datagram, frag FragState) {
 	if ip.Flags&FlagDF != 0 {
 		sb.WriteString(" DF")
 	}
+	if g.LenFromCapture {
+		fmt.Fprintf(sb, " · total length 0: %s", offloadWords(len(g.ipHdr)+len(g.l4)))
+	}
+}
+
+// offloadWords says why a length field of 0 was read as the bytes captured
+// (Datagram.LenFromCapture).
+func offloadWords(n int) string {
+	return fmt.Sprintf("as a capture on the sending host shows it under segmentation offload (TSO): the NIC writes each segment's length; decoded with the %d bytes captured", n)
 }
 
 func writeDatagram6(sb *strings.Builder, g *Datagram, frag FragState) {
 	ip := &g.IPv6
 	src, dst := ip.Src, ip.Dst
 	switch {
-	case g.Layers&LayerTCP != 0:
-		t := &g.TCP
-		fmt.Fprintf(sb, "[%v]:%d → [%v]:%d TCP %s seq %d", src, t.SrcPort, dst, t.DstPort, tcpFlagWords(t.Flags), t.Seq)
-		if t.Flags&TCPAck != 0 {
-			fmt.Fprintf(sb, " ack %d", t.Ack)
-		}
-		if g.TransportLen >= TCPHeaderLen {
-			fmt.Fprintf(sb, " win %d len %d", t.Window, len(g.Payload))
-		}
-	case g.Layers&LayerUDP != 0:
-		u := &g.UDP
-		fmt.Fprintf(sb, "[%v]:%d → [%v]:%d UDP len %d", src, u.SrcPort, dst, u.DstPort, u.Length.Or(0))
+	case g.Layers&(LayerTCP|LayerUDP) != 0 && g.TransportLen >= 4:
+		writePorts(sb, g, "["+src.String()+"]", "["+dst.String()+"]")
 	case g.Layers&LayerICMPv6 != 0:
 		c := &g.ICMPv6
 		fmt.Fprintf(sb, "%v → %v ICMPv6 %s", src, dst, ICMPv6TypeName(c.Type))
+		n := g.TransportLen
 		switch {
+		case n < ICMPHeaderLen && n < 2:
+		case n < ICMPHeaderLen:
+			fmt.Fprintf(sb, " (%s; %d of 8 header bytes)", ICMPv6CodeName(c.Type, c.Code), n)
 		case c.Type == ICMPv6EchoRequest || c.Type == ICMPv6EchoReply:
 			fmt.Fprintf(sb, " id %d seq %d", c.ID(), c.Seq())
 		case c.Type == ICMPv6PacketTooBig:
@@ -124,7 +118,14 @@ func writeDatagram6(sb *strings.Builder, g *Datagram, frag FragState) {
 			}
 		}
 	default:
-		fmt.Fprintf(sb, "%v → %v next header %d", src, dst, ip.NextHeader.Or(0))
+		nh := ip.NextHeader.Or(0)
+		if g.NExt > 0 {
+			nh = g.Ext[g.NExt-1].NextHeader.Or(0)
+		}
+		fmt.Fprintf(sb, "%v → %v next header %d", src, dst, nh)
+		if !isExtKind(nh) {
+			writeNoHeader(sb, g, nh, frag)
+		}
 	}
 	for _, e := range g.Exts() {
 		switch e.Kind {
@@ -133,8 +134,16 @@ func writeDatagram6(sb *strings.Builder, g *Datagram, frag FragState) {
 		case ProtoDestOpts:
 			sb.WriteString(" [dest-opts]")
 		case ProtoRouting:
+			if len(e.Data) < 2 {
+				sb.WriteString(" [routing, cut]")
+				continue
+			}
 			fmt.Fprintf(sb, " [routing type %d left %d]", e.RoutingType(), e.SegmentsLeft())
 		case ProtoFragment:
+			if len(e.Data) < 6 {
+				sb.WriteString(" [frag, cut]")
+				continue
+			}
 			mf := ""
 			if e.More() {
 				mf = " M"
@@ -145,4 +154,113 @@ func writeDatagram6(sb *strings.Builder, g *Datagram, frag FragState) {
 		}
 	}
 	fmt.Fprintf(sb, " hlim %d", ip.HopLimit.Or(0))
+	if g.LenFromCapture {
+		fmt.Fprintf(sb, " · payload length 0 and no Jumbo Payload option: %s", offloadWords(len(g.ipHdr)+g.TransportOffset-g.IPOffset-IPv6HeaderLen+len(g.l4)))
+	}
+}
+
+// writePorts writes a TCP or UDP header's summary from at least its 4
+// bytes of ports: only the fields whose bytes are present (a quoted
+// datagram holds 8 bytes of TCP's 20, a cut capture fewer), and how much
+// of the header that was.
+func writePorts(sb *strings.Builder, g *Datagram, src, dst string) {
+	n := g.TransportLen
+	name, full := "UDP", UDPHeaderLen
+	sp, dp := g.UDP.SrcPort, g.UDP.DstPort
+	if g.Layers&LayerTCP != 0 {
+		name, full = "TCP", TCPHeaderLen
+		sp, dp = g.TCP.SrcPort, g.TCP.DstPort
+	}
+	fmt.Fprintf(sb, "%s:%d → %s:%d %s", src, sp, dst, dp, name)
+	if name == "UDP" {
+		if n >= 6 {
+			fmt.Fprintf(sb, " len %d", g.UDP.Length.Or(0))
+		}
+	} else {
+		t := &g.TCP
+		if n >= 14 {
+			fmt.Fprintf(sb, " %s", tcpFlagWords(t.Flags))
+		}
+		if n >= 8 {
+			fmt.Fprintf(sb, " seq %d", t.Seq)
+		}
+		if n >= 14 && t.Flags&TCPAck != 0 {
+			fmt.Fprintf(sb, " ack %d", t.Ack)
+		}
+		if n >= TCPHeaderLen {
+			fmt.Fprintf(sb, " win %d len %d", t.Window, len(g.Payload))
+		}
+	}
+	if n < full {
+		fmt.Fprintf(sb, " (%d of %d header bytes)", n, full)
+	}
+}
+
+// writeICMP writes an ICMP header's summary, its fields only as far as
+// their bytes go.
+func writeICMP(sb *strings.Builder, g *Datagram) {
+	c := &g.ICMP
+	fmt.Fprintf(sb, "ICMP %s", ICMPTypeName(c.Type))
+	n := g.TransportLen
+	switch {
+	case n < 2:
+	case n < ICMPHeaderLen:
+		fmt.Fprintf(sb, " (%s; %d of 8 header bytes)", ICMPCodeName(c.Type, c.Code), n)
+	case c.Type == ICMPEcho || c.Type == ICMPEchoReply:
+		fmt.Fprintf(sb, " id %d seq %d", c.ID(), c.Seq())
+	case c.Type == ICMPUnreachable && c.Code == CodeFragNeeded:
+		fmt.Fprintf(sb, " (fragmentation needed, next-hop MTU %d)", c.MTU())
+	case c.IsError():
+		fmt.Fprintf(sb, " (%s)", ICMPCodeName(c.Type, c.Code))
+	}
+}
+
+// writeNoHeader says that the transport's header is not in the bytes,
+// for a protocol rawcraft would otherwise decode.
+func writeNoHeader(sb *strings.Builder, g *Datagram, proto uint8, frag FragState) {
+	switch proto {
+	case ProtoTCP, ProtoUDP, ProtoICMP, ProtoICMPv6:
+	default:
+		return
+	}
+	switch {
+	case frag == LaterFragment || g.IPv4.FragOff != 0 || (g.FragExt() != nil && g.FragExt().FragOffset() != 0):
+		sb.WriteString(" (a later fragment: its transport header is in the first)")
+	case g.TransportLen > 0:
+		fmt.Fprintf(sb, " (%d header byte%s, cut before the ports)", g.TransportLen, map[bool]string{true: "", false: "s"}[g.TransportLen == 1])
+	default:
+		sb.WriteString(" (no transport header in the bytes)")
+	}
+}
+
+// arpHW shows ARP address i (0 sender, 2 target hardware) as a MAC when it
+// is 6 bytes long, else in hex, as tshark does.
+func arpHW(a *ARP, i int) string {
+	if a.HLen.Or(6) == 6 {
+		if i == 0 {
+			return a.SenderHW.String()
+		}
+		return a.TargetHW.String()
+	}
+	return arpHex(a.Addrs[i])
+}
+
+// arpProtoText shows ARP address i (1 sender, 3 target protocol) as an
+// IPv4 address when the protocol is IPv4 and the address 4 bytes long,
+// else in hex, as tshark does.
+func arpProtoText(a *ARP, i int) string {
+	if a.PLen.Or(4) == 4 && a.PType.Or(EtherTypeIPv4) == EtherTypeIPv4 {
+		if i == 1 {
+			return a.SenderIP.String()
+		}
+		return a.TargetIP.String()
+	}
+	return arpHex(a.Addrs[i])
+}
+
+func arpHex(b []byte) string {
+	if len(b) == 0 {
+		return "(none)"
+	}
+	return fmt.Sprintf("%x", b)
 }

@@ -52,9 +52,32 @@ const (
 	// before the capture point. Later than that it is a retransmission of a
 	// copy lost before the capture point.
 	TCPOutOfOrder
+	// TCPFastRetransmission: with TCPRetransmission, the segment answers
+	// the peer's duplicate ACKs: at least two asked for its sequence
+	// number, the last less than 20 ms earlier (RFC 5681 §3.2; Wireshark's
+	// tcp.analysis.fast_retransmission).
+	TCPFastRetransmission
+	// TCPSpuriousRetransmission: with TCPRetransmission, every byte of the
+	// segment was already acknowledged by the peer: the copy was not
+	// needed (RFC 3522 §1; Wireshark's tcp.analysis.spurious_retransmission).
+	TCPSpuriousRetransmission
+	// TCPPreviousSegmentLost: the segment starts above the flow's next
+	// sequence number: the bytes between were not captured (lost before
+	// the capture point, or dropped by the capture); Wireshark's
+	// tcp.analysis.lost_segment, "Previous segment not captured".
+	TCPPreviousSegmentLost
+	// TCPAckedUnseen: the segment acknowledges bytes the capture never saw
+	// the peer send; Wireshark's tcp.analysis.ack_lost_segment.
+	TCPAckedUnseen
+	// TCPKeepAliveAck: the pure ACK that answers the peer's keep-alive.
+	TCPKeepAliveAck
+	// TCPZeroWindowProbeAck: the pure ACK, window still zero, that answers
+	// the peer's zero-window probe.
+	TCPZeroWindowProbeAck
 )
 
-var tcpNoteNames = [...]string{"retransmission", "duplicate ACK", "zero window", "zero-window probe", "keep-alive", "window update", "window full", "out-of-order"}
+var tcpNoteNames = [...]string{"retransmission", "duplicate ACK", "zero window", "zero-window probe", "keep-alive", "window update", "window full", "out-of-order",
+	"fast retransmission", "spurious retransmission", "previous segment not captured", "ACKed unseen segment", "keep-alive ACK", "zero-window probe ACK"}
 
 // Has says whether n includes every bit of m.
 func (n TCPNote) Has(m TCPNote) bool { return m != 0 && n&m == m }
@@ -83,6 +106,12 @@ type TCPEvent struct {
 	Since time.Duration // retransmission: time since the previous copy
 	Ratio float64       // retransmission: Since divided by the previous interval (≈2 under RFC 6298 back-off)
 	Dups  int           // duplicate ACK: how many so far
+	// Frame is the segment's frame number: the count of calls to Add,
+	// from 1, so that it is the capture's own number when Add is called
+	// for every frame. DupOf is a duplicate ACK's original: the frame number
+	// of the flow's last segment that was not a duplicate (Wireshark's
+	// "TCP Dup ACK 12#1" is DupOf 12, Dups 1).
+	Frame, DupOf int
 	// Window is the receive window the segment advertises, in bytes: the
 	// field shifted by the window scale both SYNs agreed on (RFC 7323 §2.3,
 	// the shift clamped to 14). Scale is that shift, or -1 when the
@@ -131,6 +160,13 @@ type flowState struct {
 	// nextSeqTime is when nextSeq last advanced.
 	nextSeqTime time.Time
 	conn        *connState
+	lastNonDup  int     // frame number of the flow's last segment that was not a duplicate ACK
+	lastNote    TCPNote // the notes of the flow's last segment
+	// maxToAck is the end of the flow's bytes seen without a hole: the
+	// most the peer can acknowledge of what the capture saw (Wireshark's
+	// maxseqtobeacked); maxSet once it holds a value.
+	maxToAck uint32
+	maxSet   bool
 }
 
 // connState is what both directions of a connection share.
@@ -162,6 +198,7 @@ type TCPAnalyzer struct {
 	MaxFlows int
 	flows    map[Flow]*flowState
 	order    []segKey // retransmitted segments, in order of first retransmission
+	frames   int      // calls to Add
 }
 
 // NewTCPAnalyzer returns an empty analyzer.
@@ -201,21 +238,24 @@ func scale(st, rev *flowState) int {
 }
 
 // Add looks at one captured packet.
+// Call it for every frame of a capture, TCP or not, for TCPEvent.Frame and
+// DupOf to be the capture's frame numbers.
 func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
+	a.frames++
 	d := &p.Decoded
 	if !d.Has(craft.LayerTCP) || d.TransportLen < craft.TCPHeaderLen || d.Frag != craft.NotFragment {
-		return TCPEvent{}
+		return TCPEvent{Frame: a.frames}
 	}
 	t := &d.TCP
 	ip := addrsOf(&d.Datagram)
 	f := Flow{Src: ip.Src, Dst: ip.Dst, SrcPort: t.SrcPort, DstPort: t.DstPort}
 	st := a.state(f)
 	if st == nil {
-		return TCPEvent{}
+		return TCPEvent{Frame: a.frames}
 	}
 	rev := a.flows[Flow{Src: f.Dst, Dst: f.Src, SrcPort: f.DstPort, DstPort: f.SrcPort}]
 	n := len(d.Payload)
-	ev := TCPEvent{Flow: f, Seq: t.Seq, Len: n}
+	ev := TCPEvent{Flow: f, Seq: t.Seq, Len: n, Frame: a.frames}
 	if t.Flags&craft.TCPSyn != 0 {
 		st.synScale = -2
 	}
@@ -247,6 +287,10 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 		ev.Window <<= ev.Scale
 	}
 	if t.Flags&craft.TCPRst != 0 {
+		if t.Flags&craft.TCPAck != 0 && (!st.ackSeen || t.Ack != st.lastAck) {
+			st.lastNonDup, st.dups = a.frames, 0
+		}
+		st.lastNote = 0
 		return ev
 	}
 	seqLen := uint32(n)
@@ -256,38 +300,61 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 	plain := t.Flags&(craft.TCPSyn|craft.TCPFin|craft.TCPRst) == 0
 	ack := t.Flags&craft.TCPAck != 0
 	// The checks and their order are Wireshark's (tcp_analyze_sequence_number).
-	switch {
-	case st.seen && n == 1 && t.Seq == st.nextSeq && rev != nil && rev.winSeen && rev.lastWin == 0:
+	sameAck := ack && st.ackSeen && t.Ack == st.lastAck
+	pureAtEdge := st.seen && n == 0 && t.Seq == st.nextSeq && sameAck && plain && st.winSeen
+	if st.seen && n == 1 && t.Seq == st.nextSeq && rev != nil && rev.winSeen && rev.lastWin == 0 {
 		ev.Note |= TCPZeroWindowProbe
-	case st.seen && n <= 1 && plain && t.Seq == st.nextSeq-1:
-		ev.Note |= TCPKeepAlive
-	default:
+	} else {
 		if t.Window == 0 && plain {
 			ev.Note |= TCPZeroWindow
 		}
-		if st.seen && n == 0 && t.Window != 0 && st.winSeen && t.Window != st.lastWin && t.Seq == st.nextSeq && ack && st.ackSeen && t.Ack == st.lastAck && plain {
+		if st.seen && int32(t.Seq-st.nextSeq) > 0 {
+			ev.Note |= TCPPreviousSegmentLost
+		}
+		if st.seen && n <= 1 && plain && t.Seq == st.nextSeq-1 {
+			ev.Note |= TCPKeepAlive
+		}
+		if pureAtEdge && t.Window != 0 && t.Window != st.lastWin {
 			ev.Note |= TCPWindowUpdate
 		}
-		if n > 0 && rev != nil && rev.ackSeen && rev.winSeen && ev.Scale >= 0 {
+		if n > 0 && plain && rev != nil && rev.ackSeen && rev.winSeen && ev.Scale >= 0 {
 			revWin := uint32(rev.lastWin) << max(scale(rev, st), 0)
 			if t.Seq+uint32(n) == rev.lastAck+revWin {
 				ev.Note |= TCPWindowFull
 			}
 		}
-		if st.seen && n == 0 && t.Window != 0 && st.winSeen && t.Window == st.lastWin && t.Seq == st.nextSeq && ack && st.ackSeen && t.Ack == st.lastAck && plain {
+		switch {
+		case pureAtEdge && t.Window != 0 && t.Window == st.lastWin && rev != nil && rev.lastNote.Has(TCPKeepAlive):
+			ev.Note |= TCPKeepAliveAck
+		case pureAtEdge && t.Window == 0 && st.lastWin == 0 && rev != nil && rev.lastNote.Has(TCPZeroWindowProbe):
+			ev.Note |= TCPZeroWindowProbeAck
+		case pureAtEdge && t.Window != 0 && t.Window == st.lastWin:
 			st.dups++
 			ev.Note |= TCPDupAck
-			ev.Dups = st.dups
-		} else if ack && (!st.ackSeen || t.Ack != st.lastAck) {
-			st.dups = 0
+			ev.Dups, ev.DupOf = st.dups, st.lastNonDup
 		}
-		below := seqLen > 0 && st.seen && int32(t.Seq-st.nextSeq) < 0
+	}
+	if ack && (!st.ackSeen || t.Ack != st.lastAck) {
+		// A new acknowledgement: duplicates count from here (Wireshark
+		// resets its count when the ACK number changes).
+		st.dups, st.lastNonDup = 0, a.frames
+	}
+	if ack && rev != nil && rev.maxSet && int32(t.Ack-rev.maxToAck) > 0 {
+		ev.Note |= TCPAckedUnseen
+		rev.maxToAck = rev.nextSeq // said once, not again for the same bytes
+	}
+	if !ev.Note.Has(TCPZeroWindowProbe) && !ev.Note.Has(TCPKeepAlive) {
+		// A segment of new data that starts one byte below the edge
+		// follows a zero-window probe whose byte was not counted: it
+		// advances the flow (Wireshark's rule).
+		below := seqLen > 0 && st.seen && int32(t.Seq-st.nextSeq) < 0 && !(n > 1 && t.Seq == st.nextSeq-1)
 		var seg *Segment
 		if below { // only a segment below the flow's edge can have been seen
 			seg = st.segments[t.Seq]
 		}
+		fast := below && fastRetransmit(t.Seq, rev, p.Meta.Time)
 		switch {
-		case below && seg == nil && !fastRetransmit(t.Seq, rev, p.Meta.Time) &&
+		case below && seg == nil && !fast &&
 			p.Meta.Time.Sub(st.nextSeqTime) < st.conn.outOfOrderWindow() && t.Seq+seqLen != st.nextSeq:
 			ev.Note |= TCPOutOfOrder
 		case below:
@@ -302,6 +369,12 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 				seg.Copies = append(seg.Copies, p.Meta.Time)
 			}
 			ev.Note |= TCPRetransmission
+			switch {
+			case fast:
+				ev.Note |= TCPFastRetransmission
+			case n > 0 && rev != nil && rev.ackSeen && int32(t.Seq+uint32(n)-rev.lastAck) <= 0:
+				ev.Note |= TCPSpuriousRetransmission
+			}
 			ev.Copy = len(seg.Copies)
 			if iv := seg.Intervals(); len(iv) > 0 {
 				ev.Since = iv[len(iv)-1]
@@ -319,10 +392,15 @@ func (a *TCPAnalyzer) Add(p *Packet) TCPEvent {
 	if end := t.Seq + seqLen; !ev.Note.Has(TCPZeroWindowProbe) && (!st.seen || int32(end-st.nextSeq) > 0) {
 		st.nextSeq, st.seen, st.nextSeqTime = end, true, p.Meta.Time
 	}
+	// Only bytes that continue what was seen raise what the peer can
+	// acknowledge: after a hole, an ACK beyond it acknowledges bytes unseen.
+	if (!st.maxSet || t.Seq == st.maxToAck) && !ev.Note.Has(TCPZeroWindowProbe) {
+		st.maxToAck, st.maxSet = st.nextSeq, true
+	}
 	if ack {
 		st.lastAck, st.ackSeen, st.lastAckT = t.Ack, true, p.Meta.Time
 	}
-	st.lastWin, st.winSeen = t.Window, true
+	st.lastWin, st.winSeen, st.lastNote = t.Window, true, ev.Note
 	return ev
 }
 
@@ -383,6 +461,18 @@ func (ev TCPEvent) Text() string {
 			parts = append(parts, "window full: this segment fills the peer's advertised window")
 		case TCPOutOfOrder:
 			parts = append(parts, fmt.Sprintf("out-of-order: seq %d lies below data already seen and arrived within a round trip of it — reordered before the capture point", ev.Seq))
+		case TCPFastRetransmission:
+			parts = append(parts, "fast retransmission: sent again at the peer's duplicate ACKs, before the timer ran out (RFC 5681 §3.2)")
+		case TCPSpuriousRetransmission:
+			parts = append(parts, "spurious: the peer had already acknowledged every byte of it")
+		case TCPPreviousSegmentLost:
+			parts = append(parts, "previous segment not captured: it starts above the flow's next sequence number")
+		case TCPAckedUnseen:
+			parts = append(parts, "acknowledges bytes this capture never saw the peer send")
+		case TCPKeepAliveAck:
+			parts = append(parts, "answers the peer's keep-alive")
+		case TCPZeroWindowProbeAck:
+			parts = append(parts, "answers the peer's zero-window probe: the window is still closed")
 		}
 	}
 	if ev.NSACK > 0 {
@@ -410,4 +500,46 @@ func (s Segment) Describe() string {
 	}
 	return fmt.Sprintf("segment %v:%d → %v:%d seq %d (%d bytes) went out %d times; intervals %s — the retransmission timeout doubles after each loss (RFC 6298 §5.5); Linux's first resend may be a tail loss probe (RFC 8985), which does not double",
 		s.Flow.Src, s.Flow.SrcPort, s.Flow.Dst, s.Flow.DstPort, s.Seq, s.Len, len(s.Copies), strings.Join(parts, ", "))
+}
+
+// wiresharkWords are Wireshark's names of the notes, in the order its Info
+// column shows them (packet-tcp.c prepends each in turn, so the last
+// checked comes first).
+var wiresharkWords = [...]struct {
+	note TCPNote
+	word string
+}{
+	{TCPOutOfOrder, "TCP Out-Of-Order"},
+	{TCPFastRetransmission, "TCP Fast Retransmission"},
+	{TCPSpuriousRetransmission, "TCP Spurious Retransmission"},
+	{TCPZeroWindowProbeAck, "TCP ZeroWindowProbeAck"},
+	{TCPZeroWindow, "TCP ZeroWindow"},
+	{TCPZeroWindowProbe, "TCP ZeroWindowProbe"},
+	{TCPDupAck, "TCP Dup ACK"},
+	{TCPKeepAliveAck, "TCP Keep-Alive ACK"},
+	{TCPWindowFull, "TCP Window Full"},
+	{TCPWindowUpdate, "TCP Window Update"},
+	{TCPKeepAlive, "TCP Keep-Alive"},
+	{TCPAckedUnseen, "TCP ACKed unseen segment"},
+	{TCPPreviousSegmentLost, "TCP Previous segment not captured"},
+	{TCPRetransmission, "TCP Retransmission"},
+}
+
+// Words returns the event's notes as Wireshark's Info column names them,
+// in its order: "TCP Retransmission", "TCP Dup ACK 12#1" (the frame it
+// repeats, # how many so far), "TCP ZeroWindow"…; a fast or spurious
+// retransmission is named as that alone. Nil for an ordinary segment.
+func (ev TCPEvent) Words() []string {
+	var out []string
+	for _, w := range wiresharkWords {
+		switch {
+		case !ev.Note.Has(w.note):
+		case w.note == TCPRetransmission && ev.Note&(TCPFastRetransmission|TCPSpuriousRetransmission) != 0:
+		case w.note == TCPDupAck:
+			out = append(out, fmt.Sprintf("TCP Dup ACK %d#%d", ev.DupOf, ev.Dups))
+		default:
+			out = append(out, w.word)
+		}
+	}
+	return out
 }

@@ -58,7 +58,7 @@ func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
 		{at: 6 * ms, from: "s", seq: 5001, ack: 1101, flags: A, win: 64, wantWindow: 64 << 10},
 		{at: 7 * ms, from: "s", seq: 5001, ack: 1101, flags: A, win: 64, sack: [][2]uint32{{1201, 1301}}, wantNote: TCPDupAck, wantWindow: 64 << 10},
 		{at: 8 * ms, from: "s", seq: 5001, ack: 1101, flags: A, win: 64, sack: [][2]uint32{{1201, 1301}}, wantNote: TCPDupAck, wantWindow: 64 << 10},
-		{at: 9 * ms, from: "c", seq: 1101, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPRetransmission, wantWindow: 502 << 7},
+		{at: 9 * ms, from: "c", seq: 1101, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPRetransmission | TCPFastRetransmission, wantWindow: 502 << 7},
 		{at: 10 * ms, from: "s", seq: 5001, ack: 1301, flags: A, win: 64, wantWindow: 64 << 10},
 		{at: 11 * ms, from: "s", seq: 5001, ack: 1301, flags: A, win: 0, wantNote: TCPZeroWindow, wantWindow: 0},
 		{at: 300 * ms, from: "c", seq: 1300, ack: 5001, flags: A, win: 502, wantNote: TCPKeepAlive, wantWindow: 502 << 7},
@@ -67,17 +67,17 @@ func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
 		{at: 701 * ms, from: "c", seq: 1301, ack: 5001, flags: P, win: 502, n: 1024, wantNote: TCPWindowFull, wantWindow: 502 << 7},
 		{at: 702 * ms, from: "s", seq: 5001, ack: 2325, flags: A, win: 0, wantNote: TCPZeroWindow, wantWindow: 0},
 		{at: 900 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 1, wantNote: TCPZeroWindowProbe, wantWindow: 502 << 7},
-		{at: 901 * ms, from: "s", seq: 5001, ack: 2325, flags: A, win: 0, wantNote: TCPZeroWindow, wantWindow: 0},
+		{at: 901 * ms, from: "s", seq: 5001, ack: 2325, flags: A, win: 0, wantNote: TCPZeroWindow | TCPZeroWindowProbeAck, wantWindow: 0},
 		{at: 1900 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 1, wantNote: TCPZeroWindowProbe, wantWindow: 502 << 7},
 		{at: 1901 * ms, from: "s", seq: 5001, ack: 2325, flags: A, win: 64, wantNote: TCPWindowUpdate, wantWindow: 64 << 10},
 		{at: 1902 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 200, wantWindow: 502 << 7},
 		{at: 2200 * ms, from: "c", seq: 2325, ack: 5001, flags: P, win: 502, n: 200, wantNote: TCPRetransmission, wantWindow: 502 << 7},
 		// Below the flow's edge, never seen, within the handshake's 2 ms of
 		// the segment above it: reordered.
-		{at: 2300 * ms, from: "c", seq: 2725, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 2300 * ms, from: "c", seq: 2725, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPPreviousSegmentLost, wantWindow: 502 << 7},
 		{at: 2301 * ms, from: "c", seq: 2525, ack: 5001, flags: P, win: 502, n: 200, wantNote: TCPOutOfOrder, wantWindow: 502 << 7},
 		// Never seen, but 50 ms late: a copy lost before the capture point.
-		{at: 2400 * ms, from: "c", seq: 3025, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 2400 * ms, from: "c", seq: 3025, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPPreviousSegmentLost, wantWindow: 502 << 7},
 		{at: 2450 * ms, from: "c", seq: 2825, ack: 5001, flags: P, win: 502, n: 200, wantNote: TCPRetransmission, wantWindow: 502 << 7},
 		// Seen before and soon after a higher segment: Wireshark's timing
 		// says out-of-order, the capture's earlier copy says resent.
@@ -85,11 +85,11 @@ func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
 		{at: 2460*ms + 500*time.Microsecond, from: "c", seq: 3025, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPRetransmission, wantWindow: 502 << 7},
 		// A hole never seen, filled 1 ms after the segment above it — but
 		// two duplicate ACKs asked for it: a fast retransmission.
-		{at: 2500 * ms, from: "c", seq: 3325, ack: 5001, flags: P, win: 502, n: 100, wantWindow: 502 << 7},
+		{at: 2500 * ms, from: "c", seq: 3325, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPPreviousSegmentLost, wantWindow: 502 << 7},
 		{at: 2500*ms + 200*time.Microsecond, from: "s", seq: 5001, ack: 3225, flags: A, win: 64, wantWindow: 64 << 10},
 		{at: 2500*ms + 400*time.Microsecond, from: "s", seq: 5001, ack: 3225, flags: A, win: 64, wantNote: TCPDupAck, wantWindow: 64 << 10},
 		{at: 2500*ms + 600*time.Microsecond, from: "s", seq: 5001, ack: 3225, flags: A, win: 64, wantNote: TCPDupAck, wantWindow: 64 << 10},
-		{at: 2501 * ms, from: "c", seq: 3225, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPRetransmission, wantWindow: 502 << 7},
+		{at: 2501 * ms, from: "c", seq: 3225, ack: 5001, flags: P, win: 502, n: 100, wantNote: TCPRetransmission | TCPFastRetransmission, wantWindow: 502 << 7},
 	}
 	file := filepath.Join(t.TempDir(), "conv.pcap")
 	f, err := os.Create(file)
@@ -128,8 +128,8 @@ func TestTCPAnalyzerAgreesWithTshark(t *testing.T) {
 	for i := range theirs {
 		their, dups, win := notesOf(theirs[i]), theirs[i].DupAck, theirs[i].Window
 		ours := got[i]
-		if ours.Note != their || ours.Window != win || ours.Note.Has(TCPDupAck) && ours.Dups != dups {
-			t.Errorf("frame %d: rawcraft %q (window %d, dup #%d), tshark %q (window %d, dup #%d)", i+1, ours.Note, ours.Window, ours.Dups, their, win, dups)
+		if ours.Note != their || ours.Window != win || ours.Note.Has(TCPDupAck) && (ours.Dups != dups || ours.DupOf != theirs[i].DupAckFrame) {
+			t.Errorf("frame %d: rawcraft %q (window %d, dup %d#%d), tshark %q (window %d, dup %d#%d)", i+1, ours.Note, ours.Window, ours.DupOf, ours.Dups, their, win, theirs[i].DupAckFrame, dups)
 		}
 		if ours.Note != segs[i].wantNote || ours.Window != segs[i].wantWindow {
 			t.Errorf("frame %d: %q window %d; the scenario means %q window %d", i+1, ours.Note, ours.Window, segs[i].wantNote, segs[i].wantWindow)
@@ -152,7 +152,9 @@ func notesOf(a oracle.TCPAnalysis) TCPNote {
 		on   bool
 		note TCPNote
 	}{{a.Retransmission, TCPRetransmission}, {a.DupAck > 0, TCPDupAck}, {a.ZeroWindow, TCPZeroWindow}, {a.ZeroWindowProbe, TCPZeroWindowProbe},
-		{a.KeepAlive, TCPKeepAlive}, {a.WindowUpdate, TCPWindowUpdate}, {a.WindowFull, TCPWindowFull}, {a.OutOfOrder, TCPOutOfOrder}} {
+		{a.KeepAlive, TCPKeepAlive}, {a.WindowUpdate, TCPWindowUpdate}, {a.WindowFull, TCPWindowFull}, {a.OutOfOrder, TCPOutOfOrder},
+		{a.Retransmission && a.FastRetransmission, TCPFastRetransmission}, {a.Retransmission && a.SpuriousRetransmission, TCPSpuriousRetransmission},
+		{a.LostSegment, TCPPreviousSegmentLost}, {a.AckLostSegment, TCPAckedUnseen}, {a.KeepAliveAck, TCPKeepAliveAck}, {a.ZeroWindowProbeAck, TCPZeroWindowProbeAck}} {
 		if f.on {
 			n |= f.note
 		}

@@ -43,6 +43,7 @@ type packetFlags struct {
 	quote                                  string
 	arpOp                                  string
 	targetMAC                              macValue
+	hlen, plen                             numValue
 	data, dataFile                         string
 	dataHex                                bytesValue
 	size                                   numValue
@@ -63,6 +64,8 @@ func port(rule string) numValue { return numValue{bits: 16, rule: rule} }
 func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	p := &packetFlags{fs: fs}
 	p.ttl = numValue{v: 64, bits: 8, rule: "a TTL is 0 to 255"}
+	p.hlen = numValue{v: 6, bits: 8, rule: "the ARP hardware length is one byte, 0 to 255"}
+	p.plen = numValue{v: 4, bits: 8, rule: "the ARP protocol length is one byte, 0 to 255"}
 	p.tos = numValue{bits: 8, rule: "the type of service is one byte, 0 to 255"}
 	p.id = numValue{v: 1, bits: 32, rule: "the identification is 0 to 65535 (IPv4) or 0 to 4294967295 (an IPv6 Fragment header)"}
 	p.fragOffset = numValue{bits: 13, rule: "the fragment offset is 0 to 8191, in units of 8 bytes"}
@@ -138,6 +141,8 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	// ARP (RFC 826)
 	fs.StringVar(&p.arpOp, "op", "request", "ARP operation: request, reply or a number")
 	fs.Var(&p.targetMAC, "target-mac", "ARP target hardware address (zero in a request)")
+	fs.Var(&p.hlen, "hlen", "ARP hardware address length in bytes (RFC 826): both MACs are laid out at this length, zero-padded or cut")
+	fs.Var(&p.plen, "plen", "ARP protocol address length in bytes (RFC 826): both addresses are laid out at this length, zero-padded or cut")
 	// Payload
 	fs.StringVar(&p.data, "data", "", "payload as text")
 	fs.Var(&p.dataHex, "data-hex", "payload as hex digits")
@@ -240,7 +245,7 @@ var protoFlags = map[string][]string{
 	"tcp":  {"flags", "seq", "ack", "win", "urg", "tcp-opt", "data-offset"},
 	"udp":  {"udp-len"},
 	"icmp": {"type", "code", "icmp-id", "icmp-seq", "next-hop-mtu", "quote"},
-	"arp":  {"op", "target-mac"},
+	"arp":  {"op", "target-mac", "hlen", "plen"},
 }
 
 var ipFlags = []string{"ttl", "tos", "id", "df", "mf", "evil", "frag-offset", "ip-opt", "ihl", "ip-len", "ip-csum",

@@ -123,6 +123,12 @@ func (p *packetFlags) arp(src netip.Addr, srcMAC craft.MAC) (*craft.ARP, error) 
 		}
 		a.Op = uint16(v)
 	}
+	if p.set("hlen") {
+		a.HLen = craft.Set(uint8(p.hlen.v))
+	}
+	if p.set("plen") {
+		a.PLen = craft.Set(uint8(p.plen.v))
+	}
 	return a, nil
 }
 

@@ -41,7 +41,15 @@ A checksum that is wrong on a packet the capturing host sent, and holds only
 the pseudo-header sum, was captured before the network card filled it
 (checksum offload): it is "not yet filled (offload)", not bad. A packet the
 capture cut short (its snapshot length) says so, and what it lacks is not
-judged.`,
+judged. An IPv4 total length (or IPv6 payload length) of 0 is what a capture
+on a sender with segmentation offload shows: the packet is decoded with the
+bytes captured, and the line says so.
+
+TCP segments carry Wireshark's analysis words, as its Info column shows them
+([TCP Retransmission], [TCP Dup ACK 12#1], [TCP ZeroWindow], [TCP Window
+Update], [TCP Keep-Alive], [TCP Out-Of-Order], …; --json: "analysis"),
+worked out over the whole capture whatever the filters keep, with the
+capture's frame numbers.`,
 		Example: `  rawcraft read capture.pcapng
   rawcraft read --explain --packet 3 any.pcap.gz
   tcpdump -xx -c 1 -r capture.pcap | rawcraft read --diagram -
@@ -82,6 +90,18 @@ type readPacket struct {
 	eth    bool
 	sums   []craft.ChecksumResult
 	sumBuf [8]craft.ChecksumResult
+	tcp    listen.TCPEvent // the TCP analysis of the packet, over every packet before it
+}
+
+// analyze runs the TCP analysis (Wireshark's tcp.analysis) on a packet;
+// readAll calls it for every packet of the capture, kept or not, so that
+// the analysis and its frame numbers are the capture's.
+func analyze(an *listen.TCPAnalyzer, rp *readPacket) {
+	lp := listen.Packet{Frame: rp.p.Data, Meta: rawsock.Meta{Time: rp.p.Time, Len: rp.p.OrigLen}}
+	if rp.linkOK {
+		lp.Decoded, lp.Err = rp.d, rp.derr
+	}
+	rp.tcp = an.Add(&lp)
 }
 
 // decodeCaptured decodes one packet of a capture (pcap.Dissect).
@@ -191,6 +211,7 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 	}
 	defer closeFn()
 	rp := new(readPacket)
+	an := listen.NewTCPAnalyzer()
 	numbered := false // a packet whose number --packet names exists
 	for n := 1; ; n++ {
 		p, err := pf.Next()
@@ -210,6 +231,7 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 		numbered = numbered || inRanges(flt.ranges, n)
 		*rp = readPacket{n: n, p: p}
 		decodeCaptured(rp)
+		analyze(an, rp)
 		if !flt.keep(rp) {
 			continue
 		}
@@ -225,7 +247,6 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 	}
 	var t0 time.Time
 	first := true
-	an := listen.NewTCPAnalyzer()
 	var graph tcpseq.First
 	_, err := readAll(name, in, o, func(rp *readPacket) error {
 		if first {
@@ -233,7 +254,7 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		}
 		if o.tcpseq != "" && rp.linkOK {
 			lp := listen.Packet{Frame: rp.p.Data, Meta: rawsock.Meta{Time: rp.p.Time, Len: rp.p.OrigLen}, Decoded: rp.d, Err: rp.derr}
-			graph.Add(&lp, an.Add(&lp))
+			graph.Add(&lp, rp.tcp)
 		}
 		if o.asJSON {
 			return writeJSON(w, readJSON(rp, t0))
@@ -248,6 +269,9 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		fields := craft.ExplainChecked(&rp.d, rp.sums)
 		if rp.derr != nil {
 			fmt.Fprintf(w, "  (a receiver reads it as: %v)\n", rp.derr)
+		}
+		if txt := rp.tcp.Text(); txt != "" {
+			fmt.Fprintf(w, "  TCP analysis: %s\n", txt)
 		}
 		if o.diagram {
 			for _, l := range craft.Layers(fields) {

@@ -36,6 +36,9 @@ func readSummary(rp *readPacket, t0 time.Time) string {
 		return sb.String()
 	}
 	sb.WriteString(rp.d.Summary())
+	for _, w := range rp.tcp.Words() {
+		sb.WriteString(" [" + w + "]")
+	}
 	for _, c := range rp.sums {
 		if c.Status == craft.ChecksumGood || c.Status == craft.ChecksumUnverifiable || c.Status == craft.ChecksumAbsent {
 			continue
@@ -69,6 +72,9 @@ type readJSONPacket struct {
 	OrigLen   int     `json:"orig_len"`
 	Truncated bool    `json:"truncated,omitempty"`
 	Note      string  `json:"note,omitempty"`
+	// Analysis: Wireshark's TCP analysis words for the packet, as its Info
+	// column shows them ("TCP Retransmission", "TCP Dup ACK 12#1").
+	Analysis []string `json:"analysis,omitempty"`
 }
 
 func readJSON(rp *readPacket, t0 time.Time) readJSONPacket {
@@ -81,7 +87,7 @@ func readJSON(rp *readPacket, t0 time.Time) readJSONPacket {
 		jp.Layers = "none"
 	}
 	r := readJSONPacket{jsonPacket: jp, Link: pcap.LinkName(rp.p.LinkType), LinkType: rp.p.LinkType,
-		OrigLen: rp.p.OrigLen, Truncated: rp.p.Truncated(), Note: rp.note}
+		OrigLen: rp.p.OrigLen, Truncated: rp.p.Truncated(), Note: rp.note, Analysis: rp.tcp.Words()}
 	if !rp.p.Time.IsZero() {
 		r.Time = rp.p.Time.UTC().Format(time.RFC3339Nano)
 		r.Relative = rp.p.Time.Sub(t0).Seconds()

@@ -2,13 +2,16 @@ package oracle
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TCPAnalysis is what tshark's TCP analysis says of one frame: its
@@ -31,6 +34,13 @@ type TCPAnalysis struct {
 	WindowUpdate    bool
 	WindowFull      bool
 	Window          int
+	// The retransmission's kind, when Retransmission: fast (it answers
+	// duplicate ACKs) or spurious (its bytes were already acknowledged).
+	FastRetransmission, SpuriousRetransmission bool
+	LostSegment                                bool // "Previous segment not captured"
+	AckLostSegment                             bool // "ACKed unseen segment"
+	KeepAliveAck, ZeroWindowProbeAck           bool
+	DupAckFrame                                int // the frame a duplicate ACK repeats (tcp.analysis.duplicate_ack_frame)
 }
 
 // TsharkTCPAnalysis runs tshark's TCP analysis (absolute sequence numbers)
@@ -41,7 +51,9 @@ func TsharkTCPAnalysis(t testing.TB, file string) []TCPAnalysis {
 	fields := []string{"tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.spurious_retransmission",
 		"tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window", "tcp.analysis.zero_window_probe", "tcp.analysis.keep_alive",
 		"tcp.analysis.window_update", "tcp.analysis.window_full", "tcp.window_size", "tcp.analysis.out_of_order",
-		"tcp.stream", "tcp.srcport", "tcp.seq", "tcp.len"}
+		"tcp.stream", "tcp.srcport", "tcp.seq", "tcp.len",
+		"tcp.analysis.lost_segment", "tcp.analysis.ack_lost_segment", "tcp.analysis.keep_alive_ack", "tcp.analysis.zero_window_probe_ack",
+		"tcp.analysis.duplicate_ack_frame"}
 	args := []string{"-r", file, "-n", "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields", "-E", "separator=|", "-E", "occurrence=f"}
 	for _, f := range fields {
 		args = append(args, "-e", f)
@@ -62,6 +74,9 @@ func TsharkTCPAnalysis(t testing.TB, file string) []TCPAnalysis {
 		}
 		a := TCPAnalysis{Retransmission: v[0] != "" || v[1] != "" || v[2] != "",
 			ZeroWindow: v[4] != "", ZeroWindowProbe: v[5] != "", KeepAlive: v[6] != "", WindowUpdate: v[7] != "", WindowFull: v[8] != ""}
+		a.FastRetransmission, a.SpuriousRetransmission = v[1] != "", v[2] != ""
+		a.LostSegment, a.AckLostSegment, a.KeepAliveAck, a.ZeroWindowProbeAck = v[15] != "", v[16] != "", v[17] != "", v[18] != ""
+		a.DupAckFrame, _ = strconv.Atoi(v[19])
 		a.DupAck, _ = strconv.Atoi(v[3])
 		a.Window, _ = strconv.Atoi(v[9])
 		seg := segment{v[11], v[12], v[13]}
@@ -287,4 +302,36 @@ func jsonString(s string) (string, string, error) {
 		}
 	}
 	return "", "", fmt.Errorf("%q: unterminated string", s)
+}
+
+// tcpWord is one of Wireshark's TCP analysis names as its Info column
+// shows them.
+var tcpWord = regexp.MustCompile(`\[(TCP (?:Retransmission|Fast Retransmission|Spurious Retransmission|Out-Of-Order|Dup ACK \d+#\d+|ZeroWindowProbeAck|ZeroWindowProbe|ZeroWindow|Window Update|Window Full|Keep-Alive ACK|Keep-Alive|ACKed unseen segment|Previous segment not captured))\]`)
+
+// TsharkTCPWords returns, for every frame of file, tshark's TCP analysis
+// words in its Info column's order ("TCP Dup ACK 12#1", "TCP ZeroWindow"),
+// with IP reassembly off, so that a fragment is not analysed as TCP, and
+// whether tshark dissected TCP in the frame at all. ok is false when tshark
+// cannot read the file.
+func TsharkTCPWords(t testing.TB, file string) (words [][]string, tcp []bool, ok bool) {
+	t.Helper()
+	tshark := Require(t, "tshark")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, tshark, "-r", file, "-n", "-o", "tcp.relative_sequence_numbers:FALSE",
+		"-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
+		"-T", "fields", "-E", "separator=|", "-E", "occurrence=f", "-e", "tcp.srcport", "-e", "_ws.col.Info").Output()
+	if err != nil {
+		return nil, nil, false
+	}
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		port, info, _ := strings.Cut(line, "|")
+		var w []string
+		for _, m := range tcpWord.FindAllStringSubmatch(info, -1) {
+			w = append(w, m[1])
+		}
+		words = append(words, w)
+		tcp = append(tcp, port != "")
+	}
+	return words, tcp, true
 }
