@@ -23,7 +23,7 @@ var citations = map[string]string{
 	"IPv4/*": "RFC 791 §3.1", "IPv4/Type of Service": "RFC 2474 §3, RFC 3168 §5", "IPv4/Flags": "RFC 791 §3.1, RFC 3514",
 	"IPv4/kind 0/*": "RFC 791 §3.1", "IPv4/kind 1/*": "RFC 791 §3.1", "IPv4/kind 7/*": "RFC 791 §3.1", "IPv4/kind 68/*": "RFC 791 §3.1",
 	"IPv4/kind 131/*": "RFC 791 §3.1", "IPv4/kind 137/*": "RFC 791 §3.1", "IPv4/kind 136/*": "RFC 791 §3.1",
-	"IPv4/kind 148/*": "RFC 2113 §2.1", "IPv4/other/*": "RFC 791 §3.1",
+	"IPv4/kind 148/*": "RFC 2113 §2.1", "IPv4/kind 149/*": "RFC 1770", "IPv4/other/*": "RFC 791 §3.1",
 
 	"TCP/*": "RFC 9293 §3.1", "TCP/kind 0/Kind": "RFC 9293 §3.2", "TCP/kind 0/Padding": "RFC 9293 §3.1", "TCP/kind 1/*": "RFC 9293 §3.2",
 	"TCP/kind 2/*": "RFC 9293 §3.7.1, RFC 6691", "TCP/kind 3/*": "RFC 7323 §2.2", "TCP/kind 4/*": "RFC 2018 §2", "TCP/kind 5/*": "RFC 2018 §3",

@@ -1,7 +1,6 @@
 package craft_test
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -74,6 +73,13 @@ type disagreement struct {
 }
 
 func (x disagreement) String() string {
+	if strings.HasSuffix(x.key, "tcp.option.verdict") {
+		return fmt.Sprintf("%s (option %x)", x.string(), x.c.cutOption(strings.HasPrefix(x.key, "q.")))
+	}
+	return x.string()
+}
+
+func (x disagreement) string() string {
 	return fmt.Sprintf("%s: rawcraft %q, tshark %q | made: %s | mutations: %v | rawcraft: %s | decode error: %v | frame %x",
 		x.key, x.ours, x.theirs, x.c.gp.what, x.c.gp.mut, x.c.d.Summary(), x.c.err, x.c.gp.frame)
 }
@@ -308,7 +314,7 @@ var diffKeys = []string{
 	"icmpv6.echo.sequence_number", "icmpv6.mtu", "icmpv6.pointer", "icmpv6.length",
 	"icmpv6.nd.ra.cur_hop_limit", "icmpv6.nd.ra.router_lifetime", "icmpv6.nd.ra.reachable_time", "icmpv6.nd.ra.retrans_timer",
 	"icmpv6.nd.target_address", "icmpv6.rd.na.destination_address", "icmpv6.opt.type", "icmpv6.opt.length",
-	"icmpv6.mld.multicast_address",
+	"icmpv6.mld.multicast_address", "icmpv6.mldr.mar.multicast_address",
 	"summary.transport",
 }
 
@@ -436,11 +442,6 @@ func tsharkView(tp *oracle.TsharkPacket) map[string][]string {
 			l := m[q+"ip.opt.ts.slots"]
 			n, _ := strconv.Atoi(l[len(l)-1])
 			l[len(l)-1] = strconv.Itoa(n + 1)
-		case "ip.opt.type", "ip.opt.len", "ip.opt.ptr", "ip.opt.flag", "ip.opt.overflow":
-			// Only the options rawcraft names (ipOptionNamed).
-			if !ipOptionNamed(tp, i) {
-				m[q+k] = m[q+k][:len(m[q+k])-1]
-			}
 		}
 	}
 	for _, k := range []string{"ip.opt.invalid", "q.ip.opt.invalid"} {
@@ -469,20 +470,6 @@ func tsharkView(tp *oracle.TsharkPacket) map[string][]string {
 		m["summary.transport"] = tr[:1]
 	}
 	return m
-}
-
-// ipOptionNamed reports whether field i belongs to an IPv4 option rawcraft
-// names (EOL, NOP, Record Route, Timestamp). rawcraft describes the others
-// by their type's copied flag, class and number, tshark by name; their
-// kinds are not compared.
-func ipOptionNamed(tp *oracle.TsharkPacket, i int) bool {
-	for j := tp.Fields[i].Parent; j >= 0; j = tp.Fields[j].Parent {
-		switch tp.Fields[j].Key {
-		case "ip.options.eol_tree", "ip.options.nop_tree", "ip.options.record_route_tree", "ip.options.timestamp_tree":
-			return true
-		}
-	}
-	return false
 }
 
 func parentKey(tp *oracle.TsharkPacket, i int) string {
@@ -552,12 +539,48 @@ func rawcraftView(c *diffCase) map[string][]string {
 	}
 	var tcpRes uint64
 	var ext string // the IPv6 extension header being read
+	// An IPv4 or TCP option's fields, from its type or kind on, are read
+	// together when the option ends: at the next option, the next field
+	// of the header, or another layer.
+	var opt []craft.Field
+	optPre := ""
+	flush := func() {
+		if len(opt) == 0 {
+			return
+		}
+		pre = optPre
+		if opt[0].Name == "Kind" {
+			b := fieldBytes(c.d.Raw, opt)
+			n := len(m[pre+"tcp.option.verdict"])
+			tcpOptionView(add, opt, b)
+			for range len(m[pre+"tcp.option.verdict"]) - n {
+				c.opts[pre] = append(c.opts[pre], b)
+			}
+		} else {
+			ipOptionView(add, opt)
+		}
+		opt = opt[:0]
+	}
 	for _, f := range c.fields {
 		layer := strings.TrimPrefix(f.Layer, "quoted ")
-		pre = ""
+		q := ""
 		if layer != f.Layer {
-			pre = "q."
+			q = "q."
 		}
+		// A repeated extension header's layer is "Routing (2nd)".
+		if i := strings.LastIndex(layer, " ("); i > 0 && strings.HasSuffix(layer, ")") {
+			layer = layer[:i]
+		}
+		if (layer == "TCP" || layer == "IPv4") && tcpIPOptionField[f.Name] {
+			if f.Name == "Kind" || f.Name == "Option Type" || len(opt) == 0 || opt[0].Layer != f.Layer {
+				flush()
+				optPre = q
+			}
+			opt = append(opt, f)
+			continue
+		}
+		flush()
+		pre = q
 		v := strconv.FormatUint(f.Value, 10)
 		switch layer {
 		case "Ethernet":
@@ -621,10 +644,6 @@ func rawcraftView(c *diffCase) map[string][]string {
 				add("ip.src", f.Text)
 			case "Destination Address":
 				add("ip.dst", f.Text)
-			default:
-				if strings.HasPrefix(f.Name, "Option") {
-					ipOptionView(add, f, hexv(f))
-				}
 			}
 		case "TCP":
 			switch f.Name {
@@ -652,15 +671,6 @@ func rawcraftView(c *diffCase) map[string][]string {
 			case "Data":
 				if f.Layer == "TCP" {
 					add("tcp.len", strings.Fields(f.Text)[0])
-				}
-			default:
-				if strings.HasPrefix(f.Name, "Option") {
-					b := hexv(f)
-					n := len(m[pre+"tcp.option.verdict"])
-					tcpOptionView(add, f, b)
-					for range len(m[pre+"tcp.option.verdict"]) - n {
-						c.opts[pre] = append(c.opts[pre], b)
-					}
 				}
 			}
 		case "UDP":
@@ -695,7 +705,10 @@ func rawcraftView(c *diffCase) map[string][]string {
 			case "Gateway Address":
 				add("icmp.redir_gw", f.Text)
 			case "Length":
-				add("icmp.length", v)
+				// RFC 4884's length: tshark shows it when it is set.
+				if f.Value != 0 {
+					add("icmp.length", v)
+				}
 			}
 		case "IPv6":
 			switch f.Name {
@@ -733,15 +746,12 @@ func rawcraftView(c *diffCase) map[string][]string {
 				add("ipv6.fraghdr.more", v)
 			case "Identification":
 				add("ipv6.fraghdr.ident", fmt.Sprintf("0x%08x", f.Value))
-			case "Option":
-				b := hexv(f)
+			case "Option Type":
 				add("ipv6.opt.type", fmt.Sprintf("0x%02x", f.Value))
-				if len(b) >= 2 && b[0] != craft.IPv6OptPad1 {
-					add("ipv6.opt.length", strconv.Itoa(int(b[1])))
-				}
-				if len(b) == 6 && b[0] == craft.IPv6OptJumbo && b[1] == 4 {
-					add("ipv6.opt.jumbo", strconv.Itoa(int(binary.BigEndian.Uint32(b[2:]))))
-				}
+			case "Opt Data Len":
+				add("ipv6.opt.length", v)
+			case "Jumbo Payload Length":
+				add("ipv6.opt.jumbo", v)
 			}
 		case "ICMPv6":
 			switch f.Name {
@@ -761,7 +771,9 @@ func rawcraftView(c *diffCase) map[string][]string {
 			case "Pointer":
 				add("icmpv6.pointer", v)
 			case "Length":
-				add("icmpv6.length", v)
+				if f.Value != 0 {
+					add("icmpv6.length", v)
+				}
 			case "Cur Hop Limit":
 				add("icmpv6.nd.ra.cur_hop_limit", v)
 			case "Router Lifetime":
@@ -775,13 +787,30 @@ func rawcraftView(c *diffCase) map[string][]string {
 			case "Destination Address":
 				add("icmpv6.rd.na.destination_address", f.Text)
 			case "Multicast Address":
-				add("icmpv6.mld.multicast_address", f.Text)
+				if c.d.ICMPv6.Type == craft.ICMPv6MLDv2Report {
+					add("icmpv6.mldr.mar.multicast_address", f.Text) // a record's
+				} else {
+					add("icmpv6.mld.multicast_address", f.Text)
+				}
 			case "Option":
 				b := hexv(f)
 				add("icmpv6.opt.type", v)
 				if len(b) >= 2 {
 					add("icmpv6.opt.length", strconv.Itoa(int(b[1])))
 				}
+			}
+		case "ICMP extension", "ICMPv6 extension":
+			// RFC 4884's structure; an MPLS label stack entry by entry
+			// (RFC 4950), which tshark names icmp.mpls.* in both.
+			switch f.Name {
+			case "Label":
+				add("icmp.mpls.label", v)
+			case "TC":
+				add("icmp.mpls.exp", v)
+			case "S":
+				add("icmp.mpls.s", v)
+			case "TTL":
+				add("icmp.mpls.ttl", v)
 			}
 		case "Trailer":
 			t := c.d.Trailer
@@ -796,13 +825,17 @@ func rawcraftView(c *diffCase) map[string][]string {
 			}
 		}
 	}
+	flush()
 	pre = ""
+	for _, k := range []string{"ip.opt.invalid", "q.ip.opt.invalid"} {
+		if len(m[k]) > 0 {
+			m[k] = []string{"true"} // one verdict per header, as tshark's is read
+		}
+	}
 	var pe *craft.ParseError
-	if errors.As(c.err, &pe) && pe.Layer == "IPv4" && pe.Field == "option length" {
+	if errors.As(c.err, &pe) && pe.Layer == "IPv4" && (pe.Field == "option length" || pe.Field == "options") {
 		m["ip.opt.invalid"] = []string{"true"} // the decoder's verdict on an option
 	}
-	// RFC 4884 extensions, as craft's decoder reads them.
-	mplsView(c, add)
 	// Verdicts: the decoder's error on the outer packet.
 	m["verdict.bad"] = []string{strconv.FormatBool(c.err != nil)}
 	m["verdict.cut"] = []string{"false"} // the captures cut nothing (caplen = len)
@@ -817,56 +850,101 @@ func rawcraftView(c *diffCase) map[string][]string {
 	return m
 }
 
-func ipOptionView(add func(k, v string), f craft.Field, b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	if strings.Contains(f.Meaning, "runs past") {
-		add("ip.opt.invalid", "true")
-		return
-	}
-	switch b[0] {
-	case craft.IPOptEOL, craft.IPOptNOP, craft.IPOptRR, craft.IPOptTimestamp:
-	default:
-		return // named by type number and class only: see ipOptionNamed
-	}
-	add("ip.opt.type", strconv.Itoa(int(b[0])))
-	if b[0] <= 1 || len(b) < 2 {
-		return
-	}
-	add("ip.opt.len", strconv.Itoa(int(b[1])))
-	switch b[0] {
-	case craft.IPOptRR:
-		if len(b) >= 3 {
-			add("ip.opt.ptr", strconv.Itoa(int(b[2])))
-		}
-		if i := strings.Index(f.Meaning, " recorded"); i > 0 {
-			w := strings.Fields(f.Meaning[:i])
-			if n := strings.TrimPrefix(w[len(w)-1], "("); n != "0" {
-				add("ip.rec_rt.count", n)
-			}
-		}
-	case craft.IPOptTimestamp:
-		if len(b) >= 4 {
-			add("ip.opt.ptr", strconv.Itoa(int(b[2])))
-			add("ip.opt.overflow", strconv.Itoa(int(b[3]>>4)))
-			add("ip.opt.flag", fmt.Sprintf("0x%02x", b[3]&0xf))
-		}
-		if w := strings.Fields(f.Meaning); len(w) > 2 && w[0] == "timestamp," && w[2] == "slots," && w[1] != "0" {
-			add("ip.opt.ts.slots", w[1])
-		}
+// tcpIPOptionField names the fields Explain gives an IPv4 or TCP option,
+// from its type (IPv4's "Option Type", TCP's "Kind") to its last byte.
+var tcpIPOptionField = map[string]bool{
+	"Kind": true, "Option Type": true, "Length": true, "Option Length": true, "Option Data": true, "Padding": true,
+	// TCP (RFC 9293, 2018, 7323, 2385, 7413, 6994)
+	"MSS Value": true, "Shift Count": true, "TSval": true, "TSecr": true, "MD5 Digest": true, "Cookie": true, "ExID": true,
+	// IPv4 (RFC 791 §3.1)
+	"Pointer": true, "Overflow": true, "Flag": true, "Recorded Route": true, "Source Route": true, "Empty Route": true, "Address": true,
+	"Internet Address": true, "Timestamp": true,
+}
+
+func init() {
+	for _, n := range []string{"1st", "2nd", "3rd", "4th"} {
+		tcpIPOptionField["Left Edge of "+n+" Block"] = true
+		tcpIPOptionField["Right Edge of "+n+" Block"] = true
 	}
 }
 
-func tcpOptionView(add func(k, v string), f craft.Field, b []byte) {
-	if len(b) == 0 {
-		return
+// fieldBytes returns the bytes of raw that fields span, in order.
+func fieldBytes(raw []byte, fs []craft.Field) []byte {
+	start, end := fs[0].Offset, fs[0].Offset
+	for _, f := range fs {
+		end = max(end, f.Offset+(f.Bit%8+f.Width+7)/8)
 	}
-	switch {
-	case strings.Contains(f.Meaning, "runs past"):
-		add("tcp.option.verdict", "bad")
-		return
-	case b[0] == craft.TCPOptEOL:
+	if start < 0 || end > len(raw) || start > end {
+		return nil
+	}
+	return raw[start:end]
+}
+
+// ipOptionView reads one IPv4 option as Explain shows it: its fields,
+// from the Option Type on.
+func ipOptionView(add func(k, v string), fs []craft.Field) {
+	typ := uint8(fs[0].Value)
+	if strings.HasPrefix(fs[0].Meaning, "unknown type") {
+		return // tshark shows a type it does not know as bytes, with no ip.opt field
+	}
+	records, stamps := 0, 0
+	for _, f := range fs {
+		v := strconv.FormatUint(f.Value, 10)
+		switch f.Name {
+		case "Option Type":
+			add("ip.opt.type", v)
+		case "Option Length":
+			if strings.Contains(f.Meaning, "runs past") || strings.Contains(f.Meaning, "below 2") {
+				// A length that breaks RFC 791's form: tshark says the
+				// option is invalid, and shows none of its fields.
+				add("ip.opt.invalid", "true")
+				return
+			}
+			add("ip.opt.len", v)
+		case "Pointer":
+			add("ip.opt.ptr", v)
+		case "Overflow":
+			add("ip.opt.overflow", v)
+		case "Flag":
+			add("ip.opt.flag", fmt.Sprintf("0x%02x", f.Value))
+		case "Recorded Route":
+			records++
+		case "Timestamp":
+			stamps++
+		}
+	}
+	// tshark lists the recorded addresses of a Record Route option, and
+	// every timestamp entry of a Time Stamp option: their numbers.
+	if typ == craft.IPOptRR && records > 0 {
+		add("ip.rec_rt.count", strconv.Itoa(records))
+	}
+	if typ == craft.IPOptTimestamp && stamps > 0 {
+		add("ip.opt.ts.slots", strconv.Itoa(stamps))
+	}
+}
+
+// tcpOptionVerdict is rawcraft's verdict on one TCP option, as its Kind
+// and Length fields say it: "bad" (malformed, or a length wrong for its
+// kind), "unknown" (a kind the registry does not name), or "ok".
+func tcpOptionVerdict(fs []craft.Field) string {
+	for _, f := range fs {
+		switch {
+		case f.Name == "Kind" && (strings.Contains(f.Meaning, "malformed") || strings.Contains(f.Meaning, "missing")),
+			f.Name == "Length" && (strings.Contains(f.Meaning, "wrong for") || strings.Contains(f.Meaning, "runs past") || strings.Contains(f.Meaning, "below 2")):
+			return "bad"
+		}
+	}
+	if strings.HasPrefix(fs[0].Meaning, "unknown kind") {
+		return "unknown"
+	}
+	return "ok"
+}
+
+// tcpOptionView reads one TCP option as Explain shows it: its fields, from
+// the Kind on; b holds the bytes they span.
+func tcpOptionView(add func(k, v string), fs []craft.Field, b []byte) {
+	verdict := tcpOptionVerdict(fs)
+	if fs[0].Value == uint64(craft.TCPOptEOL) {
 		// tshark reads each zero byte after an EOL as another EOL, and
 		// stops at the first other byte (its "non-zero header padding").
 		for _, z := range b {
@@ -877,56 +955,31 @@ func tcpOptionView(add func(k, v string), f craft.Field, b []byte) {
 			add("tcp.option.verdict", "ok")
 		}
 		return
-	case strings.Contains(f.Meaning, "unknown or malformed"):
-		add("tcp.option.verdict", "unknown|bad")
-	default:
-		add("tcp.option.verdict", "ok")
 	}
-	add("tcp.option_kind", strconv.Itoa(int(b[0])))
-	if b[0] <= 1 || len(b) < 2 {
-		return
-	}
-	add("tcp.option_len", strconv.Itoa(int(b[1])))
-	d := b[2:]
-	switch {
-	case b[0] == craft.TCPOptMSS && b[1] == 4 && len(d) == 2:
-		add("tcp.options.mss_val", strconv.Itoa(int(binary.BigEndian.Uint16(d))))
-	case b[0] == craft.TCPOptWScale && b[1] == 3 && len(d) == 1:
-		add("tcp.options.wscale.shift", strconv.Itoa(int(d[0])))
-		add("tcp.options.wscale.multiplier", strconv.Itoa(1<<min(d[0], craft.MaxWindowScale)))
-	case b[0] == craft.TCPOptSACK && int(b[1]) == len(b):
-		for i := 0; i+8 <= len(d); i += 8 {
-			add("tcp.options.sack_le", strconv.FormatUint(uint64(binary.BigEndian.Uint32(d[i:])), 10))
-			add("tcp.options.sack_re", strconv.FormatUint(uint64(binary.BigEndian.Uint32(d[i+4:])), 10))
+	add("tcp.option.verdict", verdict)
+	for _, f := range fs {
+		v := strconv.FormatUint(f.Value, 10)
+		switch {
+		case f.Name == "Kind":
+			add("tcp.option_kind", v)
+		case f.Name == "Length":
+			add("tcp.option_len", v)
+		case f.Name == "MSS Value":
+			add("tcp.options.mss_val", v)
+		case f.Name == "Shift Count":
+			add("tcp.options.wscale.shift", v)
+			add("tcp.options.wscale.multiplier", strconv.Itoa(1<<min(f.Value, uint64(craft.MaxWindowScale))))
+		case strings.HasPrefix(f.Name, "Left Edge"):
+			add("tcp.options.sack_le", v)
+		case strings.HasPrefix(f.Name, "Right Edge"):
+			add("tcp.options.sack_re", v)
+		case f.Name == "TSval":
+			add("tcp.options.timestamp.tsval", v)
+		case f.Name == "TSecr":
+			add("tcp.options.timestamp.tsecr", v)
+		case f.Name == "Cookie":
+			c, _ := hex.DecodeString(f.Text)
+			add("tcp.options.tfo.cookie", colonHex(c))
 		}
-	case b[0] == craft.TCPOptTimestamps && b[1] == 10 && len(d) == 8:
-		add("tcp.options.timestamp.tsval", strconv.FormatUint(uint64(binary.BigEndian.Uint32(d)), 10))
-		add("tcp.options.timestamp.tsecr", strconv.FormatUint(uint64(binary.BigEndian.Uint32(d[4:])), 10))
-	case b[0] == 34 && int(b[1]) == len(b) && len(d) > 0:
-		add("tcp.options.tfo.cookie", colonHex(d))
-	}
-}
-
-// mplsView adds the MPLS label stack craft's decoder reads from an ICMP
-// error's RFC 4884 extension structure.
-func mplsView(c *diffCase, add func(k, v string)) {
-	g := &c.d.Datagram
-	var rest uint32
-	switch {
-	case g.Layers&craft.LayerICMP != 0 && (g.ICMP.Type == craft.ICMPUnreachable || g.ICMP.Type == craft.ICMPTimeExceeded || g.ICMP.Type == craft.ICMPParamProblem):
-		rest = g.ICMP.Rest // the length is the second byte for all three (RFC 4884 §4)
-	default:
-		return
-	}
-	objs, err := craft.ICMPExtensions(rest, g.Payload)
-	if err != nil || objs == nil {
-		return
-	}
-	es, _ := craft.AppendMPLSEntries(nil, objs)
-	for _, e := range es {
-		add("icmp.mpls.label", strconv.Itoa(int(e.Label)))
-		add("icmp.mpls.exp", strconv.Itoa(int(e.TC)))
-		add("icmp.mpls.s", b01(e.S))
-		add("icmp.mpls.ttl", strconv.Itoa(int(e.TTL)))
 	}
 }

@@ -34,6 +34,7 @@ var ipOptTypes = map[uint8]ipOptType{
 	136: {"Stream ID", "RFC 791 §3.1"},
 	137: {"Strict Source Route", "RFC 791 §3.1"},
 	148: {"Router Alert", "RFC 2113 §2.1"},
+	149: {"Selective Directed Broadcast", "RFC 1770"},
 	158: {"RFC3692-style Experiment", "RFC 4727"},
 	222: {"RFC3692-style Experiment", "RFC 4727"},
 }

@@ -117,6 +117,30 @@ func ParseMLD(h *ICMPv6, body []byte) (MLD, error) {
 	return m, nil
 }
 
+// mldShort returns why an MLD message's body holds less than its fields
+// announce, or nil: a body short of the fixed fields, a query length RFC
+// 3810 §8.1 has ignored, sources a version 2 query counts but lacks, or a
+// report record cut short (RFC 2710 §3, RFC 3810 §5.1 and §5.2).
+func mldShort(h *ICMPv6, body []byte) error {
+	m, err := ParseMLD(h, body)
+	switch {
+	case err != nil:
+		return err
+	case h.Type == ICMPv6MLDv2Report:
+		for off := 0; off < len(m.Records); {
+			_, next, rerr := NextMLDRecord(m.Records, off)
+			if rerr != nil {
+				return rerr
+			}
+			off = next
+		}
+	case m.Version == 2 && len(m.Sources)/16 < int(m.NumSources):
+		return &ParseError{Layer: "MLD", Field: "sources", Err: ErrTruncated,
+			Detail: fmt.Sprintf("Number of Sources %d, %d present", m.NumSources, len(m.Sources)/16)}
+	}
+	return nil
+}
+
 // NextMLDRecord reads the record at recs[off:] and returns it with the
 // offset of the next. A record whose header, sources or auxiliary data run
 // past recs is an error wrapping ErrTruncated, with what was there.

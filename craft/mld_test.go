@@ -102,3 +102,45 @@ func TestParseMLDAllocs(t *testing.T) {
 		t.Fatalf("%v allocations", n)
 	}
 }
+
+// A short MLD message is malformed in the decoder's verdict, as tshark says
+// (found by the differential harness: a report of 8 bytes, a version 2
+// report whose record is cut, were decoded without a word), and a whole one
+// is not.
+func TestDecodeShortMLD(t *testing.T) {
+	frame := func(typ uint8, body []byte) []byte {
+		src, dst := [16]byte{0xfe, 0x80, 15: 1}, [16]byte{0xff, 0x02, 15: 0x16}
+		icmp := append([]byte{typ, 0, 0, 0, 0, 0, 0, 0}, body...) // checksum 0: not what is tested
+		if typ == ICMPv6MLDv2Report {
+			icmp[7] = 1 // one record
+		}
+		ip := append([]byte{0x60, 0, 0, 0, 0, 0, ProtoICMPv6, 1}, src[:]...)
+		ip = append(ip, dst[:]...)
+		binary.BigEndian.PutUint16(ip[4:], uint16(len(icmp)))
+		f := append([]byte{0x33, 0x33, 0, 0, 0, 0x16, 2, 0, 0, 0, 0, 1, 0x86, 0xdd}, ip...)
+		return append(f, icmp...)
+	}
+	rec := append([]byte{4, 0, 0, 1}, make([]byte, 16)...) // CHANGE_TO_EXCLUDE, one source announced
+	for _, c := range []struct {
+		name string
+		typ  uint8
+		body []byte
+		bad  bool
+	}{
+		{"report without its multicast address", ICMPv6MLDReport, nil, true},
+		{"done of 20 bytes", ICMPv6MLDDone, make([]byte, 12), true},
+		{"query of 26 bytes", ICMPv6MLDQuery, make([]byte, 18), true},
+		{"version 2 query counting a source it lacks", ICMPv6MLDQuery, append(make([]byte, 18), 0, 1), true},
+		{"version 2 report whose record lacks its source", ICMPv6MLDv2Report, rec, true},
+		{"whole report", ICMPv6MLDReport, make([]byte, 16), false},
+		{"whole version 2 report", ICMPv6MLDv2Report, append(rec, make([]byte, 16)...), false},
+	} {
+		var d Decoded
+		d.AcceptIPv6 = true
+		err := d.DecodeFrame(frame(c.typ, c.body))
+		var pe *ParseError
+		if got := errors.Is(err, ErrMalformed) && errors.As(err, &pe) && pe.Layer == "MLD"; got != c.bad {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}

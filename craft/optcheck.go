@@ -84,6 +84,16 @@ func (d *Decoded) optionsError() error {
 		}
 		at += 2 + len(e.Data)
 	}
+	// An MLD message short of what its fields announce cannot be read
+	// whole (tshark calls it malformed too).
+	if g.Layers&LayerICMPv6 != 0 && IsMLD(g.ICMPv6.Type) && d.Frag == NotFragment {
+		if err := mldShort(&g.ICMPv6, g.Payload); err != nil {
+			var pe *ParseError
+			errors.As(err, &pe)
+			return &ParseError{Layer: "MLD", Field: pe.Field, Offset: g.PayloadOffset + len(g.Payload), Err: ErrMalformed,
+				Detail: fmt.Sprintf("%s with %d bytes after the ICMPv6 header: %s", ICMPv6TypeName(g.ICMPv6.Type), len(g.Payload), pe.Detail)}
+		}
+	}
 	if g.Layers&LayerICMPv6 != 0 && IsNDP(g.ICMPv6.Type) && d.Frag == NotFragment {
 		n, err := ParseNDP(&g.ICMPv6, g.Payload)
 		if err != nil {
