@@ -236,8 +236,10 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 	}
 	g.ipHdr = b[:n]
 	total := g.totalLen()
-	if total == 0 && !quoted {
-		// Segmentation offload: the NIC writes each segment's length.
+	if p := g.IPv4.Protocol.Or(0); total == 0 && !quoted && (p == ProtoTCP || p == ProtoUDP) {
+		// Segmentation offload (TSO, UDP GSO): the NIC writes each
+		// segment's length. Other protocols are never segmented so, and
+		// a total length of 0 stays malformed.
 		total, g.LenFromCapture = len(b), true
 	}
 	end := total

@@ -70,9 +70,10 @@ func (g *Datagram) decode6(b []byte, base int, quoted bool) error {
 	}
 	g.ipHdr = b[:IPv6HeaderLen]
 	plen := g.payloadLen()
-	if plen == 0 && !quoted && g.IPv6.NextHeader.Or(0) != ProtoNoNext {
-		// A Payload Length of 0 with something to follow (with No Next
-		// Header it is simply empty): a jumbogram's length is in its Jumbo
+	if nh := g.IPv6.NextHeader.Or(0); plen == 0 && !quoted && (nh == ProtoTCP || nh == ProtoUDP || nh == ProtoHopByHop) {
+		// A Payload Length of 0 before TCP, UDP or a Hop-by-Hop header (with
+		// No Next Header it is simply empty, before anything else wrong): a
+		// jumbogram's length is in its Jumbo
 		// Payload option (RFC 2675 §2); without one, the packet is read to
 		// the frame's end, as Linux's ipv6_rcv does (claim jumbo-missing)
 		// and as a capture on a sender with segmentation offload needs
