@@ -50,3 +50,21 @@ func TestPflagErrorsPlain(t *testing.T) {
 		}
 	}
 }
+
+// Values that parse but cannot mean anything are refused before anything
+// changes: a length range that matches nothing, a negative --for (which ran
+// until killed).
+func TestImpairImpossibleValues(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lab", "impair", "--min-len", "100", "--max-len", "50", "--drop-nth", "1"}, "--min-len 100 --max-len 50: the least length is above the most"},
+		{[]string{"lab", "impair", "--for", "-1s", "--delay", "5ms"}, "--for -1s: a duration above 0"},
+	} {
+		_, errs, code := runCLI(t, c.args...)
+		if code != exitUsage || !strings.Contains(errs, c.want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("%q: exit %d, %q; want exit 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}

@@ -84,6 +84,9 @@ shows what is set and what each rule has done.`,
 				}
 				*p.to = uint16(p.v)
 			}
+			if minLen > 0 && maxL > 0 && minLen > maxL {
+				return usagef("--min-len %d --max-len %d: the least length is above the most, so nothing would match", minLen, maxL)
+			}
 			if flags != "" {
 				f, err := craft.ParseFlags(flags)
 				if err != nil {
@@ -121,6 +124,9 @@ shows what is set and what each rule has done.`,
 			}
 			if delay < 0 || jitter < 0 || delay+jitter > 10*time.Second {
 				return usagef("--delay %v --jitter %v: 0 to 10 s in all", delay, jitter)
+			}
+			if hold < 0 {
+				return usagef("--for %v: a duration above 0 (or leave it out to run until Ctrl-C)", hold)
 			}
 			if hold != 0 && !forwarding {
 				return usagef("--for %v: goes with --delay, --reorder-every or --corrupt-every (the other impairments stay until --clear)", hold)
