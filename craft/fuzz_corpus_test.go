@@ -11,10 +11,11 @@ import (
 	"github.com/rawcraft/rawcraft/pcap"
 )
 
-// FuzzDecodeCorpus seeds the decoders with real packets: the first records
+// FuzzDecodeCorpus seeds the decoders with real packets — the first records
 // of every capture in tcpdump's test corpus (many made to crash
 // dissectors), Ethernet frames and raw IP datagrams alike, the link type
-// carried in the input's first byte. Each input runs everything read runs:
+// carried in the input's first byte — and with 2 000 packets of the tshark
+// differential harness's generator. Each input runs everything read runs:
 // decode, checksums, the field table, every layer's bit diagram, the
 // summary line.
 func FuzzDecodeCorpus(f *testing.F) {
@@ -42,6 +43,12 @@ func FuzzDecodeCorpus(f *testing.F) {
 				}
 			}
 		}
+	}
+	// And the differential harness's generated packets (every layer craft
+	// knows, valid and mutated), all Ethernet frames.
+	g := newDiffGen(29)
+	for range 2000 {
+		f.Add(append([]byte{0}, g.next().frame...))
 	}
 	f.Add([]byte{1, 0x45, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
