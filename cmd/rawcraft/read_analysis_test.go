@@ -74,36 +74,6 @@ func tolerated(line string) bool {
 		strings.Count(ours, `"`) == strings.Count(theirs, `"`)
 }
 
-// read's summary and --json carry Wireshark's TCP analysis words, frame by
-// frame, as tshark's Info column shows them, on a real connection made in
-// the lab (segmentation offload, zero windows, window updates, full
-// windows). The corpus version is TestReadAnalysisCorpusAgainstTshark.
-func TestReadAnalysisAgainstTshark(t *testing.T) {
-	oracle.Require(t, "tshark")
-	file, _ := bigTCPCapture(t, "tcp4", "198.18.1.1")
-	frames, words, bad := analysisVsTshark(t, file)
-	t.Logf("%d frames, %d words compared, %d disagreements", frames, words, len(bad))
-	for _, b := range bad {
-		if !tolerated(b) {
-			t.Error(b)
-		}
-	}
-	if words < 10 {
-		t.Errorf("only %d analysis words in the lab's capture: the scenario shows nothing", words)
-	}
-	out, errs, code := runRoot(t, "", "read", "--json", file)
-	if code != 0 {
-		t.Fatal(errs)
-	}
-	if !strings.Contains(out, `"analysis":["TCP ZeroWindow"]`) || !strings.Contains(out, `"analysis":["TCP Window Update"]`) {
-		t.Errorf("read --json carries no analysis words")
-	}
-	out, _, _ = runRoot(t, "", "read", file)
-	if !strings.Contains(out, " [TCP ZeroWindow]") {
-		t.Errorf("read's summary lines carry no analysis words")
-	}
-}
-
 // The same over every capture of tcpdump's test corpus that holds TCP.
 func TestReadAnalysisCorpusAgainstTshark(t *testing.T) {
 	dir := corpusRoot(t)
