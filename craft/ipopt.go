@@ -171,19 +171,7 @@ func (x *explainer) ipOptions(opts []byte, bit int) {
 		b := bit + 8*off
 		x.rfc = ipOptionRFC(o.Kind)
 		if err != nil {
-			x.add("Option Type", b, 8, uint64(o.Kind), "", IPOptionName(o.Kind)+": malformed, see its length")
-			if off+1 < len(opts) {
-				m := fmt.Sprintf("%d: below 2, the least an option with a length octet can have; receivers answer parameter problem", o.Len)
-				if o.Len >= 2 {
-					m = fmt.Sprintf("%d bytes, but only %d remain in the options: the option runs past the header", o.Len, len(opts)-off)
-				}
-				x.add("Option Length", b+8, 8, uint64(o.Len), "", m)
-				if off+2 < len(opts) {
-					x.optData(opts[off+2:], b+16, "the rest of the options, unreadable after a wrong length")
-				}
-			} else {
-				x.out[len(x.out)-1].Meaning = IPOptionName(o.Kind) + ": its length octet is missing, the options end here"
-			}
+			x.badOption(opts, off, b, o, "Option Type", "Option Length", IPOptionName(o.Kind), "octet", "receivers answer parameter problem")
 			return
 		}
 		x.add("Option Type", b, 8, uint64(o.Kind), fmt.Sprint(o.Kind), ipTypeMeaning(o.Kind))
@@ -340,4 +328,24 @@ func timestampMeaning(ts uint32) string {
 		return "written; high-order bit set: not milliseconds since midnight UT"
 	}
 	return fmt.Sprintf("written: %d ms after midnight UT", ts)
+}
+
+// badOption explains the option at off of an IPv4 or TCP option area whose
+// length is wrong: its type (kind) and length fields under the names the
+// layer's RFC uses, what follows as unreadable, and what a receiver does
+// (said by the caller).
+func (x *explainer) badOption(opts []byte, off, b int, o Option, typeName, lenName, name, unit, receiver string) {
+	x.add(typeName, b, 8, uint64(o.Kind), "", name+": malformed, see its length")
+	if off+1 >= len(opts) {
+		x.out[len(x.out)-1].Meaning = name + ": its length " + unit + " is missing, the options end here"
+		return
+	}
+	m := fmt.Sprintf("%d: below 2, the least an option with a length %s can have; %s", o.Len, unit, receiver)
+	if o.Len >= 2 {
+		m = fmt.Sprintf("%d bytes, but only %d remain in the options: the option runs past the header", o.Len, len(opts)-off)
+	}
+	x.add(lenName, b+8, 8, uint64(o.Len), "", m)
+	if off+2 < len(opts) {
+		x.optData(opts[off+2:], b+16, "the rest of the options, unreadable after a wrong length")
+	}
 }

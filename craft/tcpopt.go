@@ -139,19 +139,7 @@ func (x *explainer) tcpOptions(opts []byte, bit int) {
 		b := bit + 8*off
 		x.rfc = tcpOptionRFC(o)
 		if err != nil {
-			x.add("Kind", b, 8, uint64(o.Kind), "", TCPOptionName(o.Kind)+": malformed, see its length")
-			if off+1 < len(opts) {
-				m := fmt.Sprintf("%d: below 2, the least an option with a length byte can have; receivers stop reading options here", o.Len)
-				if o.Len >= 2 {
-					m = fmt.Sprintf("%d bytes, but only %d remain in the options: the option runs past the header", o.Len, len(opts)-off)
-				}
-				x.add("Length", b+8, 8, uint64(o.Len), "", m)
-				if off+2 < len(opts) {
-					x.optData(opts[off+2:], b+16, "the rest of the options, unreadable after a wrong length")
-				}
-			} else {
-				x.out[len(x.out)-1].Meaning = TCPOptionName(o.Kind) + ": its length byte is missing, the options end here"
-			}
+			x.badOption(opts, off, b, o, "Kind", "Length", TCPOptionName(o.Kind), "byte", "receivers stop reading options here")
 			return
 		}
 		x.add("Kind", b, 8, uint64(o.Kind), "", tcpKindMeaning(o))
