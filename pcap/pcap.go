@@ -176,16 +176,25 @@ func (r *Reader) Next() (Record, error) {
 	}
 	keep := min(incl, r.snap)
 	data := make([]byte, keep)
-	if _, err := io.ReadFull(r.r, data); err != nil {
-		return Record{}, fmt.Errorf("pcap: truncated record: %v", err)
+	if n, err := io.ReadFull(r.r, data); err != nil {
+		return Record{}, truncatedRecord(n, incl, err)
 	}
 	if keep < incl {
-		if _, err := io.CopyN(io.Discard, r.r, int64(incl-keep)); err != nil {
-			return Record{}, fmt.Errorf("pcap: truncated record: %v", err)
+		if n, err := io.CopyN(io.Discard, r.r, int64(incl-keep)); err != nil {
+			return Record{}, truncatedRecord(int(keep)+int(n), incl, err)
 		}
 	}
 	if !r.nano {
 		frac *= 1000
 	}
 	return Record{Time: time.Unix(int64(sec), int64(frac)), Data: data, OrigLen: int(orig)}, nil
+}
+
+// truncatedRecord says that the file ends inside a record: n of its incl
+// bytes are there. A read error other than the file's end is passed on.
+func truncatedRecord(n int, incl uint32, err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Errorf("pcap: truncated record: the file ends after %d of its %d bytes", n, incl)
+	}
+	return fmt.Errorf("pcap: reading a record: %w", err)
 }

@@ -223,7 +223,9 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 			return pf, nil
 		}
 		if err != nil {
-			return pf, fmt.Errorf("%s: after packet %d: %v", name, n-1, err)
+			// A damaged file is bad input, like one that is not a capture
+			// at all (exit 2); the packets before the damage were shown.
+			return pf, usagef("%s: damaged after %d packet%s: %v", name, n-1, map[bool]string{true: "", false: "s"}[n == 2], err)
 		}
 		if pf.Format == pcap.FormatHex && p.LinkType != pf.LinkType {
 			p.LinkType = pf.LinkType

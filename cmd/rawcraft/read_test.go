@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -334,5 +335,27 @@ func TestReadHostilePcapNGIsOneLine(t *testing.T) {
 	out, errs, code := runCLI(t, "read", name)
 	if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "pcapng") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one line naming pcapng", code, out, errs)
+	}
+}
+
+// A capture damaged after some packets shows them, then one line naming the
+// damage, exit 2 (bad input, like a file that is no capture at all), with
+// no Go error words ("unexpected EOF").
+func TestReadDamagedCaptureIsBadInput(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := pcap.NewWriter(&buf, pcap.LinkRaw)
+	ip := buildBytes(t, craft.Packet{IPv4: &craft.IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")},
+		UDP: &craft.UDP{SrcPort: 40000, DstPort: 9999}, Payload: []byte("one")})
+	_ = w.Write(time.Unix(1, 0), ip)
+	_ = w.Write(time.Unix(2, 0), ip)
+	b := buf.Bytes()
+	name := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(name, b[:len(b)-5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runCLI(t, "read", name)
+	want := "damaged after 1 packet: pcap: truncated record: the file ends after 26 of its 31 bytes"
+	if code != exitUsage || strings.Count(out, "\n") != 1 || !strings.Contains(errs, want) || strings.Contains(errs, "EOF") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1 packet shown, exit 2 and %q", code, out, errs, want)
 	}
 }

@@ -183,7 +183,7 @@ func loadReplay(name string, in io.Reader, o *replayOpts) (pkts []replayPacket, 
 			break
 		}
 		if err != nil {
-			return nil, 0, 0, 0, "", usagef("%s: after packet %d: %v", name, n-1, err)
+			return nil, 0, 0, 0, "", usagef("%s: damaged after %d packet%s: %v", name, n-1, map[bool]string{true: "", false: "s"}[n == 2], err)
 		}
 		if pf.Format == pcap.FormatHex {
 			p.LinkType = pf.LinkType

@@ -196,7 +196,7 @@ func TestReplayBadInputSendsNothing(t *testing.T) {
 	}{
 		{[]string{"replay", filepath.Join(dir, "nosuch.pcap")}, "nosuch.pcap"},
 		{[]string{"replay", sll}, "link type"},
-		{[]string{"replay", damaged}, "after packet 1"},
+		{[]string{"replay", damaged}, "damaged after 1 packet: pcap: record of 202050057 bytes is larger than"},
 		{[]string{"replay", arpOnly}, "no IPv4 packet to replay (1 not IPv4"},
 		{[]string{"replay", v6Only}, "no IPv4 packet to replay (1 not IPv4"},
 		{[]string{"replay", good, "--rate", "0"}, `--rate "0": packets per second`},
