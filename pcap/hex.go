@@ -2,6 +2,7 @@ package pcap
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 )
@@ -11,6 +12,9 @@ import (
 //
 //   - plain hex, one packet per paragraph: "450000540000…" (Wireshark's
 //     "Copy as Hex Stream"), "45 00 00 54 …", "0x45, 0x00, …", "\x45\x00…";
+//     a line that holds a whole IPv4 or IPv6 packet or Ethernet frame, by
+//     its length field, is a packet by itself (build --hex prints one a
+//     line), while a wrapped dump (xxd -p) is joined;
 //   - offset dumps, a new packet where the offset returns to 0: Wireshark's
 //     "Copy as Hex Dump" and text2pcap input ("0000   45 00 …   E..T"),
 //     tcpdump -x/-xx/-X ("\t0x0000:  4500 0054 …  E..T"), xxd
@@ -258,6 +262,7 @@ func (p *hexParser) plain(n int, toks []hexToken) error {
 	if err := p.room(n, total/2); err != nil {
 		return err
 	}
+	first := len(p.cur) == 0
 	for _, b := range clean {
 		if len(b)%2 != 0 {
 			return fmt.Errorf("pcap: hex dump line %d: %q has an odd number of hex digits", n, b)
@@ -267,5 +272,38 @@ func (p *hexParser) plain(n int, toks []hexToken) error {
 	if len(p.cur) > MaxSnapLen {
 		return fmt.Errorf("pcap: hex dump line %d: a packet of more than %d bytes", n, MaxSnapLen)
 	}
+	if first && whole(p.cur) {
+		// One packet per line (build --hex, Wireshark's "Copy as Hex
+		// Stream" of several packets): a line that holds a whole packet
+		// ends it. A wrapped dump (xxd -p) starts with a line that does
+		// not, and its lines are joined.
+		p.end()
+	}
 	return nil
+}
+
+// whole reports whether b is exactly one IPv4 or IPv6 packet, bare or in an
+// Ethernet frame (padded to 60 bytes or not), by its own length field.
+func whole(b []byte) bool {
+	ip := func(b []byte, padded bool) bool {
+		switch {
+		case len(b) >= 20 && b[0]>>4 == 4 && b[0]&0xf >= 5:
+			tl := int(binary.BigEndian.Uint16(b[2:]))
+			return tl == len(b) || padded && tl >= 20 && tl < len(b)
+		case len(b) >= 40 && b[0]>>4 == 6:
+			pl := 40 + int(binary.BigEndian.Uint16(b[4:]))
+			return pl == len(b) || padded && pl < len(b)
+		}
+		return false
+	}
+	if ip(b, false) {
+		return true
+	}
+	if len(b) < 14 {
+		return false
+	}
+	if et := binary.BigEndian.Uint16(b[12:]); et != 0x0800 && et != 0x86dd {
+		return false
+	}
+	return ip(b[14:], len(b) == 60)
 }

@@ -215,3 +215,34 @@ func TestParseHexRepeatsAreBounded(t *testing.T) {
 		t.Fatalf("a repeat past the largest packet: %v", err)
 	}
 }
+
+// build --hex prints one packet a line (three fragments: three lines); each
+// line that holds a whole packet is one. A dump wrapped at 30 bytes (xxd -p)
+// is joined into one packet. (A newcomer's trial read the three fragments
+// as one packet with a trailer.)
+func TestParseHexOnePacketPerLine(t *testing.T) {
+	frag := func(n int, tl int) string {
+		b := make([]byte, tl)
+		b[0], b[2], b[3], b[9] = 0x45, byte(tl>>8), byte(tl), 17
+		b[7] = byte(n)
+		return hex.EncodeToString(b)
+	}
+	lines := frag(1, 1500) + "\n" + frag(2, 1500) + "\n" + frag(3, 1048) + "\n"
+	pkts, err := ParseHex([]byte(lines))
+	if err != nil || len(pkts) != 3 || len(pkts[0]) != 1500 || len(pkts[2]) != 1048 {
+		t.Fatalf("%d packets, %v", len(pkts), err)
+	}
+	frame, _ := hex.DecodeString(frameHex)
+	eth := frameHex + "\n" + frameHex + "\n"
+	if pkts, err := ParseHex([]byte(eth)); err != nil || len(pkts) != 2 || !bytes.Equal(pkts[1], frame) {
+		t.Fatalf("two frames a line: %d packets, %v", len(pkts), err)
+	}
+	long := frag(1, 100)
+	var wrapped strings.Builder
+	for i := 0; i < len(long); i += 60 {
+		wrapped.WriteString(long[i:min(i+60, len(long))] + "\n")
+	}
+	if pkts, err := ParseHex([]byte(wrapped.String())); err != nil || len(pkts) != 1 || len(pkts[0]) != 100 {
+		t.Fatalf("xxd -p of one 100-byte packet: %d packets, %v", len(pkts), err)
+	}
+}
