@@ -127,6 +127,12 @@ type Config struct {
 	// previous call: counts to add up over retries and hosts, for a running
 	// count on a terminal. A stateless scan does not call it.
 	OnProgress func(sent, answered int)
+	// OnMalformed, when set, is called once per host, before the first
+	// probe leaves that the target's own stack will drop unanswered
+	// (craft.SilentDrop: a bad checksum, a malformed header or length, as
+	// the datagram goes out), with the fault: that probe's silence will
+	// say nothing about the port.
+	OnMalformed func(craft.Drop)
 }
 
 func configErr(format string, a ...any) error {

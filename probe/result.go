@@ -26,7 +26,17 @@ type Result struct {
 	// KernelRST: after the SYN-ACK, this host's own kernel reset the
 	// connection, because no socket of its own had opened it.
 	KernelRST bool
+	// Malformed, when set, is why the target's own stack dropped every
+	// attempt of this probe unread (a bad checksum, a malformed header):
+	// nothing answered, and that says nothing about the port, whose State
+	// is then filtered (the probe never reached it) and whose reason is
+	// probe-malformed.
+	Malformed *craft.Drop
 }
+
+// ReasonMalformed is the reason of an unanswered probe that its target's
+// own stack dropped (Result.Malformed), in the JSON contract.
+const ReasonMalformed = "probe-malformed"
 
 // Report is a whole run.
 type Report struct {
@@ -95,6 +105,9 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		KernelRST: r.KernelRST, MTU: r.Reply.MTU}
 	if r.Reply.Reason != listen.NoResponse {
 		j.From = r.Reply.From.String()
+	}
+	if r.Malformed != nil {
+		j.Reason = ReasonMalformed
 	}
 	switch r.Reply.Reason {
 	case listen.ICMPUnreachable, listen.ICMPFragNeeded, listen.ICMPPortUnreachable, listen.ICMPTTLExceeded, listen.ICMPReassemblyExceeded,
@@ -210,6 +223,14 @@ func (r Result) Describe() string {
 	case listen.ICMPRateLimited:
 		why = fmt.Sprintf("no reply to %d probe%s while %v was rate-limiting its %s errors — unresolved: a closed port's port unreachable may have been swallowed, so neither closed nor open|filtered can be said", r.Attempts, plural(r.Attempts), p.Dst, icmp)
 	case listen.NoResponse:
+		if r.Malformed != nil {
+			what := "port's"
+			if p.Proto == craft.ProtoICMP || p.Proto == craft.ProtoICMPv6 {
+				what = "host's"
+			}
+			why = fmt.Sprintf("no reply to %d probe%s — expected: our probe's %s; the %s state cannot be told from this", r.Attempts, plural(r.Attempts), r.Malformed, what)
+			break
+		}
 		if r.Attempts == 0 {
 			why = "nothing was sent: the host's link address could not be found (no ARP reply or Neighbor Advertisement), so it is down or not on this link"
 			break
@@ -245,6 +266,9 @@ func (r Result) Describe() string {
 // ReasonText is the reason's contract name with the detail that makes it
 // exact: an ICMP code, an MTU, the router whose TTL ran out.
 func (r Result) ReasonText() string {
+	if r.Malformed != nil {
+		return ReasonMalformed
+	}
 	s := r.Reply.Reason.String()
 	switch r.Reply.Reason {
 	case listen.ICMPUnreachable:

@@ -115,3 +115,55 @@ func TestDescribeEveryReply(t *testing.T) {
 		t.Errorf("only %d combinations", n)
 	}
 }
+
+// A probe its target drops unread: a silence reads filtered and
+// probe-malformed, blames the probe, and an answer that came anyway (a
+// parameter problem) is described as usual.
+func TestMalformedProbeResult(t *testing.T) {
+	dg, err := (&craft.Packet{IPv4: &craft.IPv4{Src: netip.MustParseAddr("198.18.0.2"), Dst: netip.MustParseAddr("198.18.1.1"), Checksum: craft.Set[uint16](0xdead)},
+		UDP: &craft.UDP{SrcPort: 40000, DstPort: 9998}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m malformed
+	m.sent(0, 2, [][]byte{dg}, 0)
+	good, _ := (&craft.Packet{IPv4: &craft.IPv4{Src: netip.MustParseAddr("198.18.0.2"), Dst: netip.MustParseAddr("198.18.1.1")},
+		UDP: &craft.UDP{SrcPort: 40000, DstPort: 9999}}).Append(nil)
+	m.sent(1, 2, [][]byte{good}, 0)
+	res := make([]Result, 2)
+	for i := range res {
+		res[i] = Result{Probe: listen.Probe{Proto: craft.ProtoUDP, Dst: netip.MustParseAddr("198.18.1.1"), DstPort: 9998 + uint16(i)}, Attempts: 1}
+		res[i].State = listen.ClassifyProbe(&res[i].Probe, &res[i].Reply)
+	}
+	m.mark(res)
+	r := res[0]
+	if r.Malformed == nil || r.State != listen.Filtered || r.ReasonText() != "probe-malformed" {
+		t.Fatalf("%+v", r)
+	}
+	line := r.Describe()
+	for _, w := range []string{"filtered", "probe-malformed", "expected: our probe's IPv4 header checksum is bad (0xdead, should be 0x", craft.ClaimIPv4ChecksumBad.Text(), "the port's state cannot be told"} {
+		if !strings.Contains(line, w) {
+			t.Errorf("%q lacks %q", line, w)
+		}
+	}
+	if j, _ := r.MarshalJSON(); !strings.Contains(string(j), `"reason":"probe-malformed"`) || !strings.Contains(string(j), `"state":"filtered"`) {
+		t.Errorf("JSON %s", j)
+	}
+	if res[1].Malformed != nil || res[1].State != listen.OpenFiltered {
+		t.Errorf("the well-formed probe: %+v", res[1])
+	}
+	// A fault some attempt did not have does not mark the probe.
+	var m2 malformed
+	m2.sent(0, 1, [][]byte{dg}, 0)
+	m2.sent(0, 1, [][]byte{good}, 0)
+	if m2.drops[0] != nil {
+		t.Error("a probe once well formed was marked malformed")
+	}
+	// An answer came: as usual.
+	pp := Result{Probe: res[0].Probe, Reply: listen.Reply{Reason: listen.ICMPParamProblem, From: netip.MustParseAddr("198.18.1.1")}}
+	pp.State = listen.ClassifyProbe(&pp.Probe, &pp.Reply)
+	markMalformed(&pp, m.drops[0])
+	if pp.Malformed != nil || strings.Contains(pp.Describe(), "malformed") {
+		t.Errorf("an answered probe: %q", pp.Describe())
+	}
+}

@@ -206,6 +206,11 @@ func runHost(cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	link := 0
+	if pk.Ethernet != nil {
+		link = pk.Ethernet.Len()
+	}
+	mal := &malformed{kernelFills: !v6 && (cfg.Via == rawsock.ViaIP || rt.Datagrams), onFound: cfg.OnMalformed}
 	m := listen.NewMatcher(len(ports))
 	for i, port := range ports {
 		p := listen.Probe{Proto: cfg.Proto, Src: src, Dst: cfg.Dst, DstPort: port, Frag: b.fragmented()}
@@ -235,17 +240,21 @@ func runHost(cfg Config) (*Report, error) {
 			if b.fragmented() && v6 {
 				m.SentFragID(i, b.idHigh|uint32(id))
 			}
+			if err == nil {
+				mal.sent(i, m.Len(), frames, link)
+			}
 			return frames, id, err
 		}}
 	p.onProgress = cfg.OnProgress
 	start := time.Now()
 	rep, err := p.run()
 	if rep != nil {
+		mal.mark(rep.Results)
 		rep.Elapsed = time.Since(start)
 		rep.Notes = append(rep.Notes, notes...)
 		if cfg.Proto == craft.ProtoUDP && len(ports) > 1 && !p.paced {
 			for _, r := range rep.Results {
-				if r.Reply.Reason == listen.NoResponse {
+				if r.Reply.Reason == listen.NoResponse && r.Malformed == nil {
 					if v6 {
 						rep.Notes = append(rep.Notes, "a host sends ICMPv6 errors at a limited rate — Linux by default about one port unreachable per second to each destination (net.ipv6.icmp.ratelimit, 1000 ms) — so a closed UDP port can look open|filtered. The lab lifts it inside its namespaces; elsewhere pace the probes (--interval 1s) and raise --retries.")
 						break

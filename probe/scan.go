@@ -368,6 +368,15 @@ func scan(cfg *Config, sp *space, walk Walk, pk *craft.Packet, rx *listen.Listen
 	if err != nil {
 		return nil, 0, err
 	}
+	// Every probe is the template patched: the checksums a user forced
+	// stay, so its fault is every probe's.
+	var drop *craft.Drop
+	if d, bad := craft.SilentDrop(tmpl.Bytes()[tmpl.IPOffset():]); bad {
+		drop = &d
+		if cfg.OnMalformed != nil {
+			cfg.OnMalformed(d)
+		}
+	}
 	// A Sender of its own: out of Go's poller, it sends faster than a
 	// Conn (see rawsock.Sender).
 	fast, err := rawsock.NewSender(rx.Interface(), nil)
@@ -517,6 +526,9 @@ func scan(cfg *Config, sp *space, walk Walk, pk *craft.Packet, rx *listen.Listen
 			r = Result{Probe: listen.Probe{Proto: craft.ProtoTCP, Src: src, Dst: dst, DstPort: port, Flags: craft.TCPSyn, Scan: listen.ScanSYN},
 				Attempts: attempt}
 			r.State = listen.ClassifyProbe(&r.Probe, &r.Reply)
+			if drop != nil {
+				markMalformed(&r, drop)
+			}
 			emit(&r)
 		}
 	}

@@ -260,6 +260,16 @@ func runProbe(out, errw io.Writer, proto string, pf *packetFlags, o *probeOpts) 
 			}
 		}
 	}
+	warned, asked := false, "port"
+	if cfg.Proto == craft.ProtoICMP {
+		asked = "host"
+	}
+	cfg.OnMalformed = func(d craft.Drop) {
+		if !warned {
+			warned = true
+			fmt.Fprintf(errw, "warning: the probe is malformed: %s — its silence will not be about the %s\n", d, asked)
+		}
+	}
 	// -v writes every packet to stderr as it comes: no count under it.
 	count := startCount(errw, o.quiet || o.verbose, "probe "+proto, n*int(probe.Hosts(o.dst.targets)))
 	if count != nil {
