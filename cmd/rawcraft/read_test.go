@@ -344,8 +344,11 @@ func TestReadHostilePcapNGIsOneLine(t *testing.T) {
 func TestReadDamagedCaptureIsBadInput(t *testing.T) {
 	var buf bytes.Buffer
 	w, _ := pcap.NewWriter(&buf, pcap.LinkRaw)
-	ip := buildBytes(t, craft.Packet{IPv4: &craft.IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")},
-		UDP: &craft.UDP{SrcPort: 40000, DstPort: 9999}, Payload: []byte("one")})
+	ip, err := (&craft.Packet{IPv4: &craft.IPv4{Src: netip.MustParseAddr("198.18.1.3"), Dst: netip.MustParseAddr("198.18.1.1")},
+		UDP: &craft.UDP{SrcPort: 40000, DstPort: 9999}, Payload: []byte("one")}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	_ = w.Write(time.Unix(1, 0), ip)
 	_ = w.Write(time.Unix(2, 0), ip)
 	b := buf.Bytes()
