@@ -54,14 +54,15 @@ func TestBuildSYN(t *testing.T) {
 		"|Offset | Rsrvd | Control Bits  |            Window             |\n" +
 			"|   6   |   0   |      SYN      |             64240             |\n",
 		"TCP   Checksum               0x47d5             good\n",
-		"TCP   Option                 020405b4           MSS 1460: the largest segment data the sender will accept\n",
+		"TCP   Kind                   2                  Maximum Segment Size\n",
+		"TCP   MSS Value              1460               the largest segment data, in bytes, the sender will accept",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("build_syn's output lacks\n%s\nit printed:\n%s", want, out)
 		}
 	}
 	out = runProg(t, filepath.Join(dir, "build_syn"), "-dport", "80", "-mss", "1400")
-	if !strings.Contains(out, "198.18.1.3:40000 → 198.18.1.1:80 TCP SYN") || !strings.Contains(out, "MSS 1400") {
+	if !strings.Contains(out, "198.18.1.3:40000 → 198.18.1.1:80 TCP SYN") || !strings.Contains(out, "MSS Value              1400") {
 		t.Errorf("build_syn -dport 80 -mss 1400:\n%s", out)
 	}
 	if ee, ok := exec.Command(filepath.Join(dir, "build_syn"), "-dport", "70000").Run().(*exec.ExitError); !ok || ee.ExitCode() != 2 {

@@ -495,6 +495,7 @@ func (f *fragLive) poll(hc, target []listen.Captured, all bool) {
 		})
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].t.Before(evs[j].t) })
+	causal(evs, func(e *ev) *time.Time { return &e.t }, func(e *ev) string { return e.what })
 	for _, e := range evs {
 		f.event(e.t, e.what)
 	}

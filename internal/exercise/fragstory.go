@@ -70,6 +70,7 @@ func (rep *FragReport) Write(w io.Writer) error {
 		lines = append(lines, line{rep.ReplyFrames[i].Meta.Time, "Hc ← " + text})
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].t.Before(lines[j].t) })
+	causal(lines, func(l *line) *time.Time { return &l.t }, func(l *line) string { return l.text })
 	var t0 time.Time
 	if len(lines) > 0 {
 		t0 = lines[0].t
