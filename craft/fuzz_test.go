@@ -257,7 +257,11 @@ func FuzzBuildChecksums(f *testing.F) {
 				seg = seg[:l]
 			}
 		}
-		pseudo := append(append(append([]byte{}, b[12:20]...), 0, proto), byte(len(seg)>>8), byte(len(seg)))
+		// The pseudo-header's destination is a source route's final one
+		// while the route has addresses left (RFC 791 §3.1; the tshark
+		// harness holds that rule against tshark and tcpdump).
+		dst := finalDst4(ip.Options, as4(ip.Dst))
+		pseudo := append(append(append(append([]byte{}, b[12:16]...), dst[:]...), 0, proto), byte(len(seg)>>8), byte(len(seg)))
 		if naiveChecksum(append(pseudo, seg...)) != 0 {
 			t.Fatalf("transport checksum wrong: %x", b)
 		}
