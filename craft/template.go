@@ -211,11 +211,13 @@ func ParseTemplate(b []byte, ethernet bool) (Template, error) {
 	var g Datagram
 	if err := g.decode(b[t.ip:], t.ip, false); err != nil {
 		var pe *ParseError
-		if !errors.As(err, &pe) || pe.Layer == "IPv4" {
+		if !errors.As(err, &pe) || pe.Layer == "IPv4" && pe.Field != "options" {
 			return Template{}, err
 		}
-		// A transport header that does not decode: its fixed fields are
-		// still where RFC 9293 and RFC 768 put them.
+		// A transport header that does not decode, or IPv4 options a
+		// receiver would refuse (built so on purpose): the header length
+		// still says where the transport starts, and its fixed fields are
+		// where RFC 9293 and RFC 768 put them.
 	}
 	t.ipSum = t.ip + 10
 	t.ipEnd = t.ip + len(g.ipHdr)
