@@ -176,10 +176,7 @@ func (x *explainer) ipOptions(opts []byte, bit int) {
 		}
 		x.add("Option Type", b, 8, uint64(o.Kind), fmt.Sprint(o.Kind), ipTypeMeaning(o.Kind))
 		if o.Kind == IPOptEOL {
-			if rest := opts[next:]; len(rest) > 0 {
-				x.addRFC("Padding", b+8, 8*len(rest), 0, fmt.Sprintf("%d bytes: %s", len(rest), preview(rest)),
-					paddingMeaning(rest, "the header end on a 32-bit boundary"), "RFC 791 §3.1")
-			}
+			x.optPadding(opts[next:], b+8, "RFC 791 §3.1")
 			return
 		}
 		if o.Kind == IPOptNOP {
@@ -347,5 +344,14 @@ func (x *explainer) badOption(opts []byte, off, b int, o Option, typeName, lenNa
 	x.add(lenName, b+8, 8, uint64(o.Len), "", m)
 	if off+2 < len(opts) {
 		x.optData(opts[off+2:], b+16, "the rest of the options, unreadable after a wrong length")
+	}
+}
+
+// optPadding explains the bytes after End of Option List at bit b: padding
+// that makes the header end on a 32-bit boundary (rfc defines it).
+func (x *explainer) optPadding(rest []byte, b int, rfc string) {
+	if len(rest) > 0 {
+		x.addRFC("Padding", b, 8*len(rest), 0, fmt.Sprintf("%d bytes: %s", len(rest), preview(rest)),
+			paddingMeaning(rest, "the header end on a 32-bit boundary"), rfc)
 	}
 }

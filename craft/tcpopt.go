@@ -144,10 +144,7 @@ func (x *explainer) tcpOptions(opts []byte, bit int) {
 		}
 		x.add("Kind", b, 8, uint64(o.Kind), "", tcpKindMeaning(o))
 		if o.Kind == TCPOptEOL {
-			if rest := opts[next:]; len(rest) > 0 {
-				x.addRFC("Padding", b+8, 8*len(rest), 0, fmt.Sprintf("%d bytes: %s", len(rest), preview(rest)),
-					paddingMeaning(rest, "the header end on a 32-bit boundary"), "RFC 9293 §3.1")
-			}
+			x.optPadding(opts[next:], b+8, "RFC 9293 §3.1")
 			return
 		}
 		if o.Kind == TCPOptNOP {
