@@ -46,11 +46,21 @@ type Config struct {
 	// that a burst of replies fits while probes are still being sent; with
 	// Ring, the ring's size.
 	ReadBuffer int
-	// Ring captures through a PACKET_RX_RING (TPACKET_V3, rawsock.Config):
-	// far fewer system calls and wakeups under a flood, at the price of up
-	// to rawsock.RingBlockTimeout before a lone frame can be read.
+	// Ring sizes the capture for a flood: every Listener reads through a
+	// PACKET_RX_RING (TPACKET_V3, rawsock.Config), whose timestamps are
+	// taken as each frame passes the tap (a recvmsg(2) socket can be
+	// handed frames the kernel never stamped, for a moment after Listen);
+	// by default its blocks are handed over after ConversationTimeout, so
+	// that a reply waited for is read at once; with Ring, after
+	// rawsock.RingBlockTimeout: far fewer wakeups under a flood, at the
+	// price of that long before a lone frame can be read.
 	Ring bool
 }
+
+// ConversationTimeout is how long a frame may wait in a Listener's ring
+// before it can be read, unless Config.Ring asks for flood-sized waits:
+// the kernel's shortest (tp_retire_blk_tov is in whole milliseconds).
+const ConversationTimeout = time.Millisecond
 
 // Listener captures frames on one interface through AF_PACKET.
 type Listener struct {
@@ -68,7 +78,11 @@ func Listen(ifi *net.Interface, cfg *Config) (*Listener, error) {
 	if c.ReadBuffer == 0 {
 		c.ReadBuffer = 4 << 20
 	}
-	conn, err := rawsock.Listen(ifi, &rawsock.Config{Filter: c.Filter, Meta: true, ReadBuffer: c.ReadBuffer, Ring: c.Ring})
+	timeout := ConversationTimeout
+	if c.Ring {
+		timeout = rawsock.RingBlockTimeout
+	}
+	conn, err := rawsock.Listen(ifi, &rawsock.Config{Filter: c.Filter, Meta: true, ReadBuffer: c.ReadBuffer, Ring: true, RingTimeout: timeout})
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,12 @@ func senderToHs(t testing.TB, l *lab.Lab, cfg *rawsock.SenderConfig) (rawsock.Ro
 // own capture saw it leave.
 func outgoingSYN(t *testing.T, l *lab.Lab, ln *listen.Listener) *listen.Packet {
 	t.Helper()
+	dialClosed(l)
+	return capturedSYN(t, ln)
+}
+
+// dialClosed dials a closed port on Hs from Hc: a SYN out, an RST back.
+func dialClosed(l *lab.Lab) {
 	_ = l.Do(lab.Hc, func() error {
 		c, err := net.DialTimeout("tcp4", "198.18.1.1:9998", time.Second)
 		if err == nil {
@@ -61,6 +67,11 @@ func outgoingSYN(t *testing.T, l *lab.Lab, ln *listen.Listener) *listen.Packet {
 		}
 		return nil
 	})
+}
+
+// capturedSYN returns the first outgoing SYN ln captured.
+func capturedSYN(t *testing.T, ln *listen.Listener) *listen.Packet {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		p, err := ln.Next(deadline)
@@ -196,5 +207,64 @@ func BenchmarkCapture(b *testing.B) {
 			// ns/op includes the quiet wait at the end; this does not.
 			b.ReportMetric(float64(last.Sub(start).Nanoseconds())/float64(b.N), "ns/frame")
 		})
+	}
+}
+
+// A frame keeps the time it passed the tap, however late it is read, from
+// the first frame after Listen on: the kernel switches software timestamps
+// on system-wide a moment after the first socket asks (a workqueue), and a
+// recvmsg(2) socket with SO_TIMESTAMPNS is handed the frames of that
+// moment stamped with the time of the read. That put a kernel RST after
+// the segments it preceded in a handshake's record, and cut a 50 ms RTT
+// to 40. Listeners read through a ring, whose tpacket_rcv stamps each
+// frame as it passes. The SYN is sent right after Listen and read 40 ms
+// later: its stamp must lie within the dial that sent it.
+func TestTimestampIsWhenTheFramePassed(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	for round := range 3 {
+		ln := listenOn(t, l, lab.Hc, nil)
+		// A recvmsg(2) socket beside it may be handed the SYN unstamped;
+		// then it must say so (Meta.Late), not pass the read off as the
+		// kernel's time.
+		var raw *rawsock.Conn
+		if err := l.Do(lab.Hc, func() error {
+			ifi, err := net.InterfaceByName(lab.HostIfc)
+			if err == nil {
+				raw, err = rawsock.Listen(ifi, &rawsock.Config{Meta: true})
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		before := time.Now()
+		dialClosed(l)
+		after := time.Now()
+		time.Sleep(40 * time.Millisecond)
+		p := capturedSYN(t, ln)
+		buf := make([]byte, 2048)
+		for {
+			var m rawsock.Meta
+			_ = raw.SetReadDeadline(time.Now().Add(time.Second))
+			n, err := raw.RecvMeta(buf, &m)
+			if err != nil {
+				t.Fatalf("round %d: recvmsg socket: no SYN: %v", round, err)
+			}
+			var d craft.Decoded
+			if d.DecodeFrame(buf[:n]) != nil || !m.Outgoing || !d.Has(craft.LayerTCP) || d.TCP.Flags != craft.TCPSyn {
+				continue
+			}
+			if !m.Late && (m.Time.Before(before) || m.Time.After(after)) {
+				t.Errorf("round %d: recvmsg socket: SYN stamped %v after the dial began, not Late", round, m.Time.Sub(before))
+			}
+			break
+		}
+		raw.Close()
+		if p.Meta.Late {
+			t.Errorf("round %d: the SYN came without a kernel timestamp", round)
+		}
+		if got := p.Meta.Time; got.Before(before) || got.After(after) {
+			t.Errorf("round %d: SYN stamped %v after the dial began; the dial took %v: the stamp is not when it passed", round, got.Sub(before), after.Sub(before))
+		}
+		ln.Close()
 	}
 }

@@ -463,9 +463,10 @@ func (cfg *prober) run() (*Report, error) {
 				res.RTT = r.Time.Sub(res.Sent)
 				if res.RTT < 0 {
 					// The capture's stamp of the probe's own copy came
-					// after the reply's (seen now and then with fragments
-					// on a busy host): time from the send call instead,
-					// which can only overstate the RTT.
+					// after the reply's. The listener's ring stamps each
+					// frame as it passes, so this is a last line: time
+					// from the send call instead, which can only
+					// overstate the RTT.
 					res.Sent = cfg.userSent[i]
 					res.RTT = max(r.Time.Sub(res.Sent), 0)
 				}

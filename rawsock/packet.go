@@ -36,6 +36,11 @@ type Config struct {
 	// RingBlockTimeout, so a lone frame may wait that long to be read
 	// (its Meta.Time is still when it arrived). Implies Meta.
 	Ring bool
+	// RingTimeout is how long a partly filled ring block waits before the
+	// kernel hands it over (tp_retire_blk_tov, whole milliseconds, at
+	// least 1); zero means RingBlockTimeout. Shorter suits a conversation,
+	// where each reply is waited for; longer, a flood.
+	RingTimeout time.Duration
 }
 
 // RingBlockTimeout is how long a partly filled ring block waits before the
@@ -44,9 +49,19 @@ const RingBlockTimeout = 4 * time.Millisecond
 
 // Meta is what the kernel says about a received frame, beside its bytes.
 type Meta struct {
-	// Time is the kernel's receive timestamp (SO_TIMESTAMPNS): when the frame
-	// reached the socket's tap, not when rawcraft read it.
+	// Time is the kernel's timestamp: when the frame reached the socket's
+	// tap, not when rawcraft read it. A ring (Config.Ring) always has one:
+	// tpacket_rcv takes it as the frame passes when the skb carries none.
 	Time time.Time
+	// Late: the kernel had taken no timestamp (software timestamps are
+	// switched on system-wide a moment after the first socket asks, from a
+	// workqueue, so the first frames after Listen may have none), and Time
+	// is when rawcraft read the frame, which can be milliseconds after it
+	// passed. Only the recvmsg(2) path (Meta without Ring) can be Late;
+	// with SO_TIMESTAMPNS the kernel would fill in the read time silently
+	// (__sock_recv_timestamp), so rawcraft asks with SO_TIMESTAMPING to
+	// know.
+	Late bool
 	// Outgoing: the frame was sent by this host (sll_pkttype PACKET_OUTGOING);
 	// an AF_PACKET tap sees both directions.
 	Outgoing bool

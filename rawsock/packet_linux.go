@@ -51,7 +51,7 @@ func Listen(ifi *net.Interface, cfg *Config) (*Conn, error) {
 	}
 	conn := &Conn{c: c, ifi: ifi}
 	if cfg.Ring && !cfg.SendOnly {
-		if err := conn.startRing(proto, cfg.ReadBuffer); err != nil {
+		if err := conn.startRing(proto, cfg.ReadBuffer, cfg.RingTimeout); err != nil {
 			c.Close()
 			return nil, err
 		}

@@ -30,7 +30,10 @@ func (c *Conn) enableMeta() error {
 	}
 	var serr error
 	err = rc.Control(func(fd uintptr) {
-		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
+		// SO_TIMESTAMPING, not SO_TIMESTAMPNS: a frame the kernel did not
+		// stamp then comes without a stamp (Meta.Late), instead of with
+		// the time of the read dressed up as the kernel's.
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, unix.SOF_TIMESTAMPING_RX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE); serr != nil {
 			return
 		}
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_AUXDATA, 1)
@@ -116,8 +119,11 @@ func (c *Conn) RecvMeta(b []byte, m *Meta) (int, error) {
 		}
 		data := oob[unix.SizeofCmsghdr:l]
 		switch {
-		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_TIMESTAMPNS && len(data) >= 16:
-			m.Time = time.Unix(int64(binary.NativeEndian.Uint64(data)), int64(binary.NativeEndian.Uint64(data[8:])))
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPING && len(data) >= 16:
+			// struct scm_timestamping: ts[0] is the software stamp.
+			if sec, ns := int64(binary.NativeEndian.Uint64(data)), int64(binary.NativeEndian.Uint64(data[8:])); sec != 0 || ns != 0 {
+				m.Time = time.Unix(sec, ns)
+			}
 		case h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA && len(data) >= 8:
 			status := binary.NativeEndian.Uint32(data)
 			m.ChecksumPartial = status&unix.TP_STATUS_CSUMNOTREADY != 0
@@ -138,7 +144,7 @@ func (c *Conn) RecvMeta(b []byte, m *Meta) (int, error) {
 		oob = oob[adv:]
 	}
 	if m.Time.IsZero() {
-		m.Time = time.Now()
+		m.Time, m.Late = time.Now(), true
 	}
 	n := s.n
 	if n > len(b) {

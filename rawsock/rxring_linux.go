@@ -41,7 +41,7 @@ type rxRing struct {
 
 // The ring's layout, from linux/if_packet.h.
 const (
-	rxBlockSize = 1 << 16 // 64 KiB: a multiple of the page, above any frame the lab carries
+	rxBlockSize = 1 << 17 // 128 KiB: a multiple of the page, above any frame, a 64 KiB GSO one with its headers included
 	rxFrameSize = 1 << 11 // tp_frame_size: a V3 ring still wants one
 	// Offsets in struct tpacket_block_desc.
 	blkStatus, blkNumPkts, blkFirst = 8, 12, 16
@@ -167,9 +167,10 @@ func (r *rxRing) recv(b []byte, m *Meta) (n int, ok bool) {
 }
 
 // startRing gives c, bound to protocol 0, a ring of about bytes bytes
-// (4 MiB if zero), then binds it to proto: from then on frames go to the
+// (4 MiB if zero) whose blocks are handed over after timeout
+// (RingBlockTimeout if zero), then binds it to proto: from then on frames go to the
 // ring.
-func (c *Conn) startRing(proto, bytes int) error {
+func (c *Conn) startRing(proto, bytes int, timeout time.Duration) error {
 	rc, err := c.c.SyscallConn()
 	if err != nil {
 		return err
@@ -177,7 +178,10 @@ func (c *Conn) startRing(proto, bytes int) error {
 	if bytes <= 0 {
 		bytes = 4 << 20
 	}
-	r, err := setupRxRing(rc, bytes, RingBlockTimeout)
+	if timeout <= 0 {
+		timeout = RingBlockTimeout
+	}
+	r, err := setupRxRing(rc, bytes, timeout)
 	if err != nil {
 		return err
 	}
