@@ -7,11 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -148,10 +145,22 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	if retries == 0 {
 		retries = -1 // session: 0 is its default, negative none
 	}
-	c, err := session.NewClient(session.ClientConfig{
-		Dst: o.dst.addr(), DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Options: opts, Data: []byte(o.data),
-		RTO: o.rto, Retries: retries, Guard: guard, Ghost: o.ghost.a,
-		Scope: guardScope(),
+	// Ctrl-C, TERM or HUP, from before the guard is made: the guard goes
+	// first, then the process.
+	trap := trapSignals(errw)
+	defer trap.end()
+	var c *session.Client
+	err = trap.make(func() (func() error, error) {
+		var err error
+		c, err = session.NewClient(session.ClientConfig{
+			Dst: o.dst.addr(), DstPort: uint16(o.dport.v), SrcPort: uint16(o.sport.v), Options: opts, Data: []byte(o.data),
+			RTO: o.rto, Retries: retries, Guard: guard, Ghost: o.ghost.a,
+			Scope: guardScope(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return c.Close, nil
 	})
 	if errors.Is(err, session.ErrBadGhost) {
 		return session.Result{}, usagef("--ghost %v: %v", o.ghost.a, err)
@@ -164,26 +173,9 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 			fmt.Fprintln(errw, err)
 		}
 	}()
-	// Ctrl-C, TERM or HUP: the guard goes first, then the process.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	done := make(chan struct{})
-	defer func() { signal.Stop(sig); close(done) }()
-	var stopping atomic.Bool
-	go func() {
-		select {
-		case s := <-sig:
-			stopping.Store(true)
-			if err := c.Close(); err != nil {
-				fmt.Fprintf(errw, "rawcraft: %v: %v\n", s, err)
-			}
-			os.Exit(exitInterrupted)
-		case <-done:
-		}
-	}()
 	fmt.Fprintln(out, c.GuardNote)
 	res, err := c.Run()
-	if stopping.Load() {
+	if trap.interrupted() {
 		select {} // Run ended because the signal closed its sockets: the signal's goroutine exits with 130
 	}
 	// One record, the list and the ladder: the same segments, times and order.

@@ -158,6 +158,11 @@ shows what is set and what each rule has done.`,
 				printImpairments(w, l)
 				return nil
 			}
+			// The signals are caught before the forwarder's rule is made:
+			// one that comes while it is made waits for it, then ends it.
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, lab.Signals...)
+			defer signal.Stop(sig)
 			dl, err := l.StartForwarder(d, fw)
 			if errors.Is(err, lab.ErrImpair) {
 				return usagef("%v", err)
@@ -167,9 +172,6 @@ shows what is set and what each rule has done.`,
 			}
 			printImpairments(w, l)
 			fmt.Fprintln(w, "the forwarder lasts while this command runs: Ctrl-C ends it")
-			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, lab.Signals...)
-			defer signal.Stop(sig)
 			var until <-chan time.Time
 			if hold > 0 {
 				until = time.After(hold)

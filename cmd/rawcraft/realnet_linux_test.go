@@ -348,6 +348,42 @@ func TestRealNetHandshake(t *testing.T) {
 	}
 }
 
+// TERM at any moment of a handshake's start leaves no guard: the signals
+// are caught from before the guard is made. Sent after 0 to 60 ms, it
+// lands before, while and after the guard table is made; CI once sent it
+// between the table and the signal handler, and the table stayed.
+func TestHandshakeSignalAtAnyMomentLeavesNoGuard(t *testing.T) {
+	p := lab.PairForTest(t)
+	pairServers(t, p, lab.PairServer) // 9997 dropped
+	bin := buildBinary(t)
+	for delay := time.Duration(0); delay <= 60*time.Millisecond; delay += 4 * time.Millisecond {
+		cmd := exec.Command("ip", "netns", "exec", p.Client, bin, "handshake", "--dst", "198.18.7.1", "--dport", "9997", "--rto", "1s")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		_ = cmd.Process.Signal(unix.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			// Killed by TERM before rawcraft caught it (nothing made yet), or
+			// exit 130 after undoing what it made.
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted && ee.ExitCode() != -1 {
+				t.Errorf("TERM after %v: %v; want exit %d or death by TERM", delay, err, exitInterrupted)
+			}
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatalf("TERM after %v: still running 10 s later", delay)
+		}
+		if tb := guardTablesIn(t, p.Client); len(tb) != 0 {
+			t.Fatalf("TERM after %v: guard tables %v left", delay, tb)
+		}
+	}
+}
+
 // TERM in the middle of a handshake (the SYN dropped, retransmitting)
 // removes the guard before the process ends.
 func TestHandshakeSignalRemovesGuard(t *testing.T) {

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
@@ -144,7 +141,18 @@ func runServe(out, errw io.Writer, o *serveOpts) (session.ServerResult, error) {
 	if o.tcpOpt.shown != "" {
 		cfg.Options = append([]byte{}, o.tcpOpt.b...)
 	}
-	srv, err := session.NewServer(cfg)
+	// Ctrl-C, TERM or HUP, from before the guard is made: the guard goes
+	// first, then the process.
+	trap := trapSignals(errw)
+	defer trap.end()
+	var srv *session.Server
+	err := trap.make(func() (func() error, error) {
+		var err error
+		if srv, err = session.NewServer(cfg); err != nil {
+			return nil, err
+		}
+		return srv.Close, nil
+	})
 	if errors.Is(err, session.ErrBadGhost) {
 		return none, usagef("--ghost %v: %v", o.ghost.a, err)
 	}
@@ -156,23 +164,12 @@ func runServe(out, errw io.Writer, o *serveOpts) (session.ServerResult, error) {
 			fmt.Fprintln(errw, err)
 		}
 	}()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	done := make(chan struct{})
-	defer func() { signal.Stop(sig); close(done) }()
-	go func() {
-		select {
-		case s := <-sig:
-			if err := srv.Close(); err != nil {
-				fmt.Fprintf(errw, "rawcraft: %v: %v\n", s, err)
-			}
-			os.Exit(exitInterrupted)
-		case <-done:
-		}
-	}()
 	fmt.Fprintln(out, srv.GuardNote)
 	fmt.Fprintf(out, "waiting up to %v for a client's SYN to %v:%d\n", o.wait, cfg.Addr, cfg.Port)
 	res, err := srv.Run()
+	if trap.interrupted() {
+		select {} // Run ended because the signal closed its sockets: the signal's goroutine exits with 130
+	}
 	switch {
 	case err != nil:
 		fmt.Fprintf(out, "gave up: %v\n", err)
