@@ -106,6 +106,14 @@ const (
 	ClaimRSTInWindowChallenged
 	ClaimRSTExactResets
 	ClaimRoutingType0Refused
+	ClaimSYNRefused
+	ClaimHalfOpenDroppedOnRST
+	ClaimGhostIgnored
+	ClaimTCPOptionsStop
+	ClaimTCPOptionLengthIgnored
+	ClaimMD5Unexpected
+	ClaimPadNNonzeroDropped
+	ClaimNDPShortDiscarded
 	numClaims
 )
 
@@ -272,7 +280,14 @@ var claims = [numClaims]Claim{
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
 			// build udp --ihl 6 --data Hello: the UDP ports are read as an
 			// option of kind 0x9c, length 0x40.
-			return one4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, IHL: Set[uint8](6)}, UDP: &UDP{SrcPort: 40000, DstPort: h.OpenPort}, Payload: []byte("Hello")})
+			past, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, IHL: Set[uint8](6)}, UDP: &UDP{SrcPort: 40000, DstPort: h.OpenPort}, Payload: []byte("Hello")})
+			if err != nil {
+				return nil, err
+			}
+			// An option whose length byte is 1.
+			short, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, Options: []byte{0x44, 1, 0, 0}}, UDP: &UDP{SrcPort: 40000, DstPort: h.OpenPort}, Payload: []byte("Hello")})
+			short.Note = "length 1"
+			return []ClaimPacket{past, short}, err
 		}},
 	ClaimUDPLengthBad: {Name: "udp-length-bad",
 		Text: "the receiver drops the datagram: nothing is delivered, no port unreachable is sent",
@@ -500,6 +515,61 @@ var claims = [numClaims]Claim{
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
 			return one6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, IPv6Ext: []IPv6Ext{RoutingType0(1, h.Far6)}, ICMPv6: claimPtr(Echo6(0x2418, 1)), Payload: []byte("claim")})
 		}},
+	ClaimSYNRefused: {Name: "syn-refused",
+		Text: "nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return synWithOptions(h, 40201, h.ClosedPort, nil)
+		}},
+	ClaimHalfOpenDroppedOnRST: {Name: "half-open-dropped-on-rst",
+		Text: "the server drops the half-open connection",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// A SYN from the sender's address, whose kernel opened nothing:
+			// it answers the server's SYN-ACK with RST at the SYN's seq + 1.
+			return synWithOptions(h, 40202, h.OpenPort, nil)
+		}},
+	ClaimGhostIgnored: {Name: "ghost-ignored",
+		Text:     "this host's kernel ignores the segments sent to it instead of resetting the connection",
+		ProvedIn: "session/client_linux_test.go TestSessionWithGuards"},
+	ClaimTCPOptionsStop: {Name: "tcp-options-stop",
+		Text: "receivers stop reading options here: those after it are ignored",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// Kind 254 with length 1, then window scale and SACK permitted,
+			// which the SYN-ACK would echo had they been read.
+			opts := append([]byte{254, 1}, AppendTCPOptSACKOK(AppendTCPOptWScale(nil, 7))...)
+			return synWithOptions(h, 40203, h.OpenPort, append(opts, TCPOptNOP))
+		}},
+	ClaimTCPOptionLengthIgnored: {Name: "tcp-option-length-ignored",
+		Text: "receivers ignore the option",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// Window scale with length 4, SACK permitted with length 3.
+			return synWithOptions(h, 40204, h.OpenPort, []byte{TCPOptWScale, 4, 7, 0, TCPOptSACKOK, 3, 0, TCPOptNOP})
+		}},
+	ClaimMD5Unexpected: {Name: "md5-unexpected",
+		Text: "a receiver without the key drops the segment silently, even at a closed port (no RST)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			opts := append([]byte{TCPOptNOP, TCPOptNOP, TCPOptMD5, 18}, "0123456789abcdef"...)
+			open, err := synWithOptions(h, 40205, h.OpenPort, opts)
+			if err != nil {
+				return nil, err
+			}
+			closed, err := synWithOptions(h, 40206, h.ClosedPort, opts)
+			closed[0].Note = "closed port"
+			return append(open, closed...), err
+		}},
+	ClaimPadNNonzeroDropped: {Name: "padn-nonzero-dropped",
+		Text: "padding that should be zeros: RFC 8200 §4.2 has receivers ignore its value, but Linux drops the packet silently (RFC 4942 §2.1.9.5)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return one6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, IPv6Ext: []IPv6Ext{DestOpts(AppendIPv6Opt(nil, IPv6OptPadN, []byte{0, 0, 0, 1}))},
+				ICMPv6: claimPtr(Echo6(0x2419, 1)), Payload: []byte("claim")})
+		}},
+	ClaimNDPShortDiscarded: {Name: "ndp-short-discarded",
+		Text: "receivers discard it (RFC 4861 §6.1)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// A neighbor solicitation cut after half its target address.
+			ns := neighborSolicit(h, 0, nil)
+			ns.Payload = ns.Payload[:8]
+			return one6(ns)
+		}},
 }
 
 func init() {
@@ -571,6 +641,12 @@ func tcpFlags(h ClaimHosts, port uint16, flags ...uint8) ([]ClaimPacket, error) 
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// synWithOptions is a SYN from sport to port carrying the TCP options opts (a
+// multiple of 4 bytes).
+func synWithOptions(h ClaimHosts, sport, port uint16, opts []byte) ([]ClaimPacket, error) {
+	return one4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, TCP: &TCP{SrcPort: sport, DstPort: port, Seq: 1000, Flags: TCPSyn, Window: 1024, Options: opts}})
 }
 
 // routingSL0 is one echo request per routing type, each with a Routing

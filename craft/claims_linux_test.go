@@ -33,6 +33,7 @@ type claimObs struct {
 	delivered [][]byte // read by the unconnected UDP sockets on OpenPort (both families)
 	openErr   []error  // errors those sockets read
 	connErr   []error  // errors the connected socket read
+	l         *lab.Lab // for proofs that look further (a socket's connect)
 }
 
 func (o *claimObs) String() string {
@@ -249,6 +250,46 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 	craft.ClaimRoutingType0Refused: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 42)) // the Routing header at 40: its type at 42
 	},
+	craft.ClaimSYNRefused: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.AddrHs, func(d *craft.Decoded) bool {
+			return d.Has(craft.LayerTCP) && d.TCP.Flags == craft.TCPRst|craft.TCPAck && d.TCP.Ack == 1001
+		})
+		// And a socket's connect() to the same port.
+		var err error
+		if lerr := o.l.Do(lab.Hc, func() error {
+			var c net.Conn
+			if c, err = net.DialTimeout("tcp", netip.AddrPortFrom(lab.AddrHs, 7003).String(), 2*time.Second); err == nil {
+				c.Close()
+			}
+			return nil
+		}); lerr != nil {
+			t.Fatal(lerr)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("connect() to the closed port: %v, want ECONNREFUSED", err)
+		}
+	},
+	craft.ClaimHalfOpenDroppedOnRST: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		// Hs answers SYN-ACK; Hc's kernel, which opened nothing, resets
+		// it; Hs drops the request (tcp_check_req: embryonic_reset).
+		o.answer(t, lab.AddrHs, func(d *craft.Decoded) bool {
+			return d.Has(craft.LayerTCP) && d.TCP.Flags == craft.TCPSyn|craft.TCPAck && d.TCP.Ack == 1001
+		})
+		o.moved(t, "TcpExt:EmbryonicRsts", "Tcp:AttemptFails")
+	},
+	craft.ClaimTCPOptionsStop:         synAckWithoutOptions,
+	craft.ClaimTCPOptionLengthIgnored: synAckWithoutOptions,
+	craft.ClaimMD5Unexpected: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note == "closed port" {
+			o.silent(t, "Tcp:InSegs")
+			return
+		}
+		o.silent(t, "TcpExt:TCPMD5Unexpected")
+	},
+	craft.ClaimPadNNonzeroDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Ip6InHdrErrors") },
+	craft.ClaimNDPShortDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Icmp6InNeighborSolicits")
+	},
 	craft.ClaimJumboMissing: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		if len(o.answers) != 0 {
 			t.Errorf("answered: %v", o)
@@ -264,6 +305,36 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 			t.Errorf("forwarded: %v", o)
 		}
 	},
+}
+
+// synAckWithoutOptions: the SYN was answered with a SYN-ACK that echoes
+// neither window scale nor SACK permitted, which Linux echoes when it read
+// them in the SYN (tcp_parse_options, tcp_synack_options); it carries its
+// MSS, as always.
+func synAckWithoutOptions(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+	t.Helper()
+	o.answer(t, lab.AddrHs, func(d *craft.Decoded) bool {
+		if !d.Has(craft.LayerTCP) || d.TCP.Flags != craft.TCPSyn|craft.TCPAck {
+			return false
+		}
+		mss := false
+		for off := 0; off < len(d.TCP.Options); {
+			opt, next, err := craft.NextOption(d.TCP.Options, off)
+			if err != nil {
+				return false
+			}
+			switch opt.Kind {
+			case craft.TCPOptEOL:
+				return mss
+			case craft.TCPOptWScale, craft.TCPOptSACKOK:
+				return false
+			case craft.TCPOptMSS:
+				mss = true
+			}
+			off = next
+		}
+		return mss
+	})
 }
 
 // hcLinkLocal is Hc's fe80:: address, from its MAC (RFC 4291 §2.5.1).
@@ -453,14 +524,15 @@ func sendClaim(t *testing.T, l *lab.Lab, tx *rawsock.Conn, rec *listen.Recorder,
 	if _, err := tx.Send(frame); err != nil {
 		t.Fatal(err)
 	}
-	o := &claimObs{}
+	o := &claimObs{l: l}
+	sport := claimSrcPort(c)
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6)
+		o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6, sport)
 		if len(o.answers) > 0 {
 			time.Sleep(100 * time.Millisecond) // a second answer would be wrong too
-			o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6)
+			o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6, sport)
 			break
 		}
 	}
@@ -475,9 +547,27 @@ func sendClaim(t *testing.T, l *lab.Lab, tx *rawsock.Conn, rec *listen.Recorder,
 	return o
 }
 
+// claimSrcPort is the claim packet's TCP or UDP source port; 0 if it has
+// none.
+func claimSrcPort(c craft.ClaimPacket) uint16 {
+	var d craft.Decoded
+	d.AcceptIPv6 = true
+	d.DecodeIP(c.Datagram)
+	switch {
+	case d.Has(craft.LayerTCP):
+		return d.TCP.SrcPort
+	case d.Has(craft.LayerUDP):
+		return d.UDP.SrcPort
+	}
+	return 0
+}
+
 // answersFrom are the IP packets the node sent to Hc: ARP and the
-// neighbor solicitations the node sends to reach Hc at all left out.
-func answersFrom(caps []listen.Captured, from4, from6 netip.Addr) []craft.Decoded {
+// neighbor solicitations the node sends to reach Hc at all left out, and,
+// when sport is not 0, TCP and UDP segments to another port than sport (an
+// answer goes back to the port it answers; a segment to another one
+// belongs to a socket a proof opened, caught late).
+func answersFrom(caps []listen.Captured, from4, from6 netip.Addr, sport uint16) []craft.Decoded {
 	var out []craft.Decoded
 	for _, s := range caps {
 		var d craft.Decoded
@@ -506,6 +596,10 @@ func answersFrom(caps []listen.Captured, from4, from6 netip.Addr) []craft.Decode
 				continue // Hs resolving Hc before it answers, or confirming itself to Hc's own solicitation
 			}
 		default:
+			continue
+		}
+		icmp := d.Has(craft.LayerICMP) || d.Has(craft.LayerICMPv6) // its TCP or UDP header, if any, is the quote's
+		if sport != 0 && !icmp && (d.Has(craft.LayerTCP) && d.TCP.DstPort != sport || d.Has(craft.LayerUDP) && d.UDP.DstPort != sport) {
 			continue
 		}
 		out = append(out, d)

@@ -27,6 +27,8 @@ var printedElsewhere = map[ClaimID]bool{
 	ClaimSYNACKAnsweredRST:        true,
 	ClaimClosedUDPPortUnreachable: true,
 	ClaimReassemblyTimeExceeded:   true,
+	ClaimSYNRefused:               true, // on the RST/ACK, by probe and handshake
+	ClaimHalfOpenDroppedOnRST:     true, // on this host's kernel's RST, by handshake
 }
 
 // Each claim's own packet, decoded and explained, prints the claim: the

@@ -116,7 +116,9 @@ func guardTableLeft(t *testing.T) bool {
 
 // With each guard, a whole conversation: the server application reads the
 // exact data and an orderly EOF, our side gets its reply and both FINs, and
-// this host's kernel never resets the connection.
+// this host's kernel never resets the connection. With the ghost guard this
+// proves claim ghost-ignored: this host's kernel ignores the server's
+// segments to the ghost address instead of resetting the connection.
 func TestSessionWithGuards(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
 	for _, tc := range []struct{ policy, want session.Guard }{
@@ -242,7 +244,7 @@ func TestSessionClosedPortRefused(t *testing.T) {
 	}
 	last := res.Steps[len(res.Steps)-1]
 	if !res.Refused || res.Connected || last.Out || last.Flags != craft.TCPRst|craft.TCPAck || last.Ack != c.Config.ISN+1 ||
-		!strings.Contains(last.Why, "nothing listens on port 9998") {
+		!strings.HasSuffix(last.Why, "port 9998: "+craft.ClaimSYNRefused.Text()) {
 		t.Errorf("refused %v connected %v, last step %s ack %d %q; want the server's RST/ACK acking ISN+1 %d, explained",
 			res.Refused, res.Connected, craft.FlagNames(last.Flags), last.Ack, last.Why, c.Config.ISN+1)
 	}
