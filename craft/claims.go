@@ -46,7 +46,11 @@ type ClaimHosts struct {
 type ClaimPacket struct {
 	EtherType uint16
 	Datagram  []byte
-	Far       bool   // to ClaimHosts.Far or Far6, through the router
+	Far       bool // to ClaimHosts.Far or Far6, through the router
+	// Prior are datagrams sent just before this one, at once, to the same
+	// node: the earlier fragments a reassembly claim needs in the queue
+	// (sent one by one, a queue would time out between them).
+	Prior     [][]byte
 	Multicast bool   // to an IPv6 multicast group on the link
 	Note      string // what this packet varies, for test names
 }
@@ -114,6 +118,16 @@ const (
 	ClaimMD5Unexpected
 	ClaimPadNNonzeroDropped
 	ClaimNDPShortDiscarded
+	ClaimFragChecksumDropped
+	ClaimFragInconsistentDiscarded
+	ClaimFragDuplicateDropped
+	ClaimFragOverlapDiscarded
+	ClaimFrag6OverlapDiscarded
+	ClaimFrag6NotMultipleOf8
+	ClaimFrag6PastMax
+	ClaimFrag6ChainSplit
+	ClaimFragOversized
+	ClaimFrag6Oversized
 	numClaims
 )
 
@@ -570,6 +584,93 @@ var claims = [numClaims]Claim{
 			ns.Payload = ns.Payload[:8]
 			return one6(ns)
 		}},
+	// Reassembly: the sentences craft's reassembler gives as a fragment's
+	// or a datagram's fate under Linux's rules (ReassemblyEvent.Reason).
+	ClaimFragChecksumDropped: {Name: "frag-checksum-dropped",
+		Text: "header checksum wrong: dropped before reassembly (ip_rcv_core)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			c := frag4(h, 0x2430, 0, true, claimDatagram(h)[:16])
+			binary.BigEndian.PutUint16(c.Datagram[10:], 0xdead)
+			return []ClaimPacket{c}, nil
+		}},
+	ClaimFragInconsistentDiscarded: {Name: "frag-inconsistent-discarded",
+		Text: "the datagram is discarded (ip_frag_queue, ip6_frag_queue)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			dg := claimDatagram(h)
+			// After bytes 0 to 24 with MF: a last fragment ending at byte
+			// 16; after the first 16 bytes, a fragment with MF and no data.
+			short := frag4(h, 0x2431, 8, false, dg[8:16])
+			short.Prior, short.Note = [][]byte{frag4(h, 0x2431, 0, true, dg[:16]).Datagram, frag4(h, 0x2431, 16, true, dg[16:24]).Datagram}, "last fragment ends early"
+			empty := frag4(h, 0x2432, 16, true, nil)
+			empty.Prior, empty.Note = [][]byte{frag4(h, 0x2432, 0, true, dg[:16]).Datagram}, "no data"
+			dg6 := claimDatagram6(h)
+			short6 := frag6(h, 0x2433, 8, false, ProtoUDP, dg6[8:16])
+			short6.Prior, short6.Note = [][]byte{frag6(h, 0x2433, 0, true, ProtoUDP, dg6[:16]).Datagram, frag6(h, 0x2433, 16, true, ProtoUDP, dg6[16:24]).Datagram}, "IPv6 last fragment ends early"
+			return []ClaimPacket{short, empty, short6}, nil
+		}},
+	ClaimFragDuplicateDropped: {Name: "frag-duplicate-dropped",
+		Text: "lies inside fragments already received: dropped as a duplicate, its bytes not compared (inet_frag_queue_insert)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// The first 16 bytes, then bytes 8 to 16 again but different,
+			// then the rest: what is delivered holds the first copy.
+			dg := claimDatagram(h)
+			last := frag4(h, 0x2434, 16, false, dg[16:])
+			last.Prior = [][]byte{frag4(h, 0x2434, 0, true, dg[:16]).Datagram, frag4(h, 0x2434, 8, true, []byte("DUPLICAT")).Datagram}
+			return []ClaimPacket{last}, nil
+		}},
+	ClaimFragOverlapDiscarded: {Name: "frag-overlap-discarded",
+		Text: "the datagram is discarded (inet_frag_queue_insert, RFC 5722's rule applied to IPv4)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			dg := claimDatagram(h)
+			c := frag4(h, 0x2435, 8, false, dg[8:])
+			c.Prior = [][]byte{frag4(h, 0x2435, 0, true, dg[:16]).Datagram}
+			return []ClaimPacket{c}, nil
+		}},
+	ClaimFrag6OverlapDiscarded: {Name: "frag6-overlap-discarded",
+		Text: "the whole packet is discarded, as RFC 5722 requires (inet_frag_queue_insert)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			dg := claimDatagram6(h)
+			c := frag6(h, 0x2436, 8, false, ProtoUDP, dg[8:])
+			c.Prior = [][]byte{frag6(h, 0x2436, 0, true, ProtoUDP, dg[:16]).Datagram}
+			return []ClaimPacket{c}, nil
+		}},
+	ClaimFrag6NotMultipleOf8: {Name: "frag6-not-multiple-of-8",
+		Text: "dropped, answered with ICMPv6 parameter problem code 0 pointing at the payload length (ip6_frag_queue, RFC 8200 §4.5)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return []ClaimPacket{frag6(h, 0x2437, 8, true, ProtoUDP, claimDatagram6(h)[8:21])}, nil
+		}},
+	ClaimFrag6PastMax: {Name: "frag6-past-max",
+		Text: "dropped, answered with ICMPv6 parameter problem pointing at the fragment offset (ip6_frag_queue)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return []ClaimPacket{frag6(h, 0x2438, 65528, false, ProtoUDP, claimDatagram6(h)[:16])}, nil
+		}},
+	ClaimFrag6ChainSplit: {Name: "frag6-chain-split",
+		Text: "a first fragment without the whole header chain: dropped, answered with ICMPv6 parameter problem code 3 (ipv6_frag_rcv, RFC 7112 §5)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// 8 bytes of a 20-byte TCP header.
+			return []ClaimPacket{frag6(h, 0x2439, 0, true, ProtoTCP, make([]byte, 8))}, nil
+		}},
+	ClaimFragOversized: {Name: "frag-oversized",
+		Text: "discarded as oversized (ip_frag_reasm)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// Data up to byte 65544 behind a 20-byte header.
+			return oversized(func(off int, more bool, data []byte) []byte { return frag4(h, 0x243a, off, more, data).Datagram }, 1480, 65544)
+		}},
+	ClaimFrag6Oversized: {Name: "frag6-oversized",
+		Text: "discarded as oversized (ip6_frag_reasm)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// Data up to byte 65535, the most a Fragment header can say,
+			// behind an 8-byte Destination Options header in every fragment.
+			return oversized(func(off int, more bool, data []byte) []byte {
+				b := frag6(h, 0x243b, off, more, ProtoUDP, data).Datagram
+				// Insert Destination Options (PadN) before the Fragment header.
+				dst := append([]byte{ProtoFragment, 0}, AppendIPv6OptPadN(nil, 6)...)
+				b = append(b[:IPv6HeaderLen:IPv6HeaderLen], append(dst, b[IPv6HeaderLen:]...)...)
+				b[6] = ProtoDestOpts
+				binary.BigEndian.PutUint16(b[4:], uint16(len(b)-IPv6HeaderLen))
+				return b
+			}, 1440, 65535)
+		}},
 }
 
 func init() {
@@ -641,6 +742,63 @@ func tcpFlags(h ClaimHosts, port uint16, flags ...uint8) ([]ClaimPacket, error) 
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// claimDatagram is a UDP datagram of 25 bytes (8 header, 17 data: "claim,
+// fragmented") from Src to Dst's OpenPort, checksum right; claimDatagram6
+// the same over IPv6.
+func claimDatagram(h ClaimHosts) []byte {
+	b, _ := (&Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40300, DstPort: h.OpenPort}, Payload: []byte("claim, fragmented")}).Append(nil)
+	return b[IPv4HeaderLen:]
+}
+
+func claimDatagram6(h ClaimHosts) []byte {
+	b, _ := (&Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, UDP: &UDP{SrcPort: 40300, DstPort: h.OpenPort}, Payload: []byte("claim, fragmented")}).Append(nil)
+	return b[IPv6HeaderLen:]
+}
+
+// frag4 is an IPv4 fragment from Src to Dst carrying UDP data at byte
+// offset off (a multiple of 8), MF as more.
+func frag4(h ClaimHosts, id uint16, off int, more bool, data []byte) ClaimPacket {
+	ip := &IPv4{Src: h.Src, Dst: h.Dst, ID: id, FragOff: uint16(off / 8), Protocol: Set(ProtoUDP)}
+	if more {
+		ip.Flags = FlagMF
+	}
+	b, _ := (&Packet{IPv4: ip, Payload: data}).Append(nil)
+	return ClaimPacket{EtherType: EtherTypeIPv4, Datagram: b}
+}
+
+// frag6 is an IPv6 fragment from Src6 to Dst6: the IPv6 header and a
+// Fragment header (next header nh, identification id, byte offset off, M
+// as more), then data. Written by hand: every byte is the claim's.
+func frag6(h ClaimHosts, id uint32, off int, more bool, nh uint8, data []byte) ClaimPacket {
+	b := make([]byte, IPv6HeaderLen+8, IPv6HeaderLen+8+len(data))
+	b[0] = 6 << 4
+	binary.BigEndian.PutUint16(b[4:], uint16(8+len(data)))
+	b[6], b[7] = ProtoFragment, 64
+	s, d := h.Src6.As16(), h.Dst6.As16()
+	copy(b[8:], s[:])
+	copy(b[24:], d[:])
+	b[40] = nh
+	binary.BigEndian.PutUint16(b[42:], uint16(off)&^7|b2u16(more))
+	binary.BigEndian.PutUint32(b[44:], id)
+	return ClaimPacket{EtherType: EtherTypeIPv6, Datagram: append(b, data...)}
+}
+
+// oversized is the fragments of a datagram whose data ends at byte end:
+// chunk bytes each (a multiple of 8) up to the last fragment, which starts
+// at 65528, the largest offset; all but that last one are its Prior.
+func oversized(frag func(off int, more bool, data []byte) []byte, chunk, end int) ([]ClaimPacket, error) {
+	data := make([]byte, end)
+	var prior [][]byte
+	for off := 0; off < 65528; off += chunk {
+		prior = append(prior, frag(off, true, data[off:min(off+chunk, 65528)]))
+	}
+	et := EtherTypeIPv4
+	if prior[0][0]>>4 == 6 {
+		et = EtherTypeIPv6
+	}
+	return []ClaimPacket{{EtherType: et, Datagram: frag(65528, false, data[65528:]), Prior: prior}}, nil
 }
 
 // synWithOptions is a SYN from sport to port carrying the TCP options opts (a

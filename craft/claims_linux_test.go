@@ -290,6 +290,58 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 	craft.ClaimNDPShortDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		o.silent(t, "Icmp6InNeighborSolicits")
 	},
+	craft.ClaimFragChecksumDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "IpExt:InCsumErrors")
+		if o.delta["Ip:ReasmReqds"] != 0 {
+			t.Errorf("reached reassembly: %v", o)
+		}
+	},
+	craft.ClaimFragInconsistentDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		// Discarded: no reassembly timeout follows, though the first
+		// fragment had come (the wait outlasts ipfrag_time).
+		if strings.HasPrefix(c.Note, "IPv6") {
+			o.silent(t, "Ip6ReasmFails")
+		} else {
+			o.silent(t, "Ip:ReasmFails")
+		}
+		o.deliversNothing(t)
+	},
+	craft.ClaimFragDuplicateDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.delivers(t, "claim, fragmented") // the first copy of bytes 8 to 16, its checksum right
+		o.moved(t, "Ip:ReasmOKs")
+	},
+	craft.ClaimFragOverlapDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip:ReasmFails", "IpExt:ReasmOverlaps")
+		o.deliversNothing(t)
+	},
+	craft.ClaimFrag6OverlapDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip6ReasmFails")
+		o.deliversNothing(t)
+	},
+	craft.ClaimFrag6NotMultipleOf8: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 4))
+	},
+	craft.ClaimFrag6PastMax: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 42)) // the Fragment header at 40: its offset at 42
+	},
+	craft.ClaimFrag6ChainSplit: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 3, 0))
+		o.moved(t, "Ip6InHdrErrors")
+	},
+	craft.ClaimFragOversized: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip:ReasmFails")
+		if o.delta["Ip:ReasmReqds"] != int64(len(c.Prior)+1) || o.delta["Ip:ReasmOKs"] != 0 {
+			t.Errorf("want all %d fragments queued and none reassembled: %v", len(c.Prior)+1, o)
+		}
+		o.deliversNothing(t)
+	},
+	craft.ClaimFrag6Oversized: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip6ReasmFails")
+		if o.delta["Ip6ReasmReqds"] != int64(len(c.Prior)+1) || o.delta["Ip6ReasmOKs"] != 0 {
+			t.Errorf("want all %d fragments queued and none reassembled: %v", len(c.Prior)+1, o)
+		}
+		o.deliversNothing(t)
+	},
 	craft.ClaimJumboMissing: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		if len(o.answers) != 0 {
 			t.Errorf("answered: %v", o)
@@ -517,12 +569,14 @@ func sendClaim(t *testing.T, l *lab.Lab, tx *rawsock.Conn, rec *listen.Recorder,
 	before := snmp(t, l, node)
 	srv.take()
 	seen := len(rec.Snapshot())
-	frame := append([]byte(nil), dstMAC[:]...)
-	frame = append(frame, lab.MACHc[:]...)
-	frame = append(frame, byte(c.EtherType>>8), byte(c.EtherType))
-	frame = append(frame, c.Datagram...)
-	if _, err := tx.Send(frame); err != nil {
-		t.Fatal(err)
+	for _, dg := range append(append([][]byte(nil), c.Prior...), c.Datagram) {
+		frame := append([]byte(nil), dstMAC[:]...)
+		frame = append(frame, lab.MACHc[:]...)
+		frame = append(frame, byte(c.EtherType>>8), byte(c.EtherType))
+		frame = append(frame, dg...)
+		if _, err := tx.Send(frame); err != nil {
+			t.Fatal(err)
+		}
 	}
 	o := &claimObs{l: l}
 	sport := claimSrcPort(c)
