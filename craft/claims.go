@@ -128,6 +128,8 @@ const (
 	ClaimFrag6ChainSplit
 	ClaimFragOversized
 	ClaimFrag6Oversized
+	ClaimFragTrimmed
+	ClaimReassemblyTimeoutNeedsFirst
 	numClaims
 )
 
@@ -487,20 +489,10 @@ var claims = [numClaims]Claim{
 	ClaimReassemblyTimeExceeded: {Name: "reassembly-time-exceeded",
 		Text: "it received the first fragment but not all the others, and gave up",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
-			// The first 16 of 21 data bytes, MF set; then, alone, the last 5
-			// of another datagram: no answer for that one.
-			dg, err := (&Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40013, DstPort: h.OpenPort}, Payload: []byte("claim, fragmented")}).Append(nil)
-			if err != nil {
-				return nil, err
-			}
-			first, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, ID: 0x2415, Flags: FlagMF, Protocol: Set(ProtoUDP)}, Payload: dg[IPv4HeaderLen : IPv4HeaderLen+16]})
-			if err != nil {
-				return nil, err
-			}
+			// The first 16 of 25 bytes, MF set.
+			first := frag4(h, 0x2415, 0, true, claimDatagram(h)[:16])
 			first.Note = "first fragment"
-			later, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, ID: 0x2416, FragOff: 2, Protocol: Set(ProtoUDP)}, Payload: dg[IPv4HeaderLen+16:]})
-			later.Note = "later fragment"
-			return []ClaimPacket{first, later}, err
+			return []ClaimPacket{first}, nil
 		}},
 	ClaimLinkLocalNotForwarded: {Name: "link-local-not-forwarded",
 		Text: "link-local: never forwarded by a router",
@@ -670,6 +662,22 @@ var claims = [numClaims]Claim{
 				binary.BigEndian.PutUint16(b[4:], uint16(len(b)-IPv6HeaderLen))
 				return b
 			}, 1440, 65535)
+		}},
+	ClaimFragTrimmed: {Name: "frag-trimmed",
+		Text: "Linux keeps the whole 8-byte units and drops the rest (ip_frag_queue)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// The first 13 bytes with MF: 8 kept. Then bytes 8 to 25: the
+			// datagram is whole only if bytes 8 to 13 of the first were not.
+			dg := claimDatagram(h)
+			rest := frag4(h, 0x243c, 8, false, dg[8:])
+			rest.Prior = [][]byte{frag4(h, 0x243c, 0, true, dg[:13]).Datagram}
+			return []ClaimPacket{rest}, nil
+		}},
+	ClaimReassemblyTimeoutNeedsFirst: {Name: "reassembly-timeout-needs-first",
+		Text: "a receiver reports a reassembly timeout only when it has fragment zero (RFC 792; RFC 1122 §3.3.2)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// The last 9 of 25 bytes, alone.
+			return []ClaimPacket{frag4(h, 0x2416, 16, false, claimDatagram(h)[16:])}, nil
 		}},
 }
 

@@ -241,11 +241,14 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 		o.answer(t, lab.AddrHs, icmpIs(craft.ICMPUnreachable, craft.CodePortUnreachable, 0))
 	},
 	craft.ClaimReassemblyTimeExceeded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
-		if c.Note == "first fragment" {
-			o.answer(t, lab.AddrHs, icmpIs(craft.ICMPTimeExceeded, craft.CodeReassemblyExceeded, 0))
-			return
-		}
+		o.answer(t, lab.AddrHs, icmpIs(craft.ICMPTimeExceeded, craft.CodeReassemblyExceeded, 0))
+	},
+	craft.ClaimReassemblyTimeoutNeedsFirst: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		o.silent(t, "Ip:ReasmTimeout") // gave up without a word: it never had the first fragment
+	},
+	craft.ClaimFragTrimmed: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.delivers(t, "claim, fragmented")
+		o.moved(t, "Ip:ReasmOKs")
 	},
 	craft.ClaimRoutingType0Refused: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 42)) // the Routing header at 40: its type at 42
@@ -398,7 +401,7 @@ var (
 // claimWait is how long to wait for an answer, or to be sure of silence,
 // where 1.5 s is not enough: the lab's ipfrag_time is 1 s here, and
 // Linux's reassembly timer fires up to a second later.
-var claimWait = map[craft.ClaimID]time.Duration{craft.ClaimReassemblyTimeExceeded: 3500 * time.Millisecond}
+var claimWait = map[craft.ClaimID]time.Duration{craft.ClaimReassemblyTimeExceeded: 3500 * time.Millisecond, craft.ClaimReassemblyTimeoutNeedsFirst: 3500 * time.Millisecond}
 
 // Every claim in the table has a lab proof, and every proof a claim: here,
 // or in the lab test it names (a claim about a live connection), which

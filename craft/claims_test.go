@@ -17,19 +17,21 @@ var claimHostsForTest = ClaimHosts{Src: hc, Dst: hs, Far: netip.MustParseAddr("1
 // probe's outcome (probe's reasons, the exercises), not when it explains
 // the claim's own packet.
 var printedElsewhere = map[ClaimID]bool{
-	ClaimIPv6RoutersNeverFragment: true, // on the Packet Too Big that answers it
-	ClaimParamProblemDropped:      true, // on the parameter problem that answers it
-	ClaimClosedPortAnswersRST:     true,
-	ClaimOpenPortDropsNoSYN:       true,
-	ClaimACKAnsweredRST:           true,
-	ClaimSYNFINDropped:            true,
-	ClaimRSTWindowZero:            true,
-	ClaimUnconnectedUDPNeverTold:  true,
-	ClaimSYNACKAnsweredRST:        true,
-	ClaimClosedUDPPortUnreachable: true,
-	ClaimReassemblyTimeExceeded:   true,
-	ClaimSYNRefused:               true, // on the RST/ACK, by probe and handshake
-	ClaimHalfOpenDroppedOnRST:     true, // on this host's kernel's RST, by handshake
+	ClaimIPv6RoutersNeverFragment:    true, // on the Packet Too Big that answers it
+	ClaimParamProblemDropped:         true, // on the parameter problem that answers it
+	ClaimClosedPortAnswersRST:        true,
+	ClaimOpenPortDropsNoSYN:          true,
+	ClaimACKAnsweredRST:              true,
+	ClaimSYNFINDropped:               true,
+	ClaimRSTWindowZero:               true,
+	ClaimUnconnectedUDPNeverTold:     true,
+	ClaimSYNACKAnsweredRST:           true,
+	ClaimClosedUDPPortUnreachable:    true,
+	ClaimReassemblyTimeExceeded:      true,
+	ClaimReassemblyTimeoutNeedsFirst: true, // by the frag exercise, on silence
+	ClaimFragTrimmed:                 true, // by the frag exercise (TestFragTrimmedIsTheModels)
+	ClaimSYNRefused:                  true, // on the RST/ACK, by probe and handshake
+	ClaimHalfOpenDroppedOnRST:        true, // on this host's kernel's RST, by handshake
 }
 
 // reassemblyClaims are printed as a fragment's fate by craft's reassembler
@@ -46,6 +48,24 @@ var reassemblyClaims = map[ClaimID]bool{
 	ClaimFrag6ChainSplit:           true,
 	ClaimFragOversized:             true,
 	ClaimFrag6Oversized:            true,
+}
+
+// The model trims the first fragment of claim frag-trimmed to 8 bytes and
+// completes the datagram with the next, as Linux does in the lab.
+func TestFragTrimmedIsTheModels(t *testing.T) {
+	pkts, err := ClaimFragTrimmed.demo()(claimHostsForTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReassembler(&ReassemblyConfig{Linux: true})
+	first, err := r.Add(time.Unix(0, 0), pkts[0].Prior[0])
+	if err != nil || first.Trimmed != 5 {
+		t.Fatalf("first fragment: trimmed %d (%v), want 5", first.Trimmed, err)
+	}
+	last, err := r.Add(time.Unix(0, 0), pkts[0].Datagram)
+	if err != nil || !last.Complete || last.Overlap != 0 {
+		t.Errorf("last fragment: complete %v, overlap %d (%v); want complete, no overlap", last.Complete, last.Overlap, err)
+	}
 }
 
 // craft's reassembler, with Linux's rules, states each reassembly claim
@@ -224,3 +244,5 @@ func TestJumboPayloadNotTrimmed(t *testing.T) {
 		}
 	}
 }
+
+func (id ClaimID) demo() func(ClaimHosts) ([]ClaimPacket, error) { return claims[id].Demo }
