@@ -130,6 +130,7 @@ const (
 	ClaimFrag6Oversized
 	ClaimFragTrimmed
 	ClaimReassemblyTimeoutNeedsFirst
+	ClaimWScaleClamped
 	numClaims
 )
 
@@ -679,6 +680,9 @@ var claims = [numClaims]Claim{
 			// The last 9 of 25 bytes, alone.
 			return []ClaimPacket{frag4(h, 0x2416, 16, false, claimDatagram(h)[16:])}, nil
 		}},
+	ClaimWScaleClamped: {Name: "wscale-above-14-clamped",
+		Text:     "receivers use 14 (RFC 7323 §2.3)",
+		ProvedIn: "session/client_linux_test.go TestSessionWindowScaleAbove14Clamped"},
 }
 
 func init() {

@@ -86,7 +86,6 @@ var claimPhrasingAllowed = []struct{ file, text, why string }{
 	{"rawsock/ring_linux.go", "the kernel refused a frame", "the tx ring's status for our own frame"},
 	// Receiver claims not yet in the table: debts of issue 24, each to be
 	// moved there with a lab proof.
-	{"craft/tcpopt.go", "so receivers use 14", "UNPROVED: needs a live connection to read the shift Linux uses (tcp_parse_options clamps to 14)"},
 	{"cmd/rawcraft/handshake.go", "Linux drops a frame injected on lo", "UNPROVED: help about this host's lo"},
 	{"cmd/rawcraft/serve.go", "Linux drops frames injected on lo", "UNPROVED: help about this host's lo"},
 }

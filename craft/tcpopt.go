@@ -257,7 +257,7 @@ func wscaleMeaning(s uint8) string {
 	if s > MaxWindowScale {
 		// RFC 7323 §2.3: a shift above 14 is logged and used as 14; Linux
 		// does the same (tcp_parse_options clamps to TCP_MAX_WSCALE).
-		return fmt.Sprintf("%d: above the maximum 14, so receivers use 14 (RFC 7323 §2.3): windows count in units of %d bytes", s, 1<<MaxWindowScale)
+		return fmt.Sprintf("%d: above the maximum 14, so %s: windows count in units of %d bytes", s, ClaimWScaleClamped.Text(), 1<<MaxWindowScale)
 	}
 	if s == 0 {
 		return "windows count in units of 1 byte: unscaled, though scaling is on"
