@@ -131,6 +131,7 @@ const (
 	ClaimFragTrimmed
 	ClaimReassemblyTimeoutNeedsFirst
 	ClaimWScaleClamped
+	ClaimLoInjectedDropped
 	numClaims
 )
 
@@ -683,6 +684,9 @@ var claims = [numClaims]Claim{
 	ClaimWScaleClamped: {Name: "wscale-above-14-clamped",
 		Text:     "receivers use 14 (RFC 7323 §2.3)",
 		ProvedIn: "session/client_linux_test.go TestSessionWindowScaleAbove14Clamped"},
+	ClaimLoInjectedDropped: {Name: "lo-injected-dropped",
+		Text:     "Linux drops a frame injected on lo through a packet socket (its source is a local address, a martian there)",
+		ProvedIn: "craft/claims_linux_test.go TestLoopbackInjectionDropped"},
 }
 
 func init() {

@@ -708,3 +708,81 @@ func snmp(t *testing.T, l *lab.Lab, node string) map[string]int64 {
 	}
 	return m
 }
+
+// Claim lo-injected-dropped: a UDP datagram from this host's own address to
+// a socket listening on it, injected on lo through a packet socket, passes
+// the tap (Ip:InReceives counts it) and reaches no socket, for 127.0.0.1
+// and for the host's address on its LAN alike; the same datagram sent
+// through a UDP socket arrives, and so does the injected one when its
+// source is another host's address: the local source is what is refused.
+func TestLoopbackInjectionDropped(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	for _, a := range []netip.Addr{netip.MustParseAddr("127.0.0.1"), lab.AddrHs} {
+		t.Run(a.String(), func(t *testing.T) {
+			var u *net.UDPConn
+			var tx *rawsock.Conn
+			if err := l.Do(lab.Hs, func() (err error) {
+				if u, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 7777))); err != nil {
+					return err
+				}
+				lo, err := net.InterfaceByName("lo")
+				if err != nil {
+					return err
+				}
+				tx, err = rawsock.Listen(lo, &rawsock.Config{SendOnly: true})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer u.Close()
+			defer tx.Close()
+			dg, err := (&craft.Packet{IPv4: &craft.IPv4{Src: a, Dst: a}, UDP: &craft.UDP{SrcPort: 40400, DstPort: 7777}, Payload: []byte("claim")}).Append(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := snmp(t, l, lab.Hs)
+			if _, err := tx.Send(append(make([]byte, 12), append([]byte{0x08, 0x00}, dg...)...)); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 100)
+			_ = u.SetReadDeadline(time.Now().Add(time.Second))
+			if n, err := u.Read(buf); err == nil {
+				t.Fatalf("the injected datagram was delivered: %q", buf[:n])
+			}
+			after := snmp(t, l, lab.Hs)
+			if after["Ip:InReceives"]-before["Ip:InReceives"] < 1 || after["Udp:InDatagrams"] != before["Udp:InDatagrams"] {
+				t.Errorf("Ip:InReceives %d → %d, Udp:InDatagrams %d → %d: want the frame received by IP and no datagram delivered",
+					before["Ip:InReceives"], after["Ip:InReceives"], before["Udp:InDatagrams"], after["Udp:InDatagrams"])
+			}
+			// The control: through a socket, the datagram arrives.
+			if err := l.Do(lab.Hs, func() error {
+				c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 7777)))
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				_, err = c.Write([]byte("control"))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			_ = u.SetReadDeadline(time.Now().Add(time.Second))
+			if n, err := u.Read(buf); err != nil || string(buf[:n]) != "control" {
+				t.Errorf("the control datagram: %q, %v", buf[:n], err)
+			}
+			if a != lab.AddrHs {
+				return
+			}
+			// The reason: the same frame from another host's address is
+			// delivered.
+			dg, _ = (&craft.Packet{IPv4: &craft.IPv4{Src: lab.AddrHc, Dst: a}, UDP: &craft.UDP{SrcPort: 40400, DstPort: 7777}, Payload: []byte("foreign")}).Append(nil)
+			if _, err := tx.Send(append(make([]byte, 12), append([]byte{0x08, 0x00}, dg...)...)); err != nil {
+				t.Fatal(err)
+			}
+			_ = u.SetReadDeadline(time.Now().Add(time.Second))
+			if n, err := u.Read(buf); err != nil || string(buf[:n]) != "foreign" {
+				t.Errorf("from a foreign source, injected on lo: %q, %v; want it delivered", buf[:n], err)
+			}
+		})
+	}
+}

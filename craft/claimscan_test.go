@@ -84,10 +84,8 @@ var claimPhrasingAllowed = []struct{ file, text, why string }{
 	{"rawsock/rawsock.go", "every IPv4 header has: the kernel refuses it", "this host's sendto (rawsock tests)"},
 	{"rawsock/rawsock.go", "-byte datagram: the kernel refuses it", "this host's sendto (rawsock tests)"},
 	{"rawsock/ring_linux.go", "the kernel refused a frame", "the tx ring's status for our own frame"},
-	// Receiver claims not yet in the table: debts of issue 24, each to be
-	// moved there with a lab proof.
-	{"cmd/rawcraft/handshake.go", "Linux drops a frame injected on lo", "UNPROVED: help about this host's lo"},
-	{"cmd/rawcraft/serve.go", "Linux drops frames injected on lo", "UNPROVED: help about this host's lo"},
+	{"cmd/rawcraft/handshake.go", "Linux drops a frame injected on lo", "help restating claim lo-injected-dropped"},
+	{"cmd/rawcraft/serve.go", "Linux drops frames injected on lo", "help restating claim lo-injected-dropped"},
 }
 
 // No Go source outside claims.go states what a receiver does in a string
