@@ -17,7 +17,7 @@ import (
 // of what it does with a packet; a passive fate ("is discarded"); a
 // fate after a colon (": dropped"); an errno a socket gets.
 var receiverPhrasing = regexp.MustCompile(`(?i)` +
-	`\b(receivers?|kernel|kernel's|hosts?|routers?|server|server's|linux|nodes?|listeners?)\b[^.;:()"]{0,40}?\b(drops?|dropped|trims?|trimmed|accepts?|answers?|answered|reassembles?|reassembled|resets?|refused|refuses|ignores?|ignored|discards?|discarded|stops? reading|gives up|gave up|delivers|look inside|uses?|keeps?)\b` +
+	`\b(receivers?|kernel|kernel's|hosts?|routers?|server|server's|linux|nodes?|listeners?)\b[^.;:()"]{0,40}?\b(drops?|dropped|trims?|trimmed|accepts?|answers?|answered|reassembles?|reassembled|resets?|refused|refuses|ignores?|ignored|discards?|discarded|stops? reading|gives up|gave up|delivers|look inside|uses?|keeps?|hash|hashes)\b` +
 	`|\b(is|are|be|was|were)\s+(dropped|discarded|trimmed|ignored|reassembled|refused)\b` +
 	`|\bnever\s+(told|forwarded|answered)\b` +
 	`|:\s*(dropped|discarded)\b` +
@@ -35,7 +35,8 @@ var claimPhrasingAllowed = []struct{ file, text, why string }{
 	{"cmd/rawcraft/handshake.go", "the connection was refused: nothing listens on", "observed RST/ACK to the SYN; the step's line gives claim syn-refused"},
 	{"cmd/rawcraft/replay.go", "this host's kernel reset the connection it never opened", "observed: the kernel's RST was captured"},
 	{"cmd/rawcraft/listencmd.go", "the kernel dropped %d", "capture statistics (PACKET_STATISTICS)"},
-	{"cmd/rawcraft/listencmd.go", "listen captures frames on one interface", "help: capture drops counted by PACKET_STATISTICS"},
+	{"cmd/rawcraft/listencmd.go", "the kernel dropped. It captures", "help: capture drops counted by PACKET_STATISTICS"},
+	{"cmd/rawcraft/reset.go", "the server's answer are drawn", "help: the answer observed is drawn"},
 	{"probe/result.go", "the kernel captured %d frames and dropped %d", "capture statistics (PACKET_STATISTICS)"},
 	{"probe/result.go", "a router or firewall on the path refused the datagram", "inference from who answered: the ICMP error came from another address than the target"},
 	{"probe/result.go", "the host is down, or something drops ICMP", "the possible causes of silence, none asserted"},
@@ -69,7 +70,10 @@ var claimPhrasingAllowed = []struct{ file, text, why string }{
 	{"cmd/rawcraft/send.go", "are refused before anything is sent", "rawcraft refuses them"},
 	{"cmd/rawcraft/serve.go", "as Linux answers the client's SYN", "the default SYN-ACK options copy Linux's (session.DefaultSYNOptions, tested)"},
 	{"cmd/rawcraft/build.go", "the server's answers: SYN-ACK, or RST/ACK when nothing listens", "an example's comment; the rule is claim syn-refused"},
-	{"cmd/rawcraft/send.go", "and the kernel's RST/ACK with listen", "an example's comment; the rule is claim syn-refused"},
+	{"cmd/rawcraft/send.go", "Hs's kernel answers RST/ACK", "an example's comment; the rule is claim syn-refused"},
+	{"cmd/rawcraft/handshake.go", "Your own kernel would reset the connection as soon as the SYN-ACK arrives", "help restating claim syn-ack-answered-rst"},
+	{"cmd/rawcraft/serve.go", "Your kernel would answer the client's SYN with RST", "help restating claim closed-port-answers-rst"},
+	{"cmd/rawcraft/trace.go", "next link is too small answers", "help restating claims df-too-big and ipv6-routers-never-fragment"},
 	{"cmd/rawcraft/trace.go", "runs out answers ICMPv6", "help restating claims ttl-expires and hop-limit-expires"},
 	{"cmd/rawcraft/labimpair.go", "the receiving kernel drops it", "help restating claims tcp-checksum-bad and udp-checksum-bad"},
 	{"cmd/rawcraft/reset.go", "ECONNRESET", "help restating claims rst-exact-resets and rst-in-window-challenged"},
@@ -86,6 +90,12 @@ var claimPhrasingAllowed = []struct{ file, text, why string }{
 	{"rawsock/ring_linux.go", "the kernel refused a frame", "the tx ring's status for our own frame"},
 	{"cmd/rawcraft/handshake.go", "Linux drops a frame injected on lo", "help restating claim lo-injected-dropped"},
 	{"cmd/rawcraft/serve.go", "Linux drops frames injected on lo", "help restating claim lo-injected-dropped"},
+	{"internal/exercise/paris.go", "routers that balance load per flow hash the first bytes", "the Paris exercise's explanation, checked by it against the routers' counters in the (IPv4) multipath lab"},
+	// Receiver claims not yet in the table: debts, each to be moved there
+	// with a lab proof. The multipath lab is IPv4 only (lab.Multipath), so
+	// nothing yet shows a Linux router hashing the IPv6 flow label.
+	{"craft/explain6.go", "routers may hash it to choose among equal paths", "UNPROVED: needs an IPv6 multipath lab"},
+	{"cmd/rawcraft/trace.go", "Linux hashes it, with the", "UNPROVED: needs an IPv6 multipath lab"},
 }
 
 // No Go source outside claims.go states what a receiver does in a string
@@ -123,16 +133,31 @@ func TestReceiverClaimsOnlyInTheTable(t *testing.T) {
 				return true
 			}
 			s, err := strconv.Unquote(lit.Value)
-			if err != nil || !receiverPhrasing.MatchString(s) {
+			if err != nil {
 				return true
 			}
-			for i, a := range claimPhrasingAllowed {
-				if a.file == rel && strings.Contains(s, a.text) {
-					used[i] = true
-					return true
+			// Every match, not only the first: a long help text can hold
+			// more than one.
+		matches:
+			for _, m := range receiverPhrasing.FindAllStringIndex(s, -1) {
+				for i, a := range claimPhrasingAllowed {
+					if a.file != rel {
+						continue
+					}
+					for k := 0; ; {
+						at := strings.Index(s[k:], a.text)
+						if at < 0 {
+							break
+						}
+						if at += k; at < m[1] && m[0] < at+len(a.text) {
+							used[i] = true
+							continue matches
+						}
+						k = at + 1
+					}
 				}
+				t.Errorf("%s: %q reads like a claim about what a receiver does: take it from the claims table (craft/claims.go), with a lab proof (in %q)", fset.Position(lit.Pos()), s[m[0]:m[1]], s)
 			}
-			t.Errorf("%s: %q reads like a claim about what a receiver does (%q): take it from the claims table (craft/claims.go), with a lab proof", fset.Position(lit.Pos()), s, receiverPhrasing.FindString(s))
 			return true
 		})
 		return nil
