@@ -18,7 +18,7 @@ import (
 // fate after a colon (": dropped"); an errno a socket gets.
 var receiverPhrasing = regexp.MustCompile(`(?i)` +
 	`\b(receivers?|kernel|kernel's|hosts?|routers?|server|server's|linux|nodes?|listeners?)\b[^.;:()"]{0,40}?\b(drops?|dropped|trims?|trimmed|accepts?|answers?|answered|reassembles?|reassembled|resets?|refused|refuses|ignores?|ignored|discards?|discarded|stops? reading|gives up|gave up|delivers|look inside|uses?|keeps?|hash|hashes)\b` +
-	`|\b(is|are|be|was|were)\s+(dropped|discarded|trimmed|ignored|reassembled|refused)\b` +
+	`|\b(is|are|be|was|were)\s+(\w+ly\s+)?(dropped|discarded|trimmed|ignored|reassembled|refused|answered|reset)\b` +
 	`|\bnever\s+(told|forwarded|answered)\b` +
 	`|:\s*(dropped|discarded)\b` +
 	`|ECONNREFUSED|ECONNRESET`)
@@ -77,6 +77,7 @@ var claimPhrasingAllowed = []struct{ file, text, why string }{
 	{"cmd/rawcraft/trace.go", "runs out answers ICMPv6", "help restating claims ttl-expires and hop-limit-expires"},
 	{"cmd/rawcraft/labimpair.go", "the receiving kernel drops it", "help restating claims tcp-checksum-bad and udp-checksum-bad"},
 	{"cmd/rawcraft/reset.go", "ECONNRESET", "help restating claims rst-exact-resets and rst-in-window-challenged"},
+	{"cmd/rawcraft/reset.go", "one outside the window is silently ignored", "help restating claim rst-outside-window-ignored"},
 	{"probe/probe.go", "a RST is never answered (RFC 9293 §3.10.7)", "refusing a probe; claims closed-port-answers-rst and open-port-drops-no-syn"},
 	{"probe/probe.go", "every member of the group may answer", "refusing a multicast target"},
 	{"probe/rails.go", "every host there may answer", "refusing a broadcast target"},
