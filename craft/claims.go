@@ -676,10 +676,12 @@ var claims = [numClaims]Claim{
 			return []ClaimPacket{rest}, nil
 		}},
 	ClaimReassemblyTimeoutNeedsFirst: {Name: "reassembly-timeout-needs-first",
-		Text: "a receiver reports a reassembly timeout only when it has fragment zero (RFC 792; RFC 1122 §3.3.2)",
+		Text: "a receiver reports a reassembly timeout only when it has fragment zero (RFC 792, RFC 1122 §3.3.2; RFC 8200 §4.5)",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
 			// The last 9 of 25 bytes, alone.
-			return []ClaimPacket{frag4(h, 0x2416, 16, false, claimDatagram(h)[16:])}, nil
+			c6 := frag6(h, 0x2416, 16, false, ProtoUDP, claimDatagram6(h)[16:])
+			c6.Note = "IPv6"
+			return []ClaimPacket{frag4(h, 0x2416, 16, false, claimDatagram(h)[16:]), c6}, nil
 		}},
 	ClaimWScaleClamped: {Name: "wscale-above-14-clamped",
 		Text:     "receivers use 14 (RFC 7323 §2.3)",

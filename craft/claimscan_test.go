@@ -17,7 +17,7 @@ import (
 // of what it does with a packet; a passive fate ("is discarded"); a
 // fate after a colon (": dropped"); an errno a socket gets.
 var receiverPhrasing = regexp.MustCompile(`(?i)` +
-	`\b(receivers?|kernel|kernel's|hosts?|routers?|server|server's|linux|nodes?|listeners?)\b[^.;:()"]{0,40}?\b(drops?|dropped|trims?|trimmed|accepts?|answers?|answered|reassembles?|reassembled|resets?|refused|refuses|ignores?|ignored|discards?|discarded|stops? reading|gives up|gave up|delivers|look inside|uses?|keeps?|hash|hashes)\b` +
+	`\b(receivers?|kernel|kernel's|hosts?|routers?|server|server's|linux|nodes?|listeners?)\b[^.;:()"]{0,40}?\b(drops?|dropped|trims?|trimmed|accepts?|answers?|answered|reassembles?|reassembled|resets?|refused|refuses|ignores?|ignored|discards?|discarded|stops? reading|gives up|gave up|delivers?|delivered|reports?|forwards?|forwarded|fragments|look inside|uses?|keeps?|hash|hashes)\b` +
 	`|\b(is|are|be|was|were)\s+(\w+ly\s+)?(dropped|discarded|trimmed|ignored|reassembled|refused|answered|reset)\b` +
 	`|\bnever\s+(told|forwarded|answered)\b` +
 	`|:\s*(dropped|discarded)\b` +
@@ -74,6 +74,10 @@ var claimPhrasingAllowed = []struct{ file, text, why string }{
 	{"cmd/rawcraft/handshake.go", "Your own kernel would reset the connection as soon as the SYN-ACK arrives", "help restating claim syn-ack-answered-rst"},
 	{"cmd/rawcraft/serve.go", "Your kernel would answer the client's SYN with RST", "help restating claim closed-port-answers-rst"},
 	{"cmd/rawcraft/trace.go", "next link is too small answers", "help restating claims df-too-big and ipv6-routers-never-fragment"},
+	{"cmd/rawcraft/frag.go", "# the kernel fragments: 1480", "the sending host's kernel, in an example (exercise TestKernelFragmentsSendto)"},
+	{"cmd/rawcraft/frag.go", "an ordinary UDP socket, the kernel fragments", "the sending host's kernel (exercise TestKernelFragmentsSendto)"},
+	{"craft/icmpv6.go", "listener report", "an MLD message type's name"},
+	{"craft/ipopt.go", "a router that forwarded the datagram wrote its address here", "what a recorded slot of Record Route holds (RFC 791 §3.1)"},
 	{"cmd/rawcraft/trace.go", "runs out answers ICMPv6", "help restating claims ttl-expires and hop-limit-expires"},
 	{"cmd/rawcraft/labimpair.go", "the receiving kernel drops it", "help restating claims tcp-checksum-bad and udp-checksum-bad"},
 	{"cmd/rawcraft/reset.go", "ECONNRESET", "help restating claims rst-exact-resets and rst-in-window-challenged"},
