@@ -46,7 +46,11 @@ type ClaimHosts struct {
 type ClaimPacket struct {
 	EtherType uint16
 	Datagram  []byte
-	Far       bool   // to ClaimHosts.Far or Far6, through the router
+	Far       bool // to ClaimHosts.Far or Far6, through the router
+	// Prior are datagrams sent just before this one, at once, to the same
+	// node: the earlier fragments a reassembly claim needs in the queue
+	// (sent one by one, a queue would time out between them).
+	Prior     [][]byte
 	Multicast bool   // to an IPv6 multicast group on the link
 	Note      string // what this packet varies, for test names
 }
@@ -106,6 +110,28 @@ const (
 	ClaimRSTInWindowChallenged
 	ClaimRSTExactResets
 	ClaimRoutingType0Refused
+	ClaimSYNRefused
+	ClaimHalfOpenDroppedOnRST
+	ClaimGhostIgnored
+	ClaimTCPOptionsStop
+	ClaimTCPOptionLengthIgnored
+	ClaimMD5Unexpected
+	ClaimPadNNonzeroDropped
+	ClaimNDPShortDiscarded
+	ClaimFragChecksumDropped
+	ClaimFragInconsistentDiscarded
+	ClaimFragDuplicateDropped
+	ClaimFragOverlapDiscarded
+	ClaimFrag6OverlapDiscarded
+	ClaimFrag6NotMultipleOf8
+	ClaimFrag6PastMax
+	ClaimFrag6ChainSplit
+	ClaimFragOversized
+	ClaimFrag6Oversized
+	ClaimFragTrimmed
+	ClaimReassemblyTimeoutNeedsFirst
+	ClaimWScaleClamped
+	ClaimLoInjectedDropped
 	numClaims
 )
 
@@ -272,7 +298,14 @@ var claims = [numClaims]Claim{
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
 			// build udp --ihl 6 --data Hello: the UDP ports are read as an
 			// option of kind 0x9c, length 0x40.
-			return one4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, IHL: Set[uint8](6)}, UDP: &UDP{SrcPort: 40000, DstPort: h.OpenPort}, Payload: []byte("Hello")})
+			past, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, IHL: Set[uint8](6)}, UDP: &UDP{SrcPort: 40000, DstPort: h.OpenPort}, Payload: []byte("Hello")})
+			if err != nil {
+				return nil, err
+			}
+			// An option whose length byte is 1.
+			short, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, Options: []byte{0x44, 1, 0, 0}}, UDP: &UDP{SrcPort: 40000, DstPort: h.OpenPort}, Payload: []byte("Hello")})
+			short.Note = "length 1"
+			return []ClaimPacket{past, short}, err
 		}},
 	ClaimUDPLengthBad: {Name: "udp-length-bad",
 		Text: "the receiver drops the datagram: nothing is delivered, no port unreachable is sent",
@@ -458,20 +491,10 @@ var claims = [numClaims]Claim{
 	ClaimReassemblyTimeExceeded: {Name: "reassembly-time-exceeded",
 		Text: "it received the first fragment but not all the others, and gave up",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
-			// The first 16 of 21 data bytes, MF set; then, alone, the last 5
-			// of another datagram: no answer for that one.
-			dg, err := (&Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40013, DstPort: h.OpenPort}, Payload: []byte("claim, fragmented")}).Append(nil)
-			if err != nil {
-				return nil, err
-			}
-			first, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, ID: 0x2415, Flags: FlagMF, Protocol: Set(ProtoUDP)}, Payload: dg[IPv4HeaderLen : IPv4HeaderLen+16]})
-			if err != nil {
-				return nil, err
-			}
+			// The first 16 of 25 bytes, MF set.
+			first := frag4(h, 0x2415, 0, true, claimDatagram(h)[:16])
 			first.Note = "first fragment"
-			later, err := v4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst, ID: 0x2416, FragOff: 2, Protocol: Set(ProtoUDP)}, Payload: dg[IPv4HeaderLen+16:]})
-			later.Note = "later fragment"
-			return []ClaimPacket{first, later}, err
+			return []ClaimPacket{first}, nil
 		}},
 	ClaimLinkLocalNotForwarded: {Name: "link-local-not-forwarded",
 		Text: "link-local: never forwarded by a router",
@@ -500,6 +523,172 @@ var claims = [numClaims]Claim{
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
 			return one6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, IPv6Ext: []IPv6Ext{RoutingType0(1, h.Far6)}, ICMPv6: claimPtr(Echo6(0x2418, 1)), Payload: []byte("claim")})
 		}},
+	ClaimSYNRefused: {Name: "syn-refused",
+		Text: "nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return synWithOptions(h, 40201, h.ClosedPort, nil)
+		}},
+	ClaimHalfOpenDroppedOnRST: {Name: "half-open-dropped-on-rst",
+		Text: "the server drops the half-open connection",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// A SYN from the sender's address, whose kernel opened nothing:
+			// it answers the server's SYN-ACK with RST at the SYN's seq + 1.
+			return synWithOptions(h, 40202, h.OpenPort, nil)
+		}},
+	ClaimGhostIgnored: {Name: "ghost-ignored",
+		Text:     "this host's kernel ignores the segments sent to it instead of resetting the connection",
+		ProvedIn: "session/client_linux_test.go TestSessionWithGuards"},
+	ClaimTCPOptionsStop: {Name: "tcp-options-stop",
+		Text: "receivers stop reading options here: those after it are ignored",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// Kind 254 with length 1, then window scale and SACK permitted,
+			// which the SYN-ACK would echo had they been read.
+			opts := append([]byte{254, 1}, AppendTCPOptSACKOK(AppendTCPOptWScale(nil, 7))...)
+			return synWithOptions(h, 40203, h.OpenPort, append(opts, TCPOptNOP))
+		}},
+	ClaimTCPOptionLengthIgnored: {Name: "tcp-option-length-ignored",
+		Text: "receivers ignore the option",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// Window scale with length 4, SACK permitted with length 3.
+			return synWithOptions(h, 40204, h.OpenPort, []byte{TCPOptWScale, 4, 7, 0, TCPOptSACKOK, 3, 0, TCPOptNOP})
+		}},
+	ClaimMD5Unexpected: {Name: "md5-unexpected",
+		Text: "a receiver without the key drops the segment silently, even at a closed port (no RST)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			opts := append([]byte{TCPOptNOP, TCPOptNOP, TCPOptMD5, 18}, "0123456789abcdef"...)
+			open, err := synWithOptions(h, 40205, h.OpenPort, opts)
+			if err != nil {
+				return nil, err
+			}
+			closed, err := synWithOptions(h, 40206, h.ClosedPort, opts)
+			closed[0].Note = "closed port"
+			return append(open, closed...), err
+		}},
+	ClaimPadNNonzeroDropped: {Name: "padn-nonzero-dropped",
+		Text: "padding that should be zeros: RFC 8200 §4.2 has receivers ignore its value, but Linux drops the packet silently (RFC 4942 §2.1.9.5)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return one6(Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, IPv6Ext: []IPv6Ext{DestOpts(AppendIPv6Opt(nil, IPv6OptPadN, []byte{0, 0, 0, 1}))},
+				ICMPv6: claimPtr(Echo6(0x2419, 1)), Payload: []byte("claim")})
+		}},
+	ClaimNDPShortDiscarded: {Name: "ndp-short-discarded",
+		Text: "receivers discard it (RFC 4861 §6.1)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// A neighbor solicitation cut after half its target address.
+			ns := neighborSolicit(h, 0, nil)
+			ns.Payload = ns.Payload[:8]
+			return one6(ns)
+		}},
+	// Reassembly: the sentences craft's reassembler gives as a fragment's
+	// or a datagram's fate under Linux's rules (ReassemblyEvent.Reason).
+	ClaimFragChecksumDropped: {Name: "frag-checksum-dropped",
+		Text: "header checksum wrong: dropped before reassembly (ip_rcv_core)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			c := frag4(h, 0x2430, 0, true, claimDatagram(h)[:16])
+			binary.BigEndian.PutUint16(c.Datagram[10:], 0xdead)
+			return []ClaimPacket{c}, nil
+		}},
+	ClaimFragInconsistentDiscarded: {Name: "frag-inconsistent-discarded",
+		Text: "the datagram is discarded (ip_frag_queue, ip6_frag_queue)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			dg := claimDatagram(h)
+			// After bytes 0 to 24 with MF: a last fragment ending at byte
+			// 16; after the first 16 bytes, a fragment with MF and no data.
+			short := frag4(h, 0x2431, 8, false, dg[8:16])
+			short.Prior, short.Note = [][]byte{frag4(h, 0x2431, 0, true, dg[:16]).Datagram, frag4(h, 0x2431, 16, true, dg[16:24]).Datagram}, "last fragment ends early"
+			empty := frag4(h, 0x2432, 16, true, nil)
+			empty.Prior, empty.Note = [][]byte{frag4(h, 0x2432, 0, true, dg[:16]).Datagram}, "no data"
+			dg6 := claimDatagram6(h)
+			short6 := frag6(h, 0x2433, 8, false, ProtoUDP, dg6[8:16])
+			short6.Prior, short6.Note = [][]byte{frag6(h, 0x2433, 0, true, ProtoUDP, dg6[:16]).Datagram, frag6(h, 0x2433, 16, true, ProtoUDP, dg6[16:24]).Datagram}, "IPv6 last fragment ends early"
+			return []ClaimPacket{short, empty, short6}, nil
+		}},
+	ClaimFragDuplicateDropped: {Name: "frag-duplicate-dropped",
+		Text: "lies inside fragments already received: dropped as a duplicate, its bytes not compared (inet_frag_queue_insert)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// The first 16 bytes, then bytes 8 to 16 again but different,
+			// then the rest: what is delivered holds the first copy.
+			dg := claimDatagram(h)
+			last := frag4(h, 0x2434, 16, false, dg[16:])
+			last.Prior = [][]byte{frag4(h, 0x2434, 0, true, dg[:16]).Datagram, frag4(h, 0x2434, 8, true, []byte("DUPLICAT")).Datagram}
+			return []ClaimPacket{last}, nil
+		}},
+	ClaimFragOverlapDiscarded: {Name: "frag-overlap-discarded",
+		Text: "the datagram is discarded (inet_frag_queue_insert, RFC 5722's rule applied to IPv4)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			dg := claimDatagram(h)
+			c := frag4(h, 0x2435, 8, false, dg[8:])
+			c.Prior = [][]byte{frag4(h, 0x2435, 0, true, dg[:16]).Datagram}
+			return []ClaimPacket{c}, nil
+		}},
+	ClaimFrag6OverlapDiscarded: {Name: "frag6-overlap-discarded",
+		Text: "the whole packet is discarded, as RFC 5722 requires (inet_frag_queue_insert)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			dg := claimDatagram6(h)
+			c := frag6(h, 0x2436, 8, false, ProtoUDP, dg[8:])
+			c.Prior = [][]byte{frag6(h, 0x2436, 0, true, ProtoUDP, dg[:16]).Datagram}
+			return []ClaimPacket{c}, nil
+		}},
+	ClaimFrag6NotMultipleOf8: {Name: "frag6-not-multiple-of-8",
+		Text: "dropped, answered with ICMPv6 parameter problem code 0 pointing at the payload length (ip6_frag_queue, RFC 8200 §4.5)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return []ClaimPacket{frag6(h, 0x2437, 8, true, ProtoUDP, claimDatagram6(h)[8:21])}, nil
+		}},
+	ClaimFrag6PastMax: {Name: "frag6-past-max",
+		Text: "dropped, answered with ICMPv6 parameter problem pointing at the fragment offset (ip6_frag_queue)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			return []ClaimPacket{frag6(h, 0x2438, 65528, false, ProtoUDP, claimDatagram6(h)[:16])}, nil
+		}},
+	ClaimFrag6ChainSplit: {Name: "frag6-chain-split",
+		Text: "a first fragment without the whole header chain: dropped, answered with ICMPv6 parameter problem code 3 (ipv6_frag_rcv, RFC 7112 §5)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// 8 bytes of a 20-byte TCP header.
+			return []ClaimPacket{frag6(h, 0x2439, 0, true, ProtoTCP, make([]byte, 8))}, nil
+		}},
+	ClaimFragOversized: {Name: "frag-oversized",
+		Text: "discarded as oversized (ip_frag_reasm)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// Data up to byte 65544 behind a 20-byte header.
+			return oversized(func(off int, more bool, data []byte) []byte { return frag4(h, 0x243a, off, more, data).Datagram }, 1480, 65544)
+		}},
+	ClaimFrag6Oversized: {Name: "frag6-oversized",
+		Text: "discarded as oversized (ip6_frag_reasm)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// Data up to byte 65535, the most a Fragment header can say,
+			// behind an 8-byte Destination Options header in every fragment.
+			return oversized(func(off int, more bool, data []byte) []byte {
+				b := frag6(h, 0x243b, off, more, ProtoUDP, data).Datagram
+				// Insert Destination Options (PadN) before the Fragment header.
+				dst := append([]byte{ProtoFragment, 0}, AppendIPv6OptPadN(nil, 6)...)
+				b = append(b[:IPv6HeaderLen:IPv6HeaderLen], append(dst, b[IPv6HeaderLen:]...)...)
+				b[6] = ProtoDestOpts
+				binary.BigEndian.PutUint16(b[4:], uint16(len(b)-IPv6HeaderLen))
+				return b
+			}, 1440, 65535)
+		}},
+	ClaimFragTrimmed: {Name: "frag-trimmed",
+		Text: "Linux keeps the whole 8-byte units and drops the rest (ip_frag_queue)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// The first 13 bytes with MF: 8 kept. Then bytes 8 to 25: the
+			// datagram is whole only if bytes 8 to 13 of the first were not.
+			dg := claimDatagram(h)
+			rest := frag4(h, 0x243c, 8, false, dg[8:])
+			rest.Prior = [][]byte{frag4(h, 0x243c, 0, true, dg[:13]).Datagram}
+			return []ClaimPacket{rest}, nil
+		}},
+	ClaimReassemblyTimeoutNeedsFirst: {Name: "reassembly-timeout-needs-first",
+		Text: "a receiver reports a reassembly timeout only when it has fragment zero (RFC 792, RFC 1122 §3.3.2; RFC 8200 §4.5)",
+		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
+			// The last 9 of 25 bytes, alone.
+			c6 := frag6(h, 0x2416, 16, false, ProtoUDP, claimDatagram6(h)[16:])
+			c6.Note = "IPv6"
+			return []ClaimPacket{frag4(h, 0x2416, 16, false, claimDatagram(h)[16:]), c6}, nil
+		}},
+	ClaimWScaleClamped: {Name: "wscale-above-14-clamped",
+		Text:     "receivers use 14 (RFC 7323 §2.3)",
+		ProvedIn: "session/client_linux_test.go TestSessionWindowScaleAbove14Clamped"},
+	ClaimLoInjectedDropped: {Name: "lo-injected-dropped",
+		Text:     "Linux drops a frame injected on lo through a packet socket (its source is a local address, a martian there)",
+		ProvedIn: "craft/claims_linux_test.go TestLoopbackInjectionDropped"},
 }
 
 func init() {
@@ -571,6 +760,69 @@ func tcpFlags(h ClaimHosts, port uint16, flags ...uint8) ([]ClaimPacket, error) 
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// claimDatagram is a UDP datagram of 25 bytes (8 header, 17 data: "claim,
+// fragmented") from Src to Dst's OpenPort, checksum right; claimDatagram6
+// the same over IPv6.
+func claimDatagram(h ClaimHosts) []byte {
+	b, _ := (&Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, UDP: &UDP{SrcPort: 40300, DstPort: h.OpenPort}, Payload: []byte("claim, fragmented")}).Append(nil)
+	return b[IPv4HeaderLen:]
+}
+
+func claimDatagram6(h ClaimHosts) []byte {
+	b, _ := (&Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6}, UDP: &UDP{SrcPort: 40300, DstPort: h.OpenPort}, Payload: []byte("claim, fragmented")}).Append(nil)
+	return b[IPv6HeaderLen:]
+}
+
+// frag4 is an IPv4 fragment from Src to Dst carrying UDP data at byte
+// offset off (a multiple of 8), MF as more.
+func frag4(h ClaimHosts, id uint16, off int, more bool, data []byte) ClaimPacket {
+	ip := &IPv4{Src: h.Src, Dst: h.Dst, ID: id, FragOff: uint16(off / 8), Protocol: Set(ProtoUDP)}
+	if more {
+		ip.Flags = FlagMF
+	}
+	b, _ := (&Packet{IPv4: ip, Payload: data}).Append(nil)
+	return ClaimPacket{EtherType: EtherTypeIPv4, Datagram: b}
+}
+
+// frag6 is an IPv6 fragment from Src6 to Dst6: the IPv6 header and a
+// Fragment header (next header nh, identification id, byte offset off, M
+// as more), then data. Written by hand: every byte is the claim's.
+func frag6(h ClaimHosts, id uint32, off int, more bool, nh uint8, data []byte) ClaimPacket {
+	b := make([]byte, IPv6HeaderLen+8, IPv6HeaderLen+8+len(data))
+	b[0] = 6 << 4
+	binary.BigEndian.PutUint16(b[4:], uint16(8+len(data)))
+	b[6], b[7] = ProtoFragment, 64
+	s, d := h.Src6.As16(), h.Dst6.As16()
+	copy(b[8:], s[:])
+	copy(b[24:], d[:])
+	b[40] = nh
+	binary.BigEndian.PutUint16(b[42:], uint16(off)&^7|b2u16(more))
+	binary.BigEndian.PutUint32(b[44:], id)
+	return ClaimPacket{EtherType: EtherTypeIPv6, Datagram: append(b, data...)}
+}
+
+// oversized is the fragments of a datagram whose data ends at byte end:
+// chunk bytes each (a multiple of 8) up to the last fragment, which starts
+// at 65528, the largest offset; all but that last one are its Prior.
+func oversized(frag func(off int, more bool, data []byte) []byte, chunk, end int) ([]ClaimPacket, error) {
+	data := make([]byte, end)
+	var prior [][]byte
+	for off := 0; off < 65528; off += chunk {
+		prior = append(prior, frag(off, true, data[off:min(off+chunk, 65528)]))
+	}
+	et := EtherTypeIPv4
+	if prior[0][0]>>4 == 6 {
+		et = EtherTypeIPv6
+	}
+	return []ClaimPacket{{EtherType: et, Datagram: frag(65528, false, data[65528:]), Prior: prior}}, nil
+}
+
+// synWithOptions is a SYN from sport to port carrying the TCP options opts (a
+// multiple of 4 bytes).
+func synWithOptions(h ClaimHosts, sport, port uint16, opts []byte) ([]ClaimPacket, error) {
+	return one4(Packet{IPv4: &IPv4{Src: h.Src, Dst: h.Dst}, TCP: &TCP{SrcPort: sport, DstPort: port, Seq: 1000, Flags: TCPSyn, Window: 1024, Options: opts}})
 }
 
 // routingSL0 is one echo request per routing type, each with a Routing

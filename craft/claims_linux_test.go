@@ -33,6 +33,7 @@ type claimObs struct {
 	delivered [][]byte // read by the unconnected UDP sockets on OpenPort (both families)
 	openErr   []error  // errors those sockets read
 	connErr   []error  // errors the connected socket read
+	l         *lab.Lab // for proofs that look further (a socket's connect)
 }
 
 func (o *claimObs) String() string {
@@ -240,14 +241,114 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 		o.answer(t, lab.AddrHs, icmpIs(craft.ICMPUnreachable, craft.CodePortUnreachable, 0))
 	},
 	craft.ClaimReassemblyTimeExceeded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
-		if c.Note == "first fragment" {
-			o.answer(t, lab.AddrHs, icmpIs(craft.ICMPTimeExceeded, craft.CodeReassemblyExceeded, 0))
+		o.answer(t, lab.AddrHs, icmpIs(craft.ICMPTimeExceeded, craft.CodeReassemblyExceeded, 0))
+	},
+	craft.ClaimReassemblyTimeoutNeedsFirst: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		// Gave up without a word: it never had the first fragment.
+		if c.Note == "IPv6" {
+			o.silent(t, "Ip6ReasmTimeout")
 			return
 		}
-		o.silent(t, "Ip:ReasmTimeout") // gave up without a word: it never had the first fragment
+		o.silent(t, "Ip:ReasmTimeout")
+	},
+	craft.ClaimFragTrimmed: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.delivers(t, "claim, fragmented")
+		o.moved(t, "Ip:ReasmOKs")
 	},
 	craft.ClaimRoutingType0Refused: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 42)) // the Routing header at 40: its type at 42
+	},
+	craft.ClaimSYNRefused: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.AddrHs, func(d *craft.Decoded) bool {
+			return d.Has(craft.LayerTCP) && d.TCP.Flags == craft.TCPRst|craft.TCPAck && d.TCP.Ack == 1001
+		})
+		// And a socket's connect() to the same port.
+		var err error
+		if lerr := o.l.Do(lab.Hc, func() error {
+			var c net.Conn
+			if c, err = net.DialTimeout("tcp", netip.AddrPortFrom(lab.AddrHs, 7003).String(), 2*time.Second); err == nil {
+				c.Close()
+			}
+			return nil
+		}); lerr != nil {
+			t.Fatal(lerr)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("connect() to the closed port: %v, want ECONNREFUSED", err)
+		}
+	},
+	craft.ClaimHalfOpenDroppedOnRST: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		// Hs answers SYN-ACK; Hc's kernel, which opened nothing, resets
+		// it; Hs drops the request (tcp_check_req: embryonic_reset).
+		o.answer(t, lab.AddrHs, func(d *craft.Decoded) bool {
+			return d.Has(craft.LayerTCP) && d.TCP.Flags == craft.TCPSyn|craft.TCPAck && d.TCP.Ack == 1001
+		})
+		o.moved(t, "TcpExt:EmbryonicRsts", "Tcp:AttemptFails")
+	},
+	craft.ClaimTCPOptionsStop:         synAckWithoutOptions,
+	craft.ClaimTCPOptionLengthIgnored: synAckWithoutOptions,
+	craft.ClaimMD5Unexpected: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		if c.Note == "closed port" {
+			o.silent(t, "Tcp:InSegs")
+			return
+		}
+		o.silent(t, "TcpExt:TCPMD5Unexpected")
+	},
+	craft.ClaimPadNNonzeroDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Ip6InHdrErrors") },
+	craft.ClaimNDPShortDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Icmp6InNeighborSolicits")
+	},
+	craft.ClaimFragChecksumDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "IpExt:InCsumErrors")
+		if o.delta["Ip:ReasmReqds"] != 0 {
+			t.Errorf("reached reassembly: %v", o)
+		}
+	},
+	craft.ClaimFragInconsistentDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		// Discarded: no reassembly timeout follows, though the first
+		// fragment had come (the wait outlasts ipfrag_time).
+		if strings.HasPrefix(c.Note, "IPv6") {
+			o.silent(t, "Ip6ReasmFails")
+		} else {
+			o.silent(t, "Ip:ReasmFails")
+		}
+		o.deliversNothing(t)
+	},
+	craft.ClaimFragDuplicateDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.delivers(t, "claim, fragmented") // the first copy of bytes 8 to 16, its checksum right
+		o.moved(t, "Ip:ReasmOKs")
+	},
+	craft.ClaimFragOverlapDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip:ReasmFails", "IpExt:ReasmOverlaps")
+		o.deliversNothing(t)
+	},
+	craft.ClaimFrag6OverlapDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip6ReasmFails")
+		o.deliversNothing(t)
+	},
+	craft.ClaimFrag6NotMultipleOf8: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 4))
+	},
+	craft.ClaimFrag6PastMax: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 0, 42)) // the Fragment header at 40: its offset at 42
+	},
+	craft.ClaimFrag6ChainSplit: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.answer(t, lab.Addr6Hs, icmp6Is(craft.ICMPv6ParamProblem, 3, 0))
+		o.moved(t, "Ip6InHdrErrors")
+	},
+	craft.ClaimFragOversized: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip:ReasmFails")
+		if o.delta["Ip:ReasmReqds"] != int64(len(c.Prior)+1) || o.delta["Ip:ReasmOKs"] != 0 {
+			t.Errorf("want all %d fragments queued and none reassembled: %v", len(c.Prior)+1, o)
+		}
+		o.deliversNothing(t)
+	},
+	craft.ClaimFrag6Oversized: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+		o.silent(t, "Ip6ReasmFails")
+		if o.delta["Ip6ReasmReqds"] != int64(len(c.Prior)+1) || o.delta["Ip6ReasmOKs"] != 0 {
+			t.Errorf("want all %d fragments queued and none reassembled: %v", len(c.Prior)+1, o)
+		}
+		o.deliversNothing(t)
 	},
 	craft.ClaimJumboMissing: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		if len(o.answers) != 0 {
@@ -266,6 +367,36 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 	},
 }
 
+// synAckWithoutOptions: the SYN was answered with a SYN-ACK that echoes
+// neither window scale nor SACK permitted, which Linux echoes when it read
+// them in the SYN (tcp_parse_options, tcp_synack_options); it carries its
+// MSS, as always.
+func synAckWithoutOptions(t *testing.T, c craft.ClaimPacket, o *claimObs) {
+	t.Helper()
+	o.answer(t, lab.AddrHs, func(d *craft.Decoded) bool {
+		if !d.Has(craft.LayerTCP) || d.TCP.Flags != craft.TCPSyn|craft.TCPAck {
+			return false
+		}
+		mss := false
+		for off := 0; off < len(d.TCP.Options); {
+			opt, next, err := craft.NextOption(d.TCP.Options, off)
+			if err != nil {
+				return false
+			}
+			switch opt.Kind {
+			case craft.TCPOptEOL:
+				return mss
+			case craft.TCPOptWScale, craft.TCPOptSACKOK:
+				return false
+			case craft.TCPOptMSS:
+				mss = true
+			}
+			off = next
+		}
+		return mss
+	})
+}
+
 // hcLinkLocal is Hc's fe80:: address, from its MAC (RFC 4291 §2.5.1).
 var (
 	hcLinkLocal = netip.MustParseAddr("fe80::ff:fe00:103")
@@ -275,7 +406,7 @@ var (
 // claimWait is how long to wait for an answer, or to be sure of silence,
 // where 1.5 s is not enough: the lab's ipfrag_time is 1 s here, and
 // Linux's reassembly timer fires up to a second later.
-var claimWait = map[craft.ClaimID]time.Duration{craft.ClaimReassemblyTimeExceeded: 3500 * time.Millisecond}
+var claimWait = map[craft.ClaimID]time.Duration{craft.ClaimReassemblyTimeExceeded: 3500 * time.Millisecond, craft.ClaimReassemblyTimeoutNeedsFirst: 3500 * time.Millisecond}
 
 // Every claim in the table has a lab proof, and every proof a claim: here,
 // or in the lab test it names (a claim about a live connection), which
@@ -446,21 +577,24 @@ func sendClaim(t *testing.T, l *lab.Lab, tx *rawsock.Conn, rec *listen.Recorder,
 	before := snmp(t, l, node)
 	srv.take()
 	seen := len(rec.Snapshot())
-	frame := append([]byte(nil), dstMAC[:]...)
-	frame = append(frame, lab.MACHc[:]...)
-	frame = append(frame, byte(c.EtherType>>8), byte(c.EtherType))
-	frame = append(frame, c.Datagram...)
-	if _, err := tx.Send(frame); err != nil {
-		t.Fatal(err)
+	for _, dg := range append(append([][]byte(nil), c.Prior...), c.Datagram) {
+		frame := append([]byte(nil), dstMAC[:]...)
+		frame = append(frame, lab.MACHc[:]...)
+		frame = append(frame, byte(c.EtherType>>8), byte(c.EtherType))
+		frame = append(frame, dg...)
+		if _, err := tx.Send(frame); err != nil {
+			t.Fatal(err)
+		}
 	}
-	o := &claimObs{}
+	o := &claimObs{l: l}
+	sport := claimSrcPort(c)
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6)
+		o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6, sport)
 		if len(o.answers) > 0 {
 			time.Sleep(100 * time.Millisecond) // a second answer would be wrong too
-			o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6)
+			o.answers = answersFrom(rec.Snapshot()[seen:], from4, from6, sport)
 			break
 		}
 	}
@@ -475,9 +609,27 @@ func sendClaim(t *testing.T, l *lab.Lab, tx *rawsock.Conn, rec *listen.Recorder,
 	return o
 }
 
+// claimSrcPort is the claim packet's TCP or UDP source port; 0 if it has
+// none.
+func claimSrcPort(c craft.ClaimPacket) uint16 {
+	var d craft.Decoded
+	d.AcceptIPv6 = true
+	d.DecodeIP(c.Datagram)
+	switch {
+	case d.Has(craft.LayerTCP):
+		return d.TCP.SrcPort
+	case d.Has(craft.LayerUDP):
+		return d.UDP.SrcPort
+	}
+	return 0
+}
+
 // answersFrom are the IP packets the node sent to Hc: ARP and the
-// neighbor solicitations the node sends to reach Hc at all left out.
-func answersFrom(caps []listen.Captured, from4, from6 netip.Addr) []craft.Decoded {
+// neighbor solicitations the node sends to reach Hc at all left out, and,
+// when sport is not 0, TCP and UDP segments to another port than sport (an
+// answer goes back to the port it answers; a segment to another one
+// belongs to a socket a proof opened, caught late).
+func answersFrom(caps []listen.Captured, from4, from6 netip.Addr, sport uint16) []craft.Decoded {
 	var out []craft.Decoded
 	for _, s := range caps {
 		var d craft.Decoded
@@ -506,6 +658,10 @@ func answersFrom(caps []listen.Captured, from4, from6 netip.Addr) []craft.Decode
 				continue // Hs resolving Hc before it answers, or confirming itself to Hc's own solicitation
 			}
 		default:
+			continue
+		}
+		icmp := d.Has(craft.LayerICMP) || d.Has(craft.LayerICMPv6) // its TCP or UDP header, if any, is the quote's
+		if sport != 0 && !icmp && (d.Has(craft.LayerTCP) && d.TCP.DstPort != sport || d.Has(craft.LayerUDP) && d.UDP.DstPort != sport) {
 			continue
 		}
 		out = append(out, d)
@@ -556,4 +712,82 @@ func snmp(t *testing.T, l *lab.Lab, node string) map[string]int64 {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// Claim lo-injected-dropped: a UDP datagram from this host's own address to
+// a socket listening on it, injected on lo through a packet socket, passes
+// the tap (Ip:InReceives counts it) and reaches no socket, for 127.0.0.1
+// and for the host's address on its LAN alike; the same datagram sent
+// through a UDP socket arrives, and so does the injected one when its
+// source is another host's address: the local source is what is refused.
+func TestLoopbackInjectionDropped(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	for _, a := range []netip.Addr{netip.MustParseAddr("127.0.0.1"), lab.AddrHs} {
+		t.Run(a.String(), func(t *testing.T) {
+			var u *net.UDPConn
+			var tx *rawsock.Conn
+			if err := l.Do(lab.Hs, func() (err error) {
+				if u, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 7777))); err != nil {
+					return err
+				}
+				lo, err := net.InterfaceByName("lo")
+				if err != nil {
+					return err
+				}
+				tx, err = rawsock.Listen(lo, &rawsock.Config{SendOnly: true})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer u.Close()
+			defer tx.Close()
+			dg, err := (&craft.Packet{IPv4: &craft.IPv4{Src: a, Dst: a}, UDP: &craft.UDP{SrcPort: 40400, DstPort: 7777}, Payload: []byte("claim")}).Append(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := snmp(t, l, lab.Hs)
+			if _, err := tx.Send(append(make([]byte, 12), append([]byte{0x08, 0x00}, dg...)...)); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 100)
+			_ = u.SetReadDeadline(time.Now().Add(time.Second))
+			if n, err := u.Read(buf); err == nil {
+				t.Fatalf("the injected datagram was delivered: %q", buf[:n])
+			}
+			after := snmp(t, l, lab.Hs)
+			if after["Ip:InReceives"]-before["Ip:InReceives"] < 1 || after["Udp:InDatagrams"] != before["Udp:InDatagrams"] {
+				t.Errorf("Ip:InReceives %d → %d, Udp:InDatagrams %d → %d: want the frame received by IP and no datagram delivered",
+					before["Ip:InReceives"], after["Ip:InReceives"], before["Udp:InDatagrams"], after["Udp:InDatagrams"])
+			}
+			// The control: through a socket, the datagram arrives.
+			if err := l.Do(lab.Hs, func() error {
+				c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 7777)))
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				_, err = c.Write([]byte("control"))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			_ = u.SetReadDeadline(time.Now().Add(time.Second))
+			if n, err := u.Read(buf); err != nil || string(buf[:n]) != "control" {
+				t.Errorf("the control datagram: %q, %v", buf[:n], err)
+			}
+			if a != lab.AddrHs {
+				return
+			}
+			// The reason: the same frame from another host's address is
+			// delivered.
+			dg, _ = (&craft.Packet{IPv4: &craft.IPv4{Src: lab.AddrHc, Dst: a}, UDP: &craft.UDP{SrcPort: 40400, DstPort: 7777}, Payload: []byte("foreign")}).Append(nil)
+			if _, err := tx.Send(append(make([]byte, 12), append([]byte{0x08, 0x00}, dg...)...)); err != nil {
+				t.Fatal(err)
+			}
+			_ = u.SetReadDeadline(time.Now().Add(time.Second))
+			if n, err := u.Read(buf); err != nil || string(buf[:n]) != "foreign" {
+				t.Errorf("from a foreign source, injected on lo: %q, %v; want it delivered", buf[:n], err)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 var claimHostsForTest = ClaimHosts{Src: hc, Dst: hs, Far: netip.MustParseAddr("198.18.2.2"),
@@ -16,17 +17,83 @@ var claimHostsForTest = ClaimHosts{Src: hc, Dst: hs, Far: netip.MustParseAddr("1
 // probe's outcome (probe's reasons, the exercises), not when it explains
 // the claim's own packet.
 var printedElsewhere = map[ClaimID]bool{
-	ClaimIPv6RoutersNeverFragment: true, // on the Packet Too Big that answers it
-	ClaimParamProblemDropped:      true, // on the parameter problem that answers it
-	ClaimClosedPortAnswersRST:     true,
-	ClaimOpenPortDropsNoSYN:       true,
-	ClaimACKAnsweredRST:           true,
-	ClaimSYNFINDropped:            true,
-	ClaimRSTWindowZero:            true,
-	ClaimUnconnectedUDPNeverTold:  true,
-	ClaimSYNACKAnsweredRST:        true,
-	ClaimClosedUDPPortUnreachable: true,
-	ClaimReassemblyTimeExceeded:   true,
+	ClaimIPv6RoutersNeverFragment:    true, // on the Packet Too Big that answers it
+	ClaimParamProblemDropped:         true, // on the parameter problem that answers it
+	ClaimClosedPortAnswersRST:        true,
+	ClaimOpenPortDropsNoSYN:          true,
+	ClaimACKAnsweredRST:              true,
+	ClaimSYNFINDropped:               true,
+	ClaimRSTWindowZero:               true,
+	ClaimUnconnectedUDPNeverTold:     true,
+	ClaimSYNACKAnsweredRST:           true,
+	ClaimClosedUDPPortUnreachable:    true,
+	ClaimReassemblyTimeExceeded:      true,
+	ClaimReassemblyTimeoutNeedsFirst: true, // by the frag exercise, on silence
+	ClaimFragTrimmed:                 true, // by the frag exercise (TestFragTrimmedIsTheModels)
+	ClaimSYNRefused:                  true, // on the RST/ACK, by probe and handshake
+	ClaimHalfOpenDroppedOnRST:        true, // on this host's kernel's RST, by handshake
+}
+
+// reassemblyClaims are printed as a fragment's fate by craft's reassembler
+// (Linux's rules): TestReassemblyClaimsAreTheModels checks that the model
+// gives them for the very packets the lab test sends.
+var reassemblyClaims = map[ClaimID]bool{
+	ClaimFragChecksumDropped:       true,
+	ClaimFragInconsistentDiscarded: true,
+	ClaimFragDuplicateDropped:      true,
+	ClaimFragOverlapDiscarded:      true,
+	ClaimFrag6OverlapDiscarded:     true,
+	ClaimFrag6NotMultipleOf8:       true,
+	ClaimFrag6PastMax:              true,
+	ClaimFrag6ChainSplit:           true,
+	ClaimFragOversized:             true,
+	ClaimFrag6Oversized:            true,
+}
+
+// The model trims the first fragment of claim frag-trimmed to 8 bytes and
+// completes the datagram with the next, as Linux does in the lab.
+func TestFragTrimmedIsTheModels(t *testing.T) {
+	pkts, err := ClaimFragTrimmed.demo()(claimHostsForTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReassembler(&ReassemblyConfig{Linux: true})
+	first, err := r.Add(time.Unix(0, 0), pkts[0].Prior[0])
+	if err != nil || first.Trimmed != 5 {
+		t.Fatalf("first fragment: trimmed %d (%v), want 5", first.Trimmed, err)
+	}
+	last, err := r.Add(time.Unix(0, 0), pkts[0].Datagram)
+	if err != nil || !last.Complete || last.Overlap != 0 {
+		t.Errorf("last fragment: complete %v, overlap %d (%v); want complete, no overlap", last.Complete, last.Overlap, err)
+	}
+}
+
+// craft's reassembler, with Linux's rules, states each reassembly claim
+// for the claim's own packets: the sentence the lab proves is the one the
+// model prints, and the model's verdict is the kernel's.
+func TestReassemblyClaimsAreTheModels(t *testing.T) {
+	for id := range reassemblyClaims {
+		c := Claims()[id]
+		pkts, err := c.Demo(claimHostsForTest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts {
+			r := NewReassembler(&ReassemblyConfig{Linux: true})
+			var reasons []string
+			now := time.Unix(0, 0)
+			for _, dg := range append(append([][]byte(nil), p.Prior...), p.Datagram) {
+				ev, err := r.Add(now, dg)
+				if err != nil {
+					t.Fatalf("%s %s: %v", c.Name, p.Note, err)
+				}
+				reasons = append(reasons, ev.Reason)
+			}
+			if !strings.Contains(strings.Join(reasons, "\n"), c.Text) {
+				t.Errorf("%s %s: the model's reasons %q do not say %q", c.Name, p.Note, reasons, c.Text)
+			}
+		}
+	}
 }
 
 // Each claim's own packet, decoded and explained, prints the claim: the
@@ -39,7 +106,7 @@ func TestClaimPacketsPrintTheirClaim(t *testing.T) {
 			t.Errorf("claim name %s twice", c.Name)
 		}
 		names[c.Name] = true
-		if printedElsewhere[c.ID] || c.Demo == nil {
+		if printedElsewhere[c.ID] || reassemblyClaims[c.ID] || c.Demo == nil {
 			continue
 		}
 		pkts, err := c.Demo(claimHostsForTest)
@@ -177,3 +244,5 @@ func TestJumboPayloadNotTrimmed(t *testing.T) {
 		}
 	}
 }
+
+func (id ClaimID) demo() func(ClaimHosts) ([]ClaimPacket, error) { return claims[id].Demo }

@@ -606,7 +606,7 @@ func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted 
 
 // unused explains bits no field uses: zero, as senders must set them.
 func (x *explainer) unused(bit, width int, v uint64) {
-	x.add("Unused", bit, width, v, "", map[bool]string{true: "zero", false: "should be zero; receivers ignore it"}[v == 0])
+	x.add("Unused", bit, width, v, "", map[bool]string{true: "zero", false: ClaimReservedIgnored.Text()}[v == 0])
 }
 
 // extensions explains the RFC 4884 extension structure an ICMP or ICMPv6

@@ -237,7 +237,7 @@ func (x *explainer) ipv6Options(data []byte, bit int) {
 			m := "padding: zeros that make the header a multiple of 8 bytes"
 			for _, c := range d {
 				if c != 0 {
-					m = "padding that should be zeros; receivers ignore its value (RFC 8200 §4.2)"
+					m = ClaimPadNNonzeroDropped.Text()
 				}
 			}
 			x.optData(d, db, m)

@@ -171,7 +171,7 @@ func (x *explainer) ipOptions(opts []byte, bit int) {
 		b := bit + 8*off
 		x.rfc = ipOptionRFC(o.Kind)
 		if err != nil {
-			x.badOption(opts, off, b, o, "Option Type", "Option Length", IPOptionName(o.Kind), "octet", "receivers answer parameter problem")
+			x.badOption(opts, off, b, o, "Option Type", "Option Length", IPOptionName(o.Kind), "octet", ClaimIPv4OptionPastHeader.Text())
 			return
 		}
 		x.add("Option Type", b, 8, uint64(o.Kind), fmt.Sprint(o.Kind), ipTypeMeaning(o.Kind))

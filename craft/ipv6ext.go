@@ -299,7 +299,7 @@ func DescribeIPv6Option(o IPv6Option) string {
 		return fmt.Sprintf("PadN: %d bytes of padding", int(o.Len)+2)
 	case IPv6OptRouterAlert:
 		if len(o.Data) == 2 {
-			return fmt.Sprintf("Router Alert %d: routers look inside (RFC 2711)", binary.BigEndian.Uint16(o.Data))
+			return fmt.Sprintf("Router Alert %d: asks each router on the path to examine the packet (RFC 2711)", binary.BigEndian.Uint16(o.Data))
 		}
 		return "Router Alert with a length other than 2 (RFC 2711)"
 	case IPv6OptJumbo:

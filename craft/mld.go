@@ -192,7 +192,7 @@ func (x *explainer) mld(g *Datagram, h *ICMPv6) {
 	body := g.Payload
 	if h.Type == ICMPv6MLDv2Report {
 		x.rfc = "RFC 3810 §5.2"
-		x.add("Reserved", 32, 16, uint64(m.Reserved), "", map[bool]string{true: "zero", false: "should be zero; receivers ignore it"}[m.Reserved == 0])
+		x.add("Reserved", 32, 16, uint64(m.Reserved), "", map[bool]string{true: "zero", false: ClaimReservedIgnored.Text()}[m.Reserved == 0])
 		x.add("Nr of Mcast Address Records", 48, 16, uint64(m.NumRecords), "", "multicast address records that follow")
 		bit, n := 64, 0
 		for off := 0; off < len(m.Records); n++ {
@@ -236,7 +236,7 @@ func (x *explainer) mld(g *Datagram, h *ICMPv6) {
 	default:
 		x.add("Maximum Response Delay", 32, 16, uint64(m.MaxResp), "", map[bool]string{true: "zero: meaningful only in a query", false: "meaningful only in a query: set to zero by the sender, ignored by receivers"}[m.MaxResp == 0])
 	}
-	x.add("Reserved", 48, 16, uint64(m.Reserved), "", map[bool]string{true: "zero", false: "should be zero; receivers ignore it"}[m.Reserved == 0])
+	x.add("Reserved", 48, 16, uint64(m.Reserved), "", map[bool]string{true: "zero", false: ClaimReservedIgnored.Text()}[m.Reserved == 0])
 	if errorsIsTruncated(err) {
 		x.payload(body, ICMPHeaderLen, "truncated MLD message: "+err.Error())
 		return
@@ -259,7 +259,7 @@ func (x *explainer) mld(g *Datagram, h *ICMPv6) {
 		}
 		return
 	}
-	x.add("Resv", 192, 4, uint64(m.Resv), "", map[bool]string{true: "zero", false: "should be zero; receivers ignore it"}[m.Resv == 0])
+	x.add("Resv", 192, 4, uint64(m.Resv), "", map[bool]string{true: "zero", false: ClaimReservedIgnored.Text()}[m.Resv == 0])
 	s := uint64(0)
 	if m.S {
 		s = 1

@@ -98,14 +98,14 @@ func (d *Decoded) optionsError() error {
 		n, err := ParseNDP(&g.ICMPv6, g.Payload)
 		if err != nil {
 			return &ParseError{Layer: "NDP", Field: "body", Offset: g.PayloadOffset, Err: ErrMalformed,
-				Detail: fmt.Sprintf("%s with %d bytes after the ICMPv6 header, short of its fixed part: receivers discard it (RFC 4861 §6.1)", ICMPv6TypeName(g.ICMPv6.Type), len(g.Payload))}
+				Detail: fmt.Sprintf("%s with %d bytes after the ICMPv6 header, short of its fixed part: %s", ICMPv6TypeName(g.ICMPv6.Type), len(g.Payload), ClaimNDPShortDiscarded.Text())}
 		}
 		base := g.PayloadOffset + len(g.Payload) - len(n.Options)
 		for off := 0; off < len(n.Options); {
 			o, next, err := NextNDPOption(n.Options, off)
 			if err != nil {
 				return &ParseError{Layer: "NDP", Field: "option length", Offset: base + off, Err: ErrMalformed,
-					Detail: fmt.Sprintf("option type %d with length %d (8-byte units) is 0 or runs past the message: receivers discard it (RFC 4861 §4.6)", o.Type, o.Len)}
+					Detail: fmt.Sprintf("option type %d with length %d (8-byte units) is 0 or runs past the message: %s", o.Type, o.Len, ClaimNDPOptionMalformed.Text())}
 			}
 			off = next
 		}

@@ -435,7 +435,7 @@ func (r *Reassembler) remove(e *reasmEntry) {
 // and ends here are exclusive ends, as in the kernel.
 func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl int, data []byte) ReassemblyEvent {
 	if pkt[0]>>4 == 4 && Checksum(pkt[:hl]) != 0 {
-		ev.Dropped, ev.Reason = true, "header checksum wrong: dropped before reassembly (ip_rcv_core)"
+		ev.Dropped, ev.Reason = true, ClaimFragChecksumDropped.Text()
 		return ev
 	}
 	e := r.lookup(ev.Key, now)
@@ -451,16 +451,16 @@ func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl
 		if end < e.qlen || e.lastIn && end != e.qlen {
 			ev.Inconsistent = true
 			if end < e.qlen {
-				return discard(fmt.Sprintf("last fragment ends at byte %d, before data already received (up to %d): the datagram is discarded (ip_frag_queue)", end, e.qlen))
+				return discard(fmt.Sprintf("last fragment ends at byte %d, before data already received (up to %d): %s", end, e.qlen, ClaimFragInconsistentDiscarded.Text()))
 			}
-			return discard(fmt.Sprintf("a second last fragment ends at byte %d, the first at %d: the datagram is discarded (ip_frag_queue)", end, e.qlen))
+			return discard(fmt.Sprintf("a second last fragment ends at byte %d, the first at %d: %s", end, e.qlen, ClaimFragInconsistentDiscarded.Text()))
 		}
 		e.lastIn, e.qlen = true, end
 	} else {
 		if end&7 != 0 && e.v6 {
 			// IPv6 trims nothing: the fragment is dropped and answered.
 			ev.Dropped = true
-			ev.Reason = fmt.Sprintf("%d data bytes with M set, not a multiple of 8: dropped, answered with ICMPv6 parameter problem code 0 pointing at the payload length (ip6_frag_queue, RFC 8200 §4.5)", ev.Len)
+			ev.Reason = fmt.Sprintf("%d data bytes with M set, not a multiple of 8: %s", ev.Len, ClaimFrag6NotMultipleOf8.Text())
 			ev.Holes = e.linuxHoles()
 			return ev
 		}
@@ -471,7 +471,7 @@ func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl
 		if end > e.qlen {
 			if e.lastIn {
 				ev.Inconsistent = true
-				return discard(fmt.Sprintf("data up to byte %d with MF, past the last fragment's end %d: the datagram is discarded (ip_frag_queue)", end, e.qlen))
+				return discard(fmt.Sprintf("data up to byte %d with MF, past the last fragment's end %d: %s", end, e.qlen, ClaimFragInconsistentDiscarded.Text()))
 			}
 			e.qlen = end
 		}
@@ -481,7 +481,7 @@ func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl
 		if ev.Trimmed > 0 {
 			what = fmt.Sprintf("%d data bytes with MF, less than one 8-byte unit", ev.Len)
 		}
-		return discard(fmt.Sprintf("a fragment with %s: the datagram is discarded (ip_frag_queue)", what))
+		return discard(fmt.Sprintf("a fragment with %s: %s", what, ClaimFragInconsistentDiscarded.Text()))
 	}
 	kept := data[:end-offset]
 	// Overlaps, for the event: bytes already here, and whether they differ.
@@ -500,14 +500,14 @@ func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl
 	switch linuxInsert(e, offset, end) {
 	case insertDup:
 		ev.Duplicate, ev.Overlap, ev.Dropped = true, 0, true
-		ev.Reason = "lies inside fragments already received: dropped as a duplicate, its bytes not compared (inet_frag_queue_insert)"
+		ev.Reason = ClaimFragDuplicateDropped.Text()
 		ev.Holes = e.linuxHoles()
 		return ev
 	case insertOverlap:
 		if e.v6 {
-			return discard(fmt.Sprintf("overlaps %d bytes already received: the whole packet is discarded, as RFC 5722 requires (inet_frag_queue_insert)", ev.Overlap))
+			return discard(fmt.Sprintf("overlaps %d bytes already received: %s", ev.Overlap, ClaimFrag6OverlapDiscarded.Text()))
 		}
-		return discard(fmt.Sprintf("overlaps %d bytes already received: the datagram is discarded (inet_frag_queue_insert, RFC 5722's rule applied to IPv4)", ev.Overlap))
+		return discard(fmt.Sprintf("overlaps %d bytes already received: %s", ev.Overlap, ClaimFragOverlapDiscarded.Text()))
 	}
 	if offset < stored {
 		copy(e.data[offset:stored], kept)
@@ -520,10 +520,10 @@ func (r *Reassembler) addLinux(now time.Time, ev ReassemblyEvent, pkt []byte, hl
 	ev.Holes = e.holes
 	if e.header != nil && e.lastIn && e.meat == e.qlen {
 		if e.v6 && len(e.header)-IPv6HeaderLen+e.qlen > 0xffff {
-			return discard(fmt.Sprintf("complete, but %d bytes of per-fragment headers and %d data bytes exceed a 65535-byte payload: discarded as oversized (ip6_frag_reasm)", len(e.header)-IPv6HeaderLen, e.qlen))
+			return discard(fmt.Sprintf("complete, but %d bytes of per-fragment headers and %d data bytes exceed a 65535-byte payload: %s", len(e.header)-IPv6HeaderLen, e.qlen, ClaimFrag6Oversized.Text()))
 		}
 		if !e.v6 && len(e.header)+e.qlen > MaxIPv4Len {
-			return discard(fmt.Sprintf("complete, but %d header and %d data bytes exceed 65535: discarded as oversized (ip_frag_reasm)", len(e.header), e.qlen))
+			return discard(fmt.Sprintf("complete, but %d header and %d data bytes exceed 65535: %s", len(e.header), e.qlen, ClaimFragOversized.Text()))
 		}
 		e.end = e.qlen
 		ev.Complete = true

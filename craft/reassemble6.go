@@ -66,12 +66,12 @@ func (r *Reassembler) add6(now time.Time, pkt []byte) (ReassemblyEvent, error) {
 	if r.cfg.Linux {
 		if ev.Offset+ev.Len > 0xffff {
 			ev.Dropped = true
-			ev.Reason = fmt.Sprintf("data would end at byte %d, past 65535: dropped, answered with ICMPv6 parameter problem pointing at the fragment offset (ip6_frag_queue)", ev.Offset+ev.Len)
+			ev.Reason = fmt.Sprintf("data would end at byte %d, past 65535: %s", ev.Offset+ev.Len, ClaimFrag6PastMax.Text())
 			return ev, nil
 		}
 		if ev.Offset == 0 && ChainSplit(pkt) {
 			ev.Dropped = true
-			ev.Reason = "a first fragment without the whole header chain: dropped, answered with ICMPv6 parameter problem code 3 (ipv6_frag_rcv, RFC 7112 §5)"
+			ev.Reason = ClaimFrag6ChainSplit.Text()
 			return ev, nil
 		}
 	} else if ev.Offset+ev.Len > 0xffff {

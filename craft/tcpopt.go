@@ -139,7 +139,7 @@ func (x *explainer) tcpOptions(opts []byte, bit int) {
 		b := bit + 8*off
 		x.rfc = tcpOptionRFC(o)
 		if err != nil {
-			x.badOption(opts, off, b, o, "Kind", "Length", TCPOptionName(o.Kind), "byte", "receivers stop reading options here")
+			x.badOption(opts, off, b, o, "Kind", "Length", TCPOptionName(o.Kind), "byte", ClaimTCPOptionsStop.Text())
 			return
 		}
 		x.add("Kind", b, 8, uint64(o.Kind), "", tcpKindMeaning(o))
@@ -154,7 +154,7 @@ func (x *explainer) tcpOptions(opts []byte, bit int) {
 		lm := fmt.Sprintf("%d bytes, kind and length included", o.Len)
 		valid := tcpOptValid(o)
 		if !valid {
-			lm += fmt.Sprintf(": wrong for %s (%s), receivers ignore the option", TCPOptionName(o.Kind), tcpOptLengths(o.Kind))
+			lm += fmt.Sprintf(": wrong for %s (%s), %s", TCPOptionName(o.Kind), tcpOptLengths(o.Kind), ClaimTCPOptionLengthIgnored.Text())
 		}
 		x.add("Length", b+8, 8, uint64(o.Len), "", lm)
 		d, db := o.Data, b+16
@@ -175,7 +175,7 @@ func (x *explainer) tcpOptions(opts []byte, bit int) {
 			x.add("TSval", db, 32, uint64(binary.BigEndian.Uint32(d)), "", "the sender's timestamp clock now")
 			x.add("TSecr", db+32, 32, uint64(binary.BigEndian.Uint32(d[4:])), "", "the TSval last received from the other side, echoed (valid when ACK is set)")
 		case o.Kind == TCPOptMD5:
-			x.add("MD5 Digest", db, 128, 0, fmt.Sprintf("%x", d), "MD5 over the pseudo-header, TCP header, data and a shared key: a receiver without the key drops the segment")
+			x.add("MD5 Digest", db, 128, 0, fmt.Sprintf("%x", d), "MD5 over the pseudo-header, TCP header, data and a shared key: "+ClaimMD5Unexpected.Text())
 		case o.Kind == TCPOptFastOpen:
 			x.fastOpenCookie(d, db)
 		case o.Kind == TCPOptExp1 || o.Kind == TCPOptExp2:
@@ -257,7 +257,7 @@ func wscaleMeaning(s uint8) string {
 	if s > MaxWindowScale {
 		// RFC 7323 §2.3: a shift above 14 is logged and used as 14; Linux
 		// does the same (tcp_parse_options clamps to TCP_MAX_WSCALE).
-		return fmt.Sprintf("%d: above the maximum 14, so receivers use 14 (RFC 7323 §2.3): windows count in units of %d bytes", s, 1<<MaxWindowScale)
+		return fmt.Sprintf("%d: above the maximum 14, so %s: windows count in units of %d bytes", s, ClaimWScaleClamped.Text(), 1<<MaxWindowScale)
 	}
 	if s == 0 {
 		return "windows count in units of 1 byte: unscaled, though scaling is on"

@@ -167,7 +167,7 @@ func (r Result) Describe() string {
 		case listen.ScanFIN:
 			why = fmt.Sprintf("RST/ACK from %v in %s — closed: %s, %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimClosedPortAnswersRST.Text(), craft.ClaimOpenPortDropsNoSYN.Text())
 		default:
-			why = fmt.Sprintf("RST/ACK from %v in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", netip.AddrPortFrom(from, p.DstPort), in)
+			why = fmt.Sprintf("RST/ACK from %v in %s — %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimSYNRefused.Text())
 		}
 	case listen.ICMPPortUnreachable:
 		why = fmt.Sprintf("%s port unreachable%s %s in %s, quoting our %s — ", icmp, v6code(v6, 4), r.sender(), in, r.quoted())

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/nftables"
 	"github.com/rawcraft/rawcraft/craft"
@@ -17,6 +18,7 @@ import (
 	"github.com/rawcraft/rawcraft/listen"
 	"github.com/rawcraft/rawcraft/rawsock"
 	"github.com/rawcraft/rawcraft/session"
+	"golang.org/x/sys/unix"
 )
 
 // appResult is what the server application read and how its stream ended.
@@ -116,7 +118,9 @@ func guardTableLeft(t *testing.T) bool {
 
 // With each guard, a whole conversation: the server application reads the
 // exact data and an orderly EOF, our side gets its reply and both FINs, and
-// this host's kernel never resets the connection.
+// this host's kernel never resets the connection. With the ghost guard this
+// proves claim ghost-ignored: this host's kernel ignores the server's
+// segments to the ghost address instead of resetting the connection.
 func TestSessionWithGuards(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
 	for _, tc := range []struct{ policy, want session.Guard }{
@@ -242,7 +246,7 @@ func TestSessionClosedPortRefused(t *testing.T) {
 	}
 	last := res.Steps[len(res.Steps)-1]
 	if !res.Refused || res.Connected || last.Out || last.Flags != craft.TCPRst|craft.TCPAck || last.Ack != c.Config.ISN+1 ||
-		!strings.Contains(last.Why, "nothing listens on port 9998") {
+		!strings.HasSuffix(last.Why, "port 9998: "+craft.ClaimSYNRefused.Text()) {
 		t.Errorf("refused %v connected %v, last step %s ack %d %q; want the server's RST/ACK acking ISN+1 %d, explained",
 			res.Refused, res.Connected, craft.FlagNames(last.Flags), last.Ack, last.Why, c.Config.ISN+1)
 	}
@@ -353,4 +357,59 @@ func timestamps(opts []byte) (ok bool, tsval, tsecr uint32) {
 		off = next
 	}
 	return false, 0, 0
+}
+
+// A SYN asking for window scale 15: the server's kernel uses 14, the most
+// RFC 7323 §2.3 allows, as its TCP_INFO says once the connection is
+// accepted. This proves claim wscale-above-14-clamped.
+func TestSessionWindowScaleAbove14Clamped(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	var ln net.Listener
+	if err := l.Do(lab.Hs, func() (err error) { ln, err = net.Listen("tcp4", "198.18.1.1:9996"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	type scales struct {
+		snd, rcv int
+		err      error
+	}
+	ch := make(chan scales, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			ch <- scales{err: err}
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		rc, err := c.(*net.TCPConn).SyscallConn()
+		if err != nil {
+			ch <- scales{err: err}
+			return
+		}
+		var info *unix.TCPInfo
+		var ierr error
+		if err := rc.Control(func(fd uintptr) { info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil || ierr != nil {
+			ch <- scales{err: errors.Join(err, ierr)}
+			return
+		}
+		// struct tcp_info byte 6: tcpi_snd_wscale:4, tcpi_rcv_wscale:4
+		// (x/sys/unix leaves it as padding).
+		b := (*[8]byte)(unsafe.Pointer(info))[6]
+		ch <- scales{snd: int(b & 0x0f), rcv: int(b >> 4)}
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	opts := craft.AppendTCPOptWScale(craft.AppendTCPOptNOP(craft.AppendTCPOptMSS(nil, 1460)), 15)
+	_, res, err := dial(t, l, session.ClientConfig{Dst: lab.AddrHs, DstPort: 9996, Data: []byte("x"), Guard: session.GuardGhost, Options: opts}, nil)
+	if err != nil || !res.Connected {
+		t.Fatalf("conversation: %v, connected %v", err, res.Connected)
+	}
+	select {
+	case s := <-ch:
+		if s.err != nil || s.snd != 14 {
+			t.Errorf("the server's kernel uses shift %d for our window (its own %d; %v), want 14", s.snd, s.rcv, s.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server accepted nothing")
+	}
 }

@@ -84,11 +84,11 @@ func chooseGuard(policy Guard, given netip.Addr, find func() (netip.Addr, error)
 func guardNote(g Guard, src netip.Addr, srcMAC craft.MAC, sport uint16, dst netip.Addr, dport uint16) string {
 	switch g {
 	case GuardGhost:
-		return fmt.Sprintf("guard: ghost — rawcraft speaks as %v (MAC %v), an address no interface here owns, and answers ARP for it; this host's kernel ignores the server's segments instead of resetting the connection", src, srcMAC)
+		return fmt.Sprintf("guard: ghost — rawcraft speaks as %v (MAC %v), an address no interface here owns, and answers ARP for it; %s", src, srcMAC, craft.ClaimGhostIgnored.Text())
 	case GuardFirewall:
 		return fmt.Sprintf("guard: firewall — an nftables rule in this namespace (github.com/google/nftables) drops only the RSTs %v:%d → %v:%d, and is removed at the end (table %s; rawcraft cleanup removes it after a crash)", src, sport, dst, dport, GuardTable())
 	}
-	return "guard: none — watch this host's kernel reset the connection when the SYN-ACK arrives"
+	return "guard: none — nothing keeps this host's kernel out; watch it answer the SYN-ACK: " + craft.ClaimSYNACKAnsweredRST.Text()
 }
 
 // DefaultSYNOptions returns the options Linux puts in a SYN, in its order

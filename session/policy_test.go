@@ -89,11 +89,14 @@ func TestGuardNotes(t *testing.T) {
 	for g, want := range map[Guard]string{
 		GuardGhost:    "guard: ghost — rawcraft speaks as 198.18.1.204 (MAC 02:72:63:12:01:cc), an address no interface here owns",
 		GuardFirewall: "guard: firewall — an nftables rule in this namespace (github.com/google/nftables) drops only the RSTs 198.18.1.204:40000 → 198.18.1.1:9999, and is removed at the end",
-		GuardNone:     "guard: none — watch this host's kernel reset the connection when the SYN-ACK arrives",
+		GuardNone:     "guard: none — nothing keeps this host's kernel out; watch it answer the SYN-ACK: " + craft.ClaimSYNACKAnsweredRST.Text(),
 	} {
 		if n := guardNote(g, src, mac, 40000, dst, 9999); !strings.HasPrefix(n, want) {
 			t.Errorf("note for %s: %q, want it to start %q", g, n, want)
 		}
+	}
+	if n := guardNote(GuardGhost, src, mac, 40000, dst, 9999); !strings.HasSuffix(n, "; "+craft.ClaimGhostIgnored.Text()) {
+		t.Errorf("ghost note %q does not end with claim ghost-ignored", n)
 	}
 }
 

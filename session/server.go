@@ -153,7 +153,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		if s.stopARP, err = AnswerARP(ifi, cfg.Addr, s.mac); err != nil {
 			return nil, err
 		}
-		s.GuardNote = fmt.Sprintf("guard: ghost — rawcraft accepts on %v:%d (MAC %v), an address no interface here owns, and answers ARP for it; this host's kernel ignores the client's segments", cfg.Addr, cfg.Port, s.mac)
+		s.GuardNote = fmt.Sprintf("guard: ghost — rawcraft accepts on %v:%d (MAC %v), an address no interface here owns, and answers ARP for it; %s", cfg.Addr, cfg.Port, s.mac, craft.ClaimGhostIgnored.Text())
 	} else {
 		s.Guard, s.mac = GuardFirewall, mac
 		if s.removeFW, err = ListenGuard(cfg.Addr, cfg.Port); err != nil {

@@ -63,7 +63,7 @@ func (c *conv) next(deadline time.Time) (*Step, error) {
 			RelSeq: t.Seq - c.cfg.ISN, Len: len(d.Payload), Frame: append([]byte(nil), p.Frame...)}
 		if t.Flags&craft.TCPRst != 0 {
 			c.res.KernelRST = true
-			s.Why = "this host's kernel sent RST: a SYN-ACK arrived for a connection it never opened (rawcraft opened it by hand), so it resets it and the server drops the connection. A guard (--guard ghost or firewall) keeps the kernel out"
+			s.Why = "this host's kernel sent RST (rawcraft opened the connection by hand): " + craft.ClaimSYNACKAnsweredRST.Text() + ", and " + craft.ClaimHalfOpenDroppedOnRST.Text() + ". A guard (--guard ghost or firewall) keeps the kernel out"
 		} else {
 			s.Why = "this host's kernel sent this segment from our address and port: rawcraft did not"
 		}
@@ -117,9 +117,9 @@ func (c *conv) explainOut(s *Step) string {
 func (c *conv) explainIn(s *Step, irs uint32) string {
 	switch {
 	case s.Flags&craft.TCPRst != 0 && !c.res.Connected:
-		return fmt.Sprintf("RST/ACK: ack %d = our ISN + 1 — nothing listens on port %d; the server's kernel refused the connection", s.Ack, c.cfg.DstPort)
+		return fmt.Sprintf("RST/ACK: ack %d = our ISN + 1 — port %d: %s", s.Ack, c.cfg.DstPort, craft.ClaimSYNRefused.Text())
 	case s.Flags&craft.TCPRst != 0:
-		return "RST: the server's kernel has no such connection any more, and resets it"
+		return "RST: the server reset the connection — its application aborted it, or its kernel no longer has it: " + craft.ClaimACKAnsweredRST.Text()
 	case s.Flags&(craft.TCPSyn|craft.TCPAck) == craft.TCPSyn|craft.TCPAck:
 		return fmt.Sprintf("SYN-ACK: the server's ISN is %d; ack %d = our ISN %d + 1 acknowledges our SYN", s.Seq, s.Ack, c.cfg.ISN)
 	case s.Flags&craft.TCPFin != 0:

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
 )
 
@@ -115,7 +116,7 @@ func TestHandshakeCommand(t *testing.T) {
 	checkLadderTimes(t, out[ladderAt:])
 	// A closed port: the RST, explained; the command still succeeds.
 	code, out, _ = inHc(t, l, "handshake", "--dst", "198.18.1.1", "--dport", "9998")
-	if code != exitOK || !strings.Contains(out, "nothing listens on port 9998") || !strings.HasSuffix(out, "the connection was refused: nothing listens on 198.18.1.1:9998\n") {
+	if code != exitOK || !strings.Contains(out, "port 9998: "+craft.ClaimSYNRefused.Text()) || !strings.HasSuffix(out, "the connection was refused: nothing listens on 198.18.1.1:9998\n") {
 		t.Errorf("closed port: exit %d\n%s", code, out)
 	}
 	// Bad input inside the lab: one line, exit 2, nothing sent.

@@ -300,7 +300,7 @@ func TestFrag6PacketTooBig(t *testing.T) {
 		"from Hc to Hf (2001:2:0:2::1), in one packet without a Fragment header:",
 		"Hc ← ICMPv6 packet too big (type 2 code 0) from R (2001:2:0:1::2), MTU 1280, quoting the packet",
 		"nothing reached Hf: craft's reassembler had nothing to put together, and Hf's kernel delivered nothing — they agree.",
-		"R (2001:2:0:1::2) answered ICMPv6 packet too big with MTU 1280 instead of forwarding: a router never fragments IPv6 (RFC 8200 §5)",
+		"R (2001:2:0:1::2) answered ICMPv6 packet too big with MTU 1280 instead of forwarding: " + craft.ClaimIPv6RoutersNeverFragment.Text() + ", at the path MTU it learns (RFC 8200 §5, RFC 8201)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("toward Hf: the story lacks %q:\n%s", want, out)

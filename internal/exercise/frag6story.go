@@ -175,10 +175,10 @@ func (rep *FragReport) writeOutcome6(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %s; %s's kernel %s — %s.\n", model, host, kernel, agree[rep.ModelTimeExceeded == (len(timeExceeded) > 0)])
 	} else if rep.ModelParamProblem && !delivered {
-		fmt.Fprintf(w, "  no time exceeded followed within the wait: the dropped first fragment never joined the reassembly queue, and without it a receiver gives the rest up silently (craft's model expects none either).\n")
+		fmt.Fprintf(w, "  no time exceeded followed within the wait: the dropped first fragment never joined the reassembly queue, and %s (craft's model expects none either).\n", craft.ClaimReassemblyTimeoutNeedsFirst.Text())
 	}
 	if len(ptb) > 0 {
-		fmt.Fprintf(w, "  %s answered ICMPv6 packet too big with MTU %d instead of forwarding: a router never fragments IPv6 (RFC 8200 §5); only the source may, at the path MTU it learns (RFC 8201).\n", nodeName6(ptb[0].From), ptb[0].MTU)
+		fmt.Fprintf(w, "  %s answered ICMPv6 packet too big with MTU %d instead of forwarding: %s, at the path MTU it learns (RFC 8200 §5, RFC 8201).\n", nodeName6(ptb[0].From), ptb[0].MTU, craft.ClaimIPv6RoutersNeverFragment.Text())
 	}
 	if len(rep.Replies) == 0 && !delivered {
 		expects := ""
@@ -187,7 +187,7 @@ func (rep *FragReport) writeOutcome6(w io.Writer) {
 		}
 		switch {
 		case !hasFirst6(rep.Arrived) && len(rep.Arrived) > 0:
-			fmt.Fprintf(w, "  no ICMPv6 came back: the first fragment (offset 0) never arrived, and a receiver reports a reassembly timeout only when it has the first fragment (RFC 8200 §4.5).\n")
+			fmt.Fprintf(w, "  no ICMPv6 came back: the first fragment (offset 0) never arrived, and %s.\n", craft.ClaimReassemblyTimeoutNeedsFirst.Text())
 		default:
 			fmt.Fprintf(w, "  no ICMPv6 came back within the wait%s.\n", expects)
 		}

@@ -115,7 +115,7 @@ func (rep *FragReport) writeOutcome(w io.Writer) {
 	if len(rep.Replies) == 0 {
 		switch {
 		case !delivered && !hasOffsetZero(rep.Arrived):
-			fmt.Fprintf(w, "  no ICMP came back: fragment 1 (offset 0) never arrived, and a receiver reports a reassembly timeout only when it has fragment zero (RFC 792; RFC 1122 §3.3.2).\n")
+			fmt.Fprintf(w, "  no ICMP came back: fragment 1 (offset 0) never arrived, and %s.\n", craft.ClaimReassemblyTimeoutNeedsFirst.Text())
 		case !delivered:
 			fmt.Fprintf(w, "  no ICMP came back within the wait.\n")
 		}
@@ -166,14 +166,14 @@ func reasmText(e craft.ReassemblyEvent) string {
 	case e.Discarded && e.Reason != "":
 		return e.Reason
 	case e.Discarded:
-		return fmt.Sprintf("overlaps %d bytes already received: the whole datagram is discarded (Linux's policy)", e.Overlap)
+		return fmt.Sprintf("overlaps %d bytes already received: %s", e.Overlap, craft.ClaimFragOverlapDiscarded.Text())
 	case e.Duplicate:
 		parts = append(parts, "duplicate, ignored")
 	case e.Dropped:
 		parts = append(parts, e.Reason)
 	}
 	if e.Trimmed > 0 {
-		parts = append(parts, fmt.Sprintf("MF with %d data bytes: Linux keeps %d, whole 8-byte units", e.Len, e.Len-e.Trimmed))
+		parts = append(parts, fmt.Sprintf("MF with %d data bytes, %d kept: %s", e.Len, e.Len-e.Trimmed, craft.ClaimFragTrimmed.Text()))
 	}
 	switch {
 	case e.Duplicate || e.Dropped:
@@ -210,7 +210,7 @@ func (rep *FragReport) portUnreachWhy(r listen.Reply) string {
 	case rep.Proto == craft.ProtoUDP:
 		return "the datagram was reassembled, but nothing listens on its UDP port"
 	case rep.Proto == craft.ProtoTCP:
-		return "the datagram was reassembled, and a firewall there rejected the TCP segment (a closed TCP port answers RST)"
+		return "the datagram was reassembled, and a firewall there rejected the TCP segment, since " + craft.ClaimClosedPortAnswersRST.Text()
 	}
 	return "the datagram was reassembled, and a firewall there rejects echo requests"
 }
