@@ -130,14 +130,7 @@ func (x *explainer) ethernet(e *Ethernet) {
 		// One layer for every tag, each tag 32 bits after the one before.
 		x.layer, x.base, x.rfc = "802.1Q", 12, "IEEE 802.1Q §9.6"
 		t := 32 * i
-		what := "802.1Q tag (C-tag)"
-		switch {
-		case v.TPID != EtherTypeVLAN:
-			what = "802.1ad outer tag (S-tag) of a QinQ frame"
-		case i > 0:
-			what = "802.1Q inner tag (C-tag) of a QinQ frame"
-		}
-		x.add("TPID", t, 16, uint64(v.TPID), fmt.Sprintf("0x%04x", v.TPID), what)
+		x.add("TPID", t, 16, uint64(v.TPID), fmt.Sprintf("0x%04x", v.TPID), tagMeaning(v.TPID, i, len(e.VLANs)))
 		x.add("PCP", t+16, 3, uint64(v.PCP), "", fmt.Sprintf("priority %d (0 best effort, 7 highest)", v.PCP))
 		dei := map[bool]uint64{true: 1}[v.DEI]
 		x.add("DEI", t+19, 1, dei, "", map[bool]string{true: "drop eligible under congestion", false: "not drop eligible"}[v.DEI])
@@ -166,6 +159,29 @@ func macMeaning(m MAC) string {
 	return "unicast"
 }
 
+// tagMeaning says what the TPID of tag i of n in a frame is: the kind of
+// tag its value names (IEEE 802.1Q §9.5: 0x8100 a C-tag, 0x88a8 an S-tag;
+// 0x9100 the value switches used before 802.1ad), and, when the frame
+// carries more than one, whether it is the outer or an inner tag. Which
+// place a tag holds is its position, not its TPID: a lone S-tag is not
+// QinQ, and two 0x8100 tags are (double tagging).
+func tagMeaning(tpid uint16, i, n int) string {
+	what := "802.1Q customer tag (C-tag)"
+	switch tpid {
+	case EtherTypeQinQ:
+		what = "802.1ad service tag (S-tag)"
+	case EtherTypeQinQOld:
+		what = "pre-standard QinQ tag (0x9100: not IEEE's; 802.1ad's S-tag is 0x88a8)"
+	}
+	switch {
+	case n < 2:
+		return what + ", the frame's only tag"
+	case i == 0:
+		return what + ", the outer tag of a QinQ frame"
+	}
+	return what + ", an inner tag of a QinQ frame"
+}
+
 func etherTypeName(t uint16) string {
 	switch t {
 	case EtherTypeIPv4:
@@ -176,8 +192,10 @@ func etherTypeName(t uint16) string {
 		return "IPv6"
 	case EtherTypeVLAN:
 		return "802.1Q VLAN tag"
-	case EtherTypeQinQ, EtherTypeQinQOld:
-		return "802.1ad QinQ outer tag"
+	case EtherTypeQinQ:
+		return "802.1ad service tag (S-tag)"
+	case EtherTypeQinQOld:
+		return "pre-standard QinQ tag (0x9100: not IEEE's; 802.1ad's S-tag is 0x88a8)"
 	}
 	if t <= 1500 {
 		return "an 802.3 length, not an EtherType"

@@ -188,7 +188,7 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 		case sl == 0 && (rt == 3 || rt == 4):
 			sm = "no segments left: " + ClaimRoutingSegmentsLeftZeroDropped.Text()
 		case sl > 0:
-			sm = fmt.Sprintf("%d segments to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1)", sl)
+			sm = fmt.Sprintf("%d %s to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1)", sl, map[bool]string{true: "segment", false: "segments"}[sl == 1])
 		}
 		x.add("Segments Left", 24, 8, uint64(sl), "", sm)
 		if len(e.Data) > 2 {
