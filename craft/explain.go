@@ -630,23 +630,18 @@ func (x *explainer) unused(bit, width int, v uint64) {
 // extensions explains the RFC 4884 extension structure an ICMP or ICMPv6
 // error of the outer datagram carries after its quote.
 func (x *explainer) extensions(g *Datagram) {
-	var body []byte
-	var objs []byte
-	var err error
-	layer := "ICMP extension"
+	start, layer := -1, "ICMP extension"
 	switch {
 	case g.Layers&LayerICMP != 0 && HasICMPExtLength(g.ICMP.Type) && g.TransportLen >= ICMPHeaderLen:
-		body = g.Payload
-		objs, err = ICMPExtensions(g.ICMP.Rest, body)
+		start, _ = icmpExtStart(g.Payload, g.ICMP.Rest, false)
 	case g.Layers&LayerICMPv6 != 0 && HasICMPv6ExtLength(g.ICMPv6.Type) && g.TransportLen >= ICMPHeaderLen:
-		body, layer = g.Payload, "ICMPv6 extension"
-		objs, err = ICMPv6Extensions(g.ICMPv6.Rest, body)
+		start, _ = icmpExtStart(g.Payload, g.ICMPv6.Rest, true)
+		layer = "ICMPv6 extension"
 	}
-	if err != nil || objs == nil {
+	if start < 0 {
 		return
 	}
-	start := len(body) - len(objs) - icmpExtHeaderLen
-	x.icmpExtensions(body[start:], g.PayloadOffset+start, layer)
+	x.icmpExtensions(g.Payload[start:], g.PayloadOffset+start, layer)
 }
 
 // Layers returns the layer names of fields in order of first appearance.
