@@ -26,6 +26,9 @@ type explainer struct {
 	layer string
 	base  int // byte offset of the layer in the input
 	rfc   string
+	// cut: the outer datagram's bytes end before its message does (a cut
+	// capture, a length that claims more, or a first fragment)
+	cut bool
 }
 
 func (x *explainer) add(name string, bit, width int, v uint64, text, meaning string) {
@@ -53,7 +56,7 @@ func Explain(d *Decoded) []Field {
 // checksum field's meaning starts with its verdict, so that the field
 // table says what the summary line says.
 func ExplainChecked(d *Decoded, checks []ChecksumResult) []Field {
-	x := &explainer{}
+	x := &explainer{cut: d.Datagram.Truncated || d.Frag == FirstFragment}
 	if d.Link&LayerEthernet != 0 {
 		x.ethernet(&d.Ethernet)
 	}
@@ -612,7 +615,7 @@ func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted 
 		x.unused(32, 32, uint64(h.Rest))
 	}
 	if HasICMPExtLength(h.Type) && !quoted {
-		x.icmpQuote(g.Payload, h.Rest, false, "the quoted datagram: IP header and first data bytes of the packet that caused this error")
+		x.icmpQuote(g.Payload, h.Rest, false, x.cut, "the quoted datagram: IP header and first data bytes of the packet that caused this error")
 		return
 	}
 	what := "echo data, returned unchanged in the reply"
@@ -641,7 +644,7 @@ func (x *explainer) extensions(g *Datagram) {
 	if start < 0 {
 		return
 	}
-	x.icmpExtensions(g.Payload[start:], g.PayloadOffset+start, layer)
+	x.icmpExtensions(g.Payload[start:], g.PayloadOffset+start, layer, x.cut)
 }
 
 // Layers returns the layer names of fields in order of first appearance.

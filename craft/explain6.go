@@ -289,7 +289,7 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 		x.icmpLengthField(32, ICMPv6ExtLength(h.Rest), true)
 		x.unused(40, 24, uint64(h.Rest&0xffffff))
 		if !quoted {
-			x.icmpQuote(g.Payload, h.Rest, true, "the quoted packet: as much of the packet that caused this error as fits in 1280 bytes (RFC 4443 §2.4(c))")
+			x.icmpQuote(g.Payload, h.Rest, true, x.cut, "the quoted packet: as much of the packet that caused this error as fits in 1280 bytes (RFC 4443 §2.4(c))")
 			return
 		}
 	default:

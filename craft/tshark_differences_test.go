@@ -321,11 +321,14 @@ var tsharkDifferences = []*tsharkDifference{
 		match: func(x *disagreement) bool {
 			// Every value tshark shows that is not the header's is the
 			// last address of one of the source route options.
-			lasts := map[string]bool{}
+			lasts, oddRoute := map[string]bool{}, false
 			for off, o := 0, x.c.d.IPv4.Options; off < len(o); {
 				op, next, err := craft.NextOption(o, off)
 				if err != nil || op.Kind == craft.IPOptEOL {
 					break
+				}
+				if (op.Kind == craft.IPOptLSRR || op.Kind == craft.IPOptSSRR) && op.Len >= 7 && (op.Len-3)%4 != 0 {
+					oddRoute = true // tshark takes no address from a route whose length is not 3+4n
 				}
 				if (op.Kind == craft.IPOptLSRR || op.Kind == craft.IPOptSSRR) && op.Len >= 7 {
 					n := (op.Len - 3) / 4
@@ -337,7 +340,7 @@ var tsharkDifferences = []*tsharkDifference{
 				return false
 			}
 			if len(x.theirs) == 0 { // tshark stopped at a malformed option before it added ip.dst, or found no address in the route
-				return x.ipOptionLie() || len(lasts) == 0
+				return x.ipOptionLie() || len(lasts) == 0 || oddRoute || tsharkStopped(x.c.theirs)
 			}
 			for _, v := range x.theirs {
 				if v != x.ours[0] && !lasts[v] {
@@ -530,12 +533,17 @@ var tsharkDifferences = []*tsharkDifference{
 	},
 	{
 		fields: []string{"icmp.mpls.label", "icmp.mpls.exp", "icmp.mpls.s", "icmp.mpls.ttl"},
-		when:   "the extension structure's checksum does not hold",
+		when:   "the extension structure's checksum does not hold, and no RFC 4884 length field places it (or the IP length was forced to cut it)",
 		match: func(x *disagreement) bool {
-			return x.oursEmpty() && len(x.c.theirs["icmp.ext.checksum.status"]) > 0 && x.c.theirs["icmp.ext.checksum.status"][0] == "0"
+			g := &x.c.d.Datagram
+			noLength := g.Layers&craft.LayerICMP != 0 && craft.ICMPExtLength(g.ICMP.Rest) == 0 ||
+				g.Layers&craft.LayerICMPv6 != 0 && craft.ICMPv6ExtLength(g.ICMPv6.Rest) == 0
+			return x.oursEmpty() && len(x.c.theirs["icmp.ext.checksum.status"]) > 0 && x.c.theirs["icmp.ext.checksum.status"][0] == "0" &&
+				(noLength || x.has(mutIPLen))
 		},
-		why: "rawcraft does not read a structure whose checksum fails (RFC 4884 §7: the checksum covers the whole structure); tshark " +
-			"reads it and marks the checksum bad",
+		why: "without a length field, byte 128 holds an extension structure only if it checks out (RFC 4884 §5: a receiver of a message " +
+			"without one looks there for a structure whose version and checksum hold), so rawcraft reads none there; tshark reads one " +
+			"and marks the checksum bad. Where a length field places the structure, both show it and its bad checksum",
 	},
 	{
 		fields: []string{"ipv6.opt.type", "ipv6.opt.length", "ipv6.opt.jumbo", "ipv6.hopopts.nxt", "ipv6.hopopts.len",
@@ -991,11 +999,11 @@ var tsharkDifferences = []*tsharkDifference{
 		match: func(x *disagreement) bool {
 			l := int(craft.ICMPExtLength(x.c.d.ICMP.Rest)) * 4
 			return strings.HasPrefix(x.key, "q.") && x.c.d.Layers&craft.LayerICMP != 0 && x.c.d.ICMP.IsError() && l > 0 && l < 128 &&
-				l < len(x.c.d.Payload) && len(x.ours) > len(x.theirs)
+				l < len(x.c.d.Payload) && (len(x.ours) > len(x.theirs) || strings.HasSuffix(x.key, "checksum.status"))
 		},
 		why: "RFC 4884 requires at least 128 bytes of original datagram before an extension structure, and Linux reads a shorter " +
 			"length as no extension (ip_icmp_error_rfc4884_validate: \"per rfc 4884: minimal datagram length of 128 bytes\"), " +
-			"keeping the whole quote; rawcraft does the same, tshark takes only the length's bytes as the quote",
+			"keeping the whole quote; rawcraft does the same (and checks the quoted transport checksum over it), tshark takes only the length's bytes as the quote",
 	},
 	{
 		fields: []string{"verdict.bad"},
@@ -1053,8 +1061,10 @@ var tsharkDifferences = []*tsharkDifference{
 	},
 	{
 		fields: []string{"ip.len"},
-		when:   "an IPv4 TCP or UDP packet whose total length is 0, decoded as segmentation offload",
-		match:  func(x *disagreement) bool { return x.c.d.LenFromCapture && len(x.ours) == 1 && x.ours[0] == "0" },
+		when:   "an IPv4 packet whose total length is 0 (decoded as segmentation offload, or cut inside its header)",
+		match: func(x *disagreement) bool {
+			return (x.c.d.LenFromCapture || x.c.d.IPv4.TotalLen.Or(1) == 0) && len(x.ours) == 1 && x.ours[0] == "0"
+		},
 		why: "rawcraft shows the field as the header holds it, 0, and says in words that it decoded with the bytes captured; " +
 			"tshark puts the length it assumed in the field's place",
 	},
