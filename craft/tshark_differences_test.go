@@ -181,9 +181,10 @@ var tsharkDifferences = []*tsharkDifference{
 			return len(k) >= 2 && o == "bad" && th == "ok" &&
 				(k[0] == craft.TCPOptFastOpen || k[0] == craft.TCPOptExp2 && len(k) >= 4 && k[2] == 0xf9 && k[3] == 0x89)
 		},
-		why: "tshark 4.0 reads a cookie of any length. RFC 7413 §4.1.1: \"Length: 1 byte; range 6 to 18 (bytes); limited by " +
-			"remaining space in the options field. The number MUST be even\" (2 for a cookie request); Linux ignores a cookie outside " +
-			"4 to 16 bytes or of odd length (tcp_parse_fastopen_option)",
+		why: "tshark 4.0 reads a cookie of any length. RFC 7413 §4.1.1 gives the Length as \"1 byte: range 6 to 18 (bytes); " +
+			"limited by remaining space in the options field. The number MUST be even.\" and the Cookie as \"0, or 4 to 16 bytes " +
+			"(Length - 2)\" (a Length of 2: a cookie request); Linux ignores a cookie outside 4 to 16 bytes or of odd length " +
+			"(tcp_parse_fastopen_option)",
 	},
 	{
 		fields: []string{"tcp.option.verdict", "q.tcp.option.verdict"},
@@ -255,8 +256,8 @@ var tsharkDifferences = []*tsharkDifference{
 		match: func(x *disagreement) bool {
 			return !x.tsharkBad() && x.c.d.Frag == craft.FirstFragment && x.errLayer() == "IPv6 ext" && errors.Is(x.c.err, craft.ErrTruncated)
 		},
-		why: "tshark does not check RFC 7112; rawcraft says the chain stops short. RFC 7112 §5: \"the first fragment MUST include " +
-			"the entire IPv6 Header Chain\"; Linux answers parameter problem code 3",
+		why: "tshark does not check RFC 7112; rawcraft says the chain stops short. RFC 7112 §5: \"When a host fragments an IPv6 " +
+			"datagram, it MUST include the entire IPv6 Header Chain in the First Fragment.\"; Linux answers parameter problem code 3",
 	},
 	{
 		fields: []string{"verdict.bad", "ipv6.opt.type", "ipv6.opt.length", "ipv6.opt.jumbo", "tcp.checksum.status", "udp.checksum.status", "icmpv6.checksum.status"},
@@ -271,7 +272,7 @@ var tsharkDifferences = []*tsharkDifference{
 		},
 		why: "tshark 4.0 accepts both (and reads its options on into the headers behind). RFC 2675 §3: \"The Payload Length field in the " +
 			"IPv6 header must be set to zero in every packet that carries the Jumbo Payload option\"; §2: the Jumbo Payload Length " +
-			"\"Must be greater than 65,535\"; a receiver that finds either wrong sends a parameter problem (Linux's ipv6_hop_jumbo does, " +
+			"must be greater than 65,535 (RFC 1883 §4.3, where the option was first defined: \"it must be greater than 65,535\"); a receiver that finds either wrong sends a parameter problem (Linux's ipv6_hop_jumbo does, " +
 			"claim jumbo-bad, proved in the lab)",
 	},
 	{
@@ -541,9 +542,10 @@ var tsharkDifferences = []*tsharkDifference{
 			return x.oursEmpty() && len(x.c.theirs["icmp.ext.checksum.status"]) > 0 && x.c.theirs["icmp.ext.checksum.status"][0] == "0" &&
 				(noLength || x.has(mutIPLen))
 		},
-		why: "without a length field, byte 128 holds an extension structure only if it checks out (RFC 4884 §5: a receiver of a message " +
-			"without one looks there for a structure whose version and checksum hold), so rawcraft reads none there; tshark reads one " +
-			"and marks the checksum bad. Where a length field places the structure, both show it and its bad checksum",
+		why: "without a length field rawcraft takes the bytes at 128 for an extension structure only when its version and checksum " +
+			"hold (the reading of older routers' messages the compatibility entry above describes), and Linux reads no structure " +
+			"without a length at all (ip_icmp_error_rfc4884); a checksum that fails there says the bytes are quote. tshark reads a " +
+			"structure and marks its checksum bad. Where a length field places the structure, both show it and its bad checksum",
 	},
 	{
 		fields: []string{"ipv6.opt.type", "ipv6.opt.length", "ipv6.opt.jumbo", "ipv6.hopopts.nxt", "ipv6.hopopts.len",
@@ -722,9 +724,10 @@ var tsharkDifferences = []*tsharkDifference{
 			return x.key != "verdict.bad" && x.errLayer() == "IPv4" && x.errField() == "options" && len(x.ours) < len(x.theirs) &&
 				equalStrings(x.ours, x.theirs[:len(x.ours)])
 		},
-		why: "such a datagram is in error and a receiver reads no further: RFC 1122 §3.2.1.8 has it answered with a parameter " +
-			"problem, and Linux drops it there (ip_options_compile); rawcraft shows the header and says where the option lies, " +
-			"tshark reads on into the transport",
+		why: "a receiver reads no further: past a length that lies, no byte can be told apart from an option (RFC 1122 §3.2.1.8: " +
+			"\"The IP layer must not crash as the result of an option length that is outside the possible range\"); Linux drops " +
+			"the datagram and answers parameter problem pointing at the option (ip_options_compile; claim ipv4-option-past-header, " +
+			"proved in the lab); rawcraft shows the header and says where the option lies, tshark reads on into the transport",
 	},
 	{
 		fields: []string{"ip.opt.ts.slots", "q.ip.opt.ts.slots"},
@@ -836,8 +839,9 @@ var tsharkDifferences = []*tsharkDifference{
 		match: func(x *disagreement) bool {
 			return x.errField() == "Jumbo Payload option" && (x.key != "verdict.bad" || !x.tsharkBad())
 		},
-		why: "tshark reads a length from the option's first 4 bytes and does not check where it starts; RFC 2675 §2: \"Opt Data " +
-			"Len 8-bit value 4\" and \"The Jumbo Payload option has an alignment requirement of 4n + 2\" (Linux drops the packet)",
+		why: "tshark reads a length from the option's first 4 bytes and does not check where it starts; RFC 2675 §2 gives the option " +
+			"an Opt Data Len of 4 and an alignment requirement of 4n + 2 (RFC 8200 §4.2's notation: the option starts 2 bytes past a " +
+			"multiple of 4; Linux drops the packet)",
 	},
 	{
 		fields: []string{"verdict.bad"},
@@ -949,9 +953,9 @@ var tsharkDifferences = []*tsharkDifference{
 			}
 			return false
 		},
-		why: "rawcraft puts the home address in the pseudo-header only from a well-formed option where RFC 6275 §6.3 places it " +
-			"(\"The Home Address option MUST be placed ... in the Destination Option extension header\", length 16); tshark uses " +
-			"whatever it finds",
+		why: "rawcraft puts the home address in the pseudo-header only from a well-formed option where RFC 6275 §6.3 places it: " +
+			"\"The Home Address option is carried by the Destination Option extension header (Next Header value = 60)\", and its " +
+			"Option Length \"MUST be set to 16\"; tshark uses whatever it finds",
 	},
 
 	{
@@ -1018,7 +1022,7 @@ var tsharkDifferences = []*tsharkDifference{
 		},
 		why: "tshark checks RFC 2460's layout of type 0 (two length units per address); RFC 5095 §3 deprecated it: a node \"MUST NOT " +
 			"execute the algorithm specified in the latter part of Section 4.4 of [RFC2460] for RH0\" and processes it as an " +
-			"unrecognised Routing Type, whose length RFC 8200 §4.4 only counts (Linux: ignored with Segments Left 0, else a " +
+			"unrecognized Routing Type, whose length RFC 8200 §4.4 only counts (Linux: ignored with Segments Left 0, else a " +
 			"parameter problem, as rawcraft's Segments Left field says)",
 	},
 
@@ -1057,7 +1061,7 @@ var tsharkDifferences = []*tsharkDifference{
 			return x.c.d.LenFromCapture && x.c.d.Layers&craft.LayerIPv6 != 0
 		},
 		why: "what a capture on a sender with segmentation offload (BIG TCP) shows: rawcraft decodes it with the bytes captured and says so, as tshark does " +
-			"with its ipv6.tso_support preference on; tshark 4.0's default calls it malformed (\"maybe because of TSO\")",
+			"with its ipv6.tso_support preference on; tshark 4.0's default calls it malformed (\"IPv6 payload length equals 0 (maybe because of \\\"TCP segmentation offload\\\" (TSO))\")",
 	},
 	{
 		fields: []string{"ip.len"},
