@@ -62,8 +62,8 @@ func ExplainChecked(d *Decoded, checks []ChecksumResult) []Field {
 	}
 	if d.Link&LayerARP != 0 {
 		x.arp(&d.ARP, d.Ethernet.Len())
-		if end := d.Ethernet.Len() + ARPLen; len(d.Raw) > end {
-			x.arpTrailer(d, end)
+		if end := d.Ethernet.Len() + d.ARP.Len(); len(d.Raw) > end { // the packet's own length, by its HLEN and PLEN (RFC 826)
+			x.arpTrailer(d, end, d.ARP.Len())
 		}
 	}
 	if d.Datagram.Layers&LayerIPv4 != 0 {
@@ -110,14 +110,14 @@ func (x *explainer) trailer(d *Decoded, t []byte) {
 
 // arpTrailer shows the bytes after an ARP packet: Ethernet padding of the
 // 42-byte frame ARP makes, or bytes the packet does not count.
-func (x *explainer) arpTrailer(d *Decoded, end int) {
+func (x *explainer) arpTrailer(d *Decoded, end, arpLen int) {
 	t := d.Raw[end:]
 	x.layer, x.base = "Trailer", end
 	zero := true
 	for _, c := range t {
 		zero = zero && c == 0
 	}
-	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the 28-byte ARP packet: not part of it", len(t)), "RFC 826"
+	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the %d-byte ARP packet: not part of it", len(t), arpLen), "RFC 826"
 	if len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header", len(t)), "IEEE 802.3 §3.2.8"
 	}
