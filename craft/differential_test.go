@@ -444,6 +444,22 @@ func tsharkView(tp *oracle.TsharkPacket) map[string][]string {
 			l[len(l)-1] = strconv.Itoa(n + 1)
 		}
 	}
+	// An ARP address tshark does not read as a MAC or an IPv4 address (a
+	// length other than 6 or 4, or another protocol type) it shows as
+	// bytes; rawcraft shows those in hex: compare them as hex.
+	// Hardware addresses are compared as bare hex either way: tshark
+	// writes 6 bytes as a MAC only for the hardware types it knows.
+	for _, c := range [][2]string{{"arp.src.hw_mac", "arp.src.hw"}, {"arp.dst.hw_mac", "arp.dst.hw"},
+		{"arp.src.proto_ipv4", "arp.src.proto"}, {"arp.dst.proto_ipv4", "arp.dst.proto"}} {
+		if len(m[c[0]]) == 0 && len(m[c[1]]) > 0 {
+			m[c[0]] = append([]string(nil), m[c[1]]...)
+		}
+		if strings.HasSuffix(c[0], "hw_mac") || len(m[c[1]]) > 0 {
+			for i, v := range m[c[0]] {
+				m[c[0]][i] = strings.ReplaceAll(v, ":", "")
+			}
+		}
+	}
 	for _, k := range []string{"ip.opt.invalid", "q.ip.opt.invalid"} {
 		if n := len(m[k]); n > 0 {
 			m[k] = []string{"true"}
@@ -611,7 +627,13 @@ func rawcraftView(c *diffCase) map[string][]string {
 			case f.Name == "Protocol type":
 				add("arp.proto.type", fmt.Sprintf("0x%04x", f.Value))
 			case strings.HasSuffix(f.Name, "address"):
-				add(k, f.Text)
+				if f.Text != "(none)" { // a length of 0 holds no address
+					if strings.Contains(f.Name, "hardware") {
+						add(k, strings.ReplaceAll(f.Text, ":", "")) // bare hex, as tshark's view is made
+					} else {
+						add(k, f.Text)
+					}
+				}
 			case k != "":
 				add(k, v)
 			}
@@ -815,7 +837,7 @@ func rawcraftView(c *diffCase) map[string][]string {
 		case "Trailer":
 			t := c.d.Trailer
 			if c.d.Link&craft.LayerARP != 0 {
-				t = c.d.Raw[c.d.Ethernet.Len()+craft.ARPLen:]
+				t = c.d.Raw[c.d.Ethernet.Len()+c.d.ARP.Len():]
 			}
 			switch f.Name {
 			case "Padding":
@@ -827,6 +849,22 @@ func rawcraftView(c *diffCase) map[string][]string {
 	}
 	flush()
 	pre = ""
+	// An ARP address tshark does not read as a MAC or an IPv4 address (a
+	// length other than 6 or 4, or another protocol type) it shows as
+	// bytes; rawcraft shows those in hex: compare them as hex.
+	// Hardware addresses are compared as bare hex either way: tshark
+	// writes 6 bytes as a MAC only for the hardware types it knows.
+	for _, c := range [][2]string{{"arp.src.hw_mac", "arp.src.hw"}, {"arp.dst.hw_mac", "arp.dst.hw"},
+		{"arp.src.proto_ipv4", "arp.src.proto"}, {"arp.dst.proto_ipv4", "arp.dst.proto"}} {
+		if len(m[c[0]]) == 0 && len(m[c[1]]) > 0 {
+			m[c[0]] = append([]string(nil), m[c[1]]...)
+		}
+		if strings.HasSuffix(c[0], "hw_mac") || len(m[c[1]]) > 0 {
+			for i, v := range m[c[0]] {
+				m[c[0]][i] = strings.ReplaceAll(v, ":", "")
+			}
+		}
+	}
 	for _, k := range []string{"ip.opt.invalid", "q.ip.opt.invalid"} {
 		if len(m[k]) > 0 {
 			m[k] = []string{"true"} // one verdict per header, as tshark's is read

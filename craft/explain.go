@@ -26,6 +26,9 @@ type explainer struct {
 	layer string
 	base  int // byte offset of the layer in the input
 	rfc   string
+	// cut: the outer datagram's bytes end before its message does (a cut
+	// capture, a length that claims more, or a first fragment)
+	cut bool
 }
 
 func (x *explainer) add(name string, bit, width int, v uint64, text, meaning string) {
@@ -53,14 +56,14 @@ func Explain(d *Decoded) []Field {
 // checksum field's meaning starts with its verdict, so that the field
 // table says what the summary line says.
 func ExplainChecked(d *Decoded, checks []ChecksumResult) []Field {
-	x := &explainer{}
+	x := &explainer{cut: d.Datagram.Truncated || d.Frag == FirstFragment}
 	if d.Link&LayerEthernet != 0 {
 		x.ethernet(&d.Ethernet)
 	}
 	if d.Link&LayerARP != 0 {
 		x.arp(&d.ARP, d.Ethernet.Len())
-		if end := d.Ethernet.Len() + ARPLen; len(d.Raw) > end {
-			x.arpTrailer(d, end)
+		if end := d.Ethernet.Len() + d.ARP.Len(); len(d.Raw) > end { // the packet's own length, by its HLEN and PLEN (RFC 826)
+			x.arpTrailer(d, end, d.ARP.Len())
 		}
 	}
 	if d.Datagram.Layers&LayerIPv4 != 0 {
@@ -107,14 +110,14 @@ func (x *explainer) trailer(d *Decoded, t []byte) {
 
 // arpTrailer shows the bytes after an ARP packet: Ethernet padding of the
 // 42-byte frame ARP makes, or bytes the packet does not count.
-func (x *explainer) arpTrailer(d *Decoded, end int) {
+func (x *explainer) arpTrailer(d *Decoded, end, arpLen int) {
 	t := d.Raw[end:]
 	x.layer, x.base = "Trailer", end
 	zero := true
 	for _, c := range t {
 		zero = zero && c == 0
 	}
-	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the 28-byte ARP packet: not part of it", len(t)), "RFC 826"
+	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the %d-byte ARP packet: not part of it", len(t), arpLen), "RFC 826"
 	if len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header", len(t)), "IEEE 802.3 §3.2.8"
 	}
@@ -130,14 +133,7 @@ func (x *explainer) ethernet(e *Ethernet) {
 		// One layer for every tag, each tag 32 bits after the one before.
 		x.layer, x.base, x.rfc = "802.1Q", 12, "IEEE 802.1Q §9.6"
 		t := 32 * i
-		what := "802.1Q tag (C-tag)"
-		switch {
-		case v.TPID != EtherTypeVLAN:
-			what = "802.1ad outer tag (S-tag) of a QinQ frame"
-		case i > 0:
-			what = "802.1Q inner tag (C-tag) of a QinQ frame"
-		}
-		x.add("TPID", t, 16, uint64(v.TPID), fmt.Sprintf("0x%04x", v.TPID), what)
+		x.add("TPID", t, 16, uint64(v.TPID), fmt.Sprintf("0x%04x", v.TPID), tagMeaning(v.TPID, i, len(e.VLANs)))
 		x.add("PCP", t+16, 3, uint64(v.PCP), "", fmt.Sprintf("priority %d (0 best effort, 7 highest)", v.PCP))
 		dei := map[bool]uint64{true: 1}[v.DEI]
 		x.add("DEI", t+19, 1, dei, "", map[bool]string{true: "drop eligible under congestion", false: "not drop eligible"}[v.DEI])
@@ -166,6 +162,29 @@ func macMeaning(m MAC) string {
 	return "unicast"
 }
 
+// tagMeaning says what the TPID of tag i of n in a frame is: the kind of
+// tag its value names (IEEE 802.1Q §9.5: 0x8100 a C-tag, 0x88a8 an S-tag;
+// 0x9100 the value switches used before 802.1ad), and, when the frame
+// carries more than one, whether it is the outer or an inner tag. Which
+// place a tag holds is its position, not its TPID: a lone S-tag is not
+// QinQ, and two 0x8100 tags are (double tagging).
+func tagMeaning(tpid uint16, i, n int) string {
+	what := "802.1Q customer tag (C-tag)"
+	switch tpid {
+	case EtherTypeQinQ:
+		what = "802.1ad service tag (S-tag)"
+	case EtherTypeQinQOld:
+		what = "pre-standard QinQ tag (0x9100: not IEEE's; 802.1ad's S-tag is 0x88a8)"
+	}
+	switch {
+	case n < 2:
+		return what + ", the frame's only tag"
+	case i == 0:
+		return what + ", the outer tag of a QinQ frame"
+	}
+	return what + ", an inner tag of a QinQ frame"
+}
+
 func etherTypeName(t uint16) string {
 	switch t {
 	case EtherTypeIPv4:
@@ -176,8 +195,10 @@ func etherTypeName(t uint16) string {
 		return "IPv6"
 	case EtherTypeVLAN:
 		return "802.1Q VLAN tag"
-	case EtherTypeQinQ, EtherTypeQinQOld:
-		return "802.1ad QinQ outer tag"
+	case EtherTypeQinQ:
+		return "802.1ad service tag (S-tag)"
+	case EtherTypeQinQOld:
+		return "pre-standard QinQ tag (0x9100: not IEEE's; 802.1ad's S-tag is 0x88a8)"
 	}
 	if t <= 1500 {
 		return "an 802.3 length, not an EtherType"
@@ -594,7 +615,7 @@ func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted 
 		x.unused(32, 32, uint64(h.Rest))
 	}
 	if HasICMPExtLength(h.Type) && !quoted {
-		x.icmpQuote(g.Payload, h.Rest, false, "the quoted datagram: IP header and first data bytes of the packet that caused this error")
+		x.icmpQuote(g.Payload, h.Rest, false, x.cut, "the quoted datagram: IP header and first data bytes of the packet that caused this error")
 		return
 	}
 	what := "echo data, returned unchanged in the reply"
@@ -612,23 +633,18 @@ func (x *explainer) unused(bit, width int, v uint64) {
 // extensions explains the RFC 4884 extension structure an ICMP or ICMPv6
 // error of the outer datagram carries after its quote.
 func (x *explainer) extensions(g *Datagram) {
-	var body []byte
-	var objs []byte
-	var err error
-	layer := "ICMP extension"
+	start, layer := -1, "ICMP extension"
 	switch {
 	case g.Layers&LayerICMP != 0 && HasICMPExtLength(g.ICMP.Type) && g.TransportLen >= ICMPHeaderLen:
-		body = g.Payload
-		objs, err = ICMPExtensions(g.ICMP.Rest, body)
+		start, _ = icmpExtStart(g.Payload, g.ICMP.Rest, false)
 	case g.Layers&LayerICMPv6 != 0 && HasICMPv6ExtLength(g.ICMPv6.Type) && g.TransportLen >= ICMPHeaderLen:
-		body, layer = g.Payload, "ICMPv6 extension"
-		objs, err = ICMPv6Extensions(g.ICMPv6.Rest, body)
+		start, _ = icmpExtStart(g.Payload, g.ICMPv6.Rest, true)
+		layer = "ICMPv6 extension"
 	}
-	if err != nil || objs == nil {
+	if start < 0 {
 		return
 	}
-	start := len(body) - len(objs) - icmpExtHeaderLen
-	x.icmpExtensions(body[start:], g.PayloadOffset+start, layer)
+	x.icmpExtensions(g.Payload[start:], g.PayloadOffset+start, layer, x.cut)
 }
 
 // Layers returns the layer names of fields in order of first appearance.

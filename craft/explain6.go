@@ -188,7 +188,7 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 		case sl == 0 && (rt == 3 || rt == 4):
 			sm = "no segments left: " + ClaimRoutingSegmentsLeftZeroDropped.Text()
 		case sl > 0:
-			sm = fmt.Sprintf("%d segments to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1)", sl)
+			sm = fmt.Sprintf("%d %s to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1)", sl, map[bool]string{true: "segment", false: "segments"}[sl == 1])
 		}
 		x.add("Segments Left", 24, 8, uint64(sl), "", sm)
 		if len(e.Data) > 2 {
@@ -289,7 +289,7 @@ func (x *explainer) icmpv6(g *Datagram, q string, checks []ChecksumResult, quote
 		x.icmpLengthField(32, ICMPv6ExtLength(h.Rest), true)
 		x.unused(40, 24, uint64(h.Rest&0xffffff))
 		if !quoted {
-			x.icmpQuote(g.Payload, h.Rest, true, "the quoted packet: as much of the packet that caused this error as fits in 1280 bytes (RFC 4443 §2.4(c))")
+			x.icmpQuote(g.Payload, h.Rest, true, x.cut, "the quoted packet: as much of the packet that caused this error as fits in 1280 bytes (RFC 4443 §2.4(c))")
 			return
 		}
 	default:

@@ -187,3 +187,48 @@ func TestExplainZerosInShortFrameAreTrailer(t *testing.T) {
 		}
 	}
 }
+
+// An RFC 4884 extension structure whose bytes end early — a cut capture,
+// or the first fragment of the error — has a checksum that cannot be
+// verified, not a bad one, and the label stack entries whose bytes are
+// there are read (as tshark reads them); a structure whose object length
+// runs past it, with every byte there, is malformed.
+func TestICMPExtensionCutShort(t *testing.T) {
+	quote := make([]byte, ICMPExtMinQuote)
+	copy(quote, []byte{0x45, 0, 0, 28})
+	full := AppendMPLSExtension(quote, []MPLSEntry{{Label: 16001, TTL: 1}, {Label: 299776, S: true, TTL: 1}})
+	b, err := (&Packet{IPv4: &IPv4{Src: hs, Dst: hc}, ICMP: &ICMP{Type: ICMPTimeExceeded, Rest: 32 << 16}, Payload: full}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meaning := func(fields []Field, name string) (string, int) {
+		m, n := "", 0
+		for _, f := range fields {
+			if f.Layer == "ICMP extension" && f.Name == name {
+				m, n = f.Meaning, n+1
+			}
+		}
+		return m, n
+	}
+	var d Decoded
+	cut := b[:len(b)-2] // the capture ends inside the second entry
+	_ = d.DecodeIP(cut)
+	fields := Explain(&d)
+	if m, _ := meaning(fields, "Checksum"); !strings.HasPrefix(m, "unverifiable") {
+		t.Errorf("cut structure's checksum: %q", m)
+	}
+	if _, n := meaning(fields, "Label"); n != 1 {
+		t.Errorf("cut structure: %d labels read, want the 1 whose bytes are there", n)
+	}
+	// The same structure whole, but its object announcing 4 bytes more.
+	long := append([]byte(nil), b...)
+	long[20+ICMPHeaderLen+ICMPExtMinQuote+5] += 4
+	_ = d.DecodeIP(long)
+	fields = Explain(&d)
+	if m, _ := meaning(fields, "Length"); !strings.Contains(m, "malformed, it runs past the structure") {
+		t.Errorf("object length past the structure: %q", m)
+	}
+	if m, _ := meaning(fields, "Checksum"); !strings.HasPrefix(m, "BAD") {
+		t.Errorf("a whole structure whose sum fails: %q", m)
+	}
+}

@@ -87,11 +87,14 @@ func FuzzICMPExtensions(f *testing.F) {
 	f.Add(uint32(0), append(make([]byte, ICMPExtMinQuote), two...))
 	f.Add(uint32(0), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0xdf, 0xfb, 0, 4, 1, 1))
 	f.Add(uint32(255<<16), []byte{1, 2, 3})
-	f.Add(uint32(16<<24), append(make([]byte, ICMPExtMinQuote), two...))                                // ICMPv6: 16 × 8 bytes
-	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0, 0, 3, 1, 1, 0, 0))       // object length 3
-	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0, 0, 7, 1, 1, 0, 0, 1))    // MPLS object with a partial entry
-	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0, 0, 8, 2, 1, 0, 0, 0, 7)) // interface information
-	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0))                         // a header without objects
+	f.Add(uint32(16<<24), append(make([]byte, ICMPExtMinQuote), two...))                                      // ICMPv6: 16 × 8 bytes
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0, 0, 3, 1, 1, 0, 0))             // object length 3
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0, 0, 7, 1, 1, 0, 0, 1))          // MPLS object with a partial entry
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0, 0, 8, 2, 1, 0, 0, 0, 7))       // interface information
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0, 0))                               // a header without objects
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0x12, 0x34, 0, 8, 1, 1, 0, 0, 1, 1)) // a checksum that fails
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x10, 0, 0, 0, 0, 8, 1, 1, 0, 0, 1, 1))       // version 1
+	f.Add(uint32(32<<16), append(make([]byte, ICMPExtMinQuote), 0x20, 0, 0x12, 0x34, 0, 16, 1, 1, 0, 0, 1))   // an object cut short
 	f.Fuzz(func(t *testing.T, rest uint32, body []byte) {
 		for _, find := range []func(uint32, []byte) ([]byte, error){ICMPExtensions, ICMPv6Extensions} {
 			objs, err := find(rest, body)

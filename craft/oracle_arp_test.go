@@ -2,6 +2,7 @@ package craft_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ func TestARPLengthsAgainstTshark(t *testing.T) {
 		{"plen 16 IPv6", craft.ARP{PType: craft.Set(craft.EtherTypeIPv6), PLen: craft.Set[uint8](16), Op: craft.ARPRequest, SenderHW: mac, SenderIP: v6s, TargetIP: v6t}},
 		{"plen 6", craft.ARP{PLen: craft.Set[uint8](6), Op: craft.ARPRequest, SenderHW: mac, SenderIP: oHc, TargetIP: oHs}},
 		{"hlen 0", craft.ARP{HLen: craft.Set[uint8](0), Op: craft.ARPRequest, SenderIP: oHc, TargetIP: oHs}},
+		{"hlen 16", craft.ARP{HLen: craft.Set[uint8](16), Op: craft.ARPRequest, SenderHW: mac, SenderIP: oHc, TargetIP: oHs}},
 		{"IEEE 802 hardware", craft.ARP{HType: craft.Set[uint16](6), Op: craft.ARPReply, SenderHW: mac, SenderIP: oHc, TargetHW: mac, TargetIP: oHs}},
 	}
 	var frames [][]byte
@@ -85,6 +87,22 @@ func TestARPLengthsAgainstTshark(t *testing.T) {
 				if got != "" && shown && !strings.Contains(d.Summary(), got) {
 					t.Errorf("summary %q lacks %s %s", d.Summary(), c.ours, got)
 				}
+			}
+			// The bytes after the packet — Ethernet padding to 60 bytes,
+			// or a trailer — start where HLEN and PLEN end it, not at
+			// byte 28 (the hunt found "past the 28-byte ARP packet" for
+			// the last address bytes of an hlen 16 packet).
+			var after []byte
+			for _, f := range craft.Explain(&d) {
+				if f.Layer == "Trailer" {
+					after = frames[i][craft.EthernetLen+a.Len():]
+					if !strings.Contains(f.Meaning, strconv.Itoa(len(after))+" ") {
+						t.Errorf("%s %q: %d bytes follow the %d-byte packet", f.Name, f.Meaning, len(after), a.Len())
+					}
+				}
+			}
+			if want := strings.ReplaceAll(first(append(th["eth.padding"], th["eth.trailer"]...)), ":", ""); fmt.Sprintf("%x", after) != want {
+				t.Errorf("bytes after the packet %x, tshark's padding or trailer %q", after, want)
 			}
 			if !a.IsEthernetIPv4() && !strings.Contains(d.Summary(), "hlen "+strconv.Itoa(int(a.HLen.Or(0)))) {
 				t.Errorf("summary %q does not say the lengths", d.Summary())

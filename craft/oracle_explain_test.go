@@ -122,6 +122,16 @@ func explainCorpus(t testing.TB) []explainCase {
 			binary.BigEndian.PutUint16(b[craft.ICMPExtMinQuote+2:], craft.Checksum(b[craft.ICMPExtMinQuote:]))
 			return b
 		}())
+	// scapy #1773: a sender that sums the extension header alone; and a
+	// structure of another version. The length field still places them.
+	badSum := withMPLS(quote, stack...)
+	badSum[craft.ICMPExtMinQuote+2] ^= 0x55
+	icmp("time exceeded, extension checksum bad", craft.ICMP{Type: craft.ICMPTimeExceeded, Rest: 32 << 16}, badSum)
+	v1 := withMPLS(quote, stack...)
+	v1[craft.ICMPExtMinQuote] = 0x10
+	binary.BigEndian.PutUint16(v1[craft.ICMPExtMinQuote+2:], 0)
+	binary.BigEndian.PutUint16(v1[craft.ICMPExtMinQuote+2:], craft.Checksum(v1[craft.ICMPExtMinQuote:]))
+	icmp("time exceeded, extension version 1", craft.ICMP{Type: craft.ICMPTimeExceeded, Rest: 32 << 16}, v1)
 	icmp("echo request", craft.Echo(1, 2), []byte("ping"))
 	icmp("redirect", craft.ICMP{Type: craft.ICMPRedirect, Rest: 0xc6120102}, quote)
 

@@ -88,6 +88,19 @@ func TestICMPExtensionsAndMLDAgainstTshark(t *testing.T) {
 			n += compareRaw(t, what, m, fields, "ICMP", []keyName{{"icmp.length", "Length"}})
 			n += compareRaw(t, what, m, fields, "ICMP extension", ext)
 		}
+		// The extension checksum's verdict: tshark's status 0 is bad, 1 good.
+		if st := m["icmp.ext.checksum.status"]; len(st) == 1 {
+			got := ""
+			for _, f := range fields {
+				if strings.HasSuffix(f.Layer, "extension") && f.Name == "Checksum" {
+					got = f.Meaning
+				}
+			}
+			if bad := strings.HasPrefix(got, "BAD"); bad != (st[0] == "0") {
+				t.Errorf("%s: extension checksum %q, tshark's status %s", what, got, st[0])
+			}
+			n++
+		}
 		if t.Failed() {
 			t.Logf("%s: tshark says %v", what, m)
 		}

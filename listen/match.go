@@ -53,11 +53,16 @@ const (
 	// 4443 §3.4): the receiver could not process a field; Reply.Pointer
 	// says where.
 	ICMPParamProblem
+	// SplitHandshakeSyn: a SYN without ACK answering a SYN probe — a
+	// split handshake or simultaneous open (RFC 9293 §3.5): the port is
+	// open, as nmap's SYN scan reads it (scan_engine_raw.cc, reason
+	// "split-handshake-syn").
+	SplitHandshakeSyn
 )
 
 var reasonNames = [...]string{"no-response", "syn-ack", "rst", "icmp-port-unreachable", "icmp-unreachable",
 	"icmp-frag-needed", "icmp-ttl-exceeded", "icmp-reassembly-time-exceeded", "udp-reply", "echo-reply", "icmp-rate-limited",
-	"icmpv6-packet-too-big", "icmp-parameter-problem"}
+	"icmpv6-packet-too-big", "icmp-parameter-problem", "split-handshake-syn"}
 
 func (r Reason) String() string { return reasonNames[r] }
 
@@ -257,6 +262,10 @@ func (m *Matcher) Match(pkt *Packet) (Kind, int, Reply) {
 			// A listener acknowledges the SYN alone: data in a SYN is
 			// queued only with Fast Open (RFC 7413), else not acknowledged.
 			r.Reason = SynAck
+		case t.Flags&(craft.TCPSyn|craft.TCPAck|craft.TCPRst) == craft.TCPSyn && !probeACK && p.flags()&craft.TCPSyn != 0:
+			// A SYN without ACK carries no acknowledgment to check: the
+			// ports alone tie it to the probe, as nmap's SYN scan does.
+			r.Reason = SplitHandshakeSyn
 		case t.Flags&craft.TCPRst != 0 && probeACK && t.Seq == p.Ack:
 			r.Reason = Rst
 		case t.Flags&craft.TCPRst != 0 && !probeACK && (acked || t.Flags&craft.TCPAck == 0 && t.Ack == 0):
@@ -518,8 +527,8 @@ func ScanOf(flags uint8, window bool) ScanType {
 // router or firewall on the path — says only that something there refused
 // the probe: filtered.
 //
-// TCP SYN scan: SYN-ACK open, RST closed, any ICMP error or nothing
-// filtered. ACK, window, FIN/null/Xmas scans: see ScanType. UDP: a UDP
+// TCP SYN scan: SYN-ACK open, a SYN without ACK (a split handshake) open,
+// RST closed, any ICMP error or nothing filtered. ACK, window, FIN/null/Xmas scans: see ScanType. UDP: a UDP
 // reply open, port unreachable from the target closed, any other ICMP
 // error filtered, nothing open|filtered (unresolved while the host was
 // rate-limiting). ICMP echo: a reply up; a port or protocol unreachable
@@ -555,7 +564,7 @@ func ClassifyProbe(p *Probe, r *Reply) State {
 			return Filtered
 		}
 		switch r.Reason {
-		case SynAck:
+		case SynAck, SplitHandshakeSyn:
 			return Open
 		case Rst:
 			return Closed

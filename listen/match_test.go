@@ -93,6 +93,12 @@ func TestMatcher(t *testing.T) {
 		{"SYN-ACK", tcpFrom(craft.TCPSyn|craft.TCPAck, 5, 1001, 9999, 40000), false, Answer, 0, SynAck, hs},
 		{"RST/ACK", tcpFrom(craft.TCPRst|craft.TCPAck, 0, 1001, 9999, 40000), false, Answer, 0, Rst, hs},
 		{"RST with ack 0", tcpFrom(craft.TCPRst, 0, 0, 9999, 40000), false, Answer, 0, Rst, hs},
+		// nmap's SYN scan: a SYN without ACK from the probed port is a split
+		// handshake, open (scan_engine_raw.cc: "A SYN from a TCP Split
+		// Handshake ... open port", reason split-handshake-syn).
+		{"SYN without ACK: a split handshake", tcpFrom(craft.TCPSyn, 5, 0, 9999, 40000), false, Answer, 0, SplitHandshakeSyn, hs},
+		{"SYN|RST: a reset, as nmap reads RST first", tcpFrom(craft.TCPSyn|craft.TCPRst, 0, 0, 9999, 40000), false, Answer, 0, Rst, hs},
+		{"SYN without ACK to another port: another run's", tcpFrom(craft.TCPSyn, 5, 0, 9999, 40001), false, Unrelated, -1, 0, hs},
 		{"SYN-ACK acking another sequence: another run's", tcpFrom(craft.TCPSyn|craft.TCPAck, 5, 5001, 9999, 40000), false, Unrelated, -1, 0, hs},
 		{"RST to another port: another run's", tcpFrom(craft.TCPRst|craft.TCPAck, 0, 1001, 9999, 40001), false, Unrelated, -1, 0, hs},
 		{"the SYN itself leaving", craft.Packet{IPv4: &craft.IPv4{Src: hc, Dst: hs}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1000, Flags: craft.TCPSyn}}, true, ProbeCopy, 0, 0, hc},
@@ -124,7 +130,7 @@ func TestMatcher(t *testing.T) {
 		}
 	}
 	// Matching allocates nothing.
-	p := packet(t, frame(t, cases[7].p), false)
+	p := packet(t, frame(t, cases[10].p), false)
 	if n := testing.AllocsPerRun(1000, func() { m.Match(p) }); n != 0 {
 		t.Errorf("Match allocates %v times", n)
 	}
@@ -374,6 +380,7 @@ func TestClassifyProbe(t *testing.T) {
 		{ScanFIN, Reply{Reason: ICMPUnreachable}, Filtered},
 		{ScanSYN, Reply{}, Filtered},
 		{ScanSYN, Reply{Reason: SynAck}, Open},
+		{ScanSYN, Reply{Reason: SplitHandshakeSyn}, Open},
 	} {
 		p := Probe{Proto: craft.ProtoTCP, Scan: c.scan}
 		if got := ClassifyProbe(&p, &c.r); got != c.want {

@@ -158,6 +158,8 @@ func (r Result) Describe() string {
 		if r.KernelRST {
 			why += "; then this host's kernel sent RST: " + craft.ClaimSYNACKAnsweredRST.Text() + " (rawcraft opened it by hand)"
 		}
+	case listen.SplitHandshakeSyn:
+		why = fmt.Sprintf("SYN without ACK from %v in %s — the target opened a connection of its own toward us (a split handshake, or a simultaneous open: RFC 9293 §3.5): something answers there, so the port is open, as nmap reads it (split-handshake-syn)", netip.AddrPortFrom(from, p.DstPort), in)
 	case listen.Rst:
 		switch p.Scan {
 		case listen.ScanACK:

@@ -33,6 +33,8 @@ func nmapReason(r *probe.Result) string {
 	switch r.Reply.Reason {
 	case listen.SynAck:
 		return "syn-ack"
+	case listen.SplitHandshakeSyn:
+		return "split-handshake-syn"
 	case listen.Rst:
 		return "reset"
 	case listen.ICMPPortUnreachable:

@@ -186,6 +186,7 @@ func TestNmapReasonWords(t *testing.T) {
 		{v4, listen.ICMPPortUnreachable, 3, "port-unreach"}, {v6, listen.ICMPPortUnreachable, 4, "port-unreach"},
 		{v6, listen.ICMPParamProblem, 0, "param-problem"}, {v4, listen.ICMPParamProblem, 0, "unknown-response"}, {v6, listen.ICMPPacketTooBig, 0, "unknown-response"},
 		{v4, listen.ICMPTTLExceeded, 0, "time-exceeded"}, {v6, listen.ICMPReassemblyExceeded, 1, "time-exceeded"},
+		{v4, listen.SplitHandshakeSyn, 0, "split-handshake-syn"}, // nmap's reason_map[ER_SYN]
 	} {
 		r := probe.Result{Probe: listen.Probe{Proto: craft.ProtoUDP, Dst: c.dst}, Reply: listen.Reply{Reason: c.reason, Code: c.code}}
 		if got := nmapReason(&r); got != c.want {
