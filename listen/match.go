@@ -465,7 +465,7 @@ type ScanType uint8
 
 // Scan types.
 const (
-	// ScanSYN (nmap -sS): SYN/ACK open, RST closed, nothing or an ICMP
+	// ScanSYN (nmap -sS): SYN|ACK open, RST closed, nothing or an ICMP
 	// unreachable filtered.
 	ScanSYN ScanType = iota
 	// ScanACK (nmap -sA): an ACK draws a RST from open and closed ports

@@ -154,7 +154,7 @@ func (r Result) Describe() string {
 	var why string
 	switch r.Reply.Reason {
 	case listen.SynAck:
-		why = fmt.Sprintf("SYN/ACK from %v in %s — a program listens there: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
+		why = fmt.Sprintf("SYN|ACK from %v in %s — a program listens there: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
 		if r.KernelRST {
 			why += "; then this host's kernel sent RST: " + craft.ClaimSYNACKAnsweredRST.Text() + " (rawcraft opened it by hand)"
 		}
@@ -165,9 +165,9 @@ func (r Result) Describe() string {
 		case listen.ScanWindow:
 			why = fmt.Sprintf("RST from %v with window %d in %s — the window scan reads a non-zero window as open and zero as closed; %s", netip.AddrPortFrom(from, p.DstPort), r.Reply.Window, in, craft.ClaimRSTWindowZero.Text())
 		case listen.ScanFIN:
-			why = fmt.Sprintf("RST/ACK from %v in %s — closed: %s, %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimClosedPortAnswersRST.Text(), craft.ClaimOpenPortDropsNoSYN.Text())
+			why = fmt.Sprintf("RST|ACK from %v in %s — closed: %s, %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimClosedPortAnswersRST.Text(), craft.ClaimOpenPortDropsNoSYN.Text())
 		default:
-			why = fmt.Sprintf("RST/ACK from %v in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", netip.AddrPortFrom(from, p.DstPort), in)
+			why = fmt.Sprintf("RST|ACK from %v in %s — nothing listens there; the kernel refused the connection (a socket's connect() gets ECONNREFUSED)", netip.AddrPortFrom(from, p.DstPort), in)
 		}
 	case listen.ICMPPortUnreachable:
 		why = fmt.Sprintf("%s port unreachable%s %s in %s, quoting our %s — ", icmp, v6code(v6, 4), r.sender(), in, r.quoted())

@@ -191,7 +191,7 @@ func (c *conv) run() error {
 		return err
 	}
 	c.res.Connected = true
-	// 3. Data with PSH/ACK, until acknowledged (RFC 9293 §3.8).
+	// 3. Data with PSH|ACK, until acknowledged (RFC 9293 §3.8).
 	if len(c.cfg.Data) > 0 {
 		seq := c.sndNxt
 		c.sndNxt += uint32(len(c.cfg.Data))
@@ -209,7 +209,7 @@ func (c *conv) run() error {
 			return nil
 		}
 	}
-	// 4. FIN/ACK, the server's FIN/ACK, our last ACK (RFC 9293 §3.6).
+	// 4. FIN|ACK, the server's FIN|ACK, our last ACK (RFC 9293 §3.6).
 	finSeq := c.sndNxt
 	c.sndNxt++
 	fin := func(n int) error { return c.send(craft.TCPFin|craft.TCPAck, finSeq, c.rcvNxt, nil, nil, n) }

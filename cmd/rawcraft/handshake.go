@@ -46,8 +46,8 @@ func newHandshakeCmd() *cobra.Command {
 		Short: "open, talk over and close a real TCP connection with segments rawcraft builds by hand",
 		Long: `handshake drives a whole TCP connection by hand against a real server: SYN
 with the options you choose, the server's SYN-ACK (its options shown), ACK,
-your data with PSH/ACK, the server's ACK and any reply, then FIN/ACK, the
-server's FIN/ACK, and the last ACK. Every step shows the sequence and
+your data with PSH|ACK, the server's ACK and any reply, then FIN|ACK, the
+server's FIN|ACK, and the last ACK. Every step shows the sequence and
 acknowledgement numbers, absolute and relative, and the arithmetic behind
 them. rawcraft retransmits its own segments when they go unanswered (the
 timeout doubling, at most --retries times) and acknowledges the server's

@@ -87,7 +87,7 @@ func TestHandshakeCommand(t *testing.T) {
 	if !strings.HasPrefix(out, "guard: ghost — rawcraft speaks as 198.18.1.") {
 		t.Errorf("the first line is not the guard's\n%s", out)
 	}
-	for _, want := range []string{"client → server rawcraft SYN ", "server → client          SYN|ACK ", "SYN-ACK: the server's ISN", "options: MSS", "three-way handshake is complete", `data: "got it"`, "FIN/ACK from the server",
+	for _, want := range []string{"client → server rawcraft SYN ", "server → client          SYN|ACK ", "SYN-ACK: the server's ISN", "options: MSS", "three-way handshake is complete", `data: "got it"`, "FIN|ACK from the server",
 		"connection opened, 13 bytes sent, 6 received, closed in order (four-way close)\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q\n%s", want, out)

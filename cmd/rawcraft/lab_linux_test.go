@@ -94,7 +94,7 @@ func waitFor(c *rawsock.Conn, wait time.Duration, keep func(*craft.Decoded) bool
 }
 
 // The "done when": lab up, send a SYN from Hc through lab exec, see
-// it at Hs byte for byte and Hs's RST/ACK at Hc, via packet and via ip;
+// it at Hs byte for byte and Hs's RST|ACK at Hc, via packet and via ip;
 // lab down leaves nothing.
 func TestLabExecSend(t *testing.T) {
 	lab.RequireRoot(t)
@@ -155,7 +155,7 @@ func TestLabExecSend(t *testing.T) {
 			return d.Has(craft.LayerTCP) && d.IPv4.Src == lab.AddrHs && d.TCP.Flags == craft.TCPRst|craft.TCPAck && d.TCP.Ack == 778
 		})
 		if rst == nil {
-			t.Errorf("via %s: no RST/ACK from Hs", via)
+			t.Errorf("via %s: no RST|ACK from Hs", via)
 		}
 	}
 	// Bad input: exit 2 and nothing on the wire.

@@ -70,13 +70,13 @@ do interfaces without ARP. Without --count one packet is sent, and then one
 a second. Outside rawcraft's lab the rails apply: --rate max, more than
 16384 packets, and a broadcast or multicast destination need
 --i-own-the-network, and each says on stderr what is about to happen.`,
-		Example: `  # to this machine: a SYN to a closed port, and the kernel's RST/ACK with listen
+		Example: `  # to this machine: a SYN to a closed port, and the kernel's RST|ACK with listen
   sudo rawcraft send tcp --dst 127.0.0.1 --dport 8080 --flags S
   # to the host next to you on the switch, by name, through the kernel's raw socket
   sudo rawcraft send udp --dst printer.local --dport 9999 --data Hello --via ip -v
   # in the lab
   sudo rawcraft lab up
-  # the SYN of Exercise 6 to a closed port: Hs's kernel answers RST/ACK
+  # the SYN of Exercise 6 to a closed port: Hs's kernel answers RST|ACK
   sudo rawcraft lab exec hc -- rawcraft send tcp --dst 198.18.1.1 --dport 9999 --flags S
   # the same through the kernel's raw socket, with what it rewrites
   sudo rawcraft lab exec hc -- rawcraft send tcp --dst 198.18.1.1 --dport 9999 --flags S --via ip -v
