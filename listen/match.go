@@ -78,6 +78,10 @@ const (
 	Unreachable State = "unreachable" // ICMP echo answered by an error
 )
 
+// States are every State, in the order a summary counts them (nmap's port
+// states first). A new State goes here too, or no summary counts it.
+var States = [...]State{Open, Closed, Filtered, Unfiltered, OpenFiltered, Unresolved, Up, Unreachable}
+
 // Reply is what answered a probe.
 type Reply struct {
 	Reason   Reason
