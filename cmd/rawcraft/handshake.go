@@ -373,13 +373,18 @@ func connOf(d *craft.Decoded, a netip.Addr, ap uint16, b netip.Addr, bp uint16) 
 // createSVG creates the --svg file before anything is sent, so that a path
 // that cannot be written is bad input; "" is no file (a nil *os.File, whose
 // Close is harmless).
-func createSVG(name string) (*os.File, error) {
+func createSVG(name string) (*os.File, error) { return createOutput("--svg", name) }
+
+// createOutput creates the file an output flag names, before anything is
+// read, sent or printed, so that a path that cannot be written is bad input
+// (exit 2) and not a failure after the work; nil when name is "".
+func createOutput(flag, name string) (*os.File, error) {
 	if name == "" {
 		return nil, nil
 	}
 	f, err := os.Create(name)
 	if err != nil {
-		return nil, usagef("--svg %q: %v", name, errReason(err))
+		return nil, usagef("%s %q: %v", flag, name, errReason(err))
 	}
 	return f, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -205,6 +206,9 @@ rawcraft that recorded no user; --all-users removes those too.`,
 					argv[0] = self
 				}
 			}
+			if _, err := exec.LookPath(argv[0]); err != nil {
+				return usagef("lab exec %s: %s", host, programProblem(argv[0], err))
+			}
 			c := exec.Command(argv[0], argv[1:]...)
 			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
 			err = runChild(l, host, c)
@@ -240,6 +244,19 @@ func ownerLine(o lab.Owned) string {
 		return "ORPHAN: its owner " + o.Owner + " is gone (rawcraft cleanup removes it)"
 	}
 	return "no owner recorded (lab down --all-users removes it)"
+}
+
+// programProblem says why lab exec cannot run program: LookPath's err in
+// words. The lab's hosts share this machine's files, so what is missing
+// here is missing there.
+func programProblem(program string, err error) string {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Sprintf("program %q is not executable", program)
+	case strings.ContainsRune(program, '/'):
+		return fmt.Sprintf("program %q not found", program)
+	}
+	return fmt.Sprintf("program %q not found in $PATH", program)
 }
 
 // exitCode passes a child's exit status through.

@@ -107,6 +107,13 @@ transport-layer article's Exercise 5.`,
 		if err != nil {
 			return err
 		}
+		svgOut, err := createOutput("--svg", svgFile)
+		if err != nil {
+			return err
+		}
+		if svgOut != nil {
+			defer svgOut.Close() // written (and closed) at the end; closed here on an early return
+		}
 		var pw *pcap.Writer
 		if pcapFile != "" {
 			w, closeFile, err := createPcap(pcapFile, pcap.LinkEthernet)
@@ -165,7 +172,12 @@ transport-layer article's Exercise 5.`,
 				dir = "→"
 			}
 			line := fmt.Sprintf("%s %s %s", p.Meta.Time.Format("15:04:05.000000"), dir, p.Decoded.Summary())
-			notes := p.Notes()
+			var notes []string
+			for _, n := range p.Notes() {
+				if p.Err == nil || n != p.Err.Error() || !ipLengthPastEnd(p.Err) {
+					notes = append(notes, n) // the summary says an IP length past the end
+				}
+			}
 			if note != "" {
 				notes = append(notes, note)
 			}
@@ -183,7 +195,7 @@ transport-layer article's Exercise 5.`,
 			}
 		}
 		if svgFile != "" {
-			if err := writeGraph(svgFile, graph.Trace); err != nil {
+			if err := writeGraph(svgOut, graph.Trace); err != nil {
 				return err
 			}
 			fmt.Fprintf(errw, "time-sequence graph written to %s\n", svgFile)
@@ -205,14 +217,13 @@ transport-layer article's Exercise 5.`,
 	return cmd
 }
 
-// writeGraph writes a time-sequence graph as SVG.
-func writeGraph(name string, tr *tcpseq.Trace) error {
+// writeGraph writes a time-sequence graph as SVG into f (createOutput's)
+// and closes it; with no graph, it removes f.
+func writeGraph(f *os.File, tr *tcpseq.Trace) error {
 	if tr == nil {
-		return fmt.Errorf("%s: no TCP connection opened or carried data: no time-sequence graph", name)
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		return err
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("%s: no TCP connection opened or carried data: no time-sequence graph", f.Name())
 	}
 	return errors.Join(tr.SVG(f), f.Close())
 }
@@ -257,4 +268,12 @@ func pickInterface(name string) (*net.Interface, error) {
 		return nil, usageError{err}
 	}
 	return ifi, err
+}
+
+// ipLengthPastEnd reports whether err is the outer IPv4 total length or
+// IPv6 payload length running past the bytes, which Summary already says.
+func ipLengthPastEnd(err error) bool {
+	var pe *craft.ParseError
+	return errors.As(err, &pe) && errors.Is(err, craft.ErrTruncated) &&
+		(pe.Layer == "IPv4" && pe.Field == "total length" || pe.Layer == "IPv6" && pe.Field == "payload length")
 }

@@ -247,10 +247,14 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 	if o.ladder || o.svg != "" {
 		return runReadLadder(w, in, name, o)
 	}
+	graphOut, err := createOutput("--tcpseq", o.tcpseq)
+	if err != nil {
+		return err
+	}
 	var t0 time.Time
 	first := true
 	var graph tcpseq.First
-	_, err := readAll(name, in, o, func(rp *readPacket) error {
+	_, err = readAll(name, in, o, func(rp *readPacket) error {
 		if first {
 			t0, first = rp.p.Time, false
 		}
@@ -288,8 +292,13 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		dissect(w, fields, rp.sums)
 		return nil
 	})
-	if err == nil && o.tcpseq != "" {
-		err = writeGraph(o.tcpseq, graph.Trace)
+	if graphOut != nil {
+		if err != nil {
+			graphOut.Close()
+			os.Remove(graphOut.Name())
+			return err
+		}
+		err = writeGraph(graphOut, graph.Trace)
 	}
 	return err
 }
