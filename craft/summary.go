@@ -23,11 +23,15 @@ func (d *Decoded) SummaryOnWire(wireLen int) string {
 	var sb strings.Builder
 	if d.Link&LayerARP != 0 {
 		a := &d.ARP
-		sha, spa, tpa := arpHW(a, 0), arpProtoText(a, 1), arpProtoText(a, 3)
-		if a.Op == ARPRequest {
+		// An address of length 0 (hlen or plen 0) is said in words, once.
+		sha, spa, tpa := arpHW(a, 0), or(arpProtoText(a, 1), "(no address)"), or(arpProtoText(a, 3), "(no address)")
+		switch {
+		case a.Op == ARPRequest && sha == "":
+			fmt.Fprintf(&sb, "ARP who has %s? tell %s", tpa, spa)
+		case a.Op == ARPRequest:
 			fmt.Fprintf(&sb, "ARP who has %s? tell %s (%s)", tpa, spa, sha)
-		} else {
-			fmt.Fprintf(&sb, "ARP %s is at %s (op %d)", spa, sha, a.Op)
+		default:
+			fmt.Fprintf(&sb, "ARP %s is at %s (op %d)", spa, or(sha, "(no hardware address)"), a.Op)
 		}
 		if !a.IsEthernetIPv4() || a.HType.Or(1) != 1 {
 			fmt.Fprintf(&sb, " [hardware type %d, protocol type 0x%04x, hlen %d, plen %d]", a.HType.Or(1), a.PType.Or(EtherTypeIPv4), a.HLen.Or(6), a.PLen.Or(4))
@@ -358,9 +362,13 @@ func arpProtoText(a *ARP, i int) string {
 	return arpHex(a.Addrs[i])
 }
 
-func arpHex(b []byte) string {
-	if len(b) == 0 {
-		return "(none)"
+// arpHex shows an address in hex; "" when it has no bytes.
+func arpHex(b []byte) string { return fmt.Sprintf("%x", b) }
+
+// or is s, or none when s is "".
+func or(s, none string) string {
+	if s == "" {
+		return none
 	}
-	return fmt.Sprintf("%x", b)
+	return s
 }

@@ -46,7 +46,7 @@ take the article's defaults: Hc 198.18.1.3 talking to Hs 198.18.1.1 on port
   rawcraft build icmp --src 2001:2:0:1::1 --dst 2001:2:0:1::3 --type 1 --code 4 --quote "udp --dst 2001:2:0:1::1 --dport 9999"
   # who has 198.18.1.1?
   rawcraft build arp --src 198.18.1.3 --dst 198.18.1.1 --src-mac 02:00:00:00:01:03`,
-		Args: cobra.MinimumNArgs(1),
+		Args: argsRule(1, -1, "PROTO: tcp, udp, icmp or arp"),
 	}
 	pf := newPacketFlags(cmd.Flags())
 	pf.allowIPv6()

@@ -88,7 +88,7 @@ auto picks ghost when a free address answers no ARP, else firewall.`,
   sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9999 --tcp-opt mss=536,sackok,ts=1:0,nop,wscale=2
   sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9998             # closed: the RST
   sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9999 --guard none # the kernel's RST`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 	}
 	fs := cmd.Flags()
 	fs.Var(&o.dst, "dst", "the server: an IPv4 address or a host name (resolved once)")

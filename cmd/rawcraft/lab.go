@@ -50,7 +50,7 @@ interfaces, routes and firewall are never touched. Needs root.`,
 	}
 	var routed, offload bool
 	up := &cobra.Command{
-		Use: "up", Short: "build the lab (again: nothing changes)", Args: cobra.NoArgs,
+		Use: "up", Short: "build the lab (again: nothing changes)", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := lab.Up(lab.Config{Name: name, Routed: routed, Offload: offload})
 			if err != nil {
@@ -95,7 +95,7 @@ sudo, or the caller without sudo — and every lab whose run died (a killed
 demo, exercise, frag or test, anyone's: rawcraft cleanup removes those
 alone). Other users' kept labs stay, and so do labs made by an older
 rawcraft that recorded no user; --all-users removes those too.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if os.Geteuid() != 0 {
 				return labErr(lab.ErrPermission)
@@ -128,7 +128,7 @@ rawcraft that recorded no user; --all-users removes those too.`,
 	down.Flags().BoolVar(&allUsers, "all-users", false, "as --all, and also other users' kept labs and labs with no recorded user")
 	down.MarkFlagsMutuallyExclusive("all", "all-users")
 	status := &cobra.Command{
-		Use: "status", Short: "say what exists", Args: cobra.NoArgs,
+		Use: "status", Short: "say what exists", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
 			inv := lab.Inventory()
@@ -163,7 +163,7 @@ rawcraft that recorded no user; --all-users removes those too.`,
 		},
 	}
 	cable := func(use, short string, f func(*lab.Lab) error, said string) *cobra.Command {
-		return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		return &cobra.Command{Use: use, Short: short, Args: noArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := open()
 			if err != nil {
 				return labErr(err)

@@ -35,7 +35,7 @@ func newListenCmd() *cobra.Command {
 	var iface, proto, pcapFile string
 	host := addrValue{v6: true}
 	port := numValue{bits: 16, rule: "a port is 0 to 65535"}
-	count := numValue{v: 1000, bits: 32, rule: "the count is 1 to 10000000"}
+	count := numValue{v: 1000, bits: 32, rule: fmt.Sprintf("the count is 1 to %d", maxCount)}
 	var timeout time.Duration
 	var asJSON, analyze, quiet bool
 	var svgFile string
@@ -66,11 +66,11 @@ transport-layer article's Exercise 5.`,
   sudo rawcraft lab exec hc -- rawcraft listen --proto icmp --timeout 30s --pcap icmp.pcap
   sudo rawcraft lab exec hc -- rawcraft listen --proto tcp --port 9999 --analyze --timeout 40s
   sudo rawcraft lab exec hs -- rawcraft listen -q --count 1000000 --timeout 20s`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 	}
 	fs := cmd.Flags()
 	fs.Var(ifaceValue{&iface}, "iface", "interface to listen on (default: the only one besides lo)")
-	fs.Var(&count, "count", "stop after this many frames (1 to 10000000)")
+	fs.Var(&count, "count", fmt.Sprintf("stop after this many frames (1 to %d)", maxCount))
 	durationVar(fs, &timeout, "timeout", time.Minute, "stop after this long")
 	fs.StringVar(&proto, "proto", "", "only tcp, udp or icmp")
 	fs.Var(&host, "host", "only frames from or to this IPv4 or IPv6 address")

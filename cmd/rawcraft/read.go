@@ -54,7 +54,7 @@ capture's frame numbers.`,
   rawcraft read --explain --packet 3 any.pcap.gz
   tcpdump -xx -c 1 -r capture.pcap | rawcraft read --diagram -
   rawcraft read --proto tcp --host 198.18.1.1 --port 9999 --json capture.pcap`,
-		Args: cobra.ExactArgs(1),
+		Args: argsRule(1, 1, "FILE, a capture or hex dump (- reads standard input)"),
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&o.explain, "explain", false, "a table of every field, its meaning and RFC, and the checksum verdicts")

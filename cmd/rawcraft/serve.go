@@ -65,7 +65,7 @@ Linux drops frames injected on lo through a packet socket).`,
   sudo rawcraft lab exec hs -- rawcraft serve --addr 198.18.1.1 --port 8080 --win 4000 --read-rate 1000/50ms
   sudo rawcraft lab exec hs -- rawcraft serve --addr 198.18.1.1 --port 8080 --withhold 1   # the client's RTO
   sudo rawcraft lab exec hs -- rawcraft serve --ghost 198.18.1.200 --port 8080 --ack-delay 200ms`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 	}
 	fs := cmd.Flags()
 	fs.Var(&o.addr, "addr", "accept on this host's own IPv4 address (the firewall guard)")
