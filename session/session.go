@@ -359,3 +359,13 @@ func (c *conv) options(flags uint8, opts []byte) []byte {
 	tsval := c.tsBase + uint32(time.Since(c.start)/time.Millisecond)
 	return craft.AppendTCPOptTimestamps(craft.AppendTCPOptNOP(craft.AppendTCPOptNOP(nil)), tsval, c.tsRecent)
 }
+
+// Teardown finds the close among steps (listen.Teardown): how many
+// segments it took, and whether an ACK rode on a FIN.
+func Teardown(steps []Step) listen.Close {
+	segs := make([]listen.CloseSegment, 0, len(steps))
+	for _, s := range steps {
+		segs = append(segs, listen.CloseSegment{From: s.From, Flags: s.Flags, Seq: s.Seq, Ack: s.Ack, Len: s.Len})
+	}
+	return listen.Teardown(segs)
+}

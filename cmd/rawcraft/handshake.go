@@ -210,7 +210,7 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	case res.Reset:
 		fmt.Fprintln(out, "the server reset the connection")
 	case res.Closed:
-		fmt.Fprintf(out, "connection opened, %s sent, %d received, closed in order (four-way close)\n", bytesWord(len(o.data)), len(res.Received))
+		fmt.Fprintf(out, "connection opened, %s sent, %d received, closed in order (%s)\n", bytesWord(len(o.data)), len(res.Received), closeWords(res.Steps))
 	default:
 		fmt.Fprintln(out, "the connection did not close in order")
 	}
@@ -415,4 +415,13 @@ func guardScope() session.Scope {
 		return session.Scope{Namespace: ns, Ghosts: lab.Net}
 	}
 	return session.Scope{}
+}
+
+// closeWords says how a connection that closed in order closed, from the
+// segments seen: only a close of four segments is called four-way.
+func closeWords(steps []session.Step) string {
+	if w := session.Teardown(steps).Words(); w != "" {
+		return w
+	}
+	return "both FINs acknowledged"
 }

@@ -181,7 +181,7 @@ func runServe(out, errw io.Writer, o *serveOpts) (session.ServerResult, error) {
 	case res.Reset:
 		fmt.Fprintf(out, "the client reset the connection after %s\n", bytesWord(res.Bytes))
 	case res.Closed:
-		fmt.Fprintf(out, "received %s from %v, closed in order (four-way close)\n", bytesWord(res.Bytes), res.Client)
+		fmt.Fprintf(out, "received %s from %v, closed in order (%s)\n", bytesWord(res.Bytes), res.Client, closeWords(res.Steps))
 	default:
 		fmt.Fprintln(out, "the connection did not close in order")
 	}

@@ -31,9 +31,10 @@ type teardown struct {
 }
 
 // closeTeardown finds the close in a connection's captured frames (IPv4 or
-// IPv6, in capture order); hc is the client's address.
+// IPv6, in capture order) with listen.Teardown; hc is the client's address.
 func closeTeardown(caps []listen.Captured, hc netip.Addr) teardown {
 	td := teardown{finA: -1, ackA: -1, finP: -1, ackP: -1}
+	var segs []listen.CloseSegment
 	for i := range caps {
 		d := &craft.Decoded{AcceptIPv6: true}
 		_ = d.DecodeFrame(caps[i].Frame)
@@ -47,29 +48,13 @@ func closeTeardown(caps []listen.Captured, hc netip.Addr) teardown {
 		s := closeSeg{at: caps[i].Meta.Time, fromHc: src == hc, flags: d.TCP.Flags, seq: d.TCP.Seq, ack: d.TCP.Ack}
 		s.end = s.seq + uint32(len(d.Payload)) + 1
 		td.segs = append(td.segs, s)
+		segs = append(segs, listen.CloseSegment{From: netip.AddrPortFrom(src, d.TCP.SrcPort), Flags: s.flags, Seq: s.seq, Ack: s.ack, Len: len(d.Payload)})
 	}
-	for i, s := range td.segs {
-		fin, acks := s.flags&craft.TCPFin != 0, s.flags&craft.TCPAck != 0
-		switch {
-		case fin && td.finA < 0:
-			td.finA, td.activeHc = i, s.fromHc
-		case fin && td.finP < 0 && s.fromHc != td.activeHc:
-			td.finP = i
-		}
-		if td.finA >= 0 && td.ackA < 0 && acks && s.fromHc != td.activeHc && s.ack == td.segs[td.finA].end {
-			td.ackA = i
-		}
-		if td.finP >= 0 && td.ackP < 0 && i > td.finP && acks && s.fromHc == td.activeHc && s.ack == td.segs[td.finP].end {
-			td.ackP = i
-		}
+	c := listen.Teardown(segs)
+	td.finA, td.ackA, td.finP, td.ackP, td.Segments = c.FirstFIN, c.AckOfFirst, c.SecondFIN, c.AckOfSecond, c.Segments
+	if td.finA >= 0 {
+		td.activeHc = td.segs[td.finA].fromHc
 	}
-	seen := map[int]bool{}
-	for _, i := range []int{td.finA, td.ackA, td.finP, td.ackP} {
-		if i >= 0 {
-			seen[i] = true
-		}
-	}
-	td.Segments = len(seen)
 	return td
 }
 
