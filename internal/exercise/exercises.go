@@ -571,7 +571,7 @@ func exClose(x *run) error {
 		return nil
 	}
 	if second.Segments != 4 {
-		x.differ("the server's application waited %v, yet the close took %d segments, not the article's four", closeWait, second.Segments)
+		x.differ("the server's application waited %.1f s, yet the close took %d segments, not the article's four", closeWait.Seconds(), second.Segments)
 	}
 	return nil
 }
