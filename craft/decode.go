@@ -114,6 +114,7 @@ type Decoded struct {
 	AcceptIPv6 bool
 
 	vlanBuf [MaxVLANTags]VLAN // storage for Ethernet.VLANs
+	frame   bool              // the input is a frame (DecodeFrame), not a bare packet (DecodeIP)
 }
 
 // FragState describes where a datagram sits among its fragments.
@@ -133,6 +134,7 @@ func (d *Decoded) Has(l Layer) bool { return (d.Link|d.Layers)&l == l }
 // Unknown EtherTypes leave the payload undecoded in d.Payload.
 func (d *Decoded) DecodeFrame(b []byte) error {
 	d.reset(b)
+	d.frame = true
 	n, err := d.Ethernet.decode(b, d.vlanBuf[:0:MaxVLANTags])
 	if n == 0 {
 		return err
@@ -176,7 +178,7 @@ func (d *Decoded) DecodeIP(b []byte) error {
 }
 
 func (d *Decoded) reset(b []byte) {
-	d.Datagram.Layers, d.Quoted.Layers, d.Link = 0, 0, 0
+	d.Datagram.Layers, d.Quoted.Layers, d.Link, d.frame = 0, 0, 0, false
 	d.Datagram.reset()
 	d.Quoted.reset()
 	d.Raw = b

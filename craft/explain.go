@@ -228,10 +228,10 @@ func (x *explainer) arp(a *ARP, base int) {
 	if pl != 4 || pt != EtherTypeIPv4 {
 		pm = fmt.Sprintf("%d bytes, as the protocol length says", pl)
 	}
-	x.add("Sender hardware address", 64, h, 0, arpHW(a, 0), sm)
-	x.add("Sender protocol address", 64+h, p, 0, arpProtoText(a, 1), pm)
-	x.add("Target hardware address", 64+h+p, h, 0, arpHW(a, 2), tm)
-	x.add("Target protocol address", 64+2*h+p, p, 0, arpProtoText(a, 3), pm)
+	x.add("Sender hardware address", 64, h, 0, or(arpHW(a, 0), "(none)"), sm)
+	x.add("Sender protocol address", 64+h, p, 0, or(arpProtoText(a, 1), "(none)"), pm)
+	x.add("Target hardware address", 64+h+p, h, 0, or(arpHW(a, 2), "(none)"), tm)
+	x.add("Target protocol address", 64+2*h+p, p, 0, or(arpProtoText(a, 3), "(none)"), pm)
 }
 
 func checkMeaning(checks []ChecksumResult, l Layer, quoted bool) string {

@@ -2,25 +2,44 @@ package craft
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
 // Summary describes the packet in one line, as a capture tool would:
-// "198.18.1.3:40000 → 198.18.1.1:9999 TCP SYN seq 0 win 64240 len 0".
-func (d *Decoded) Summary() string {
+// "198.18.1.3:40000 → 198.18.1.1:9999 TCP SYN seq 0 win 64240 len 0". An
+// IPv4 or IPv6 packet cut inside its header still says which it is and what
+// the bytes in hand show ("IPv4, truncated: 14 of the header's 20 bytes;
+// total length 40, protocol 6 (TCP)"), and one whose IPv4 total length (or
+// IPv6 payload length) runs past the bytes in hand says so ("· truncated:
+// IPv4 total length 100, 40 bytes present").
+func (d *Decoded) Summary() string { return d.SummaryOnWire(len(d.Raw)) }
+
+// SummaryOnWire is Summary for a frame a capture kept only part of: wireLen
+// is its length on the wire (a pcap record's original length). A length
+// field that fits within wireLen is not called truncated, since the capture
+// cut the bytes, not the sender; the caller says the capture cut it.
+func (d *Decoded) SummaryOnWire(wireLen int) string {
 	var sb strings.Builder
 	if d.Link&LayerARP != 0 {
 		a := &d.ARP
-		sha, spa, tpa := arpHW(a, 0), arpProtoText(a, 1), arpProtoText(a, 3)
-		if a.Op == ARPRequest {
+		// An address of length 0 (hlen or plen 0) is said in words, once.
+		sha, spa, tpa := arpHW(a, 0), or(arpProtoText(a, 1), "(no address)"), or(arpProtoText(a, 3), "(no address)")
+		switch {
+		case a.Op == ARPRequest && sha == "":
+			fmt.Fprintf(&sb, "ARP who has %s? tell %s", tpa, spa)
+		case a.Op == ARPRequest:
 			fmt.Fprintf(&sb, "ARP who has %s? tell %s (%s)", tpa, spa, sha)
-		} else {
-			fmt.Fprintf(&sb, "ARP %s is at %s (op %d)", spa, sha, a.Op)
+		default:
+			fmt.Fprintf(&sb, "ARP %s is at %s (op %d)", spa, or(sha, "(no hardware address)"), a.Op)
 		}
 		if !a.IsEthernetIPv4() || a.HType.Or(1) != 1 {
 			fmt.Fprintf(&sb, " [hardware type %d, protocol type 0x%04x, hlen %d, plen %d]", a.HType.Or(1), a.PType.Or(EtherTypeIPv4), a.HLen.Or(6), a.PLen.Or(4))
 		}
 		return sb.String()
+	}
+	if cut := d.cutIPHeader(); cut != "" {
+		return cut
 	}
 	if d.Layers&(LayerIPv4|LayerIPv6) == 0 {
 		if d.Link&LayerEthernet != 0 {
@@ -46,13 +65,98 @@ func (d *Decoded) Summary() string {
 			writeDatagram6(&sb, &d.Quoted, NotFragment)
 			sb.WriteString("]")
 		}
-		return sb.String()
+	} else {
+		writeDatagram(&sb, g, d.Frag)
+		if d.Quoted.Layers&LayerIPv4 != 0 {
+			sb.WriteString(" quoting [")
+			writeDatagram(&sb, &d.Quoted, NotFragment)
+			sb.WriteString("]")
+		}
 	}
-	writeDatagram(&sb, g, d.Frag)
-	if d.Quoted.Layers&LayerIPv4 != 0 {
-		sb.WriteString(" quoting [")
-		writeDatagram(&sb, &d.Quoted, NotFragment)
-		sb.WriteString("]")
+	d.writeLengthPastEnd(&sb, wireLen)
+	return sb.String()
+}
+
+// writeLengthPastEnd says when the outer IPv4 total length or IPv6 payload
+// length announces more bytes than the packet had on the wire (wireLen,
+// counted like len(d.Raw)): tshark's "IPv4 total length exceeds packet
+// length" and "IPv6 payload length exceeds framing length".
+func (d *Decoded) writeLengthPastEnd(sb *strings.Builder, wireLen int) {
+	g := &d.Datagram
+	if g.LenFromCapture || g.IPOffset > len(d.Raw) {
+		return
+	}
+	present, onWire := len(d.Raw)-g.IPOffset, max(wireLen, len(d.Raw))-g.IPOffset
+	if g.Layers&LayerIPv6 != 0 {
+		if n := g.payloadLen(); IPv6HeaderLen+n > onWire {
+			fmt.Fprintf(sb, " · truncated: IPv6 payload length %d, %d bytes present after the header", n, present-IPv6HeaderLen)
+		}
+		return
+	}
+	if n := g.totalLen(); n > onWire {
+		fmt.Fprintf(sb, " · truncated: IPv4 total length %d, %d bytes present", n, present)
+	}
+}
+
+// cutIPHeader describes an IPv4 or IPv6 header the bytes end inside: what
+// the family is and the fields in hand. "" when the input is not a cut IP
+// header (the EtherType, or a bare packet's version, says another protocol).
+func (d *Decoded) cutIPHeader() string {
+	var b []byte
+	v := 0
+	switch {
+	case d.Link&LayerEthernet != 0:
+		t, _ := d.Ethernet.Type.Get()
+		switch {
+		case t == EtherTypeIPv4:
+			v = 4
+		case t == EtherTypeIPv6 && d.AcceptIPv6:
+			v = 6
+		}
+		b = d.Raw[min(d.IPOffset, len(d.Raw)):]
+	case !d.frame && len(d.Raw) > 0:
+		b = d.Raw
+		switch b[0] >> 4 {
+		case 4:
+			v = 4
+		case 6:
+			if d.AcceptIPv6 {
+				v = 6
+			}
+		}
+	}
+	var sb strings.Builder
+	switch {
+	case len(b) == 0:
+	case v == 4 && (len(b) < IPv4HeaderLen || len(b) < int(b[0]&0x0f)*4):
+		hl := max(int(b[0]&0x0f)*4, IPv4HeaderLen)
+		fmt.Fprintf(&sb, "IPv4, truncated: %d of the header's %d bytes", len(b), hl)
+		if len(b) >= 4 {
+			fmt.Fprintf(&sb, "; total length %d", int(b[2])<<8|int(b[3]))
+		}
+		if len(b) >= 10 {
+			fmt.Fprintf(&sb, ", protocol %d", b[9])
+			if n := protoName(b[9]); n != "other" {
+				fmt.Fprintf(&sb, " (%s)", n)
+			}
+		}
+		if len(b) >= 16 {
+			fmt.Fprintf(&sb, ", from %v", netip.AddrFrom4([4]byte(b[12:16])))
+		}
+		if len(b) >= 20 {
+			fmt.Fprintf(&sb, " to %v", netip.AddrFrom4([4]byte(b[16:20])))
+		}
+	case v == 6 && len(b) < IPv6HeaderLen:
+		fmt.Fprintf(&sb, "IPv6, truncated: %d of the header's %d bytes", len(b), IPv6HeaderLen)
+		if len(b) >= 6 {
+			fmt.Fprintf(&sb, "; payload length %d", int(b[4])<<8|int(b[5]))
+		}
+		if len(b) >= 7 {
+			fmt.Fprintf(&sb, ", next header %d", b[6])
+		}
+		if len(b) >= 24 {
+			fmt.Fprintf(&sb, ", from %v", netip.AddrFrom16([16]byte(b[8:24])))
+		}
 	}
 	return sb.String()
 }
@@ -258,9 +362,13 @@ func arpProtoText(a *ARP, i int) string {
 	return arpHex(a.Addrs[i])
 }
 
-func arpHex(b []byte) string {
-	if len(b) == 0 {
-		return "(none)"
+// arpHex shows an address in hex; "" when it has no bytes.
+func arpHex(b []byte) string { return fmt.Sprintf("%x", b) }
+
+// or is s, or none when s is "".
+func or(s, none string) string {
+	if s == "" {
+		return none
 	}
-	return fmt.Sprintf("%x", b)
+	return s
 }

@@ -265,17 +265,27 @@ func wscaleMeaning(s uint8) string {
 	return fmt.Sprintf("windows count in units of %d bytes", 1<<s)
 }
 
-func ordinal(n int) string {
-	switch n {
-	case 1:
-		return "1st"
-	case 2:
-		return "2nd"
-	case 3:
-		return "3rd"
+// Ordinal writes a count from 1 as English does: 1 "1st", 2 "2nd", 3
+// "3rd", 11 "11th", 21 "21st", 112 "112th". There is no ordinal below 1: n
+// < 1 is written "number n", for a message that quotes a bad count.
+func Ordinal(n int) string {
+	if n < 1 {
+		return fmt.Sprintf("number %d", n)
 	}
-	return fmt.Sprintf("%dth", n)
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }
+
+func ordinal(n int) string { return Ordinal(n) }
 
 // DescribeTCPOption says what one TCP option means, in words, naming its
 // kind as IANA and Wireshark do.

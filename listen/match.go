@@ -83,6 +83,10 @@ const (
 	Unreachable State = "unreachable" // ICMP echo answered by an error
 )
 
+// States are every State, in the order a summary counts them (nmap's port
+// states first). A new State goes here too, or no summary counts it.
+var States = [...]State{Open, Closed, Filtered, Unfiltered, OpenFiltered, Unresolved, Up, Unreachable}
+
 // Reply is what answered a probe.
 type Reply struct {
 	Reason   Reason
@@ -474,7 +478,7 @@ type ScanType uint8
 
 // Scan types.
 const (
-	// ScanSYN (nmap -sS): SYN/ACK open, RST closed, nothing or an ICMP
+	// ScanSYN (nmap -sS): SYN|ACK open, RST closed, nothing or an ICMP
 	// unreachable filtered.
 	ScanSYN ScanType = iota
 	// ScanACK (nmap -sA): an ACK draws a RST from open and closed ports

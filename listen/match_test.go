@@ -91,7 +91,7 @@ func TestMatcher(t *testing.T) {
 		from   netip.Addr
 	}{
 		{"SYN-ACK", tcpFrom(craft.TCPSyn|craft.TCPAck, 5, 1001, 9999, 40000), false, Answer, 0, SynAck, hs},
-		{"RST/ACK", tcpFrom(craft.TCPRst|craft.TCPAck, 0, 1001, 9999, 40000), false, Answer, 0, Rst, hs},
+		{"RST|ACK", tcpFrom(craft.TCPRst|craft.TCPAck, 0, 1001, 9999, 40000), false, Answer, 0, Rst, hs},
 		{"RST with ack 0", tcpFrom(craft.TCPRst, 0, 0, 9999, 40000), false, Answer, 0, Rst, hs},
 		// nmap's SYN scan: a SYN without ACK from the probed port is a split
 		// handshake, open (scan_engine_raw.cc: "A SYN from a TCP Split
@@ -305,7 +305,7 @@ func BenchmarkDecodeAndMatch(b *testing.B) {
 }
 
 // Every TCP probe is paired with the reset RFC 9293 §3.10.7.1 has a host
-// send: to a segment without ACK, RST/ACK acknowledging SEG.SEQ+SEG.LEN (SYN,
+// send: to a segment without ACK, RST|ACK acknowledging SEG.SEQ+SEG.LEN (SYN,
 // FIN and the data all count); to one with ACK, a RST whose sequence number
 // is SEG.ACK. A reply with any other number is someone else's.
 func TestMatchResetsToEveryProbe(t *testing.T) {
@@ -358,7 +358,7 @@ func TestMatchResetsToEveryProbe(t *testing.T) {
 		sa := craft.TCP{SrcPort: 80, DstPort: 40000, Flags: craft.TCPSyn | craft.TCPAck, Ack: seq + 1}
 		k, _, r = m.Match(packet(t, frame(t, craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &sa}), false))
 		if got := k == Answer && r.Reason == SynAck; got != c.synAckOK {
-			t.Errorf("%s: a SYN/ACK acking seq+1 matched %v, want %v", c.desc, got, c.synAckOK)
+			t.Errorf("%s: a SYN|ACK acking seq+1 matched %v, want %v", c.desc, got, c.synAckOK)
 		}
 	}
 }
@@ -431,8 +431,8 @@ func TestMatcherIPv6(t *testing.T) {
 		mtu    uint32
 	}{
 		{"SYN-ACK", tcpFrom(craft.TCPSyn|craft.TCPAck, 1001), false, Answer, 0, SynAck, hs6, 0},
-		{"RST/ACK", tcpFrom(craft.TCPRst|craft.TCPAck, 1001), false, Answer, 0, Rst, hs6, 0},
-		{"IPv4 RST/ACK to the IPv4 twin", craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &craft.TCP{SrcPort: 9999, DstPort: 40000, Flags: craft.TCPRst | craft.TCPAck, Ack: 1001}}, false, Answer, 3, Rst, hs, 0},
+		{"RST|ACK", tcpFrom(craft.TCPRst|craft.TCPAck, 1001), false, Answer, 0, Rst, hs6, 0},
+		{"IPv4 RST|ACK to the IPv4 twin", craft.Packet{IPv4: &craft.IPv4{Src: hs, Dst: hc}, TCP: &craft.TCP{SrcPort: 9999, DstPort: 40000, Flags: craft.TCPRst | craft.TCPAck, Ack: 1001}}, false, Answer, 3, Rst, hs, 0},
 		{"the SYN leaving", craft.Packet{IPv6: &craft.IPv6{Src: hc6, Dst: hs6}, TCP: &craft.TCP{SrcPort: 40000, DstPort: 9999, Seq: 1000, Flags: craft.TCPSyn}}, true, ProbeCopy, 0, 0, hc6, 0},
 		{"port unreachable (1/4) quoting the first fragment", icmp(hs6, craft.ICMPv6Unreachable, 4, 0, udpQuote), false, Answer, 1, ICMPPortUnreachable, hs6, 0},
 		{"administratively prohibited (1/1)", icmp(router6, craft.ICMPv6Unreachable, 1, 0, synQuote), false, Answer, 0, ICMPUnreachable, router6, 0},

@@ -1,11 +1,9 @@
 package listen
 
 import (
-	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,29 +22,8 @@ import (
 func TestTCPAnalyzerAgreesWithTsharkOnARealConnection(t *testing.T) {
 	oracle.Require(t, "tshark")
 	l := lab.ForTest(t, lab.Config{})
-	var ln net.Listener
-	if err := l.Do(lab.Hs, func() (err error) {
-		lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-			return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		}}
-		ln, err = lc.Listen(t.Context(), "tcp4", "198.18.1.1:9999")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	served := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			served <- err
-			return
-		}
-		defer c.Close()
-		time.Sleep(700 * time.Millisecond) // the window closes meanwhile
-		_, err = io.Copy(io.Discard, c)
-		served <- err
-	}()
+	// A small receive buffer and a late first read: the window closes.
+	served := l.DrainOne(t, lab.Hs, "tcp4", "198.18.1.1:9999", lab.DrainConfig{RcvBuf: 4096, Wait: 700 * time.Millisecond})
 	rec := func() *Recorder {
 		var lsn *Listener
 		if err := l.Do(lab.Hc, func() error {
@@ -87,8 +64,8 @@ func TestTCPAnalyzerAgreesWithTsharkOnARealConnection(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-served; err != nil {
-		t.Fatal(err)
+	if d := <-served; d.Err != nil {
+		t.Fatal(d.Err)
 	}
 	time.Sleep(100 * time.Millisecond)
 	got := rec.Stop()

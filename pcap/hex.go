@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // ParseHex reads packets from a hex dump in any of the text forms a student
@@ -39,6 +40,7 @@ func ParseHex(text []byte) ([][]byte, error) {
 
 type hexToken struct {
 	gap  int // columns of space before it (a tab counts 3)
+	at   int // its byte offset in the line
 	text []byte
 }
 
@@ -84,7 +86,7 @@ func tokenize(line []byte, toks []hexToken) []hexToken {
 		for j < len(line) && line[j] != ' ' && line[j] != '\t' {
 			j++
 		}
-		toks = append(toks, hexToken{gap: gap, text: line[i:j]})
+		toks = append(toks, hexToken{gap: gap, at: i, text: line[i:j]})
 		gap = 0
 		i = j
 	}
@@ -203,6 +205,9 @@ func (p *hexParser) line(n int, raw []byte) error {
 		if i > 0 && (t.gap >= 3 || t.gap == 2 && !(width == 2 && nbytes == 8)) {
 			break // the ASCII column
 		}
+		if !isHex(t.text) && t.gap <= 1 && (len(t.text) == width || width == 0 && len(t.text) == 2) && mostlyHex(t.text) {
+			return notHexDigit(n, t)
+		}
 		if !isHex(t.text) || len(t.text)%2 != 0 || (width != 0 && len(t.text) > width) {
 			break
 		}
@@ -216,6 +221,32 @@ func (p *hexParser) line(n int, raw []byte) error {
 	}
 	p.last = append(p.last[:0], p.cur[start:]...)
 	return nil
+}
+
+// mostlyHex reports whether at least half of b's characters are hex
+// digits: a token of bytes with a typo in it, not a word.
+func mostlyHex(b []byte) bool {
+	k := 0
+	for _, c := range b {
+		if _, ok := unhexDigit(c); ok {
+			k++
+		}
+	}
+	return 2*k >= len(b)
+}
+
+// notHexDigit is the error for a token of bytes holding a character that
+// is not a hex digit: it names the character, its line and its column
+// (from 1, in bytes).
+func notHexDigit(n int, t hexToken) error {
+	for i, c := range t.text {
+		if _, ok := unhexDigit(c); ok || strings.IndexByte(",;{}[]\"':\\", c) >= 0 ||
+			(c == 'x' || c == 'X') && i > 0 && (t.text[i-1] == '0' || t.text[i-1] == '\\') {
+			continue
+		}
+		return fmt.Errorf("pcap: hex dump line %d, column %d: %q is not a hex digit (in %q)", n, t.at+i+1, string(rune(c)), t.text)
+	}
+	return fmt.Errorf("pcap: hex dump line %d, column %d: %q is not hex", n, t.at+1, t.text)
 }
 
 // room checks that k more bytes keep the dump within MaxHexBytes.
@@ -233,7 +264,7 @@ func (p *hexParser) plain(n int, toks []hexToken) error {
 		p.end()
 	}
 	var clean [][]byte
-	for _, t := range toks {
+	for i, t := range toks {
 		b := bytes.Trim(t.text, ",;{}[]\"'")
 		b = bytes.ReplaceAll(b, []byte(`\x`), nil)
 		b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("0x"), nil), []byte("0X"), nil)
@@ -243,6 +274,10 @@ func (p *hexParser) plain(n int, toks []hexToken) error {
 			continue
 		}
 		if !isHex(b) {
+			if i > 0 && len(clean) == i && mostlyHex(b) {
+				// Hex before it on the line: a typo, not a line of text.
+				return notHexDigit(n, t)
+			}
 			p.end()
 			return nil // a line of text
 		}

@@ -138,10 +138,21 @@ func TestParseHexErrors(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"0000  01 02\n0010  03\n", "line 2: offset 0x10, but the lines before hold 2 bytes"},
 		{"01 02 0\n", "line 1: 5 hex digits, an odd number"},
+		// A typo among bytes names the character, its line and column.
+		{"4500 0028 zz01\n", `pcap: hex dump line 1, column 11: "z" is not a hex digit (in "zz01")`},
+		{"450000280001\n0000 40g6\n", `pcap: hex dump line 2, column 8: "g" is not a hex digit (in "40g6")`},
+		{"0x45, 0x00, 0xo0\n", `pcap: hex dump line 1, column 15: "o" is not a hex digit (in "0xo0")`},
+		{"0000   45 00 00 28 00 01 00 00 40 06 ec a6 c6 12 01 03\n0010   c6 12 5q 00\n", `pcap: hex dump line 2, column 15: "q" is not a hex digit (in "5q")`},
 	} {
 		_, err := ParseHex([]byte(tc.text))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%q: %v, want one line with %q", tc.text, err, tc.want)
+		}
+	}
+	// Lines of words stay text around the bytes, as before.
+	for _, text := range []string{"Frame 1: 4 bytes\n45000014\n", "add 4 bytes\n01 02\n", "12:34:56.789 IP 1.2.3.4 > 5.6.7.8\n0x0000:  4500 0014\n"} {
+		if _, err := ParseHex([]byte(text)); err != nil {
+			t.Errorf("%q: %v", text, err)
 		}
 	}
 }

@@ -2,8 +2,10 @@ package pcap
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -91,12 +93,16 @@ func Open(r io.Reader) (*File, error) {
 	if m, _ := br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("pcap: gzip: %v", err)
+			return nil, fmt.Errorf("pcap: %w", gzipError(err))
 		}
 		f.Gzip = true
-		br = bufio.NewReader(zr)
+		br = bufio.NewReader(gzipReader{zr})
 	}
-	m, _ := br.Peek(4)
+	m, err := br.Peek(4)
+	var gz *GzipError
+	if errors.As(err, &gz) {
+		return nil, fmt.Errorf("pcap: %w", err)
+	}
 	if len(m) < 4 {
 		return nil, fmt.Errorf("%w: %d bytes", ErrFormat, len(m))
 	}
@@ -136,6 +142,45 @@ func Open(r io.Reader) (*File, error) {
 	}
 	f.Format, f.hex, f.LinkType = FormatHex, pkts, GuessLink(pkts[0])
 	return f, nil
+}
+
+// GzipError is a gzip-compressed capture whose compressed stream is cut
+// short or damaged (RFC 1952): what is wrong is the compression, not the
+// capture inside it.
+type GzipError struct {
+	What string // "ends early", "damaged at byte 1234", …
+	Err  error  // compress/gzip's or compress/flate's error
+}
+
+func (e *GzipError) Error() string { return "gzip-compressed input: " + e.What }
+func (e *GzipError) Unwrap() error { return e.Err }
+
+// gzipError says in words what a gzip reader's error means.
+func gzipError(err error) *GzipError {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return &GzipError{"the compressed data ends early: the file was cut short", err}
+	case errors.Is(err, gzip.ErrChecksum):
+		return &GzipError{"the data does not match its CRC-32: the file is damaged", err}
+	case errors.Is(err, gzip.ErrHeader):
+		return &GzipError{"a damaged gzip header", err}
+	case errors.As(err, &corrupt):
+		return &GzipError{fmt.Sprintf("the compressed data is damaged at byte %d", int64(corrupt)), err}
+	}
+	return &GzipError{err.Error(), err}
+}
+
+// gzipReader reads a gzip stream, its errors as GzipError: without it, a
+// cut .gz file would read as a cut capture.
+type gzipReader struct{ r *gzip.Reader }
+
+func (g gzipReader) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF {
+		return n, gzipError(err)
+	}
+	return n, err
 }
 
 func textual(b []byte) bool {

@@ -197,6 +197,37 @@ func TestOpenClassicGzip(t *testing.T) {
 	}
 }
 
+// A cut or damaged gzip stream is said to be one, not taken for a cut
+// capture ("truncated record") or not a capture at all ("0 bytes").
+func TestOpenGzipDamage(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := NewWriter(&buf, LinkRaw)
+	w.Write(time.Unix(5, 0), bytes.Repeat([]byte{0x45, 0, 0, 20}, 100))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(buf.Bytes())
+	zw.Close()
+	whole := gz.Bytes()
+	crc := append([]byte(nil), whole...)
+	crc[len(crc)-6] ^= 0xff // the CRC-32 in the trailer
+	for _, c := range []struct {
+		desc string
+		b    []byte
+		want string
+	}{
+		{"header only", whole[:10], "gzip-compressed input: the compressed data ends early: the file was cut short"},
+		{"cut inside the data", whole[:30], "gzip-compressed input: the compressed data ends early: the file was cut short"},
+		{"CRC", crc, "gzip-compressed input: the data does not match its CRC-32: the file is damaged"},
+		{"bad header", []byte{0x1f, 0x8b, 9, 0, 0, 0, 0, 0, 0, 0}, "gzip-compressed input: a damaged gzip header"},
+	} {
+		_, _, err := ReadAll(bytes.NewReader(c.b))
+		var ge *GzipError
+		if !errors.As(err, &ge) || !strings.HasSuffix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line ending %q", c.desc, err, c.want)
+		}
+	}
+}
+
 func TestOpenRefuses(t *testing.T) {
 	for _, b := range [][]byte{{0x7f, 'E', 'L', 'F', 2, 1}, {1, 2}, nil} {
 		_, err := Open(bytes.NewReader(b))

@@ -51,6 +51,20 @@ func TestScanTypesAgreeWithNmap(t *testing.T) {
 				t.Errorf("nmap %v, port %d: rawcraft %q (%s), nmap %q", c.nmap, r.Probe.DstPort, ours, r.Reply.Reason, theirs[r.Probe.DstPort])
 			}
 		}
+		// The summary line counts every state, as nmap's states count.
+		count := map[string]int{}
+		for _, st := range theirs {
+			count[st]++
+		}
+		var parts []string
+		for _, st := range listen.States {
+			if n := count[string(st)]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, st))
+			}
+		}
+		if want := fmt.Sprintf("3 probes: %s;", strings.Join(parts, ", ")); !strings.HasPrefix(rep.Summary(), want) {
+			t.Errorf("nmap %v: summary %q, want it to start %q", c.nmap, rep.Summary(), want)
+		}
 	}
 }
 

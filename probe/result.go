@@ -3,6 +3,7 @@ package probe
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -55,18 +56,15 @@ type Report struct {
 	streamed *[numStates]int
 }
 
-// summaryStates are the states a summary counts, in its order.
-var summaryStates = [...]listen.State{listen.Open, listen.Closed, listen.Filtered, listen.OpenFiltered, listen.Up, listen.Unreachable}
-
-const numStates = len(summaryStates) + 1 // the last: any other state
+const numStates = len(listen.States) + 1 // the last: a state not in listen.States
 
 func stateIndex(s listen.State) int {
-	for i, t := range summaryStates {
+	for i, t := range listen.States {
 		if s == t {
 			return i
 		}
 	}
-	return len(summaryStates)
+	return len(listen.States)
 }
 
 type jsonResult struct {
@@ -154,7 +152,7 @@ func (r Result) Describe() string {
 	var why string
 	switch r.Reply.Reason {
 	case listen.SynAck:
-		why = fmt.Sprintf("SYN/ACK from %v in %s — a program listens there: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
+		why = fmt.Sprintf("SYN|ACK from %v in %s — a program listens there: the port is open", netip.AddrPortFrom(from, p.DstPort), in)
 		if r.KernelRST {
 			why += "; then this host's kernel sent RST: " + craft.ClaimSYNACKAnsweredRST.Text() + " (rawcraft opened it by hand)"
 		}
@@ -167,9 +165,9 @@ func (r Result) Describe() string {
 		case listen.ScanWindow:
 			why = fmt.Sprintf("RST from %v with window %d in %s — the window scan reads a non-zero window as open and zero as closed; %s", netip.AddrPortFrom(from, p.DstPort), r.Reply.Window, in, craft.ClaimRSTWindowZero.Text())
 		case listen.ScanFIN:
-			why = fmt.Sprintf("RST/ACK from %v in %s — closed: %s, %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimClosedPortAnswersRST.Text(), craft.ClaimOpenPortDropsNoSYN.Text())
+			why = fmt.Sprintf("RST|ACK from %v in %s — closed: %s, %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimClosedPortAnswersRST.Text(), craft.ClaimOpenPortDropsNoSYN.Text())
 		default:
-			why = fmt.Sprintf("RST/ACK from %v in %s — %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimSYNRefused.Text())
+			why = fmt.Sprintf("RST|ACK from %v in %s — %s", netip.AddrPortFrom(from, p.DstPort), in, craft.ClaimSYNRefused.Text())
 		}
 	case listen.ICMPPortUnreachable:
 		why = fmt.Sprintf("%s port unreachable%s %s in %s, quoting our %s — ", icmp, v6code(v6, 4), r.sender(), in, r.quoted())
@@ -348,28 +346,37 @@ func (rep *Report) Summary() string {
 			rtts = append(rtts, r.RTT)
 		}
 	}
+	var b strings.Builder
+	n := len(rs)
+	if rep.streamed != nil { // Scan emitted the results instead of keeping them
+		for i, c := range rep.streamed {
+			n += c
+			if i < len(listen.States) {
+				counts[listen.States[i]] += c
+			} else {
+				counts["other"] += c
+			}
+		}
+	}
+	// Every state seen is counted, so the counts add up to the probes.
 	var parts []string
-	for _, s := range []listen.State{listen.Open, listen.Closed, listen.Filtered, listen.OpenFiltered, listen.Up, listen.Unreachable} {
+	for _, s := range listen.States {
+		if counts[s] > 0 || rep.Stateless && (s == listen.Open || s == listen.Closed || s == listen.Filtered) {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+		delete(counts, s)
+	}
+	for _, s := range slices.Sorted(maps.Keys(counts)) {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
 	}
-	var b strings.Builder
 	if rep.Stateless {
-		n := len(rs)
-		if rep.streamed != nil { // Scan emitted the results instead of keeping them
-			for i, c := range rep.streamed {
-				n += c
-				if i < len(summaryStates) {
-					counts[summaryStates[i]] += c
-				}
-			}
-		}
-		fmt.Fprintf(&b, "stateless scan of %d ports in %v (%.0f probes/s): %d open, %d closed, %d filtered; %d stray replies; the kernel captured %d frames and dropped %d",
-			n, rep.Elapsed.Round(time.Millisecond), float64(n)/rep.Elapsed.Seconds(), counts[listen.Open], counts[listen.Closed], counts[listen.Filtered], rep.Stray, rep.Stats.Captured, rep.Stats.Dropped)
+		fmt.Fprintf(&b, "stateless scan of %d ports in %v (%.0f probes/s): %s; %d stray replies; the kernel captured %d frames and dropped %d",
+			n, rep.Elapsed.Round(time.Millisecond), float64(n)/rep.Elapsed.Seconds(), strings.Join(parts, ", "), rep.Stray, rep.Stats.Captured, rep.Stats.Dropped)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "%d probe%s: %s", len(rs), plural(len(rs)), strings.Join(parts, ", "))
+	fmt.Fprintf(&b, "%d probe%s: %s", n, plural(n), strings.Join(parts, ", "))
 	if len(rtts) > 0 {
 		slices.Sort(rtts)
 		var sum time.Duration

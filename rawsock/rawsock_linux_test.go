@@ -198,7 +198,7 @@ func TestIPConnKernelRewrites(t *testing.T) {
 	same(20, len(dg)-20, "UDP datagram")
 }
 
-// Hs's kernel answers a SYN to a closed port with RST/ACK, and a UDP
+// Hs's kernel answers a SYN to a closed port with RST|ACK, and a UDP
 // datagram to a closed port with ICMP port unreachable quoting it.
 func TestPeerKernelAnswers(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
@@ -221,7 +221,7 @@ func TestPeerKernelAnswers(t *testing.T) {
 	}
 	r := d.TCP
 	if r.Flags != craft.TCPRst|craft.TCPAck || r.SrcPort != 9999 || r.DstPort != 40001 || r.Ack != 1001 || r.Seq != 0 || r.Window != 0 || d.IPv4.Dst != lab.AddrHc {
-		t.Errorf("RST/ACK %+v, want RST|ACK 9999→40001 seq 0 ack 1001 win 0", r)
+		t.Errorf("RST|ACK %+v, want RST|ACK 9999→40001 seq 0 ack 1001 win 0", r)
 	}
 	for _, c := range d.Checksums(nil) {
 		if c.Status != craft.ChecksumGood {

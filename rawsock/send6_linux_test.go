@@ -169,7 +169,7 @@ func TestIPConn6KernelRewrites(t *testing.T) {
 	}
 }
 
-// The peer's kernel answers our IPv6 SYN to a closed port with RST/ACK,
+// The peer's kernel answers our IPv6 SYN to a closed port with RST|ACK,
 // and our UDP datagram to a closed port with ICMPv6 port unreachable
 // (type 1 code 4) quoting it; both decode with craft.
 func TestPeerKernelAnswers6(t *testing.T) {
@@ -230,7 +230,7 @@ func TestPeerKernelAnswers6(t *testing.T) {
 		t.Fatal("no TCP answer from the server")
 	}
 	if r := d.TCP; r.Flags != craft.TCPRst|craft.TCPAck || r.SrcPort != 9998 || r.DstPort != 40001 || r.Ack != 1001 || r.Seq != 0 || r.Window != 0 || d.IPv6.Dst != v6Client {
-		t.Errorf("RST/ACK %+v, want RST|ACK 9998→40001 seq 0 ack 1001 win 0", r)
+		t.Errorf("RST|ACK %+v, want RST|ACK 9998→40001 seq 0 ack 1001 win 0", r)
 	}
 	goodChecksums("RST", d, partial)
 

@@ -13,7 +13,7 @@ import (
 )
 
 // MaxData is the most data a Client sends: one segment (Run sends its data
-// in one PSH/ACK).
+// in one PSH|ACK).
 const MaxData = 1400
 
 // ClientConfig describes a connection to a real server that a Client opens,

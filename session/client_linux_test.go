@@ -205,7 +205,7 @@ func checkSteps(t *testing.T, name string, c *session.Client, res session.Result
 		case s.Out && s.Flags == craft.TCPAck && strings.Contains(s.Why, "three-way handshake is complete"):
 			handshakeAck = s.Ack == res.ServerISN+1 && s.RelAck == 1
 		case !s.Out && s.Flags&craft.TCPFin != 0:
-			serverFIN = strings.HasPrefix(s.Why, "FIN/ACK from the server")
+			serverFIN = strings.HasPrefix(s.Why, "FIN|ACK from the server")
 		}
 	}
 	if !synAck || !handshakeAck || !serverFIN {
@@ -237,7 +237,7 @@ func TestSessionKernelRSTWithoutGuard(t *testing.T) {
 	}
 }
 
-// A closed port: the server's kernel refuses with RST/ACK, explained.
+// A closed port: the server's kernel refuses with RST|ACK, explained.
 func TestSessionClosedPortRefused(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
 	c, res, err := dial(t, l, session.ClientConfig{Dst: lab.AddrHs, DstPort: 9998}, nil)
@@ -247,7 +247,7 @@ func TestSessionClosedPortRefused(t *testing.T) {
 	last := res.Steps[len(res.Steps)-1]
 	if !res.Refused || res.Connected || last.Out || last.Flags != craft.TCPRst|craft.TCPAck || last.Ack != c.Config.ISN+1 ||
 		!strings.HasSuffix(last.Why, "port 9998: "+craft.ClaimSYNRefused.Text()) {
-		t.Errorf("refused %v connected %v, last step %s ack %d %q; want the server's RST/ACK acking ISN+1 %d, explained",
+		t.Errorf("refused %v connected %v, last step %s ack %d %q; want the server's RST|ACK acking ISN+1 %d, explained",
 			res.Refused, res.Connected, craft.FlagNames(last.Flags), last.Ack, last.Why, c.Config.ISN+1)
 	}
 }

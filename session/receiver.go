@@ -280,7 +280,7 @@ func (r *recv) timers(now time.Time) error {
 		}
 		r.finRetrans++
 		r.finSent = now
-		return r.send(craft.TCPFin|craft.TCPAck, r.sndNxt-1, r.rcvNxt, nil, nil, r.finRetrans, "FIN/ACK again: no ACK of our FIN within the timeout")
+		return r.send(craft.TCPFin|craft.TCPAck, r.sndNxt-1, r.rcvNxt, nil, nil, r.finRetrans, "FIN|ACK again: no ACK of our FIN within the timeout")
 	}
 	return nil
 }
@@ -394,7 +394,7 @@ func (r *recv) absorb(s *Step, d *craft.Decoded) error {
 		if r.finSent.IsZero() {
 			r.sndNxt++
 			r.finSent = time.Now()
-			return r.send(craft.TCPFin|craft.TCPAck, r.sndNxt-1, r.rcvNxt, nil, nil, 0, "FIN/ACK: we have no more data either")
+			return r.send(craft.TCPFin|craft.TCPAck, r.sndNxt-1, r.rcvNxt, nil, nil, 0, "FIN|ACK: we have no more data either")
 		}
 		return nil
 	}

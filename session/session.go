@@ -191,7 +191,7 @@ func (c *conv) run() error {
 		return err
 	}
 	c.res.Connected = true
-	// 3. Data with PSH/ACK, until acknowledged (RFC 9293 §3.8).
+	// 3. Data with PSH|ACK, until acknowledged (RFC 9293 §3.8).
 	if len(c.cfg.Data) > 0 {
 		seq := c.sndNxt
 		c.sndNxt += uint32(len(c.cfg.Data))
@@ -209,7 +209,7 @@ func (c *conv) run() error {
 			return nil
 		}
 	}
-	// 4. FIN/ACK, the server's FIN/ACK, our last ACK (RFC 9293 §3.6).
+	// 4. FIN|ACK, the server's FIN|ACK, our last ACK (RFC 9293 §3.6).
 	finSeq := c.sndNxt
 	c.sndNxt++
 	fin := func(n int) error { return c.send(craft.TCPFin|craft.TCPAck, finSeq, c.rcvNxt, nil, nil, n) }
@@ -358,4 +358,14 @@ func (c *conv) options(flags uint8, opts []byte) []byte {
 	}
 	tsval := c.tsBase + uint32(time.Since(c.start)/time.Millisecond)
 	return craft.AppendTCPOptTimestamps(craft.AppendTCPOptNOP(craft.AppendTCPOptNOP(nil)), tsval, c.tsRecent)
+}
+
+// Teardown finds the close among steps (listen.Teardown): how many
+// segments it took, and whether an ACK rode on a FIN.
+func Teardown(steps []Step) listen.Close {
+	segs := make([]listen.CloseSegment, 0, len(steps))
+	for _, s := range steps {
+		segs = append(segs, listen.CloseSegment{From: s.From, Flags: s.Flags, Seq: s.Seq, Ack: s.Ack, Len: s.Len})
+	}
+	return listen.Teardown(segs)
 }

@@ -117,13 +117,13 @@ func (c *conv) explainOut(s *Step) string {
 func (c *conv) explainIn(s *Step, irs uint32) string {
 	switch {
 	case s.Flags&craft.TCPRst != 0 && !c.res.Connected:
-		return fmt.Sprintf("RST/ACK: ack %d = our ISN + 1 — port %d: %s", s.Ack, c.cfg.DstPort, craft.ClaimSYNRefused.Text())
+		return fmt.Sprintf("RST|ACK: ack %d = our ISN + 1 — port %d: %s", s.Ack, c.cfg.DstPort, craft.ClaimSYNRefused.Text())
 	case s.Flags&craft.TCPRst != 0:
 		return "RST: the server reset the connection — its application aborted it, or its kernel no longer has it: " + craft.ClaimACKAnsweredRST.Text()
 	case s.Flags&(craft.TCPSyn|craft.TCPAck) == craft.TCPSyn|craft.TCPAck:
 		return fmt.Sprintf("SYN-ACK: the server's ISN is %d; ack %d = our ISN %d + 1 acknowledges our SYN", s.Seq, s.Ack, c.cfg.ISN)
 	case s.Flags&craft.TCPFin != 0:
-		return fmt.Sprintf("FIN/ACK from the server: it has no more data either; seq %d (relative %d), ack %d (relative %d)", s.Seq, s.RelSeq, s.Ack, s.RelAck)
+		return fmt.Sprintf("FIN|ACK from the server: it has no more data either; seq %d (relative %d), ack %d (relative %d)", s.Seq, s.RelSeq, s.Ack, s.RelAck)
 	case s.Len > 0 && seqGE(c.rcvNxt, s.Seq+uint32(s.Len)) && c.res.Connected && s.Seq != c.rcvNxt:
 		return fmt.Sprintf("the server retransmitted %s we already have (seq relative %d): our ACK must have been lost; we acknowledge again", units(s.Len, "byte"), s.RelSeq)
 	case s.Len > 0:

@@ -23,10 +23,10 @@ take the article's defaults: Hc 198.18.1.3 talking to Hs 198.18.1.1 on port
 9999. A value you set is written exactly as given, even a wrong one.`,
 		Example: `  # the SYN that opens a connection to the article's server
   rawcraft build tcp --dst 198.18.1.1 --dport 9999 --flags S --tcp-opt mss=1460,sackok,ts=1:0,nop,wscale=7
-  # the server's answers: SYN-ACK, or RST/ACK when nothing listens
+  # the server's answers: SYN-ACK, or RST|ACK when nothing listens
   rawcraft build tcp --src 198.18.1.1 --dst 198.18.1.3 --sport 9999 --dport 40000 --flags SA --ack 1
   rawcraft build tcp --src 198.18.1.1 --dst 198.18.1.3 --sport 9999 --dport 40000 --flags RA --ack 1
-  # closing: FIN/ACK
+  # closing: FIN|ACK
   rawcraft build tcp --flags FA --seq 1 --ack 1
   # the article's 50-byte message of A's, over UDP
   rawcraft build udp --size 50 --fill A
@@ -46,7 +46,7 @@ take the article's defaults: Hc 198.18.1.3 talking to Hs 198.18.1.1 on port
   rawcraft build icmp --src 2001:2:0:1::1 --dst 2001:2:0:1::3 --type 1 --code 4 --quote "udp --dst 2001:2:0:1::1 --dport 9999"
   # who has 198.18.1.1?
   rawcraft build arp --src 198.18.1.3 --dst 198.18.1.1 --src-mac 02:00:00:00:01:03`,
-		Args: cobra.MinimumNArgs(1),
+		Args: argsRule(1, -1, "PROTO: tcp, udp, icmp or arp"),
 	}
 	pf := newPacketFlags(cmd.Flags())
 	pf.allowIPv6()

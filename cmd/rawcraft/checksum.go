@@ -28,7 +28,7 @@ DATA as a segment's payload, pseudo-header and header included (RFC 768).`,
   rawcraft checksum --src 198.18.1.3 --dst 198.18.1.1 --sport 40000 --dport 8192 llHeo
   # bytes given as hex
   rawcraft checksum --data-hex 436f6d7075746572`,
-		Args: cobra.MaximumNArgs(1),
+		Args: argsRule(0, 1, "DATA, one argument (quote text with spaces)"),
 	}
 	fs := cmd.Flags()
 	fs.Var(&src, "src", "pseudo-header source address (default 198.18.1.3)")

@@ -21,7 +21,7 @@ its own; one killed with SIGKILL cannot. cleanup removes exactly the labs
 whose owner is gone. A lab a running process uses, or one kept by
 "rawcraft lab up", stays (lab down removes that).`,
 		Example: `  sudo rawcraft cleanup`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if os.Geteuid() != 0 {
 				return labErr(lab.ErrPermission)

@@ -16,7 +16,7 @@ once as an ordinary socket would, once with rawcraft's probes, which see the
 replies ordinary sockets never see. It prints the RST and the ICMP port
 unreachable with the header it quotes, a summary table, and removes the lab.`,
 		Example: `  sudo rawcraft demo`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return labErr(exercise.Demo(cmd.OutOrStdout(), cmd.ErrOrStderr()))
 		},

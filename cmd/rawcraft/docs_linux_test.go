@@ -479,11 +479,11 @@ func collectExamples(c *cobra.Command, out *[]*commandExample) {
 // TestDocsShownLines checks the rule that compares shown output with real
 // output: numbers vary, addresses, words and "…" do not.
 func TestDocsShownLines(t *testing.T) {
-	shown := "198.18.1.1:9998/tcp    closed        rst   RST/ACK from 198.18.1.1:9998 in 0.025 ms — nothing listens there; … (ECONNREFUSED)"
+	shown := "198.18.1.1:9998/tcp    closed        rst   RST|ACK from 198.18.1.1:9998 in 0.025 ms — nothing listens there; … (ECONNREFUSED)"
 	for out, want := range map[string]bool{
-		"198.18.1.1:9998/tcp    closed        rst                    RST/ACK from 198.18.1.1:9998 in 0.131 ms — nothing listens there; the kernel refused the connection (ECONNREFUSED)": true,
-		"198.18.1.1:9998/tcp    open          syn-ack                SYN/ACK from 198.18.1.1:9998 in 0.131 ms — nothing listens there; x (ECONNREFUSED)":                                 false,
-		"198.18.1.2:9998/tcp    closed        rst                    RST/ACK from 198.18.1.2:9998 in 0.131 ms — nothing listens there; x (ECONNREFUSED)":                                 false,
+		"198.18.1.1:9998/tcp    closed        rst                    RST|ACK from 198.18.1.1:9998 in 0.131 ms — nothing listens there; the kernel refused the connection (ECONNREFUSED)": true,
+		"198.18.1.1:9998/tcp    open          syn-ack                SYN|ACK from 198.18.1.1:9998 in 0.131 ms — nothing listens there; x (ECONNREFUSED)":                                 false,
+		"198.18.1.2:9998/tcp    closed        rst                    RST|ACK from 198.18.1.2:9998 in 0.131 ms — nothing listens there; x (ECONNREFUSED)":                                 false,
 	} {
 		if got := matchesShown(out, shown); got != want {
 			t.Errorf("matchesShown(%q) = %v, want %v", out, got, want)

@@ -38,7 +38,7 @@ minute. --svg DIR writes the TCP exercises' time-sequence graphs there.
   sudo rawcraft exercise fastretransmit --svg .   # fastretransmit.svg: the time-sequence graph
   sudo rawcraft exercise 5          # the article's own timing: about a minute
   sudo rawcraft exercise all --fast`,
-		Args: cobra.ExactArgs(1),
+		Args: argsRule(1, 1, "an exercise: its number or name, or all (rawcraft exercise --help lists them)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var todo []*exercise.Exercise
 			if args[0] == "all" {

@@ -21,7 +21,7 @@ section that defines it.`,
   rawcraft explain arp --src-mac 02:00:00:00:01:03
   rawcraft explain icmp --src 2001:2:0:1::1 --dst 2001:2:0:1::3 --type 2 --next-hop-mtu 1280 --quote "udp --dst 2001:2:0:2::1 --size 1400"
   rawcraft explain udp --dst 2001:2:0:1::1 --ext routing=0:1:0000000020010002000000020000000000000001`,
-		Args: cobra.MinimumNArgs(1),
+		Args: argsRule(1, -1, "PROTO: tcp, udp, icmp or arp"),
 	}
 	pf := newPacketFlags(cmd.Flags())
 	pf.allowIPv6()

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -53,3 +54,25 @@ func (v percentValue) String() string {
 	return strconv.FormatFloat(*v.p, 'f', -1, 64)
 }
 func (v percentValue) Type() string { return "PCT" }
+
+// argsRule checks a command's arguments, min to max of them (max < 0: no
+// limit), and says what it needs in one line of rawcraft's words, exit 2:
+// cobra's own validators say "requires at least 1 arg(s), only received 0".
+// what names the arguments: "PROTO: tcp, udp, icmp or arp".
+func argsRule(min, max int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ") // "lab up"
+		switch {
+		case len(args) < min:
+			return usagef("%s: give %s", name, what)
+		case max == 0 && len(args) > 0:
+			return usagef("%s takes no arguments, only flags: %q is not one", name, args[0])
+		case max >= 0 && len(args) > max:
+			return usagef("%s: %s; %q is one argument too many", name, what, args[max])
+		}
+		return nil
+	}
+}
+
+// noArgs is argsRule for a command that takes flags only.
+var noArgs = argsRule(0, 0, "")

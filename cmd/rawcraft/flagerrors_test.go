@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,10 +63,65 @@ func TestImpairImpossibleValues(t *testing.T) {
 	}{
 		{[]string{"lab", "impair", "--min-len", "100", "--max-len", "50", "--drop-nth", "1"}, "--min-len 100 --max-len 50: the least length is above the most"},
 		{[]string{"lab", "impair", "--for", "-1s", "--delay", "5ms"}, "--for -1s: a duration above 0"},
+		// A count below 1 is named as typed, never as an ordinal ("-3th").
+		{[]string{"lab", "impair", "--drop-nth", "-3"}, "rawcraft: --drop-nth -3 --drop-also 0: frames count from 1 (the first that matches), 0 for none\n"},
+		{[]string{"lab", "impair", "--drop-nth", "2", "--drop-also", "-1"}, "rawcraft: --drop-nth 2 --drop-also -1: frames count from 1 (the first that matches), 0 for none\n"},
 	} {
 		_, errs, code := runCLI(t, c.args...)
 		if code != exitUsage || !strings.Contains(errs, c.want) || strings.Count(errs, "\n") != 1 {
 			t.Errorf("%q: exit %d, %q; want exit 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+// One limit, one rule: --size too large to parse, too large for any IP
+// packet, and --data-file too long quote the same words ("0 to 65507" and
+// "at most 65535" disagreed), and the exact check at build time names the
+// same UDP figure.
+func TestPayloadLimitOneRule(t *testing.T) {
+	const rule = "0 to 65535 bytes, less the headers' share: UDP over IPv4 carries at most 65507"
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, make([]byte, 70000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"build", "udp", "--dst", "198.18.1.1", "--size", "200000"}, `rawcraft: --size "200000": the payload size is ` + rule + " (decimal or 0x-hex)\n"},
+		{[]string{"build", "udp", "--dst", "198.18.1.1", "--size", "70000"}, "rawcraft: --size 70000: " + rule + "\n"},
+		{[]string{"build", "udp", "--dst", "198.18.1.1", "--data-file", big}, `rawcraft: --data-file "` + big + `": more than 65535 bytes; the payload is ` + rule + "\n"},
+		{[]string{"build", "udp", "--dst", "198.18.1.1", "--size", "65508"}, "rawcraft: payload of 65508 bytes: an IPv4 UDP datagram carries at most 65507 bytes of data (65535 − 20 − 8); fragmenting does not raise that limit\n"},
+	} {
+		_, errs, code := runCLI(t, c.args...)
+		if code != exitUsage || errs != c.want {
+			t.Errorf("%q: exit %d,\n%q, want\n%q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+// A missing or extra argument is one line of rawcraft's words naming the
+// command and what it needs, exit 2: never cobra's "requires at least 1
+// arg(s), only received 0" or "accepts 1 arg(s)".
+func TestArgumentRules(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"build"}, "rawcraft: build: give PROTO: tcp, udp, icmp or arp\n"},
+		{[]string{"explain"}, "rawcraft: explain: give PROTO: tcp, udp, icmp or arp\n"},
+		{[]string{"read"}, "rawcraft: read: give FILE, a capture or hex dump (- reads standard input)\n"},
+		{[]string{"read", "a", "b"}, `rawcraft: read: FILE, a capture or hex dump (- reads standard input); "b" is one argument too many` + "\n"},
+		{[]string{"probe"}, "rawcraft: probe: give the protocol to probe with: tcp, udp or icmp\n"},
+		{[]string{"exercise"}, "rawcraft: exercise: give an exercise: its number or name, or all (rawcraft exercise --help lists them)\n"},
+		{[]string{"replay"}, "rawcraft: replay: give FILE, the capture to replay (- reads standard input)\n"},
+		{[]string{"checksum", "a", "b"}, `rawcraft: checksum: DATA, one argument (quote text with spaces); "b" is one argument too many` + "\n"},
+		{[]string{"lab", "status", "x"}, `rawcraft: lab status takes no arguments, only flags: "x" is not one` + "\n"},
+		{[]string{"version", "x"}, `rawcraft: version takes no arguments, only flags: "x" is not one` + "\n"},
+	} {
+		out, errs, code := runCLI(t, c.args...)
+		if code != exitUsage || errs != c.want || out != "" {
+			t.Errorf("%q: exit %d, stdout %q,\n%q, want exit 2 and\n%q", c.args, code, out, errs, c.want)
 		}
 	}
 }

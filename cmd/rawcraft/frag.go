@@ -59,7 +59,7 @@ for R–Hf brings ICMPv6 Packet Too Big, MTU 1280.`,
   sudo rawcraft frag --size 4000 --sender socket                   # the kernel fragments: 1480 + 1480 + 1048
   sudo rawcraft frag --dst 2001:2:0:1::1 --size 4000 --mtu 1500 --frag-order reverse  # IPv6: Fragment headers, delivered whole
   sudo rawcraft frag --dst 2001:2:0:2::1 --size 1400 --wait 1s     # IPv6 too big for R–Hf: Packet Too Big, MTU 1280`,
-		Args: cobra.MaximumNArgs(1),
+		Args: argsRule(0, 1, "at most one protocol: udp, icmp or tcp"),
 	}
 	pf, o := fragFlags(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

@@ -26,7 +26,7 @@ func newGendocsCmd() *cobra.Command {
 		Use:    "gendocs DIR",
 		Short:  "write the CLI reference (DIR/cli) and the man pages (DIR/man) from the command definitions",
 		Hidden: true,
-		Args:   cobra.ExactArgs(1),
+		Args:   argsRule(1, 1, "DIR, the folder to write the docs into"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return genDocs(args[0])
 		},

@@ -43,8 +43,8 @@ func newHandshakeCmd() *cobra.Command {
 		Short: "open, talk over and close a real TCP connection with segments rawcraft builds by hand",
 		Long: `handshake drives a whole TCP connection by hand against a real server: SYN
 with the options you choose, the server's SYN-ACK (its options shown), ACK,
-your data with PSH/ACK, the server's ACK and any reply, then FIN/ACK, the
-server's FIN/ACK, and the last ACK. Every step shows the sequence and
+your data with PSH|ACK, the server's ACK and any reply, then FIN|ACK, the
+server's FIN|ACK, and the last ACK. Every step shows the sequence and
 acknowledgement numbers, absolute and relative, and the arithmetic behind
 them. rawcraft retransmits its own segments when they go unanswered (the
 timeout doubling, at most --retries times) and acknowledges the server's
@@ -85,7 +85,7 @@ auto picks ghost when a free address answers no ARP, else firewall.`,
   sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9999 --tcp-opt mss=536,sackok,ts=1:0,nop,wscale=2
   sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9998             # closed: the RST
   sudo rawcraft lab exec hc -- rawcraft handshake --dst 198.18.1.1 --dport 9999 --guard none # the kernel's RST`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 	}
 	fs := cmd.Flags()
 	fs.Var(&o.dst, "dst", "the server: an IPv4 address or a host name (resolved once)")
@@ -202,7 +202,7 @@ func runHandshake(out, errw io.Writer, o *handshakeOpts) (session.Result, error)
 	case res.Reset:
 		fmt.Fprintln(out, "the server reset the connection")
 	case res.Closed:
-		fmt.Fprintf(out, "connection opened, %s sent, %d received, closed in order (four-way close)\n", bytesWord(len(o.data)), len(res.Received))
+		fmt.Fprintf(out, "connection opened, %s sent, %d received, closed in order (%s)\n", bytesWord(len(o.data)), len(res.Received), closeWords(res.Steps))
 	default:
 		fmt.Fprintln(out, "the connection did not close in order")
 	}
@@ -365,13 +365,18 @@ func connOf(d *craft.Decoded, a netip.Addr, ap uint16, b netip.Addr, bp uint16) 
 // createSVG creates the --svg file before anything is sent, so that a path
 // that cannot be written is bad input; "" is no file (a nil *os.File, whose
 // Close is harmless).
-func createSVG(name string) (*os.File, error) {
+func createSVG(name string) (*os.File, error) { return createOutput("--svg", name) }
+
+// createOutput creates the file an output flag names, before anything is
+// read, sent or printed, so that a path that cannot be written is bad input
+// (exit 2) and not a failure after the work; nil when name is "".
+func createOutput(flag, name string) (*os.File, error) {
 	if name == "" {
 		return nil, nil
 	}
 	f, err := os.Create(name)
 	if err != nil {
-		return nil, usagef("--svg %q: %v", name, errReason(err))
+		return nil, usagef("%s %q: %v", flag, name, errReason(err))
 	}
 	return f, nil
 }
@@ -402,4 +407,13 @@ func guardScope() session.Scope {
 		return session.Scope{Namespace: ns, Ghosts: lab.Net}
 	}
 	return session.Scope{}
+}
+
+// closeWords says how a connection that closed in order closed, from the
+// segments seen: only a close of four segments is called four-way.
+func closeWords(steps []session.Step) string {
+	if w := session.Teardown(steps).Words(); w != "" {
+		return w
+	}
+	return "both FINs acknowledged"
 }

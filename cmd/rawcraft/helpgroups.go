@@ -23,7 +23,7 @@ var flagGroups = []struct {
 }{
 	{"Where it goes", []string{"dst", "src", "ports", "dport", "sport", "addr", "port", "host", "iface", "via", "sender", "name", "dir", "from", "proto"}},
 	{"Ethernet (IEEE 802.3, 802.1Q)", []string{"ether", "src-mac", "dst-mac", "vlan"}},
-	{"ARP (RFC 826)", []string{"op", "target-mac", "hlen", "plen"}},
+	{"ARP (RFC 826)", protoFlags["arp"]},
 	{"IPv4 header (RFC 791)", []string{"ttl", "tos", "id", "df", "mf", "evil", "frag-offset", "ip-opt", "ihl", "ip-len", "ip-csum"}},
 	{"IPv6 header (RFC 8200)", []string{"hop-limit", "tclass", "flow-label", "ext", "payload-len"}},
 	{"Fragments (RFC 791 §2.3, RFC 8200 §4.5)", []string{"frag", "mtu", "frag-order", "frag-drop", "frag-dup", "frag-overlap", "frag-tiny", "frag-seed"}},
@@ -40,14 +40,24 @@ var flagGroups = []struct {
 // notFor are the packet flags a command registers with the others but
 // never uses: hidden from its help, and refused when given.
 var notFor = map[string]map[string]string{
-	"rawcraft probe": {
-		"op": "probe sends tcp, udp or icmp, not ARP", "target-mac": "probe sends tcp, udp or icmp, not ARP",
+	"rawcraft probe": withARPFlags("probe sends tcp, udp or icmp, not ARP", map[string]string{
 		"quote": "probe sends questions, not ICMP errors", "next-hop-mtu": "probe sends questions, not ICMP errors",
 		"pointer": "probe sends questions, not ICMP errors",
-	},
-	"rawcraft frag": {
-		"op": "frag sends udp, icmp or tcp, not ARP", "target-mac": "frag sends udp, icmp or tcp, not ARP",
-	},
+	}),
+	"rawcraft frag": withARPFlags("frag sends udp, icmp or tcp, not ARP", nil),
+}
+
+// withARPFlags adds every ARP flag (protoFlags' one list) to m, each for
+// the reason why: a command that sends no ARP lists none of them, whatever
+// ARP flag is added later.
+func withARPFlags(why string, m map[string]string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	for _, name := range protoFlags["arp"] {
+		m[name] = why
+	}
+	return m
 }
 
 // noDefault are the flags whose registered default help must not show:

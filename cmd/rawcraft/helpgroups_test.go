@@ -91,18 +91,32 @@ func TestHelpShowsWhatApplies(t *testing.T) {
 			t.Errorf("send arp --help lists %s", gone)
 		}
 	}
-	probe, _, _ := runCLI(t, "probe", "--help")
-	for _, gone := range []string{"--op", "--target-mac", "--quote", "--next-hop-mtu", "--pointer"} {
-		if slices.Contains(flagLines(probe), gone) {
-			t.Errorf("probe --help lists %s", gone)
+	// probe and frag send no ARP: no ARP flag in their help (frag's listed
+	// --hlen and --plen), each refused by name.
+	for _, c := range []struct {
+		cmd  string
+		args []string
+		gone []string
+	}{
+		{"probe", []string{"icmp", "--dst", "198.18.1.1"}, []string{"--op", "--target-mac", "--hlen", "--plen", "--quote", "--next-hop-mtu", "--pointer"}},
+		{"frag", []string{"udp"}, []string{"--op", "--target-mac", "--hlen", "--plen"}},
+	} {
+		help, _, _ := runCLI(t, c.cmd, "--help")
+		if strings.Contains(help, "ARP") {
+			t.Errorf("%s --help mentions ARP", c.cmd)
 		}
-		v := "1"
-		if gone == "--target-mac" {
-			v = "02:00:00:00:00:01"
-		}
-		_, errs, code := runCLI(t, "probe", "icmp", "--dst", "198.18.1.1", gone, v)
-		if code != exitUsage || !strings.Contains(errs, gone+" does not apply to probe") {
-			t.Errorf("probe %s 1: exit %d, %q", gone, code, errs)
+		for _, gone := range c.gone {
+			if slices.Contains(flagLines(help), gone) {
+				t.Errorf("%s --help lists %s", c.cmd, gone)
+			}
+			v := "1"
+			if gone == "--target-mac" {
+				v = "02:00:00:00:00:01"
+			}
+			_, errs, code := runCLI(t, append(append([]string{c.cmd}, c.args...), gone, v)...)
+			if code != exitUsage || !strings.Contains(errs, gone+" does not apply to "+c.cmd) {
+				t.Errorf("%s %s 1: exit %d, %q", c.cmd, gone, code, errs)
+			}
 		}
 	}
 	// A default the command does not use is not shown: send and probe need

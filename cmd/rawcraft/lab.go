@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -49,7 +50,7 @@ interfaces, routes and firewall are never touched. Needs root.`,
 	}
 	var routed, offload bool
 	up := &cobra.Command{
-		Use: "up", Short: "build the lab (again: nothing changes)", Args: cobra.NoArgs,
+		Use: "up", Short: "build the lab (again: nothing changes)", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := lab.Up(lab.Config{Name: name, Routed: routed, Offload: offload})
 			if err != nil {
@@ -94,7 +95,7 @@ sudo, or the caller without sudo — and every lab whose run died (a killed
 demo, exercise, frag or test, anyone's: rawcraft cleanup removes those
 alone). Other users' kept labs stay, and so do labs made by an older
 rawcraft that recorded no user; --all-users removes those too.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if os.Geteuid() != 0 {
 				return labErr(lab.ErrPermission)
@@ -127,7 +128,7 @@ rawcraft that recorded no user; --all-users removes those too.`,
 	down.Flags().BoolVar(&allUsers, "all-users", false, "as --all, and also other users' kept labs and labs with no recorded user")
 	down.MarkFlagsMutuallyExclusive("all", "all-users")
 	status := &cobra.Command{
-		Use: "status", Short: "say what exists", Args: cobra.NoArgs,
+		Use: "status", Short: "say what exists", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
 			inv := lab.Inventory()
@@ -162,7 +163,7 @@ rawcraft that recorded no user; --all-users removes those too.`,
 		},
 	}
 	cable := func(use, short string, f func(*lab.Lab) error, said string) *cobra.Command {
-		return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		return &cobra.Command{Use: use, Short: short, Args: noArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := open()
 			if err != nil {
 				return labErr(err)
@@ -205,6 +206,9 @@ rawcraft that recorded no user; --all-users removes those too.`,
 					argv[0] = self
 				}
 			}
+			if _, err := exec.LookPath(argv[0]); err != nil {
+				return usagef("lab exec %s: %s", host, programProblem(argv[0], err))
+			}
 			c := exec.Command(argv[0], argv[1:]...)
 			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
 			err = runChild(l, host, c)
@@ -240,6 +244,19 @@ func ownerLine(o lab.Owned) string {
 		return "ORPHAN: its owner " + o.Owner + " is gone (rawcraft cleanup removes it)"
 	}
 	return "no owner recorded (lab down --all-users removes it)"
+}
+
+// programProblem says why lab exec cannot run program: LookPath's err in
+// words. The lab's hosts share this machine's files, so what is missing
+// here is missing there.
+func programProblem(program string, err error) string {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Sprintf("program %q is not executable", program)
+	case strings.ContainsRune(program, '/'):
+		return fmt.Sprintf("program %q not found", program)
+	}
+	return fmt.Sprintf("program %q not found in $PATH", program)
 }
 
 // exitCode passes a child's exit status through.

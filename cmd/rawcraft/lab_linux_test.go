@@ -94,7 +94,7 @@ func waitFor(c *rawsock.Conn, wait time.Duration, keep func(*craft.Decoded) bool
 }
 
 // The issue's "done when": lab up, send a SYN from Hc through lab exec, see
-// it at Hs byte for byte and Hs's RST/ACK at Hc, via packet and via ip;
+// it at Hs byte for byte and Hs's RST|ACK at Hc, via packet and via ip;
 // lab down leaves nothing.
 func TestLabExecSend(t *testing.T) {
 	lab.RequireRoot(t)
@@ -155,13 +155,35 @@ func TestLabExecSend(t *testing.T) {
 			return d.Has(craft.LayerTCP) && d.IPv4.Src == lab.AddrHs && d.TCP.Flags == craft.TCPRst|craft.TCPAck && d.TCP.Ack == 778
 		})
 		if rst == nil {
-			t.Errorf("via %s: no RST/ACK from Hs", via)
+			t.Errorf("via %s: no RST|ACK from Hs", via)
 		}
 	}
 	// Bad input: exit 2 and nothing on the wire.
 	_, errs, code := rc("lab", "exec", "hc", "--", "rawcraft", "send", "udp", "--dst", "198.18.1.1", "--dport", "70000")
 	if code != exitUsage || !strings.Contains(errs, "70000") {
 		t.Errorf("bad port: exit %d, %q", code, errs)
+	}
+	// A program that is not there: one line naming it, exit 2, as a bad
+	// argument (not Go's "fork/exec …: no such file or directory").
+	plain := filepath.Join(t.TempDir(), "plain")
+	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for prog, want := range map[string]string{
+		"no-such-program-rc": `rawcraft: lab exec hc: program "no-such-program-rc" not found in $PATH` + "\n",
+		"/no/such/program":   `rawcraft: lab exec hc: program "/no/such/program" not found` + "\n",
+		plain:                `rawcraft: lab exec hc: program "` + plain + `" is not executable` + "\n",
+	} {
+		if _, errs, code := rc("lab", "exec", "hc", "--", prog); code != exitUsage || errs != want {
+			t.Errorf("lab exec %s: exit %d, %q; want exit 2, %q", prog, code, errs, want)
+		}
+	}
+	// A name the lab host cannot resolve (its namespace has no route to
+	// this machine's DNS server): said in words, exit 2.
+	_, errs, code = rc("lab", "exec", "hc", "--", "rawcraft", "probe", "tcp", "--dst", "no-such-host.invalid", "--ports", "80")
+	if code != exitUsage || !strings.HasPrefix(errs, `rawcraft: --dst "no-such-host.invalid": no-such-host.invalid: the name could not be resolved: `) ||
+		strings.Contains(errs, "dial ") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("unresolvable name: exit %d, %q", code, errs)
 	}
 	_, errs, code = rc("lab", "exec", "hc", "--", "rawcraft", "send", "udp", "--dst", "192.0.2.1")
 	if code != exitFailure || errs != "rawcraft: no route to 192.0.2.1: network is unreachable (see ip route)\n" {

@@ -54,11 +54,14 @@ shows what is set and what each rule has done.`,
   sudo rawcraft lab impair --dir to-hs --match-port 8080 --min-len 53 --reorder-every 10 --reorder-hold 5ms --for 60s
   sudo rawcraft lab impair --dir to-hs --match-port 8080 --corrupt-every 20 --for 60s
   sudo rawcraft lab impair --clear`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := lab.ParseDir(dir)
 			if err != nil {
 				return usagef("--dir %q: both, to-hs or to-hc", dir)
+			}
+			if nth < 0 || also < 0 {
+				return usagef("--drop-nth %d --drop-also %d: frames count from 1 (the first that matches), 0 for none", nth, also)
 			}
 			im := lab.Impairment{Dir: d, Loss: loss, Duplicate: dup, DropNth: nth, DropAlso: also, Queue: queue}
 			if rate != "" {

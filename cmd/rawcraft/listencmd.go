@@ -35,7 +35,7 @@ func newListenCmd() *cobra.Command {
 	var iface, proto, pcapFile string
 	host := addrValue{v6: true}
 	port := numValue{bits: 16, rule: "a port is 0 to 65535"}
-	count := numValue{v: 1000, bits: 32, rule: "the count is 1 to 10000000"}
+	count := numValue{v: 1000, bits: 32, rule: fmt.Sprintf("the count is 1 to %d", maxCount)}
 	var timeout time.Duration
 	var asJSON, analyze, quiet bool
 	var svgFile string
@@ -66,11 +66,11 @@ transport-layer article's Exercise 5.`,
   sudo rawcraft lab exec hc -- rawcraft listen --proto icmp --timeout 30s --pcap icmp.pcap
   sudo rawcraft lab exec hc -- rawcraft listen --proto tcp --port 9999 --analyze --timeout 40s
   sudo rawcraft lab exec hs -- rawcraft listen -q --count 1000000 --timeout 20s`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 	}
 	fs := cmd.Flags()
 	fs.Var(ifaceValue{&iface}, "iface", "interface to listen on (default: the only one besides lo)")
-	fs.Var(&count, "count", "stop after this many frames (1 to 10000000)")
+	fs.Var(&count, "count", fmt.Sprintf("stop after this many frames (1 to %d)", maxCount))
 	durationVar(fs, &timeout, "timeout", time.Minute, "stop after this long")
 	fs.StringVar(&proto, "proto", "", "only tcp, udp or icmp")
 	fs.Var(&host, "host", "only frames from or to this IPv4 or IPv6 address")
@@ -106,6 +106,13 @@ transport-layer article's Exercise 5.`,
 		prog, err := f.Compile()
 		if err != nil {
 			return err
+		}
+		svgOut, err := createOutput("--svg", svgFile)
+		if err != nil {
+			return err
+		}
+		if svgOut != nil {
+			defer svgOut.Close() // written (and closed) at the end; closed here on an early return
 		}
 		var pw *pcap.Writer
 		if pcapFile != "" {
@@ -165,7 +172,12 @@ transport-layer article's Exercise 5.`,
 				dir = "→"
 			}
 			line := fmt.Sprintf("%s %s %s", p.Meta.Time.Format("15:04:05.000000"), dir, p.Decoded.Summary())
-			notes := p.Notes()
+			var notes []string
+			for _, n := range p.Notes() {
+				if p.Err == nil || n != p.Err.Error() || !ipLengthPastEnd(p.Err) {
+					notes = append(notes, n) // the summary says an IP length past the end
+				}
+			}
 			if note != "" {
 				notes = append(notes, note)
 			}
@@ -183,7 +195,7 @@ transport-layer article's Exercise 5.`,
 			}
 		}
 		if svgFile != "" {
-			if err := writeGraph(svgFile, graph.Trace); err != nil {
+			if err := writeGraph(svgOut, graph.Trace); err != nil {
 				return err
 			}
 			fmt.Fprintf(errw, "time-sequence graph written to %s\n", svgFile)
@@ -205,14 +217,13 @@ transport-layer article's Exercise 5.`,
 	return cmd
 }
 
-// writeGraph writes a time-sequence graph as SVG.
-func writeGraph(name string, tr *tcpseq.Trace) error {
+// writeGraph writes a time-sequence graph as SVG into f (createOutput's)
+// and closes it; with no graph, it removes f.
+func writeGraph(f *os.File, tr *tcpseq.Trace) error {
 	if tr == nil {
-		return fmt.Errorf("%s: no TCP connection opened or carried data: no time-sequence graph", name)
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		return err
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("%s: no TCP connection opened or carried data: no time-sequence graph", f.Name())
 	}
 	return errors.Join(tr.SVG(f), f.Close())
 }
@@ -257,4 +268,12 @@ func pickInterface(name string) (*net.Interface, error) {
 		return nil, usageError{err}
 	}
 	return ifi, err
+}
+
+// ipLengthPastEnd reports whether err is the outer IPv4 total length or
+// IPv6 payload length running past the bytes, which Summary already says.
+func ipLengthPastEnd(err error) bool {
+	var pe *craft.ParseError
+	return errors.As(err, &pe) && errors.Is(err, craft.ErrTruncated) &&
+		(pe.Layer == "IPv4" && pe.Field == "total length" || pe.Layer == "IPv6" && pe.Field == "payload length")
 }

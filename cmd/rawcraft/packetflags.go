@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -88,7 +89,7 @@ func newPacketFlags(fs *pflag.FlagSet) *packetFlags {
 	p.icmpID = numValue{bits: 16, rule: "the ICMP identifier is 0 to 65535"}
 	p.icmpSeq = numValue{bits: 16, rule: "the ICMP sequence number is 0 to 65535"}
 	p.nextHopMTU = numValue{bits: 16, rule: "an MTU is 0 to 65535"}
-	p.size = numValue{bits: 17, rule: "the payload size is 0 to 65507 bytes"}
+	p.size = numValue{bits: 17, rule: "the payload size is " + payloadLimit}
 	p.frag = numValue{bits: 16, rule: "the fragment data size is a multiple of 8, up to 65528"}
 	p.mtu = numValue{bits: 16, rule: "an MTU is 68 to 65535"}
 	p.fragOverlap = numValue{bits: 16, rule: "the overlap is a multiple of 8 bytes"}
@@ -309,13 +310,22 @@ func (p *packetFlags) payload(proto string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.size.v > craft.MaxIPv4Len {
-			return nil, usagef("--size %d: at most 65535 bytes (an IPv4 datagram carries at most 65515 bytes of payload, an IPv6 packet 65535 less its headers)", p.size.v)
+		if p.size.v > maxPayload {
+			return nil, usagef("--size %d: %s", p.size.v, payloadLimit)
 		}
 		b = bytes.Repeat([]byte{c}, int(p.size.v))
 	}
 	return b, nil
 }
+
+// maxPayload is the most bytes --size, --data-file, --data or --data-hex
+// may give: the most an IPv4 total length or IPv6 payload length counts.
+// What fits under the headers is checked when the packet is built, and
+// said exactly there (UDP over IPv4: 65507).
+const maxPayload = craft.MaxIPv4Len
+
+// payloadLimit is the rule every payload-size message quotes.
+var payloadLimit = fmt.Sprintf("0 to %d bytes, less the headers' share: UDP over IPv4 carries at most %d", maxPayload, craft.MaxUDPPayload)
 
 // dataFileWait bounds how long --data-file waits for its bytes: a FIFO
 // nobody writes to must not hang the command.
@@ -341,27 +351,27 @@ func readDataFile(name string) ([]byte, error) {
 	buf := make([]byte, 0, 4096)
 	for {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(2*cap(buf), craft.MaxIPv4Len+1)-len(buf))
+			buf = slices.Grow(buf, min(2*cap(buf), maxPayload+1)-len(buf))
 		}
-		n, err := f.Read(buf[len(buf):min(cap(buf), craft.MaxIPv4Len+1)])
+		n, err := f.Read(buf[len(buf):min(cap(buf), maxPayload+1)])
 		buf = buf[:len(buf)+n]
-		if len(buf) > craft.MaxIPv4Len {
-			return nil, usagef("--data-file %q: more than 65535 bytes; an IPv4 datagram carries at most 65515, an IPv6 packet 65535 less its headers", name)
+		if len(buf) > maxPayload {
+			return nil, usagef("--data-file %q: more than %d bytes; the payload is %s", name, maxPayload, payloadLimit)
 		}
 		switch {
 		case err == io.EOF && len(buf) == 0 && fifo && time.Now().Before(deadline):
 			// No writer has opened the FIFO yet: wait for one, briefly.
 			time.Sleep(20 * time.Millisecond)
 		case err == io.EOF && len(buf) == 0 && fifo:
-			return nil, usagef("--data-file %q: a FIFO that nobody wrote to within %v; give a regular file of at most 65535 bytes", name, dataFileWait)
+			return nil, usagef("--data-file %q: a FIFO that nobody wrote to within %v; give a regular file of at most %d bytes", name, dataFileWait, maxPayload)
 		case err == io.EOF:
 			return buf, nil
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, usagef("--data-file %q: no end after %v (a FIFO or device that keeps the file open); give a regular file of at most 65535 bytes", name, dataFileWait)
+			return nil, usagef("--data-file %q: no end after %v (a FIFO or device that keeps the file open); give a regular file of at most %d bytes", name, dataFileWait, maxPayload)
 		case err != nil:
 			return nil, usagef("--data-file %q: %v", name, errReason(err))
 		case n == 0 && !canWait && time.Now().After(deadline):
-			return nil, usagef("--data-file %q: no end after %v; give a regular file of at most 65535 bytes", name, dataFileWait)
+			return nil, usagef("--data-file %q: no end after %v; give a regular file of at most %d bytes", name, dataFileWait, maxPayload)
 		}
 	}
 }

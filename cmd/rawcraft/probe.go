@@ -87,7 +87,7 @@ destinations need --i-own-the-network, and each is announced on stderr.`,
   # the same server over IPv6, and both families in one run
   sudo rawcraft lab exec hc -- rawcraft probe udp --dst 2001:2:0:1::1 --ports 9998,9999
   sudo rawcraft lab exec hc -- rawcraft probe tcp --dst 198.18.1.1,2001:2:0:1::1 --ports 9999`,
-		Args: cobra.ExactArgs(1),
+		Args: argsRule(1, 1, "the protocol to probe with: tcp, udp or icmp"),
 	}
 	pf := newPacketFlags(cmd.Flags())
 	pf.allowIPv6()
@@ -212,8 +212,8 @@ func probeConfig(proto string, pf *packetFlags, o *probeOpts) (probe.Config, err
 	cfg.Shard.Seed = o.seed
 	if pf.fs.Changed("rate") && o.rate != "max" {
 		r, err := craft.ParseNumber(o.rate, 32)
-		if err != nil || r < 1 || r > 1_000_000 {
-			return cfg, usagef("--rate %q: probes per second, 1 to 1000000, or max", o.rate)
+		if err != nil || r < 1 || r > maxRate {
+			return cfg, usagef("--rate %q: probes per second, 1 to %d, or max", o.rate, maxRate)
 		}
 		cfg.Interval = time.Second / time.Duration(r)
 	}

@@ -283,7 +283,7 @@ func TestListenCommandAndProbePcap(t *testing.T) {
 		}
 	}
 	if syns != 9 || rsts != 9 {
-		t.Errorf("pcap holds %d SYNs and %d RST/ACKs, want 9 and 9", syns, rsts)
+		t.Errorf("pcap holds %d SYNs and %d RST|ACKs, want 9 and 9", syns, rsts)
 	}
 }
 

@@ -54,7 +54,7 @@ capture's frame numbers.`,
   rawcraft read --explain --packet 3 any.pcap.gz
   tcpdump -xx -c 1 -r capture.pcap | rawcraft read --diagram -
   rawcraft read --proto tcp --host 198.18.1.1 --port 9999 --json capture.pcap`,
-		Args: cobra.ExactArgs(1),
+		Args: argsRule(1, 1, "FILE, a capture or hex dump (- reads standard input)"),
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&o.explain, "explain", false, "a table of every field, its meaning and RFC, and the checksum verdicts")
@@ -247,10 +247,14 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 	if o.ladder || o.svg != "" {
 		return runReadLadder(w, in, name, o)
 	}
+	graphOut, err := createOutput("--tcpseq", o.tcpseq)
+	if err != nil {
+		return err
+	}
 	var t0 time.Time
 	first := true
 	var graph tcpseq.First
-	_, err := readAll(name, in, o, func(rp *readPacket) error {
+	_, err = readAll(name, in, o, func(rp *readPacket) error {
 		if first {
 			t0, first = rp.p.Time, false
 		}
@@ -288,8 +292,13 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		dissect(w, fields, rp.sums)
 		return nil
 	})
-	if err == nil && o.tcpseq != "" {
-		err = writeGraph(o.tcpseq, graph.Trace)
+	if graphOut != nil {
+		if err != nil {
+			graphOut.Close()
+			os.Remove(graphOut.Name())
+			return err
+		}
+		err = writeGraph(graphOut, graph.Trace)
 	}
 	return err
 }

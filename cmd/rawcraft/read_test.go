@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rawcraft/rawcraft/craft"
+	"github.com/rawcraft/rawcraft/internal/oracle"
 	"github.com/rawcraft/rawcraft/pcap"
 	"github.com/spf13/cobra"
 )
@@ -320,6 +322,19 @@ func TestReadTimeSequence(t *testing.T) {
 	if _, errs, code := runRoot(t, "", "read", "--tcpseq", svg, udp); code != 1 || !strings.Contains(errs, "no TCP connection") {
 		t.Errorf("a capture without TCP: exit %d, %q", code, errs)
 	}
+	if _, err := os.Stat(svg); !os.IsNotExist(err) {
+		t.Errorf("a capture without TCP left %s behind (%v)", svg, err)
+	}
+	// An output path that cannot be written is refused before anything is
+	// read or printed: exit 2, one line, nothing on stdout.
+	dir := t.TempDir()
+	for _, args := range [][]string{{"read", "--tcpseq", dir, file}, {"read", "--svg", dir, file}, {"read", "--ladder", "--svg", dir, file}} {
+		out, errs, code := runRoot(t, "", args...)
+		want := fmt.Sprintf("rawcraft: %s %q: is a directory\n", args[len(args)-3], dir)
+		if code != exitUsage || out != "" || errs != want {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2, nothing printed, %q", args, code, out, errs, want)
+		}
+	}
 }
 
 // Issue 29: a 108-byte pcapng made gopacket's pcapng reader divide by zero
@@ -360,5 +375,45 @@ func TestReadDamagedCaptureIsBadInput(t *testing.T) {
 	want := "damaged after 1 packet: pcap: truncated record: the file ends after 26 of its 31 bytes"
 	if code != exitUsage || strings.Count(out, "\n") != 1 || !strings.Contains(errs, want) || strings.Contains(errs, "EOF") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 1 packet shown, exit 2 and %q", code, out, errs, want)
+	}
+}
+
+// An IPv4 total length past the bytes is said once, the way tshark reads
+// the same file: when the capture's snapshot length cut the packet, the
+// line says the capture cut it (tshark: no length expert); when the packet
+// itself is shorter than its total length, the line says so (tshark:
+// "IPv4 total length exceeds packet length").
+func TestReadIPLengthPastTheBytes(t *testing.T) {
+	ip, err := hex.DecodeString("45000064000100004006ec6ac6120103c61201019c40005000000000000000005002faf08a380000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		orig        int
+		says, not   string
+		lengthBogus bool
+	}{
+		{100, " · truncated: 40 of 100 bytes captured", "IPv4 total length", false},
+		{40, " · truncated: IPv4 total length 100, 40 bytes present", "bytes captured", true},
+	} {
+		var b bytes.Buffer
+		w, _ := pcap.NewWriter(&b, pcap.LinkRaw)
+		_ = w.Write(time.Unix(1, 0), ip)
+		raw := b.Bytes()
+		binary.LittleEndian.PutUint32(raw[24+12:], uint32(c.orig)) // the record's original length
+		name := filepath.Join(t.TempDir(), "c.pcap")
+		if err := os.WriteFile(name, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, errs, code := runCLI(t, "read", name)
+		if code != 0 || !strings.Contains(out, c.says) || strings.Contains(out, c.not) {
+			t.Errorf("orig %d: exit %d %q %q; want %q and not %q", c.orig, code, out, errs, c.says, c.not)
+		}
+		oracle.TsharkDissect(t, name, func(p *oracle.TsharkPacket) {
+			bogus := strings.Contains(strings.Join(p.All("_ws.expert.message"), ";"), "IPv4 total length exceeds packet length")
+			if bogus != c.lengthBogus {
+				t.Errorf("orig %d: tshark's length expert %v, want %v", c.orig, bogus, c.lengthBogus)
+			}
+		})
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -44,26 +43,8 @@ func bigTCPCapture(t *testing.T, network, dst string) (file string, big int) {
 	}); err != nil {
 		t.Skipf("this kernel has no BIG TCP (gso_ipv4_max_size, Linux 6.3): %v", err)
 	}
-	var ln net.Listener
-	if err := l.Do(lab.Hs, func() (err error) {
-		ln, err = net.Listen(network, net.JoinHostPort(dst, "9999"))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	served := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			served <- err
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		_, err = io.Copy(io.Discard, c)
-		served <- err
-	}()
+	// 8 KiB reads: the receiver falls behind, its window closes and reopens.
+	served := l.DrainOne(t, lab.Hs, network, net.JoinHostPort(dst, "9999"), lab.DrainConfig{Deadline: 10 * time.Second, ReadSize: 8192})
 	var conn *rawsock.Conn
 	if err := l.Do(lab.Hc, func() error {
 		ifi, err := net.InterfaceByName(lab.HostIfc)
@@ -121,8 +102,8 @@ func bigTCPCapture(t *testing.T, network, dst string) (file string, big int) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-served; err != nil {
-		t.Fatal(err)
+	if d := <-served; d.Err != nil {
+		t.Fatal(d.Err)
 	}
 	wg.Wait()
 	conn.Close()

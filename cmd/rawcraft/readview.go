@@ -35,7 +35,9 @@ func readSummary(rp *readPacket, t0 time.Time) string {
 		sb.WriteString(rp.note)
 		return sb.String()
 	}
-	sb.WriteString(rp.d.Summary())
+	// Lengths are judged against the packet on the wire: what the capture
+	// cut is said once, below.
+	sb.WriteString(rp.d.SummaryOnWire(len(rp.d.Raw) + max(rp.p.OrigLen-len(rp.p.Data), 0)))
 	for _, w := range rp.tcp.Words() {
 		sb.WriteString(" [" + w + "]")
 	}
@@ -101,21 +103,25 @@ func readJSON(rp *readPacket, t0 time.Time) readJSONPacket {
 // runReadLadder draws the packets the filters keep as a ladder, in the
 // terminal (--ladder) and as SVG (--svg FILE), times from the capture's clock.
 func runReadLadder(w io.Writer, in io.Reader, name string, o *readOpts) error {
+	f, err := createOutput("--svg", o.svg)
+	if err != nil {
+		return err
+	}
 	var l ladder.Ladder
-	_, err := readAll(name, in, o, func(rp *readPacket) error {
+	_, err = readAll(name, in, o, func(rp *readPacket) error {
 		if rp.linkOK {
 			l.Add(rp.p.Time, &rp.d)
 		}
 		return nil
 	})
 	if err != nil {
+		if f != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
 		return err
 	}
-	if o.svg != "" {
-		f, err := os.Create(o.svg)
-		if err != nil {
-			return usagef("--svg %q: %v", o.svg, errReason(err))
-		}
+	if f != nil {
 		if err := l.SVG(f); err != nil {
 			f.Close()
 			return err

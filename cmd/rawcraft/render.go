@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -148,9 +147,9 @@ func writeJSON(w io.Writer, v any) error {
 // createPcap creates the --pcap file name with a header of link type link.
 // close flushes and closes it; a file that cannot be made is bad input.
 func createPcap(name string, link uint32) (w *pcap.Writer, close func() error, err error) {
-	f, err := os.Create(name)
+	f, err := createOutput("--pcap", name)
 	if err != nil {
-		return nil, nil, usagef("--pcap %q: %v", name, errReason(err))
+		return nil, nil, err
 	}
 	if w, err = pcap.NewWriter(f, link); err != nil {
 		f.Close()

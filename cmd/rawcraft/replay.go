@@ -38,7 +38,7 @@ type replayOpts struct {
 }
 
 func newReplayCmd() *cobra.Command {
-	o := &replayOpts{count: numValue{bits: 32, rule: "the count is 1 to 1000000"},
+	o := &replayOpts{count: numValue{bits: 32, rule: fmt.Sprintf("the count is 1 to %d", maxReplay)},
 		sport: port("a port is 0 to 65535"), dport: port("a port is 0 to 65535")}
 	cmd := &cobra.Command{
 		Use:   "replay FILE|- [--timing original | --rate PPS|max] [--src A] [--dst A] [--sport P] [--dport P] [--src-mac M] [--dst-mac M] [--keep-checksums]",
@@ -78,12 +78,12 @@ Other packets that came back between the capture's hosts are listed too.`,
   sudo rawcraft lab exec hc -- rawcraft replay capture.pcapng --src 198.18.1.3 --dst 198.18.1.1 --src-mac route --dst-mac route --rate 10
   # hex from a bug report (an IPv4 datagram: an echo request from Hc to Hs)
   echo 4500001c000100004001ecb7c6120103c61201010800f7ff00000000 | sudo rawcraft lab exec hc -- rawcraft replay - --link raw`,
-		Args: cobra.ExactArgs(1),
+		Args: argsRule(1, 1, "FILE, the capture to replay (- reads standard input)"),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.timing, "timing", "", "original: keep the capture's gaps between packets")
-	fs.StringVar(&o.rate, "rate", "", "packets per second (1 to 1000000), or max: as fast as possible")
-	fs.Var(&o.count, "count", "replay at most this many IPv4 packets (default: all, up to 1000000)")
+	fs.StringVar(&o.rate, "rate", "", fmt.Sprintf("packets per second (1 to %d), or max: as fast as possible", maxRate))
+	fs.Var(&o.count, "count", fmt.Sprintf("replay at most this many IPv4 packets (default: all, up to %d)", maxReplay))
 	durationVar(fs, &o.duration, "duration", time.Minute, "stop sending after this long (at most 1h)")
 	durationVar(fs, &o.wait, "wait", time.Second, "after the last packet, listen this long for replies (at most 1m)")
 	fs.Var(&o.src, "src", "rewrite every packet's IPv4 source address")
@@ -243,8 +243,8 @@ func runReplay(cmd *cobra.Command, name string, o *replayOpts) error {
 	var interval time.Duration
 	if o.rate != "" && !rateMax {
 		r, err := craft.ParseNumber(o.rate, 32)
-		if err != nil || r < 1 || r > 1_000_000 {
-			return usagef("--rate %q: packets per second, 1 to 1000000, or max", o.rate)
+		if err != nil || r < 1 || r > maxRate {
+			return usagef("--rate %q: packets per second, 1 to %d, or max", o.rate, maxRate)
 		}
 		interval = time.Second / time.Duration(r)
 	}

@@ -68,7 +68,7 @@ func recordHs(t *testing.T, l *lab.Lab) *listen.Recorder {
 }
 
 // A recorded probe run, replayed, brings back the peer kernel's answers:
-// RST/ACK from a closed TCP port, port unreachable from a closed UDP port,
+// RST|ACK from a closed TCP port, port unreachable from a closed UDP port,
 // an echo reply.
 func TestReplayProbeRun(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})

@@ -38,7 +38,7 @@ ladder (--svg FILE: also as SVG), in the order of the kernel's timestamps.`,
 		Example: `  sudo rawcraft lab exec hc -- rawcraft reset --dst 198.18.1.1 --dport 9999               # in window: killed
   sudo rawcraft lab exec hc -- rawcraft reset --dst 198.18.1.1 --dport 9999 --offset 100  # challenge ACK
   sudo rawcraft lab exec hc -- rawcraft reset --dst 198.18.1.1 --dport 9999 --offset 100000000  # ignored`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 	}
 	fs := cmd.Flags()
 	fs.Var(&o.dst, "dst", "the server: an IPv4 address or a host name (resolved once)")

@@ -14,8 +14,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// maxCount bounds --count: every flood stops by itself.
-const maxCount = 10_000_000
+// maxCount bounds send's and listen's --count, and maxRate probe's and
+// replay's --rate: one source for each limit, which the flag rules, the
+// help and the checks all quote.
+const (
+	maxCount = rawsock.MaxFloodCount // every flood stops by itself
+	maxRate  = 1_000_000             // probes or packets a second
+)
 
 type sendOpts struct {
 	via      string
@@ -34,7 +39,7 @@ type sendOpts struct {
 }
 
 func newSendCmd() *cobra.Command {
-	o := &sendOpts{count: numValue{v: 1, bits: 32, rule: "the count is 1 to 10000000"}, cpus: numValue{bits: 8, rule: "1 to 255 workers"}}
+	o := &sendOpts{count: numValue{v: 1, bits: 32, rule: fmt.Sprintf("the count is 1 to %d", maxCount)}, cpus: numValue{bits: 8, rule: "1 to 255 workers"}}
 	cmd := &cobra.Command{
 		Use:   "send PROTO [packet flags] [--count N] [--interval D | --rate PPS] [--via ip|packet] [--iface NAME]",
 		Short: "send a crafted packet, through AF_PACKET (exact bytes) or a raw IP socket",
@@ -70,13 +75,13 @@ do interfaces without ARP. Without --count one packet is sent, and then one
 a second. Outside rawcraft's lab the rails apply: --rate max, more than
 16384 packets, and a broadcast or multicast destination need
 --i-own-the-network, and each says on stderr what is about to happen.`,
-		Example: `  # to this machine: a SYN to a closed port, and the kernel's RST/ACK with listen
+		Example: `  # to this machine: a SYN to a closed port, and the kernel's RST|ACK with listen
   sudo rawcraft send tcp --dst 127.0.0.1 --dport 8080 --flags S
   # to the host next to you on the switch, by name, through the kernel's raw socket
   sudo rawcraft send udp --dst printer.local --dport 9999 --data Hello --via ip -v
   # in the lab
   sudo rawcraft lab up
-  # the SYN of Exercise 6 to a closed port: Hs's kernel answers RST/ACK
+  # the SYN of Exercise 6 to a closed port: Hs's kernel answers RST|ACK
   sudo rawcraft lab exec hc -- rawcraft send tcp --dst 198.18.1.1 --dport 9999 --flags S
   # the same through the kernel's raw socket, with what it rewrites
   sudo rawcraft lab exec hc -- rawcraft send tcp --dst 198.18.1.1 --dport 9999 --flags S --via ip -v
@@ -88,7 +93,7 @@ a second. Outside rawcraft's lab the rails apply: --rate max, more than
   sudo rawcraft lab exec hc -- rawcraft send udp --dst 198.18.1.1 --size 4000 --mtu 1500 --frag-order reverse --frag-drop 2
   # Exercise 7 over IPv6: the closed port's answer is ICMPv6 type 1 code 4
   sudo rawcraft lab exec hc -- rawcraft send udp --dst 2001:2:0:1::1 --dport 9999 --data Hello`,
-		Args: cobra.MinimumNArgs(1),
+		Args: argsRule(1, -1, "PROTO: tcp, udp, icmp or arp"),
 	}
 	pf := newPacketFlags(cmd.Flags())
 	pf.allowIPv6()
@@ -100,7 +105,7 @@ a second. Outside rawcraft's lab the rails apply: --rate max, more than
 	o.dst = takeDst(fs, pf, false)
 	ownFlag(fs, &o.owned)
 	fs.StringVar(&o.via, "via", "packet", "packet: AF_PACKET, the exact frame; ip: raw IP socket, the kernel adds the link layer")
-	fs.Var(&o.count, "count", "packets to send (1 to 10000000)")
+	fs.Var(&o.count, "count", fmt.Sprintf("packets to send (1 to %d)", maxCount))
 	durationVar(fs, &o.interval, "interval", time.Second, "time between packets")
 	fs.StringVar(&o.rate, "rate", "", "packets per second, instead of --interval; max: as fast as possible")
 	fs.Var(&o.cpus, "cpus", "with --rate max: senders in parallel (default: every core)")
@@ -127,8 +132,8 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	if err != nil {
 		return usagef("--via %q: packet (AF_PACKET, the exact frame) or ip (raw IP socket)", o.via)
 	}
-	if o.count.v < 1 || o.count.v > rawsock.MaxFloodCount {
-		return usagef("--count %d: between 1 and %d", o.count.v, rawsock.MaxFloodCount)
+	if o.count.v < 1 || o.count.v > maxCount {
+		return usagef("--count %d: 1 to %d", o.count.v, maxCount)
 	}
 	interval := o.interval
 	rateMax := o.rate == "max"

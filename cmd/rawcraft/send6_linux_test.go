@@ -20,7 +20,7 @@ import (
 
 // send over IPv6 from Hc: the SYN arrives at Hs byte for byte via packet
 // and via ip (the raw IPv6 socket rewrites nothing), Hs's kernel answers
-// RST/ACK; a UDP datagram to a closed port draws ICMPv6 port unreachable
+// RST|ACK; a UDP datagram to a closed port draws ICMPv6 port unreachable
 // (type 1 code 4); an echo request draws an echo reply.
 func TestSendIPv6(t *testing.T) {
 	bin := buildBinary(t)
@@ -64,7 +64,7 @@ func TestSendIPv6(t *testing.T) {
 		if rst := waitFor(atHc, 2*time.Second, func(d *craft.Decoded) bool {
 			return d.Has(craft.LayerTCP) && d.IPv6.Src == lab.Addr6Hs && d.TCP.Flags == craft.TCPRst|craft.TCPAck && d.TCP.Ack == seq+1
 		}); rst == nil {
-			t.Errorf("via %s: no RST/ACK from Hs", via)
+			t.Errorf("via %s: no RST|ACK from Hs", via)
 		}
 	}
 	rc("send", "udp", "--dst", lab.Addr6Hs.String(), "--sport", "40006", "--dport", "9996", "--data", "Hello", "--json")
@@ -143,7 +143,7 @@ func TestListenIPv6(t *testing.T) {
 
 // A link-local target with its zone: probe from Hc to Hs's fe80:: address
 // on the lab link; Hs's kernel answers the SYN to a closed port with
-// RST/ACK from that link-local address.
+// RST|ACK from that link-local address.
 func TestProbeLinkLocal(t *testing.T) {
 	l := lab.ForTest(t, lab.Config{})
 	var ll netip.Addr

@@ -62,7 +62,7 @@ Linux drops frames injected on lo through a packet socket).`,
   sudo rawcraft lab exec hs -- rawcraft serve --addr 198.18.1.1 --port 8080 --win 4000 --read-rate 1000/50ms
   sudo rawcraft lab exec hs -- rawcraft serve --addr 198.18.1.1 --port 8080 --withhold 1   # the client's RTO
   sudo rawcraft lab exec hs -- rawcraft serve --ghost 198.18.1.200 --port 8080 --ack-delay 200ms`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 	}
 	fs := cmd.Flags()
 	fs.Var(&o.addr, "addr", "accept on this host's own IPv4 address (the firewall guard)")
@@ -178,7 +178,7 @@ func runServe(out, errw io.Writer, o *serveOpts) (session.ServerResult, error) {
 	case res.Reset:
 		fmt.Fprintf(out, "the client reset the connection after %s\n", bytesWord(res.Bytes))
 	case res.Closed:
-		fmt.Fprintf(out, "received %s from %v, closed in order (four-way close)\n", bytesWord(res.Bytes), res.Client)
+		fmt.Fprintf(out, "received %s from %v, closed in order (%s)\n", bytesWord(res.Bytes), res.Client, closeWords(res.Steps))
 	default:
 		fmt.Fprintln(out, "the connection did not close in order")
 	}

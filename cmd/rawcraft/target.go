@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rawcraft/rawcraft/internal/lab"
@@ -162,12 +164,46 @@ func resolveName(name string, v6 bool) (netip.Addr, error) {
 		as, err = net.DefaultResolver.LookupNetIP(ctx, "ip6", name)
 	}
 	if err != nil || len(as) == 0 {
-		if v6 {
-			return netip.Addr{}, fmt.Errorf("%s: no address for this host name (%v)", name, err)
-		}
-		return netip.Addr{}, fmt.Errorf("%s: no IPv4 address for this host name (%v)", name, err)
+		return netip.Addr{}, fmt.Errorf("%s: the name could not be resolved: %s", name, resolveProblem(err, v6))
 	}
 	return as[0].Unmap(), nil
+}
+
+// resolveProblem says in words why a name lookup failed: the name does not
+// exist, the DNS server did not answer or could not be reached, or the
+// name has no address of the family asked for. err is nil when the lookup
+// found no address.
+func resolveProblem(err error, v6 bool) string {
+	var dns *net.DNSError
+	switch {
+	case err == nil && v6:
+		return "it has no IPv4 or IPv6 address"
+	case err == nil:
+		return "it has no IPv4 address"
+	case !errors.As(err, &dns):
+		return fmt.Sprintf("the lookup failed (%v)", err)
+	}
+	server := "the DNS server"
+	if h, _, e := net.SplitHostPort(dns.Server); e == nil && h != "" {
+		server += " " + h
+	}
+	var errno syscall.Errno
+	switch {
+	case dns.IsNotFound:
+		return "no such host (the DNS answered that the name does not exist)"
+	case errors.As(err, &errno):
+		return fmt.Sprintf("%s cannot be reached (%v); see /etc/resolv.conf", server, errno)
+	case strings.HasPrefix(dns.Err, "dial "):
+		// The resolver keeps only the text of its socket's error:
+		// "dial udp 10.0.0.53:53: connect: network is unreachable".
+		why := dns.Err[strings.LastIndex(dns.Err, ": ")+2:]
+		return fmt.Sprintf("%s cannot be reached (%s); see /etc/resolv.conf", server, why)
+	case dns.IsTimeout:
+		return fmt.Sprintf("no answer from %s within 5 s", server)
+	case dns.IsTemporary:
+		return fmt.Sprintf("%s failed to answer (%s); try again", server, dns.Err)
+	}
+	return dns.Err
 }
 
 // takeDst makes the packet flags' --dst a targetValue.

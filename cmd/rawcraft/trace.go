@@ -88,7 +88,7 @@ otherwise.`,
   sudo rawcraft lab exec hc -- rawcraft trace --dst 2001:2:0:2::1 --pmtu --paris --flow-label 0x12345
   # classic and Paris side by side on two load-balanced paths
   sudo rawcraft exercise paris`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 	}
 	fs := cmd.Flags()
 	fs.Var(o.dst, "dst", "destination: an IPv4 or IPv6 address, or a host name (IPv4, resolved once)")

@@ -538,38 +538,115 @@ func exOpen(x *run) error {
 	return nil
 }
 
+// exClose closes one connection twice over: once with the article's server,
+// which closes as soon as it reads the end of the stream, and once with a
+// server whose application waits closeWait before closing. It tells what
+// the wire showed each time (teardown), and checks the article's four
+// segments where the application waited.
 func exClose(x *run) error {
+	// The article's server: it closes as soon as it reads the end of the
+	// stream, usually before Linux's delayed ACK of the client's FIN is due.
 	atHc := x.record(lab.Hc, rawsock.Filter{Proto: craft.ProtoTCP, Port: 9999})
 	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 100, 0, 0))
 	cli := x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 1, 0))
 	_ = cli.wait(5 * time.Second) // the client closes after its message
 	_ = srv.wait(3 * time.Second) // the server reads EOF and closes
-	time.Sleep(100 * time.Millisecond)
-	segs := decoded(atHc.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return d.Has(craft.LayerTCP) })
-	var finC, finS *craft.TCP
-	var ackOfFinC, ackOfFinS bool
-	for _, d := range segs {
-		t := &d.TCP
-		fromClient := d.IPv4.Src == lab.AddrHc
-		switch {
-		case t.Flags&craft.TCPFin != 0 && fromClient && finC == nil:
-			finC = t
-			x.see("client FIN/ACK  seq %d ack %d", t.Seq, t.Ack)
-		case t.Flags&craft.TCPFin != 0 && !fromClient && finS == nil:
-			finS = t
-			x.see("server FIN/ACK  seq %d ack %d", t.Seq, t.Ack)
-		}
-		if finC != nil && !fromClient && t.Flags&craft.TCPAck != 0 && t.Ack == finC.Seq+1 && !ackOfFinC {
-			ackOfFinC = true
-			x.see("server %-7s acknowledges the client's FIN: ack %d = its seq + 1", craft.FlagNames(t.Flags), t.Ack)
-		}
-		if finS != nil && fromClient && t.Flags&craft.TCPAck != 0 && t.Ack == finS.Seq+1 && !ackOfFinS {
-			ackOfFinS = true
-			x.see("client ACK     acknowledges the server's FIN: ack %d = its seq + 1", t.Ack)
-		}
+	first := x.closeOf(atHc, "the server closes as soon as it reads the end of the stream")
+
+	// A server whose application waits before closing: the kernel
+	// acknowledges the client's FIN on its own, then the FIN follows.
+	atHc = x.record(lab.Hc, rawsock.Filter{Proto: craft.ProtoTCP, Port: 9996})
+	done, err := x.lingeringServer(9996, closeWait)
+	if err != nil {
+		return err
 	}
-	if finC == nil || finS == nil || !ackOfFinC || !ackOfFinS {
-		x.differ("FINs client %v server %v, acknowledged %v %v: not a complete four-way close", finC != nil, finS != nil, ackOfFinC, ackOfFinS)
+	cli = x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9996, 50, 1, 0))
+	_ = cli.wait(5 * time.Second)
+	select {
+	case <-done:
+	case <-time.After(closeWait + 3*time.Second):
+	}
+	second := x.closeOf(atHc, fmt.Sprintf("the server's application waits %.1f s after the end of the stream before it closes", closeWait.Seconds()))
+	if first == nil || second == nil {
+		return nil
+	}
+	if second.Segments != 4 {
+		x.differ("the server's application waited %.1f s, yet the close took %d segments, not the article's four", closeWait.Seconds(), second.Segments)
 	}
 	return nil
+}
+
+// closeWait is how long the second server of exClose waits between reading
+// the end of the stream and closing: longer than Linux's delayed ACK (at
+// most 200 ms, RFC 9293 §3.8.6.3 allows 500 ms).
+const closeWait = 600 * time.Millisecond
+
+// closeOf reads a recording of one connection's close (Hc closes first),
+// adds what it shows to the observation, checks each FIN's acknowledgment,
+// and returns it; nil when the close is incomplete (told as a difference).
+func (x *run) closeOf(rec *listen.Recorder, how string) *teardown {
+	// The programs have ended; on a busy machine the capture may not yet
+	// have read every segment: wait (at most 3 s) for both FINs and the
+	// last ACK.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if td := closeTeardown(rec.Snapshot(), lab.AddrHc); td.Complete() {
+			break
+		}
+	}
+	caps := rec.Stop()
+	if closeCaptureHook != nil {
+		closeCaptureHook(caps)
+	}
+	td := closeTeardown(caps, lab.AddrHc)
+	x.see("%s:", how)
+	for _, l := range td.Lines() {
+		x.see("  %s", l)
+	}
+	if !td.Complete() {
+		x.differ("%s: %s", how, td.Missing())
+		return nil
+	}
+	return &td
+}
+
+// closeCaptureHook, when set (by a test), gets each close's captured frames.
+var closeCaptureHook func([]listen.Captured)
+
+// lingeringServer runs a TCP server in Hs on port: it accepts one
+// connection, reads until the end of the stream, waits wait and closes.
+// done is closed when it has closed (or given up, after 5 s without a
+// client).
+func (x *run) lingeringServer(port int, wait time.Duration) (done chan struct{}, err error) {
+	var l *net.TCPListener
+	err = x.lab.Do(lab.Hs, func() error {
+		a, err := net.ResolveTCPAddr("tcp4", fmt.Sprintf("%s:%d", hsAddr, port))
+		if err != nil {
+			return err
+		}
+		l, err = net.ListenTCP("tcp4", a)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		defer l.Close()
+		_ = l.SetDeadline(time.Now().Add(5 * time.Second))
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 512)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				break
+			}
+		}
+		time.Sleep(wait)
+	}()
+	return done, nil
 }

@@ -271,7 +271,7 @@ Outcome:
 }
 
 // A SYN with data in fragments to Hs's closed TCP port: Hs reassembles it
-// and its kernel answers RST/ACK, acknowledging SYN and data (RFC 9293
+// and its kernel answers RST|ACK, acknowledging SYN and data (RFC 9293
 // §3.10.7.1): the story shows that answer, matched to the datagram.
 func TestFragSYNWithDataAnswered(t *testing.T) {
 	lab.RequireRoot(t)

@@ -482,7 +482,7 @@ func heard(rep *SocketsReport) error {
 		return err
 	}
 	answers := []string{
-		fmt.Sprintf("RST/ACK from Hs:%d to Hc:42000", socketsClosedPort),
+		fmt.Sprintf("RST|ACK from Hs:%d to Hc:42000", socketsClosedPort),
 		fmt.Sprintf("ICMP port unreachable from Hs, quoting Hc:%d → Hs:%d", udpPort, socketsClosedPort),
 		fmt.Sprintf("ICMP echo reply from Hs, identifier %d", pingID),
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
 )
 
 // Dir is a direction across the S1–S2 cable.
@@ -144,7 +146,7 @@ func (im *Impairment) validate() error {
 		return bad("duplicate %g%%: between 0 and 100", im.Duplicate)
 	}
 	if im.DropNth < 0 || im.DropAlso < 0 {
-		return bad("drop the %dth/%dth: counts start at 1", im.DropNth, im.DropAlso)
+		return bad("drop frame number %d, then %d: frames count from 1 (0: none)", im.DropNth, im.DropAlso)
 	}
 	if im.DropAlso != 0 && im.DropNth == 0 {
 		return bad("a second drop needs a first (DropNth)")
@@ -261,20 +263,7 @@ func (f Forwarding) Describe() string {
 	return strings.Join(p, "; ")
 }
 
-// ordinal writes 1 as "1st" (every frame), 2 as "2nd", 3 as "3rd", 11 as "11th".
-func ordinal(n int) string {
-	suffix := "th"
-	switch {
-	case n%100 >= 11 && n%100 <= 13:
-	case n%10 == 1:
-		suffix = "st"
-	case n%10 == 2:
-		suffix = "nd"
-	case n%10 == 3:
-		suffix = "rd"
-	}
-	return fmt.Sprintf("%d%s", n, suffix)
-}
+func ordinal(n int) string { return craft.Ordinal(n) }
 
 // matches says whether an Ethernet frame carrying IPv4 is one m picks,
 // reading its headers in place.

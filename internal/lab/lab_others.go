@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"syscall"
 )
 
 // Off Linux no lab can exist: Up, Open and everything that enters a
@@ -104,3 +105,5 @@ var Signals []os.Signal
 
 // Tables returns an error wrapping ErrNotLinux.
 func Tables(ns, prefix string) ([]string, error) { return nil, notLinux("list nftables tables") }
+
+func rcvBufControl(int) func(network, address string, rc syscall.RawConn) error { return nil }

@@ -1,6 +1,9 @@
 package lab
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // A length bound with one side open reads as one bound, not as a range
 // ending at 0 (lab status said "ip length 53–0" for --min-len 53).
@@ -13,5 +16,14 @@ func TestMatchStringLengths(t *testing.T) {
 		if got := m.String(); got != want {
 			t.Errorf("%+v: %q, want %q", m, got, want)
 		}
+	}
+}
+
+// A negative frame count is refused in words, with no ordinal ("the
+// -3th/0th" it was).
+func TestImpairNegativeCountWords(t *testing.T) {
+	err := (&Impairment{DropNth: -3}).validate()
+	if err == nil || !strings.HasSuffix(err.Error(), "drop frame number -3, then 0: frames count from 1 (0: none)") {
+		t.Errorf("DropNth -3: %v", err)
 	}
 }
