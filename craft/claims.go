@@ -132,6 +132,7 @@ const (
 	ClaimReassemblyTimeoutNeedsFirst
 	ClaimWScaleClamped
 	ClaimLoInjectedDropped
+	ClaimFlowLabelHashed
 	numClaims
 )
 
@@ -689,6 +690,9 @@ var claims = [numClaims]Claim{
 	ClaimLoInjectedDropped: {Name: "lo-injected-dropped",
 		Text:     "Linux drops a frame injected on lo through a packet socket (its source is a local address, a martian there)",
 		ProvedIn: "craft/claims_linux_test.go TestLoopbackInjectionDropped"},
+	ClaimFlowLabelHashed: {Name: "flow-label-hashed",
+		Text:     "a Linux router hashes it, with the addresses and the next header, to choose among equal-cost routes (net.ipv6.fib_multipath_hash_policy 0, the default; policy 1 hashes the ports instead of it)",
+		ProvedIn: "craft/flowlabel_linux_test.go TestFlowLabelHashed"},
 }
 
 func init() {

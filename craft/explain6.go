@@ -30,7 +30,7 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 		fmt.Sprintf("DSCP %d, ECN %d", h.TrafficClass>>2, h.TrafficClass&3), "RFC 8200 §7, RFC 2474 §3, RFC 3168 §5")
 	fm := "no flow"
 	if h.FlowLabel != 0 {
-		fm = "labels a flow: routers may hash it to choose among equal paths"
+		fm = "labels a flow: " + ClaimFlowLabelHashed.Text()
 	}
 	x.addRFC("Flow Label", 12, 20, uint64(h.FlowLabel), fmt.Sprintf("0x%05x", h.FlowLabel), fm, "RFC 6437")
 	pl := g.payloadLen()
