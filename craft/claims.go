@@ -133,6 +133,7 @@ const (
 	ClaimWScaleClamped
 	ClaimLoInjectedDropped
 	ClaimFlowLabelHashed
+	ClaimFlowLabelICMPv6Error
 	numClaims
 )
 
@@ -712,6 +713,9 @@ var claims = [numClaims]Claim{
 		ProvedIn: "craft/claims_linux_test.go TestLoopbackInjectionDropped"},
 	ClaimFlowLabelHashed: {Name: "flow-label-hashed",
 		Text:     "a Linux router hashes it, with the addresses and the next header, to choose among equal-cost routes (net.ipv6.fib_multipath_hash_policy 0, the default; policy 1 hashes the ports instead of it)",
+		ProvedIn: "craft/flowlabel_linux_test.go TestFlowLabelHashed"},
+	ClaimFlowLabelICMPv6Error: {Name: "flow-label-icmpv6-error",
+		Text:     "a Linux router choosing among equal-cost routes for this ICMPv6 error hashes the quoted packet's addresses, flow label and next header, not this one's (net.ipv6.fib_multipath_hash_policy 0, the default)",
 		ProvedIn: "craft/flowlabel_linux_test.go TestFlowLabelHashed"},
 }
 

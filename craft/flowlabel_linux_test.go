@@ -80,8 +80,12 @@ func newFlowLab(t *testing.T) *flowLab {
 type flowPacket struct {
 	src   netip.Addr
 	label uint32
-	nh    uint8 // the next header: UDP, or a number no host knows
+	nh    uint8 // the next header: UDP, ICMPv6, or a number no host knows
 	sport uint16
+	// ICMPv6: the type; an error (below 128) quotes a UDP datagram the
+	// destination sent the source, whose flow label is quoteLabel.
+	icmpType   uint8
+	quoteLabel uint32
 }
 
 // send sends the packets and returns the path each took, "A" or "B", in
@@ -95,9 +99,22 @@ func (f *flowLab) send(t *testing.T, pkts []flowPacket) []string {
 		tags[i] = fmt.Appendf(nil, "flow-label claim %06d", f.n)
 		ip := &craft.IPv6{Src: p.src, Dst: lab.MPAddr6Dst, FlowLabel: p.label}
 		pk := craft.Packet{IPv6: ip, Payload: tags[i]}
-		if p.nh == craft.ProtoUDP {
+		switch p.nh {
+		case craft.ProtoUDP:
 			pk.UDP = &craft.UDP{SrcPort: p.sport, DstPort: 9000}
-		} else {
+		case craft.ProtoICMPv6:
+			pk.ICMPv6 = &craft.ICMPv6{Type: p.icmpType, Code: 4}
+			if p.icmpType >= 128 {
+				*pk.ICMPv6 = craft.Echo6(0x2450, uint16(f.n))
+				break
+			}
+			quote, err := (&craft.Packet{IPv6: &craft.IPv6{Src: lab.MPAddr6Dst, Dst: p.src, FlowLabel: p.quoteLabel},
+				UDP: &craft.UDP{SrcPort: 9000, DstPort: p.sport}}).Append(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pk.Payload = append(quote, tags[i]...)
+		default:
 			ip.NextHeader = craft.Set(p.nh)
 		}
 		b, err := pk.Append(append([]byte(nil), f.eth...))
@@ -143,7 +160,7 @@ func (f *flowLab) send(t *testing.T, pkts []flowPacket) []string {
 	}
 }
 
-// Claim flow-label-hashed: under net.ipv6.fib_multipath_hash_policy 0, R0
+// Claims flow-label-hashed and flow-label-icmpv6-error: under net.ipv6.fib_multipath_hash_policy 0, R0
 // sends packets that differ in their flow label alone down both paths,
 // every packet of one label down one; with the label fixed, other source
 // ports keep the path, and other source addresses or next headers change
@@ -206,6 +223,29 @@ func TestFlowLabelHashed(t *testing.T) {
 			p.src = netip.AddrFrom16(a)
 		})))
 		both(t, "next headers", f.send(t, vary(func(p *flowPacket, i int) { p.nh = uint8(146 + i) }))) // unassigned (IANA)
+	})
+	// Claim flow-label-icmpv6-error: an ICMPv6 error (types 1 to 4) is
+	// hashed on the packet it quotes. Its own flow label no longer moves
+	// it, the quoted packet's does; an echo request, no error, is hashed
+	// on its own.
+	t.Run("policy 0, ICMPv6", func(t *testing.T) {
+		for _, typ := range []uint8{craft.ICMPv6Unreachable, craft.ICMPv6TimeExceeded} {
+			name := craft.ICMPv6TypeName(typ)
+			one(t, name+", its own flow labels", f.send(t, vary(func(p *flowPacket, i int) {
+				p.nh, p.icmpType, p.quoteLabel, p.label = craft.ProtoICMPv6, typ, 0x54321, 0x10000+uint32(i)*0x111
+			})))
+			both(t, name+", the quoted flow labels", f.send(t, vary(func(p *flowPacket, i int) {
+				p.nh, p.icmpType, p.quoteLabel = craft.ProtoICMPv6, typ, 0x10000+uint32(i)*0x111
+			})))
+		}
+		both(t, "echo requests, their flow labels", f.send(t, vary(func(p *flowPacket, i int) {
+			p.nh, p.icmpType, p.label = craft.ProtoICMPv6, craft.ICMPv6EchoRequest, 0x10000+uint32(i)*0x111
+		})))
+		// An error type Linux does not know (icmpv6_is_err: 1 to 4 only),
+		// quote and all, is hashed on its own label like any packet.
+		both(t, "type 100, its own flow labels", f.send(t, vary(func(p *flowPacket, i int) {
+			p.nh, p.icmpType, p.quoteLabel, p.label = craft.ProtoICMPv6, 100, 0x54321, 0x10000+uint32(i)*0x111
+		})))
 	})
 	t.Run("policy 1", func(t *testing.T) {
 		if err := f.m.SetHashPolicy6(1); err != nil {
