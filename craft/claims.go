@@ -132,6 +132,8 @@ const (
 	ClaimReassemblyTimeoutNeedsFirst
 	ClaimWScaleClamped
 	ClaimLoInjectedDropped
+	ClaimFlowLabelHashed
+	ClaimFlowLabelICMPv6Error
 	numClaims
 )
 
@@ -571,12 +573,28 @@ var claims = [numClaims]Claim{
 				ICMPv6: claimPtr(Echo6(0x2419, 1)), Payload: []byte("claim")})
 		}},
 	ClaimNDPShortDiscarded: {Name: "ndp-short-discarded",
-		Text: "receivers discard it (RFC 4861 §6.1)",
+		Text: "receivers discard it (RFC 4861 §6.1.2, §7.1)",
 		Demo: func(h ClaimHosts) ([]ClaimPacket, error) {
 			// A neighbor solicitation cut after half its target address.
 			ns := neighborSolicit(h, 0, nil)
 			ns.Payload = ns.Payload[:8]
-			return one6(ns)
+			nsp, err := v6(ns)
+			if err != nil {
+				return nil, err
+			}
+			nsp.Note = "neighbor solicitation"
+			// A neighbor advertisement for shortNATarget, overriding its
+			// link address with shortNALinkAddr, cut the same way.
+			na, err := v6(neighborAdvert(h, shortNATarget, shortNALinkAddr, 8))
+			if err != nil {
+				return nil, err
+			}
+			na.Note = "neighbor advertisement"
+			// A router advertisement of a current hop limit,
+			// shortRAHopLimit, cut after half its reachable time.
+			ra, err := v6(routerAdvert(h, shortRAHopLimit, 4))
+			ra.Note = "router advertisement"
+			return []ClaimPacket{nsp, na, ra}, err
 		}},
 	// Reassembly: the sentences craft's reassembler gives as a fragment's
 	// or a datagram's fate under Linux's rules (ReassemblyEvent.Reason).
@@ -610,7 +628,11 @@ var claims = [numClaims]Claim{
 			dg := claimDatagram(h)
 			last := frag4(h, 0x2434, 16, false, dg[16:])
 			last.Prior = [][]byte{frag4(h, 0x2434, 0, true, dg[:16]).Datagram, frag4(h, 0x2434, 8, true, []byte("DUPLICAT")).Datagram}
-			return []ClaimPacket{last}, nil
+			dg6 := claimDatagram6(h)
+			last6 := frag6(h, 0x243d, 16, false, ProtoUDP, dg6[16:])
+			last6.Prior = [][]byte{frag6(h, 0x243d, 0, true, ProtoUDP, dg6[:16]).Datagram, frag6(h, 0x243d, 8, true, ProtoUDP, []byte("DUPLICAT")).Datagram}
+			last6.Note = "IPv6"
+			return []ClaimPacket{last, last6}, nil
 		}},
 	ClaimFragOverlapDiscarded: {Name: "frag-overlap-discarded",
 		Text: "the datagram is discarded (inet_frag_queue_insert, RFC 5722's rule applied to IPv4)",
@@ -689,6 +711,12 @@ var claims = [numClaims]Claim{
 	ClaimLoInjectedDropped: {Name: "lo-injected-dropped",
 		Text:     "Linux drops a frame injected on lo through a packet socket (its source is a local address, a martian there)",
 		ProvedIn: "craft/claims_linux_test.go TestLoopbackInjectionDropped"},
+	ClaimFlowLabelHashed: {Name: "flow-label-hashed",
+		Text:     "a Linux router hashes it, with the addresses and the next header, to choose among equal-cost routes (net.ipv6.fib_multipath_hash_policy 0, the default; policy 1 hashes the ports instead of it)",
+		ProvedIn: "craft/flowlabel_linux_test.go TestFlowLabelHashed"},
+	ClaimFlowLabelICMPv6Error: {Name: "flow-label-icmpv6-error",
+		Text:     "a Linux router choosing among equal-cost routes for this ICMPv6 error hashes the quoted packet's addresses, flow label and next header, not this one's (net.ipv6.fib_multipath_hash_policy 0, the default)",
+		ProvedIn: "craft/flowlabel_linux_test.go TestFlowLabelHashed"},
 }
 
 func init() {
@@ -729,6 +757,46 @@ func neighborSolicit(h ClaimHosts, reserved uint32, opts []byte) Packet {
 	hdr := n.Header()
 	hdr.Rest = reserved
 	return Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6, HopLimit: Set[uint8](255)}, ICMPv6: &hdr, Payload: n.AppendBody(nil)}
+}
+
+// The values the short neighbor and router advertisements of claim
+// ndp-short-discarded carry: a lab test shows that the whole messages
+// change the receiver's neighbor cache and hop limit, and the short ones
+// do not.
+var (
+	shortNATarget   = netip.MustParseAddr("2001:2:0:1::77")
+	shortNALinkAddr = MAC{2, 0, 0, 0, 0x77, 2}
+)
+
+// shortRAHopLimit is the current hop limit claim ndp-short-discarded's
+// router advertisement carries.
+const shortRAHopLimit = 77
+
+// neighborAdvert is an unsolicited neighbor advertisement from Src6 to
+// Dst6 (hop limit 255, RFC 4861 §7.1.2), override flag set, for target with
+// link address mac; body > 0 keeps only that many bytes of its body.
+func neighborAdvert(h ClaimHosts, target netip.Addr, mac MAC, body int) Packet {
+	n := NDP{Type: ICMPv6NeighborAdvert, Flags: NDPFlagOverride, Target: target, Options: AppendNDPOptLinkAddr(nil, NDPOptTargetLinkAddr, mac)}
+	hdr := n.Header()
+	b := n.AppendBody(nil)
+	if body > 0 {
+		b = b[:body]
+	}
+	return Packet{IPv6: &IPv6{Src: h.Src6, Dst: h.Dst6, HopLimit: Set[uint8](255)}, ICMPv6: &hdr, Payload: b}
+}
+
+// routerAdvert is a router advertisement from the sender's link-local
+// address to Dst6 (hop limit 255, RFC 4861 §6.1.2) announcing current hop
+// limit hops and router lifetime 0 (not a default router); body > 0 keeps
+// only that many bytes of its body.
+func routerAdvert(h ClaimHosts, hops uint8, body int) Packet {
+	n := NDP{Type: ICMPv6RouterAdvert, CurHopLimit: hops}
+	hdr := n.Header()
+	b := n.AppendBody(nil)
+	if body > 0 {
+		b = b[:body]
+	}
+	return Packet{IPv6: &IPv6{Src: h.SrcLinkLocal, Dst: h.Dst6, HopLimit: Set[uint8](255)}, ICMPv6: &hdr, Payload: b}
 }
 
 // unknownOpt is an echo request carrying, in a Destination Options header,

@@ -20,6 +20,7 @@ import (
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/rawcraft/rawcraft/listen"
 	"github.com/rawcraft/rawcraft/rawsock"
+	"github.com/vishvananda/netlink"
 )
 
 func TestMain(m *testing.M) { os.Exit(lab.RunTests(m)) }
@@ -34,6 +35,7 @@ type claimObs struct {
 	openErr   []error  // errors those sockets read
 	connErr   []error  // errors the connected socket read
 	l         *lab.Lab // for proofs that look further (a socket's connect)
+	h         craft.ClaimHosts
 }
 
 func (o *claimObs) String() string {
@@ -296,7 +298,41 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 	},
 	craft.ClaimPadNNonzeroDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) { o.silent(t, "Ip6InHdrErrors") },
 	craft.ClaimNDPShortDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
-		o.silent(t, "Icmp6InNeighborSolicits")
+		switch c.Note {
+		case "neighbor advertisement":
+			// Hs's entry for the target keeps its link address; the
+			// whole advertisement overrides it.
+			o.silent(t, "Icmp6InNeighborAdvertisements")
+			if mac := hsNeighbor(t, o.l, craft.ShortNATarget); mac != shortNAOldMAC {
+				t.Errorf("after the short advertisement, Hs has %v for %v; want %v still", mac, craft.ShortNATarget, shortNAOldMAC)
+			}
+			na := craft.NeighborAdvertFor(o.h, craft.ShortNATarget, craft.ShortNALinkAddr, 0)
+			whole, err := na.Append(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sendFromHc(t, o.l, whole)
+			if mac := hsNeighbor(t, o.l, craft.ShortNATarget); mac != craft.ShortNALinkAddr {
+				t.Errorf("after the whole advertisement, Hs has %v for %v; want %v: the control failed", mac, craft.ShortNATarget, craft.ShortNALinkAddr)
+			}
+		case "router advertisement":
+			// Hs's hop limit stays; the whole advertisement sets it.
+			o.silent(t, "Icmp6InRouterAdvertisements")
+			if hl := hsHopLimit(t, o.l); hl != "64" {
+				t.Errorf("after the short advertisement, Hs's hop limit is %s; want 64 still", hl)
+			}
+			ra := craft.RouterAdvertFor(o.h, craft.ShortRAHopLimit, 0)
+			whole, err := ra.Append(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sendFromHc(t, o.l, whole)
+			if hl := hsHopLimit(t, o.l); hl != fmt.Sprint(craft.ShortRAHopLimit) {
+				t.Errorf("after the whole advertisement, Hs's hop limit is %s; want %d: the control failed", hl, craft.ShortRAHopLimit)
+			}
+		default:
+			o.silent(t, "Icmp6InNeighborSolicits")
+		}
 	},
 	craft.ClaimFragChecksumDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		o.silent(t, "IpExt:InCsumErrors")
@@ -316,6 +352,10 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 	},
 	craft.ClaimFragDuplicateDropped: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
 		o.delivers(t, "claim, fragmented") // the first copy of bytes 8 to 16, its checksum right
+		if c.Note == "IPv6" {
+			o.moved(t, "Ip6ReasmOKs")
+			return
+		}
 		o.moved(t, "Ip:ReasmOKs")
 	},
 	craft.ClaimFragOverlapDiscarded: func(t *testing.T, c craft.ClaimPacket, o *claimObs) {
@@ -365,6 +405,120 @@ var claimProofs = map[craft.ClaimID]func(t *testing.T, c craft.ClaimPacket, o *c
 			t.Errorf("forwarded: %v", o)
 		}
 	},
+}
+
+// claimSetup prepares the node before a claim packet is sent, for the
+// proofs that look at what the packet would have changed.
+var claimSetup = map[craft.ClaimID]func(t *testing.T, l *lab.Lab, c craft.ClaimPacket){
+	craft.ClaimNDPShortDiscarded: func(t *testing.T, l *lab.Lab, c craft.ClaimPacket) {
+		if c.Note == "router advertisement" {
+			// The lab's hosts ignore router advertisements
+			// (accept_ra 0): for this one, Hs reads them, so that
+			// only the length can make it ignore this one.
+			key := "net.ipv6.conf." + lab.HostIfc + ".accept_ra"
+			if err := l.Sysctl(lab.Hs, key, "1"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := l.Sysctl(lab.Hs, key, "0"); err != nil {
+					t.Error(err)
+				}
+				if err := l.Sysctl(lab.Hs, "net.ipv6.conf."+lab.HostIfc+".hop_limit", "64"); err != nil {
+					t.Error(err)
+				}
+			})
+			return
+		}
+		if c.Note != "neighbor advertisement" {
+			return
+		}
+		// An entry the advertisement's override flag would rewrite.
+		if err := l.Do(lab.Hs, func() error {
+			ifi, err := net.InterfaceByName(lab.HostIfc)
+			if err != nil {
+				return err
+			}
+			return netlink.NeighSet(&netlink.Neigh{LinkIndex: ifi.Index, Family: netlink.FAMILY_V6, State: netlink.NUD_STALE,
+				IP: craft.ShortNATarget.AsSlice(), HardwareAddr: shortNAOldMAC[:]})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = l.Do(lab.Hs, func() error {
+				ifi, err := net.InterfaceByName(lab.HostIfc)
+				if err != nil {
+					return err
+				}
+				return netlink.NeighDel(&netlink.Neigh{LinkIndex: ifi.Index, Family: netlink.FAMILY_V6, IP: craft.ShortNATarget.AsSlice()})
+			})
+		})
+	},
+}
+
+// shortNAOldMAC is the link address Hs has for craft.ShortNATarget before
+// the advertisements.
+var shortNAOldMAC = craft.MAC{2, 0, 0, 0, 0x77, 1}
+
+// hsNeighbor returns Hs's link address for a, or the zero MAC.
+func hsNeighbor(t *testing.T, l *lab.Lab, a netip.Addr) craft.MAC {
+	t.Helper()
+	var mac craft.MAC
+	if err := l.Do(lab.Hs, func() error {
+		ifi, err := net.InterfaceByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		ns, err := netlink.NeighList(ifi.Index, netlink.FAMILY_V6)
+		if err != nil {
+			return err
+		}
+		for _, n := range ns {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip == a && len(n.HardwareAddr) == 6 {
+				mac = craft.MAC(n.HardwareAddr)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return mac
+}
+
+// hsHopLimit returns Hs's hop limit on its interface
+// (net.ipv6.conf.IFACE.hop_limit).
+func hsHopLimit(t *testing.T, l *lab.Lab) string {
+	t.Helper()
+	var v []byte
+	if err := l.Do(lab.Hs, func() (err error) {
+		v, err = os.ReadFile("/proc/sys/net/ipv6/conf/" + lab.HostIfc + "/hop_limit")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(v))
+}
+
+// sendFromHc sends one IPv6 datagram from Hc to Hs's MAC address and
+// gives Hs a moment to take it in.
+func sendFromHc(t *testing.T, l *lab.Lab, dg []byte) {
+	t.Helper()
+	if err := l.Do(lab.Hc, func() error {
+		ifi, err := net.InterfaceByName(lab.HostIfc)
+		if err != nil {
+			return err
+		}
+		tx, err := rawsock.Listen(ifi, &rawsock.Config{SendOnly: true})
+		if err != nil {
+			return err
+		}
+		defer tx.Close()
+		frame := append(append(append([]byte(nil), lab.MACHs[:]...), lab.MACHc[:]...), 0x86, 0xdd)
+		_, err = tx.Send(append(frame, dg...))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
 }
 
 // synAckWithoutOptions: the SYN was answered with a SYN-ACK that echoes
@@ -482,7 +636,11 @@ func TestClaimsOnLinux(t *testing.T) {
 				if wait == 0 {
 					wait = 1500 * time.Millisecond
 				}
+				if setup := claimSetup[cl.ID]; setup != nil {
+					setup(t, l, c)
+				}
 				o := sendClaim(t, l, tx, rec, srv, c, wait)
+				o.h = h
 				t.Logf("%v", o)
 				claimProofs[cl.ID](t, c, o)
 			})

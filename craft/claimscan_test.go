@@ -96,11 +96,6 @@ var claimPhrasingAllowed = []struct{ file, text, why string }{
 	{"cmd/rawcraft/handshake.go", "Linux drops a frame injected on lo", "help restating claim lo-injected-dropped"},
 	{"cmd/rawcraft/serve.go", "Linux drops frames injected on lo", "help restating claim lo-injected-dropped"},
 	{"internal/exercise/paris.go", "routers that balance load per flow hash the first bytes", "the Paris exercise's explanation, checked by it against the routers' counters in the (IPv4) multipath lab"},
-	// Receiver claims not yet in the table: debts, each to be moved there
-	// with a lab proof. The multipath lab is IPv4 only (lab.Multipath), so
-	// nothing yet shows a Linux router hashing the IPv6 flow label.
-	{"craft/explain6.go", "routers may hash it to choose among equal paths", "UNPROVED: needs an IPv6 multipath lab"},
-	{"cmd/rawcraft/trace.go", "Linux hashes it, with the", "UNPROVED: needs an IPv6 multipath lab"},
 }
 
 // No Go source outside claims.go states what a receiver does in a string

@@ -73,10 +73,10 @@ func ExplainChecked(d *Decoded, checks []ChecksumResult) []Field {
 		x.datagram(&d.Quoted, "quoted ", checks, true, NotFragment)
 	}
 	if d.Datagram.Layers&LayerIPv6 != 0 {
-		x.datagram6(&d.Datagram, "", checks, false, d.Frag)
+		x.datagram6(&d.Datagram, "", checks, false, d.Quoted.Layers&LayerIPv6 != 0, d.Frag)
 	}
 	if d.Quoted.Layers&LayerIPv6 != 0 {
-		x.datagram6(&d.Quoted, "quoted ", checks, true, NotFragment)
+		x.datagram6(&d.Quoted, "quoted ", checks, true, false, NotFragment)
 	}
 	if d.Frag != LaterFragment {
 		x.extensions(&d.Datagram)

@@ -21,7 +21,9 @@ func (x *explainer) trailer6(d *Decoded, t []byte) {
 	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%d bytes: %s", len(t), preview(t)), m, rfc)
 }
 
-func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, quoted bool, frag FragState) {
+// datagram6 explains g's IPv6 header; quotes says that g is an ICMPv6
+// error whose quote holds an IPv6 header.
+func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, quoted, quotes bool, frag FragState) {
 	h := &g.IPv6
 	x.layer, x.base, x.rfc = q+"IPv6", g.IPOffset, "RFC 8200 §3"
 	ver := h.Version.Or(0)
@@ -30,7 +32,12 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 		fmt.Sprintf("DSCP %d, ECN %d", h.TrafficClass>>2, h.TrafficClass&3), "RFC 8200 §7, RFC 2474 §3, RFC 3168 §5")
 	fm := "no flow"
 	if h.FlowLabel != 0 {
-		fm = "labels a flow: routers may hash it to choose among equal paths"
+		fm = "labels a flow: " + ClaimFlowLabelHashed.Text()
+		// An error right after the header, as Linux looks for one
+		// (ip6_multipath_l3_keys), with the quoted header there to hash.
+		if quotes && h.NextHeader.Or(0) == ProtoICMPv6 && g.Layers&LayerICMPv6 != 0 && g.ICMPv6.Type >= ICMPv6Unreachable && g.ICMPv6.Type <= ICMPv6ParamProblem {
+			fm = "labels a flow: " + ClaimFlowLabelICMPv6Error.Text()
+		}
 	}
 	x.addRFC("Flow Label", 12, 20, uint64(h.FlowLabel), fmt.Sprintf("0x%05x", h.FlowLabel), fm, "RFC 6437")
 	pl := g.payloadLen()

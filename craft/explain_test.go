@@ -232,3 +232,37 @@ func TestICMPExtensionCutShort(t *testing.T) {
 		t.Errorf("a whole structure whose sum fails: %q", m)
 	}
 }
+
+// A flow label's meaning: hashed by a Linux router (claim
+// flow-label-hashed), except on an ICMPv6 error right after the IPv6
+// header, where the quoted packet's is (flow-label-icmpv6-error); the
+// quoted header's own label and an echo request's are hashed as any.
+func TestExplainFlowLabel(t *testing.T) {
+	a, b := netip.MustParseAddr("2001:2::1"), netip.MustParseAddr("2001:2::2")
+	quote := mustBuild(t, Packet{IPv6: &IPv6{Src: b, Dst: a, FlowLabel: 0x54321}, UDP: &UDP{SrcPort: 9, DstPort: 10}})
+	hashed, quoted := "labels a flow: "+ClaimFlowLabelHashed.Text(), "labels a flow: "+ClaimFlowLabelICMPv6Error.Text()
+	for _, c := range []struct {
+		name string
+		p    Packet
+		want []string // the Flow Label fields' meanings, outer first
+	}{
+		{"unreachable", Packet{IPv6: &IPv6{Src: a, Dst: b, FlowLabel: 0x12345}, ICMPv6: claimPtr(Unreachable6(4)), Payload: quote}, []string{quoted, hashed}},
+		{"time exceeded", Packet{IPv6: &IPv6{Src: a, Dst: b, FlowLabel: 0x12345}, ICMPv6: &ICMPv6{Type: ICMPv6TimeExceeded}, Payload: quote}, []string{quoted, hashed}},
+		{"echo request", Packet{IPv6: &IPv6{Src: a, Dst: b, FlowLabel: 0x12345}, ICMPv6: claimPtr(Echo6(1, 1)), Payload: []byte("x")}, []string{hashed}},
+		{"unreachable behind a destination options header", Packet{IPv6: &IPv6{Src: a, Dst: b, FlowLabel: 0x12345}, IPv6Ext: []IPv6Ext{DestOpts(AppendIPv6OptPadN(nil, 4))},
+			ICMPv6: claimPtr(Unreachable6(4)), Payload: quote}, []string{hashed, hashed}},
+	} {
+		var d Decoded
+		d.AcceptIPv6 = true
+		_ = d.DecodeIP(mustBuild(t, c.p))
+		var got []string
+		for _, f := range Explain(&d) {
+			if f.Name == "Flow Label" {
+				got = append(got, f.Meaning)
+			}
+		}
+		if strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%s: flow label meanings %q, want %q", c.name, got, c.want)
+		}
+	}
+}

@@ -97,8 +97,15 @@ func (d *Decoded) optionsError() error {
 	if g.Layers&LayerICMPv6 != 0 && IsNDP(g.ICMPv6.Type) && d.Frag == NotFragment {
 		n, err := ParseNDP(&g.ICMPv6, g.Payload)
 		if err != nil {
+			// The claim is proved for the messages Linux reads as a host
+			// (solicitations and advertisements); a Redirect's fate is
+			// left unsaid.
+			fate := ": " + ClaimNDPShortDiscarded.Text()
+			if g.ICMPv6.Type == ICMPv6Redirect {
+				fate = " (32 bytes, RFC 4861 §4.5)"
+			}
 			return &ParseError{Layer: "NDP", Field: "body", Offset: g.PayloadOffset, Err: ErrMalformed,
-				Detail: fmt.Sprintf("%s with %d bytes after the ICMPv6 header, short of its fixed part: %s", ICMPv6TypeName(g.ICMPv6.Type), len(g.Payload), ClaimNDPShortDiscarded.Text())}
+				Detail: fmt.Sprintf("%s with %d bytes after the ICMPv6 header, short of its fixed part%s", ICMPv6TypeName(g.ICMPv6.Type), len(g.Payload), fate)}
 		}
 		base := g.PayloadOffset + len(g.Payload) - len(n.Options)
 		for off := 0; off < len(n.Options); {

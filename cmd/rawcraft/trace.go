@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/listen"
@@ -57,13 +58,11 @@ path (Paris traceroute, IMC 2006).
 router's "fragmentation needed" lowers the size to the MTU it names and the
 hop is asked again, as tracepath does. Ctrl-C prints the path so far.
 
-To an IPv6 address the probes are IPv6 (icmp is an ICMPv6 echo request)
+` + fillParagraph(`To an IPv6 address the probes are IPv6 (icmp is an ICMPv6 echo request)
 and --first-ttl and --max-ttl set hop limits: a router where the hop limit
 runs out answers ICMPv6 "time exceeded" (type 3 code 0), quoting hop limit
 1, and the destination ICMPv6 "port unreachable" (type 1 code 4) to UDP.
-The flow label is part of the flow identifier: Linux hashes it, with the
-addresses and the next header, to choose among equal-cost IPv6 routes
-(net.ipv6.fib_multipath_hash_policy 0, the default). --paris holds it
+The flow label is part of the flow identifier: `+craft.ClaimFlowLabelHashed.Text()+`. --paris holds it
 still with the ports (--flow-label picks it); classic mode changes it
 with every probe. IPv6 has no IP ID: Paris UDP probes are told apart by
 their UDP checksum, set through the first two data bytes. There is no DF
@@ -72,7 +71,7 @@ next link is too small answers "packet too big" (type 2) with that
 link's MTU, never below 1280. In --json an IPv6 hop has "hop_limit"
 where an IPv4 hop has "ttl", and its probes "quoted_hop_limit",
 "icmpv6_type", "icmpv6_code" and "flow_label" where IPv4's have
-"quoted_ttl", "icmp_type", "icmp_code" and "ip_id".
+"quoted_ttl", "icmp_type", "icmp_code" and "ip_id".`, 72) + `
 
 Outside rawcraft's lab probes go at 100 a second unless --interval says
 otherwise.`,
@@ -112,6 +111,27 @@ otherwise.`,
 		return runTrace(cmd.OutOrStdout(), cmd.ErrOrStderr(), fs.Changed("interval"), o)
 	}
 	return cmd
+}
+
+// fillParagraph rewraps a paragraph of help text to lines of at most width
+// columns (a longer word stands alone): for one holding a claim's text.
+func fillParagraph(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for _, w := range strings.Fields(s) {
+		switch {
+		case n == 0:
+		case n+1+utf8.RuneCountInString(w) > width:
+			b.WriteByte('\n')
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += utf8.RuneCountInString(w)
+	}
+	return b.String()
 }
 
 // traceConfig turns the flags into the engine's plain values.

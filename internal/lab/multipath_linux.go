@@ -14,6 +14,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 var multipaths atomic.Int32
@@ -109,7 +110,8 @@ func SweepStaleMultipath() []string {
 }
 
 // Forwarded returns the packets RA and RB have received from R0 so far: the
-// probes each path carried (no ARP crosses the links; IPv6 is off).
+// probes each path carried, IPv4 and IPv6 (nothing else crosses the links:
+// no ARP, neighbour discovery or listener report).
 func (m *Multipath) Forwarded() (viaA, viaB uint64, err error) {
 	get := func(host string) (uint64, error) {
 		f, err := netns.GetFromName(m.NS(host))
@@ -138,8 +140,24 @@ func (m *Multipath) Forwarded() (viaA, viaB uint64, err error) {
 	return viaA, viaB, err
 }
 
-// mpEnd is one end of a link: host, interface, address/prefix.
-type mpEnd struct{ host, ifc, addr string }
+// SetHashPolicy6 sets net.ipv6.fib_multipath_hash_policy in the routers
+// that balance, R0 and RJ (each namespace has its own): 0 hashes the
+// addresses, the flow label and the next header, 1 the addresses, the next
+// header and the ports (ip-sysctl.rst). The topology starts with 0.
+func (m *Multipath) SetHashPolicy6(policy int) error {
+	for _, host := range []string{MPR0, MPRJ} {
+		if err := DoIn(m.NS(host), func() error {
+			return os.WriteFile("/proc/sys/net/ipv6/fib_multipath_hash_policy", []byte(strconv.Itoa(policy)), 0)
+		}); err != nil {
+			return fmt.Errorf("sysctl net.ipv6.fib_multipath_hash_policy=%d in %s: %w", policy, host, err)
+		}
+	}
+	return nil
+}
+
+// mpEnd is one end of a link: host, interface, IPv4 and IPv6
+// address/prefix.
+type mpEnd struct{ host, ifc, addr, addr6 string }
 
 func mpMAC(addr string) net.HardwareAddr {
 	ip := net.ParseIP(strings.Split(addr, "/")[0]).To4()
@@ -174,13 +192,21 @@ func (m *Multipath) build() error {
 		if err := hs[host].LinkSetUp(lo); err != nil {
 			return err
 		}
-		sys := map[string]string{"net/ipv6/conf/all/disable_ipv6": "1", "net/ipv6/conf/default/disable_ipv6": "1",
+		// IPv6 without duplicate address detection or router
+		// solicitations; forwarding is turned on once every interface
+		// has multicast off (forwardingOn6), or each would join the
+		// all-routers groups and report it.
+		sys := map[string]string{"net/ipv6/conf/all/accept_dad": "0", "net/ipv6/conf/default/accept_dad": "0",
+			"net/ipv6/conf/all/accept_ra": "0", "net/ipv6/conf/default/accept_ra": "0",
+			"net/ipv6/conf/all/router_solicitations": "0", "net/ipv6/conf/default/router_solicitations": "0",
+			"net/ipv6/icmp/ratelimit": "0",
 			"net/ipv4/icmp_ratelimit": "0", "net/ipv4/icmp_msgs_per_sec": strconv.Itoa(ICMPRate), "net/ipv4/icmp_msgs_burst": strconv.Itoa(ICMPRate),
 			"net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0"}
 		if host != MPSrc && host != MPDst {
 			sys["net/ipv4/ip_forward"] = "1"
 			sys["net/ipv4/fib_multipath_hash_policy"] = "1"
 			sys["net/ipv4/icmp_errors_use_inbound_ifaddr"] = "1"
+			sys["net/ipv6/fib_multipath_hash_policy"] = "0"
 		}
 		for k, v := range sys {
 			if err := DoIn(m.NS(host), func() error { return os.WriteFile("/proc/sys/"+k, []byte(v), 0) }); err != nil {
@@ -192,12 +218,12 @@ func (m *Multipath) build() error {
 		a, b mpEnd
 		mtu  int
 	}{
-		{mpEnd{MPSrc, HostIfc, "198.18.10.2/24"}, mpEnd{MPR0, MPSrc, "198.18.10.1/24"}, 1500},
-		{mpEnd{MPR0, MPRA, "198.18.11.1/24"}, mpEnd{MPRA, MPR0, "198.18.11.2/24"}, 1500},
-		{mpEnd{MPR0, MPRB, "198.18.12.1/24"}, mpEnd{MPRB, MPR0, "198.18.12.2/24"}, 1500},
-		{mpEnd{MPRA, MPRJ, "198.18.13.1/24"}, mpEnd{MPRJ, MPRA, "198.18.13.2/24"}, 1500},
-		{mpEnd{MPRB, MPRJ, "198.18.14.1/24"}, mpEnd{MPRJ, MPRB, "198.18.14.2/24"}, MultipathSmallMTU},
-		{mpEnd{MPRJ, MPDst, "198.18.20.1/24"}, mpEnd{MPDst, HostIfc, "198.18.20.2/24"}, 1500},
+		{mpEnd{MPSrc, HostIfc, "198.18.10.2/24", "2001:2:0:10::2/64"}, mpEnd{MPR0, MPSrc, "198.18.10.1/24", "2001:2:0:10::1/64"}, 1500},
+		{mpEnd{MPR0, MPRA, "198.18.11.1/24", "2001:2:0:11::1/64"}, mpEnd{MPRA, MPR0, "198.18.11.2/24", "2001:2:0:11::2/64"}, 1500},
+		{mpEnd{MPR0, MPRB, "198.18.12.1/24", "2001:2:0:12::1/64"}, mpEnd{MPRB, MPR0, "198.18.12.2/24", "2001:2:0:12::2/64"}, 1500},
+		{mpEnd{MPRA, MPRJ, "198.18.13.1/24", "2001:2:0:13::1/64"}, mpEnd{MPRJ, MPRA, "198.18.13.2/24", "2001:2:0:13::2/64"}, 1500},
+		{mpEnd{MPRB, MPRJ, "198.18.14.1/24", "2001:2:0:14::1/64"}, mpEnd{MPRJ, MPRB, "198.18.14.2/24", "2001:2:0:14::2/64"}, MultipathSmallMTU},
+		{mpEnd{MPRJ, MPDst, "198.18.20.1/24", "2001:2:0:20::1/64"}, mpEnd{MPDst, HostIfc, "198.18.20.2/24", "2001:2:0:20::2/64"}, 1500},
 	}
 	for _, lk := range links {
 		v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: lk.a.ifc, MTU: lk.mtu, HardwareAddr: mpMAC(lk.a.addr)},
@@ -212,12 +238,29 @@ func (m *Multipath) build() error {
 			if err != nil {
 				return err
 			}
-			a, err := netlink.ParseAddr(self.addr)
-			if err != nil {
-				return err
+			// On routers, no neighbour discovery and no group joined that
+			// would be reported: IPv6 then joins no solicited-node group
+			// (addrconf_join_solict) nor all-routers. Not on the source
+			// and the destination, whose own senders (rawsock.Resolve)
+			// take a NOARP interface's destination MAC to be its own;
+			// their listener reports stay on their links, which Forwarded
+			// does not count.
+			if self.host != MPSrc && self.host != MPDst {
+				if err := h.LinkSetARPOff(link); err != nil {
+					return err
+				}
+				if err := h.LinkSetMulticastOff(link); err != nil {
+					return err
+				}
 			}
-			if err := h.AddrAdd(link, a); err != nil {
-				return fmt.Errorf("address %s on %s/%s: %w", self.addr, self.host, self.ifc, err)
+			for _, addr := range []string{self.addr, self.addr6} {
+				a, err := netlink.ParseAddr(addr)
+				if err != nil {
+					return err
+				}
+				if err := h.AddrAdd(link, a); err != nil {
+					return fmt.Errorf("address %s on %s/%s: %w", addr, self.host, self.ifc, err)
+				}
 			}
 			if err := DoIn(m.NS(self.host), func() error { return offloadOff(self.ifc) }); err != nil {
 				return err
@@ -225,11 +268,17 @@ func (m *Multipath) build() error {
 			if err := h.LinkSetUp(link); err != nil {
 				return err
 			}
-			// Static neighbours: no ARP on any link, ever.
-			n := &netlink.Neigh{LinkIndex: link.Attrs().Index, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
-				IP: net.ParseIP(strings.Split(peer.addr, "/")[0]), HardwareAddr: mpMAC(peer.addr)}
-			if err := h.NeighSet(n); err != nil {
-				return fmt.Errorf("neighbour %s in %s: %w", peer.addr, self.host, err)
+			// Static neighbours: no ARP or neighbour solicitation on any
+			// link, ever.
+			for _, n := range []*netlink.Neigh{
+				{LinkIndex: link.Attrs().Index, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
+					IP: net.ParseIP(strings.Split(peer.addr, "/")[0]), HardwareAddr: mpMAC(peer.addr)},
+				{LinkIndex: link.Attrs().Index, Family: netlink.FAMILY_V6, State: netlink.NUD_PERMANENT,
+					IP: net.ParseIP(strings.Split(peer.addr6, "/")[0]), HardwareAddr: mpMAC(peer.addr)},
+			} {
+				if err := h.NeighSet(n); err != nil {
+					return fmt.Errorf("neighbour %v in %s: %w", n.IP, self.host, err)
+				}
 			}
 		}
 	}
@@ -246,6 +295,14 @@ func (m *Multipath) build() error {
 		{MPRB, "198.18.20.0/24", []string{"198.18.14.2"}},
 		{MPRJ, "198.18.10.0/24", []string{"198.18.13.1", "198.18.14.1"}},
 		{MPDst, "0.0.0.0/0", []string{"198.18.20.1"}},
+		{MPSrc, "::/0", []string{"2001:2:0:10::1"}},
+		{MPR0, "2001:2:0:20::/64", []string{"2001:2:0:11::2", "2001:2:0:12::2"}},
+		{MPRA, "2001:2:0:10::/64", []string{"2001:2:0:11::1"}},
+		{MPRA, "2001:2:0:20::/64", []string{"2001:2:0:13::2"}},
+		{MPRB, "2001:2:0:10::/64", []string{"2001:2:0:12::1"}},
+		{MPRB, "2001:2:0:20::/64", []string{"2001:2:0:14::2"}},
+		{MPRJ, "2001:2:0:10::/64", []string{"2001:2:0:13::1", "2001:2:0:14::1"}},
+		{MPDst, "::/0", []string{"2001:2:0:20::1"}},
 	} {
 		_, dst, err := net.ParseCIDR(r.dst)
 		if err != nil {
@@ -263,7 +320,14 @@ func (m *Multipath) build() error {
 			return fmt.Errorf("route %s via %v in %s: %w", r.dst, r.via, r.host, err)
 		}
 	}
-	// Bounded wait for every link to carry traffic.
+	for _, host := range []string{MPR0, MPRA, MPRB, MPRJ} {
+		if err := DoIn(m.NS(host), func() error { return os.WriteFile("/proc/sys/net/ipv6/conf/all/forwarding", []byte("1"), 0) }); err != nil {
+			return fmt.Errorf("sysctl net.ipv6.conf.all.forwarding=1 in %s: %w", host, err)
+		}
+	}
+	// Bounded wait for every link to carry traffic, and every IPv6
+	// address on it to be usable (out of the tentative state, which the
+	// kernel's work queue ends after the link comes up).
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		var down []string
@@ -273,8 +337,26 @@ func (m *Multipath) build() error {
 				return err
 			}
 			for _, lk := range links {
-				if a := lk.Attrs(); a.Name != "lo" && a.OperState != netlink.OperUp {
+				a := lk.Attrs()
+				if a.Name == "lo" {
+					continue
+				}
+				if a.OperState != netlink.OperUp {
 					down = append(down, host+"/"+a.Name)
+					continue
+				}
+				addrs, err := h.AddrList(lk, netlink.FAMILY_V6)
+				if err != nil {
+					return err
+				}
+				usable := 0
+				for _, ad := range addrs {
+					if ad.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0 && !ad.IP.IsLinkLocalUnicast() {
+						usable++
+					}
+				}
+				if usable == 0 {
+					down = append(down, host+"/"+a.Name+" (IPv6 address tentative)")
 				}
 			}
 		}

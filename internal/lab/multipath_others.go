@@ -26,3 +26,6 @@ func (m *Multipath) Forwarded() (viaA, viaB uint64, err error) {
 func SweepStaleMultipath() []string { return nil }
 
 func cleanupMultipaths() {}
+
+// SetHashPolicy6 returns an error wrapping ErrNotLinux.
+func (m *Multipath) SetHashPolicy6(policy int) error { return notLinux("the multipath topology") }
