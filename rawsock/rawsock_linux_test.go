@@ -3,10 +3,13 @@ package rawsock_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -582,5 +585,70 @@ func TestFloodMemoryFlat(t *testing.T) {
 	}
 	if grew > 256<<10 {
 		t.Errorf("sending 200 000 packets allocated %d bytes: not flat", grew)
+	}
+}
+
+// On a NOARP interface Resolve picks the MAC Linux itself sends to: the
+// interface's own, or the neighbour entry set by hand. The oracle is the
+// kernel's own datagram to the same address, captured as it leaves.
+func TestResolveNOARPAsLinuxSends(t *testing.T) {
+	l := lab.ForTest(t, lab.Config{})
+	run := func(args ...string) {
+		t.Helper()
+		if err := l.Do(lab.Hc, func() error {
+			out, err := exec.Command("ip", args...).CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("ip %v: %v: %s", args, err, out)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("link", "set", lab.HostIfc, "arp", "off")
+	run("neigh", "flush", "dev", lab.HostIfc)
+	kernelSends := func() craft.MAC {
+		t.Helper()
+		c := capture(t, l, lab.Hc, nil)
+		if err := l.Do(lab.Hc, func() error {
+			u, err := net.Dial("udp4", lab.AddrHs.String()+":9")
+			if err != nil {
+				return err
+			}
+			defer u.Close()
+			_, err = u.Write([]byte("x"))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		f := next(t, c, 2*time.Second, func(d *craft.Decoded, _ []byte) bool {
+			return fromHc(d, nil) && d.Has(craft.LayerUDP) && d.UDP.DstPort == 9
+		})
+		if f == nil {
+			t.Fatal("the kernel's datagram to Hs was not seen leaving Hc")
+		}
+		var m craft.MAC
+		copy(m[:], f[:6])
+		return m
+	}
+	for _, c := range []struct {
+		name string
+		set  func()
+		want craft.MAC
+	}{
+		{"no entry", func() {}, lab.MACHc},
+		{"entry set by hand", func() {
+			run("neigh", "replace", lab.AddrHs.String(), "lladdr", lab.MACHs.String(), "nud", "permanent", "dev", lab.HostIfc)
+		}, lab.MACHs},
+	} {
+		c.set()
+		rt, _ := resolveFromHc(t, l, lab.AddrHs.String())
+		kernel := kernelSends()
+		if kernel != c.want {
+			t.Fatalf("%s: precondition: the kernel sent to %v, expected %v", c.name, kernel, c.want)
+		}
+		if rt.DstMAC != kernel || !strings.HasPrefix(rt.How, "NOARP") {
+			t.Errorf("%s: Resolve chose %v (%s); Linux sends to %v", c.name, rt.DstMAC, rt.How, kernel)
+		}
 	}
 }

@@ -164,7 +164,8 @@ func ownAddr(ifi *net.Interface, a netip.Addr) bool {
 // as arp_constructor and ndisc_constructor decide it: a multicast group's
 // (MulticastMAC), the broadcast MAC for an IPv4 broadcast address
 // (255.255.255.255 or the directed broadcast of one of ifi's subnets), and
-// ifi's own on a NOARP interface.
+// ifi's own on a NOARP interface, unless the neighbour table holds another
+// for hop (an entry set by hand), which Linux then uses.
 func mappedMAC(ifi *net.Interface, hop netip.Addr, own craft.MAC) (craft.MAC, string, bool) {
 	if hop.IsMulticast() {
 		if hop.Is6() {
@@ -181,6 +182,12 @@ func mappedMAC(ifi *net.Interface, hop netip.Addr, own craft.MAC) (craft.MAC, st
 		return err
 	})
 	if err == nil && l.Attrs().RawFlags&unix.IFF_NOARP != 0 {
+		// arp_constructor gives a new neighbour the interface's own
+		// address; an entry the administrator set (ip neigh … nud
+		// permanent) replaces it, and Linux sends to that.
+		if mac, ok := neighbour(ifi.Index, hop); ok && mac != own {
+			return mac, "NOARP interface: the neighbour table's entry, as Linux sends", true
+		}
 		return own, "NOARP interface: its own address, as Linux sends", true
 	}
 	return craft.MAC{}, "", false
