@@ -497,7 +497,7 @@ func (t *tracer) ask(h, ttl int) error {
 		if t.v6 {
 			tp.FlowLabel = t.flow
 			if !cfg.Paris {
-				tp.FlowLabel = (t.flow + uint32(i)) & 0xfffff
+				tp.FlowLabel = classicFlowLabel(t.flow, i)
 			}
 			setFlowLabel(tm.Bytes()[tm.IPOffset():], tp.FlowLabel)
 		} else {
@@ -705,4 +705,12 @@ func (t *tracer) tagged(k listen.Kind, p *listen.Packet) (int, bool) {
 	}
 	i, ok := t.tags[c]
 	return i, ok
+}
+
+// classicFlowLabel is the flow label of a classic (not Paris) trace's
+// probe i: each probe its own, from base on, and never 0, which means "no
+// flow" (RFC 6437 §2): 0xfffff is followed by 1.
+func classicFlowLabel(base uint32, i int) uint32 {
+	const labels = 0xfffff // 1 to 0xfffff
+	return uint32(1 + (uint64(base)+labels-1+uint64(i))%labels)
 }
