@@ -434,3 +434,20 @@ func TestListenInterruptKeepsCounts(t *testing.T) {
 	}
 	t.Logf("%s", strings.TrimSpace(summary))
 }
+
+// kernelChatter reports whether d is what a lab host's kernel sends by
+// itself as the links come up: IGMP and MLD reports (joining multicast
+// groups, repeated over the first seconds), and neighbour discovery from
+// a link-local address (router solicitations, DAD). A test that counts
+// what a bad command sent leaves these out, and only these.
+func kernelChatter(d *craft.Decoded) bool {
+	switch {
+	case d.Has(craft.LayerIPv4) && d.IPv4.Protocol.Or(0) == 2: // IGMP
+		return true
+	case d.Has(craft.LayerICMPv6) && (d.ICMPv6.Type >= 130 && d.ICMPv6.Type <= 132 || d.ICMPv6.Type == 143):
+		return true // MLD (RFC 2710, RFC 3810)
+	case d.Has(craft.LayerICMPv6) && d.ICMPv6.Type >= 133 && d.ICMPv6.Type <= 137 && (d.IPv6.Src.IsLinkLocalUnicast() || d.IPv6.Src.IsUnspecified()):
+		return true // NDP from the kernel's link-local address, or DAD's ::
+	}
+	return false
+}

@@ -214,12 +214,10 @@ func TestTrace6BadInputSendsNothing(t *testing.T) {
 		d := craft.Decoded{AcceptIPv6: true}
 		_ = d.DecodeFrame(g.Frame)
 		switch {
-		case d.Has(craft.LayerIPv4) && d.IPv4.Protocol.Or(0) == 2:
-			continue // IGMP: the kernel joining multicast groups as the links came up
-		case d.Has(craft.LayerICMPv6) && d.ICMPv6.Type >= 130 && d.ICMPv6.Type <= 143:
-			continue // MLD and neighbour discovery: the kernels' own
-		case d.Has(craft.LayerIPv6) && d.IPv6.Src.IsLinkLocalUnicast():
+		case kernelChatter(&d):
 			continue
+		case d.Has(craft.LayerICMPv6) && d.ICMPv6.Type >= 133 && d.ICMPv6.Type <= 137:
+			continue // neighbour discovery from a global address: the good trace resolving its next hop (RFC 4861 §7.2.2), or a kernel answering it
 		case d.Has(craft.LayerUDP) && d.IPv6.HopLimit.Or(0) == 1 && good == 0:
 			good++ // the good trace's probe
 			continue
