@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -163,14 +164,46 @@ func ex2(x *run) error {
 		shown = append(shown, fmt.Sprintf("%d", int(r[0]-'A')+1))
 	}
 	x.see("the server showed messages %s", strings.Join(shown, ", "))
-	if strings.Join(shown, ",") != "1,2,3,4,8,9,10" {
-		x.differ("the server showed %s, the article predicts 1–4 and 8–10", strings.Join(shown, ","))
+	// Which messages met the pulled cable, from the kernel's timestamps
+	// at Hc: 5–7 in the article's timing. At --fast speed message 4 leaves
+	// 0.11 s before the pull, and a busy machine can slip a message across
+	// either edge; one within 20 ms of an edge could go either way.
+	capsHc := atHc.Stop()
+	var want []string
+	for i := range capsHc {
+		c := &capsHc[i]
+		var d craft.Decoded
+		_ = d.DecodeFrame(c.Frame)
+		if !c.Meta.Outgoing || !d.Has(craft.LayerUDP) || len(d.Payload) == 0 {
+			continue
+		}
+		n := fmt.Sprintf("%d", int(d.Payload[0]-'A')+1)
+		near := func(e time.Time) bool {
+			dt := c.Meta.Time.Sub(e)
+			return dt > -20*time.Millisecond && dt < 20*time.Millisecond
+		}
+		switch {
+		case near(tp) || near(tr):
+			x.see("message %s left within 20 ms of the cable's edge: lost or not, either is right", n)
+			if slices.Contains(shown, n) {
+				want = append(want, n)
+			}
+		case c.Meta.Time.After(tp) && c.Meta.Time.Before(tr):
+		default:
+			want = append(want, n)
+		}
 	}
-	sent := decoded(atHc.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return c.Meta.Outgoing && d.Has(craft.LayerUDP) })
+	if w := strings.Join(want, ","); w != "1,2,3,4,8,9,10" {
+		x.see("this run's schedule slipped: the messages sent while the cable was out were not 5–7, so the server should show %s", w)
+	}
+	if strings.Join(shown, ",") != strings.Join(want, ",") {
+		x.differ("the server showed %s; the messages sent while the cable was in were %s", strings.Join(shown, ","), strings.Join(want, ","))
+	}
+	sent := decoded(capsHc, func(d *craft.Decoded, c *listen.Captured) bool { return c.Meta.Outgoing && d.Has(craft.LayerUDP) })
 	got := decoded(atHs.Stop(), func(d *craft.Decoded, c *listen.Captured) bool { return d.Has(craft.LayerUDP) })
 	x.see("a capture at Hc saw %d messages sent, one at Hs %d received: %d lost, never resent", len(sent), len(got), len(sent)-len(got))
-	if len(sent) != 10 || len(got) != 7 {
-		x.differ("sent %d and received %d, the article predicts 10 and 7", len(sent), len(got))
+	if len(sent) != 10 || len(got) != len(want) {
+		x.differ("sent %d and received %d; 10 were written and %d sent while the cable was in", len(sent), len(got), len(want))
 	}
 	return nil
 }
