@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -246,7 +247,7 @@ exec %q "$@"
 	if err := os.Symlink(bin, filepath.Join(installed, "rawcraft")); err != nil {
 		t.Fatal(err)
 	}
-	e := &docEnv{dir: dir, bin: bin, labName: fmt.Sprintf("dc%d", os.Getpid()), path: tools + ":" + installed + ":" + os.Getenv("PATH")}
+	e := &docEnv{dir: dir, bin: bin, labName: fmt.Sprintf("dc%d-%d", os.Getpid(), docLabs.Add(1)), path: tools + ":" + installed + ":" + os.Getenv("PATH")}
 	if !installedToo {
 		e.path = tools + ":" + os.Getenv("PATH")
 		if p, err := exec.LookPath("rawcraft"); err == nil {
@@ -256,6 +257,10 @@ exec %q "$@"
 	t.Cleanup(func() { e.labDown() })
 	return e
 }
+
+// docLabs numbers the docEnvs' labs: the documents run side by side,
+// each on a lab of its own.
+var docLabs atomic.Int64
 
 func (e *docEnv) labDown() {
 	_ = exec.Command(e.bin, "lab", "--name", e.labName, "down").Run()
@@ -365,11 +370,15 @@ var docFiles = []string{"README.md", "docs/tutorial.md", "docs/guide.md", "docs/
 // TestDocsRunnable runs the runnable blocks of docFiles, each file in a
 // scratch clone of its own, without a rawcraft on the PATH: a block that
 // says "rawcraft" where a fresh clone has only ./rawcraft fails with
-// "command not found", as it would for a reader.
+// "command not found", as it would for a reader. The files run side by
+// side (-parallel of them at once; the blocks of one file in order): each
+// has its own lab, and their blocks mostly wait — for labs, for the
+// receivers' timers.
 func TestDocsRunnable(t *testing.T) {
 	lab.RequireRoot(t)
 	for _, file := range docFiles {
 		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
 			blocks := docBlocks(t, filepath.Join("..", "..", file))
 			if len(blocks) == 0 {
 				t.Fatalf("%s has no runnable block", file)
@@ -418,10 +427,11 @@ var slowHelp = []string{"sudo rawcraft "}
 // TestDocsHelpExamples runs every example of every command's help that is
 // safe in a lab and quick enough, as a block per command (a command's example
 // lines run in order, as a reader would type them), each starting without a
-// lab and ending with the test's lab removed.
+// lab and ending with the test's lab removed. The commands' blocks run side
+// by side, each in a scratch clone with a lab of its own; cleanup's, which
+// sweeps every dead run's labs, runs alone.
 func TestDocsHelpExamples(t *testing.T) {
 	lab.RequireRoot(t)
-	e := newDocEnv(t, true)
 	root := newRoot(io.Discard, io.Discard)
 	var cmds []*commandExample
 	collectExamples(root, &cmds)
@@ -457,6 +467,10 @@ func TestDocsHelpExamples(t *testing.T) {
 			b.cmds = append([]docCmd{{line: "rawcraft lab up"}}, b.cmds...)
 		}
 		t.Run(c.path, func(t *testing.T) {
+			if c.path != "rawcraft cleanup" {
+				t.Parallel()
+			}
+			e := newDocEnv(t, true)
 			e.run(t, b, time.Minute)
 			e.labDown()
 		})

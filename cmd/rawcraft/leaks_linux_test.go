@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -108,43 +109,25 @@ func TestNoErrorLeaksGoInternals(t *testing.T) {
 	t.Logf("%d invocations", len(invs))
 	leaks, multi := map[string]bool{}, map[string]bool{}
 	ran := 0
-	for _, iv := range invs {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		cmd := exec.CommandContext(ctx, bin, iv.args...)
-		cmd.Dir = dir
-		cmd.Stdin = strings.NewReader("")
-		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
-		cmd.SysProcAttr = &syscall.SysProcAttr{
-			Cloneflags: syscall.CLONE_NEWNET,
-			Credential: &syscall.Credential{Uid: 65534, Gid: 65534},
-		}
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		if _, exited := err.(*exec.ExitError); err != nil && !exited {
-			t.Fatalf("rawcraft %s: %v", strings.Join(iv.args, " "), err)
-		}
-		ran++
-		timedOut := ctx.Err() != nil
-		cancel()
-		if timedOut {
-			t.Errorf("rawcraft %s: still running after 20 s", strings.Join(iv.args, " "))
-			continue
-		}
-		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == exitUsage && strings.Count(strings.TrimSpace(out.String()), "\n") != 0 {
-			multi["rawcraft "+strings.Join(iv.args, " ")+"\n\t"+strings.ReplaceAll(strings.TrimSpace(out.String()), "\n", "\n\t")] = true
-		}
-		if m := goInternal.FindString(out.String()); m != "" {
-			line := ""
-			for _, l := range strings.Split(out.String(), "\n") {
-				if strings.Contains(l, m) {
-					line = l
-					break
-				}
+	// Four at a time: each waits mostly on its namespace's making and
+	// unmaking, not on a CPU. mu guards leaks, multi, ran and t's failures.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	work := make(chan inv)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for iv := range work {
+				leakCheck(t, &mu, bin, dir, iv.args, leaks, multi, &ran)
 			}
-			leaks["rawcraft "+strings.Join(iv.args, " ")+"\n\t"+line] = true
-		}
+		}()
 	}
+	for _, iv := range invs {
+		work <- iv
+	}
+	close(work)
+	wg.Wait()
 	var ls []string
 	for l := range leaks {
 		ls = append(ls, l)
@@ -163,5 +146,51 @@ func TestNoErrorLeaksGoInternals(t *testing.T) {
 	}
 	if ran != len(invs) || len(invs) < 1000 {
 		t.Errorf("%d of %d invocations ran", ran, len(invs))
+	}
+}
+
+// leakCheck runs one invocation of TestNoErrorLeaksGoInternals as nobody
+// in a network namespace of its own and records, under mu, what it leaked
+// or answered in more than one line. It runs off the test's goroutine:
+// it reports with t.Errorf, never t.Fatalf.
+func leakCheck(t *testing.T, mu *sync.Mutex, bin, dir string, args []string, leaks, multi map[string]bool, ran *int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader("")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNET,
+		Credential: &syscall.Credential{Uid: 65534, Gid: 65534},
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	timedOut := ctx.Err() != nil
+	line := "rawcraft " + strings.Join(args, " ")
+	mu.Lock()
+	defer mu.Unlock()
+	if _, exited := err.(*exec.ExitError); err != nil && !exited {
+		t.Errorf("%s: %v", line, err)
+		return
+	}
+	*ran++
+	if timedOut {
+		t.Errorf("%s: still running after 20 s", line)
+		return
+	}
+	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == exitUsage && strings.Count(strings.TrimSpace(out.String()), "\n") != 0 {
+		multi[line+"\n\t"+strings.ReplaceAll(strings.TrimSpace(out.String()), "\n", "\n\t")] = true
+	}
+	if m := goInternal.FindString(out.String()); m != "" {
+		at := ""
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.Contains(l, m) {
+				at = l
+				break
+			}
+		}
+		leaks[line+"\n\t"+at] = true
 	}
 }

@@ -73,6 +73,12 @@ type FragConfig struct {
 	// and reaching the destination, the application's reads, the ICMP
 	// coming back. It must not block for long.
 	OnEvent func(at time.Duration, what string)
+
+	// shared, when not nil, is a routed lab Frag uses instead of building
+	// its own, and leaves up: tests that run many shapes share one lab
+	// (each shape has its own IP ID and ports). Its FragTime is the one
+	// that counts.
+	shared *lab.Lab
 }
 
 // FragReport is what a fragmentation experiment observed. Write tells it.
@@ -133,11 +139,13 @@ func Frag(cfg FragConfig) (*FragReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := lab.Up(lab.Config{Name: fmt.Sprintf("frag%d", os.Getpid()), Routed: true, FragTime: cfg.FragTime})
-	if err != nil {
-		return nil, err
+	l := cfg.shared
+	if l == nil {
+		if l, err = lab.Up(lab.Config{Name: fmt.Sprintf("frag%d", os.Getpid()), Routed: true, FragTime: cfg.FragTime}); err != nil {
+			return nil, err
+		}
+		defer l.Down()
 	}
-	defer l.Down()
 	fragTime := time.Duration(l.Config().FragTime) * time.Second
 	wait := cfg.Wait
 	if wait == 0 {

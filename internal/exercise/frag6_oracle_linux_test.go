@@ -104,8 +104,11 @@ func kernelOutcome6(rep *FragReport) outcome6 {
 func TestFrag6ReassemblyAgainstLinux(t *testing.T) {
 	lab.RequireRoot(t)
 	if testing.Short() {
-		t.Skip("seven labs, four of them waiting past ip6frag_time: left out with -short")
+		t.Skip("seven shapes, four of them waiting past ip6frag_time: left out with -short")
 	}
+	// One routed lab for every shape (each has its own fragment ID and
+	// source port): building one per shape cost more than the shapes' waits.
+	shared := lab.ForTest(t, lab.Config{Routed: true, FragTime: 1})
 	payload := make([]byte, 40)
 	for i := range payload {
 		payload[i] = byte('a' + i%26)
@@ -139,7 +142,7 @@ func TestFrag6ReassemblyAgainstLinux(t *testing.T) {
 			if end := c.pieces[len(c.pieces)-1].hi; end > len(data) {
 				data = append(data, make([]byte, end-len(data))...) // bytes past any packet's end
 			}
-			cfg := FragConfig{Packet: pk, FragTime: 1}
+			cfg := FragConfig{Packet: pk, FragTime: 1, shared: shared}
 			for i, f := range c.pieces {
 				fh := craft.FragmentExt(uint16(f.lo/8), f.mf, frag6ID)
 				fh.NextHeader = craft.Set(craft.ProtoUDP)

@@ -68,6 +68,9 @@ func modelOutcome(t *testing.T, arrived []listen.Captured, fragTime time.Duratio
 // (Linux model), and that both are the outcome Linux's rules give.
 func TestFragReassemblyAgainstLinux(t *testing.T) {
 	lab.RequireRoot(t)
+	// One routed lab for every shape (each has its own IP ID and source
+	// port): building one per shape cost more than the shapes' waits.
+	shared := lab.ForTest(t, lab.Config{Routed: true, FragTime: 1})
 	payload := make([]byte, 40)
 	for i := range payload {
 		payload[i] = byte('a' + i%26)
@@ -119,7 +122,7 @@ func TestFragReassemblyAgainstLinux(t *testing.T) {
 			} else { // past what one datagram holds: the header by hand
 				data = append([]byte{byte(udp.SrcPort >> 8), byte(udp.SrcPort), 0x27, 0x0f, 0, 0, 0, 0}, p...)
 			}
-			cfg := FragConfig{Packet: pk, FragTime: 1} // a 1 s ipfrag_time: each case waits 2.5 s, not 4.5
+			cfg := FragConfig{Packet: pk, FragTime: 1, shared: shared} // a 1 s ipfrag_time: each case waits 2.5 s, not 4.5
 			for i, f := range c.pieces {
 				h := *ip
 				h.FragOff = uint16(f.lo / 8)
