@@ -497,10 +497,16 @@ func parentKey(tp *oracle.TsharkPacket, i int) string {
 
 // tsharkStopped reports that tshark stopped dissecting the packet part
 // way: a dissector's exception (malformed), or an IP version it does not
-// read further.
+// read further, in the packet or in the datagram an ICMP error quotes (the
+// quote is the packet's last part, so nothing of the outer packet follows).
 func tsharkStopped(m map[string][]string) bool {
-	return hasAny(m, "ws.malformed", "ip.bogus_ip_version", "ipv6.bogus_ipv6_version", "ip.bogus_header_length", "ip.bogus_ip_length",
-		"tcp.bogus_header_length")
+	for _, k := range []string{"ip.bogus_ip_version", "ipv6.bogus_ipv6_version", "ip.bogus_header_length", "ip.bogus_ip_length",
+		"tcp.bogus_header_length"} {
+		if hasAny(m, k, "q."+k) {
+			return true
+		}
+	}
+	return hasAny(m, "ws.malformed")
 }
 
 func hasAny(m map[string][]string, keys ...string) bool {
