@@ -203,7 +203,9 @@ func (d *Decoded) decodeOuter(b []byte, base int) error {
 	if d.Layers&LayerICMP != 0 && d.ICMP.IsError() && d.Frag != LaterFragment {
 		q := d.Payload
 		if qerr := d.Quoted.decode(q, d.PayloadOffset, true); qerr != nil && !errors.Is(qerr, ErrTruncated) {
-			return qerr
+			// An outer option that lies comes first: a receiver drops
+			// the packet there and never reads the quote.
+			return d.firstError(qerr)
 		}
 	}
 	if oerr := d.optionsError(); oerr != nil {

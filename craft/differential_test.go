@@ -49,6 +49,10 @@ type diffCase struct {
 	// opts holds, per "" or "q.", the bytes of each TCP option behind an
 	// entry of ours[…"tcp.option.verdict"].
 	opts map[string][][]byte
+	// optVerdicts holds, per "" or "q.", rawcraft's verdict on every TCP
+	// option, before alignOptions cuts the compared ones at the first
+	// option either side finds wrong.
+	optVerdicts map[string][]string
 }
 
 // cutOption returns the bytes of the last TCP option whose verdict is
@@ -253,6 +257,10 @@ func (s *diffStats) compare(t *testing.T, gp *genPacket, tp *oracle.TsharkPacket
 // that option, and kinds and values only when every option is right.
 func alignOptions(c *diffCase, q string) {
 	o, th := c.ours[q+"tcp.option.verdict"], c.theirs[q+"tcp.option.verdict"]
+	if c.optVerdicts == nil {
+		c.optVerdicts = map[string][]string{}
+	}
+	c.optVerdicts[q] = append([]string(nil), o...)
 	cut := -1
 	for i := range max(len(o), len(th)) {
 		if i < len(o) && i < len(th) && o[i] == "unknown|bad" && (th[i] == "unknown" || th[i] == "bad") {
