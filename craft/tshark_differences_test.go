@@ -217,6 +217,40 @@ var tsharkDifferences = []*tsharkDifference{
 			"as the receiver finds it (RFC 768: the minimum length is eight; Linux counts such a datagram in UDP InErrors or TCP's drops)",
 	},
 	{
+		fields: []string{"verdict.bad"},
+		when:   "an ICMP message cut by the IPv4 total length inside its 8-byte header, of a type whose second word tshark does not read (10, unassigned types)",
+		match: func(x *disagreement) bool {
+			return !x.tsharkBad() && x.errLayer() == "ICMP" && x.errField() == "header" && errors.Is(x.c.err, craft.ErrMalformed) &&
+				x.c.d.TransportLen > 0 && x.c.d.TransportLen < craft.ICMPHeaderLen
+		},
+		why: "every ICMP message starts with 8 bytes: type, code, checksum and a 32-bit word (RFC 792's formats; RFC 1256's router " +
+			"solicitation has a reserved word there); Linux's icmp_rcv pulls those 8 bytes first and drops a shorter message (counted in " +
+			"InErrors). tshark says malformed only when it reads a field of the missing word (an echo's identifier), and nothing for " +
+			"types whose word it skips",
+	},
+	{
+		fields: []string{"verdict.bad"},
+		when:   "an IPv4 packet of total length 0 (read as segmentation offload) whose capture ends inside its TCP or UDP header",
+		match: func(x *disagreement) bool {
+			return !x.tsharkBad() && x.c.d.LenFromCapture && errors.Is(x.c.err, craft.ErrTruncated) &&
+				(x.errLayer() == "TCP" || x.errLayer() == "UDP")
+		},
+		why: "with no total length to go by, the frame holds less than the header the protocol field announces: rawcraft says the capture " +
+			"is cut there; tshark, which presumes TSO and takes the captured bytes for the datagram, does not call the transport " +
+			"dissector for an empty payload and shows a cut header's fields without a word",
+	},
+	{
+		fields: withQ("ipv6.version", "ipv6.tclass", "ipv6.flow", "ipv6.plen", "ipv6.nxt", "ipv6.hlim", "ipv6.src", "ipv6.dst")[8:],
+		when:   "an ICMPv4 error whose quote starts with version 6",
+		match: func(x *disagreement) bool {
+			return x.oursEmpty() && x.c.d.Layers&craft.LayerICMP != 0 && x.errLayer() == "quoted IPv4" && x.errField() == "version" &&
+				len(x.c.d.Payload) > 0 && x.c.d.Payload[0]>>4 == 6
+		},
+		why: "an ICMPv4 error quotes an IPv4 datagram: RFC 792 draws its data as \"Internet Header + 64 bits of Original Data Datagram\", " +
+			"the internet header being IPv4's (an IPv6 packet's errors are ICMPv6's, RFC 4443); rawcraft says the quoted version is " +
+			"not 4, tshark reads the bytes as an IPv6 header",
+	},
+	{
 		fields: []string{"*"},
 		when:   "an IPv6 Hop-by-Hop or Destination option's length runs past its header",
 		match: func(x *disagreement) bool {
