@@ -380,6 +380,11 @@ func tsharkView(tp *oracle.TsharkPacket) map[string][]string {
 				add("ws.malformed", "")
 			}
 		}
+		if k == "_ws.unreassembled" {
+			// The exception of a dissector that reads past a
+			// fragment's bytes: tshark stops there, as for malformed.
+			add("ws.unreassembled", "")
+		}
 		if f.Object {
 			continue
 		}
@@ -504,7 +509,8 @@ func parentKey(tp *oracle.TsharkPacket, i int) string {
 }
 
 // tsharkStopped reports that tshark stopped dissecting the packet part
-// way: a dissector's exception (malformed), or an IP version it does not
+// way: a dissector's exception (malformed, or unreassembled in a
+// fragment), or an IP version it does not
 // read further, in the packet or in the datagram an ICMP error quotes (the
 // quote is the packet's last part, so nothing of the outer packet follows).
 func tsharkStopped(m map[string][]string) bool {
@@ -514,7 +520,7 @@ func tsharkStopped(m map[string][]string) bool {
 			return true
 		}
 	}
-	return hasAny(m, "ws.malformed")
+	return hasAny(m, "ws.malformed", "ws.unreassembled")
 }
 
 func hasAny(m map[string][]string, keys ...string) bool {
