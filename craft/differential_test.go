@@ -134,9 +134,9 @@ func TestDifferentialTshark(t *testing.T) {
 		_ = os.Remove(name)
 		done += k
 	}
-	line := fmt.Sprintf("compared %d packets, %d field values: %d disagreements", stats.packets, stats.values, len(stats.unexplained))
+	line := fmt.Sprintf("compared %d packets, %d field values: %d disagreements (seed %d)", stats.packets, stats.values, len(stats.unexplained), seed)
 	fmt.Println(line)
-	t.Logf("%s (seed %d, %v); %d justified differences", line, seed, time.Since(start).Round(time.Millisecond), stats.justifiedTotal())
+	t.Logf("%s (%v); %d justified differences", line, time.Since(start).Round(time.Millisecond), stats.justifiedTotal())
 	stats.report(t)
 }
 
