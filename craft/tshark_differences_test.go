@@ -755,17 +755,26 @@ var tsharkDifferences = []*tsharkDifference{
 		fields: []string{"ip.opt.ts.slots", "q.ip.opt.ts.slots"},
 		when:   "a Time Stamp option whose flag is not 0, 1 or 3",
 		match: func(x *disagreement) bool {
+			bad, stamps := false, 0
 			for off, o := 0, x.c.d.IPv4.Options; off < len(o); {
 				op, next, err := craft.NextOption(o, off)
 				if err != nil || op.Kind == craft.IPOptEOL {
 					break
 				}
-				if op.Kind == craft.IPOptTimestamp && len(op.Data) >= 2 {
-					if f := op.Data[1] & 0xf; f != 0 && f != 1 && f != 3 {
-						return len(x.ours) < len(x.theirs)
+				if op.Kind == craft.IPOptTimestamp {
+					stamps++
+					if len(op.Data) >= 2 {
+						if f := op.Data[1] & 0xf; f != 0 && f != 1 && f != 3 {
+							bad = true
+						}
 					}
 				}
 				off = next
+			}
+			if bad {
+				// Beside a second Time Stamp option the two lists
+				// of counts no longer pair up option by option.
+				return len(x.ours) < len(x.theirs) || stamps > 1 && x.key == "ip.opt.ts.slots"
 			}
 			return strings.HasPrefix(x.key, "q.") && len(x.ours) < len(x.theirs)
 		},
