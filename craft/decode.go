@@ -205,7 +205,9 @@ func (d *Decoded) decodeOuter(b []byte, base int) error {
 	if d.Layers&LayerICMP != 0 && d.ICMP.IsError() && d.Frag != LaterFragment {
 		q := d.Payload
 		if qerr := d.Quoted.decode(q, d.PayloadOffset, true); qerr != nil && !errors.Is(qerr, ErrTruncated) {
-			return qerr
+			// An outer option that lies comes first: a receiver drops
+			// the packet there and never reads the quote.
+			return d.firstError(qerr)
 		}
 	}
 	if oerr := d.optionsError(); oerr != nil {
@@ -285,6 +287,10 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 				want = max(int(g.TCP.DataOffset.Or(5))*4, TCPHeaderLen)
 			}
 			switch {
+			case g.LenFromCapture:
+				// The total length is 0 (segmentation offload): no
+				// length to hold the header against, the capture ends
+				// inside it, truncated as the TCP decoder says.
 			case want <= claimed:
 				err = nil // cut short: the IPv4 total length error says so
 			case want == TCPHeaderLen && len(data) < 13:
@@ -316,7 +322,9 @@ func (g *Datagram) decode(b []byte, base int, quoted bool) error {
 			}
 		} else if errors.Is(err, ErrTruncated) && !quoted && !fragment && claimed >= UDPHeaderLen {
 			err = nil // cut short: the IPv4 total length error says so
-		} else if errors.Is(err, ErrTruncated) && !quoted && !fragment {
+		} else if errors.Is(err, ErrTruncated) && !quoted && !fragment && !g.LenFromCapture {
+			// (Under segmentation offload the total length is 0: the
+			// capture ends inside the header, truncated as UDP says.)
 			err = &ParseError{Layer: tlayer, Field: "header", Offset: g.TransportOffset, Err: ErrMalformed,
 				Detail: fmt.Sprintf("IPv4 total length %d leaves %d bytes after the %d-byte IPv4 header; a UDP header has 8", total, claimed, n)}
 		}

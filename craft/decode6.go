@@ -38,7 +38,9 @@ func (d *Decoded) decodeOuter6(b []byte, base int) error {
 	}
 	if d.Layers&LayerICMPv6 != 0 && d.ICMPv6.IsError() && d.Frag != LaterFragment && len(d.Payload) > 0 && d.Payload[0]>>4 == 6 {
 		if qerr := d.Quoted.decode6(d.Payload, d.PayloadOffset, true); qerr != nil && !errors.Is(qerr, ErrTruncated) {
-			return qerr
+			// An outer option that lies comes first: a receiver drops
+			// the packet there and never reads the quote.
+			return d.firstError(qerr)
 		}
 	}
 	if oerr := d.optionsError(); oerr != nil {

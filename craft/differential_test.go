@@ -49,6 +49,10 @@ type diffCase struct {
 	// opts holds, per "" or "q.", the bytes of each TCP option behind an
 	// entry of ours[…"tcp.option.verdict"].
 	opts map[string][][]byte
+	// optVerdicts holds, per "" or "q.", rawcraft's verdict on every TCP
+	// option, before alignOptions cuts the compared ones at the first
+	// option either side finds wrong.
+	optVerdicts map[string][]string
 }
 
 // cutOption returns the bytes of the last TCP option whose verdict is
@@ -130,9 +134,9 @@ func TestDifferentialTshark(t *testing.T) {
 		_ = os.Remove(name)
 		done += k
 	}
-	line := fmt.Sprintf("compared %d packets, %d field values: %d disagreements", stats.packets, stats.values, len(stats.unexplained))
+	line := fmt.Sprintf("compared %d packets, %d field values: %d disagreements (seed %d)", stats.packets, stats.values, len(stats.unexplained), seed)
 	fmt.Println(line)
-	t.Logf("%s (seed %d, %v); %d justified differences", line, seed, time.Since(start).Round(time.Millisecond), stats.justifiedTotal())
+	t.Logf("%s (%v); %d justified differences", line, time.Since(start).Round(time.Millisecond), stats.justifiedTotal())
 	stats.report(t)
 }
 
@@ -253,6 +257,10 @@ func (s *diffStats) compare(t *testing.T, gp *genPacket, tp *oracle.TsharkPacket
 // that option, and kinds and values only when every option is right.
 func alignOptions(c *diffCase, q string) {
 	o, th := c.ours[q+"tcp.option.verdict"], c.theirs[q+"tcp.option.verdict"]
+	if c.optVerdicts == nil {
+		c.optVerdicts = map[string][]string{}
+	}
+	c.optVerdicts[q] = append([]string(nil), o...)
 	cut := -1
 	for i := range max(len(o), len(th)) {
 		if i < len(o) && i < len(th) && o[i] == "unknown|bad" && (th[i] == "unknown" || th[i] == "bad") {
@@ -371,6 +379,11 @@ func tsharkView(tp *oracle.TsharkPacket) map[string][]string {
 			} else {
 				add("ws.malformed", "")
 			}
+		}
+		if k == "_ws.unreassembled" {
+			// The exception of a dissector that reads past a
+			// fragment's bytes: tshark stops there, as for malformed.
+			add("ws.unreassembled", "")
 		}
 		if f.Object {
 			continue
@@ -496,11 +509,18 @@ func parentKey(tp *oracle.TsharkPacket, i int) string {
 }
 
 // tsharkStopped reports that tshark stopped dissecting the packet part
-// way: a dissector's exception (malformed), or an IP version it does not
-// read further.
+// way: a dissector's exception (malformed, or unreassembled in a
+// fragment), or an IP version it does not
+// read further, in the packet or in the datagram an ICMP error quotes (the
+// quote is the packet's last part, so nothing of the outer packet follows).
 func tsharkStopped(m map[string][]string) bool {
-	return hasAny(m, "ws.malformed", "ip.bogus_ip_version", "ipv6.bogus_ipv6_version", "ip.bogus_header_length", "ip.bogus_ip_length",
-		"tcp.bogus_header_length")
+	for _, k := range []string{"ip.bogus_ip_version", "ipv6.bogus_ipv6_version", "ip.bogus_header_length", "ip.bogus_ip_length",
+		"tcp.bogus_header_length"} {
+		if hasAny(m, k, "q."+k) {
+			return true
+		}
+	}
+	return hasAny(m, "ws.malformed", "ws.unreassembled")
 }
 
 func hasAny(m map[string][]string, keys ...string) bool {

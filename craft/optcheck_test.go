@@ -116,6 +116,50 @@ func TestOptionErrorFirst(t *testing.T) {
 	}
 }
 
+// TestOuterOptionErrorBeforeQuote: an ICMP error whose own IPv4 option or
+// IPv6 Jumbo Payload option lies reports that option, not a fault of the
+// datagram it quotes further on: a receiver drops the packet at the option
+// and never reads the quote (found by the tshark differential harness,
+// seeds 10 and 25: a Time Stamp option of length 3 went unnamed behind a
+// quoted TCP data offset of 0).
+func TestOuterOptionErrorBeforeQuote(t *testing.T) {
+	v4s, v4d := netip.MustParseAddr("198.18.1.3"), netip.MustParseAddr("198.18.1.1")
+	v6s, v6d := netip.MustParseAddr("2001:2:0:1::3"), netip.MustParseAddr("2001:2:0:1::1")
+	// Quotes whose TCP data offset is 0: malformed.
+	q4, err := (&Packet{IPv4: &IPv4{Src: v4d, Dst: v4s}, TCP: &TCP{SrcPort: 1, DstPort: 2, DataOffset: Set[uint8](0)}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q6, err := (&Packet{IPv6: &IPv6{Src: v6d, Dst: v6s}, TCP: &TCP{SrcPort: 1, DstPort: 2, DataOffset: Set[uint8](0)}}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name         string
+		p            Packet
+		layer, field string
+	}{
+		{"Time Stamp option of length 3", Packet{IPv4: &IPv4{Src: v4s, Dst: v4d, Options: []byte{IPOptTimestamp, 3, 5, IPOptEOL}},
+			ICMP: &ICMP{Type: ICMPUnreachable, Code: 1}, Payload: q4}, "IPv4", "option length"},
+		{"Jumbo Payload beside a payload length", Packet{IPv6: &IPv6{Src: v6s, Dst: v6d},
+			IPv6Ext: []IPv6Ext{HopByHop([]byte{IPv6OptJumbo, 4, 0, 1, 0, 0})},
+			ICMPv6:  &ICMPv6{Type: ICMPv6Unreachable}, Payload: q6}, "IPv6 ext", "Jumbo Payload"},
+		{"quote alone", Packet{IPv4: &IPv4{Src: v4s, Dst: v4d}, ICMP: &ICMP{Type: ICMPUnreachable, Code: 1}, Payload: q4}, "quoted TCP", "data offset"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := c.p.Append(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := Decoded{AcceptIPv6: true}
+			var pe *ParseError
+			if err := d.DecodeIP(b); !errors.As(err, &pe) || pe.Layer != c.layer || pe.Field != c.field || !errors.Is(err, ErrMalformed) {
+				t.Errorf("error %v, want %s %s malformed", err, c.layer, c.field)
+			}
+		})
+	}
+}
+
 // TestOptionCheckAllocates: checking the options of a well-formed packet
 // allocates nothing, as decoding must not.
 func TestOptionCheckAllocates(t *testing.T) {

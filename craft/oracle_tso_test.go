@@ -3,6 +3,7 @@ package craft_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -97,6 +98,39 @@ func TestLengthZeroIsOffloadAgainstTshark(t *testing.T) {
 	d = craft.Decoded{AcceptIPv6: true}
 	if err := d.DecodeFrame(jumbo); err != nil && !strings.Contains(err.Error(), "Jumbo Payload Length") || d.LenFromCapture || !d.Has(craft.LayerTCP) || len(d.Payload) != len(data) {
 		t.Errorf("jumbogram: error %v, LenFromCapture %v, layers %v, %d data bytes", err, d.LenFromCapture, d.Layers, len(d.Payload))
+	}
+}
+
+// TestLengthZeroCutInTransportHeader: a total length of 0 (offload) gives
+// no length to hold the transport header against, so a capture that ends
+// inside it is cut (truncated), and no sentence names a total length the
+// header does not hold (found by the tshark differential harness, seeds 19
+// and 23: "IPv4 total length 28 leaves 0 bytes" for a field of 0).
+func TestLengthZeroCutInTransportHeader(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    craft.Packet
+		keep int // bytes of the transport header captured
+	}{
+		{"UDP, no byte", craft.Packet{Ethernet: eth(), IPv4: &craft.IPv4{Src: oHc, Dst: oHs, TotalLen: craft.Set[uint16](0)}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}}, 0},
+		{"UDP, 5 bytes", craft.Packet{Ethernet: eth(), IPv4: &craft.IPv4{Src: oHc, Dst: oHs, TotalLen: craft.Set[uint16](0)}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}}, 5},
+		{"TCP, 2 bytes", craft.Packet{Ethernet: eth(), IPv4: &craft.IPv4{Src: oHc, Dst: oHs, TotalLen: craft.Set[uint16](0)}, TCP: &craft.TCP{SrcPort: 1, DstPort: 2}}, 2},
+		{"TCP, 16 bytes", craft.Packet{Ethernet: eth(), IPv4: &craft.IPv4{Src: oHc, Dst: oHs, TotalLen: craft.Set[uint16](0)}, TCP: &craft.TCP{SrcPort: 1, DstPort: 2}}, 16},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := build(t, c.p)[:craft.EthernetLen+craft.IPv4HeaderLen+c.keep]
+			var d craft.Decoded
+			err := d.DecodeFrame(b)
+			if !errors.Is(err, craft.ErrTruncated) || errors.Is(err, craft.ErrMalformed) || strings.Contains(err.Error(), "total length") || !d.LenFromCapture {
+				t.Errorf("error %v (LenFromCapture %v), want the transport header truncated", err, d.LenFromCapture)
+			}
+		})
+	}
+	// A total length that is there and leaves too few bytes stays a lie.
+	b := build(t, craft.Packet{Ethernet: eth(), IPv4: &craft.IPv4{Src: oHc, Dst: oHs, TotalLen: craft.Set[uint16](craft.IPv4HeaderLen + 3)}, UDP: &craft.UDP{SrcPort: 1, DstPort: 2}})
+	var d craft.Decoded
+	if err := d.DecodeFrame(b); !errors.Is(err, craft.ErrMalformed) || !strings.Contains(err.Error(), "IPv4 total length 23 leaves 3 bytes") {
+		t.Errorf("total length 23: error %v", err)
 	}
 }
 

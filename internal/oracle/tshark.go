@@ -97,13 +97,19 @@ func TsharkTCPAnalysis(t testing.TB, file string) []TCPAnalysis {
 // ICMPv6 are always checked); no reassembly of IPv4 or IPv6 fragments or
 // TCP streams, so that each frame is dissected alone; absolute sequence
 // numbers and no sequence analysis, whose words depend on earlier frames;
-// and every TCP and UDP port decoded as plain data, so that a payload is
-// never taken for an application protocol whose own faults would show.
+// every TCP and UDP port decoded as plain data, so that a payload is
+// never taken for an application protocol whose own faults would show;
+// and no vendor Ethernet trailer heuristics (VSS-Monitoring, Ixia,
+// Gigamon, F5): a capture rawcraft writes carries none, yet VSS-Monitoring's
+// takes any trailer whose first 4 bytes read as a time near the packet's
+// pcap timestamp for its time stamp, and hides the trailer.
 var TsharkDissectArgs = []string{"-n", "-T", "json",
 	"-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
 	"-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE", "-o", "tcp.desegment_tcp_streams:FALSE",
 	"-o", "tcp.relative_sequence_numbers:FALSE", "-o", "tcp.analyze_sequence_numbers:FALSE",
-	"-d", "tcp.port==0-65535,data", "-d", "udp.port==0-65535,data"}
+	"-d", "tcp.port==0-65535,data", "-d", "udp.port==0-65535,data",
+	"--disable-heuristic", "vssmonitoring_eth", "--disable-heuristic", "ixiatrailer_eth",
+	"--disable-heuristic", "gmtrailer_eth", "--disable-heuristic", "gmhdr_eth", "--disable-heuristic", "f5ethtrailer"}
 
 // TsharkField is one line of tshark's JSON: a field's key and value, or
 // (Object) a subtree such as a protocol layer, an option or an expert
