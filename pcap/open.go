@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
 )
 
 // Direction says which way a packet went through the interface it was
@@ -71,6 +73,8 @@ type File struct {
 	// guessed: raw IP when the first byte reads as an IPv4 header, else
 	// Ethernet); for pcapng, each Packet carries its interface's.
 	LinkType uint32
+	// Packets is the number of packets Next has returned.
+	Packets int
 
 	classic *Reader
 	ng      *ngReader
@@ -104,11 +108,14 @@ func Open(r io.Reader) (*File, error) {
 		return nil, fmt.Errorf("pcap: %w", err)
 	}
 	if len(m) < 4 {
-		return nil, fmt.Errorf("%w: %d bytes", ErrFormat, len(m))
+		return nil, fmt.Errorf("%w: %s, shorter than any capture's 4-byte magic number", ErrFormat, f.sizeWords(len(m)))
 	}
 	le, be := binary.LittleEndian.Uint32(m), binary.BigEndian.Uint32(m)
 	switch {
 	case le == magicNano || le == magicMicro || le == magicModified || be == magicNano || be == magicMicro || be == magicModified:
+		if h, _ := br.Peek(24); len(h) < 24 {
+			return nil, fmt.Errorf("%w: %s, shorter than a pcap file header's 24", ErrFormat, f.sizeWords(len(h)))
+		}
 		rd, err := NewReader(br)
 		if err != nil {
 			return nil, err
@@ -124,6 +131,9 @@ func Open(r io.Reader) (*File, error) {
 		return f, nil
 	}
 	if !textual(m) {
+		if f.Gzip {
+			return nil, fmt.Errorf("%w: gzip-compressed, and its decompressed data begin %x: neither pcap, pcapng nor a hex dump", ErrFormat, m)
+		}
 		return nil, fmt.Errorf("%w: magic %x, neither pcap, pcapng, gzip nor a hex dump", ErrFormat, m)
 	}
 	text, err := io.ReadAll(io.LimitReader(br, MaxHexText+1))
@@ -183,6 +193,15 @@ func (g gzipReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// sizeWords says how long the (decompressed) input is: "the file is 3
+// bytes", "its decompressed data are 3 bytes".
+func (f *File) sizeWords(n int) string {
+	if f.Gzip {
+		return "its decompressed data are " + craft.Units(n, "byte")
+	}
+	return "the file is " + craft.Units(n, "byte")
+}
+
 func textual(b []byte) bool {
 	for _, c := range b {
 		if c != '\t' && c != '\n' && c != '\r' && (c < ' ' || c > '~') {
@@ -210,6 +229,14 @@ func GuessLink(b []byte) uint32 {
 // Next returns the next packet, or io.EOF after the last one. An error
 // other than io.EOF ends the file: the packets before it stand.
 func (f *File) Next() (Packet, error) {
+	p, err := f.next()
+	if err == nil {
+		f.Packets++
+	}
+	return p, err
+}
+
+func (f *File) next() (Packet, error) {
 	switch {
 	case f.classic != nil:
 		rec, err := f.classic.Next()

@@ -192,7 +192,7 @@ func openCapture(name string, in io.Reader, link string) (*pcap.File, func() err
 	}
 	if pf.Format != pcap.FormatPcapNG && !pcap.Decodable(pf.LinkType) {
 		closeFn()
-		return nil, nil, usagef("%s: %s capture of link type %s: not decoded (rawcraft reads Ethernet, raw IP, Linux cooked SLL/SLL2 and loopback)", name, pf.Format, pcap.LinkName(pf.LinkType))
+		return nil, nil, usagef("%s: %s capture of %s: not decoded (rawcraft reads Ethernet, raw IP, Linux cooked SLL/SLL2 and loopback)", name, pf.Format, pcap.LinkTypeWords(pf.LinkType))
 	}
 	return pf, closeFn, nil
 }
@@ -254,7 +254,7 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 	var t0 time.Time
 	first := true
 	var graph tcpseq.First
-	_, err = readAll(name, in, o, func(rp *readPacket) error {
+	pf, err := readAll(name, in, o, func(rp *readPacket) error {
 		if first {
 			t0, first = rp.p.Time, false
 		}
@@ -292,6 +292,9 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		dissect(w, fields, rp.sums)
 		return nil
 	})
+	if err == nil && pf != nil && pf.Packets == 0 && !o.asJSON {
+		fmt.Fprintf(w, "%s: a %s file that holds no packets\n", name, pf.Format)
+	}
 	if graphOut != nil {
 		if err != nil {
 			graphOut.Close()

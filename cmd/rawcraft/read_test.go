@@ -203,6 +203,7 @@ func TestReadFilters(t *testing.T) {
 func TestReadBadInput(t *testing.T) {
 	file := writeFile(t, pcap.LinkRaw, builtHex(t, "udp"))
 	radio := writeFile(t, 127, []byte{0, 0, 8, 0, 0, 0, 0, 0})
+	unknown := writeFile(t, 258, []byte{0, 0, 8, 0, 0, 0, 0, 0})
 	notCapture := filepath.Join(t.TempDir(), "x.bin")
 	os.WriteFile(notCapture, []byte{0x7f, 'E', 'L', 'F', 0, 1, 2}, 0o644)
 	for _, tc := range []struct {
@@ -216,7 +217,8 @@ func TestReadBadInput(t *testing.T) {
 		{[]string{"read", file, "--port", "70000"}, "--port 70000: a port is 0 to 65535"},
 		{[]string{"read", file, "--link", "raw"}, `--link "raw": only for a hex dump`},
 		{[]string{"read", "/nonexistent/c.pcap"}, "no such file"},
-		{[]string{"read", radio}, "IEEE802_11_RADIOTAP (127)"},
+		{[]string{"read", radio}, "pcap capture of link type IEEE802_11_RADIOTAP (127): not decoded"},
+		{[]string{"read", unknown}, "pcap capture of link type 258: not decoded"},
 		{[]string{"read", notCapture}, "magic 7f454c46"},
 		{[]string{"read", file, "--json", "--explain"}, "give one or the other"},
 	} {
@@ -415,5 +417,19 @@ func TestReadIPLengthPastTheBytes(t *testing.T) {
 				t.Errorf("orig %d: tshark's length expert %v, want %v", c.orig, bogus, c.lengthBogus)
 			}
 		})
+	}
+}
+
+// TestReadEmptyCapture: a capture with a header and no packets says so in
+// one line (tshark -r reads such a file without error and prints nothing).
+func TestReadEmptyCapture(t *testing.T) {
+	file := writeFile(t, pcap.LinkEthernet)
+	out, errs, code := runRoot(t, "", "read", file)
+	if want := file + ": a pcap file that holds no packets\n"; code != exitOK || errs != "" || out != want {
+		t.Errorf("read of an empty capture: exit %d, stdout %q, stderr %q; want %q", code, out, errs, want)
+	}
+	out, _, code = runRoot(t, "", "read", file, "--json")
+	if code != exitOK || out != "" {
+		t.Errorf("read --json of an empty capture: exit %d, stdout %q; want nothing", code, out)
 	}
 }
