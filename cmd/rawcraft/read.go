@@ -67,7 +67,7 @@ capture's frame numbers.`,
 	fl.BoolVar(&o.ladder, "ladder", false, "draw the exchange as a time-ordered sequence diagram, one lane per host")
 	fl.StringVar(&o.svg, "svg", "", "also write the ladder as an SVG file")
 	fl.StringVar(&o.tcpseq, "tcpseq", "", "write the time-sequence graph (tcptrace's) of the capture's first TCP flow to FILE (SVG)")
-	fl.StringVar(&o.link, "link", "", "the link type of a hex dump: ether or raw (default: guessed from the first byte)")
+	fl.StringVar(&o.link, "link", "", "the link type of a hex dump: ether or raw (default: guessed from its first bytes, an IP header or a frame with a known EtherType, and said)")
 	cmd.MarkFlagsMutuallyExclusive("json", "ladder")
 	cmd.MarkFlagsMutuallyExclusive("json", "explain")
 	cmd.MarkFlagsMutuallyExclusive("json", "diagram")
@@ -81,6 +81,7 @@ capture's frame numbers.`,
 type readPacket struct {
 	n      int // from 1
 	p      pcap.Packet
+	guess  string // the hex dump's guessed link type and why (pcap.File.LinkGuess)
 	dir    pcap.Direction
 	link   pcap.Link
 	linkOK bool // the link header was read and the network layer decoded
@@ -180,6 +181,9 @@ func openCapture(name string, in io.Reader, link string) (*pcap.File, func() err
 		return nil, nil, usagef("%s: %v", name, err)
 	}
 	if pf.Format == pcap.FormatHex {
+		if link != "" {
+			pf.LinkGuess = ""
+		}
 		switch link {
 		case "ether":
 			pf.LinkType = pcap.LinkEthernet
@@ -231,7 +235,7 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 			p.LinkType = pf.LinkType
 		}
 		numbered = numbered || inRanges(flt.ranges, n)
-		*rp = readPacket{n: n, p: p}
+		*rp = readPacket{n: n, p: p, guess: pf.LinkGuess}
 		decodeCaptured(rp)
 		analyze(an, rp)
 		if !flt.keep(rp) {
@@ -257,6 +261,9 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 	pf, err := readAll(name, in, o, func(rp *readPacket) error {
 		if first {
 			t0, first = rp.p.Time, false
+			if g := rp.guess; g != "" && !o.asJSON {
+				fmt.Fprintf(w, "hex dump, link type guessed: %s\n", g)
+			}
 		}
 		if o.tcpseq != "" && rp.linkOK {
 			lp := listen.Packet{Frame: rp.p.Data, Meta: rawsock.Meta{Time: rp.p.Time, Len: rp.p.OrigLen}, Decoded: rp.d, Err: rp.derr}

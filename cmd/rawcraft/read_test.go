@@ -123,8 +123,12 @@ func TestReadHexFormsAsFile(t *testing.T) {
 	}
 	for _, text := range []string{dump.String(), hex.EncodeToString(b), hex.Dump(b)} {
 		got, errs, code := runRoot(t, text, "read", "--explain", "-")
-		// a hex dump has no times: the summary line lacks the column
-		if code != 0 || after1(got) != after1(want) {
+		// a hex dump has no times: the summary line lacks the column; its
+		// first line says the link type guessed
+		if guess := "hex dump, link type guessed: Ethernet: bytes 12-13 hold EtherType 0x0800\n"; !strings.HasPrefix(got, guess) {
+			t.Errorf("%q: the first line is not %q:\n%s", text, guess, got)
+		}
+		if code != 0 || after1(after1(got)) != after1(want) {
 			t.Errorf("%q: %s\ngot\n%s\nwant\n%s", text, errs, got, want)
 		}
 	}
@@ -431,5 +435,42 @@ func TestReadEmptyCapture(t *testing.T) {
 	out, _, code = runRoot(t, "", "read", file, "--json")
 	if code != exitOK || out != "" {
 		t.Errorf("read --json of an empty capture: exit %d, stdout %q; want nothing", code, out)
+	}
+}
+
+// TestReadHexGuessesLink: a hex dump of a packet rawcraft built, raw IP or an
+// Ethernet frame (the truth, known from how it was built), cut at every
+// length a guess can go by (4 bytes of an IPv4 header, 14 of a frame), is
+// read with the link type it was built with.
+func TestReadHexGuessesLink(t *testing.T) {
+	for _, args := range [][]string{
+		{"udp", "--data", "hello"},
+		{"tcp", "--flags", "S", "--tcp-opt", "nop,nop,ts=1:2"},
+		{"icmp"},
+		{"udp", "--dst", "2001:2::1", "--src", "2001:2::2"},
+	} {
+		for _, ether := range []bool{false, true} {
+			a, want, least := args, pcap.LinkRaw, 4
+			if ether {
+				a, want, least = append(append([]string{}, args...), "--ether"), pcap.LinkEthernet, 14
+			}
+			b := builtHex(t, a...)
+			if b[0]>>4 == 6 && !ether {
+				least = len(b) // a cut IPv6 header's payload length does not fit: read as Ethernet
+			}
+			for n := least; n <= len(b); n++ {
+				if got, why := pcap.GuessLinkWhy(b[:n]); got != want {
+					t.Errorf("build %v, %d of %d bytes: guessed %s (%s)", a, n, len(b), pcap.LinkName(got), why)
+				}
+			}
+		}
+	}
+	out, _, code := runRoot(t, "45 00 00 1c 00 01 00 00 40 11 ec a6 c6 12 00 01 c6 12 00\n", "read", "-")
+	if want := "hex dump, link type guessed: raw IP: byte 0x45 reads as IPv4"; code != exitOK || !strings.HasPrefix(out, want) || !strings.Contains(out, "IPv4, truncated: 19 of the header's 20 bytes") {
+		t.Errorf("a 19-byte IPv4 header: exit %d\n%s\nwant %q and IPv4, truncated", code, out, want)
+	}
+	out, _, _ = runRoot(t, "45 00 00 1c 00 01 00 00 40 11 ec a6 c6 12 00 01 c6 12 00\n", "read", "--link", "raw", "-")
+	if strings.Contains(out, "guessed") {
+		t.Errorf("--link raw: %s, want no guess said", out)
 	}
 }
