@@ -331,7 +331,7 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 	x.add("Header Checksum", 80, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerIPv4, quoted))
 	x.add("Source Address", 96, 32, 0, h.Src.String(), "")
 	x.add("Destination Address", 128, 32, 0, h.Dst.String(), "")
-	x.options(h.Options, 160, true)
+	x.options(h.Options, 160, true, int(ihl)*4-IPv4HeaderLen)
 	if g.Layers&LayerIPv4 != 0 && len(g.ipHdr) > 0 {
 		switch {
 		case g.Layers&LayerTCP != 0:
@@ -353,11 +353,13 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 	}
 }
 
-func (x *explainer) options(opts []byte, bit int, ip bool) {
+// options explains an option area at bit; area is its length by the
+// header's length field, which may pass the bytes present (opts).
+func (x *explainer) options(opts []byte, bit int, ip bool, area int) {
 	if ip {
-		x.ipOptions(opts, bit)
+		x.ipOptions(opts, bit, area)
 	} else {
-		x.tcpOptions(opts, bit)
+		x.tcpOptions(opts, bit, area)
 	}
 }
 
@@ -476,7 +478,7 @@ func (x *explainer) tcp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	}
 	add("Urgent Pointer", 144, 16, uint64(h.Urgent), "", um)
 	if g.TransportLen >= TCPHeaderLen {
-		x.options(h.Options, 160, false)
+		x.options(h.Options, 160, false, int(off)*4-TCPHeaderLen)
 		if !(quoted && len(g.Payload) == 0) {
 			x.payload(g.Payload, g.PayloadOffset-g.TransportOffset, "segment data")
 		}

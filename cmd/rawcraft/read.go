@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -280,7 +281,13 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 			return nil
 		}
 		fields := craft.ExplainChecked(&rp.d, rp.sums)
-		if rp.derr != nil {
+		// A capture its snapshot length cut is the capture's doing: what
+		// the bytes lack is not the packet's fault, and a receiver got it all.
+		capCut := rp.p.OrigLen > len(rp.p.Data)
+		if capCut {
+			fmt.Fprintf(w, "  (the capture kept %d of the packet's %s, its snapshot length; the rest was not recorded)\n", len(rp.p.Data), craft.Units(rp.p.OrigLen, "byte"))
+		}
+		if rp.derr != nil && !(capCut && errors.Is(rp.derr, craft.ErrTruncated)) {
 			fmt.Fprintf(w, "  (a receiver reads it as: %v)\n", rp.derr)
 		}
 		if txt := rp.tcp.Text(); txt != "" {
