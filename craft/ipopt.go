@@ -183,7 +183,7 @@ func (x *explainer) ipOptions(opts []byte, bit, area int) {
 			off = next
 			continue
 		}
-		lm := fmt.Sprintf("%d bytes, type and length included", o.Len)
+		lm := fmt.Sprintf("%s, type and length included", Units(o.Len, "byte"))
 		switch {
 		case routeOption(o.Kind) && o.Len < 3:
 			lm += ": below 3, no room for the pointer; malformed"
@@ -354,7 +354,7 @@ func (x *explainer) badOption(opts []byte, off, b, area int, o Option, typeName,
 	}
 	m := fmt.Sprintf("%d: below 2, the least an option with a length %s can have; %s", o.Len, unit, receiver)
 	if o.Len >= 2 {
-		m = fmt.Sprintf("%d bytes, but only %d remain in the options: the option runs past the header", o.Len, len(opts)-off)
+		m = fmt.Sprintf("%s, but only %d remain in the options: the option runs past the header", Units(o.Len, "byte"), len(opts)-off)
 	}
 	x.add(lenName, b+8, 8, uint64(o.Len), "", m)
 	if off+2 < len(opts) {
@@ -366,7 +366,7 @@ func (x *explainer) badOption(opts []byte, off, b, area int, o Option, typeName,
 // that makes the header end on a 32-bit boundary (rfc defines it).
 func (x *explainer) optPadding(rest []byte, b int, rfc string) {
 	if len(rest) > 0 {
-		x.addRFC("Padding", b, 8*len(rest), 0, fmt.Sprintf("%d bytes: %s", len(rest), preview(rest)),
+		x.addRFC("Padding", b, 8*len(rest), 0, fmt.Sprintf("%s: %s", Units(len(rest), "byte"), preview(rest)),
 			paddingMeaning(rest, "the header end on a 32-bit boundary"), rfc)
 	}
 }

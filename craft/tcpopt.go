@@ -151,7 +151,7 @@ func (x *explainer) tcpOptions(opts []byte, bit, area int) {
 			off = next
 			continue
 		}
-		lm := fmt.Sprintf("%d bytes, kind and length included", o.Len)
+		lm := fmt.Sprintf("%s, kind and length included", Units(o.Len, "byte"))
 		valid := tcpOptValid(o)
 		if !valid {
 			lm += fmt.Sprintf(": wrong for %s (%s), %s", TCPOptionName(o.Kind), tcpOptLengths(o.Kind), ClaimTCPOptionLengthIgnored.Text())
@@ -222,7 +222,7 @@ func (x *explainer) fastOpenCookie(c []byte, bit int) {
 
 func (x *explainer) optData(d []byte, bit int, m string) {
 	if len(d) > 0 {
-		x.add("Option Data", bit, 8*len(d), 0, fmt.Sprintf("%d bytes: %x", len(d), d), m)
+		x.add("Option Data", bit, 8*len(d), 0, fmt.Sprintf("%s: %x", Units(len(d), "byte"), d), m)
 	}
 }
 
