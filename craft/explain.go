@@ -364,7 +364,7 @@ func (x *explainer) options(opts []byte, bit int, ip bool, area int) {
 }
 
 func (x *explainer) payload(p []byte, byteOff int, what string) {
-	text := fmt.Sprintf("%s", Units(len(p), "byte"))
+	text := Units(len(p), "byte")
 	if len(p) > 0 {
 		text += ": " + preview(p)
 	}
