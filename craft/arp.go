@@ -119,7 +119,7 @@ func (a *ARP) decode(b []byte, base int) error {
 	*a = ARP{}
 	if len(b) < ARPFixedLen {
 		return &ParseError{Layer: "ARP", Field: "packet", Offset: base, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes, the fixed header has 8", len(b))}
+			Detail: fmt.Sprintf("%s, the fixed header has 8", Units(len(b), "byte"))}
 	}
 	a.HType = Set(binary.BigEndian.Uint16(b[0:]))
 	a.PType = Set(binary.BigEndian.Uint16(b[2:]))
@@ -129,7 +129,7 @@ func (a *ARP) decode(b []byte, base int) error {
 	hl, pl := int(b[4]), int(b[5])
 	if n := a.Len(); len(b) < n {
 		return &ParseError{Layer: "ARP", Field: "addresses", Offset: base + ARPFixedLen, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes; hardware length %d and protocol length %d make a packet of %d", len(b), hl, pl, n)}
+			Detail: fmt.Sprintf("%s; hardware length %d and protocol length %d make a packet of %d", Units(len(b), "byte"), hl, pl, n)}
 	}
 	off := ARPFixedLen
 	for i, l := range [4]int{hl, pl, hl, pl} {

@@ -177,7 +177,7 @@ func (e *Ethernet) decode(b []byte, tags []VLAN) (int, error) {
 	e.VLANs = tags[:0]
 	if len(b) < EthernetLen {
 		return 0, &ParseError{Layer: "Ethernet", Field: "header", Offset: 0, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes, an Ethernet II header has 14", len(b))}
+			Detail: fmt.Sprintf("%s, an Ethernet II header has 14", Units(len(b), "byte"))}
 	}
 	copy(e.Dst[:], b[0:6])
 	copy(e.Src[:], b[6:12])

@@ -100,11 +100,11 @@ func (x *explainer) trailer(d *Decoded, t []byte) {
 	for _, c := range t {
 		zero = zero && c == 0
 	}
-	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv4 total length %d: not part of the datagram; %s", len(t), d.totalLen(), ClaimIPv4TrailerTrimmed.Text()), "RFC 791 §3.1"
+	name, m, rfc := "Trailer", fmt.Sprintf("%s past the IPv4 total length %d: not part of the datagram; %s", Units(len(t), "byte"), d.totalLen(), ClaimIPv4TrailerTrimmed.Text()), "RFC 791 §3.1"
 	if d.Link&LayerEthernet != 0 && len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header; the IPv4 total length leaves them out", len(t)), "IEEE 802.3 §3.2.8"
 	}
-	text := fmt.Sprintf("%d bytes: %s", len(t), preview(t))
+	text := fmt.Sprintf("%s: %s", Units(len(t), "byte"), preview(t))
 	x.addRFC(name, 0, 8*len(t), 0, text, m, rfc)
 }
 
@@ -117,11 +117,11 @@ func (x *explainer) arpTrailer(d *Decoded, end, arpLen int) {
 	for _, c := range t {
 		zero = zero && c == 0
 	}
-	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the %d-byte ARP packet: not part of it", len(t), arpLen), "RFC 826"
+	name, m, rfc := "Trailer", fmt.Sprintf("%s past the %d-byte ARP packet: not part of it", Units(len(t), "byte"), arpLen), "RFC 826"
 	if len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding: a frame carries at least 46 bytes after its header", len(t)), "IEEE 802.3 §3.2.8"
 	}
-	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%d bytes: %s", len(t), preview(t)), m, rfc)
+	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%s: %s", Units(len(t), "byte"), preview(t)), m, rfc)
 }
 
 func (x *explainer) ethernet(e *Ethernet) {
@@ -222,11 +222,11 @@ func (x *explainer) arp(a *ARP, base int) {
 	h, p := int(hl)*8, int(pl)*8
 	sm, tm := "", map[bool]string{true: "unknown yet: what a request asks for", false: ""}[a.Op == ARPRequest]
 	if hl != 6 {
-		sm, tm = fmt.Sprintf("%d bytes, as the hardware length says", hl), fmt.Sprintf("%d bytes, as the hardware length says", hl)
+		sm, tm = fmt.Sprintf("%s, as the hardware length says", Units(hl, "byte")), fmt.Sprintf("%s, as the hardware length says", Units(hl, "byte"))
 	}
 	pm := ""
 	if pl != 4 || pt != EtherTypeIPv4 {
-		pm = fmt.Sprintf("%d bytes, as the protocol length says", pl)
+		pm = fmt.Sprintf("%s, as the protocol length says", Units(pl, "byte"))
 	}
 	x.add("Sender hardware address", 64, h, 0, or(arpHW(a, 0), "(none)"), sm)
 	x.add("Sender protocol address", 64+h, p, 0, or(arpProtoText(a, 1), "(none)"), pm)
@@ -297,9 +297,9 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 	x.add("IHL", 4, 4, uint64(ihl), "", hm)
 	x.addRFC("Type of Service", 8, 8, uint64(h.TOS), fmt.Sprintf("0x%02x", h.TOS),
 		fmt.Sprintf("DSCP %d, ECN %d", h.TOS>>2, h.TOS&3), "RFC 2474 §3, RFC 3168 §5")
-	tm := fmt.Sprintf("%d bytes: %d header + %d data", total, int(ihl)*4, int(total)-int(ihl)*4)
+	tm := fmt.Sprintf("%s: %d header + %d data", Units(total, "byte"), int(ihl)*4, int(total)-int(ihl)*4)
 	if int(total) < int(ihl)*4 {
-		tm = fmt.Sprintf("%d bytes: shorter than the %d-byte header the IHL announces; %s", total, int(ihl)*4, ClaimIPv4HeaderLengthError.Text())
+		tm = fmt.Sprintf("%s: shorter than the %d-byte header the IHL announces; %s", Units(total, "byte"), int(ihl)*4, ClaimIPv4HeaderLengthError.Text())
 	}
 	if g.Truncated {
 		tm += fmt.Sprintf("; only %d present", len(g.ipHdr)+len(g.l4))
@@ -331,7 +331,7 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 	x.add("Header Checksum", 80, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerIPv4, quoted))
 	x.add("Source Address", 96, 32, 0, h.Src.String(), "")
 	x.add("Destination Address", 128, 32, 0, h.Dst.String(), "")
-	x.options(h.Options, 160, true)
+	x.options(h.Options, 160, true, int(ihl)*4-IPv4HeaderLen)
 	if g.Layers&LayerIPv4 != 0 && len(g.ipHdr) > 0 {
 		switch {
 		case g.Layers&LayerTCP != 0:
@@ -353,16 +353,18 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 	}
 }
 
-func (x *explainer) options(opts []byte, bit int, ip bool) {
+// options explains an option area at bit; area is its length by the
+// header's length field, which may pass the bytes present (opts).
+func (x *explainer) options(opts []byte, bit int, ip bool, area int) {
 	if ip {
-		x.ipOptions(opts, bit)
+		x.ipOptions(opts, bit, area)
 	} else {
-		x.tcpOptions(opts, bit)
+		x.tcpOptions(opts, bit, area)
 	}
 }
 
 func (x *explainer) payload(p []byte, byteOff int, what string) {
-	text := fmt.Sprintf("%d bytes", len(p))
+	text := Units(len(p), "byte")
 	if len(p) > 0 {
 		text += ": " + preview(p)
 	}
@@ -476,7 +478,7 @@ func (x *explainer) tcp(g *Datagram, q string, checks []ChecksumResult, quoted b
 	}
 	add("Urgent Pointer", 144, 16, uint64(h.Urgent), "", um)
 	if g.TransportLen >= TCPHeaderLen {
-		x.options(h.Options, 160, false)
+		x.options(h.Options, 160, false, int(off)*4-TCPHeaderLen)
 		if !(quoted && len(g.Payload) == 0) {
 			x.payload(g.Payload, g.PayloadOffset-g.TransportOffset, "segment data")
 		}
@@ -565,14 +567,14 @@ func udpLengthMeaning(g *Datagram, l int, quoted bool) string {
 	carried := len(g.l4) // what the IP lengths give the transport, as far as it is here
 	switch {
 	case l < UDPHeaderLen:
-		return fmt.Sprintf("%d bytes: shorter than the 8-byte header; %s", l, ClaimUDPLengthBad.Text())
+		return fmt.Sprintf("%s: shorter than the 8-byte header; %s", Units(l, "byte"), ClaimUDPLengthBad.Text())
 	case quoted || g.Truncated || g.fragmented():
 	case l > carried:
-		return fmt.Sprintf("%d bytes: more than the %d bytes the IP header leaves for UDP; %s", l, carried, ClaimUDPLengthBad.Text())
+		return fmt.Sprintf("%s: more than the %d bytes the IP header leaves for UDP; %s", Units(l, "byte"), carried, ClaimUDPLengthBad.Text())
 	case l < carried:
-		return fmt.Sprintf("%d bytes: 8 header + %d data; the %d bytes after it are in the IP data but not in the datagram: %s", l, l-8, carried-l, ClaimUDPLengthShort.Text())
+		return fmt.Sprintf("%s: 8 header + %d data; the %d bytes after it are in the IP data but not in the datagram: %s", Units(l, "byte"), l-8, carried-l, ClaimUDPLengthShort.Text())
 	}
-	return fmt.Sprintf("%d bytes: 8 header + %d data", l, l-8)
+	return fmt.Sprintf("%s: 8 header + %d data", Units(l, "byte"), l-8)
 }
 
 func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted bool) {

@@ -14,11 +14,11 @@ func (x *explainer) trailer6(d *Decoded, t []byte) {
 	for _, c := range t {
 		zero = zero && c == 0
 	}
-	name, m, rfc := "Trailer", fmt.Sprintf("%d bytes past the IPv6 payload length %d: not part of the packet; %s", len(t), d.payloadLen(), ClaimIPv6TrailerTrimmed.Text()), "RFC 8200 §3"
+	name, m, rfc := "Trailer", fmt.Sprintf("%s past the IPv6 payload length %d: not part of the packet; %s", Units(len(t), "byte"), d.payloadLen(), ClaimIPv6TrailerTrimmed.Text()), "RFC 8200 §3"
 	if d.Link&LayerEthernet != 0 && len(d.Raw) == MinFrameLen && zero { // padding fills a frame to 60 bytes, no fewer
 		name, m, rfc = "Padding", fmt.Sprintf("%d zero bytes of Ethernet padding", len(t)), "IEEE 802.3 §3.2.8"
 	}
-	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%d bytes: %s", len(t), preview(t)), m, rfc)
+	x.addRFC(name, 0, 8*len(t), 0, fmt.Sprintf("%s: %s", Units(len(t), "byte"), preview(t)), m, rfc)
 }
 
 // datagram6 explains g's IPv6 header; quotes says that g is an ICMPv6
@@ -41,7 +41,7 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 	}
 	x.addRFC("Flow Label", 12, 20, uint64(h.FlowLabel), fmt.Sprintf("0x%05x", h.FlowLabel), fm, "RFC 6437")
 	pl := g.payloadLen()
-	pm := fmt.Sprintf("%d bytes after this header, extension headers included", pl)
+	pm := fmt.Sprintf("%s after this header, extension headers included", Units(pl, "byte"))
 	if pl == 0 && h.NextHeader.Or(0) == ProtoHopByHop && !quoted {
 		pm = "0 before a Hop-by-Hop header: a jumbogram's, whose length is in the Jumbo Payload option (RFC 2675 §2)"
 		if !g.hasJumbo() {
@@ -199,12 +199,12 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 		}
 		x.add("Segments Left", 24, 8, uint64(sl), "", sm)
 		if len(e.Data) > 2 {
-			x.add("Data", 32, 8*(len(e.Data)-2), 0, fmt.Sprintf("%d bytes: %s", len(e.Data)-2, preview(e.Data[2:])), "type-specific data")
+			x.add("Data", 32, 8*(len(e.Data)-2), 0, fmt.Sprintf("%s: %s", Units(len(e.Data)-2, "byte"), preview(e.Data[2:])), "type-specific data")
 		}
 		return
 	}
 	if len(e.Data) > 0 {
-		x.add("Data", 16, 8*len(e.Data), 0, fmt.Sprintf("%d bytes: %s", len(e.Data), preview(e.Data)), "")
+		x.add("Data", 16, 8*len(e.Data), 0, fmt.Sprintf("%s: %s", Units(len(e.Data), "byte"), preview(e.Data)), "")
 	}
 }
 
@@ -226,9 +226,9 @@ func (x *explainer) ipv6Options(data []byte, bit int) {
 			x.out[len(x.out)-1].Meaning = fmt.Sprintf("type 0x%02x: its length byte is missing, the header ends here", opt.Type)
 			return
 		}
-		lm := fmt.Sprintf("%d bytes of option data", opt.Len)
+		lm := fmt.Sprintf("%s of option data", Units(opt.Len, "byte"))
 		if err != nil {
-			lm = fmt.Sprintf("%d bytes of option data, but only %d remain: the option runs past the header", opt.Len, len(data)-o-2)
+			lm = fmt.Sprintf("%s of option data, but only %d remain: the option runs past the header", Units(opt.Len, "byte"), len(data)-o-2)
 		}
 		x.add("Opt Data Len", b+8, 8, uint64(opt.Len), "", lm)
 		d, db := opt.Data, b+16

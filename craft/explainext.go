@@ -109,13 +109,13 @@ func (x *explainer) icmpExtensions(ext []byte, off int, layer string, cut bool) 
 		}
 		l := int(binary.BigEndian.Uint16(objs[o:]))
 		class, ctype := objs[o+2], objs[o+3]
-		lm := fmt.Sprintf("%d bytes, this header included", l)
+		lm := fmt.Sprintf("%s, this header included", Units(l, "byte"))
 		bad := l < icmpExtObjHdrLen || o+l > len(objs)
 		switch {
 		case l < icmpExtObjHdrLen:
 			lm = fmt.Sprintf("%d: malformed, an object is at least its 4-byte header", l)
 		case bad && cut:
-			lm = fmt.Sprintf("%d bytes, this header included; the bytes end after %d of them", l, len(objs)-o)
+			lm = fmt.Sprintf("%s, this header included; the bytes end after %d of them", Units(l, "byte"), len(objs)-o)
 		case bad:
 			lm = fmt.Sprintf("%d: malformed, it runs past the structure: %d bytes are left", l, len(objs)-o)
 		}
@@ -156,7 +156,7 @@ func (x *explainer) icmpExtensions(ext []byte, off int, layer string, cut bool) 
 				x.optData(p[i:], bit+32+8*i, "not a whole label stack entry: malformed")
 			}
 		} else if len(p) > 0 {
-			x.add("Object Payload", bit+32, 8*len(p), 0, fmt.Sprintf("%d bytes: %x", len(p), p), "")
+			x.add("Object Payload", bit+32, 8*len(p), 0, fmt.Sprintf("%s: %x", Units(len(p), "byte"), p), "")
 		}
 		o += l
 	}

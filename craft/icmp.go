@@ -149,7 +149,7 @@ func (h *ICMP) decode(b []byte, base int, layer string) (int, error) {
 			h.Checksum = Set(binary.BigEndian.Uint16(b[2:]))
 		}
 		return len(b), &ParseError{Layer: layer, Field: "header", Offset: base, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes, the header has 8", len(b))}
+			Detail: fmt.Sprintf("%s, the header has 8", Units(len(b), "byte"))}
 	}
 	h.Type, h.Code = b[0], b[1]
 	h.Checksum = Set(binary.BigEndian.Uint16(b[2:]))

@@ -163,7 +163,7 @@ func ipOptionRFC(t uint8) string {
 // ipOptions explains an IPv4 option area at bit of the header: each
 // option's type, length and data fields as RFC 791 §3.1 lays them out,
 // route and timestamp entries one by one.
-func (x *explainer) ipOptions(opts []byte, bit int) {
+func (x *explainer) ipOptions(opts []byte, bit, area int) {
 	saved := x.rfc
 	defer func() { x.rfc = saved }()
 	for off := 0; off < len(opts); {
@@ -171,7 +171,7 @@ func (x *explainer) ipOptions(opts []byte, bit int) {
 		b := bit + 8*off
 		x.rfc = ipOptionRFC(o.Kind)
 		if err != nil {
-			x.badOption(opts, off, b, o, "Option Type", "Option Length", IPOptionName(o.Kind), "octet", ClaimIPv4OptionPastHeader.Text())
+			x.badOption(opts, off, b, area, o, "Option Type", "Option Length", IPOptionName(o.Kind), "octet", ClaimIPv4OptionPastHeader.Text())
 			return
 		}
 		x.add("Option Type", b, 8, uint64(o.Kind), fmt.Sprint(o.Kind), ipTypeMeaning(o.Kind))
@@ -183,7 +183,7 @@ func (x *explainer) ipOptions(opts []byte, bit int) {
 			off = next
 			continue
 		}
-		lm := fmt.Sprintf("%d bytes, type and length included", o.Len)
+		lm := fmt.Sprintf("%s, type and length included", Units(o.Len, "byte"))
 		switch {
 		case routeOption(o.Kind) && o.Len < 3:
 			lm += ": below 3, no room for the pointer; malformed"
@@ -331,7 +331,22 @@ func timestampMeaning(ts uint32) string {
 // length is wrong: its type (kind) and length fields under the names the
 // layer's RFC uses, what follows as unreadable, and what a receiver does
 // (said by the caller).
-func (x *explainer) badOption(opts []byte, off, b int, o Option, typeName, lenName, name, unit, receiver string) {
+//
+// area is the option area's length by the header's length field: when the
+// bytes present end before it does and the option fits in it, the option
+// is not malformed but cut where the bytes end (a capture's snapshot
+// length, or a packet shorter than its header).
+func (x *explainer) badOption(opts []byte, off, b, area int, o Option, typeName, lenName, name, unit, receiver string) {
+	if len(opts) < area && (off+1 >= len(opts) || o.Len >= 2 && off+int(o.Len) <= area) {
+		x.add(typeName, b, 8, uint64(o.Kind), "", name+": cut where the bytes present end")
+		if off+1 < len(opts) {
+			x.add(lenName, b+8, 8, uint64(o.Len), "", fmt.Sprintf("%s, within the header's %d-%s option area; only %d present", Units(int(o.Len), unit), area, unit, len(opts)-off))
+		}
+		if off+2 < len(opts) {
+			x.optData(opts[off+2:], b+16, "the start of the option's data; the rest is past the bytes present")
+		}
+		return
+	}
 	x.add(typeName, b, 8, uint64(o.Kind), "", name+": malformed, see its length")
 	if off+1 >= len(opts) {
 		x.out[len(x.out)-1].Meaning = name + ": its length " + unit + " is missing, the options end here"
@@ -339,7 +354,7 @@ func (x *explainer) badOption(opts []byte, off, b int, o Option, typeName, lenNa
 	}
 	m := fmt.Sprintf("%d: below 2, the least an option with a length %s can have; %s", o.Len, unit, receiver)
 	if o.Len >= 2 {
-		m = fmt.Sprintf("%d bytes, but only %d remain in the options: the option runs past the header", o.Len, len(opts)-off)
+		m = fmt.Sprintf("%s, but only %d remain in the options: the option runs past the header", Units(o.Len, "byte"), len(opts)-off)
 	}
 	x.add(lenName, b+8, 8, uint64(o.Len), "", m)
 	if off+2 < len(opts) {
@@ -351,7 +366,7 @@ func (x *explainer) badOption(opts []byte, off, b int, o Option, typeName, lenNa
 // that makes the header end on a 32-bit boundary (rfc defines it).
 func (x *explainer) optPadding(rest []byte, b int, rfc string) {
 	if len(rest) > 0 {
-		x.addRFC("Padding", b, 8*len(rest), 0, fmt.Sprintf("%d bytes: %s", len(rest), preview(rest)),
+		x.addRFC("Padding", b, 8*len(rest), 0, fmt.Sprintf("%s: %s", Units(len(rest), "byte"), preview(rest)),
 			paddingMeaning(rest, "the header end on a 32-bit boundary"), rfc)
 	}
 }

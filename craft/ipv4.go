@@ -159,7 +159,7 @@ func (h *IPv4) encode(b []byte, proto uint8, s, d [4]byte) error {
 func (h *IPv4) decode(b []byte, base int, layer string) (int, error) {
 	if len(b) < IPv4HeaderLen {
 		return 0, &ParseError{Layer: layer, Field: "header", Offset: base, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes, the fixed header has 20", len(b))}
+			Detail: fmt.Sprintf("%s, the fixed header has 20", Units(len(b), "byte"))}
 	}
 	ver, ihl := b[0]>>4, b[0]&0xf
 	h.Version = Set(ver)

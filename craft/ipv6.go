@@ -101,7 +101,7 @@ func (h *IPv6) decode(b []byte, base int, layer string) error {
 	}
 	if len(b) < IPv6HeaderLen {
 		return &ParseError{Layer: layer, Field: "header", Offset: base, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes, the header has 40", len(b))}
+			Detail: fmt.Sprintf("%s, the header has 40", Units(len(b), "byte"))}
 	}
 	w := binary.BigEndian.Uint64(b)
 	h.TrafficClass = uint8(w >> 52)

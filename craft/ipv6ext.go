@@ -199,7 +199,7 @@ func (e *IPv6Ext) decode(b []byte, k uint8, base int, layer string) (int, error)
 	*e = IPv6Ext{Kind: k}
 	if len(b) < 2 {
 		return 0, &ParseError{Layer: layer, Field: "header", Offset: base, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes, an extension header has at least 8", len(b))}
+			Detail: fmt.Sprintf("%s, an extension header has at least 8", Units(len(b), "byte"))}
 	}
 	e.NextHeader, e.HdrExtLen = Set(b[0]), Set(b[1])
 	n := 8 * (int(b[1]) + 1)
@@ -398,7 +398,7 @@ func ParseIPv6Ext(s string) ([]IPv6Ext, error) {
 			return nil, bad("unknown; use hop-by-hop, dest, routing, frag or raw")
 		}
 		if e := &out[len(out)-1]; e.Len() > 8*256 {
-			return nil, bad(fmt.Sprintf("%d bytes: an extension header holds at most 2048", e.Len()))
+			return nil, bad(fmt.Sprintf("%s: an extension header holds at most 2048", Units(e.Len(), "byte")))
 		}
 	}
 	return out, nil

@@ -99,7 +99,7 @@ func ParseMLD(h *ICMPv6, body []byte) (MLD, error) {
 	m.MaxResp, m.Reserved = uint16(h.Rest>>16), uint16(h.Rest)
 	if len(body) < mldV1Body {
 		return m, &ParseError{Layer: "MLD", Field: "multicast address", Offset: ICMPHeaderLen + len(body), Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes after the header, the multicast address takes 16", len(body))}
+			Detail: fmt.Sprintf("%s after the header, the multicast address takes 16", Units(len(body), "byte"))}
 	}
 	m.Multicast = netip.AddrFrom16([16]byte(body))
 	if h.Type != ICMPv6MLDQuery || len(body) == mldV1Body {
@@ -148,7 +148,7 @@ func NextMLDRecord(recs []byte, off int) (MLDRecord, int, error) {
 	b := recs[off:]
 	if len(b) < mldRecordHd {
 		return MLDRecord{}, len(recs), &ParseError{Layer: "MLD", Field: "record", Offset: off, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes, a record header takes 20", len(b))}
+			Detail: fmt.Sprintf("%s, a record header takes 20", Units(len(b), "byte"))}
 	}
 	r := MLDRecord{Type: b[0], AuxLen: b[1], NumSources: binary.BigEndian.Uint16(b[2:]), Multicast: netip.AddrFrom16([16]byte(b[4:]))}
 	n := mldRecordHd + 16*int(r.NumSources) + 4*int(r.AuxLen)
@@ -216,7 +216,7 @@ func (x *explainer) mld(g *Datagram, h *ICMPv6) {
 			x.add("Multicast Address", rb+32, 128, 0, r.Multicast.String(), "the group this record is about")
 			x.sources(r.Sources, rb+160, "RFC 3810 §5.2.4")
 			if len(r.Aux) > 0 {
-				x.add("Auxiliary Data", rb+160+8*len(r.Sources), 8*len(r.Aux), 0, fmt.Sprintf("%d bytes: %x", len(r.Aux), r.Aux), "")
+				x.add("Auxiliary Data", rb+160+8*len(r.Sources), 8*len(r.Aux), 0, fmt.Sprintf("%s: %x", Units(len(r.Aux), "byte"), r.Aux), "")
 			}
 			off = next
 		}

@@ -206,7 +206,7 @@ func DescribeOptions(opts []byte, ip bool) []string {
 		}
 		if o.Kind == 0 {
 			if rest := opts[next:]; len(rest) > 0 {
-				out = append(out, fmt.Sprintf("%d bytes of padding", len(rest)))
+				out = append(out, fmt.Sprintf("%s of padding", Units(len(rest), "byte")))
 			}
 			break
 		}

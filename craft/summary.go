@@ -49,6 +49,9 @@ func (d *Decoded) SummaryOnWire(wireLen int) string {
 			}
 			return s
 		}
+		if d.frame && len(d.Raw) < EthernetLen {
+			return fmt.Sprintf("Ethernet, truncated: %d of the header's %d bytes", len(d.Raw), EthernetLen)
+		}
 		return "not IP"
 	}
 	// The VLANs first, outermost first, as tcpdump does ("vlan 5, p 3").

@@ -197,7 +197,7 @@ func (h *TCP) decode(b []byte, base int, layer string) (int, error) {
 			h.Checksum = Set(binary.BigEndian.Uint16(b[16:]))
 		}
 		return len(b), &ParseError{Layer: layer, Field: "header", Offset: base, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes, the fixed header has 20", len(b))}
+			Detail: fmt.Sprintf("%s, the fixed header has 20", Units(len(b), "byte"))}
 	}
 	h.SrcPort = binary.BigEndian.Uint16(b[0:])
 	h.DstPort = binary.BigEndian.Uint16(b[2:])

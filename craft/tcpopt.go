@@ -131,7 +131,7 @@ func tcpOptionRFC(o Option) string {
 
 // tcpOptions explains a TCP option area at bit of the header: each
 // option's Kind, Length and data fields, as RFC 9293 §3.1 lays them out.
-func (x *explainer) tcpOptions(opts []byte, bit int) {
+func (x *explainer) tcpOptions(opts []byte, bit, area int) {
 	saved := x.rfc
 	defer func() { x.rfc = saved }()
 	for off := 0; off < len(opts); {
@@ -139,7 +139,7 @@ func (x *explainer) tcpOptions(opts []byte, bit int) {
 		b := bit + 8*off
 		x.rfc = tcpOptionRFC(o)
 		if err != nil {
-			x.badOption(opts, off, b, o, "Kind", "Length", TCPOptionName(o.Kind), "byte", ClaimTCPOptionsStop.Text())
+			x.badOption(opts, off, b, area, o, "Kind", "Length", TCPOptionName(o.Kind), "byte", ClaimTCPOptionsStop.Text())
 			return
 		}
 		x.add("Kind", b, 8, uint64(o.Kind), "", tcpKindMeaning(o))
@@ -151,7 +151,7 @@ func (x *explainer) tcpOptions(opts []byte, bit int) {
 			off = next
 			continue
 		}
-		lm := fmt.Sprintf("%d bytes, kind and length included", o.Len)
+		lm := fmt.Sprintf("%s, kind and length included", Units(o.Len, "byte"))
 		valid := tcpOptValid(o)
 		if !valid {
 			lm += fmt.Sprintf(": wrong for %s (%s), %s", TCPOptionName(o.Kind), tcpOptLengths(o.Kind), ClaimTCPOptionLengthIgnored.Text())
@@ -222,7 +222,7 @@ func (x *explainer) fastOpenCookie(c []byte, bit int) {
 
 func (x *explainer) optData(d []byte, bit int, m string) {
 	if len(d) > 0 {
-		x.add("Option Data", bit, 8*len(d), 0, fmt.Sprintf("%d bytes: %x", len(d), d), m)
+		x.add("Option Data", bit, 8*len(d), 0, fmt.Sprintf("%s: %x", Units(len(d), "byte"), d), m)
 	}
 }
 

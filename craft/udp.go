@@ -90,7 +90,7 @@ func (h *UDP) decode(b []byte, base int, layer string) (int, error) {
 			h.Length = Set(binary.BigEndian.Uint16(b[4:]))
 		}
 		return len(b), &ParseError{Layer: layer, Field: "header", Offset: base, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes, the header has 8", len(b))}
+			Detail: fmt.Sprintf("%s, the header has 8", Units(len(b), "byte"))}
 	}
 	h.SrcPort = binary.BigEndian.Uint16(b[0:])
 	h.DstPort = binary.BigEndian.Uint16(b[2:])

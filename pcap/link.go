@@ -39,6 +39,15 @@ func LinkName(t uint32) string {
 	return fmt.Sprintf("link type %d", t)
 }
 
+// LinkTypeWords is LinkName after the words "link type", said once:
+// "link type ETHERNET (1)", "link type 9999".
+func LinkTypeWords(t uint32) string {
+	if _, ok := linkNames[t]; ok {
+		return "link type " + LinkName(t)
+	}
+	return LinkName(t)
+}
+
 // EtherTypes a link header may name.
 const (
 	EtherTypeIPv4 = 0x0800

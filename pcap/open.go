@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
 )
 
 // Direction says which way a packet went through the interface it was
@@ -71,6 +73,11 @@ type File struct {
 	// guessed: raw IP when the first byte reads as an IPv4 header, else
 	// Ethernet); for pcapng, each Packet carries its interface's.
 	LinkType uint32
+	// LinkGuess says, for a hex dump, which link type was guessed and why
+	// ("raw IP: byte 0x45 reads as IPv4 …"); empty otherwise.
+	LinkGuess string
+	// Packets is the number of packets Next has returned.
+	Packets int
 
 	classic *Reader
 	ng      *ngReader
@@ -104,11 +111,14 @@ func Open(r io.Reader) (*File, error) {
 		return nil, fmt.Errorf("pcap: %w", err)
 	}
 	if len(m) < 4 {
-		return nil, fmt.Errorf("%w: %d bytes", ErrFormat, len(m))
+		return nil, fmt.Errorf("%w: %s, shorter than any capture's 4-byte magic number", ErrFormat, f.sizeWords(len(m)))
 	}
 	le, be := binary.LittleEndian.Uint32(m), binary.BigEndian.Uint32(m)
 	switch {
 	case le == magicNano || le == magicMicro || le == magicModified || be == magicNano || be == magicMicro || be == magicModified:
+		if h, _ := br.Peek(24); len(h) < 24 {
+			return nil, fmt.Errorf("%w: %s, shorter than a pcap file header's 24", ErrFormat, f.sizeWords(len(h)))
+		}
 		rd, err := NewReader(br)
 		if err != nil {
 			return nil, err
@@ -124,6 +134,9 @@ func Open(r io.Reader) (*File, error) {
 		return f, nil
 	}
 	if !textual(m) {
+		if f.Gzip {
+			return nil, fmt.Errorf("%w: gzip-compressed, and its decompressed data begin %x: neither pcap, pcapng nor a hex dump", ErrFormat, m)
+		}
 		return nil, fmt.Errorf("%w: magic %x, neither pcap, pcapng, gzip nor a hex dump", ErrFormat, m)
 	}
 	text, err := io.ReadAll(io.LimitReader(br, MaxHexText+1))
@@ -140,7 +153,8 @@ func Open(r io.Reader) (*File, error) {
 	if len(pkts) == 0 {
 		return nil, fmt.Errorf("%w: text with no hex bytes", ErrFormat)
 	}
-	f.Format, f.hex, f.LinkType = FormatHex, pkts, GuessLink(pkts[0])
+	f.Format, f.hex = FormatHex, pkts
+	f.LinkType, f.LinkGuess = GuessLinkWhy(pkts[0])
 	return f, nil
 }
 
@@ -183,6 +197,15 @@ func (g gzipReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// sizeWords says how long the (decompressed) input is: "the file is 3
+// bytes", "its decompressed data are 3 bytes".
+func (f *File) sizeWords(n int) string {
+	if f.Gzip {
+		return "its decompressed data are " + craft.Units(n, "byte")
+	}
+	return "the file is " + craft.Units(n, "byte")
+}
+
 func textual(b []byte) bool {
 	for _, c := range b {
 		if c != '\t' && c != '\n' && c != '\r' && (c < ' ' || c > '~') {
@@ -192,24 +215,55 @@ func textual(b []byte) bool {
 	return true
 }
 
-// GuessLink returns the link type of bytes of unknown origin: LinkRaw when
-// they start as an IPv4 header (version 4, header length 20 to 60 bytes)
-// or as an IPv6 header whose payload length accounts for exactly the
-// bytes after it (version 6 alone would take an Ethernet frame to a MAC
-// beginning 6x: for one), else LinkEthernet.
-func GuessLink(b []byte) uint32 {
-	if len(b) >= 20 && b[0]>>4 == 4 && b[0]&0xf >= 5 {
-		return LinkRaw
+// GuessLink returns the link type of bytes of unknown origin (see
+// GuessLinkWhy).
+func GuessLink(b []byte) uint32 { t, _ := GuessLinkWhy(b); return t }
+
+// GuessLinkWhy returns the link type of bytes of unknown origin and why, in
+// words: LinkRaw when they start as an IPv4 header (version 4, header length
+// 20 to 60 bytes) whose total length covers its header and is no more than
+// the bytes in hand when those hold a frame's 14-byte header and a known
+// EtherType, or as an IPv6 header whose payload length accounts for exactly
+// the bytes after it (version 6 alone would take an Ethernet frame to a MAC
+// beginning 6x: for one); LinkEthernet when bytes 12-13 hold a known
+// EtherType (IPv4, IPv6, ARP, 802.1Q, 802.1ad), and by default.
+func GuessLinkWhy(b []byte) (uint32, string) {
+	ethType := -1
+	if len(b) >= 14 {
+		switch et := binary.BigEndian.Uint16(b[12:]); et {
+		case EtherTypeIPv4, EtherTypeIPv6, EtherTypeARP, EtherTypeVLAN, EtherTypeQinQ:
+			ethType = int(et)
+		}
+	}
+	if len(b) >= 4 && b[0]>>4 == 4 && b[0]&0xf >= 5 {
+		hl, tl := int(b[0]&0xf)*4, int(binary.BigEndian.Uint16(b[2:]))
+		switch {
+		case tl == len(b):
+			return LinkRaw, fmt.Sprintf("raw IP: byte 0x%02x reads as IPv4 (version 4, a %d-byte header) and its total length %d is the dump's length", b[0], hl, tl)
+		case tl >= hl && ethType < 0:
+			return LinkRaw, fmt.Sprintf("raw IP: byte 0x%02x reads as IPv4 (version 4, a %d-byte header) with total length %d, the dump holds %s, and bytes 12-13 name no known EtherType", b[0], hl, tl, craft.Units(len(b), "byte"))
+		}
 	}
 	if len(b) >= 40 && b[0]>>4 == 6 && 40+int(binary.BigEndian.Uint16(b[4:6])) == len(b) {
-		return LinkRaw
+		return LinkRaw, fmt.Sprintf("raw IP: byte 0x%02x reads as IPv6 and its payload length %d accounts for the %d bytes after its header", b[0], len(b)-40, len(b)-40)
 	}
-	return LinkEthernet
+	if ethType >= 0 {
+		return LinkEthernet, fmt.Sprintf("Ethernet: bytes 12-13 hold EtherType 0x%04x", ethType)
+	}
+	return LinkEthernet, "Ethernet: the bytes read as neither an IPv4 or IPv6 header nor a frame with a known EtherType; Ethernet is the default (--link raw to read them as IP)"
 }
 
 // Next returns the next packet, or io.EOF after the last one. An error
 // other than io.EOF ends the file: the packets before it stand.
 func (f *File) Next() (Packet, error) {
+	p, err := f.next()
+	if err == nil {
+		f.Packets++
+	}
+	return p, err
+}
+
+func (f *File) next() (Packet, error) {
 	switch {
 	case f.classic != nil:
 		rec, err := f.classic.Next()

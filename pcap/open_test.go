@@ -364,7 +364,9 @@ func TestGuessLink(t *testing.T) {
 		b    []byte
 		want uint32
 	}{
-		{"IPv4 header", append([]byte{0x45}, make([]byte, 27)...), LinkRaw},
+		{"IPv4 header", append([]byte{0x45, 0, 0, 28}, make([]byte, 24)...), LinkRaw},
+		{"IPv4 header cut at 19 bytes", []byte{0x45, 0, 0, 0x1c, 0, 1, 0, 0, 0x40, 0x11, 0xec, 0xa6, 0xc6, 0x12, 0, 1, 0xc6, 0x12, 0}, LinkRaw},
+		{"IPv4 total length below its header", append([]byte{0x45}, make([]byte, 27)...), LinkEthernet},
 		{"IPv6 header, payload length exact", v6, LinkRaw},
 		{"IPv6 header, payload length off by one", append(append([]byte(nil), v6...), 0), LinkEthernet},
 		{"a frame to a MAC starting 60:", eth, LinkEthernet},

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/rawcraft/rawcraft/craft"
 )
 
 // Link types (the LINKTYPE_ registry).
@@ -119,8 +121,11 @@ const (
 // NewReader reads the file header.
 func NewReader(r io.Reader) (*Reader, error) {
 	var h [24]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	if n, err := io.ReadFull(r, h[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: the file is %s, shorter than a pcap file header's 24", ErrFormat, craft.Units(n, "byte"))
+		}
+		return nil, fmt.Errorf("pcap: reading the file header: %w", err)
 	}
 	rd := &Reader{r: r, hdrLen: 16}
 	le, be := binary.LittleEndian.Uint32(h[:]), binary.BigEndian.Uint32(h[:])

@@ -79,7 +79,7 @@ type ngReader struct {
 }
 
 // ErrPcapNG wraps every error of a damaged pcapng file.
-var ErrPcapNG = errors.New("pcap: pcapng")
+var ErrPcapNG = errors.New("pcapng")
 
 func ngErr(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrPcapNG}, a...)...)

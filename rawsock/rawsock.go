@@ -63,6 +63,23 @@ type Rewrite struct {
 	// the kernel chooses). A field the kernel rewrites to the value it
 	// already holds is not changed.
 	Changed bool
+	// Kept: the kernel leaves the field as built, where it could have
+	// filled it (a zero identification with DF set).
+	Kept bool
+}
+
+// String says the rewrite in one line for a student: "kernel rewrites
+// total length: 1000 → 40 (always set to the length handed to sendto)",
+// "kernel fills total length (40, the same as built): always set to …",
+// "kernel leaves identification 0: …".
+func (r Rewrite) String() string {
+	switch {
+	case r.Kept:
+		return fmt.Sprintf("kernel leaves %s %s: %s", r.Field, r.From, r.Why)
+	case !r.Changed && r.From == r.To:
+		return fmt.Sprintf("kernel fills %s (%s, the same as built): %s", r.Field, r.To, r.Why)
+	}
+	return fmt.Sprintf("kernel rewrites %s: %s → %s (%s)", r.Field, r.From, r.To, r.Why)
 }
 
 // KernelRewrites says which fields of datagram the kernel will fill or
@@ -91,9 +108,9 @@ func KernelRewrites(datagram []byte) []Rewrite {
 	var out []Rewrite
 	tl := binary.BigEndian.Uint16(datagram[2:])
 	if int(tl) != len(datagram) {
-		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(len(datagram)), "always set to the length handed to sendto", true})
+		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(len(datagram)), "always set to the length handed to sendto", true, false})
 	} else {
-		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(tl), "always set to the length handed to sendto (here the same)", false})
+		out = append(out, Rewrite{"total length", fmt.Sprint(tl), fmt.Sprint(tl), "always set to the length handed to sendto", false, false})
 	}
 	hdr := datagram[:min(ihl, len(datagram))]
 	cs := binary.BigEndian.Uint16(datagram[10:])
@@ -105,19 +122,19 @@ func KernelRewrites(datagram []byte) []Rewrite {
 	srcFilled := datagram[12]|datagram[13]|datagram[14]|datagram[15] == 0
 	if !idFilled && !srcFilled {
 		want := craft.Checksum(fixed[:n])
-		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), fmt.Sprintf("0x%04x", want), "always computed by the kernel", cs != want})
+		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), fmt.Sprintf("0x%04x", want), "always computed by the kernel", cs != want, false})
 	} else {
-		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), "computed", "always computed by the kernel, over the identification and source it fills in", true})
+		out = append(out, Rewrite{"header checksum", fmt.Sprintf("0x%04x", cs), "computed", "always computed by the kernel, over the identification and source it fills in", true, false})
 	}
 	if binary.BigEndian.Uint16(datagram[4:]) == 0 {
 		if !idFilled {
-			out = append(out, Rewrite{"identification", "0", "0", "left zero: with DF set the datagram is atomic and Linux keeps a zero ID (ip_select_ident; RFC 6864)", false})
+			out = append(out, Rewrite{Field: "identification", From: "0", To: "0", Why: "with DF set the datagram is atomic and Linux keeps a zero ID (ip_select_ident; RFC 6864)", Kept: true})
 		} else {
-			out = append(out, Rewrite{"identification", "0", "chosen by the kernel", "filled in when zero (and DF clear)", true})
+			out = append(out, Rewrite{"identification", "0", "chosen by the kernel", "filled in when zero and DF is clear", true, false})
 		}
 	}
 	if srcFilled {
-		out = append(out, Rewrite{"source address", "0.0.0.0", "the outgoing interface's address", "filled in when zero", true})
+		out = append(out, Rewrite{"source address", "0.0.0.0", "the outgoing interface's address", "filled in when zero", true, false})
 	}
 	return out
 }

@@ -197,7 +197,7 @@ func (r *recv) handshake() error {
 		}
 		rto *= 2
 	}
-	return fmt.Errorf("%w: our SYN-ACK, after %s", ErrNoAnswer, units(r.cfg.Retries, "retransmission"))
+	return fmt.Errorf("%w: our SYN-ACK, after %s", ErrNoAnswer, craft.Units(r.cfg.Retries, "retransmission"))
 }
 
 // receive handles the client's segments, the application's reads, the
@@ -262,7 +262,7 @@ func (r *recv) timers(now time.Time) error {
 			// A window update when the client may be stalled: the window
 			// it knows is less than a segment (RFC 9293 §3.8.6.2.2).
 			if r.lastWin < r.mss && r.res.Connected && !r.finRcvd && r.cfg.Withhold >= 0 {
-				if err := r.sendAck(fmt.Sprintf("window update: the application read %s; the window opens to %s", units(r.cfg.ReadBytes, "byte"), units(int(r.right-r.rcvNxt), "byte"))); err != nil {
+				if err := r.sendAck(fmt.Sprintf("window update: the application read %s; the window opens to %s", craft.Units(r.cfg.ReadBytes, "byte"), craft.Units(int(r.right-r.rcvNxt), "byte"))); err != nil {
 					return err
 				}
 			}
@@ -276,7 +276,7 @@ func (r *recv) timers(now time.Time) error {
 	}
 	if due := r.finDue(); !due.IsZero() && !now.Before(due) {
 		if r.finRetrans >= r.cfg.Retries {
-			return fmt.Errorf("%w: our FIN, after %s", ErrNoAnswer, units(r.cfg.Retries, "retransmission"))
+			return fmt.Errorf("%w: our FIN, after %s", ErrNoAnswer, craft.Units(r.cfg.Retries, "retransmission"))
 		}
 		r.finRetrans++
 		r.finSent = now
@@ -333,17 +333,17 @@ func (r *recv) absorb(s *Step, d *craft.Decoded) error {
 	win := int(int32(r.right - r.rcvNxt))
 	switch {
 	case n > 0 && seqGE(r.rcvNxt, s.Seq+uint32(n)):
-		s.Why = fmt.Sprintf("%s we already have (seq relative %d): a retransmission", units(n, "byte"), s.RelSeq)
+		s.Why = fmt.Sprintf("%s we already have (seq relative %d): a retransmission", craft.Units(n, "byte"), s.RelSeq)
 		r.record(*s)
 		return r.ackNow(n, "duplicate ACK: we had those bytes already")
 	case n > 0 && win <= 0 && s.Seq == r.rcvNxt:
-		s.Why = fmt.Sprintf("%s into a closed window: a zero-window probe carrying data; not accepted", units(n, "byte"))
+		s.Why = fmt.Sprintf("%s into a closed window: a zero-window probe carrying data; not accepted", craft.Units(n, "byte"))
 		r.record(*s)
 		r.res.Probes++
 		return r.ackNow(n, "ACK answering the probe: the window is still "+r.windowWords())
 	case n > 0 && seqLT(r.rcvNxt, s.Seq):
 		if !seqLT(s.Seq, r.right) {
-			s.Why = fmt.Sprintf("%s beyond our window's edge %d: dropped", units(n, "byte"), r.right)
+			s.Why = fmt.Sprintf("%s beyond our window's edge %d: dropped", craft.Units(n, "byte"), r.right)
 			r.record(*s)
 			return r.ackNow(n, "ACK: the window ends at "+fmt.Sprint(r.right))
 		}
@@ -352,7 +352,7 @@ func (r *recv) absorb(s *Step, d *craft.Decoded) error {
 			data = data[:room]
 		}
 		r.holdOOO(s.Seq, data)
-		s.Why = fmt.Sprintf("%s out of order at seq %d (relative %d): we expected %d (relative %d) — a hole before them", units(n, "byte"), s.Seq, s.RelSeq, r.rcvNxt, r.rcvNxt-r.irs)
+		s.Why = fmt.Sprintf("%s out of order at seq %d (relative %d): we expected %d (relative %d) — a hole before them", craft.Units(n, "byte"), s.Seq, s.RelSeq, r.rcvNxt, r.rcvNxt-r.irs)
 		r.record(*s)
 		r.res.DupAcks++
 		why := "duplicate ACK: we still expect " + fmt.Sprint(r.rcvNxt) + "; the sender's third one triggers its fast retransmit (RFC 5681 §3.2)"
@@ -380,11 +380,11 @@ func (r *recv) absorb(s *Step, d *craft.Decoded) error {
 	}
 	switch {
 	case fin && r.finRcvd:
-		s.Why = fmt.Sprintf("FIN from the client (with %s): it has no more data; the FIN uses one sequence number", units(took, "byte"))
+		s.Why = fmt.Sprintf("FIN from the client (with %s): it has no more data; the FIN uses one sequence number", craft.Units(took, "byte"))
 	case took < n:
-		s.Why = fmt.Sprintf("%s in order, of which %d fit the window (%s)", units(n, "byte"), took, r.windowWords())
+		s.Why = fmt.Sprintf("%s in order, of which %d fit the window (%s)", craft.Units(n, "byte"), took, r.windowWords())
 	default:
-		s.Why = fmt.Sprintf("%s in order at seq %d (relative %d)", units(n, "byte"), s.Seq, s.RelSeq)
+		s.Why = fmt.Sprintf("%s in order at seq %d (relative %d)", craft.Units(n, "byte"), s.Seq, s.RelSeq)
 	}
 	r.record(*s)
 	if r.finRcvd {
@@ -564,7 +564,7 @@ func (r *recv) windowWords() string {
 	if w == 0 {
 		return "zero"
 	}
-	return units(w, "byte")
+	return craft.Units(w, "byte")
 }
 
 // send builds a segment from our address to the client, sends it and

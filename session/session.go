@@ -262,7 +262,7 @@ func (c *conv) exchange(send func(retrans int) error, done func(*Step) bool) (*S
 		}
 		rto *= 2
 	}
-	return nil, fmt.Errorf("%w after %s", ErrNoAnswer, units(c.cfg.Retries, "retransmission"))
+	return nil, fmt.Errorf("%w after %s", ErrNoAnswer, craft.Units(c.cfg.Retries, "retransmission"))
 }
 
 // collect handles the server's segments until deadline, or until it has

@@ -101,9 +101,9 @@ func (c *conv) explainOut(s *Step) string {
 	case s.Flags == craft.TCPSyn:
 		return fmt.Sprintf("SYN: our initial sequence number is %d; the SYN itself uses one sequence number, so our data will start at %d%s", s.Seq, s.Seq+1, re)
 	case s.Flags&craft.TCPFin != 0:
-		return fmt.Sprintf("FIN: no more data from us; seq %d (relative %d) = ISN + 1 + %s of data; the FIN uses one sequence number%s", s.Seq, s.RelSeq, units(len(c.cfg.Data), "byte"), re)
+		return fmt.Sprintf("FIN: no more data from us; seq %d (relative %d) = ISN + 1 + %s of data; the FIN uses one sequence number%s", s.Seq, s.RelSeq, craft.Units(len(c.cfg.Data), "byte"), re)
 	case s.Len > 0:
-		return fmt.Sprintf("%s of data at seq %d (relative %d); once acknowledged the server's ACK will read %d (relative %d)%s", units(s.Len, "byte"), s.Seq, s.RelSeq, s.Seq+uint32(s.Len), s.RelSeq+uint32(s.Len), re)
+		return fmt.Sprintf("%s of data at seq %d (relative %d); once acknowledged the server's ACK will read %d (relative %d)%s", craft.Units(s.Len, "byte"), s.Seq, s.RelSeq, s.Seq+uint32(s.Len), s.RelSeq+uint32(s.Len), re)
 	case !c.res.Connected:
 		return fmt.Sprintf("ACK: ack %d = the server's ISN %d + 1 (its SYN used one number); the three-way handshake is complete", s.Ack, c.irs)
 	case c.finRcvd && c.finAckd:
@@ -125,18 +125,9 @@ func (c *conv) explainIn(s *Step, irs uint32) string {
 	case s.Flags&craft.TCPFin != 0:
 		return fmt.Sprintf("FIN|ACK from the server: it has no more data either; seq %d (relative %d), ack %d (relative %d)", s.Seq, s.RelSeq, s.Ack, s.RelAck)
 	case s.Len > 0 && seqGE(c.rcvNxt, s.Seq+uint32(s.Len)) && c.res.Connected && s.Seq != c.rcvNxt:
-		return fmt.Sprintf("the server retransmitted %s we already have (seq relative %d): our ACK must have been lost; we acknowledge again", units(s.Len, "byte"), s.RelSeq)
+		return fmt.Sprintf("the server retransmitted %s we already have (seq relative %d): our ACK must have been lost; we acknowledge again", craft.Units(s.Len, "byte"), s.RelSeq)
 	case s.Len > 0:
-		return fmt.Sprintf("%s of data from the server at seq %d (relative %d); it acknowledges up to %d (relative %d)", units(s.Len, "byte"), s.Seq, s.RelSeq, s.Ack, s.RelAck)
+		return fmt.Sprintf("%s of data from the server at seq %d (relative %d); it acknowledges up to %d (relative %d)", craft.Units(s.Len, "byte"), s.Seq, s.RelSeq, s.Ack, s.RelAck)
 	}
 	return fmt.Sprintf("ACK: the server has everything up to %d (relative %d)", s.Ack, s.RelAck)
-}
-
-// units is n with its unit, singular for one: "1 byte", "2 bytes",
-// "0 retransmissions".
-func units(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
 }

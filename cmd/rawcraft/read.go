@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -67,7 +68,7 @@ capture's frame numbers.`,
 	fl.BoolVar(&o.ladder, "ladder", false, "draw the exchange as a time-ordered sequence diagram, one lane per host")
 	fl.StringVar(&o.svg, "svg", "", "also write the ladder as an SVG file")
 	fl.StringVar(&o.tcpseq, "tcpseq", "", "write the time-sequence graph (tcptrace's) of the capture's first TCP flow to FILE (SVG)")
-	fl.StringVar(&o.link, "link", "", "the link type of a hex dump: ether or raw (default: guessed from the first byte)")
+	fl.StringVar(&o.link, "link", "", "the link type of a hex dump: ether or raw (default: guessed from its first bytes, an IP header or a frame with a known EtherType, and said)")
 	cmd.MarkFlagsMutuallyExclusive("json", "ladder")
 	cmd.MarkFlagsMutuallyExclusive("json", "explain")
 	cmd.MarkFlagsMutuallyExclusive("json", "diagram")
@@ -81,6 +82,7 @@ capture's frame numbers.`,
 type readPacket struct {
 	n      int // from 1
 	p      pcap.Packet
+	guess  string // the hex dump's guessed link type and why (pcap.File.LinkGuess)
 	dir    pcap.Direction
 	link   pcap.Link
 	linkOK bool // the link header was read and the network layer decoded
@@ -180,6 +182,9 @@ func openCapture(name string, in io.Reader, link string) (*pcap.File, func() err
 		return nil, nil, usagef("%s: %v", name, err)
 	}
 	if pf.Format == pcap.FormatHex {
+		if link != "" {
+			pf.LinkGuess = ""
+		}
 		switch link {
 		case "ether":
 			pf.LinkType = pcap.LinkEthernet
@@ -192,7 +197,7 @@ func openCapture(name string, in io.Reader, link string) (*pcap.File, func() err
 	}
 	if pf.Format != pcap.FormatPcapNG && !pcap.Decodable(pf.LinkType) {
 		closeFn()
-		return nil, nil, usagef("%s: %s capture of link type %s: not decoded (rawcraft reads Ethernet, raw IP, Linux cooked SLL/SLL2 and loopback)", name, pf.Format, pcap.LinkName(pf.LinkType))
+		return nil, nil, usagef("%s: %s capture of %s: not decoded (rawcraft reads Ethernet, raw IP, Linux cooked SLL/SLL2 and loopback)", name, pf.Format, pcap.LinkTypeWords(pf.LinkType))
 	}
 	return pf, closeFn, nil
 }
@@ -231,7 +236,7 @@ func readAll(name string, in io.Reader, o *readOpts, each func(*readPacket) erro
 			p.LinkType = pf.LinkType
 		}
 		numbered = numbered || inRanges(flt.ranges, n)
-		*rp = readPacket{n: n, p: p}
+		*rp = readPacket{n: n, p: p, guess: pf.LinkGuess}
 		decodeCaptured(rp)
 		analyze(an, rp)
 		if !flt.keep(rp) {
@@ -254,9 +259,12 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 	var t0 time.Time
 	first := true
 	var graph tcpseq.First
-	_, err = readAll(name, in, o, func(rp *readPacket) error {
+	pf, err := readAll(name, in, o, func(rp *readPacket) error {
 		if first {
 			t0, first = rp.p.Time, false
+			if g := rp.guess; g != "" && !o.asJSON {
+				fmt.Fprintf(w, "hex dump, link type guessed: %s\n", g)
+			}
 		}
 		if o.tcpseq != "" && rp.linkOK {
 			lp := listen.Packet{Frame: rp.p.Data, Meta: rawsock.Meta{Time: rp.p.Time, Len: rp.p.OrigLen}, Decoded: rp.d, Err: rp.derr}
@@ -273,7 +281,13 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 			return nil
 		}
 		fields := craft.ExplainChecked(&rp.d, rp.sums)
-		if rp.derr != nil {
+		// A capture its snapshot length cut is the capture's doing: what
+		// the bytes lack is not the packet's fault, and a receiver got it all.
+		capCut := rp.p.OrigLen > len(rp.p.Data)
+		if capCut {
+			fmt.Fprintf(w, "  (the capture kept %d of the packet's %s, its snapshot length; the rest was not recorded)\n", len(rp.p.Data), craft.Units(rp.p.OrigLen, "byte"))
+		}
+		if rp.derr != nil && !(capCut && errors.Is(rp.derr, craft.ErrTruncated)) {
 			fmt.Fprintf(w, "  (a receiver reads it as: %v)\n", rp.derr)
 		}
 		if txt := rp.tcp.Text(); txt != "" {
@@ -292,6 +306,9 @@ func runRead(w io.Writer, in io.Reader, name string, o *readOpts) error {
 		dissect(w, fields, rp.sums)
 		return nil
 	})
+	if err == nil && pf != nil && pf.Packets == 0 && !o.asJSON {
+		fmt.Fprintf(w, "%s: a %s file that holds no packets\n", name, pf.Format)
+	}
 	if graphOut != nil {
 		if err != nil {
 			graphOut.Close()

@@ -123,8 +123,12 @@ func TestReadHexFormsAsFile(t *testing.T) {
 	}
 	for _, text := range []string{dump.String(), hex.EncodeToString(b), hex.Dump(b)} {
 		got, errs, code := runRoot(t, text, "read", "--explain", "-")
-		// a hex dump has no times: the summary line lacks the column
-		if code != 0 || after1(got) != after1(want) {
+		// a hex dump has no times: the summary line lacks the column; its
+		// first line says the link type guessed
+		if guess := "hex dump, link type guessed: Ethernet: bytes 12-13 hold EtherType 0x0800\n"; !strings.HasPrefix(got, guess) {
+			t.Errorf("%q: the first line is not %q:\n%s", text, guess, got)
+		}
+		if code != 0 || after1(after1(got)) != after1(want) {
 			t.Errorf("%q: %s\ngot\n%s\nwant\n%s", text, errs, got, want)
 		}
 	}
@@ -203,6 +207,7 @@ func TestReadFilters(t *testing.T) {
 func TestReadBadInput(t *testing.T) {
 	file := writeFile(t, pcap.LinkRaw, builtHex(t, "udp"))
 	radio := writeFile(t, 127, []byte{0, 0, 8, 0, 0, 0, 0, 0})
+	unknown := writeFile(t, 258, []byte{0, 0, 8, 0, 0, 0, 0, 0})
 	notCapture := filepath.Join(t.TempDir(), "x.bin")
 	os.WriteFile(notCapture, []byte{0x7f, 'E', 'L', 'F', 0, 1, 2}, 0o644)
 	for _, tc := range []struct {
@@ -216,7 +221,8 @@ func TestReadBadInput(t *testing.T) {
 		{[]string{"read", file, "--port", "70000"}, "--port 70000: a port is 0 to 65535"},
 		{[]string{"read", file, "--link", "raw"}, `--link "raw": only for a hex dump`},
 		{[]string{"read", "/nonexistent/c.pcap"}, "no such file"},
-		{[]string{"read", radio}, "IEEE802_11_RADIOTAP (127)"},
+		{[]string{"read", radio}, "pcap capture of link type IEEE802_11_RADIOTAP (127): not decoded"},
+		{[]string{"read", unknown}, "pcap capture of link type 258: not decoded"},
 		{[]string{"read", notCapture}, "magic 7f454c46"},
 		{[]string{"read", file, "--json", "--explain"}, "give one or the other"},
 	} {
@@ -415,5 +421,56 @@ func TestReadIPLengthPastTheBytes(t *testing.T) {
 				t.Errorf("orig %d: tshark's length expert %v, want %v", c.orig, bogus, c.lengthBogus)
 			}
 		})
+	}
+}
+
+// TestReadEmptyCapture: a capture with a header and no packets says so in
+// one line (tshark -r reads such a file without error and prints nothing).
+func TestReadEmptyCapture(t *testing.T) {
+	file := writeFile(t, pcap.LinkEthernet)
+	out, errs, code := runRoot(t, "", "read", file)
+	if want := file + ": a pcap file that holds no packets\n"; code != exitOK || errs != "" || out != want {
+		t.Errorf("read of an empty capture: exit %d, stdout %q, stderr %q; want %q", code, out, errs, want)
+	}
+	out, _, code = runRoot(t, "", "read", file, "--json")
+	if code != exitOK || out != "" {
+		t.Errorf("read --json of an empty capture: exit %d, stdout %q; want nothing", code, out)
+	}
+}
+
+// TestReadHexGuessesLink: a hex dump of a packet rawcraft built, raw IP or an
+// Ethernet frame (the truth, known from how it was built), cut at every
+// length a guess can go by (4 bytes of an IPv4 header, 14 of a frame), is
+// read with the link type it was built with.
+func TestReadHexGuessesLink(t *testing.T) {
+	for _, args := range [][]string{
+		{"udp", "--data", "hello"},
+		{"tcp", "--flags", "S", "--tcp-opt", "nop,nop,ts=1:2"},
+		{"icmp"},
+		{"udp", "--dst", "2001:2::1", "--src", "2001:2::2"},
+	} {
+		for _, ether := range []bool{false, true} {
+			a, want, least := args, pcap.LinkRaw, 4
+			if ether {
+				a, want, least = append(append([]string{}, args...), "--ether"), pcap.LinkEthernet, 14
+			}
+			b := builtHex(t, a...)
+			if b[0]>>4 == 6 && !ether {
+				least = len(b) // a cut IPv6 header's payload length does not fit: read as Ethernet
+			}
+			for n := least; n <= len(b); n++ {
+				if got, why := pcap.GuessLinkWhy(b[:n]); got != want {
+					t.Errorf("build %v, %d of %d bytes: guessed %s (%s)", a, n, len(b), pcap.LinkName(got), why)
+				}
+			}
+		}
+	}
+	out, _, code := runRoot(t, "45 00 00 1c 00 01 00 00 40 11 ec a6 c6 12 00 01 c6 12 00\n", "read", "-")
+	if want := "hex dump, link type guessed: raw IP: byte 0x45 reads as IPv4"; code != exitOK || !strings.HasPrefix(out, want) || !strings.Contains(out, "IPv4, truncated: 19 of the header's 20 bytes") {
+		t.Errorf("a 19-byte IPv4 header: exit %d\n%s\nwant %q and IPv4, truncated", code, out, want)
+	}
+	out, _, _ = runRoot(t, "45 00 00 1c 00 01 00 00 40 11 ec a6 c6 12 00 01 c6 12 00\n", "read", "--link", "raw", "-")
+	if strings.Contains(out, "guessed") {
+		t.Errorf("--link raw: %s, want no guess said", out)
 	}
 }

@@ -190,7 +190,7 @@ func loadReplay(name string, in io.Reader, o *replayOpts) (pkts []replayPacket, 
 		}
 		eth, ok := replayLinkEth(p.LinkType)
 		if !ok {
-			return nil, 0, 0, 0, "", usagef("%s: packet %d has link type %s: replay sends Ethernet and raw-IP captures only", name, n, pcap.LinkName(p.LinkType))
+			return nil, 0, 0, 0, "", usagef("%s: packet %d has %s: replay sends Ethernet and raw-IP captures only", name, n, pcap.LinkTypeWords(p.LinkType))
 		}
 		if p.Truncated() {
 			truncated++

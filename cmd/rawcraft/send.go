@@ -254,7 +254,7 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 	} else if via == rawsock.ViaIP && o.verbose {
 		for _, fr := range b.frames {
 			for _, rw := range rawsock.KernelRewrites(fr.bytes) {
-				fmt.Fprintf(errw, "kernel rewrites %s: %s → %s (%s)\n", rw.Field, rw.From, rw.To, rw.Why)
+				fmt.Fprintln(errw, rw)
 			}
 		}
 		fmt.Fprintln(errw, "a deliberately bad IPv4 checksum or total length needs --via packet: IP_HDRINCL always recomputes them")
