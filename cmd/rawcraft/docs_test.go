@@ -185,3 +185,20 @@ func TestDocsOutputsIgnored(t *testing.T) {
 		}
 	}
 }
+
+// The guide's inline examples say what the command prints: a trailer past
+// the IPv4 total length needs a total length shorter than the bytes built
+// (--ip-len 40 over a 33-byte datagram is a truncation, not a trailer).
+func TestGuideTrailerExample(t *testing.T) {
+	guide, err := os.ReadFile("../../docs/guide.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(guide)), " "), "(`--ip-len 30 --data Hello` claims 30 of the 33 bytes built: `Trailer 3 bytes: \"llo\"`)") {
+		t.Fatal("the guide no longer gives --ip-len 30 --data Hello as its trailer example")
+	}
+	out, _, code := runCLI(t, "explain", "udp", "--ip-len", "30", "--data", "Hello")
+	if code != 0 || !strings.Contains(out, `Trailer                      0    24  3 bytes: "llo"         3 bytes past the IPv4 total length 30`) {
+		t.Errorf("exit %d, no 3-byte trailer \"llo\":\n%s", code, out)
+	}
+}
