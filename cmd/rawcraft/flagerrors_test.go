@@ -64,8 +64,22 @@ func TestImpairImpossibleValues(t *testing.T) {
 		{[]string{"lab", "impair", "--min-len", "100", "--max-len", "50", "--drop-nth", "1"}, "--min-len 100 --max-len 50: the least length is above the most"},
 		{[]string{"lab", "impair", "--for", "-1s", "--delay", "5ms"}, "--for -1s: a duration above 0"},
 		// A count below 1 is named as typed, never as an ordinal ("-3th").
-		{[]string{"lab", "impair", "--drop-nth", "-3"}, "rawcraft: --drop-nth -3 --drop-also 0: frames count from 1 (the first that matches), 0 for none\n"},
-		{[]string{"lab", "impair", "--drop-nth", "2", "--drop-also", "-1"}, "rawcraft: --drop-nth 2 --drop-also -1: frames count from 1 (the first that matches), 0 for none\n"},
+		{[]string{"lab", "impair", "--drop-nth", "-3"}, "rawcraft: --drop-nth -3: frames count from 1 (the first that matches)\n"},
+		{[]string{"lab", "impair", "--drop-nth", "2", "--drop-also", "-1"}, "rawcraft: --drop-also -1: frames count from 1 (the first that matches)\n"},
+		// Each refusal names the flag given, its value and the rule: not a
+		// flag that was not given, not the library's words, and a wait of
+		// 0s is refused rather than run until killed.
+		{[]string{"lab", "impair", "--drop-nth", "0"}, "rawcraft: --drop-nth 0: frames count from 1 (the first that matches)\n"},
+		{[]string{"lab", "impair", "--corrupt-every", "-1"}, "rawcraft: --corrupt-every -1: every Nth frame, N from 1\n"},
+		{[]string{"lab", "impair", "--queue", "10", "--rate", "1mbit"}, "rawcraft: --queue 10: at least 1600 bytes (one full frame)\n"},
+		{[]string{"lab", "impair", "--queue", "2000"}, "rawcraft: --queue 2000: goes with --rate (it is the bottleneck's queue)\n"},
+		{[]string{"lab", "impair", "--rate", "1k"}, "rawcraft: --rate \"1k\": at least 8000 bits a second (8k)\n"},
+		{[]string{"lab", "impair", "--delay", "20ms", "--for", "0s"}, "rawcraft: --for 0s: a duration above 0 (or leave it out to run until Ctrl-C)\n"},
+		{[]string{"lab", "impair", "--delay", "0s"}, "rawcraft: --delay 0s: a duration above 0, at most 10 s (with --jitter and --reorder-hold)\n"},
+		{[]string{"lab", "impair", "--delay", "5s", "--reorder-every", "2", "--reorder-hold", "6s"}, "rawcraft: --delay 5s --reorder-hold 6s: at most 10 s in all\n"},
+		{[]string{"lab", "impair", "--drop-also", "2"}, "rawcraft: --drop-also 2: goes with --drop-nth (the first frame to drop)\n"},
+		{[]string{"lab", "impair", "--match-port", "80", "--min-len", "53"}, "rawcraft: --match-port 80 --min-len 53: picks the frames for --drop-nth, --reorder-every or --corrupt-every; give one\n"},
+		{[]string{"lab", "impair", "--loss", "0"}, "rawcraft: lab impair --loss 0: does nothing; say what to do (--loss, --drop-nth, --dup, --rate, --delay, --reorder-every, --corrupt-every) or --clear\n"},
 	} {
 		_, errs, code := runCLI(t, c.args...)
 		if code != exitUsage || !strings.Contains(errs, c.want) || strings.Count(errs, "\n") != 1 {
