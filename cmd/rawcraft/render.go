@@ -91,11 +91,11 @@ func dissect(w io.Writer, fields []craft.Field, sums []craft.ChecksumResult) {
 }
 
 type jsonField struct {
-	Layer   string `json:"layer"`
-	Name    string `json:"name"`
-	Offset  int    `json:"offset"`
-	Bit     int    `json:"bit"`
-	Width   int    `json:"width"`
+	Layer  string `json:"layer"`
+	Name   string `json:"name"`
+	Offset int    `json:"offset"`
+	Bit    int    `json:"bit"`
+	Width  int    `json:"width"`
 	// Value is a number (uint64), or for an address field its text: an
 	// address is not a number anyone reads ("198.18.1.3", not 3323068675).
 	Value   any    `json:"value"`
