@@ -133,7 +133,7 @@ func (c *Config) defaults() error {
 // Lab is a running lab.
 type Lab struct {
 	cfg      Config
-	repaired []string // what Up found wrong and rebuilt
+	repaired []string  // what Up found wrong and rebuilt
 	replaced [2]string // the kind of lab Up found there, and the kind it built instead
 }
 
