@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/rawcraft/rawcraft/listen"
 )
 
 // The JSON contract of docs/json.md: each table, under its
@@ -294,5 +296,42 @@ func TestJSONAddressesAreStrings(t *testing.T) {
 	out, _, _ = runCLI(t, "build", "udp", "--dst", "2001:2::1", "--json")
 	if !strings.Contains(out, `"name":"Destination Address","offset":24,"bit":192,"width":128,"value":"2001:2::1","text":"2001:2::1"`) {
 		t.Errorf("IPv6 destination not a string value:\n%s", out)
+	}
+}
+
+// The reason names docs/json.md gives for trace's probes are the names
+// trace writes, and one ICMP reason has one name for both families
+// (icmp-ttl-exceeded was ICMPv6's too, but Packet Too Big was
+// "icmpv6-packet-too-big").
+func TestJSONReasonNames(t *testing.T) {
+	names := map[string]bool{}
+	for r := listen.Reason(0); r <= listen.SplitHandshakeSyn; r++ {
+		n := r.String()
+		names[n] = true
+		if strings.HasPrefix(n, "icmpv6-") {
+			t.Errorf("reason %q: ICMP and ICMPv6 share the icmp- names", n)
+		}
+	}
+	if got := listen.ICMPPacketTooBig.String(); got != "icmp-packet-too-big" {
+		t.Errorf("ICMPv6 Packet Too Big is %q, want icmp-packet-too-big", got)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "json.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := ""
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "| `probes[].reason` |") {
+			row = l
+		}
+	}
+	listed := regexp.MustCompile("`([a-z0-9-]+)`").FindAllStringSubmatch(row, -1)
+	if len(listed) < 5 {
+		t.Fatalf("docs/json.md's probes[].reason row lists %d names: %q", len(listed), row)
+	}
+	for _, m := range listed {
+		if !names[m[1]] {
+			t.Errorf("docs/json.md lists trace reason %q, which trace never writes", m[1])
+		}
 	}
 }
