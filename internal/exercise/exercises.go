@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -464,9 +465,13 @@ func ex6(x *run) error {
 	rst := decoded(caps, func(d *craft.Decoded, c *listen.Captured) bool {
 		return d.Has(craft.LayerTCP) && d.TCP.SrcPort == 8888 && d.TCP.Flags&craft.TCPRst != 0
 	})
-	x.see("connecting to %s:8888: %v; the capture at Hc shows %d RST from Hs", hsAddr, dialErr, len(rst))
+	dialSaid := "connect() succeeded"
+	if dialErr != nil {
+		dialSaid = callWords(dialErr)
+	}
+	x.see("connecting to %s:8888: %s; the capture at Hc shows %d RST from Hs", hsAddr, dialSaid, len(rst))
 	if !errors.Is(dialErr, syscall.ECONNREFUSED) || len(rst) != 1 {
-		x.differ("connecting to a closed port: %v and %d RSTs, predicted ECONNREFUSED and one RST", dialErr, len(rst))
+		x.differ("connecting to a closed port: %s and %d RSTs, predicted ECONNREFUSED and one RST", dialSaid, len(rst))
 	}
 	// (e–i): streaming, and the server killed after the first message.
 	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 20, 0, 0))
@@ -487,7 +492,11 @@ func ex6(x *run) error {
 	fins := decoded(caps, func(d *craft.Decoded, c *listen.Captured) bool {
 		return d.Has(craft.LayerTCP) && d.TCP.SrcPort == 9999 && d.TCP.Flags&craft.TCPFin != 0
 	})
-	x.see("after the server was killed: its kernel sent %d FIN and %d RST; the client ended with: %v", len(fins), len(resets), cliErr)
+	cliSaid := "no error"
+	if cliErr != nil {
+		cliSaid = callWords(cliErr)
+	}
+	x.see("after the server was killed: its kernel sent %d FIN and %d RST; the client ended with: %s", len(fins), len(resets), cliSaid)
 	if len(resets) == 0 {
 		x.differ("no RST from Hs after the server was killed")
 	}
@@ -700,4 +709,36 @@ func (x *run) lingeringServer(port int, wait time.Duration) (done chan struct{},
 		time.Sleep(wait)
 	}()
 	return done, nil
+}
+
+// callWords says a failed socket call as the article teaches it, by the
+// system call and its errno: "connect() failed: ECONNREFUSED — connection
+// refused", "write() failed: EPIPE — broken pipe"; not Go's "dial tcp4
+// 198.18.1.1:8888: connect: connection refused". An error without an errno
+// is said as it is.
+func callWords(err error) string {
+	var no syscall.Errno
+	if !errors.As(err, &no) {
+		return err.Error()
+	}
+	call := "a socket call"
+	var se *os.SyscallError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &se):
+		call = se.Syscall + "()"
+	case errors.As(err, &op):
+		call = op.Op + "()"
+	}
+	if name, ok := errnoNames[no]; ok {
+		return fmt.Sprintf("%s failed: %s — %s", call, name, no.Error())
+	}
+	return fmt.Sprintf("%s failed: %s", call, no.Error())
+}
+
+// errnoNames are the errnos the exercises' sockets meet, by their C names.
+var errnoNames = map[syscall.Errno]string{
+	syscall.ECONNREFUSED: "ECONNREFUSED", syscall.EPIPE: "EPIPE", syscall.ECONNRESET: "ECONNRESET",
+	syscall.ETIMEDOUT: "ETIMEDOUT", syscall.EHOSTUNREACH: "EHOSTUNREACH", syscall.ENETUNREACH: "ENETUNREACH",
+	syscall.EMSGSIZE: "EMSGSIZE",
 }
