@@ -281,19 +281,27 @@ func ex4(x *run) error {
 	}
 	// (h) a slow reader: 100 bytes every two message intervals.
 	srv = x.server(lab.Hs, "tcp_server -b 100 -r 10", article.TCPServer, article.Options{Server: hsAddr, Port: 9999, Buffer: 100, ReadDelay: x.d(10)})
-	cli = x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 6, x.d(5)))
+	// Six messages, not ten: at one read of 100 bytes every two message
+	// intervals the reader keeps up with them within the run's bound.
+	const slowMsgs = 6
+	cli = x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, slowMsgs, x.d(5)))
 	_ = cli.wait(x.d(30) + 5*time.Second)
 	_ = srv.wait(x.d(40) + 5*time.Second)
 	got = reads(srv.out.lines())
-	combined := 0
+	combined, read := 0, 0
 	for _, r := range got {
+		read += len(r)
 		if len(letters(r)) > 1 {
 			combined++
 		}
 	}
-	x.see("with -b 100 and a read every %v, the reads were %s: %d held two messages", x.d(10), readLetters(got), combined)
+	x.see("the client sent %d messages of 50 bytes this time (%s, %d bytes); with -b 100 and a read every %v, the reads were %s: %d of %d bytes read, %d reads held two messages",
+		slowMsgs, fmt.Sprintf("%c–%c", 'A', 'A'+slowMsgs-1), slowMsgs*50, x.d(10), readLetters(got), read, slowMsgs*50, combined)
 	if combined == 0 {
 		x.differ("no read combined two messages")
+	}
+	if read != slowMsgs*50 {
+		x.differ("the slow reader read %d of the %d bytes sent", read, slowMsgs*50)
 	}
 	return nil
 }
