@@ -34,7 +34,7 @@ var exercises = []*Exercise{
 		Prediction: "The TCP server reading 20 bytes at a time still gets every byte, in order, in chunks that ignore the message boundaries; a slow reader (100 bytes every two message intervals) gets two messages in one read: TCP delivers a stream.",
 		run:        ex4},
 	{ID: "5", Title: "TCP packet loss, timeout and recovery",
-		Prediction: "With the cable pulled from the 16th to the 32nd second, nothing arrives for 20 s; message 5 is retransmitted at doubling intervals; after the cable is back, messages 5–7 reach the server together, 6 and 7 in a single segment acknowledged by a single cumulative ACK, and every byte is delivered in order.",
+		Prediction: "With the cable pulled from the 16th to the 32nd second, nothing reaches the server after message 4 (sent at 15 s) until a retransmission gets through once the cable is back (the article rounds this to 20 s without display); message 5 is retransmitted at doubling intervals; after the cable is back, messages 5–7 reach the server together, 6 and 7 in a single segment acknowledged by a single cumulative ACK, and every byte is delivered in order.",
 		run:        ex5},
 	{ID: "6", Title: "TCP resets",
 		Prediction: "Connecting to a port where nothing listens (8888) brings a RST at once; killing the server in the middle of the stream makes its kernel answer the client's next segment with a RST, and the client's sends then fail.",
@@ -364,7 +364,11 @@ func ex5(x *run) error {
 	}
 	if len(efg) > 0 {
 		span := efg[len(efg)-1].Sub(efg[0])
-		x.see("messages 5–7 reached the server application %.2f s after the start, within %v of each other, after the cable came back at %.2f s", efg[0].Sub(t0).Seconds(), span.Round(time.Millisecond), tr.Sub(t0).Seconds())
+		together := fmt.Sprintf("within %v of each other", span.Round(time.Millisecond))
+		if span < time.Millisecond {
+			together = "at the same moment (within 1 ms)"
+		}
+		x.see("messages 5–7 reached the server application %.2f s after the start, %s, after the cable came back at %.2f s", efg[0].Sub(t0).Seconds(), together, tr.Sub(t0).Seconds())
 		if efg[0].Before(tr) {
 			x.differ("message 5 arrived before the cable came back")
 		}
@@ -444,7 +448,13 @@ func ex5(x *run) error {
 			ackedRel = append(ackedRel, rel)
 		}
 	}
-	x.see("the server acknowledged relative sequence numbers %v (251 ends message 5, 301 message 6, 351 message 7)", ackedRel)
+	// Message k is relative bytes 50(k−1)+1 to 50k: a cumulative ACK of
+	// 50k+1 acknowledges every byte through message k.
+	var said []string
+	for _, a := range ackedRel {
+		said = append(said, fmt.Sprintf("%d (every byte through message %d)", a, (a-1)/50))
+	}
+	x.see("after message 4, the server's cumulative ACKs (relative sequence numbers) were %s", strings.Join(said, ", "))
 	if !together {
 		x.differ("messages 6 and 7 never travelled in one segment")
 	}
