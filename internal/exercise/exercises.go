@@ -748,15 +748,8 @@ func callWords(err error) string {
 	case errors.As(err, &op):
 		call = op.Op + "()"
 	}
-	if name, ok := errnoNames[no]; ok {
+	if name := errnoName(no); name != "" {
 		return fmt.Sprintf("%s failed: %s — %s", call, name, no.Error())
 	}
 	return fmt.Sprintf("%s failed: %s", call, no.Error())
-}
-
-// errnoNames are the errnos the exercises' sockets meet, by their C names.
-var errnoNames = map[syscall.Errno]string{
-	syscall.ECONNREFUSED: "ECONNREFUSED", syscall.EPIPE: "EPIPE", syscall.ECONNRESET: "ECONNRESET",
-	syscall.ETIMEDOUT: "ETIMEDOUT", syscall.EHOSTUNREACH: "EHOSTUNREACH", syscall.ENETUNREACH: "ENETUNREACH",
-	syscall.EMSGSIZE: "EMSGSIZE",
 }
