@@ -15,7 +15,8 @@ type Field struct {
 	Offset  int    // byte offset of the field's first byte in the decoded input
 	Bit     int    // bit offset from the start of its layer's header
 	Width   int    // width in bits
-	Value   uint64 // the value, for fields of at most 64 bits
+	Value   uint64 // the value, for fields of at most 64 bits; 0 for an address
+	Address bool   // Text is an address (IPv4, IPv6, MAC), not a number
 	Text    string // the value as shown: "198.18.1.1", "0x4bbc", "SYN"
 	Meaning string // what it means here, in words
 	RFC     string // where it is defined: "RFC 791 §3.1"
@@ -33,6 +34,13 @@ type explainer struct {
 
 func (x *explainer) add(name string, bit, width int, v uint64, text, meaning string) {
 	x.addRFC(name, bit, width, v, text, meaning, x.rfc)
+}
+
+// addAddr adds an address field: its value is its Text ("198.18.1.1",
+// "02:00:00:00:00:01"), not a number.
+func (x *explainer) addAddr(name string, bit, width int, text, meaning string) {
+	x.add(name, bit, width, 0, text, meaning)
+	x.out[len(x.out)-1].Address = true
 }
 
 func (x *explainer) addRFC(name string, bit, width int, v uint64, text, meaning, rfc string) {
@@ -126,8 +134,8 @@ func (x *explainer) arpTrailer(d *Decoded, end, arpLen int) {
 
 func (x *explainer) ethernet(e *Ethernet) {
 	x.layer, x.base, x.rfc = "Ethernet", 0, "IEEE 802.3 §3.2"
-	x.add("Destination", 0, 48, 0, e.Dst.String(), macMeaning(e.Dst))
-	x.add("Source", 48, 48, 0, e.Src.String(), "the sending interface")
+	x.addAddr("Destination", 0, 48, e.Dst.String(), macMeaning(e.Dst))
+	x.addAddr("Source", 48, 48, e.Src.String(), "the sending interface")
 	bit := 96
 	for i, v := range e.VLANs {
 		// One layer for every tag, each tag 32 bits after the one before.
@@ -228,10 +236,10 @@ func (x *explainer) arp(a *ARP, base int) {
 	if pl != 4 || pt != EtherTypeIPv4 {
 		pm = fmt.Sprintf("%s, as the protocol length says", Units(pl, "byte"))
 	}
-	x.add("Sender hardware address", 64, h, 0, or(arpHW(a, 0), "(none)"), sm)
-	x.add("Sender protocol address", 64+h, p, 0, or(arpProtoText(a, 1), "(none)"), pm)
-	x.add("Target hardware address", 64+h+p, h, 0, or(arpHW(a, 2), "(none)"), tm)
-	x.add("Target protocol address", 64+2*h+p, p, 0, or(arpProtoText(a, 3), "(none)"), pm)
+	x.addAddr("Sender hardware address", 64, h, or(arpHW(a, 0), "(none)"), sm)
+	x.addAddr("Sender protocol address", 64+h, p, or(arpProtoText(a, 1), "(none)"), pm)
+	x.addAddr("Target hardware address", 64+h+p, h, or(arpHW(a, 2), "(none)"), tm)
+	x.addAddr("Target protocol address", 64+2*h+p, p, or(arpProtoText(a, 3), "(none)"), pm)
 }
 
 func checkMeaning(checks []ChecksumResult, l Layer, quoted bool) string {
@@ -329,8 +337,8 @@ func (x *explainer) datagram(g *Datagram, q string, checks []ChecksumResult, quo
 	x.add("Protocol", 72, 8, uint64(p), "", protoName(p))
 	cs := h.Checksum.Or(0)
 	x.add("Header Checksum", 80, 16, uint64(cs), fmt.Sprintf("0x%04x", cs), checkMeaning(checks, LayerIPv4, quoted))
-	x.add("Source Address", 96, 32, 0, h.Src.String(), "")
-	x.add("Destination Address", 128, 32, 0, h.Dst.String(), "")
+	x.addAddr("Source Address", 96, 32, h.Src.String(), "")
+	x.addAddr("Destination Address", 128, 32, h.Dst.String(), "")
 	x.options(h.Options, 160, true, int(ihl)*4-IPv4HeaderLen)
 	if g.Layers&LayerIPv4 != 0 && len(g.ipHdr) > 0 {
 		switch {
@@ -612,7 +620,7 @@ func (x *explainer) icmp(g *Datagram, q string, checks []ChecksumResult, quoted 
 	case h.Type == ICMPRedirect:
 		var a [4]byte
 		binary.BigEndian.PutUint32(a[:], h.Rest)
-		x.add("Gateway Address", 32, 32, uint64(h.Rest), fmt.Sprintf("%d.%d.%d.%d", a[0], a[1], a[2], a[3]), "the better first hop")
+		x.addAddr("Gateway Address", 32, 32, fmt.Sprintf("%d.%d.%d.%d", a[0], a[1], a[2], a[3]), "the better first hop")
 	default:
 		x.unused(32, 32, uint64(h.Rest))
 	}

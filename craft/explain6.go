@@ -65,8 +65,8 @@ func (x *explainer) datagram6(g *Datagram, q string, checks []ChecksumResult, qu
 	x.add("Next Header", 48, 8, uint64(nh), "", IPv6NextHeaderName(nh))
 	hl := h.HopLimit.Or(0)
 	x.add("Hop Limit", 56, 8, uint64(hl), "", ClaimHopLimitExpires.Text())
-	x.add("Source Address", 64, 128, 0, h.Src.String(), addrMeaning(h.Src))
-	x.add("Destination Address", 192, 128, 0, h.Dst.String(), addrMeaning(h.Dst))
+	x.addAddr("Source Address", 64, 128, h.Src.String(), addrMeaning(h.Src))
+	x.addAddr("Destination Address", 192, 128, h.Dst.String(), addrMeaning(h.Dst))
 	off := g.IPOffset + IPv6HeaderLen
 	for i := range g.NExt {
 		e := &g.Ext[i]
@@ -333,12 +333,12 @@ func (x *explainer) ndp(g *Datagram, h *ICMPv6) {
 		bit = 128
 	}
 	if err == nil && n.Target.IsValid() {
-		x.add("Target Address", bit, 128, 0, n.Target.String(), map[uint8]string{ICMPv6NeighborSolicit: "whose link address is asked for",
+		x.addAddr("Target Address", bit, 128, n.Target.String(), map[uint8]string{ICMPv6NeighborSolicit: "whose link address is asked for",
 			ICMPv6NeighborAdvert: "whose link address this is", ICMPv6Redirect: "the better first hop"}[h.Type])
 		bit += 128
 	}
 	if err == nil && n.Destination.IsValid() {
-		x.add("Destination Address", bit, 128, 0, n.Destination.String(), "redirected to the target")
+		x.addAddr("Destination Address", bit, 128, n.Destination.String(), "redirected to the target")
 		bit += 128
 	}
 	if err != nil {

@@ -62,7 +62,7 @@ const (
 
 var reasonNames = [...]string{"no-response", "syn-ack", "rst", "icmp-port-unreachable", "icmp-unreachable",
 	"icmp-frag-needed", "icmp-ttl-exceeded", "icmp-reassembly-time-exceeded", "udp-reply", "echo-reply", "icmp-rate-limited",
-	"icmpv6-packet-too-big", "icmp-parameter-problem", "split-handshake-syn"}
+	"icmp-packet-too-big", "icmp-parameter-problem", "split-handshake-syn"}
 
 func (r Reason) String() string { return reasonNames[r] }
 

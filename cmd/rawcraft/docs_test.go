@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rawcraft/rawcraft/internal/exercise"
 )
 
 // TestDocsCurrent regenerates the CLI reference and the man pages from the
@@ -182,6 +185,55 @@ func TestDocsOutputsIgnored(t *testing.T) {
 		cmd.Dir = root
 		if err := cmd.Run(); err != nil {
 			t.Errorf("%s, which the docs' commands write in the clone, is not in .gitignore", n)
+		}
+	}
+}
+
+// The guide's inline examples say what the command prints: a trailer past
+// the IPv4 total length needs a total length shorter than the bytes built
+// (--ip-len 40 over a 33-byte datagram is a truncation, not a trailer).
+func TestGuideTrailerExample(t *testing.T) {
+	guide, err := os.ReadFile("../../docs/guide.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(guide)), " "), "(`--ip-len 30 --data Hello` claims 30 of the 33 bytes built: `Trailer 3 bytes: \"llo\"`)") {
+		t.Fatal("the guide no longer gives --ip-len 30 --data Hello as its trailer example")
+	}
+	out, _, code := runCLI(t, "explain", "udp", "--ip-len", "30", "--data", "Hello")
+	if code != 0 || !strings.Contains(out, `Trailer                      0    24  3 bytes: "llo"         3 bytes past the IPv4 total length 30`) {
+		t.Errorf("exit %d, no 3-byte trailer \"llo\":\n%s", code, out)
+	}
+}
+
+// The tutorial counts and names every exercise the registry has (it said
+// "1 to 7, 3way and 4way" of 19), and README's five-minute block gives
+// every one of Exercise 3's three messages with one checksum.
+func TestTutorialNamesEveryExercise(t *testing.T) {
+	tut, err := os.ReadFile("../../docs/tutorial.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(tut)), " ")
+	all := exercise.All()
+	if want := fmt.Sprintf("There are %d (`rawcraft exercise --help` lists them)", len(all)); !strings.Contains(text, want) {
+		t.Errorf("the tutorial lacks %q", want)
+	}
+	for _, e := range all {
+		if e.ID >= "1" && e.ID <= "7" && len(e.ID) == 1 {
+			continue // "`1` to `7`"
+		}
+		if !strings.Contains(text, "`"+e.ID+"`") {
+			t.Errorf("the tutorial does not name exercise %s", e.ID)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"Hello", "llHeo", "UQUQUQHello"} {
+		if !strings.Contains(string(readme), "./rawcraft checksum --dport 8192 "+m+"\n") {
+			t.Errorf("README's five-minute block lacks Exercise 3's message %s", m)
 		}
 	}
 }

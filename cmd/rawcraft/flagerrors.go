@@ -76,3 +76,16 @@ func argsRule(min, max int, what string) cobra.PositionalArgs {
 
 // noArgs is argsRule for a command that takes flags only.
 var noArgs = argsRule(0, 0, "")
+
+// needFlags refuses a run without a flag it cannot do without, in
+// rawcraft's words and in the order given ("handshake needs --dst: the
+// server: …"), as trace, probe and send say it; pairs is name, what it
+// is. cobra's MarkFlagRequired would say `required flag(s) "dst" not set`.
+func needFlags(cmd *cobra.Command, pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if !cmd.Flags().Changed(pairs[i]) {
+			return usagef("%s needs --%s: %s", cmd.Name(), pairs[i], pairs[i+1])
+		}
+	}
+	return nil
+}

@@ -99,9 +99,12 @@ auto picks ghost when a free address answers no ARP, else firewall.`,
 	fs.Var(&o.retries, "retries", "retransmissions of one segment before giving up (0 to 10)")
 	fs.StringVar(&o.svg, "svg", "", "also write the exchange's ladder as an SVG file")
 	fs.StringVar(&o.pcap, "pcap", "", "also write the exchange's segments, both directions, to a pcap file")
-	_ = cmd.MarkFlagRequired("dst")
-	_ = cmd.MarkFlagRequired("dport")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := needFlags(cmd,
+			"dst", "the server: an IPv4 address or a host name, such as 198.18.1.1 or localhost",
+			"dport", "the server's port, such as 9999"); err != nil {
+			return err
+		}
 		_, err := runHandshake(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		return err
 	}

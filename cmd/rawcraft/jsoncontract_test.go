@@ -10,13 +10,15 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/rawcraft/rawcraft/listen"
 )
 
 // The JSON contract of docs/json.md: each table, under its
 // "<!-- json: NAME -->" mark, lists the keys of one command's --json lines.
 
 type jsonKey struct {
-	typ    string // string, integer, number, boolean, array, object
+	typ    string // string, integer, number, boolean, array, object, or two of them: "integer or string"
 	always bool
 }
 
@@ -46,7 +48,11 @@ func readJSONContract(t *testing.T) jsonContract {
 			}
 			key := strings.Trim(strings.TrimSpace(row[1]), "`")
 			typ, pres := strings.TrimSpace(row[2]), strings.TrimSpace(row[3])
-			if !strings.Contains(" string integer number boolean array object ", " "+typ+" ") || pres != "always" && pres != "optional" {
+			known := typ != ""
+			for _, one := range strings.Split(typ, " or ") {
+				known = known && strings.Contains(" string integer number boolean array object ", " "+one+" ")
+			}
+			if !known || pres != "always" && pres != "optional" {
 				t.Fatalf("docs/json.md:%d: type %q, presence %q", j+1, typ, pres)
 			}
 			keys[key] = jsonKey{typ, pres == "always"}
@@ -100,7 +106,7 @@ func (c jsonContract) check(section, line string) []string {
 				errs = append(errs, fmt.Sprintf("%s: not in docs/json.md", path))
 				continue
 			}
-			if got := jsonType(val); got != want.typ && !(want.typ == "number" && got == "integer") {
+			if got := jsonType(val); !typeFits(got, want.typ) {
 				errs = append(errs, fmt.Sprintf("%s: %s, docs/json.md says %s", path, got, want.typ))
 			}
 			if arr, ok := val.([]any); ok {
@@ -118,6 +124,17 @@ func (c jsonContract) check(section, line string) []string {
 	walk("", obj)
 	sort.Strings(errs)
 	return errs
+}
+
+// typeFits says whether a value of JSON type got fits the documented
+// type want ("integer", "number", "integer or string").
+func typeFits(got, want string) bool {
+	for _, w := range strings.Split(want, " or ") {
+		if got == w || w == "number" && got == "integer" {
+			return true
+		}
+	}
+	return false
 }
 
 func jsonType(v any) string {
@@ -239,20 +256,82 @@ func TestJSONContract(t *testing.T) {
 // The checker itself: an unlisted key, a wrong type and a missing key are
 // each caught.
 func TestJSONContractChecker(t *testing.T) {
-	c := jsonContract{"x": {"a": {"integer", true}, "b": {"array", false}, "b[].c": {"string", true}, "r": {"number", true}}}
+	c := jsonContract{"x": {"a": {"integer", true}, "b": {"array", false}, "b[].c": {"string", true}, "r": {"number", true}, "v": {"integer or string", false}}}
 	for line, want := range map[string]string{
-		`{"a":1,"r":0.5}`:               "",
-		`{"a":1,"r":2}`:                 "",
-		`{"a":1.5,"r":1}`:               "a: number, docs/json.md says integer",
-		`{"r":1}`:                       "a: marked always, missing",
-		`{"a":1,"r":1,"z":true}`:        "z: not in docs/json.md",
-		`{"a":1,"r":1,"b":[{"d":"x"}]}`: "b[].c: marked always, missing",
-		`{"a":1,"r":1,"b":[{"c":3}]}`:   "b[].c: integer, docs/json.md says string",
-		`{"a":1,"r":1} {"a":1,"r":1}`:   "more than one JSON value on a line",
+		`{"a":1,"r":0.5}`:                "",
+		`{"a":1,"r":2}`:                  "",
+		`{"a":1.5,"r":1}`:                "a: number, docs/json.md says integer",
+		`{"r":1}`:                        "a: marked always, missing",
+		`{"a":1,"r":1,"z":true}`:         "z: not in docs/json.md",
+		`{"a":1,"r":1,"b":[{"d":"x"}]}`:  "b[].c: marked always, missing",
+		`{"a":1,"r":1,"b":[{"c":3}]}`:    "b[].c: integer, docs/json.md says string",
+		`{"a":1,"r":1} {"a":1,"r":1}`:    "more than one JSON value on a line",
+		`{"a":1,"r":1,"v":3}`:            "",
+		`{"a":1,"r":1,"v":"198.18.1.3"}`: "",
+		`{"a":1,"r":1,"v":true}`:         "v: boolean, docs/json.md says integer or string",
 	} {
 		got := strings.Join(c.check("x", line), "; ")
 		if !strings.Contains(got, want) || want == "" && got != "" {
 			t.Errorf("check(%s) = %q, want %q", line, got, want)
+		}
+	}
+}
+
+// An address field's value is the address, as a string: not 0, and not
+// the 32-bit number nobody reads.
+func TestJSONAddressesAreStrings(t *testing.T) {
+	out, _, code := runCLI(t, "build", "udp", "--src", "198.18.1.3", "--dst", "198.18.1.1", "--ether", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		`"name":"Source Address","offset":26,"bit":96,"width":32,"value":"198.18.1.3","text":"198.18.1.3"`,
+		`"name":"Destination Address","offset":30,"bit":128,"width":32,"value":"198.18.1.1","text":"198.18.1.1"`,
+		`"name":"Protocol","offset":23,"bit":72,"width":8,"value":17,`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %s in\n%s", want, out)
+		}
+	}
+	out, _, _ = runCLI(t, "build", "udp", "--dst", "2001:2::1", "--json")
+	if !strings.Contains(out, `"name":"Destination Address","offset":24,"bit":192,"width":128,"value":"2001:2::1","text":"2001:2::1"`) {
+		t.Errorf("IPv6 destination not a string value:\n%s", out)
+	}
+}
+
+// The reason names docs/json.md gives for trace's probes are the names
+// trace writes, and one ICMP reason has one name for both families
+// (icmp-ttl-exceeded was ICMPv6's too, but Packet Too Big was
+// "icmpv6-packet-too-big").
+func TestJSONReasonNames(t *testing.T) {
+	names := map[string]bool{}
+	for r := listen.Reason(0); r <= listen.SplitHandshakeSyn; r++ {
+		n := r.String()
+		names[n] = true
+		if strings.HasPrefix(n, "icmpv6-") {
+			t.Errorf("reason %q: ICMP and ICMPv6 share the icmp- names", n)
+		}
+	}
+	if got := listen.ICMPPacketTooBig.String(); got != "icmp-packet-too-big" {
+		t.Errorf("ICMPv6 Packet Too Big is %q, want icmp-packet-too-big", got)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "json.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := ""
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "| `probes[].reason` |") {
+			row = l
+		}
+	}
+	listed := regexp.MustCompile("`([a-z0-9-]+)`").FindAllStringSubmatch(row, -1)
+	if len(listed) < 5 {
+		t.Fatalf("docs/json.md's probes[].reason row lists %d names: %q", len(listed), row)
+	}
+	for _, m := range listed {
+		if !names[m[1]] {
+			t.Errorf("docs/json.md lists trace reason %q, which trace never writes", m[1])
 		}
 	}
 }

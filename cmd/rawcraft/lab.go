@@ -61,6 +61,9 @@ interfaces, routes and firewall are never touched. Needs root.`,
 				return errors.Join(err, l.Down())
 			}
 			w := cmd.OutOrStdout()
+			if was, now := l.Replaced(); was != "" {
+				fmt.Fprintf(w, "lab %q was %s; rebuilt it as %s\n", l.Name(), was, now)
+			}
 			if r := l.Repaired(); len(r) > 0 {
 				fmt.Fprintf(w, "lab %q was there but broken; rebuilt it. What was wrong:\n", l.Name())
 				for _, s := range r {

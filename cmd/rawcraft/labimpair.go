@@ -13,6 +13,7 @@ import (
 	"github.com/rawcraft/rawcraft/craft"
 	"github.com/rawcraft/rawcraft/internal/lab"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // newLabImpairCmd is "lab impair": loss, drops, duplicates, a bottleneck and
@@ -60,13 +61,49 @@ shows what is set and what each rule has done.`,
 			if err != nil {
 				return usagef("--dir %q: both, to-hs or to-hc", dir)
 			}
-			if nth < 0 || also < 0 {
-				return usagef("--drop-nth %d --drop-also %d: frames count from 1 (the first that matches), 0 for none", nth, also)
+			// Each flag's value is checked on its own, in the order of the
+			// flags, and a refusal names that flag, its value and the rule.
+			given := cmd.Flags().Changed
+			if nth < 0 || (nth == 0 && given("drop-nth")) {
+				return usagef("--drop-nth %d: frames count from 1 (the first that matches)", nth)
+			}
+			if also < 0 || (also == 0 && given("drop-also")) {
+				return usagef("--drop-also %d: frames count from 1 (the first that matches)", also)
+			}
+			if also > 0 && nth == 0 {
+				return usagef("--drop-also %d: goes with --drop-nth (the first frame to drop)", also)
+			}
+			if reorder < 0 || (reorder == 0 && given("reorder-every")) {
+				return usagef("--reorder-every %d: every Nth frame, N from 1", reorder)
+			}
+			if corruptN < 0 || (corruptN == 0 && given("corrupt-every")) {
+				return usagef("--corrupt-every %d: every Nth frame, N from 1", corruptN)
+			}
+			if reorderHold < 0 || (reorderHold == 0 && given("reorder-hold")) {
+				return usagef("--reorder-hold %v: a duration above 0, at most 10 s (with --delay and --jitter)", reorderHold)
+			}
+			if delay < 0 || (delay == 0 && given("delay")) {
+				return usagef("--delay %v: a duration above 0, at most 10 s (with --jitter and --reorder-hold)", delay)
+			}
+			if jitter < 0 || (jitter == 0 && given("jitter")) {
+				return usagef("--jitter %v: a duration above 0, at most 10 s (with --delay and --reorder-hold)", jitter)
+			}
+			if hold < 0 || (hold == 0 && given("for")) {
+				return usagef("--for %v: a duration above 0 (or leave it out to run until Ctrl-C)", hold)
+			}
+			if given("queue") && queue < 1600 {
+				return usagef("--queue %d: at least 1600 bytes (one full frame)", queue)
+			}
+			if given("queue") && rate == "" {
+				return usagef("--queue %d: goes with --rate (it is the bottleneck's queue)", queue)
 			}
 			im := lab.Impairment{Dir: d, Loss: loss, Duplicate: dup, DropNth: nth, DropAlso: also, Queue: queue}
 			if rate != "" {
 				if im.Rate, err = parseRate(rate); err != nil {
 					return usagef("--rate %q: a number of bits a second, with k, m or g (8mbit, 500k)", rate)
+				}
+				if im.Rate < 8000 {
+					return usagef("--rate %q: at least 8000 bits a second (8k)", rate)
 				}
 			}
 			m := &im.Drop
@@ -111,25 +148,24 @@ shows what is set and what each rule has done.`,
 				return usagef("--clear removes everything: give it alone")
 			}
 			if !clear && (im == lab.Impairment{Dir: d}) && !forwarding {
+				var set []string
+				cmd.Flags().Visit(func(f *pflag.Flag) { set = append(set, "--"+f.Name+" "+f.Value.String()) })
+				if len(set) > 0 {
+					return usagef("lab impair %s: does nothing; say what to do (--loss, --drop-nth, --dup, --rate, --delay, --reorder-every, --corrupt-every) or --clear", strings.Join(set, " "))
+				}
 				return usagef("lab impair: say what to do (--loss, --drop-nth, --dup, --rate, --delay, --reorder-every, --corrupt-every) or --clear")
 			}
-			if reorder < 0 || corruptN < 0 {
-				return usagef("--reorder-every %d, --corrupt-every %d: every Nth frame, N from 1", reorder, corruptN)
+			if !forwarding && im.DropNth == 0 && im.Drop != (lab.Match{}) {
+				return usagef("%s: picks the frames for --drop-nth, --reorder-every or --corrupt-every; give one", givenFlags(cmd, "match-seq", "match-port", "match-sport", "match-flags", "min-len", "max-len"))
 			}
 			if (reorder > 0) != (reorderHold > 0) {
 				return usagef("--reorder-every %d --reorder-hold %v: give both, which frames and how long they are held", reorder, reorderHold)
 			}
-			if reorderHold < 0 || delay+jitter+reorderHold > 10*time.Second {
-				return usagef("--delay %v --jitter %v --reorder-hold %v: 0 to 10 s in all", delay, jitter, reorderHold)
+			if delay+jitter+reorderHold > 10*time.Second {
+				return usagef("%s: at most 10 s in all", givenFlags(cmd, "delay", "jitter", "reorder-hold"))
 			}
 			if jitter != 0 && delay == 0 {
 				return usagef("--jitter %v: goes with --delay", jitter)
-			}
-			if delay < 0 || jitter < 0 || delay+jitter > 10*time.Second {
-				return usagef("--delay %v --jitter %v: 0 to 10 s in all", delay, jitter)
-			}
-			if hold < 0 {
-				return usagef("--for %v: a duration above 0 (or leave it out to run until Ctrl-C)", hold)
 			}
 			if hold != 0 && !forwarding {
 				return usagef("--for %v: goes with --delay, --reorder-every or --corrupt-every (the other impairments stay until --clear)", hold)
@@ -211,6 +247,18 @@ shows what is set and what each rule has done.`,
 	f.IntVar(&corruptN, "corrupt-every", 0, "flip one bit of every Nth frame matching --match-* (its checksum fails)")
 	f.BoolVar(&clear, "clear", false, "remove every impairment")
 	return cmd
+}
+
+// givenFlags is the named flags the user gave, as typed: "--delay 11s
+// --jitter 1s".
+func givenFlags(cmd *cobra.Command, names ...string) string {
+	var out []string
+	for _, n := range names {
+		if f := cmd.Flags().Lookup(n); f != nil && f.Changed {
+			out = append(out, "--"+n+" "+f.Value.String())
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func parseRate(s string) (uint64, error) {

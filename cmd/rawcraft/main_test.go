@@ -44,7 +44,7 @@ func TestBadInputExits2(t *testing.T) {
 		{[]string{"build", "smtp"}, `protocol "smtp"`},
 		{[]string{"build", "udp", "--data", "a", "--size", "3"}, "give one payload"},
 		{[]string{"build", "udp", "--mtu", "40"}, "68"},
-		{[]string{"build", "icmp", "--type", "3", "--quote", "udp --dport 99999"}, `"99999" for "--dport"`},
+		{[]string{"build", "icmp", "--type", "3", "--quote", "udp --dport 99999"}, `--quote "udp --dport 99999": --dport "99999": a port is 0 to 65535`},
 		{[]string{"build", "tcp", "--tcp-opt", "mss=99999"}, "does not fit in 16 bits"},
 		{[]string{"build", "tcp", "--ip-opt", "rr=10"}, "1 to 9 slots"},
 		{[]string{"build", "udp", "--data-file", "/nonexistent/x"}, "no such file"},
@@ -251,7 +251,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"probe"}, "probe: give the protocol"},
 		{[]string{"version", "x"}, `"x"`},
 		{[]string{"lab", "up", "extra"}, `"extra"`},
-		{[]string{"handshake", "--dst", "198.18.1.1"}, `"dport"`},
+		{[]string{"handshake", "--dst", "198.18.1.1"}, "handshake needs --dport: the server's port"},
 		{[]string{"send", "udp", "--interval", "1ms", "--rate", "10"}, "interval"},
 	} {
 		out, errs, code := runCLI(t, c.args...)

@@ -149,16 +149,18 @@ func (p *packetFlags) buildLayers(proto string, src netip.Addr, srcMAC craft.MAC
 			}
 			c.Rest = uint32(p.pointer.v) << 24
 		}
-		if p.quote != "" {
+		if p.set("quote") {
+			// The quoted packet's own flags are checked first: a bad
+			// value in it is reported whatever --type says.
+			q, q6, err := quoted(p.quote)
+			if err != nil {
+				return nil, err
+			}
 			if !c.IsError() {
 				return nil, usagef("--quote: ICMP type %d (%s) is not an error and quotes nothing", c.Type, craft.ICMPTypeName(c.Type))
 			}
 			if sources := p.set("data") || p.set("data-hex") || p.set("data-file") || p.set("size"); sources {
 				return nil, usagef("--quote and a payload flag both give the ICMP data: choose one")
-			}
-			q, q6, err := quoted(p.quote)
-			if err != nil {
-				return nil, err
 			}
 			if q6 {
 				return nil, usagef("--quote %q: an IPv4 ICMP error quotes an IPv4 datagram; give the error an IPv6 --dst to make it ICMPv6", p.quote)

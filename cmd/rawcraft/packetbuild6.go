@@ -101,16 +101,18 @@ func (p *packetFlags) icmpv6() (*craft.ICMPv6, []byte, error) {
 		}
 		c.Rest = uint32(p.pointer.v)
 	}
-	if p.quote != "" {
+	if p.set("quote") {
+		// The quoted packet's own flags are checked first: a bad value in
+		// it is reported whatever --type says.
+		q, v6, err := quoted(p.quote)
+		if err != nil {
+			return nil, nil, err
+		}
 		if !c.IsError() {
 			return nil, nil, usagef("--quote: ICMPv6 type %d (%s) is not an error and quotes nothing", t, craft.ICMPv6TypeName(t))
 		}
 		if p.set("data") || p.set("data-hex") || p.set("data-file") || p.set("size") {
 			return nil, nil, usagef("--quote and a payload flag both give the ICMPv6 data: choose one")
-		}
-		q, v6, err := quoted(p.quote)
-		if err != nil {
-			return nil, nil, err
 		}
 		if !v6 {
 			return nil, nil, usagef("--quote %q: an ICMPv6 error quotes an IPv6 packet; give the quoted packet an IPv6 --dst", p.quote)

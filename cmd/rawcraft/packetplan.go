@@ -145,7 +145,9 @@ func quoted(spec string) (q []byte, v6 bool, err error) {
 	qf := newPacketFlags(fs)
 	qf.allowIPv6()
 	if err := fs.Parse(args[1:]); err != nil {
-		return nil, false, usagef("--quote %q: %v", spec, err)
+		// pflag's own words ("invalid argument … for … flag") become
+		// rawcraft's, as for the command's own flags.
+		return nil, false, usagef("--quote %q: %v", spec, flagError(nil, err))
 	}
 	if fs.NArg() > 0 {
 		return nil, false, usagef("--quote %q: unexpected %q", spec, fs.Arg(0))

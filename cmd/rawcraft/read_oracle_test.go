@@ -217,9 +217,9 @@ func compareFields(t *testing.T, what string, ours readJSONPacket, theirs map[st
 		if strings.HasPrefix(tv, "0x") {
 			v, _ := strconv.ParseUint(tv[2:], 16, 64)
 			tv = strconv.FormatUint(v, 10)
-			ov = strconv.FormatUint(f.Value, 10)
+			ov = jsonNumber(f.Value)
 		} else if _, err := strconv.ParseUint(tv, 10, 64); err == nil {
-			ov = strconv.FormatUint(f.Value, 10)
+			ov = jsonNumber(f.Value)
 		}
 		if ov != tv {
 			t.Errorf("%s: %s/%s = %s, tshark %s = %s", what, f.Layer, f.Name, ov, key, tv)
@@ -237,4 +237,13 @@ func compareFields(t *testing.T, what string, ours readJSONPacket, theirs map[st
 	if n < 6 {
 		t.Errorf("%s: only %d fields compared", what, n)
 	}
+}
+
+// jsonNumber is a field's "value" as read back from JSON (a float64, or a
+// string for an address), in decimal.
+func jsonNumber(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
 }

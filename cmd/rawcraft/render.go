@@ -91,15 +91,25 @@ func dissect(w io.Writer, fields []craft.Field, sums []craft.ChecksumResult) {
 }
 
 type jsonField struct {
-	Layer   string `json:"layer"`
-	Name    string `json:"name"`
-	Offset  int    `json:"offset"`
-	Bit     int    `json:"bit"`
-	Width   int    `json:"width"`
-	Value   uint64 `json:"value"`
+	Layer  string `json:"layer"`
+	Name   string `json:"name"`
+	Offset int    `json:"offset"`
+	Bit    int    `json:"bit"`
+	Width  int    `json:"width"`
+	// Value is a number (uint64), or for an address field its text: an
+	// address is not a number anyone reads ("198.18.1.3", not 3323068675).
+	Value   any    `json:"value"`
 	Text    string `json:"text"`
 	Meaning string `json:"meaning,omitempty"`
 	RFC     string `json:"rfc,omitempty"`
+}
+
+func newJSONField(f craft.Field) jsonField {
+	j := jsonField{Layer: f.Layer, Name: f.Name, Offset: f.Offset, Bit: f.Bit, Width: f.Width, Value: f.Value, Text: f.Text, Meaning: f.Meaning, RFC: f.RFC}
+	if f.Address {
+		j.Value = f.Text
+	}
+	return j
 }
 
 type jsonChecksum struct {
@@ -130,7 +140,7 @@ func toJSON(i int, f frame, d *craft.Decoded, derr error, fields []craft.Field, 
 		jp.Error = derr.Error()
 	}
 	for _, x := range fields {
-		jp.Fields = append(jp.Fields, jsonField(x))
+		jp.Fields = append(jp.Fields, newJSONField(x))
 	}
 	for _, c := range sums {
 		jp.Checksums = append(jp.Checksums, jsonChecksum{Layer: c.Layer.String(), Quoted: c.Quoted, Got: c.Got, Want: c.Want, Status: c.Status.String(), NegZero: c.NegZero})

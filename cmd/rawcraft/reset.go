@@ -47,9 +47,12 @@ ladder (--svg FILE: also as SVG), in the order of the kernel's timestamps.`,
 	fs.Var(&o.offset, "offset", "added to the expected sequence number (0: exactly in window)")
 	fs.StringVar(&o.svg, "svg", "", "also write the ladder (the segments seen, the RST, any challenge ACK) as an SVG file")
 	durationVar(fs, &o.wait, "wait", 10*time.Second, "how long to wait for a segment of the connection")
-	_ = cmd.MarkFlagRequired("dst")
-	_ = cmd.MarkFlagRequired("dport")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := needFlags(cmd,
+			"dst", "the server: an IPv4 address or a host name, such as 198.18.1.1",
+			"dport", "the server's port, such as 9999"); err != nil {
+			return err
+		}
 		_, err := runReset(cmd.OutOrStdout(), o)
 		return err
 	}

@@ -78,8 +78,10 @@ Linux drops frames injected on lo through a packet socket).`,
 	durationVar(fs, &o.life, "for", 30*time.Second, "how long the connection may last, then RST (at most 1h)")
 	durationVar(fs, &o.rto, "rto", 300*time.Millisecond, "first retransmission timeout of our SYN-ACK and FIN; it doubles")
 	fs.Var(&o.retries, "retries", "retransmissions of our SYN-ACK or FIN before giving up (0 to 10)")
-	_ = cmd.MarkFlagRequired("port")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := needFlags(cmd, "port", "the port to accept on, such as 8080"); err != nil {
+			return err
+		}
 		_, err := runServe(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		return err
 	}

@@ -110,7 +110,7 @@ func TestTrace6Command(t *testing.T) {
 		t.Errorf("hop 1: %v", p1)
 	}
 	p2 := probesOf(hops[1])
-	if len(p2) != 4 || p2[0]["from"] != r1 || p2[0]["reason"] != "icmpv6-packet-too-big" || p2[0]["mtu"] != float64(1280) ||
+	if len(p2) != 4 || p2[0]["from"] != r1 || p2[0]["reason"] != "icmp-packet-too-big" || p2[0]["mtu"] != float64(1280) ||
 		p2[0]["icmpv6_type"] != float64(2) || p2[0]["size"] != float64(1500) ||
 		p2[3]["from"] != hf || p2[3]["reason"] != "rst" || p2[3]["size"] != float64(1280) || p2[3]["icmpv6_type"] != nil {
 		t.Errorf("hop 2: %v", p2)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -33,7 +34,7 @@ var exercises = []*Exercise{
 		Prediction: "The TCP server reading 20 bytes at a time still gets every byte, in order, in chunks that ignore the message boundaries; a slow reader (100 bytes every two message intervals) gets two messages in one read: TCP delivers a stream.",
 		run:        ex4},
 	{ID: "5", Title: "TCP packet loss, timeout and recovery",
-		Prediction: "With the cable pulled from the 16th to the 32nd second, nothing arrives for 20 s; message 5 is retransmitted at doubling intervals; after the cable is back, messages 5–7 reach the server together, 6 and 7 in a single segment acknowledged by a single cumulative ACK, and every byte is delivered in order.",
+		Prediction: "With the cable pulled from the 16th to the 32nd second, nothing reaches the server after message 4 (sent at 15 s) until a retransmission gets through once the cable is back (the article rounds this to 20 s without display); message 5 is retransmitted at doubling intervals; after the cable is back, messages 5–7 reach the server together, 6 and 7 in a single segment acknowledged by a single cumulative ACK, and every byte is delivered in order.",
 		run:        ex5},
 	{ID: "6", Title: "TCP resets",
 		Prediction: "Connecting to a port where nothing listens (8888) brings a RST at once; killing the server in the middle of the stream makes its kernel answer the client's next segment with a RST, and the client's sends then fail.",
@@ -280,19 +281,27 @@ func ex4(x *run) error {
 	}
 	// (h) a slow reader: 100 bytes every two message intervals.
 	srv = x.server(lab.Hs, "tcp_server -b 100 -r 10", article.TCPServer, article.Options{Server: hsAddr, Port: 9999, Buffer: 100, ReadDelay: x.d(10)})
-	cli = x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, 6, x.d(5)))
+	// Six messages, not ten: at one read of 100 bytes every two message
+	// intervals the reader keeps up with them within the run's bound.
+	const slowMsgs = 6
+	cli = x.client(lab.Hc, "tcp_client", article.TCPClient, opts(9999, 50, slowMsgs, x.d(5)))
 	_ = cli.wait(x.d(30) + 5*time.Second)
 	_ = srv.wait(x.d(40) + 5*time.Second)
 	got = reads(srv.out.lines())
-	combined := 0
+	combined, read := 0, 0
 	for _, r := range got {
+		read += len(r)
 		if len(letters(r)) > 1 {
 			combined++
 		}
 	}
-	x.see("with -b 100 and a read every %v, the reads were %s: %d held two messages", x.d(10), readLetters(got), combined)
+	x.see("the client sent %d messages of 50 bytes this time (%s, %d bytes); with -b 100 and a read every %v, the reads were %s: %d of %d bytes read, %d reads held two messages",
+		slowMsgs, fmt.Sprintf("%c–%c", 'A', 'A'+slowMsgs-1), slowMsgs*50, x.d(10), readLetters(got), read, slowMsgs*50, combined)
 	if combined == 0 {
 		x.differ("no read combined two messages")
+	}
+	if read != slowMsgs*50 {
+		x.differ("the slow reader read %d of the %d bytes sent", read, slowMsgs*50)
 	}
 	return nil
 }
@@ -355,7 +364,11 @@ func ex5(x *run) error {
 	}
 	if len(efg) > 0 {
 		span := efg[len(efg)-1].Sub(efg[0])
-		x.see("messages 5–7 reached the server application %.2f s after the start, within %v of each other, after the cable came back at %.2f s", efg[0].Sub(t0).Seconds(), span.Round(time.Millisecond), tr.Sub(t0).Seconds())
+		together := fmt.Sprintf("within %v of each other", span.Round(time.Millisecond))
+		if span < time.Millisecond {
+			together = "at the same moment (within 1 ms)"
+		}
+		x.see("messages 5–7 reached the server application %.2f s after the start, %s, after the cable came back at %.2f s", efg[0].Sub(t0).Seconds(), together, tr.Sub(t0).Seconds())
 		if efg[0].Before(tr) {
 			x.differ("message 5 arrived before the cable came back")
 		}
@@ -435,7 +448,13 @@ func ex5(x *run) error {
 			ackedRel = append(ackedRel, rel)
 		}
 	}
-	x.see("the server acknowledged relative sequence numbers %v (251 ends message 5, 301 message 6, 351 message 7)", ackedRel)
+	// Message k is relative bytes 50(k−1)+1 to 50k: a cumulative ACK of
+	// 50k+1 acknowledges every byte through message k.
+	var said []string
+	for _, a := range ackedRel {
+		said = append(said, fmt.Sprintf("%d (every byte through message %d)", a, (a-1)/50))
+	}
+	x.see("after message 4, the server's cumulative ACKs (relative sequence numbers) were %s", strings.Join(said, ", "))
 	if !together {
 		x.differ("messages 6 and 7 never travelled in one segment")
 	}
@@ -464,9 +483,13 @@ func ex6(x *run) error {
 	rst := decoded(caps, func(d *craft.Decoded, c *listen.Captured) bool {
 		return d.Has(craft.LayerTCP) && d.TCP.SrcPort == 8888 && d.TCP.Flags&craft.TCPRst != 0
 	})
-	x.see("connecting to %s:8888: %v; the capture at Hc shows %d RST from Hs", hsAddr, dialErr, len(rst))
+	dialSaid := "connect() succeeded"
+	if dialErr != nil {
+		dialSaid = callWords(dialErr)
+	}
+	x.see("connecting to %s:8888: %s; the capture at Hc shows %d RST from Hs", hsAddr, dialSaid, len(rst))
 	if !errors.Is(dialErr, syscall.ECONNREFUSED) || len(rst) != 1 {
-		x.differ("connecting to a closed port: %v and %d RSTs, predicted ECONNREFUSED and one RST", dialErr, len(rst))
+		x.differ("connecting to a closed port: %s and %d RSTs, predicted ECONNREFUSED and one RST", dialSaid, len(rst))
 	}
 	// (e–i): streaming, and the server killed after the first message.
 	srv := x.server(lab.Hs, "tcp_server", article.TCPServer, opts(9999, 20, 0, 0))
@@ -487,7 +510,11 @@ func ex6(x *run) error {
 	fins := decoded(caps, func(d *craft.Decoded, c *listen.Captured) bool {
 		return d.Has(craft.LayerTCP) && d.TCP.SrcPort == 9999 && d.TCP.Flags&craft.TCPFin != 0
 	})
-	x.see("after the server was killed: its kernel sent %d FIN and %d RST; the client ended with: %v", len(fins), len(resets), cliErr)
+	cliSaid := "no error"
+	if cliErr != nil {
+		cliSaid = callWords(cliErr)
+	}
+	x.see("after the server was killed: its kernel sent %d FIN and %d RST; the client ended with: %s", len(fins), len(resets), cliSaid)
 	if len(resets) == 0 {
 		x.differ("no RST from Hs after the server was killed")
 	}
@@ -700,4 +727,29 @@ func (x *run) lingeringServer(port int, wait time.Duration) (done chan struct{},
 		time.Sleep(wait)
 	}()
 	return done, nil
+}
+
+// callWords says a failed socket call as the article teaches it, by the
+// system call and its errno: "connect() failed: ECONNREFUSED — connection
+// refused", "write() failed: EPIPE — broken pipe"; not Go's "dial tcp4
+// 198.18.1.1:8888: connect: connection refused". An error without an errno
+// is said as it is.
+func callWords(err error) string {
+	var no syscall.Errno
+	if !errors.As(err, &no) {
+		return err.Error()
+	}
+	call := "a socket call"
+	var se *os.SyscallError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &se):
+		call = se.Syscall + "()"
+	case errors.As(err, &op):
+		call = op.Op + "()"
+	}
+	if name := errnoName(no); name != "" {
+		return fmt.Sprintf("%s failed: %s — %s", call, name, no.Error())
+	}
+	return fmt.Sprintf("%s failed: %s", call, no.Error())
 }

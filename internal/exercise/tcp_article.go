@@ -234,6 +234,7 @@ func exWindow(x *run) error {
 	x.see("the server's receive buffer is 4096 bytes (SO_RCVBUF, doubled by Linux); it reads nothing for %v, then 4 KiB at a time", pause)
 	x.see("Hs advertised a zero window %d times (first at %.1f ms); Hc probed the closed window %d times; %d window updates reopened it (first at %.1f ms)",
 		zero, float64(firstZero)/1e6, probes, updates, float64(firstUpdate)/1e6)
+	x.see("Linux's zero-window probe carries no data and sequence number SND.UNA − 1: on the wire it is identical to a keep-alive, which is what Wireshark and the graph call it")
 	x.see("the server received %d of %d bytes", tr.received, 64<<10)
 	x.graph(tr, 30)
 	if zero == 0 {

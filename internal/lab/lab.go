@@ -133,7 +133,40 @@ func (c *Config) defaults() error {
 // Lab is a running lab.
 type Lab struct {
 	cfg      Config
-	repaired []string // what Up found wrong and rebuilt
+	repaired []string  // what Up found wrong and rebuilt
+	replaced [2]string // the kind of lab Up found there, and the kind it built instead
+}
+
+// Replaced says what kind of lab Up found under this name and replaced,
+// when it was built otherwise than asked, and the kind built instead:
+// "a plain lab", "a routed lab"; "a routed lab with far MTU 1400", "a
+// routed lab with far MTU 1280". Both "" when Up built it fresh or found
+// it as asked. A lab of another kind is not broken: Repaired stays empty
+// for it.
+func (l *Lab) Replaced() (was, now string) { return l.replaced[0], l.replaced[1] }
+
+// kindBeside says what kind of lab c builds, in words: "a routed lab", "a
+// plain lab"; with the settings that differ from other's: "a plain lab
+// with ipfrag_time 30".
+func (c Config) kindBeside(other Config) string {
+	k := "a plain lab"
+	if c.Routed {
+		k = "a routed lab"
+	}
+	var d []string
+	if c.FarMTU != other.FarMTU {
+		d = append(d, fmt.Sprintf("far MTU %d", c.FarMTU))
+	}
+	if c.FragTime != other.FragTime {
+		d = append(d, fmt.Sprintf("ipfrag_time %d", c.FragTime))
+	}
+	if c.Offload != other.Offload {
+		d = append(d, map[bool]string{true: "offload on", false: "offload off"}[c.Offload])
+	}
+	if len(d) > 0 {
+		k += " with " + strings.Join(d, ", ")
+	}
+	return k
 }
 
 // Repaired lists what Up found wrong with a lab that was already there (a

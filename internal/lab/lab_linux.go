@@ -43,11 +43,15 @@ func Up(cfg Config) (*Lab, error) {
 	}
 	present := l.status().present
 	if len(present) > 0 {
+		// A lab of another kind is not broken: it is replaced, and
+		// Replaced says what it was; Check would list what the other kind
+		// lacks as damage.
 		if r, ok := readRecord(cfg.Name); ok && (r.cfg.Routed != cfg.Routed || r.cfg.Offload != cfg.Offload ||
 			r.cfg.FarMTU != cfg.FarMTU || r.cfg.FragTime != cfg.FragTime) {
-			l.repaired = append(l.repaired, fmt.Sprintf("built as %s, wanted %s", r.cfg.describe(), cfg.describe()))
+			l.replaced = [2]string{r.cfg.kindBeside(cfg), cfg.kindBeside(r.cfg)}
+		} else {
+			l.repaired = append(l.repaired, l.Check()...)
 		}
-		l.repaired = append(l.repaired, l.Check()...)
 	}
 	// The record, naming this process, comes before any namespace: a run
 	// killed from here on leaves an orphan that Sweep recognises.
@@ -55,7 +59,7 @@ func Up(cfg Config) (*Lab, error) {
 	if err := writeRecord(cfg, owner.Self().String()); err != nil {
 		return nil, errors.Join(err, l.Down())
 	}
-	if len(present) > 0 && len(l.repaired) == 0 {
+	if len(present) > 0 && len(l.repaired) == 0 && l.replaced[0] == "" {
 		return l, nil
 	}
 	if len(present) > 0 {
@@ -72,17 +76,6 @@ func Up(cfg Config) (*Lab, error) {
 		return nil, errors.Join(fmt.Errorf("lab %s: built, but the check failed: %s", cfg.Name, strings.Join(bad, "; ")), l.Down())
 	}
 	return l, nil
-}
-
-func (c Config) describe() string {
-	s := fmt.Sprintf("far MTU %d, ipfrag_time %d", c.FarMTU, c.FragTime)
-	if c.Routed {
-		s = "routed, " + s
-	}
-	if c.Offload {
-		s += ", offload on"
-	}
-	return s
 }
 
 // Keep hands the lab over to the user: it outlives this process, and only

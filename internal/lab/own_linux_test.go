@@ -329,3 +329,32 @@ func TestCallerIsSudoUser(t *testing.T) {
 		t.Fatalf("Caller = %d, want %d", u, os.Getuid())
 	}
 }
+
+// A lab of another kind under the name is not broken: Up over a plain lab
+// asked for a routed one says what it was and what it built, and lists no
+// damage (it said "was there but broken … built as far MTU 1280, …").
+func TestUpOverAnotherKindReplacesIt(t *testing.T) {
+	l := ForTest(t, Config{})
+	again, err := Up(Config{Name: l.Name(), Routed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = again.Down() })
+	if was, now := again.Replaced(); was != "a plain lab" || now != "a routed lab" {
+		t.Errorf("Replaced() = %q, %q; want \"a plain lab\", \"a routed lab\"", was, now)
+	}
+	if r := again.Repaired(); len(r) > 0 {
+		t.Errorf("Repaired() = %q: a lab of another kind is not damage", r)
+	}
+	if bad := again.Check(); len(bad) > 0 {
+		t.Fatalf("the routed lab fails its check: %v", bad)
+	}
+	// The same kind again: nothing replaced, nothing repaired.
+	same, err := Up(again.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if was, _ := same.Replaced(); was != "" || len(same.Repaired()) > 0 {
+		t.Errorf("Up over a whole routed lab: replaced %q, repaired %q", was, same.Repaired())
+	}
+}
