@@ -213,7 +213,7 @@ func (x *explainer) mld(g *Datagram, h *ICMPv6) {
 			x.add("Record Type", rb, 8, uint64(r.Type), "", rm)
 			x.add("Aux Data Len", rb+8, 8, uint64(r.AuxLen), "", fmt.Sprintf("%d × 4 bytes of auxiliary data (none defined: should be 0)", r.AuxLen))
 			x.add("Number of Sources", rb+16, 16, uint64(r.NumSources), "", "source addresses in this record")
-			x.add("Multicast Address", rb+32, 128, 0, r.Multicast.String(), "the group this record is about")
+			x.addAddr("Multicast Address", rb+32, 128, r.Multicast.String(), "the group this record is about")
 			x.sources(r.Sources, rb+160, "RFC 3810 §5.2.4")
 			if len(r.Aux) > 0 {
 				x.add("Auxiliary Data", rb+160+8*len(r.Sources), 8*len(r.Aux), 0, fmt.Sprintf("%s: %x", Units(len(r.Aux), "byte"), r.Aux), "")
@@ -248,7 +248,7 @@ func (x *explainer) mld(g *Datagram, h *ICMPv6) {
 			am = "unspecified (::): a general query, about every group"
 		}
 	}
-	x.add("Multicast Address", 64, 128, 0, m.Multicast.String(), am)
+	x.addAddr("Multicast Address", 64, 128, m.Multicast.String(), am)
 	if err != nil {
 		x.payload(body[mldV1Body:], ICMPHeaderLen+mldV1Body, err.Error())
 		return
@@ -281,6 +281,7 @@ func (x *explainer) mld(g *Datagram, h *ICMPv6) {
 func (x *explainer) sources(s []byte, bit int, rfc string) {
 	for i := 0; i+16 <= len(s); i += 16 {
 		x.addRFC("Source Address", bit+8*i, 128, 0, netip.AddrFrom16([16]byte(s[i:])).String(), "", rfc)
+		x.out[len(x.out)-1].Address = true
 	}
 }
 
