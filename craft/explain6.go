@@ -198,9 +198,7 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 			sm = fmt.Sprintf("%d %s to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1)", sl, map[bool]string{true: "segment", false: "segments"}[sl == 1])
 		}
 		switch {
-		case rt == 2 && sl == 0:
-			sm = "no segments left, but a type 2 header's \"Segments Left MUST be 1\" (RFC 6275 §6.4.1)"
-		case rt == 2 && sl > 1:
+		case rt == 2 && sl != 1:
 			sm += "; but a type 2 header's \"Segments Left MUST be 1\" (RFC 6275 §6.4.1)"
 		}
 		x.add("Segments Left", 24, 8, uint64(sl), "", sm)

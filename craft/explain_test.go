@@ -268,12 +268,13 @@ func TestExplainFlowLabel(t *testing.T) {
 }
 
 // TestExplainType2SegmentsLeft: a type 2 Routing header's Segments Left
-// MUST be 1 (RFC 6275 §6.4.1); with 0 the explanation once said that
-// nodes ignore the header, which RFC 8200 §4.4 says of the other types.
+// MUST be 1 (RFC 6275 §6.4.1), which the explanation says beside what
+// nodes do (with 0, the lab's kernel ignores the header: claim
+// routing-segments-left-zero).
 func TestExplainType2SegmentsLeft(t *testing.T) {
 	home := append(make([]byte, 4), hs6.AsSlice()...)
 	for sl, want := range map[uint8]string{
-		0: `no segments left, but a type 2 header's "Segments Left MUST be 1" (RFC 6275 §6.4.1)`,
+		0: `no segments left: nodes ignore the header; but a type 2 header's "Segments Left MUST be 1" (RFC 6275 §6.4.1)`,
 		1: "1 segment to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1)",
 		2: `2 segments to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1); but a type 2 header's "Segments Left MUST be 1" (RFC 6275 §6.4.1)`,
 	} {
