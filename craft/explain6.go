@@ -197,6 +197,10 @@ func (x *explainer) ext(e *IPv6Ext, q string, off int, frag FragState) {
 		case sl > 0:
 			sm = fmt.Sprintf("%d %s to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1)", sl, map[bool]string{true: "segment", false: "segments"}[sl == 1])
 		}
+		switch {
+		case rt == 2 && sl != 1:
+			sm += "; but a type 2 header's \"Segments Left MUST be 1\" (RFC 6275 §6.4.1)"
+		}
 		x.add("Segments Left", 24, 8, uint64(sl), "", sm)
 		if len(e.Data) > 2 {
 			x.add("Data", 32, 8*(len(e.Data)-2), 0, fmt.Sprintf("%s: %s", Units(len(e.Data)-2, "byte"), preview(e.Data[2:])), "type-specific data")

@@ -266,3 +266,34 @@ func TestExplainFlowLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainType2SegmentsLeft: a type 2 Routing header's Segments Left
+// MUST be 1 (RFC 6275 §6.4.1), which the explanation says beside what
+// nodes do (with 0, the lab's kernel ignores the header: claim
+// routing-segments-left-zero).
+func TestExplainType2SegmentsLeft(t *testing.T) {
+	home := append(make([]byte, 4), hs6.AsSlice()...)
+	for sl, want := range map[uint8]string{
+		0: `no segments left: nodes ignore the header; but a type 2 header's "Segments Left MUST be 1" (RFC 6275 §6.4.1)`,
+		1: "1 segment to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1)",
+		2: `2 segments to visit; the checksums' pseudo-header uses the final destination (RFC 8200 §8.1); but a type 2 header's "Segments Left MUST be 1" (RFC 6275 §6.4.1)`,
+	} {
+		b := mustBuild(t, Packet{IPv6: &IPv6{Src: hc6, Dst: hs6}, IPv6Ext: []IPv6Ext{Routing(2, sl, home)}, UDP: &UDP{SrcPort: 1, DstPort: 2}})
+		d := Decoded{AcceptIPv6: true}
+		if err := d.DecodeIP(b); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, f := range Explain(&d) {
+			if f.Name == "Segments Left" {
+				found = true
+				if f.Meaning != want {
+					t.Errorf("Segments Left %d: meaning %q, want %q", sl, f.Meaning, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("Segments Left %d: no Segments Left field", sl)
+		}
+	}
+}

@@ -197,7 +197,7 @@ func (x *explainer) mld(g *Datagram, h *ICMPv6) {
 		bit, n := 64, 0
 		for off := 0; off < len(m.Records); n++ {
 			r, next, rerr := NextMLDRecord(m.Records, off)
-			if rerr != nil {
+			if rerr != nil && len(m.Records)-off < mldRecordHd {
 				x.payload(m.Records[off:], ICMPHeaderLen+off, "truncated record: "+rerr.Error())
 				return
 			}
@@ -215,6 +215,17 @@ func (x *explainer) mld(g *Datagram, h *ICMPv6) {
 			x.add("Number of Sources", rb+16, 16, uint64(r.NumSources), "", "source addresses in this record")
 			x.addAddr("Multicast Address", rb+32, 128, r.Multicast.String(), "the group this record is about")
 			x.sources(r.Sources, rb+160, "RFC 3810 §5.2.4")
+			if rerr != nil {
+				// The record's header is whole: its fields and the
+				// sources present are shown, the rest is what is cut.
+				rest := off + mldRecordHd + len(r.Sources)
+				if rest < len(m.Records) {
+					x.payload(m.Records[rest:], ICMPHeaderLen+rest, "truncated record: "+rerr.Error())
+				} else {
+					x.out[len(x.out)-1].Meaning += "; truncated record: " + rerr.Error()
+				}
+				return
+			}
 			if len(r.Aux) > 0 {
 				x.add("Auxiliary Data", rb+160+8*len(r.Sources), 8*len(r.Aux), 0, fmt.Sprintf("%s: %x", Units(len(r.Aux), "byte"), r.Aux), "")
 			}

@@ -3,6 +3,8 @@ package craft
 import (
 	"encoding/binary"
 	"errors"
+	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -141,6 +143,34 @@ func TestDecodeShortMLD(t *testing.T) {
 		var pe *ParseError
 		if got := errors.Is(err, ErrMalformed) && errors.As(err, &pe) && pe.Layer == "MLD"; got != c.bad {
 			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+// TestExplainCutMLDRecord: a version 2 report's record whose header is
+// whole but whose sources run past the message shows its fields and the
+// sources present, then the cut bytes (found by the differential harness:
+// tshark shows the record's multicast address, rawcraft showed none).
+func TestExplainCutMLDRecord(t *testing.T) {
+	group := netip.MustParseAddr("ff02::1:3")
+	rec := append([]byte{4, 0, 0, 2}, group.AsSlice()...) // two sources announced
+	body := append(append(rec, hs6.AsSlice()...), 1, 2, 3, 4, 5)
+	b := mustBuild(t, Packet{IPv6: &IPv6{Src: hc6, Dst: hs6}, ICMPv6: &ICMPv6{Type: ICMPv6MLDv2Report, Rest: 1}, Payload: body})
+	d := Decoded{AcceptIPv6: true}
+	if err := d.DecodeIP(b); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("error %v, want malformed", err)
+	}
+	var got []string
+	for _, f := range Explain(&d) {
+		if f.Layer == "MLD" || f.Layer == "ICMPv6" {
+			got = append(got, f.Name+"="+f.Text)
+		}
+	}
+	want := []string{"Multicast Address=" + group.String(), "Source Address=" + hs6.String(), "Data=5 bytes: "}
+	s := strings.Join(got, " | ")
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Errorf("explanation %q lacks %q", s, w)
 		}
 	}
 }

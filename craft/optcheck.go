@@ -82,6 +82,18 @@ func (d *Decoded) optionsError() error {
 				off = next
 			}
 		}
+		// A type 2 Routing header carries one home address: "For a type 2
+		// routing header, the Hdr Ext Len MUST be 2" (RFC 6275 §6.4.1), as
+		// tshark holds too (Linux's ipv6_rthdr_rcv, built with
+		// CONFIG_IPV6_MIP6, drops it otherwise; without, it treats type 2
+		// as unknown). Its Segments Left, which MUST be 1, is told in the
+		// explanation.
+		if e.Kind == ProtoRouting && len(e.Data) >= 2 && e.RoutingType() == 2 {
+			if hel := e.HdrExtLen.Or(uint8((len(e.Data)+2)/8 - 1)); hel != 2 {
+				return &ParseError{Layer: "IPv6 ext", Field: "Hdr Ext Len", Offset: at + 1, Err: ErrMalformed,
+					Detail: fmt.Sprintf("%d in a type 2 Routing header: \"For a type 2 routing header, the Hdr Ext Len MUST be 2\" (RFC 6275 §6.4.1)", hel)}
+			}
+		}
 		at += 2 + len(e.Data)
 	}
 	// An MLD message short of what its fields announce cannot be read

@@ -251,6 +251,18 @@ var tsharkDifferences = []*tsharkDifference{
 			"not 4, tshark reads the bytes as an IPv6 header",
 	},
 	{
+		fields: []string{"ip.version"},
+		when:   "an IPv4 header (EtherType 0x0800) whose version was forced to 6: tshark reads it as IPv6 and what that announces",
+		match: func(x *disagreement) bool {
+			return x.has(mutVersion) && x.errLayer() == "IPv4" && x.errField() == "version" &&
+				len(x.ours) == 1 && x.ours[0] == "6" && len(x.theirs) > 1 && x.theirs[0] == "6"
+		},
+		why: "tshark 4.0's IP dissector hands a version-6 header to its IPv6 dissector and shows the version of whatever IP header " +
+			"that reading announces next; rawcraft stops at the version. RFC 791 §3.1: \"The Version field indicates the format of " +
+			"the internet header. This document describes version 4.\" Linux drops such a packet (ip_rcv_core: iph->version != 4 " +
+			"goes to inhdr_error)",
+	},
+	{
 		fields: []string{"*"},
 		when:   "an IPv6 Hop-by-Hop or Destination option's length runs past its header",
 		match: func(x *disagreement) bool {
