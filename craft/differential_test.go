@@ -983,10 +983,13 @@ func ipOptionView(add func(k, v string), fs []craft.Field) {
 
 // tcpOptionVerdict is rawcraft's verdict on one TCP option, as its Kind
 // and Length fields say it: "bad" (malformed, or a length wrong for its
-// kind), "unknown" (a kind the registry does not name), or "ok".
+// kind), "cut" (the bytes present end inside it: a first fragment, a cut
+// frame), "unknown" (a kind the registry does not name), or "ok".
 func tcpOptionVerdict(fs []craft.Field) string {
 	for _, f := range fs {
 		switch {
+		case f.Name == "Kind" && strings.Contains(f.Meaning, "cut where the bytes present end"):
+			return "cut"
 		case f.Name == "Kind" && (strings.Contains(f.Meaning, "malformed") || strings.Contains(f.Meaning, "missing")),
 			f.Name == "Length" && (strings.Contains(f.Meaning, "wrong for") || strings.Contains(f.Meaning, "runs past") || strings.Contains(f.Meaning, "below 2")):
 			return "bad"
