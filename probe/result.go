@@ -125,13 +125,6 @@ func Millis(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Nanoseconds())/1e6, 'f', 3, 64) + " ms"
 }
 
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
 // Describe says in one line what the reply means, for a student: the
 // target, its state, the reason, and why.
 func (r Result) Describe() string {
@@ -221,14 +214,14 @@ func (r Result) Describe() string {
 	case listen.EchoReply:
 		why = fmt.Sprintf("echo reply from %v in %s — the host is up", from, in)
 	case listen.ICMPRateLimited:
-		why = fmt.Sprintf("no reply to %d probe%s while %v was rate-limiting its %s errors — unresolved: a closed port's port unreachable may have been swallowed, so neither closed nor open|filtered can be said", r.Attempts, plural(r.Attempts), p.Dst, icmp)
+		why = fmt.Sprintf("no reply to %s while %v was rate-limiting its %s errors — unresolved: a closed port's port unreachable may have been swallowed, so neither closed nor open|filtered can be said", craft.Units(r.Attempts, "probe"), p.Dst, icmp)
 	case listen.NoResponse:
 		if r.Malformed != nil {
 			what := "port's"
 			if p.Proto == craft.ProtoICMP || p.Proto == craft.ProtoICMPv6 {
 				what = "host's"
 			}
-			why = fmt.Sprintf("no reply to %d probe%s — expected: our probe's %s; the %s state cannot be told from this", r.Attempts, plural(r.Attempts), r.Malformed, what)
+			why = fmt.Sprintf("no reply to %s — expected: our probe's %s; the %s state cannot be told from this", craft.Units(r.Attempts, "probe"), r.Malformed, what)
 			break
 		}
 		if r.Attempts == 0 {
@@ -237,7 +230,7 @@ func (r Result) Describe() string {
 		}
 		fallthrough
 	default:
-		why = fmt.Sprintf("no reply to %d probe%s", r.Attempts, plural(r.Attempts))
+		why = fmt.Sprintf("no reply to %s", craft.Units(r.Attempts, "probe"))
 		switch p.Proto {
 		case craft.ProtoTCP:
 			switch p.Scan {
@@ -376,7 +369,7 @@ func (rep *Report) Summary() string {
 			n, rep.Elapsed.Round(time.Millisecond), float64(n)/rep.Elapsed.Seconds(), strings.Join(parts, ", "), rep.Stray, rep.Stats.Captured, rep.Stats.Dropped)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "%d probe%s: %s", n, plural(n), strings.Join(parts, ", "))
+	fmt.Fprintf(&b, "%s: %s", craft.Units(n, "probe"), strings.Join(parts, ", "))
 	if len(rtts) > 0 {
 		slices.Sort(rtts)
 		var sum time.Duration

@@ -207,7 +207,7 @@ transport-layer article's Exercise 5.`,
 			return err
 		}
 		el := time.Since(start)
-		fmt.Fprintf(errw, "%d frame%s captured in %v (%.0f/s); the kernel dropped %d", n, plural(int(n)), el.Round(time.Millisecond), float64(n)/el.Seconds(), dropped)
+		fmt.Fprintf(errw, "%s captured in %v (%.0f/s); the kernel dropped %d", craft.Units(n, "frame"), el.Round(time.Millisecond), float64(n)/el.Seconds(), dropped)
 		if seen > dropped+n {
 			fmt.Fprintf(errw, "; %d more were queued, unread when it stopped", seen-dropped-n)
 		}

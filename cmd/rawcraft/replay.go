@@ -389,7 +389,7 @@ func runReplay(cmd *cobra.Command, name string, o *replayOpts) error {
 	case !original:
 		how = fmt.Sprintf("at %.0f packets/s", float64(time.Second)/float64(max(interval, 1)))
 	}
-	fmt.Fprintf(out, "replaying %d packet%s of %s (%s) on %s, %s\n", len(pkts), plural(len(pkts)), name, format, rt.Iface.Name, how)
+	fmt.Fprintf(out, "replaying %s of %s (%s) on %s, %s\n", craft.Units(len(pkts), "packet"), name, format, rt.Iface.Name, how)
 	start := time.Now()
 	sent, stopped := 0, false
 	for i := range pkts {

@@ -323,7 +323,7 @@ func runSend(cmd *cobra.Command, proto string, pf *packetFlags, o *sendOpts) err
 		}
 	}
 	el := time.Since(start)
-	fmt.Fprintf(errw, "sent %d packet%s (%d bytes) via %s on %s in %v\n", sent, plural(sent), bytes, via, ifname, el.Round(time.Microsecond))
+	fmt.Fprintf(errw, "sent %s (%s) via %s on %s in %v\n", craft.Units(sent, "packet"), craft.Units(bytes, "byte"), via, ifname, el.Round(time.Microsecond))
 	return nil
 }
 

@@ -25,7 +25,7 @@ func traceHeading(c *probe.TraceConfig) string {
 		if echo {
 			over = "ICMPv6 echo"
 		}
-		s := fmt.Sprintf("trace to %v over %s, hop limits %d to %d, %d probe%s a hop (%s)", c.Dst, over, c.FirstTTL, c.MaxTTL, c.Probes, plural(c.Probes), mode)
+		s := fmt.Sprintf("trace to %v over %s, hop limits %d to %d, %s a hop (%s)", c.Dst, over, c.FirstTTL, c.MaxTTL, craft.Units(c.Probes, "probe"), mode)
 		if c.PMTU {
 			s += ", finding the path MTU (ICMPv6 packet too big)"
 		}
@@ -38,7 +38,7 @@ func traceHeading(c *probe.TraceConfig) string {
 	if c.Paris {
 		mode = "Paris: one flow identifier for every probe"
 	}
-	s := fmt.Sprintf("trace to %v over %s, hops %d to %d, %d probe%s a hop (%s)", c.Dst, probe.ProtoName(c.Proto), c.FirstTTL, c.MaxTTL, c.Probes, plural(c.Probes), mode)
+	s := fmt.Sprintf("trace to %v over %s, hops %d to %d, %s a hop (%s)", c.Dst, probe.ProtoName(c.Proto), c.FirstTTL, c.MaxTTL, craft.Units(c.Probes, "probe"), mode)
 	if c.PMTU {
 		s += ", finding the path MTU"
 	}
@@ -161,7 +161,7 @@ func b2i(b bool) int {
 }
 
 func traceSummary(r *probe.TraceReport) string {
-	s := fmt.Sprintf("%d probe%s in %d hop%s, %v", r.Sent, plural(r.Sent), len(r.Hops), plural(len(r.Hops)), r.Elapsed.Round(time.Millisecond))
+	s := fmt.Sprintf("%s in %s, %v", craft.Units(r.Sent, "probe"), craft.Units(len(r.Hops), "hop"), r.Elapsed.Round(time.Millisecond))
 	switch {
 	case r.Stopped:
 		s += "; interrupted: the path so far"
