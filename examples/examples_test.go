@@ -110,7 +110,7 @@ func TestReadPcap(t *testing.T) {
 	want := "   1   0.000000    54  198.18.1.3:40000 → 198.18.1.1:9999 TCP SYN seq 1000 win 64240 len 0\n" +
 		"   2   0.001500    54  198.18.1.1:9999 → 198.18.1.3:40000 TCP SYN|ACK seq 5000 ack 1001 win 65160 len 0\n" +
 		"   3   0.003000    59  198.18.1.3:40000 → 198.18.1.1:9999 TCP ACK seq 1001 ack 5001 win 502 len 5\n" +
-		"   4   0.004500    30  Ethernet 02:00:00:00:00:03 → 02:00:00:00:00:01 type 0x0800 (IPv4 header at byte 14: truncated: 16 bytes, the fixed header has 20)\n"
+		"   4   0.004500    30  IPv4, truncated: 16 of the header's 20 bytes; total length 45, protocol 6 (TCP), from 198.18.1.3 (IPv4 header at byte 14: truncated: 16 bytes, the fixed header has 20)\n"
 	if got := runProg(t, filepath.Join(dir, "read_pcap"), name); got != want {
 		t.Errorf("read_pcap printed:\n%s\nwant:\n%s", got, want)
 	}

@@ -122,9 +122,14 @@ func TestSignalMatrix(t *testing.T) {
 				finished := err == nil // it ended before the signal came
 				if sig == syscall.SIGKILL {
 					// What SIGKILL leaves is swept once its processes are
-					// gone (a child killed with its parent dies a moment later).
-					for i := 0; i < 50 && len(processesOf(bin)) > 0; i++ {
+					// gone (a child killed with its parent dies a moment
+					// later, longer on a busy machine): cleanup leaves what
+					// a live process owns, so it must not run before.
+					for i := 0; i < 500 && len(processesOf(bin)) > 0; i++ {
 						time.Sleep(20 * time.Millisecond)
+					}
+					if procs := processesOf(bin); len(procs) > 0 {
+						t.Fatalf("%v at %v: processes %v still run 10 s later", sig, at, procs)
 					}
 					if o, err := exec.Command(bin, "cleanup").CombinedOutput(); err != nil {
 						t.Fatalf("rawcraft cleanup: %v\n%s", err, o)
