@@ -416,7 +416,7 @@ func ex5(x *run) error {
 	}
 	x.see("message %d (seq %d) went out %d times; intervals %s", msg, isn+1+uint32(msg-1)*50, len(ivs)+1, strings.Join(parts, ", "))
 	if msg != 5 && first > 0 {
-		x.see("message %d, not 5, was the first segment the cable swallowed (this run's schedule slipped: at --fast speed message 4 leaves 0.11 s before the pull), so it is the one resent; 5–7 waited in the send buffer behind it: after a retransmission timeout the congestion window is one segment (RFC 5681 §3.1), and the resent one fills it", msg)
+		x.see("message %d, not 5, was the first segment the cable swallowed (this run's schedule slipped: at --fast speed message 4 leaves 0.11 s before the pull), so it is the one resent; the capture shows 5–7 leaving only once it was acknowledged (RFC 5681 §3.1 allows one segment in flight after a retransmission timeout, and the resent one is it)", msg)
 	}
 	okDoubling := 0
 	for i := 1; i < len(ivs); i++ {
